@@ -1,0 +1,87 @@
+/**
+ * A Job is what every use-case returns: a typed stream of events and a final result. The CLI
+ * prints the events as lines or JSON; the console renders them. Neither knows how the work is done.
+ */
+export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+
+export type JobEvent =
+  | { type: 'step'; at: string; step: string; status: StepStatus; detail?: string }
+  | { type: 'log'; at: string; level: 'info' | 'warn' | 'error'; text: string }
+  | { type: 'tool-line'; at: string; tool: string; stream: 'stdout' | 'stderr'; text: string }
+  | {
+      type: 'progress';
+      at: string;
+      phase: string;
+      done?: number;
+      total?: number;
+      /** units per second */
+      rate?: number;
+      etaSeconds?: number;
+      unit?: 'bytes' | 'segments' | 'rows' | 'lsn';
+    };
+
+export type JobEventInput = JobEvent extends infer E ? (E extends JobEvent ? Omit<E, 'at'> : never) : never;
+
+export type Listener = (event: JobEvent) => void;
+
+export interface Job<R> {
+  /** Subscribe to events; returns the unsubscribe function. Late subscribers miss earlier events. */
+  on(listener: Listener): () => void;
+  readonly result: Promise<R>;
+  /** Ask the job to stop: running tools get SIGINT, then SIGTERM, then SIGKILL. */
+  cancel(reason?: string): void;
+  readonly signal: AbortSignal;
+}
+
+export interface JobContext {
+  emit(event: JobEventInput): void;
+  signal: AbortSignal;
+  /** Runs fn as a named step, emitting running/done/failed around it. */
+  step<T>(name: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * Starts `work` on the next tick so the caller can subscribe before the first event.
+ * An external signal (Ctrl-C in the CLI) cancels the job too.
+ */
+export function startJob<R>(work: (ctx: JobContext) => Promise<R>, external?: AbortSignal): Job<R> {
+  const listeners = new Set<Listener>();
+  const controller = new AbortController();
+  if (external) {
+    if (external.aborted) controller.abort(external.reason);
+    else external.addEventListener('abort', () => controller.abort(external.reason), { once: true });
+  }
+  const emit = (e: JobEventInput) => {
+    const event = { ...e, at: new Date().toISOString() } as JobEvent;
+    for (const l of listeners) l(event);
+  };
+  const ctx: JobContext = {
+    emit,
+    signal: controller.signal,
+    async step(name, fn) {
+      emit({ type: 'step', step: name, status: 'running' });
+      try {
+        const value = await fn();
+        emit({ type: 'step', step: name, status: 'done' });
+        return value;
+      } catch (e) {
+        emit({ type: 'step', step: name, status: 'failed', detail: (e as Error).message });
+        throw e;
+      }
+    },
+  };
+  const result = new Promise<R>((resolve, reject) => {
+    setImmediate(() => work(ctx).then(resolve, reject));
+  });
+  return {
+    on(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    result,
+    cancel(reason = 'cancelled') {
+      controller.abort(reason);
+    },
+    signal: controller.signal,
+  };
+}
