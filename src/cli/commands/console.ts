@@ -1,0 +1,15 @@
+import { parseCommand, str } from '../args.js';
+import { targetCommand } from './target.js';
+
+/**
+ * `dbdrill` with no command. On a terminal it opens the console; on a pipe or in cron there is no
+ * one to read a screen, so it prints what the console's first screen shows: the targets.
+ */
+export async function consoleCommand(argv: string[]): Promise<number> {
+  const p = parseCommand(argv, {}, 'dbdrill [--config DIR]');
+  if (!process.stdin.isTTY || !process.stdout.isTTY || p.values.json === true) {
+    return targetCommand(['list', ...argv]);
+  }
+  const { openConsole } = await import('../console.js');
+  return openConsole(str(p, 'config'));
+}

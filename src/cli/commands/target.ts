@@ -1,0 +1,150 @@
+import { resolveConfigDir } from '../../config/paths.js';
+import type { Target } from '../../config/target.js';
+import type { ProbeResult } from '../../engines/probe-types.js';
+import { usage } from '../../errors.js';
+import { addTarget, listTargets, removeTarget, showTarget, testTarget } from '../../ops/targets.js';
+import { noExtraPositionals, parseCommand, requirePositional, str } from '../args.js';
+import { Output } from '../output.js';
+import { table } from '../text-table.js';
+
+const USAGE = {
+  add: 'dbdrill target add NAME --engine postgres|mysql --host H --port P --user U --dbname D --repo DIR [--password-env VAR] [--rto 4h] [--rpo 15m]',
+  list: 'dbdrill target list [--json]',
+  show: 'dbdrill target show NAME [--json]',
+  remove: 'dbdrill target remove NAME [--json]',
+  test: 'dbdrill target test NAME [--json]',
+};
+
+export async function targetCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  switch (sub) {
+    case 'add':
+      return add(rest);
+    case 'list':
+    case 'ls':
+      return list(rest);
+    case 'show':
+      return show(rest);
+    case 'remove':
+    case 'rm':
+      return remove(rest);
+    case 'test':
+      return test(rest);
+    default:
+      throw usage(
+        sub ? `Unknown target command "${sub}"; use add, list, show, remove or test.` : 'A target command is missing; use add, list, show, remove or test.',
+      );
+  }
+}
+
+function add(argv: string[]): number {
+  const p = parseCommand(
+    argv,
+    {
+      engine: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      user: { type: 'string' },
+      dbname: { type: 'string' },
+      repo: { type: 'string' },
+      'password-env': { type: 'string' },
+      'password-file': { type: 'string' },
+      rto: { type: 'string' },
+      rpo: { type: 'string' },
+    },
+    USAGE.add,
+  );
+  const name = requirePositional(p, 0, 'The target NAME', USAGE.add);
+  noExtraPositionals(p, 1, USAGE.add);
+  const out = new Output(p.values.json === true);
+  const configDir = resolveConfigDir(str(p, 'config'));
+  const target = addTarget(configDir, {
+    name,
+    engine: str(p, 'engine'),
+    host: str(p, 'host'),
+    port: str(p, 'port'),
+    user: str(p, 'user'),
+    dbname: str(p, 'dbname'),
+    repo: str(p, 'repo'),
+    passwordEnv: str(p, 'password-env'),
+    passwordFile: str(p, 'password-file'),
+    rto: str(p, 'rto'),
+    rpo: str(p, 'rpo'),
+  });
+  out.result({ ok: true, target }, `Added target ${target.name} (${target.engine} ${target.host}:${target.port}); check it with: dbdrill target test ${target.name}`);
+  return 0;
+}
+
+function list(argv: string[]): number {
+  const p = parseCommand(argv, {}, USAGE.list);
+  noExtraPositionals(p, 0, USAGE.list);
+  const out = new Output(p.values.json === true);
+  const targets = listTargets(resolveConfigDir(str(p, 'config')));
+  out.result({ targets }, () =>
+    targets.length === 0
+      ? 'No targets yet. Add one with: dbdrill target add NAME --engine postgres --host H --port P --user U --dbname D --repo DIR\nor try the training sandbox: dbdrill sandbox start'
+      : table(
+          ['NAME', 'ENGINE', 'ADDRESS', 'USER', 'DATABASE', 'REPO'],
+          targets.map((t) => [t.name, t.engine, `${t.host}:${t.port}`, t.user, t.dbname, t.repo]),
+        ),
+  );
+  return 0;
+}
+
+function show(argv: string[]): number {
+  const p = parseCommand(argv, {}, USAGE.show);
+  const name = requirePositional(p, 0, 'The target NAME', USAGE.show);
+  noExtraPositionals(p, 1, USAGE.show);
+  const out = new Output(p.values.json === true);
+  const target = showTarget(resolveConfigDir(str(p, 'config')), name);
+  out.result({ target }, () => describe(target));
+  return 0;
+}
+
+function remove(argv: string[]): number {
+  const p = parseCommand(argv, {}, USAGE.remove);
+  const name = requirePositional(p, 0, 'The target NAME', USAGE.remove);
+  noExtraPositionals(p, 1, USAGE.remove);
+  const out = new Output(p.values.json === true);
+  const target = removeTarget(resolveConfigDir(str(p, 'config')), name);
+  // Removing a target forgets how to reach it; its repository (the backups) stays on disk.
+  out.result({ ok: true, removed: target }, `Removed target ${target.name}; its repository ${target.repo} was left untouched.`);
+  return 0;
+}
+
+async function test(argv: string[]): Promise<number> {
+  const p = parseCommand(argv, {}, USAGE.test);
+  const name = requirePositional(p, 0, 'The target NAME', USAGE.test);
+  noExtraPositionals(p, 1, USAGE.test);
+  const out = new Output(p.values.json === true);
+  const target = showTarget(resolveConfigDir(str(p, 'config')), name);
+  const probe = await testTarget(target);
+  out.result({ ok: true, probe }, () => describeProbe(probe));
+  return 0;
+}
+
+function describe(t: Target): string {
+  const rows: [string, string][] = [
+    ['name', t.name],
+    ['engine', t.engine],
+    ['address', `${t.host}:${t.port}`],
+    ['user', t.user],
+    ['database', t.dbname],
+    ['repository', t.repo],
+    ['password', t.passwordEnv ? `from $${t.passwordEnv}` : t.passwordFile ? `from file ${t.passwordFile}` : 'none configured'],
+    ['rto', t.rto ?? '—'],
+    ['rpo', t.rpo ?? '—'],
+  ];
+  return rows.map(([k, v]) => `${k.padEnd(11)}${v}`).join('\n');
+}
+
+function describeProbe(p: ProbeResult): string {
+  const flavor = p.flavor === 'postgresql' ? 'PostgreSQL' : p.flavor === 'mariadb' ? 'MariaDB' : 'MySQL';
+  const lines = [
+    `OK   connected to ${p.target} in ${p.connectMs} ms: ${flavor} ${p.serverVersion}`,
+    `${p.archiving.enabled ? 'OK  ' : 'WARN'} ${p.engine === 'postgres' ? 'WAL archiving' : 'binary log'} ${p.archiving.enabled ? 'on' : 'off'} (${p.archiving.detail})`,
+    `     system id ${p.systemId}`,
+    ...p.privileges.map((c) => `${c.ok ? 'OK  ' : 'WARN'} ${c.purpose}: ${c.detail}`),
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// The entry stays tiny and imports commands lazily: `dbdrill --version` and `dbdrill wal-push`
+// (run by PostgreSQL for every WAL segment) must not pay for React or the database drivers.
+import { version } from '../version.js';
+
+async function main(argv: string[]): Promise<number> {
+  const first = argv[0];
+  if (first === '--version' || first === '-V' || first === 'version') {
+    process.stdout.write(`dbdrill ${version()}\n`);
+    return 0;
+  }
+  // Ink 6 ignores NO_COLOR; chalk reads FORCE_COLOR when it is first imported.
+  if (process.env.NO_COLOR) process.env.FORCE_COLOR = '0';
+
+  const { Output } = await import('./output.js');
+  const json = argv.includes('--json');
+  const out = new Output(json);
+  try {
+    if (first === '--help' || first === '-h' || first === 'help') {
+      const { HELP } = await import('./help.js');
+      process.stdout.write(HELP);
+      return 0;
+    }
+    if (first === undefined || first.startsWith('-') || first === 'console') {
+      const rest = first === 'console' ? argv.slice(1) : argv;
+      const { consoleCommand } = await import('./commands/console.js');
+      return await consoleCommand(rest);
+    }
+    switch (first) {
+      case 'target':
+        return await (await import('./commands/target.js')).targetCommand(argv.slice(1));
+      case 'sandbox':
+        return await (await import('./commands/sandbox.js')).sandboxCommand(argv.slice(1));
+      default: {
+        const { usage } = await import('../errors.js');
+        throw usage(`Unknown command "${first}"; run dbdrill --help for the list of commands.`);
+      }
+    }
+  } catch (e) {
+    return out.error(e);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    process.stderr.write(`dbdrill: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

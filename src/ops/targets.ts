@@ -1,0 +1,27 @@
+import { TargetStore } from '../config/store.js';
+import type { Target, TargetInput } from '../config/target.js';
+import { probeMysql } from '../engines/mysql/probe.js';
+import { probePostgres } from '../engines/postgres/probe.js';
+import type { ProbeResult } from '../engines/probe-types.js';
+
+/** Target use-cases shared by `dbdrill target …` and the console's Targets screen. */
+export function listTargets(configDir: string): Target[] {
+  return new TargetStore(configDir).list();
+}
+
+export function showTarget(configDir: string, name: string): Target {
+  return new TargetStore(configDir).get(name);
+}
+
+export function addTarget(configDir: string, input: TargetInput): Target {
+  return new TargetStore(configDir).add(input);
+}
+
+export function removeTarget(configDir: string, name: string): Target {
+  return new TargetStore(configDir).remove(name);
+}
+
+/** Connects and reports version, archiving and privileges; throws one sentence when it cannot. */
+export function testTarget(target: Target): Promise<ProbeResult> {
+  return target.engine === 'postgres' ? probePostgres(target) : probeMysql(target);
+}
