@@ -8,6 +8,7 @@ import type { Target } from './target.js';
  * configured (a .pgpass file or socket auth may still let the client in).
  */
 export function resolvePassword(target: Target, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (target.password !== undefined) return target.password;
   if (target.passwordEnv) {
     const v = env[target.passwordEnv];
     if (v === undefined) {

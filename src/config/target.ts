@@ -24,6 +24,11 @@ export interface Target {
   rpo?: string;
   /** Set for targets that dbdrill created itself (the training sandbox). */
   sandbox?: boolean;
+  /**
+   * Only for targets that live in memory (a drill's scratch instance): never stored, because
+   * validateTarget does not copy it and so the config file never receives it.
+   */
+  password?: string;
 }
 
 const NAME_RE = /^[a-z0-9][a-z0-9_-]{0,62}$/i;

@@ -2,25 +2,9 @@
  * A Job is what every use-case returns: a typed stream of events and a final result. The CLI
  * prints the events as lines or JSON; the console renders them. Neither knows how the work is done.
  */
-export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+import type { EngineContext, JobEvent } from '../engines/context.js';
 
-export type JobEvent =
-  | { type: 'step'; at: string; step: string; status: StepStatus; detail?: string }
-  | { type: 'log'; at: string; level: 'info' | 'warn' | 'error'; text: string }
-  | { type: 'tool-line'; at: string; tool: string; stream: 'stdout' | 'stderr'; text: string }
-  | {
-      type: 'progress';
-      at: string;
-      phase: string;
-      done?: number;
-      total?: number;
-      /** units per second */
-      rate?: number;
-      etaSeconds?: number;
-      unit?: 'bytes' | 'segments' | 'rows' | 'lsn';
-    };
-
-export type JobEventInput = JobEvent extends infer E ? (E extends JobEvent ? Omit<E, 'at'> : never) : never;
+export type { JobEvent, JobEventInput, StepStatus } from '../engines/context.js';
 
 export type Listener = (event: JobEvent) => void;
 
@@ -33,12 +17,7 @@ export interface Job<R> {
   readonly signal: AbortSignal;
 }
 
-export interface JobContext {
-  emit(event: JobEventInput): void;
-  signal: AbortSignal;
-  /** Runs fn as a named step, emitting running/done/failed around it. */
-  step<T>(name: string, fn: () => Promise<T>): Promise<T>;
-}
+export type JobContext = EngineContext;
 
 /**
  * Starts `work` on the next tick so the caller can subscribe before the first event.
@@ -51,7 +30,7 @@ export function startJob<R>(work: (ctx: JobContext) => Promise<R>, external?: Ab
     if (external.aborted) controller.abort(external.reason);
     else external.addEventListener('abort', () => controller.abort(external.reason), { once: true });
   }
-  const emit = (e: JobEventInput) => {
+  const emit: JobContext['emit'] = (e) => {
     const event = { ...e, at: new Date().toISOString() } as JobEvent;
     for (const l of listeners) l(event);
   };

@@ -1,0 +1,39 @@
+import { resolveConfigDir } from '../../config/paths.js';
+import { formatDuration } from '../../config/duration.js';
+import { usage } from '../../errors.js';
+import { startBackup } from '../../ops/backup.js';
+import { formatBytes } from '../../util/bytes.js';
+import { noExtraPositionals, parseCommand, requirePositional, str } from '../args.js';
+import { interruptSignal } from '../interrupt.js';
+import { Output } from '../output.js';
+
+const USAGE = 'dbdrill backup NAME --kind logical|physical [--type full] [--jobs N] [--checkpoint fast|spread] [--json]';
+
+export async function backupCommand(argv: string[]): Promise<number> {
+  const p = parseCommand(
+    argv,
+    { kind: { type: 'string' }, type: { type: 'string' }, jobs: { type: 'string' }, checkpoint: { type: 'string' } },
+    USAGE,
+  );
+  const name = requirePositional(p, 0, 'The target NAME', USAGE);
+  noExtraPositionals(p, 1, USAGE);
+  const kind = str(p, 'kind') ?? 'logical';
+  if (kind !== 'logical' && kind !== 'physical') throw usage(`--kind "${kind}" is not known; use --kind logical or --kind physical.`);
+  const type = str(p, 'type') ?? 'full';
+  if (type !== 'full' && type !== 'diff' && type !== 'incr') throw usage(`--type "${type}" is not known; use full, diff or incr.`);
+  const jobsText = str(p, 'jobs') ?? '1';
+  const jobs = Number(jobsText);
+  if (!/^\d+$/.test(jobsText) || jobs < 1 || jobs > 64) throw usage(`--jobs "${jobsText}" must be a whole number from 1 to 64.`);
+  const checkpoint = str(p, 'checkpoint') ?? 'fast';
+  if (checkpoint !== 'fast' && checkpoint !== 'spread') throw usage(`--checkpoint "${checkpoint}" is not known; use fast or spread.`);
+
+  const out = new Output(p.values.json === true);
+  const job = startBackup(resolveConfigDir(str(p, 'config')), name, { kind, type, jobs, checkpoint }, interruptSignal());
+  out.follow(job);
+  const m = await job.result;
+  out.result({ ok: true, backup: m }, () => {
+    const secs = m.finishedAt ? (Date.parse(m.finishedAt) - Date.parse(m.startedAt)) / 1000 : 0;
+    return `Backup ${m.id} complete: ${m.kind}, ${formatBytes(m.sizeBytes)} in ${m.files.length} file(s), ${formatDuration(secs)}.`;
+  });
+  return 0;
+}

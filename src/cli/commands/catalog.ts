@@ -1,0 +1,36 @@
+import { resolveConfigDir } from '../../config/paths.js';
+import { formatDuration } from '../../config/duration.js';
+import { readCatalog } from '../../ops/catalog.js';
+import { formatBytes } from '../../util/bytes.js';
+import { noExtraPositionals, parseCommand, requirePositional, str } from '../args.js';
+import { Output } from '../output.js';
+import { table } from '../text-table.js';
+
+const USAGE = 'dbdrill catalog NAME [--json]';
+
+export async function catalogCommand(argv: string[]): Promise<number> {
+  const p = parseCommand(argv, {}, USAGE);
+  const name = requirePositional(p, 0, 'The target NAME', USAGE);
+  noExtraPositionals(p, 1, USAGE);
+  const out = new Output(p.values.json === true);
+  const cat = readCatalog(resolveConfigDir(str(p, 'config')), name);
+  for (const u of cat.unreadable) out.log(`WARN backup ${u.id}: manifest unreadable (${u.error})`);
+  out.result(cat, () =>
+    cat.backups.length === 0
+      ? `No backups of ${cat.target} yet in ${cat.repo}; take one with: dbdrill backup ${cat.target} --kind logical`
+      : table(
+          ['ID', 'KIND', 'TYPE', 'STATUS', 'STARTED', 'DURATION', 'SIZE', 'VERIFIED'],
+          cat.backups.map((b) => [
+            b.id,
+            b.kind,
+            b.type,
+            b.status,
+            b.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+            b.durationSeconds === undefined ? '—' : formatDuration(b.durationSeconds),
+            b.status === 'complete' ? formatBytes(b.sizeBytes) : '—',
+            b.verified ? `${b.verified.ok ? 'OK' : 'FAIL'} ${b.verified.method}` : 'no',
+          ]),
+        ),
+  );
+  return 0;
+}

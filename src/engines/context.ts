@@ -1,0 +1,30 @@
+/**
+ * The events a long-running piece of work reports, and the context an engine adapter runs in.
+ * Defined here, below src/ops, so engines can report progress without knowing about Jobs.
+ */
+export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+
+export type JobEvent =
+  | { type: 'step'; at: string; step: string; status: StepStatus; detail?: string }
+  | { type: 'log'; at: string; level: 'info' | 'warn' | 'error'; text: string }
+  | { type: 'tool-line'; at: string; tool: string; stream: 'stdout' | 'stderr'; text: string }
+  | {
+      type: 'progress';
+      at: string;
+      phase: string;
+      done?: number;
+      total?: number;
+      /** units per second */
+      rate?: number;
+      etaSeconds?: number;
+      unit?: 'bytes' | 'segments' | 'rows' | 'lsn';
+    };
+
+export type JobEventInput = JobEvent extends infer E ? (E extends JobEvent ? Omit<E, 'at'> : never) : never;
+
+export interface EngineContext {
+  emit(event: JobEventInput): void;
+  signal: AbortSignal;
+  /** Runs fn as a named step, emitting running/done/failed around it. */
+  step<T>(name: string, fn: () => Promise<T>): Promise<T>;
+}

@@ -1,0 +1,63 @@
+import { join } from 'node:path';
+import type { Target } from '../../config/target.js';
+import type { EngineContext as JobContext } from '../context.js';
+import { runTool } from '../../runner/run.js';
+import { findTool } from '../../runner/tools.js';
+import type { ProbeResult } from '../probe-types.js';
+import type { BackupResult } from '../backup-result.js';
+import { connectPostgres } from './client.js';
+import { pgConnArgs, pgSecret } from './connection-args.js';
+import { tableStats } from './table-stats.js';
+import { watchGrowth } from '../growth.js';
+import { forwardToolEvents } from '../tool-events.js';
+
+export interface LogicalOptions {
+  jobs?: number;
+}
+
+/**
+ * pg_dump into `dir`: custom format (one file, selective restore) or, with --jobs > 1, directory
+ * format dumped in parallel. A repeatable-read transaction exports its snapshot to pg_dump and
+ * counts every table in that same snapshot, so the recorded counts match the dump exactly.
+ */
+export async function pgLogicalBackup(ctx: JobContext, target: Target, probe: ProbeResult, dir: string, opts: LogicalOptions): Promise<BackupResult> {
+  const tool = await findTool('pg_dump', { serverMajor: probe.serverMajor, serverVersion: probe.serverVersion });
+  const jobs = opts.jobs ?? 1;
+  const format = jobs > 1 ? 'directory' : 'custom';
+  const out = join(dir, format === 'custom' ? 'dump.pgdump' : 'dump');
+
+  const client = await connectPostgres(target);
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const { rows } = await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s');
+    const snapshot = rows[0]!.s;
+    const args = [
+      ...pgConnArgs(target),
+      '--dbname', target.dbname,
+      '--format', format,
+      '--file', out,
+      '--snapshot', snapshot,
+      ...(jobs > 1 ? ['--jobs', String(jobs)] : []),
+    ];
+    const stopWatch = watchGrowth(ctx, 'dumping', out);
+    try {
+      const [, tables] = await Promise.all([
+        ctx.step('dump', () =>
+          runTool({ tool, args, secret: pgSecret(target), signal: ctx.signal, onEvent: forwardToolEvents(ctx) }),
+        ),
+        ctx.step('count rows', () => tableStats(client)),
+      ]);
+      return {
+        tool: { name: tool.name, version: tool.version, argv: [tool.path, ...args] },
+        format: `pg_dump-${format}`,
+        database: target.dbname,
+        tables,
+      };
+    } finally {
+      stopWatch();
+    }
+  } finally {
+    await client.query('ROLLBACK').catch(() => {});
+    await client.end().catch(() => {});
+  }
+}

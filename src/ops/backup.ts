@@ -1,0 +1,92 @@
+import { hostname } from 'node:os';
+import { TargetStore } from '../config/store.js';
+import type { Target } from '../config/target.js';
+import type { BackupResult } from '../engines/backup-result.js';
+import { pgLogicalBackup } from '../engines/postgres/logical-backup.js';
+import { pgPhysicalBackup } from '../engines/postgres/physical-backup.js';
+import { DbdrillError, invalid } from '../errors.js';
+import { checksumFiles, listFiles } from '../repo/checksum.js';
+import type { BackupKind, BackupType, Manifest } from '../repo/manifest.js';
+import { Repository } from '../repo/repository.js';
+import { startJob, type Job, type JobContext } from './job.js';
+import { testTarget } from './targets.js';
+
+export interface BackupOptions {
+  kind: BackupKind;
+  type?: BackupType;
+  jobs?: number;
+  checkpoint?: 'fast' | 'spread';
+}
+
+export function startBackup(configDir: string, name: string, opts: BackupOptions, signal?: AbortSignal): Job<Manifest> {
+  const target = new TargetStore(configDir).get(name);
+  return startJob((ctx) => runBackup(ctx, target, opts), signal);
+}
+
+/**
+ * The backup lifecycle every engine shares: a manifest marked running before the tool starts,
+ * checksums of every file written, then complete — or, on any failure or cancel, failed with the
+ * reason and the partial data removed, so a restore can never pick up half a backup.
+ */
+export async function runBackup(ctx: JobContext, target: Target, opts: BackupOptions): Promise<Manifest> {
+  const type = opts.type ?? 'full';
+  if (opts.kind === 'logical' && type !== 'full') {
+    throw invalid(`A logical backup is always full; drop --type ${type} or use --kind physical.`);
+  }
+  if (type !== 'full') {
+    throw invalid(`--type ${type} needs pgBackRest, which dbdrill does not drive yet; take a full backup.`);
+  }
+  const probe = await ctx.step('connect', () => testTarget(target));
+  const repo = new Repository(target.repo);
+  repo.ensure(target, probe.systemId);
+  const { id, dir } = repo.newBackup(opts.kind, type);
+  let manifest: Manifest = {
+    formatVersion: 1,
+    id,
+    target: target.name,
+    engine: target.engine,
+    kind: opts.kind,
+    type,
+    status: 'running',
+    tool: { name: '', version: '', argv: [] },
+    serverVersion: probe.serverVersion,
+    startedAt: new Date().toISOString(),
+    sizeBytes: 0,
+    files: [],
+    owner: { pid: process.pid, host: hostname() },
+  };
+  repo.writeManifest(manifest);
+  ctx.emit({ type: 'log', level: 'info', text: `backup ${id} into ${dir}` });
+
+  try {
+    const result = await engineBackup(ctx, target, probe, dir, opts);
+    manifest = { ...manifest, ...result };
+    const files = await ctx.step('checksum', async () => checksumFiles(dir, await listFiles(dir, (rel) => rel === 'manifest.json' || rel.startsWith('.'))));
+    const { owner: _owner, ...rest } = manifest;
+    manifest = {
+      ...rest,
+      status: 'complete',
+      finishedAt: new Date().toISOString(),
+      files,
+      sizeBytes: files.reduce((n, f) => n + f.bytes, 0),
+    };
+    repo.writeManifest(manifest);
+    return manifest;
+  } catch (e) {
+    const { owner: _owner, ...rest } = manifest;
+    const reason = ctx.signal.aborted ? `cancelled (${String(ctx.signal.reason ?? 'interrupted')})` : (e as Error).message;
+    repo.quarantine(id);
+    repo.writeManifest({ ...rest, status: 'failed', finishedAt: new Date().toISOString(), files: [], sizeBytes: 0, error: reason });
+    if (e instanceof DbdrillError) throw new DbdrillError(e.code, `Backup ${id} failed: ${e.message}`, { ...e.detail, backup: id });
+    throw e;
+  }
+}
+
+function engineBackup(ctx: JobContext, target: Target, probe: Awaited<ReturnType<typeof testTarget>>, dir: string, opts: BackupOptions): Promise<BackupResult> {
+  if (target.engine === 'postgres') {
+    return opts.kind === 'logical'
+      ? pgLogicalBackup(ctx, target, probe, dir, { jobs: opts.jobs })
+      : pgPhysicalBackup(ctx, target, probe, dir, { checkpoint: opts.checkpoint });
+  }
+  throw invalid(`Backups of MySQL/MariaDB targets are not built yet; target "${target.name}" cannot be backed up by this version.`);
+}

@@ -1,0 +1,53 @@
+import { hostname } from 'node:os';
+import { TargetStore } from '../config/store.js';
+import type { Manifest } from '../repo/manifest.js';
+import { Repository } from '../repo/repository.js';
+
+export interface CatalogEntry {
+  id: string;
+  kind: Manifest['kind'];
+  type: Manifest['type'];
+  /** 'interrupted': marked running, but the process writing it is gone. */
+  status: Manifest['status'] | 'interrupted';
+  startedAt: string;
+  durationSeconds?: number;
+  sizeBytes: number;
+  /** The newest verification's outcome, if any. */
+  verified?: { at: string; ok: boolean; method: string };
+  error?: string;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function entryOf(m: Manifest, host = hostname()): CatalogEntry {
+  let status: CatalogEntry['status'] = m.status;
+  if (m.status === 'running' && m.owner && m.owner.host === host && !pidAlive(m.owner.pid)) status = 'interrupted';
+  const v = m.verification?.at(-1);
+  const e: CatalogEntry = {
+    id: m.id,
+    kind: m.kind,
+    type: m.type,
+    status,
+    startedAt: m.startedAt,
+    sizeBytes: m.sizeBytes,
+  };
+  if (m.finishedAt) e.durationSeconds = (Date.parse(m.finishedAt) - Date.parse(m.startedAt)) / 1000;
+  if (v) e.verified = { at: v.at, ok: v.ok, method: v.method };
+  if (m.error) e.error = m.error;
+  return e;
+}
+
+/** A target's backups, newest first, read from its repository (the catalog is the repository). */
+export function readCatalog(configDir: string, name: string): { target: string; repo: string; backups: CatalogEntry[]; unreadable: { id: string; error: string }[] } {
+  const target = new TargetStore(configDir).get(name);
+  const { manifests, unreadable } = new Repository(target.repo).catalog();
+  const host = hostname();
+  return { target: target.name, repo: target.repo, backups: manifests.map((m) => entryOf(m, host)), unreadable };
+}

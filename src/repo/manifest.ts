@@ -1,0 +1,74 @@
+import type { Engine } from '../config/target.js';
+import type { FileSum } from './checksum.js';
+
+export type BackupKind = 'logical' | 'physical';
+export type BackupType = 'full' | 'diff' | 'incr';
+export type BackupStatus = 'running' | 'complete' | 'failed';
+
+export interface TableStat {
+  /** schema.table */
+  table: string;
+  rows: number;
+  /** Order-independent digest of the table's rows, comparable after a restore. */
+  digest?: string;
+}
+
+export interface Verification {
+  at: string;
+  method: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** One backup's self-description; see "The repository is the catalog" in DESIGN.md. */
+export interface Manifest {
+  formatVersion: 1;
+  id: string;
+  target: string;
+  engine: Engine;
+  kind: BackupKind;
+  type: BackupType;
+  status: BackupStatus;
+  tool: { name: string; version: string; argv: string[] };
+  serverVersion: string;
+  startedAt: string;
+  finishedAt?: string;
+  sizeBytes: number;
+  files: FileSum[];
+  /** pg_dump format or other tool-specific layout notes. */
+  format?: string;
+  database?: string;
+  postgres?: {
+    systemId?: string;
+    startLsn?: string;
+    stopLsn?: string;
+    timeline?: number;
+    walStart?: string;
+    walEnd?: string;
+    /** Server time when the backup became consistent (its earliest restore point). */
+    consistentAt?: string;
+  };
+  mysql?: {
+    binlogFile?: string;
+    binlogPosition?: number;
+    gtid?: string;
+  };
+  tables?: TableStat[];
+  error?: string;
+  verification?: Verification[];
+  /** The process writing a running backup: a "running" manifest whose process is gone was interrupted. */
+  owner?: { pid: number; host: string };
+}
+
+export const KIND_LETTER: Record<BackupKind, Record<BackupType, string>> = {
+  logical: { full: 'L', diff: 'L', incr: 'L' },
+  physical: { full: 'F', diff: 'D', incr: 'I' },
+};
+
+/** Ids sort by time: 20261124T143000Z-F. */
+export function backupId(at: Date, kind: BackupKind, type: BackupType): string {
+  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${KIND_LETTER[kind][type]}`;
+}
+
+export const ID_RE = /^\d{8}T\d{6}Z-[FDIL]$/;

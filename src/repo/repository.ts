@@ -1,0 +1,147 @@
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Engine } from '../config/target.js';
+import { DbdrillError } from '../errors.js';
+import { fsyncDir, writeFileAtomic } from './atomic.js';
+import { backupId, ID_RE, type BackupKind, type BackupType, type Manifest } from './manifest.js';
+
+interface RepoFile {
+  format: 'dbdrill-repo';
+  formatVersion: 1;
+  engine: Engine;
+  target: string;
+  systemId?: string;
+  createdAt: string;
+}
+
+/**
+ * A target's repository: a directory that describes itself (repo.json) and holds one folder per
+ * backup with its manifest. Any operator on any host reads the same catalog from it.
+ */
+export class Repository {
+  constructor(readonly root: string) {}
+
+  get backupsDir(): string {
+    return join(this.root, 'backups');
+  }
+
+  backupDir(id: string): string {
+    return join(this.backupsDir, id);
+  }
+
+  /** Creates the layout on first use, or checks that an existing one belongs to this target. */
+  ensure(target: { name: string; engine: Engine }, systemId?: string): RepoFile {
+    const file = join(this.root, 'repo.json');
+    if (existsSync(file)) {
+      const repo = this.#readRepoFile(file);
+      if (repo.engine !== target.engine || repo.target !== target.name) {
+        throw new DbdrillError(
+          'invalid-input',
+          `The repository ${this.root} belongs to target "${repo.target}" (${repo.engine}), not "${target.name}"; give this target its own --repo.`,
+        );
+      }
+      if (systemId && repo.systemId && repo.systemId !== systemId) {
+        throw new DbdrillError(
+          'invalid-input',
+          `The repository ${this.root} holds backups of another server (system id ${repo.systemId}, this one is ${systemId}); give this server its own --repo.`,
+        );
+      }
+      return repo;
+    }
+    mkdirSync(this.backupsDir, { recursive: true, mode: 0o700 });
+    const repo: RepoFile = {
+      format: 'dbdrill-repo',
+      formatVersion: 1,
+      engine: target.engine,
+      target: target.name,
+      ...(systemId ? { systemId } : {}),
+      createdAt: new Date().toISOString(),
+    };
+    writeFileAtomic(file, `${JSON.stringify(repo, null, 2)}\n`);
+    return repo;
+  }
+
+  info(): RepoFile | undefined {
+    const file = join(this.root, 'repo.json');
+    return existsSync(file) ? this.#readRepoFile(file) : undefined;
+  }
+
+  #readRepoFile(file: string): RepoFile {
+    try {
+      const repo = JSON.parse(readFileSync(file, 'utf8')) as RepoFile;
+      if (repo.format !== 'dbdrill-repo') throw new Error('not a dbdrill repository');
+      return repo;
+    } catch (e) {
+      throw new DbdrillError('invalid-input', `${file} is not a readable dbdrill repository file (${(e as Error).message}); point --repo at an empty or dbdrill directory.`);
+    }
+  }
+
+  /** Reserves a new backup id (a fresh directory), moving one second on if the id is taken. */
+  newBackup(kind: BackupKind, type: BackupType, at = new Date()): { id: string; dir: string } {
+    mkdirSync(this.backupsDir, { recursive: true, mode: 0o700 });
+    for (let i = 0; i < 600; i++) {
+      const id = backupId(new Date(at.getTime() + i * 1000), kind, type);
+      const dir = this.backupDir(id);
+      try {
+        mkdirSync(dir, { mode: 0o700 });
+        return { id, dir };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+    }
+    throw new DbdrillError('failed', `Could not reserve a backup id in ${this.backupsDir}; remove stale directories there.`);
+  }
+
+  writeManifest(m: Manifest): void {
+    writeFileAtomic(join(this.backupDir(m.id), 'manifest.json'), `${JSON.stringify(m, null, 2)}\n`);
+  }
+
+  readManifest(id: string): Manifest {
+    const file = join(this.backupDir(id), 'manifest.json');
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as Manifest;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new DbdrillError(
+        code === 'ENOENT' ? 'invalid-input' : 'failed',
+        code === 'ENOENT'
+          ? `There is no backup ${id} in ${this.root}; list them with dbdrill catalog.`
+          : `The manifest of backup ${id} cannot be read (${(e as Error).message}).`,
+      );
+    }
+  }
+
+  /** All manifests, newest first. Unreadable ones are reported, not skipped silently. */
+  catalog(): { manifests: Manifest[]; unreadable: { id: string; error: string }[] } {
+    let ids: string[];
+    try {
+      ids = readdirSync(this.backupsDir).filter((d) => ID_RE.test(d));
+    } catch {
+      return { manifests: [], unreadable: [] };
+    }
+    ids.sort().reverse();
+    const manifests: Manifest[] = [];
+    const unreadable: { id: string; error: string }[] = [];
+    for (const id of ids) {
+      try {
+        manifests.push(JSON.parse(readFileSync(join(this.backupsDir, id, 'manifest.json'), 'utf8')) as Manifest);
+      } catch (e) {
+        unreadable.push({ id, error: (e as Error).message });
+      }
+    }
+    return { manifests, unreadable };
+  }
+
+  /**
+   * Moves a failed backup's partial data aside so nothing can mistake it for a backup, keeping
+   * the manifest (marked failed) where the catalog finds it.
+   */
+  quarantine(id: string, keep: (name: string) => boolean = (n) => n === 'manifest.json'): void {
+    const dir = this.backupDir(id);
+    if (!existsSync(dir)) return;
+    for (const name of readdirSync(dir)) {
+      if (!keep(name)) rmSync(join(dir, name), { recursive: true, force: true });
+    }
+    fsyncDir(dir);
+  }
+}
