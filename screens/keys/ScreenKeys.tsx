@@ -1,0 +1,39 @@
+import { createContext, useContext, useLayoutEffect, useRef } from 'react';
+import type { ScreenId } from '../App/screenList.js';
+import type { KeyRouter, ScreenKeyHandler } from './keyRouter.js';
+import type { KeyHint } from './keymap.js';
+
+export interface ScreenContextValue {
+  router: KeyRouter;
+  screen: ScreenId;
+  /** Whether this screen is the one on display (hidden screens stay mounted to keep their state). */
+  active: boolean;
+  /** The target opened on Targets, for screens that show one target. */
+  target: string | undefined;
+  go(screen: ScreenId, target?: string): void;
+}
+
+export const ScreenContext = createContext<ScreenContextValue | undefined>(undefined);
+
+export function useScreenContext(): ScreenContextValue {
+  const ctx = useContext(ScreenContext);
+  if (!ctx) throw new Error('A screen must be rendered inside the console App.');
+  return ctx;
+}
+
+/**
+ * Registers the keys this screen handles and the footer hints for them. The handler is read
+ * through a ref so it always sees this render's state without re-registering.
+ */
+export function useScreenKeys(handler: ScreenKeyHandler, hints: readonly KeyHint[], exclusive = false): void {
+  const { router, screen } = useScreenContext();
+  const ref = useRef(handler);
+  ref.current = handler;
+  useLayoutEffect(() => {
+    router.setHandler(screen, (input, key) => ref.current(input, key));
+    return () => router.setHandler(screen, undefined);
+  }, [router, screen]);
+  useLayoutEffect(() => {
+    router.setHints(screen, hints, exclusive);
+  });
+}

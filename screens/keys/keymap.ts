@@ -1,0 +1,26 @@
+/** One entry of the footer or the help overlay: the keys as the operator types them, and what they do. */
+export interface KeyHint {
+  keys: string;
+  label: string;
+}
+
+/** The whole key map, the same on every screen; the help overlay lists it. */
+export const KEY_MAP: readonly KeyHint[] = [
+  { keys: '1-5', label: 'jump to Targets, Catalog, Restore, Drill, Health' },
+  { keys: '↑ ↓  j k', label: 'move the selection' },
+  { keys: 'enter', label: 'open the selected item' },
+  { keys: 'esc  q', label: 'go back; q on Targets quits' },
+  { keys: 'tab', label: 'switch panes, on screens that have them' },
+  { keys: '/', label: 'filter the table; enter keeps it, esc clears it' },
+  { keys: '?', label: 'show or hide this help' },
+  { keys: 'ctrl-c', label: 'quit from anywhere' },
+];
+
+/** Footer hints that work on every screen, after the screen's own. */
+export function globalHints(isTopLevel: boolean): KeyHint[] {
+  return [
+    { keys: '1-5', label: 'screens' },
+    { keys: '?', label: 'help' },
+    isTopLevel ? { keys: 'q', label: 'quit' } : { keys: 'esc', label: 'back' },
+  ];
+}

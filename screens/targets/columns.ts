@@ -1,0 +1,19 @@
+import type { TargetRow } from '../api.js';
+import type { Column } from '../widgets/DataTable/DataTable.js';
+import { markerColor } from '../widgets/StatusMarker/StatusMarker.js';
+
+const UNKNOWN = '—';
+
+export const TARGET_COLUMNS: readonly Column<TargetRow>[] = [
+  { header: 'name', flex: 2, minWidth: 8, value: (r) => r.name },
+  { header: 'engine', width: 8, value: (r) => r.engine },
+  { header: 'host:port', flex: 3, minWidth: 10, value: (r) => `${r.host}:${r.port}` },
+  { header: 'newest backup', width: 13, value: (r) => r.newestBackupAge ?? UNKNOWN },
+  {
+    header: 'archiver',
+    width: 8,
+    value: (r) => r.archiver ?? UNKNOWN,
+    color: (r) => (r.archiver && r.archiver !== '?' ? markerColor(r.archiver) : undefined),
+  },
+  { header: 'window', flex: 2, minWidth: 6, value: (r) => r.window ?? UNKNOWN },
+];

@@ -1,0 +1,75 @@
+import { Box, Text } from 'ink';
+import type { ReactNode } from 'react';
+import type { JobSnapshot } from '../../hooks/jobStore.js';
+import { textWidth as measure, truncateEnd } from '../../text/width.js';
+import { MARKER_WIDTH, StatusMarker, stepMarker } from '../StatusMarker/StatusMarker.js';
+import { formatProgress } from './format.js';
+
+export interface JobViewProps {
+  title: string;
+  snapshot: JobSnapshot<unknown>;
+  /** The closing line on success, e.g. "Training sandbox ready: target sandbox added." */
+  doneText: string;
+  width: number;
+  height: number;
+}
+
+/**
+ * A job's steps, progress and newest log lines within a fixed height. Steps win over log lines
+ * (they say where the job is); when even steps overflow, the oldest finished ones are folded.
+ */
+export function JobView({ title, snapshot, doneText, width, height }: JobViewProps): ReactNode {
+  const { steps, progress, log, state, error } = snapshot;
+  // An error is the one thing the operator must read whole, so it may wrap onto up to 3 lines.
+  const errorText = state === 'failed' ? `FAIL ${error ?? ''}` : '';
+  const endLine = state === 'failed' ? Math.min(3, Math.ceil(measure(errorText) / Math.max(1, width))) : state === 'done' ? 1 : 0;
+  const progressLine = progress ? 1 : 0;
+  const stepRoom = Math.max(0, height - 1 - endLine - progressLine);
+  const folded = steps.length > stepRoom ? steps.length - Math.max(0, stepRoom - 1) : 0;
+  const shownSteps = folded ? steps.slice(folded) : steps;
+  const logRoom = Math.max(0, stepRoom - shownSteps.length - (folded ? 1 : 0));
+  const shownLog = logRoom > 0 ? log.slice(-logRoom) : [];
+  const textWidth = Math.max(0, width - MARKER_WIDTH - 1);
+
+  return (
+    <Box flexDirection="column" width={width} height={height} overflow="hidden">
+      <Text bold wrap="truncate-end">
+        {title}
+      </Text>
+      {folded > 0 && (
+        <Text dimColor wrap="truncate-end">
+          {`… ${folded} earlier step${folded === 1 ? '' : 's'}`}
+        </Text>
+      )}
+      {shownSteps.map((s) => (
+        <Text key={s.name} wrap="truncate-end">
+          <StatusMarker marker={stepMarker(s.status)} /> {truncateEnd(s.detail ? `${s.name}: ${s.detail}` : s.name, textWidth)}
+        </Text>
+      ))}
+      {progress && (
+        <Text color="cyan" wrap="truncate-end">
+          {' '.repeat(MARKER_WIDTH + 1)}
+          {formatProgress(progress)}
+        </Text>
+      )}
+      {shownLog.map((l) => (
+        <Text key={l.seq} dimColor={l.level === 'info'} color={l.level === 'error' ? 'red' : l.level === 'warn' ? 'yellow' : undefined} wrap="truncate-end">
+          {'  │ '}
+          {l.text}
+        </Text>
+      ))}
+      {state === 'done' && (
+        <Text wrap="truncate-end">
+          <StatusMarker marker="OK" /> {doneText}
+        </Text>
+      )}
+      {state === 'failed' && (
+        <Box height={endLine} width={width} overflow="hidden">
+          <Text color="red" wrap="wrap">
+            <StatusMarker marker="FAIL" /> {error}
+          </Text>
+        </Box>
+      )}
+    </Box>
+  );
+}

@@ -1,0 +1,151 @@
+import { EventEmitter } from 'node:events';
+import { render, type Instance } from 'ink';
+import type { ReactElement } from 'react';
+import { App } from '../../screens/App/App.js';
+import type { ConsoleApi } from '../../screens/api.js';
+
+/** A terminal-sized stdout: ink-testing-library's has 100 columns and no rows. */
+export class FakeStdout extends EventEmitter {
+  isTTY = true;
+  readonly frames: string[] = [];
+  constructor(
+    public columns = 80,
+    public rows = 24,
+  ) {
+    super();
+  }
+  write = (frame: string): boolean => {
+    this.frames.push(frame);
+    return true;
+  };
+  lastFrame = (): string => this.frames.at(-1) ?? '';
+  resize(columns: number, rows: number): void {
+    this.columns = columns;
+    this.rows = rows;
+    this.emit('resize');
+  }
+}
+
+/** A stdin that reports raw mode support (isTTY, setRawMode), so useInput is active. */
+export class FakeStdin extends EventEmitter {
+  isTTY = true;
+  #data: string | null = null;
+  write = (data: string): void => {
+    this.#data = data;
+    this.emit('readable');
+    this.emit('data', data);
+  };
+  read = (): string | null => {
+    const d = this.#data;
+    this.#data = null;
+    return d;
+  };
+  setEncoding(): void {}
+  setRawMode(): void {}
+  resume(): void {}
+  pause(): void {}
+  ref(): void {}
+  unref(): void {}
+}
+
+export const KEYS = {
+  up: '\u001B[A',
+  down: '\u001B[B',
+  enter: '\r',
+  escape: '\u001B',
+  tab: '\t',
+  backspace: '\u007F',
+  ctrlC: '\u0003',
+} as const;
+
+export interface Rendered {
+  instance: Instance;
+  stdout: FakeStdout;
+  stdin: FakeStdin;
+  lastFrame(): string;
+  /** Types keys one event at a time, letting Ink's escape-sequence flush run in between. */
+  press(...keys: string[]): Promise<void>;
+  waitForFrame(predicate: (frame: string) => boolean, what?: string): Promise<string>;
+  unmount(): void;
+}
+
+const mounted: Rendered[] = [];
+
+/** Renders at 80x24 (or as asked) in debug mode, where every write is one whole frame. */
+export function renderAt(tree: ReactElement, size: { columns?: number; rows?: number } = {}): Rendered {
+  const stdout = new FakeStdout(size.columns ?? 80, size.rows ?? 24);
+  const stdin = new FakeStdin();
+  const stderr = new FakeStdout();
+  const instance = render(tree, {
+    stdout: stdout as unknown as NodeJS.WriteStream,
+    stdin: stdin as unknown as NodeJS.ReadStream,
+    stderr: stderr as unknown as NodeJS.WriteStream,
+    debug: true,
+    exitOnCtrlC: false,
+    patchConsole: false,
+  });
+  const r: Rendered = {
+    instance,
+    stdout,
+    stdin,
+    lastFrame: () => stdout.lastFrame(),
+    async press(...keys) {
+      for (const k of keys) {
+        stdin.write(k);
+        await tick();
+      }
+    },
+    waitForFrame: (predicate, what) => waitForFrame(() => stdout.lastFrame(), predicate, what),
+    unmount() {
+      instance.unmount();
+      instance.cleanup();
+    },
+  };
+  mounted.push(r);
+  return r;
+}
+
+export function renderApp(api: ConsoleApi, size?: { columns?: number; rows?: number }): Rendered {
+  return renderAt(<App api={api} />, size);
+}
+
+/** Unmounts everything rendered so far; call from afterEach. */
+export function cleanupAll(): void {
+  for (const r of mounted.splice(0)) r.unmount();
+}
+
+export function tick(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Polls until the frame satisfies `predicate`; fails with the last frame so the diff is readable. */
+export async function waitForFrame(
+  get: () => string,
+  predicate: (frame: string) => boolean,
+  what = 'the expected frame',
+  timeoutMs = 3000,
+): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const frame = get();
+    if (predicate(frame)) return frame;
+    if (Date.now() > until) throw new Error(`Timed out waiting for ${what}. Last frame:\n${frame}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001B\[[0-9;?]*[A-Za-z]/g;
+
+export function stripAnsi(s: string): string {
+  return s.replace(ANSI, '');
+}
+
+export function frameLines(frame: string): string[] {
+  return stripAnsi(frame).split('\n');
+}
+
+/** The line that holds the selection marker, without the marker. */
+export function selectedLine(frame: string): string | undefined {
+  return frameLines(frame).find((l) => l.startsWith('› '));
+}
