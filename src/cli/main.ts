@@ -9,6 +9,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`dbdrill ${version()}\n`);
     return 0;
   }
+  // Everything dbdrill or its tools create (dumps, manifests, WAL copies) is private: 0600/0700.
+  process.umask(0o077);
   // Ink 6 ignores NO_COLOR; chalk reads FORCE_COLOR when it is first imported.
   if (process.env.NO_COLOR) process.env.FORCE_COLOR = '0';
 
@@ -29,6 +31,14 @@ async function main(argv: string[]): Promise<number> {
     switch (first) {
       case 'target':
         return await (await import('./commands/target.js')).targetCommand(argv.slice(1));
+      case 'backup':
+        return await (await import('./commands/backup.js')).backupCommand(argv.slice(1));
+      case 'catalog':
+        return await (await import('./commands/catalog.js')).catalogCommand(argv.slice(1));
+      case 'verify':
+        return await (await import('./commands/verify.js')).verifyCommand(argv.slice(1));
+      case 'restore':
+        return await (await import('./commands/restore.js')).restoreCommand(argv.slice(1));
       case 'sandbox':
         return await (await import('./commands/sandbox.js')).sandboxCommand(argv.slice(1));
       default: {

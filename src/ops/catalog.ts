@@ -29,7 +29,9 @@ function pidAlive(pid: number): boolean {
 export function entryOf(m: Manifest, host = hostname()): CatalogEntry {
   let status: CatalogEntry['status'] = m.status;
   if (m.status === 'running' && m.owner && m.owner.host === host && !pidAlive(m.owner.pid)) status = 'interrupted';
-  const v = m.verification?.at(-1);
+  // One verify run appends several checks with the same time; the newest run passes only if all did.
+  const lastAt = m.verification?.at(-1)?.at;
+  const lastRun = (m.verification ?? []).filter((x) => x.at === lastAt);
   const e: CatalogEntry = {
     id: m.id,
     kind: m.kind,
@@ -39,7 +41,7 @@ export function entryOf(m: Manifest, host = hostname()): CatalogEntry {
     sizeBytes: m.sizeBytes,
   };
   if (m.finishedAt) e.durationSeconds = (Date.parse(m.finishedAt) - Date.parse(m.startedAt)) / 1000;
-  if (v) e.verified = { at: v.at, ok: v.ok, method: v.method };
+  if (lastAt) e.verified = { at: lastAt, ok: lastRun.every((x) => x.ok), method: lastRun.map((x) => x.method).join('+') };
   if (m.error) e.error = m.error;
   return e;
 }

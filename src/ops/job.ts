@@ -64,3 +64,8 @@ export function startJob<R>(work: (ctx: JobContext) => Promise<R>, external?: Ab
     signal: controller.signal,
   };
 }
+
+/** The same job with its result transformed (events and cancel pass through). */
+export function mapJob<R, S>(job: Job<R>, f: (r: R) => S): Job<S> {
+  return { on: job.on, result: job.result.then(f), cancel: job.cancel, signal: job.signal };
+}

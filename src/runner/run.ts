@@ -84,12 +84,17 @@ export async function runTool(spec: RunSpec): Promise<RunResult> {
       stderr: 'pipe',
       killSignal: 'SIGTERM',
       forceKillAfterDelay: spec.killGraceMs ?? 5000,
+      // execa's own cleanup (signal-exit) re-raises SIGINT when it counts no other listener and
+      // miscounts with several children, killing dbdrill before it can mark a backup failed.
+      // Children are tracked here instead and stopped by our own interrupt path or at exit.
+      cleanup: false,
     });
   } catch (e) {
     secret.cleanup();
     throw e;
   }
   emit({ type: 'start', tool: name, pid: child.pid, argv: [path, ...argv] });
+  const untrack = track(child);
 
   const out = new LineSplitter((text) => {
     stdoutTail.push(text);
@@ -143,10 +148,26 @@ export async function runTool(spec: RunSpec): Promise<RunResult> {
       lines: stdoutTail.total + stderrTail.total,
     };
   } finally {
+    untrack();
     spec.signal?.removeEventListener('abort', onAbort);
     for (const t of timers) clearTimeout(t);
     secret.cleanup();
   }
+}
+
+const running = new Set<ResultPromise>();
+let exitHook = false;
+
+/** A tool still running when dbdrill exits (a bug or an uncaught error) gets SIGTERM, not orphaned. */
+function track(child: ResultPromise): () => void {
+  running.add(child);
+  if (!exitHook) {
+    exitHook = true;
+    process.on('exit', () => {
+      for (const c of running) c.kill('SIGTERM');
+    });
+  }
+  return () => running.delete(child);
 }
 
 function stdinOptions(s: RunSpec['stdin']): { stdin: 'ignore' | { file: string } } | { input: string } {

@@ -101,7 +101,7 @@ function searchPath(name: string): string | undefined {
 export async function toolVersion(path: string): Promise<string> {
   const cached = versionCache.get(path);
   if (cached) return cached;
-  const { stdout } = await execa(path, ['--version'], { reject: false, timeout: 10_000, stdin: 'ignore' });
+  const { stdout } = await execa(path, ['--version'], { reject: false, timeout: 10_000, stdin: 'ignore', cleanup: false });
   const m = /(\d+\.\d+(?:\.\d+)?)/.exec(stdout ?? '');
   const version = m?.[1] ?? '0';
   versionCache.set(path, version);

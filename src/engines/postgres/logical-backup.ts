@@ -27,7 +27,13 @@ export async function pgLogicalBackup(ctx: JobContext, target: Target, probe: Pr
   const out = join(dir, format === 'custom' ? 'dump.pgdump' : 'dump');
 
   const client = await connectPostgres(target);
+  // pg_dump and the row counting run side by side; when either fails, the other is stopped.
+  const stop = new AbortController();
+  const onOuterAbort = () => stop.abort(ctx.signal.reason);
+  ctx.signal.addEventListener('abort', onOuterAbort, { once: true });
+  let finished = false;
   try {
+    const backendPid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const { rows } = await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s');
     const snapshot = rows[0]!.s;
@@ -40,13 +46,13 @@ export async function pgLogicalBackup(ctx: JobContext, target: Target, probe: Pr
       ...(jobs > 1 ? ['--jobs', String(jobs)] : []),
     ];
     const stopWatch = watchGrowth(ctx, 'dumping', out);
+    const failFast = <T>(p: Promise<T>) => p.catch((e: unknown) => { stop.abort(e); throw e; });
     try {
       const [, tables] = await Promise.all([
-        ctx.step('dump', () =>
-          runTool({ tool, args, secret: pgSecret(target), signal: ctx.signal, onEvent: forwardToolEvents(ctx) }),
-        ),
-        ctx.step('count rows', () => tableStats(client)),
+        failFast(ctx.step('dump', () => runTool({ tool, args, secret: pgSecret(target), signal: stop.signal, onEvent: forwardToolEvents(ctx) }))),
+        failFast(ctx.step('count rows', () => tableStats(client))),
       ]);
+      finished = true;
       return {
         tool: { name: tool.name, version: tool.version, argv: [tool.path, ...args] },
         format: `pg_dump-${format}`,
@@ -55,9 +61,26 @@ export async function pgLogicalBackup(ctx: JobContext, target: Target, probe: Pr
       };
     } finally {
       stopWatch();
+      // A count still waiting for a lock would not notice its client going away, so its
+      // backend is terminated rather than left holding a snapshot on the server.
+      if (!finished) await terminateBackend(target, backendPid);
     }
   } finally {
-    await client.query('ROLLBACK').catch(() => {});
+    ctx.signal.removeEventListener('abort', onOuterAbort);
+    if (finished) await client.query('ROLLBACK').catch(() => {});
     await client.end().catch(() => {});
+  }
+}
+
+async function terminateBackend(target: Target, pid: number): Promise<void> {
+  try {
+    const c = await connectPostgres(target);
+    try {
+      await c.query('SELECT pg_terminate_backend($1)', [pid]);
+    } finally {
+      await c.end().catch(() => {});
+    }
+  } catch {
+    // The server may be the reason the run failed; nothing more can be done from here.
   }
 }

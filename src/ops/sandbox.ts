@@ -1,0 +1,112 @@
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { TargetStore } from '../config/store.js';
+import type { Target } from '../config/target.js';
+import { DbdrillError } from '../errors.js';
+import { writeFileAtomic } from '../repo/atomic.js';
+import {
+  parseSandboxInfo, sandboxInfo, sandboxStatus, startMariadbSandbox, startPostgresSandbox, stopSandbox,
+  type SandboxEngine, type SandboxInfo, type SandboxStatus,
+} from '../sandbox/index.js';
+import { startJob, type Job } from './job.js';
+import { sandboxTarget } from './sandbox-target.js';
+
+/**
+ * "The sandbox": one long-lived training instance per engine that `dbdrill sandbox start` and the
+ * console's first run create. Its description lives in the config dir so later commands (stop,
+ * status, backups) find it; it is registered as an ordinary target so every screen works on it.
+ */
+export const SANDBOX_TARGET: Record<SandboxEngine, string> = { postgres: 'sandbox', mysql: 'sandbox-mysql' };
+
+function stateDir(configDir: string): string {
+  return join(configDir, 'sandbox');
+}
+function stateFile(configDir: string, engine: SandboxEngine): string {
+  return join(stateDir(configDir), `${engine}.json`);
+}
+function passwordFile(configDir: string, engine: SandboxEngine): string {
+  return join(stateDir(configDir), `${engine}.password`);
+}
+
+export function readSandboxState(configDir: string, engine: SandboxEngine): SandboxInfo | undefined {
+  const file = stateFile(configDir, engine);
+  if (!existsSync(file)) return undefined;
+  return parseSandboxInfo(JSON.parse(readFileSync(file, 'utf8')));
+}
+
+export interface SandboxReport {
+  engine: SandboxEngine;
+  target: Target;
+  info: Omit<SandboxInfo, 'password'>;
+  status: SandboxStatus;
+  alreadyRunning: boolean;
+}
+
+function redact(info: SandboxInfo): Omit<SandboxInfo, 'password'> {
+  const { password: _password, ...rest } = info;
+  return rest;
+}
+
+export function startNamedSandbox(configDir: string, engine: SandboxEngine, opts: { port?: number } = {}, signal?: AbortSignal): Job<SandboxReport> {
+  return startJob(async (ctx) => {
+    const store = new TargetStore(configDir);
+    const name = SANDBOX_TARGET[engine];
+    const existing = store.find(name);
+    if (existing && !existing.sandbox) {
+      throw new DbdrillError('duplicate-target', `A target named "${name}" exists and is not a sandbox; rename or remove it (dbdrill target remove ${name}) before starting the sandbox.`);
+    }
+    const previous = readSandboxState(configDir, engine);
+    if (previous) {
+      const status = await sandboxStatus(previous);
+      if (status.running && existing) {
+        ctx.emit({ type: 'log', level: 'info', text: `the ${engine} sandbox already runs on port ${previous.port}` });
+        return { engine, target: existing, info: redact(previous), status, alreadyRunning: true };
+      }
+      // A sandbox that died (reboot, kill) is replaced; its leftovers are removed first.
+      await stopSandbox(previous).catch(() => {});
+    }
+    const instance = await ctx.step(`start ${engine === 'postgres' ? 'PostgreSQL' : 'MariaDB'} sandbox`, () =>
+      engine === 'postgres'
+        ? startPostgresSandbox({ port: opts.port, sampleData: true, archive: true, detach: true, signal: ctx.signal, settings: { archive_timeout: '60s' } })
+        : startMariadbSandbox({ port: opts.port, sampleData: true, binlog: true, detach: true, signal: ctx.signal }),
+    );
+    try {
+      const info = sandboxInfo(instance);
+      writeFileAtomic(passwordFile(configDir, engine), `${info.password}\n`);
+      writeFileAtomic(stateFile(configDir, engine), `${JSON.stringify(info, null, 2)}\n`);
+      // A new instance is a new server (new system id): it gets a fresh repository.
+      const repo = join(configDir, 'repos', `${name}-${info.startedAt.replace(/[-:.]/g, '').slice(0, 15)}`);
+      const target = sandboxTarget(info, name, repo, passwordFile(configDir, engine));
+      await ctx.step(`register target ${name}`, async () => {
+        if (existing) store.update(name, { ...target });
+        else store.add({ ...target });
+      });
+      ctx.emit({ type: 'log', level: 'info', text: `sandbox ${name}: ${engine} ${info.version} on 127.0.0.1:${info.port}, database ${info.dbname}` });
+      return { engine, target: store.get(name), info: redact(info), status: await sandboxStatus(info), alreadyRunning: false };
+    } catch (e) {
+      await instance.stop().catch(() => {});
+      throw e;
+    }
+  }, signal);
+}
+
+export async function stopNamedSandbox(configDir: string, engine: SandboxEngine): Promise<{ stopped: boolean; target?: string; repo?: string }> {
+  const info = readSandboxState(configDir, engine);
+  const store = new TargetStore(configDir);
+  const name = SANDBOX_TARGET[engine];
+  const target = store.find(name);
+  if (!info) return { stopped: false };
+  await stopSandbox(info);
+  rmSync(stateFile(configDir, engine), { force: true });
+  rmSync(passwordFile(configDir, engine), { force: true });
+  // The target goes (nothing answers at its address any more); its repository stays, backups
+  // being what a trainee may still want to look at.
+  if (target?.sandbox) store.remove(name);
+  return { stopped: true, target: name, repo: target?.repo };
+}
+
+export async function namedSandboxStatus(configDir: string, engine: SandboxEngine): Promise<{ engine: SandboxEngine; exists: boolean; status?: SandboxStatus; info?: Omit<SandboxInfo, 'password'> }> {
+  const info = readSandboxState(configDir, engine);
+  if (!info) return { engine, exists: false };
+  return { engine, exists: true, status: await sandboxStatus(info), info: redact(info) };
+}

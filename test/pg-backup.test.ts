@@ -1,0 +1,257 @@
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Manifest } from '../src/repo/manifest.js';
+import { runCli, tempConfigDir } from './helpers/cli.js';
+import { createScratchDb, dropDb, tableFingerprint } from './helpers/pg-scratch-db.js';
+import { sharedPostgres, withPg } from './helpers/sandbox.js';
+
+const pg = sharedPostgres();
+const cfg = tempConfigDir();
+const repo = join(cfg.dir, 'repo');
+const env = { DBDRILL_CONFIG_DIR: cfg.dir, TEST_PG_PW: pg.password };
+let db = '';
+const created: string[] = [];
+
+async function cli(args: string[]) {
+  return runCli(args, { env, timeoutMs: 120_000 });
+}
+
+function flipByte(file: string, offset: number) {
+  const buf = readFileSync(file);
+  buf[offset] = buf[offset]! ^ 0xff;
+  writeFileSync(file, buf);
+}
+
+beforeAll(async () => {
+  db = await createScratchDb(pg, 'bk', async (c) => {
+    await c.query(`CREATE TABLE accounts (id int PRIMARY KEY, owner text NOT NULL, balance numeric(12,2))`);
+    await c.query(`INSERT INTO accounts SELECT g, 'owner ' || g, g * 1.25 FROM generate_series(1, 20000) g`);
+    await c.query(`CREATE TABLE events (id bigserial PRIMARY KEY, account int REFERENCES accounts, at timestamptz DEFAULT now(), note text)`);
+    await c.query(`INSERT INTO events (account, note) SELECT (g % 20000) + 1, repeat('x', g % 50) FROM generate_series(1, 30000) g`);
+  });
+  created.push(db);
+  const add = await cli([
+    'target', 'add', 'pgt', '--engine', 'postgres', '--host', pg.host, '--port', String(pg.port), '--user', pg.user,
+    '--dbname', db, '--repo', repo, '--password-env', 'TEST_PG_PW',
+  ]);
+  expect(add.code, add.stderr).toBe(0);
+});
+
+afterAll(async () => {
+  for (const name of created) await dropDb(pg, name);
+  cfg.cleanup();
+});
+
+describe('logical backups of PostgreSQL', () => {
+  let manifest: Manifest;
+
+  it('dumps into the repository with a complete manifest, checksums and table counts', async () => {
+    const r = await cli(['backup', 'pgt', '--kind', 'logical', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    manifest = (JSON.parse(r.stdout) as { backup: Manifest }).backup;
+    expect(manifest.id).toMatch(/^\d{8}T\d{6}Z-L$/);
+    expect(manifest.status).toBe('complete');
+    expect(manifest.tables).toEqual([
+      expect.objectContaining({ table: 'public.accounts', rows: 20000 }),
+      expect.objectContaining({ table: 'public.events', rows: 30000 }),
+    ]);
+    const onDisk = JSON.parse(readFileSync(join(repo, 'backups', manifest.id, 'manifest.json'), 'utf8')) as Manifest;
+    expect(onDisk).toEqual(manifest);
+    expect(manifest.files).toHaveLength(1);
+    expect(manifest.sizeBytes).toBe(statSync(join(repo, 'backups', manifest.id, 'dump.pgdump')).size);
+    // Private files: the dump holds the whole database.
+    expect(statSync(join(repo, 'backups', manifest.id, 'dump.pgdump')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(repo, 'backups', manifest.id)).mode & 0o777).toBe(0o700);
+    // No secret in the recorded argv.
+    expect(JSON.stringify(manifest)).not.toContain(pg.password);
+    expect(JSON.parse(readFileSync(join(repo, 'repo.json'), 'utf8'))).toMatchObject({ format: 'dbdrill-repo', engine: 'postgres', target: 'pgt' });
+  });
+
+  it('restores into a new database with identical contents, leaving the source alone', async () => {
+    const copy = `${db}_copy`;
+    created.push(copy);
+    const r = await cli(['restore', 'pgt', '--backup', manifest.id, '--dbname', copy, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ matches: true, dbname: copy });
+    for (const t of ['accounts', 'events']) {
+      const [a, b] = await Promise.all([tableFingerprint(pg, db, t), tableFingerprint(pg, copy, t)]);
+      expect(b).toEqual(a);
+    }
+    expect((await tableFingerprint(pg, copy, 'accounts')).rows).toBe(20000);
+  });
+
+  it('refuses to restore into an existing database and changes nothing there', async () => {
+    const before = await tableFingerprint(pg, db, 'accounts');
+    const r = await cli(['restore', 'pgt', '--backup', manifest.id, '--dbname', `${db}_copy`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Database ".*_copy" already exists .*; a restore never writes into an existing database, so choose a new --dbname\./);
+    const own = await cli(['restore', 'pgt', '--dbname', db]);
+    expect(own.code).toBe(2);
+    expect(own.stderr).toContain("is the target's own database");
+    expect(await tableFingerprint(pg, db, 'accounts')).toEqual(before);
+  });
+
+  it('restores a single table', async () => {
+    const one = `${db}_one`;
+    created.push(one);
+    const r = await cli(['restore', 'pgt', '--backup', manifest.id, '--dbname', one, '--table', 'accounts', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const tables = await withPg(pg, (c) => c.query<{ t: string }>(`SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public'`), { database: one });
+    expect(tables.rows.map((x) => x.t)).toEqual(['accounts']);
+    expect(await tableFingerprint(pg, one, 'accounts')).toEqual(await tableFingerprint(pg, db, 'accounts'));
+  });
+
+  it('dumps in parallel in directory format with --jobs and restores that too', async () => {
+    const r = await cli(['backup', 'pgt', '--kind', 'logical', '--jobs', '2', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const m = (JSON.parse(r.stdout) as { backup: Manifest }).backup;
+    expect(m.format).toBe('pg_dump-directory');
+    expect(m.files.length).toBeGreaterThan(2);
+    const par = `${db}_par`;
+    created.push(par);
+    const rr = await cli(['restore', 'pgt', '--backup', m.id, '--dbname', par, '--jobs', '2', '--json']);
+    expect(rr.code, rr.stderr).toBe(0);
+    expect(await tableFingerprint(pg, par, 'events')).toEqual(await tableFingerprint(pg, db, 'events'));
+  });
+
+  it('verifies with --restore in a scratch server, and records it in the manifest', async () => {
+    const r = await cli(['verify', 'pgt', '--backup', manifest.id, '--restore', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { ok: boolean; checks: { method: string; ok: boolean; detail: string }[] };
+    expect(report.ok).toBe(true);
+    expect(report.checks.map((c) => c.method)).toEqual(['sha256', 'pg_restore --list', 'restore', 'pg_amcheck']);
+    expect(report.checks.find((c) => c.method === 'restore')!.detail).toContain('50000 rows');
+    const m = JSON.parse(readFileSync(join(repo, 'backups', manifest.id, 'manifest.json'), 'utf8')) as Manifest;
+    expect(m.verification?.map((v) => v.method)).toEqual(['sha256', 'pg_restore --list', 'restore', 'pg_amcheck']);
+    expect(m.verification?.every((v) => v.ok)).toBe(true);
+  });
+
+  it('detects and names a corrupted byte in the dump', async () => {
+    const r0 = await cli(['backup', 'pgt', '--kind', 'logical', '--json']);
+    const m = (JSON.parse(r0.stdout) as { backup: Manifest }).backup;
+    const file = join(repo, 'backups', m.id, 'dump.pgdump');
+    flipByte(file, Math.floor(statSync(file).size / 2));
+    const r = await cli(['verify', 'pgt', '--backup', m.id]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('FAIL sha256: dump.pgdump: checksum differs');
+    expect(r.stdout).toContain(`Backup ${m.id} FAILED verification.`);
+    const cat = await cli(['catalog', 'pgt', '--json']);
+    const entry = (JSON.parse(cat.stdout) as { backups: { id: string; verified?: { ok: boolean } }[] }).backups.find((b) => b.id === m.id);
+    expect(entry?.verified?.ok).toBe(false);
+  });
+});
+
+describe('physical backups of PostgreSQL', () => {
+  let m: Manifest;
+
+  it('takes a pg_basebackup with WAL, LSNs and a timeline recorded', async () => {
+    const r = await cli(['backup', 'pgt', '--kind', 'physical', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    m = (JSON.parse(r.stdout) as { backup: Manifest }).backup;
+    expect(m.id).toMatch(/-F$/);
+    expect(m.files.map((f) => f.path)).toEqual(['base/backup_manifest', 'base/base.tar', 'base/pg_wal.tar']);
+    expect(m.postgres?.startLsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    expect(m.postgres?.stopLsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    expect(m.postgres?.timeline).toBe(1);
+    expect(m.postgres?.walStart).toMatch(/^00000001[0-9A-F]{16}$/);
+    expect(m.postgres?.systemId).toMatch(/^\d+$/);
+    expect(r.stderr).toContain('waiting for checkpoint');
+  });
+
+  it('passes pg_verifybackup, and a flipped byte in base.tar is named', async () => {
+    const ok = await cli(['verify', 'pgt', '--backup', m.id]);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('OK   pg_verifybackup');
+    flipByte(join(repo, 'backups', m.id, 'base', 'base.tar'), 4096 * 40 + 100);
+    const bad = await cli(['verify', 'pgt', '--backup', m.id]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain('FAIL sha256: base/base.tar: checksum differs');
+  });
+});
+
+describe('failed and interrupted backups', () => {
+  it('a backup killed mid-run leaves a failed manifest and no data', async () => {
+    // An exclusive lock makes pg_dump wait, so there is a run to interrupt.
+    const locker = await import('pg').then((m) => new m.default.Client({ host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: db }));
+    locker.on('error', () => {});
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE');
+    try {
+      const run = cli(['backup', 'pgt', '--kind', 'logical', '--json']);
+      // Wait for pg_dump to be blocked, then kill it -9.
+      let pid: number | undefined;
+      for (let i = 0; i < 100 && pid === undefined; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        pid = findProcess('pg_dump', db);
+      }
+      expect(pid, 'pg_dump should be running').toBeDefined();
+      process.kill(pid!, 'SIGKILL');
+      const r = await run;
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/Backup \S+ failed: pg_dump was killed by SIGKILL/);
+      const out = JSON.parse(r.stdout) as { error: { backup: string } };
+      const dir = join(repo, 'backups', out.error.backup);
+      expect(readdirSync(dir)).toEqual(['manifest.json']);
+      const man = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+      expect(man.status).toBe('failed');
+      expect(man.error).toMatch(/killed by SIGKILL/);
+    } finally {
+      await locker.query('ROLLBACK');
+      await locker.end();
+    }
+  });
+
+  it('Ctrl-C cancels the tool and marks the backup failed', async () => {
+    const locker = await import('pg').then((m) => new m.default.Client({ host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: db }));
+    locker.on('error', () => {});
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE events IN ACCESS EXCLUSIVE MODE');
+    try {
+      const { spawn } = await import('node:child_process');
+      const { CLI } = await import('./helpers/cli.js');
+      const child = spawn(process.execPath, [CLI, 'backup', 'pgt', '--kind', 'logical', '--json'], { env: { ...process.env, ...env } });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      for (let i = 0; i < 100 && findProcess('pg_dump', db) === undefined; i++) await new Promise((r) => setTimeout(r, 100));
+      child.kill('SIGINT');
+      const code = await new Promise<number>((r) => child.on('exit', (c) => r(c ?? -1)));
+      expect(code).toBe(1);
+      const id = (JSON.parse(stdout) as { error: { backup: string } }).error.backup;
+      const man = JSON.parse(readFileSync(join(repo, 'backups', id, 'manifest.json'), 'utf8')) as Manifest;
+      expect(man.status).toBe('failed');
+      expect(man.error).toMatch(/^cancelled/);
+      expect(findProcess('pg_dump', db)).toBeUndefined();
+    } finally {
+      await locker.query('ROLLBACK');
+      await locker.end();
+    }
+  });
+
+  it('the catalog lists every backup newest first, failed ones included', async () => {
+    const r = await cli(['catalog', 'pgt', '--json']);
+    const cat = JSON.parse(r.stdout) as { backups: { id: string; status: string }[] };
+    const ids = cat.backups.map((b) => b.id);
+    expect(ids).toEqual([...ids].sort().reverse());
+    expect(cat.backups.filter((b) => b.status === 'failed').length).toBe(2);
+    expect(cat.backups.filter((b) => b.status === 'complete').length).toBe(4);
+    const text = await cli(['catalog', 'pgt']);
+    expect(text.stdout.split('\n')[0]).toMatch(/^ID\s+KIND\s+TYPE\s+STATUS\s+STARTED\s+DURATION\s+SIZE\s+VERIFIED/);
+  });
+});
+
+/** The pid of a running tool whose command line mentions `needle`. */
+function findProcess(name: string, needle: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (cmd[0]?.endsWith(`/${name}`) && cmd.includes(needle)) return Number(entry);
+    } catch {
+      // gone
+    }
+  }
+  return undefined;
+}
