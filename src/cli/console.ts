@@ -29,6 +29,10 @@ export function createConsoleApi(configDir: string): ConsoleApi {
 
 export async function openConsole(configFlag: string | undefined): Promise<number> {
   const configDir = resolveConfigDir(configFlag);
+  // Ink renders nothing but the last frame when it believes it runs in CI (is-in-ci reads CI at
+  // import). The console only opens when stdin and stdout are terminals: someone is watching.
+  delete process.env.CI;
+  delete process.env.CONTINUOUS_INTEGRATION;
   const { runConsole } = await import('../../screens/render.js');
   await runConsole({ api: createConsoleApi(configDir) });
   return 0;

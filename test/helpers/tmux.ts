@@ -11,9 +11,10 @@ export class TmuxSession {
 
   constructor(command: string, opts: { width?: number; height?: number; env?: Record<string, string> } = {}) {
     const envArgs = Object.entries(opts.env ?? {}).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
-    // remain-on-exit keeps the pane after the program ends, so its exit status can be read.
-    this.tmux('-f', '/dev/null', 'new-session', '-d', '-s', this.name, '-x', String(opts.width ?? 80), '-y', String(opts.height ?? 24), ...envArgs, command);
-    this.tmux('set-option', '-t', this.name, 'remain-on-exit', 'on');
+    // The shell prints the exit status and keeps the pane open, so the status can be read from
+    // the screen (tmux's pane_dead_status races with a fast exit).
+    const wrapped = `${command}; echo "[exit $?]"; sleep 600`;
+    this.tmux('-f', '/dev/null', 'new-session', '-d', '-s', this.name, '-x', String(opts.width ?? 80), '-y', String(opts.height ?? 24), ...envArgs, wrapped);
   }
 
   tmux(...args: string[]): string {
@@ -42,9 +43,8 @@ export class TmuxSession {
 
   /** Exit status once the program has ended, undefined while it runs. */
   exitStatus(): number | undefined {
-    const out = this.tmux('display-message', '-p', '-t', this.name, '#{pane_dead} #{pane_dead_status}').trim();
-    const [dead, status] = out.split(' ');
-    return dead === '1' ? Number(status) : undefined;
+    const m = /\[exit (\d+)\]/.exec(this.screen());
+    return m ? Number(m[1]) : undefined;
   }
 
   kill(): void {
