@@ -29,6 +29,10 @@ async function main(argv: string[]): Promise<number> {
       return await consoleCommand(rest);
     }
     switch (first) {
+      case 'wal-push':
+        return await (await import('./commands/wal.js')).walPushCommand(argv.slice(1));
+      case 'wal-fetch':
+        return await (await import('./commands/wal.js')).walFetchCommand(argv.slice(1));
       case 'target':
         return await (await import('./commands/target.js')).targetCommand(argv.slice(1));
       case 'backup':

@@ -1,0 +1,44 @@
+import { isDbdrillError, usage } from '../../errors.js';
+import { walFetch, walPush } from '../../wal/archive.js';
+import { parseCommand, str, type Parsed } from '../args.js';
+
+const PUSH = 'dbdrill wal-push NAME|--repo DIR %p';
+const FETCH = 'dbdrill wal-fetch NAME|--repo DIR %f %p';
+
+/**
+ * The repository from --repo (what `archiving enable` writes into archive_command, so the server's
+ * own user needs no access to dbdrill's config) or from a target's config.
+ */
+async function repoOf(p: Parsed, need: number, line: string): Promise<{ repo: string; rest: string[] }> {
+  const repo = str(p, 'repo');
+  if (repo) {
+    if (p.positionals.length !== need) throw usage(`Expected ${need} argument(s) after --repo; usage: ${line}.`);
+    return { repo, rest: p.positionals };
+  }
+  if (p.positionals.length !== need + 1) throw usage(`Wrong number of arguments; usage: ${line}.`);
+  const { TargetStore } = await import('../../config/store.js');
+  const { resolveConfigDir } = await import('../../config/paths.js');
+  const target = new TargetStore(resolveConfigDir(str(p, 'config'))).get(p.positionals[0]!);
+  return { repo: target.repo, rest: p.positionals.slice(1) };
+}
+
+export async function walPushCommand(argv: string[]): Promise<number> {
+  const p = parseCommand(argv, { repo: { type: 'string' } }, PUSH);
+  const { repo, rest } = await repoOf(p, 1, PUSH);
+  const r = walPush(repo, rest[0]!);
+  if (p.values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+  return 0;
+}
+
+export async function walFetchCommand(argv: string[]): Promise<number> {
+  const p = parseCommand(argv, { repo: { type: 'string' } }, FETCH);
+  const { repo, rest } = await repoOf(p, 2, FETCH);
+  try {
+    // Not found is routine (recovery probes for files that do not exist): exit 1, say nothing.
+    return walFetch(repo, rest[0]!, rest[1]!) ? 0 : 1;
+  } catch (e) {
+    if (isDbdrillError(e)) throw e;
+    process.stderr.write(`dbdrill: could not restore ${rest[0]} from ${repo}: ${(e as Error).message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,38 @@
+import { join } from 'node:path';
+import { runTool } from '../../runner/run.js';
+import { findTool } from '../../runner/tools.js';
+import { segmentName, timelineHex } from '../../pitr/wal-names.js';
+
+// "… lsn: 0/01CE9410, prev 0/01CE93D0, desc: COMMIT 2026-11-25 18:03:38.217919 UTC; …"
+const COMMIT = /lsn: ([0-9A-F]+\/[0-9A-F]+),.*desc: COMMIT(?:_PREPARED \d+:)? (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?) UTC/;
+
+export interface CommitRecord {
+  lsn: string;
+  at: Date;
+}
+
+/** The last commit in `pg_waldump --rmgr Transaction` output (run with TZ=UTC). */
+export function lastCommitInDump(text: string): CommitRecord | undefined {
+  let last: CommitRecord | undefined;
+  for (const line of text.split('\n')) {
+    const m = COMMIT.exec(line);
+    if (m) last = { lsn: m[1]!, at: new Date(`${m[2]!.replace(' ', 'T')}Z`) };
+  }
+  return last;
+}
+
+/**
+ * The newest commit recorded in one archived segment, read with pg_waldump. A segment ending in
+ * a torn record makes pg_waldump exit 1 after printing what it could read, which is still valid.
+ */
+export async function lastCommitInSegment(walRoot: string, timeline: number, segNo: number, serverMajor = 15): Promise<CommitRecord | undefined> {
+  const tool = await findTool('pg_waldump', { serverMajor });
+  const r = await runTool({
+    tool,
+    args: ['--path', join(walRoot, timelineHex(timeline)), '--rmgr', 'Transaction', segmentName({ timeline, segNo })],
+    env: { TZ: 'UTC' },
+    capture: true,
+    okExitCodes: [0, 1],
+  });
+  return lastCommitInDump(r.stdout);
+}

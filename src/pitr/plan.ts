@@ -1,0 +1,121 @@
+import { invalid } from '../errors.js';
+import type { Manifest } from '../repo/manifest.js';
+import type { WalInventory } from './inventory.js';
+import type { RestoreTarget } from './time.js';
+import { baseBackups, coverageOf, describeWindow, type RecoverableWindow } from './window.js';
+import { DEFAULT_SEGMENT_BYTES, parseLsn, segmentName } from './wal-names.js';
+
+export interface RestorePlan {
+  backup: Manifest;
+  timeline: number;
+  target: RestoreTarget;
+  /** The recovery_target_* settings, exactly as they will be written. */
+  settings: Record<string, string>;
+  /** Archived segments replay will read, first and last, and how many. */
+  walFrom: string;
+  walTo: string;
+  segments: number;
+  /** Base backup bytes plus archived WAL bytes: what the restore copies. */
+  estimatedBytes: number;
+  notes: string[];
+}
+
+const fmt = (d: Date) => d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+
+/**
+ * Chooses the base backup and the WAL to replay, or refuses before anything is written. The rules
+ * come from how recovery fails late: a target before the backup's consistent point is unreachable,
+ * a target past the archived WAL ends recovery early, a gap stops replay at the gap.
+ */
+export function planRestore(
+  target: RestoreTarget,
+  manifests: Manifest[],
+  inv: WalInventory,
+  window: RecoverableWindow,
+  lastCommit: (timeline: number, seg: number) => Date | undefined,
+  opts: { backup?: string; timeline?: number } = {},
+): RestorePlan {
+  let bases = baseBackups(manifests);
+  if (opts.backup) {
+    bases = bases.filter((m) => m.id === opts.backup);
+    if (bases.length === 0) throw invalid(`Backup ${opts.backup} is not a complete physical backup; point-in-time restore starts from one (see dbdrill catalog).`);
+  }
+  if (bases.length === 0) {
+    throw invalid('There is no complete physical backup to start from; take one with dbdrill backup NAME --kind physical.');
+  }
+  const covs = bases.map((m) => ({ m, c: coverageOf(m, inv, lastCommit) }));
+  const win = describeWindow(window);
+  let chosen: (typeof covs)[number];
+  const settings: Record<string, string> = {};
+  const notes: string[] = [];
+
+  switch (target.kind) {
+    case 'time': {
+      const t = target.at;
+      const before = covs.filter((x) => x.c.from <= t);
+      if (before.length === 0) {
+        throw invalid(`${fmt(t)} is before the earliest restorable point (${fmt(covs[0]!.c.from)}, when the first backup became consistent); the recoverable window is ${win}.`);
+      }
+      chosen = before.at(-1)!;
+      if (chosen.c.to < t) {
+        const reach = covs.filter((x) => x.c.to >= t);
+        if (reach.length === 0) {
+          const next = chosen.c.endSeg === undefined ? undefined : segmentName({ timeline: chosen.c.timeline, segNo: chosen.c.endSeg + 1 });
+          const gap = window.gaps.find((g) => g.timeline === chosen.c.timeline && g.from === next);
+          const why = chosen.c.endSeg === undefined
+            ? `the archive does not hold WAL from backup ${chosen.m.id}'s start (${segmentName({ timeline: chosen.c.timeline, segNo: chosen.c.startSeg })})`
+            : gap
+              ? `replay would stop at the gap ${gap.from}…${gap.to} in the archive`
+              : `the newest archived commit is at ${fmt(chosen.c.to)}`;
+          throw invalid(`${fmt(t)} is past the end of the recoverable window (${win}): ${why}; choose an earlier time, or --to latest to replay everything archived.`);
+        }
+        chosen = reach[0]!;
+      }
+      settings.recovery_target_time = t.toISOString();
+      settings.recovery_target_inclusive = 'true';
+      break;
+    }
+    case 'lsn': {
+      const pos = parseLsn(target.lsn);
+      const before = covs.filter((x) => parseLsn(x.m.postgres!.stopLsn ?? x.m.postgres!.startLsn!) <= pos);
+      if (before.length === 0) throw invalid(`LSN ${target.lsn} is before the end of every base backup; the recoverable window is ${win}.`);
+      chosen = before.at(-1)!;
+      if (chosen.c.endSeg === undefined || BigInt(chosen.c.endSeg + 1) * BigInt(DEFAULT_SEGMENT_BYTES) <= pos) {
+        throw invalid(`LSN ${target.lsn} lies beyond the archived WAL after backup ${chosen.m.id}; the recoverable window is ${win}.`);
+      }
+      settings.recovery_target_lsn = target.lsn;
+      break;
+    }
+    case 'xid':
+    case 'name': {
+      // Where an xid or a restore point lies is not known without reading WAL: start from the
+      // oldest backup that replays the longest, and say so.
+      chosen = covs.find((x) => x.c.endSeg !== undefined) ?? covs[0]!;
+      if (target.kind === 'xid') settings.recovery_target_xid = target.xid;
+      else settings.recovery_target_name = target.name;
+      notes.push(`starting from ${chosen.m.id}, the oldest backup, since where ${target.kind === 'xid' ? `transaction ${target.xid}` : `restore point "${target.name}"`} lies is known only once replay reaches it`);
+      break;
+    }
+    case 'latest':
+      chosen = covs.at(-1)!;
+      notes.push(`replays every archived segment; the newest archived commit is at ${fmt(chosen.c.to)}`);
+      break;
+  }
+
+  const timeline = opts.timeline ?? chosen.c.timeline;
+  settings.recovery_target_timeline = String(timeline);
+  if (timeline !== chosen.c.timeline) notes.push(`following timeline ${timeline} from the backup's timeline ${chosen.c.timeline}`);
+  const endSeg = chosen.c.endSeg ?? chosen.c.startSeg;
+  const segments = endSeg - chosen.c.startSeg + 1;
+  return {
+    backup: chosen.m,
+    timeline,
+    target,
+    settings,
+    walFrom: segmentName({ timeline: chosen.c.timeline, segNo: chosen.c.startSeg }),
+    walTo: segmentName({ timeline: chosen.c.timeline, segNo: endSeg }),
+    segments,
+    estimatedBytes: chosen.m.sizeBytes + segments * DEFAULT_SEGMENT_BYTES,
+    notes,
+  };
+}

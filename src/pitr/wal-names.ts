@@ -1,0 +1,59 @@
+/**
+ * PostgreSQL WAL file names: 24 hex digits, timeline (8) + log (8) + segment (8), with 16 MB
+ * segments by default (256 per log id). Pure functions, so the archive can be reasoned about
+ * from names alone.
+ */
+export const SEGMENT_RE = /^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})$/;
+export const HISTORY_RE = /^([0-9A-F]{8})\.history$/;
+export const DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024;
+
+export interface Segment {
+  timeline: number;
+  /** Position of the segment in the WAL stream: log * segmentsPerLog + seg. */
+  segNo: number;
+}
+
+export function segmentsPerLog(segmentBytes = DEFAULT_SEGMENT_BYTES): number {
+  return 0x100000000 / segmentBytes;
+}
+
+export function parseSegment(name: string, segmentBytes = DEFAULT_SEGMENT_BYTES): Segment | undefined {
+  const m = SEGMENT_RE.exec(name);
+  if (!m) return undefined;
+  return { timeline: parseInt(m[1]!, 16), segNo: parseInt(m[2]!, 16) * segmentsPerLog(segmentBytes) + parseInt(m[3]!, 16) };
+}
+
+export function segmentName(s: Segment, segmentBytes = DEFAULT_SEGMENT_BYTES): string {
+  const per = segmentsPerLog(segmentBytes);
+  const hex = (n: number) => n.toString(16).toUpperCase().padStart(8, '0');
+  return `${hex(s.timeline)}${hex(Math.floor(s.segNo / per))}${hex(s.segNo % per)}`;
+}
+
+export function timelineHex(timeline: number): string {
+  return timeline.toString(16).toUpperCase().padStart(8, '0');
+}
+
+/** LSN "X/Y" as a bigint byte position. */
+export function parseLsn(lsn: string): bigint {
+  const m = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(lsn.trim());
+  if (!m) throw new Error(`not an LSN: ${lsn}`);
+  return (BigInt(`0x${m[1]}`) << 32n) | BigInt(`0x${m[2]}`);
+}
+
+export function formatLsn(pos: bigint): string {
+  return `${(pos >> 32n).toString(16).toUpperCase()}/${(pos & 0xffffffffn).toString(16).toUpperCase()}`;
+}
+
+/** The segment holding an LSN. */
+export function segmentOfLsn(timeline: number, lsn: string, segmentBytes = DEFAULT_SEGMENT_BYTES): Segment {
+  return { timeline, segNo: Number(parseLsn(lsn) / BigInt(segmentBytes)) };
+}
+
+/** What kind of file archive_command was handed, by its name. */
+export function walFileKind(name: string): 'segment' | 'history' | 'backup-label' | 'partial' | undefined {
+  if (SEGMENT_RE.test(name)) return 'segment';
+  if (HISTORY_RE.test(name)) return 'history';
+  if (/^[0-9A-F]{24}\.[0-9A-F]{8}\.backup$/.test(name)) return 'backup-label';
+  if (/^[0-9A-F]{24}\.partial$/.test(name)) return 'partial';
+  return undefined;
+}

@@ -1,0 +1,37 @@
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** This installation's CLI entry (dist/src/cli/main.js next to this file's dist/src/wal/). */
+export function cliEntry(): string {
+  return process.env.DBDRILL_ENTRY || fileURLToPath(new URL('../cli/main.js', import.meta.url));
+}
+
+/** Quotes for /bin/sh, and doubles % because PostgreSQL expands %p/%f/%% in these commands. */
+function shellArg(s: string): string {
+  const quoted = /^[A-Za-z0-9_./=:-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+  return quoted.replace(/%/g, '%%');
+}
+
+/** archive_command: `node …/main.js wal-push --repo REPO %p`. */
+export function archiveCommand(repo: string): string {
+  return `${shellArg(process.execPath)} ${shellArg(cliEntry())} wal-push --repo ${shellArg(repo)} %p`;
+}
+
+/** restore_command: `node …/main.js wal-fetch --repo REPO %f %p`. */
+export function restoreCommand(repo: string): string {
+  return `${shellArg(process.execPath)} ${shellArg(cliEntry())} wal-fetch --repo ${shellArg(repo)} %f %p`;
+}
+
+/**
+ * The first directory on the way to `path` that a user (not root, not the owner) cannot enter.
+ * archive_command runs as the server's user: node, dbdrill and the repository must be reachable.
+ */
+export function blockedFor(path: string, uid: number, gid: number): string | undefined {
+  for (let p = dirname(path); ; p = dirname(p)) {
+    const st = statSync(p);
+    const ok = (st.mode & 0o001) !== 0 || (st.uid === uid && (st.mode & 0o100) !== 0) || (st.gid === gid && (st.mode & 0o010) !== 0);
+    if (!ok) return p;
+    if (p === '/') return undefined;
+  }
+}

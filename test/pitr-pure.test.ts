@@ -1,0 +1,131 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { lastCommitInDump } from '../src/engines/postgres/waldump.js';
+import { contiguousEnd, findGaps, type WalInventory } from '../src/pitr/inventory.js';
+import { planRestore } from '../src/pitr/plan.js';
+import { emptyRecovery, foldRecovery, parseRecoveryLine } from '../src/pitr/recovery-log.js';
+import { parseRestoreTarget, parseRestoreTime } from '../src/pitr/time.js';
+import { parseSegment, segmentName, segmentOfLsn, walFileKind } from '../src/pitr/wal-names.js';
+import { computeWindow } from '../src/pitr/window.js';
+import type { Manifest } from '../src/repo/manifest.js';
+
+const fixture = (p: string) => readFileSync(new URL(`../fixtures/${p}`, import.meta.url), 'utf8');
+
+describe('WAL names', () => {
+  it('round-trips names and finds the segment of an LSN', () => {
+    const s = parseSegment('0000000200000001000000FF')!;
+    expect(s).toEqual({ timeline: 2, segNo: 256 + 255 });
+    expect(segmentName(s)).toBe('0000000200000001000000FF');
+    expect(segmentName(segmentOfLsn(1, '0/4000678'))).toBe('000000010000000000000004');
+    expect(walFileKind('00000002.history')).toBe('history');
+    expect(walFileKind('000000010000000000000002.00000028.backup')).toBe('backup-label');
+    expect(walFileKind('../../etc/passwd')).toBeUndefined();
+  });
+});
+
+describe('restore times', () => {
+  const now = new Date('2026-11-25T12:00:00Z');
+  it('accepts ISO times with a zone and relative times', () => {
+    expect(parseRestoreTime('2026-11-24T14:30:00Z', now).toISOString()).toBe('2026-11-24T14:30:00.000Z');
+    expect(parseRestoreTime('2026-11-24 15:30+01:00', now).toISOString()).toBe('2026-11-24T14:30:00.000Z');
+    expect(parseRestoreTime('2026-11-24T15:30:00.250+0100', now).toISOString()).toBe('2026-11-24T14:30:00.250Z');
+    expect(parseRestoreTime('-15m', now).toISOString()).toBe('2026-11-25T11:45:00.000Z');
+    expect(parseRestoreTime('-1h30m', now).toISOString()).toBe('2026-11-25T10:30:00.000Z');
+  });
+  it('refuses a time without a zone, saying how to add one', () => {
+    expect(() => parseRestoreTime('2026-11-24 14:30', now)).toThrow('The time "2026-11-24 14:30" has no time zone; add one, e.g. "2026-11-24T14:30Z" for UTC');
+    expect(() => parseRestoreTime('yesterday', now)).toThrow(/is not a time/);
+  });
+  it('takes exactly one kind of target', () => {
+    expect(parseRestoreTarget({ to: 'latest' })).toEqual({ kind: 'latest' });
+    expect(parseRestoreTarget({ lsn: '0/3000028' })).toEqual({ kind: 'lsn', lsn: '0/3000028' });
+    expect(() => parseRestoreTarget({ to: 'latest', xid: '5' })).toThrow(/exactly one restore target/);
+  });
+});
+
+describe('archive inventory, window and plan', () => {
+  const inv = (segs: number[], tl = 1): WalInventory => ({ timelines: new Map([[tl, segs]]), histories: [], newestArchivedAt: new Map([[tl, Date.parse('2026-11-25T10:00:00Z')]]) });
+  const backup = (id: string, startSeg: number, consistentAt: string): Manifest => ({
+    formatVersion: 1, id, target: 't', engine: 'postgres', kind: 'physical', type: 'full', status: 'complete',
+    tool: { name: 'pg_basebackup', version: '15', argv: [] }, serverVersion: '15.18', startedAt: consistentAt, sizeBytes: 1000, files: [],
+    postgres: { timeline: 1, startLsn: `0/${(startSeg * 0x1000000 + 0x28).toString(16).toUpperCase()}`, stopLsn: `0/${(startSeg * 0x1000000 + 0x100).toString(16).toUpperCase()}`, consistentAt },
+  });
+  // Segment n's last commit: 09:00 + n minutes.
+  const lastCommit = (_tl: number, seg: number) => new Date(Date.parse('2026-11-25T09:00:00Z') + seg * 60_000);
+
+  it('finds gaps and the gap-free run from a start', () => {
+    const i = inv([2, 3, 4, 6, 7]);
+    expect(findGaps(i)).toEqual([{ timeline: 1, from: 5, to: 5 }]);
+    expect(contiguousEnd(i, 1, 2)).toBe(4);
+    expect(contiguousEnd(i, 1, 6)).toBe(7);
+    expect(contiguousEnd(i, 1, 5)).toBeUndefined();
+  });
+
+  it('the window runs from the first backup to the last commit reachable without a gap', () => {
+    const i = inv([2, 3, 4, 5, 6]);
+    const w = computeWindow([backup('20261125T090130Z-F', 2, '2026-11-25T09:01:30Z')], i, lastCommit);
+    expect(w.from).toBe('2026-11-25T09:01:30.000Z');
+    expect(w.to).toBe('2026-11-25T09:06:00.000Z');
+    expect(w.gaps).toEqual([]);
+    expect(w.segments).toBe(5);
+    expect(w.newestSegment).toBe('000000010000000000000006');
+  });
+
+  it('plans from the newest backup that became consistent before the target', () => {
+    const i = inv([2, 3, 4, 5, 6, 7, 8]);
+    const ms = [backup('20261125T090130Z-F', 2, '2026-11-25T09:01:30Z'), backup('20261125T090430Z-F', 5, '2026-11-25T09:04:30Z')];
+    const w = computeWindow(ms, i, lastCommit);
+    const early = planRestore(parseRestoreTarget({ to: '2026-11-25T09:03:00Z' }), ms, i, w, lastCommit);
+    expect(early.backup.id).toBe('20261125T090130Z-F');
+    const late = planRestore(parseRestoreTarget({ to: '2026-11-25T09:07:00Z' }), ms, i, w, lastCommit);
+    expect(late.backup.id).toBe('20261125T090430Z-F');
+    expect(late.settings).toMatchObject({ recovery_target_time: '2026-11-25T09:07:00.000Z', recovery_target_timeline: '1' });
+    expect(late.walFrom).toBe('000000010000000000000005');
+    expect(late.walTo).toBe('000000010000000000000008');
+    expect(late.segments).toBe(4);
+  });
+
+  it('refuses targets before the first backup and past the archive, showing the window', () => {
+    const i = inv([2, 3, 4]);
+    const ms = [backup('20261125T090130Z-F', 2, '2026-11-25T09:01:30Z')];
+    const w = computeWindow(ms, i, lastCommit);
+    expect(() => planRestore(parseRestoreTarget({ to: '2026-11-25T08:00:00Z' }), ms, i, w, lastCommit)).toThrow(
+      '2026-11-25 08:00:00Z is before the earliest restorable point (2026-11-25 09:01:30Z, when the first backup became consistent); the recoverable window is 2026-11-25 09:01:30Z → 2026-11-25 09:04:00Z.',
+    );
+    expect(() => planRestore(parseRestoreTarget({ to: '2026-11-25T09:30:00Z' }), ms, i, w, lastCommit)).toThrow(
+      /^2026-11-25 09:30:00Z is past the end of the recoverable window \(2026-11-25 09:01:30Z → 2026-11-25 09:04:00Z\): the newest archived commit is at 2026-11-25 09:04:00Z; choose an earlier time, or --to latest/,
+    );
+  });
+
+  it('names the gap that stops replay', () => {
+    const i = inv([2, 3, 5, 6]);
+    const ms = [backup('20261125T090130Z-F', 2, '2026-11-25T09:01:30Z')];
+    const w = computeWindow(ms, i, lastCommit);
+    expect(w.to).toBe('2026-11-25T09:03:00.000Z');
+    expect(() => planRestore(parseRestoreTarget({ to: '2026-11-25T09:05:30Z' }), ms, i, w, lastCommit)).toThrow(/replay would stop at the gap 000000010000000000000004…000000010000000000000004 in the archive/);
+  });
+});
+
+describe('captured tool output', () => {
+  it('reads the last commit from pg_waldump', () => {
+    const c = lastCommitInDump(fixture('pg_waldump/transaction-records.txt'))!;
+    expect(c.lsn).toBe('0/01CE9410');
+    expect(c.at.toISOString()).toBe('2026-11-25T18:03:38.217Z');
+  });
+
+  it('follows a recovery that stopped at the target time', () => {
+    const s = fixture('postgres-recovery/stopped-at-time.log').split('\n').map(parseRecoveryLine).reduce(foldRecovery, emptyRecovery());
+    expect(s.restored).toEqual(['000000010000000000000002', '000000010000000000000003', '000000010000000000000004']);
+    expect(s.stoppedBefore).toEqual({ xid: '772', before: true, at: new Date('2026-11-25T18:05:03.856Z') });
+    expect(s.lastCommitAt?.toISOString()).toBe('2026-11-25T18:05:01.785Z');
+    expect(s.newTimeline).toBe(2);
+    expect(s.ready).toBe(true);
+    expect(s.fatal).toBeUndefined();
+  });
+
+  it('catches recovery that ended before its target', () => {
+    const s = fixture('postgres-recovery/ended-before-target.log').split('\n').map(parseRecoveryLine).reduce(foldRecovery, emptyRecovery());
+    expect(s.fatal).toBe('recovery ended before configured recovery target was reached');
+    expect(s.ready).toBe(false);
+  });
+});
