@@ -79,7 +79,7 @@ describe('archive inventory, window and plan', () => {
     expect(early.backup.id).toBe('20261125T090130Z-F');
     const late = planRestore(parseRestoreTarget({ to: '2026-11-25T09:07:00Z' }), ms, i, w, lastCommit);
     expect(late.backup.id).toBe('20261125T090430Z-F');
-    expect(late.settings).toMatchObject({ recovery_target_time: '2026-11-25T09:07:00.000Z', recovery_target_timeline: '1' });
+    expect(late.settings).toMatchObject({ recovery_target_time: '2026-11-25 09:07:00.000+00', recovery_target_timeline: '1' });
     expect(late.walFrom).toBe('000000010000000000000005');
     expect(late.walTo).toBe('000000010000000000000008');
     expect(late.segments).toBe(4);

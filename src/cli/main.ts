@@ -43,6 +43,10 @@ async function main(argv: string[]): Promise<number> {
         return await (await import('./commands/verify.js')).verifyCommand(argv.slice(1));
       case 'restore':
         return await (await import('./commands/restore.js')).restoreCommand(argv.slice(1));
+      case 'window':
+        return await (await import('./commands/window.js')).windowCommand(argv.slice(1));
+      case 'archiving':
+        return await (await import('./commands/archiving.js')).archivingCommand(argv.slice(1));
       case 'sandbox':
         return await (await import('./commands/sandbox.js')).sandboxCommand(argv.slice(1));
       default: {

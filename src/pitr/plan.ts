@@ -71,7 +71,8 @@ export function planRestore(
         }
         chosen = reach[0]!;
       }
-      settings.recovery_target_time = t.toISOString();
+      // A numeric offset, not "Z": the setting's check cannot resolve zone abbreviations.
+      settings.recovery_target_time = t.toISOString().replace('T', ' ').replace('Z', '+00');
       settings.recovery_target_inclusive = 'true';
       break;
     }

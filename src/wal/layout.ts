@@ -1,3 +1,4 @@
+import { chmodSync, chownSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { walFileKind } from '../pitr/wal-names.js';
 
@@ -13,4 +14,18 @@ export function archivePath(repo: string, name: string): string {
 
 export function walRoot(repo: string): string {
   return join(repo, 'wal');
+}
+
+/**
+ * Creates wal/ for a server that archives as another user (postgres, while dbdrill runs as
+ * root): wal/ belongs to that user and the repository root becomes enterable, not listable.
+ */
+export function prepareWalDir(repo: string, owner?: { uid: number; gid: number }): string {
+  const wal = walRoot(repo);
+  mkdirSync(wal, { recursive: true, mode: 0o700 });
+  if (owner) {
+    chownSync(wal, owner.uid, owner.gid);
+    chmodSync(repo, 0o711);
+  }
+  return wal;
 }

@@ -1,11 +1,16 @@
 import { resolveConfigDir } from '../../config/paths.js';
+import { parsePort } from '../../config/target.js';
 import { usage } from '../../errors.js';
+import { startPitrRestore } from '../../ops/pitr.js';
 import { startLogicalRestore } from '../../ops/restore.js';
-import { noExtraPositionals, parseCommand, requirePositional, str } from '../args.js';
+import { parseRestoreTarget } from '../../pitr/time.js';
+import { formatBytes } from '../../util/bytes.js';
+import { noExtraPositionals, parseCommand, requirePositional, str, type Parsed } from '../args.js';
 import { interruptSignal } from '../interrupt.js';
 import { Output } from '../output.js';
 
-const USAGE = 'dbdrill restore NAME [--backup ID] --dbname NEWDB [--table T] [--jobs N] [--json]';
+const USAGE =
+  'dbdrill restore NAME --to TIME|latest [--lsn L|--xid X|--name N] [--exclusive] [--timeline T] [--backup ID] --into DIR --port P [--dry-run]  |  dbdrill restore NAME [--backup ID] --dbname NEWDB [--table T] [--jobs N]';
 
 export async function restoreCommand(argv: string[]): Promise<number> {
   const p = parseCommand(
@@ -16,21 +21,72 @@ export async function restoreCommand(argv: string[]): Promise<number> {
       table: { type: 'string' },
       jobs: { type: 'string' },
       to: { type: 'string' },
+      lsn: { type: 'string' },
+      xid: { type: 'string' },
+      name: { type: 'string' },
+      exclusive: { type: 'boolean' },
+      timeline: { type: 'string' },
       into: { type: 'string' },
       port: { type: 'string' },
+      'dry-run': { type: 'boolean' },
     },
     USAGE,
   );
   const name = requirePositional(p, 0, 'The target NAME', USAGE);
   noExtraPositionals(p, 1, USAGE);
-  if (str(p, 'to') || str(p, 'into')) {
-    throw usage('Point-in-time restore (--to/--into) is not built yet; restore a logical backup with --dbname NEWDB.');
-  }
+  const pitr = ['to', 'lsn', 'xid', 'name', 'into', 'port'].some((k) => p.values[k] !== undefined);
+  if (pitr && str(p, 'dbname')) throw usage('Give either --dbname (logical restore into a new database) or --to/--into/--port (point-in-time restore), not both.');
+  return pitr ? pointInTime(name, p) : logical(name, p);
+}
+
+async function pointInTime(name: string, p: Parsed): Promise<number> {
+  const into = str(p, 'into');
+  const portText = str(p, 'port');
+  if (!into || !portText) throw usage(`A point-in-time restore needs --into DIR (a new or empty directory) and --port P (a free port); usage: ${USAGE}.`);
+  const timelineText = str(p, 'timeline');
+  if (timelineText !== undefined && !/^\d+$/.test(timelineText)) throw usage(`--timeline "${timelineText}" must be a timeline number such as 1 or 2.`);
+  const target = parseRestoreTarget({ to: str(p, 'to'), lsn: str(p, 'lsn'), xid: str(p, 'xid'), name: str(p, 'name') });
+  const out = new Output(p.values.json === true);
+  if (target.kind === 'time') out.log(`restore target: ${target.at.toISOString()} (UTC; given as "${target.input}")`);
+  const job = startPitrRestore(
+    resolveConfigDir(str(p, 'config')),
+    name,
+    {
+      target,
+      into,
+      port: parsePort(portText, '--port'),
+      backup: str(p, 'backup'),
+      timeline: timelineText === undefined ? undefined : Number(timelineText),
+      exclusive: p.values.exclusive === true,
+      dryRun: p.values['dry-run'] === true,
+    },
+    interruptSignal(),
+  );
+  out.follow(job);
+  const r = await job.result;
+  out.result(r, () => {
+    const lines = [
+      `plan:     backup ${r.plan.backup}, WAL ${r.plan.walFrom}…${r.plan.walTo} (${r.plan.segments} segment(s)), about ${formatBytes(r.plan.estimatedBytes)} to copy`,
+      `recovery: ${Object.entries(r.plan.settings).map(([k, v]) => `${k}=${v}`).join(' ')}`,
+      ...r.plan.notes.map((n) => `note:     ${n}`),
+    ];
+    if (r.dryRun) return [...lines, `Dry run: ${r.dataDir} and port ${r.port} are usable; nothing was written.`].join('\n');
+    const reached = r.reached?.lastCommitAt ? `the last commit replayed is from ${r.reached.lastCommitAt}` : 'no commit after the backup was replayed';
+    return [
+      ...lines,
+      `Restored into ${r.dataDir}: ${reached}${r.reached?.stoppedBeforeXid ? ` (stopped before transaction ${r.reached.stoppedBeforeXid}, committed ${r.reached.stoppedBeforeCommitAt})` : ''}; ${r.segmentsRestored} archived segment(s) replayed in ${r.seconds.toFixed(1)} s${r.timeline ? `, now on timeline ${r.timeline}` : ''}.`,
+      `The server runs on 127.0.0.1:${r.port} (pid ${r.pid}) with the source's users; its log is ${r.logFile}.`,
+      `Stop it with: pg_ctl -D ${r.dataDir} stop${process.getuid?.() === 0 ? ' (as the postgres user)' : ''}`,
+    ].join('\n');
+  });
+  return 0;
+}
+
+async function logical(name: string, p: Parsed): Promise<number> {
   const dbname = str(p, 'dbname');
   if (!dbname) throw usage(`--dbname NEWDB is missing: a logical restore goes into a new database; usage: ${USAGE}.`);
   const jobsText = str(p, 'jobs') ?? '1';
   if (!/^\d+$/.test(jobsText) || Number(jobsText) < 1 || Number(jobsText) > 64) throw usage(`--jobs "${jobsText}" must be a whole number from 1 to 64.`);
-
   const out = new Output(p.values.json === true);
   const job = startLogicalRestore(
     resolveConfigDir(str(p, 'config')),

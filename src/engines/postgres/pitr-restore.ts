@@ -1,0 +1,145 @@
+import { chownSync, existsSync, mkdirSync, openSync, readFileSync, readSync, closeSync, readdirSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DbdrillError, invalid } from '../../errors.js';
+import type { Manifest } from '../../repo/manifest.js';
+import { spawnDaemon } from '../../runner/daemon.js';
+import { isPidAlive, signalProcess, waitForPidExit } from '../../runner/process.js';
+import { runTool } from '../../runner/run.js';
+import { findTool } from '../../runner/tools.js';
+import { canBind } from '../../sandbox/ports.js';
+import { serverAccount, type Account } from '../../sandbox/users.js';
+import { emptyRecovery, foldRecovery, parseRecoveryLine, type RecoveryState } from '../../pitr/recovery-log.js';
+import type { EngineContext } from '../context.js';
+
+/** Refuses a destination that holds anything, or a port something already listens on. */
+export async function checkDestination(dir: string, port: number): Promise<void> {
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw invalid(`${dir} exists and is not a directory; give --into a new or empty directory.`);
+    const entries = readdirSync(dir);
+    if (entries.length > 0) {
+      const running = entries.includes('postmaster.pid') ? ' and holds a postmaster.pid (a server may be running there)' : '';
+      throw invalid(`${dir} is not empty${running}; a restore never writes over existing files, so give --into a new or empty directory.`);
+    }
+  }
+  if (!(await canBind(port))) throw invalid(`Port ${port} is already in use on 127.0.0.1; give --port a free port.`);
+}
+
+/** Unpacks base.tar into the data directory and the streamed WAL into its pg_wal. */
+export async function unpackBaseBackup(ctx: EngineContext, backupDir: string, dataDir: string): Promise<void> {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const tar = await findTool('tar');
+  const base = join(backupDir, 'base');
+  await runTool({ tool: tar, args: ['-xf', join(base, 'base.tar'), '-C', dataDir], signal: ctx.signal });
+  mkdirSync(join(dataDir, 'pg_wal'), { recursive: true, mode: 0o700 });
+  await runTool({ tool: tar, args: ['-xf', join(base, 'pg_wal.tar'), '-C', join(dataDir, 'pg_wal')], signal: ctx.signal });
+}
+
+function confValue(v: string): string {
+  return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+/**
+ * Recovery settings go into postgresql.auto.conf (read last, so they win over the copied
+ * postgresql.conf). archive_mode=off keeps the restored copy from archiving into the production
+ * archive; recovery_target_action=promote because the default, pause, leaves it waiting silently.
+ */
+export function writeRecoveryConfig(dataDir: string, m: Manifest, settings: Record<string, string>, restoreCommand: string, port: number): void {
+  const all: Record<string, string> = {
+    restore_command: restoreCommand,
+    ...settings,
+    recovery_target_action: 'promote',
+    archive_mode: 'off',
+    port: String(port),
+    listen_addresses: '127.0.0.1',
+    unix_socket_directories: dataDir,
+    // The copied settings may name files that exist only on the source host.
+    hba_file: join(dataDir, 'pg_hba.conf'),
+    ident_file: join(dataDir, 'pg_ident.conf'),
+    // Our log reader follows stderr; a copied collector or csvlog setting would hide it.
+    logging_collector: 'off',
+    log_destination: 'stderr',
+  };
+  // Debian keeps postgresql.conf and pg_hba.conf in /etc, so a base backup may lack them.
+  if (!existsSync(join(dataDir, 'postgresql.conf'))) writeFileSync(join(dataDir, 'postgresql.conf'), '# written by dbdrill restore\n', { mode: 0o600 });
+  if (!existsSync(join(dataDir, 'pg_hba.conf'))) {
+    writeFileSync(join(dataDir, 'pg_hba.conf'), 'local all all peer\nhost all all 127.0.0.1/32 scram-sha-256\n', { mode: 0o600 });
+  }
+  if (!existsSync(join(dataDir, 'pg_ident.conf'))) writeFileSync(join(dataDir, 'pg_ident.conf'), '', { mode: 0o600 });
+  const lines = [`\n# dbdrill: point-in-time restore of ${m.target} from backup ${m.id}`, ...Object.entries(all).map(([k, v]) => `${k} = ${confValue(v)}`), ''];
+  appendFileSync(join(dataDir, 'postgresql.auto.conf'), lines.join('\n'), { mode: 0o600 });
+  writeFileSync(join(dataDir, 'recovery.signal'), '', { mode: 0o600 });
+}
+
+function chownTree(path: string, account: Account): void {
+  chownSync(path, account.uid, account.gid);
+  if (statSync(path).isDirectory()) for (const e of readdirSync(path)) chownTree(join(path, e), account);
+}
+
+export interface RecoveryOutcome {
+  state: RecoveryState;
+  pid: number;
+  logFile: string;
+}
+
+/**
+ * Starts the restored server and follows its log until recovery ends: ready (promoted) or fatal.
+ * Progress is the count of archived segments restored against the plan's estimate.
+ */
+export async function runRecovery(ctx: EngineContext, dataDir: string, serverMajor: number, expectedSegments: number, logFile: string): Promise<RecoveryOutcome> {
+  const account = serverAccount('postgres');
+  if (account) chownTree(dataDir, account);
+  const postgres = await findTool('postgres', { serverMajor });
+  writeFileSync(logFile, '', { mode: 0o600 });
+  if (account) chownSync(logFile, account.uid, account.gid);
+  const pid = spawnDaemon({ tool: postgres, args: ['-D', dataDir], logFile, uid: account?.uid, gid: account?.gid });
+
+  let state = emptyRecovery();
+  let offset = 0;
+  let rest = '';
+  const readNew = () => {
+    const fd = openSync(logFile, 'r');
+    try {
+      const buf = Buffer.alloc(64 * 1024);
+      for (;;) {
+        const n = readSync(fd, buf, 0, buf.length, offset);
+        if (n <= 0) break;
+        offset += n;
+        rest += buf.subarray(0, n).toString('utf8');
+      }
+    } finally {
+      closeSync(fd);
+    }
+    const lines = rest.split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) {
+      const parsed = parseRecoveryLine(line);
+      const before = state.restored.length;
+      state = foldRecovery(state, parsed);
+      if (parsed.kind !== 'other') ctx.emit({ type: 'tool-line', tool: 'postgres', stream: 'stderr', text: line });
+      if (state.restored.length !== before) {
+        ctx.emit({ type: 'progress', phase: 'replaying WAL', done: state.restored.length, total: Math.max(expectedSegments, state.restored.length), unit: 'segments' });
+      }
+    }
+  };
+
+  for (;;) {
+    if (ctx.signal.aborted) {
+      signalProcess(pid, 'SIGINT');
+      await waitForPidExit(pid, 30_000);
+      throw new DbdrillError('aborted', `The restore was cancelled during recovery; the server in ${dataDir} was stopped and the directory left for inspection.`);
+    }
+    readNew();
+    if (state.ready) return { state, pid, logFile };
+    if (state.fatal || !isPidAlive(pid)) {
+      readNew();
+      await waitForPidExit(pid, 10_000);
+      const why = state.fatal ?? lastLines(logFile);
+      throw new DbdrillError('failed', `Recovery failed: ${why}. The server log is ${logFile}.`, { logFile });
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function lastLines(file: string): string {
+  return readFileSync(file, 'utf8').trim().split('\n').slice(-2).join(' | ') || 'the server exited without a message';
+}
