@@ -1,5 +1,5 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
 import { DbdrillError } from '../errors.js';
@@ -10,6 +10,10 @@ import {
 } from '../sandbox/index.js';
 import { startJob, type Job } from './job.js';
 import { sandboxTarget } from './sandbox-target.js';
+import { sandboxParent } from '../sandbox/dirs.js';
+import { serverAccount } from '../sandbox/users.js';
+import { archiveCommand, blockedFor, cliEntry } from '../wal/command.js';
+import { prepareWalDir } from '../wal/layout.js';
 
 /**
  * "The sandbox": one long-lived training instance per engine that `dbdrill sandbox start` and the
@@ -65,17 +69,18 @@ export function startNamedSandbox(configDir: string, engine: SandboxEngine, opts
       // A sandbox that died (reboot, kill) is replaced; its leftovers are removed first.
       await stopSandbox(previous).catch(() => {});
     }
+    // A new instance is a new server (new system id): it gets a fresh repository, which its WAL
+    // is archived into with wal-push, so window and point-in-time restore work on it at once.
+    const repo = sandboxRepo(configDir, name, engine);
     const instance = await ctx.step(`start ${engine === 'postgres' ? 'PostgreSQL' : 'MariaDB'} sandbox`, () =>
       engine === 'postgres'
-        ? startPostgresSandbox({ port: opts.port, sampleData: true, archive: true, detach: true, signal: ctx.signal, settings: { archive_timeout: '60s' } })
+        ? startPostgresSandbox({ port: opts.port, sampleData: true, archive: { command: archiveCommand(repo) }, detach: true, signal: ctx.signal, settings: { archive_timeout: '60s' } })
         : startMariadbSandbox({ port: opts.port, sampleData: true, binlog: true, detach: true, signal: ctx.signal }),
     );
     try {
       const info = sandboxInfo(instance);
       writeFileAtomic(passwordFile(configDir, engine), `${info.password}\n`);
       writeFileAtomic(stateFile(configDir, engine), `${JSON.stringify(info, null, 2)}\n`);
-      // A new instance is a new server (new system id): it gets a fresh repository.
-      const repo = join(configDir, 'repos', `${name}-${info.startedAt.replace(/[-:.]/g, '').slice(0, 15)}`);
       const target = sandboxTarget(info, name, repo, passwordFile(configDir, engine));
       await ctx.step(`register target ${name}`, async () => {
         if (existing) store.update(name, { ...target });
@@ -88,6 +93,23 @@ export function startNamedSandbox(configDir: string, engine: SandboxEngine, opts
       throw e;
     }
   }, signal);
+}
+
+/**
+ * The sandbox's repository: under the config dir when the server's user can reach it there,
+ * otherwise (root's config lives in /root, closed to postgres) beside the sandbox instances.
+ */
+function sandboxRepo(configDir: string, name: string, engine: SandboxEngine): string {
+  const stamp = new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15);
+  const account = serverAccount(engine === 'postgres' ? 'postgres' : 'mysql');
+  let repo = join(configDir, 'repos', `${name}-${stamp}`);
+  mkdirSync(dirname(repo), { recursive: true, mode: 0o700 });
+  if (account && (blockedFor(repo, account.uid, account.gid) || blockedFor(cliEntry(), account.uid, account.gid))) {
+    repo = join(sandboxParent(), `dbdrill-repo-${name}-${stamp}`);
+  }
+  mkdirSync(repo, { recursive: true, mode: 0o700 });
+  if (engine === 'postgres') prepareWalDir(repo, account);
+  return repo;
 }
 
 export async function stopNamedSandbox(configDir: string, engine: SandboxEngine): Promise<{ stopped: boolean; target?: string; repo?: string }> {
