@@ -43,6 +43,12 @@ async function main(argv: string[]): Promise<number> {
         return await (await import('./commands/verify.js')).verifyCommand(argv.slice(1));
       case 'restore':
         return await (await import('./commands/restore.js')).restoreCommand(argv.slice(1));
+      case 'drill':
+        return await (await import('./commands/drill.js')).drillCommand(argv.slice(1));
+      case 'drill-report':
+        return await (await import('./commands/drill.js')).drillReportCommand(argv.slice(1));
+      case 'drills':
+        return await (await import('./commands/drill.js')).drillsCommand(argv.slice(1));
       case 'window':
         return await (await import('./commands/window.js')).windowCommand(argv.slice(1));
       case 'archiving':

@@ -1,5 +1,7 @@
 import { invalid } from '../errors.js';
 import { parseDuration } from './duration.js';
+import { validateDrillChecks, type DrillCheck } from './drill-checks.js';
+import { validateHealthSettings, type HealthSettings } from './health-settings.js';
 
 export const ENGINES = ['postgres', 'mysql'] as const;
 export type Engine = (typeof ENGINES)[number];
@@ -22,6 +24,10 @@ export interface Target {
   rto?: string;
   /** Recovery point objective, e.g. "15m". */
   rpo?: string;
+  /** Health check thresholds (dbdrill health); missing fields take the defaults. */
+  health?: HealthSettings;
+  /** The target's own SQL checks, run against every drill's restored instance. */
+  checks?: DrillCheck[];
   /** Set for targets that dbdrill created itself (the training sandbox). */
   sandbox?: boolean;
   /**
@@ -88,12 +94,16 @@ export function validateTarget(input: TargetInput, where = ''): Target {
   if (rto !== undefined) parseDuration(rto, at('rto'));
   const rpo = str('rpo', false);
   if (rpo !== undefined) parseDuration(rpo, at('rpo'));
+  const health = validateHealthSettings(input.health, at('health'));
 
   const target: Target = { name, engine: engine as Engine, host, port, user, dbname, repo };
   if (passwordEnv !== undefined) target.passwordEnv = passwordEnv;
   if (passwordFile !== undefined) target.passwordFile = passwordFile;
   if (rto !== undefined) target.rto = rto;
   if (rpo !== undefined) target.rpo = rpo;
+  if (health !== undefined) target.health = health;
+  const checks = validateDrillChecks(input.checks, at('checks'));
+  if (checks !== undefined) target.checks = checks;
   if (input.sandbox === true) target.sandbox = true;
   return target;
 }

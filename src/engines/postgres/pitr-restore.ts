@@ -85,13 +85,21 @@ export interface RecoveryOutcome {
  * Starts the restored server and follows its log until recovery ends: ready (promoted) or fatal.
  * Progress is the count of archived segments restored against the plan's estimate.
  */
-export async function runRecovery(ctx: EngineContext, dataDir: string, serverMajor: number, expectedSegments: number, logFile: string): Promise<RecoveryOutcome> {
+export async function runRecovery(
+  ctx: EngineContext,
+  dataDir: string,
+  serverMajor: number,
+  expectedSegments: number,
+  logFile: string,
+  onSpawn?: (pid: number) => void,
+): Promise<RecoveryOutcome> {
   const account = serverAccount('postgres');
   if (account) chownTree(dataDir, account);
   const postgres = await findTool('postgres', { serverMajor });
   writeFileSync(logFile, '', { mode: 0o600 });
   if (account) chownSync(logFile, account.uid, account.gid);
   const pid = spawnDaemon({ tool: postgres, args: ['-D', dataDir], logFile, uid: account?.uid, gid: account?.gid });
+  onSpawn?.(pid);
 
   let state = emptyRecovery();
   let offset = 0;

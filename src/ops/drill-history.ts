@@ -1,0 +1,31 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { TargetStore } from '../config/store.js';
+import { invalid } from '../errors.js';
+import type { DrillReport } from '../drill/report.js';
+import { drillsDir } from './drill.js';
+
+/** Every drill report of a target, newest first. */
+export function listDrills(configDir: string, name: string): DrillReport[] {
+  const target = new TargetStore(configDir).get(name);
+  const dir = drillsDir(target.repo);
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => /^\d{8}T\d{6}Z\.json$/.test(f));
+  } catch {
+    return [];
+  }
+  return files
+    .sort()
+    .reverse()
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as DrillReport);
+}
+
+export function readDrill(configDir: string, name: string, id?: string): DrillReport {
+  const all = listDrills(configDir, name);
+  const r = id ? all.find((d) => d.id === id) : all[0];
+  if (!r) {
+    throw invalid(id ? `There is no drill ${id} for target "${name}"; list them with dbdrill drills ${name}.` : `Target "${name}" has no drill yet; run one with dbdrill drill ${name}.`);
+  }
+  return r;
+}

@@ -1,0 +1,317 @@
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { TargetStore } from '../config/store.js';
+import type { Target } from '../config/target.js';
+import { parseDuration } from '../config/duration.js';
+import { evaluateExpectation, type DrillCheck } from '../config/drill-checks.js';
+import { compareStats, describeMismatches } from '../engines/compare-stats.js';
+import type { EngineContext } from '../engines/context.js';
+import { runAmcheck } from '../engines/postgres/amcheck.js';
+import { connectPostgres } from '../engines/postgres/client.js';
+import { pgLogicalRestore } from '../engines/postgres/logical-restore.js';
+import { checkDestination, runRecovery, unpackBaseBackup, writeRecoveryConfig } from '../engines/postgres/pitr-restore.js';
+import { tableStats } from '../engines/postgres/table-stats.js';
+import { DbdrillError, invalid } from '../errors.js';
+import type { DrillCheckResult, DrillReport, DrillStep } from '../drill/report.js';
+import { verifyFiles } from '../repo/checksum.js';
+import { writeFileAtomic } from '../repo/atomic.js';
+import type { Manifest } from '../repo/manifest.js';
+import { Repository } from '../repo/repository.js';
+import { isPidAlive, signalProcess, waitForPidExit } from '../runner/process.js';
+import { sandboxParent } from '../sandbox/dirs.js';
+import { startPostgresSandbox, type SandboxInstance } from '../sandbox/index.js';
+import { freePort } from '../sandbox/ports.js';
+import { register, unregister } from '../sandbox/registry.js';
+import { serverAccount } from '../sandbox/users.js';
+import type { RestoreTarget } from '../pitr/time.js';
+import { restoreCommand } from '../wal/command.js';
+import { startJob, type Job } from './job.js';
+import { planPitr, readArchive } from './pitr.js';
+import { sandboxTarget } from './sandbox-target.js';
+
+export interface DrillOptions {
+  to?: RestoreTarget;
+  rto?: string;
+  rpo?: string;
+  keep?: boolean;
+  backup?: string;
+}
+
+export function drillsDir(repo: string): string {
+  return join(repo, 'drills');
+}
+
+export function startDrill(configDir: string, name: string, opts: DrillOptions, signal?: AbortSignal): Job<DrillReport> {
+  const target = new TargetStore(configDir).get(name);
+  return startJob((ctx) => runDrill(ctx, target, opts), signal);
+}
+
+interface Scratch {
+  target: Target;
+  dataDir: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A restore drill: pick a backup, check its files, restore it into a scratch instance on its own
+ * port (archiving off), replay WAL to the target, verify, measure RTO and RPO, tear down. Every
+ * step is timed and recorded; the report is written even when a step fails or Ctrl-C stops it.
+ */
+export async function runDrill(ctx: EngineContext, target: Target, opts: DrillOptions): Promise<DrillReport> {
+  if (target.engine !== 'postgres') throw invalid(`Drills for MySQL/MariaDB targets are not built yet; target "${target.name}" is ${target.engine}.`);
+  const requested: RestoreTarget = opts.to ?? { kind: 'latest' };
+  const rtoObjective = opts.rto ?? target.rto;
+  const rpoObjective = opts.rpo ?? target.rpo;
+  const rtoLimit = rtoObjective ? parseDuration(rtoObjective, '--rto') : undefined;
+  const rpoLimit = rpoObjective ? parseDuration(rpoObjective, '--rpo') : undefined;
+  const repo = new Repository(target.repo);
+  const started = new Date();
+  const t0 = performance.now();
+  const report: DrillReport = {
+    formatVersion: 1,
+    id: started.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z'),
+    target: target.name,
+    engine: target.engine,
+    status: 'running',
+    startedAt: started.toISOString(),
+    requested: requested.kind === 'time' ? requested.at.toISOString() : requested.kind === 'latest' ? 'latest' : `${requested.kind} ${Object.values(requested)[1]}`,
+    steps: ['pick backup', 'verify backup files', 'provision scratch instance', 'restore base', 'replay WAL', 'verify', 'measure', 'tear down'].map((name) => ({ name, status: 'pending' as const })),
+    checks: [],
+  };
+  const file = join(drillsDir(target.repo), `${report.id}.json`);
+  const save = () => writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`);
+  save();
+
+  const stepOf = (name: string) => report.steps.find((s) => s.name === name)!;
+  async function step<T>(name: string, fn: () => Promise<T>, detail?: (v: T) => string | undefined): Promise<T> {
+    const s: DrillStep = stepOf(name);
+    s.status = 'running';
+    s.startedAt = new Date().toISOString();
+    const st = performance.now();
+    save();
+    ctx.emit({ type: 'step', step: name, status: 'running' });
+    try {
+      const v = await fn();
+      s.status = 'done';
+      s.seconds = (performance.now() - st) / 1000;
+      s.finishedAt = new Date().toISOString();
+      const d = detail?.(v);
+      if (d) s.detail = d;
+      ctx.emit({ type: 'step', step: name, status: 'done', ...(d ? { detail: d } : {}) });
+      save();
+      return v;
+    } catch (e) {
+      s.status = 'failed';
+      s.seconds = (performance.now() - st) / 1000;
+      s.finishedAt = new Date().toISOString();
+      s.detail = (e as Error).message;
+      ctx.emit({ type: 'step', step: name, status: 'failed', detail: s.detail });
+      report.failedStep = name;
+      report.error = s.detail;
+      save();
+      throw e;
+    }
+  }
+  const skip = (name: string, why: string) => {
+    Object.assign(stepOf(name), { status: 'skipped', detail: why });
+    ctx.emit({ type: 'step', step: name, status: 'skipped', detail: why });
+  };
+
+  let scratch: Scratch | undefined;
+  let transferSeconds = 0;
+  let replaySeconds = 0;
+  try {
+    const chosen = await step('pick backup', () => pickForDrill(target, repo, requested, opts.backup), (c) => `${c.m.kind} backup ${c.m.id}${c.detail ? `; ${c.detail}` : ''}`);
+    report.backup = chosen.m.id;
+    report.kind = chosen.m.kind;
+    const backupDir = repo.backupDir(chosen.m.id);
+    await step('verify backup files', async () => {
+      const bad = await verifyFiles(backupDir, chosen.m.files);
+      if (bad.length > 0) {
+        throw new DbdrillError('failed', `backup ${chosen.m.id} is damaged: ${bad.map((b) => `${b.path} ${b.problem === 'checksum' ? 'does not match its checksum' : `is ${b.problem}`}`).join('; ')}`);
+      }
+      return chosen.m.files.length;
+    }, (n) => `${n} file(s) match their checksums`);
+
+    let lastCommitAt: Date | undefined;
+    if (chosen.m.kind === 'physical') {
+      const dir = mkdtempSync(join(sandboxParent(), `dbdrill-drill-${target.name}-`));
+      // The restored server runs as postgres when we are root: its parent directory is its own.
+      const account = serverAccount('postgres');
+      if (account) chownSync(dir, account.uid, account.gid);
+      const dataDir = join(dir, 'data');
+      const port = await step('provision scratch instance', async () => {
+        const p = await freePort();
+        await checkDestination(dataDir, p);
+        register({ dir, keep: opts.keep === true, emergencySignal: 'SIGQUIT' });
+        return p;
+      }, (p) => `${dataDir} on 127.0.0.1:${p}, archive_mode off`);
+      let pid: number | undefined;
+      scratch = {
+        target: { ...target, host: '127.0.0.1', port },
+        dataDir,
+        port,
+        async stop() {
+          if (pid !== undefined && isPidAlive(pid)) {
+            signalProcess(pid, 'SIGINT');
+            await waitForPidExit(pid, 30_000);
+          }
+          unregister(dir);
+          if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+        },
+      };
+      const tt = performance.now();
+      await step('restore base', async () => {
+        await unpackBaseBackup(ctx, backupDir, dataDir);
+        writeRecoveryConfig(dataDir, chosen.m, chosen.settings!, restoreCommand(target.repo), port);
+      }, () => `unpacked ${chosen.m.sizeBytes} bytes`);
+      transferSeconds = (performance.now() - tt) / 1000;
+      stepOf('restore base').bytes = chosen.m.sizeBytes;
+      const tr = performance.now();
+      const outcome = await step('replay WAL', () =>
+        runRecovery(ctx, dataDir, Number(chosen.m.serverVersion.split('.')[0]), chosen.segments ?? 1, join(dir, 'recovery.log'), (p) => {
+          pid = p;
+          register({ pid: p, dir, keep: opts.keep === true, emergencySignal: 'SIGQUIT' });
+        }),
+      (o) => `${o.state.restored.length} archived segment(s) replayed${o.state.lastCommitAt ? `, last commit ${o.state.lastCommitAt.toISOString()}` : ''}`);
+      replaySeconds = (performance.now() - tr) / 1000;
+      lastCommitAt = outcome.state.lastCommitAt;
+    } else {
+      let sandbox: SandboxInstance | undefined;
+      await step('provision scratch instance', async () => {
+        sandbox = await startPostgresSandbox({ signal: ctx.signal, keep: opts.keep === true });
+        return sandbox;
+      }, (s) => `PostgreSQL ${s.version} on 127.0.0.1:${s.port}`);
+      const sb = sandbox!;
+      scratch = { target: sandboxTarget(sb, `${target.name}-drill`, ''), dataDir: sb.dataDir, port: sb.port, stop: () => sb.stop() };
+      const tt = performance.now();
+      await step('restore base', () => pgLogicalRestore(ctx, scratch!.target, chosen.m, backupDir, { dbname: chosen.m.database ?? target.dbname }), (t) => `${t.length} table(s) restored`);
+      transferSeconds = (performance.now() - tt) / 1000;
+      skip('replay WAL', 'a logical backup is restored as of its dump; there is no WAL to replay');
+      // A dump holds what its snapshot saw, at the start of the backup.
+      lastCommitAt = new Date(chosen.m.startedAt);
+    }
+
+    const drillTarget: Target = { ...scratch.target, dbname: chosen.m.database ?? target.dbname };
+    const targetTime = requested.kind === 'time' ? requested.at : new Date();
+    report.checks = await step('verify', () => verifyInstance(ctx, drillTarget, chosen.m, target.checks ?? [], targetTime), (c) => `${c.filter((x) => x.ok).length}/${c.length} check(s) passed`);
+    const failedChecks = report.checks.filter((c) => !c.ok);
+    const rtoSeconds = (performance.now() - t0) / 1000;
+
+    await step('measure', async () => {
+      report.rto = { seconds: rtoSeconds, transferSeconds, replaySeconds };
+      if (rtoLimit !== undefined) Object.assign(report.rto, { objectiveSeconds: rtoLimit, ok: rtoSeconds <= rtoLimit });
+      if (requested.kind === 'time') {
+        const lost = lastCommitAt ? Math.max(0, (requested.at.getTime() - lastCommitAt.getTime()) / 1000) : NaN;
+        report.rpo = { seconds: lost, reference: `target ${requested.at.toISOString()} minus the last replayed commit`, ...(lastCommitAt ? { lastCommitAt: lastCommitAt.toISOString() } : {}) };
+      } else if (chosen.m.kind === 'physical') {
+        const newest = chosen.newestArchivedAt ? new Date(chosen.newestArchivedAt) : lastCommitAt;
+        report.rpo = { seconds: newest ? (Date.now() - newest.getTime()) / 1000 : NaN, reference: 'now minus the newest archived segment', ...(lastCommitAt ? { lastCommitAt: lastCommitAt.toISOString() } : {}) };
+      } else {
+        report.rpo = { seconds: (Date.now() - lastCommitAt!.getTime()) / 1000, reference: 'now minus the start of the logical backup', lastCommitAt: lastCommitAt!.toISOString() };
+      }
+      if (rpoLimit !== undefined) Object.assign(report.rpo, { objectiveSeconds: rpoLimit, ok: report.rpo.seconds <= rpoLimit });
+    }, () => `RTO ${report.rto!.seconds.toFixed(1)} s, RPO ${report.rpo!.seconds.toFixed(1)} s`);
+
+    const objectivesMet = report.rto!.ok !== false && report.rpo!.ok !== false;
+    report.status = failedChecks.length === 0 && objectivesMet ? 'passed' : 'failed';
+    if (failedChecks.length > 0) report.error = `verification failed: ${failedChecks.map((c) => `${c.name}: ${c.detail}`).join('; ')}`;
+    else if (!objectivesMet) {
+      report.error = [
+        report.rto!.ok === false ? `RTO ${report.rto!.seconds.toFixed(1)} s exceeds the objective ${rtoObjective}` : '',
+        report.rpo!.ok === false ? `RPO ${report.rpo!.seconds.toFixed(1)} s exceeds the objective ${rpoObjective}` : '',
+      ].filter(Boolean).join('; ');
+    }
+  } catch (e) {
+    report.status = ctx.signal.aborted ? 'aborted' : 'failed';
+    report.error ??= (e as Error).message;
+    if (ctx.signal.aborted) report.error = `aborted: ${report.error}`;
+  } finally {
+    if (scratch && opts.keep) {
+      report.kept = { dataDir: scratch.dataDir, port: scratch.port };
+      skip('tear down', `kept: ${scratch.dataDir} on port ${scratch.port}`);
+    } else if (scratch) {
+      // Tear-down runs even after a failure or Ctrl-C: a drill never leaves a server behind.
+      const s = scratch;
+      await step('tear down', () => s.stop()).catch(() => {});
+    } else {
+      skip('tear down', 'nothing was started');
+    }
+    for (const s of report.steps) if (s.status === 'pending') s.status = 'skipped';
+    report.finishedAt = new Date().toISOString();
+    save();
+  }
+  return report;
+}
+
+interface Chosen {
+  m: Manifest;
+  settings?: Record<string, string>;
+  segments?: number;
+  newestArchivedAt?: string;
+  detail?: string;
+}
+
+async function pickForDrill(target: Target, repo: Repository, requested: RestoreTarget, backup?: string): Promise<Chosen> {
+  const view = await readArchive(target);
+  const hasBase = view.manifests.some((m) => m.status === 'complete' && m.kind === 'physical');
+  if (hasBase) {
+    const plan = planPitr(view, { target: requested, into: '', port: 0, backup });
+    return {
+      m: plan.backup,
+      settings: plan.settings,
+      segments: plan.segments,
+      ...(view.window.newestArchivedAt ? { newestArchivedAt: view.window.newestArchivedAt } : {}),
+      detail: `WAL ${plan.walFrom}…${plan.walTo}`,
+    };
+  }
+  if (requested.kind !== 'latest') {
+    throw invalid(`Target "${target.name}" has only logical backups, which restore to their own moment; drill with --to latest or take a physical backup.`);
+  }
+  const logical = backup ? repo.readManifest(backup) : view.manifests.find((m) => m.status === 'complete' && m.kind === 'logical');
+  if (!logical || logical.status !== 'complete') throw invalid(`Target "${target.name}" has no complete backup to drill; take one with dbdrill backup ${target.name}.`);
+  return { m: logical };
+}
+
+/**
+ * The restored instance must accept connections, hold what the backup recorded (logical backups
+ * carry row counts and digests of their own moment), pass pg_amcheck, and satisfy the target's
+ * own SQL checks.
+ */
+async function verifyInstance(ctx: EngineContext, t: Target, m: Manifest, checks: DrillCheck[], targetTime: Date): Promise<DrillCheckResult[]> {
+  const out: DrillCheckResult[] = [];
+  let client: pg.Client;
+  try {
+    client = await connectPostgres(t);
+    out.push({ name: 'accepts connections', ok: true, detail: `connected to 127.0.0.1:${t.port} as ${t.user}` });
+  } catch (e) {
+    out.push({ name: 'accepts connections', ok: false, detail: (e as Error).message });
+    return out;
+  }
+  try {
+    if (m.kind === 'logical' && m.tables?.length) {
+      const mismatches = compareStats(m.tables, await tableStats(client));
+      out.push({
+        name: 'tables match the backup',
+        ok: mismatches.length === 0,
+        detail: mismatches.length === 0 ? `${m.tables.length} table(s): row counts and digests as recorded` : describeMismatches(mismatches),
+      });
+    }
+    for (const c of checks) {
+      try {
+        const { rows } = await client.query({ text: c.sql, rowMode: 'array' });
+        const value = (rows[0] as unknown[] | undefined)?.[0] ?? null;
+        out.push({ name: c.name, ...evaluateExpectation(value, c.expect, targetTime) });
+      } catch (e) {
+        out.push({ name: c.name, ok: false, detail: `query failed: ${(e as Error).message}` });
+      }
+    }
+  } finally {
+    await client.end().catch(() => {});
+  }
+  const am = await runAmcheck(ctx, t, t.dbname, m.serverVersion);
+  out.push({ name: 'pg_amcheck', ok: am.ok, detail: am.detail });
+  return out;
+}

@@ -1,0 +1,129 @@
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TargetStore } from '../src/config/store.js';
+import type { DrillReport } from '../src/drill/report.js';
+import { listProcesses } from '../src/runner/process.js';
+import { ArchivedPostgres } from './helpers/archived-pg.js';
+import { runCli, tempConfigDir } from './helpers/cli.js';
+import { sandboxRunDir } from './helpers/sandbox.js';
+
+const cfg = tempConfigDir();
+let db: ArchivedPostgres;
+let env: Record<string, string>;
+const cli = (args: string[]) => runCli(args, { env, timeoutMs: 180_000 });
+
+function drillServersAlive(): string[] {
+  return listProcesses()
+    .filter((p) => p.commandLine.includes('dbdrill-drill-') || (p.cwd ?? '').includes('dbdrill-drill-'))
+    .map((p) => `${p.pid} ${p.commandLine}`);
+}
+
+beforeAll(async () => {
+  db = await ArchivedPostgres.start('drill');
+  env = { DBDRILL_CONFIG_DIR: cfg.dir, DRILL_PW: db.server.password };
+  new TargetStore(cfg.dir).add({
+    name: 'prod', engine: 'postgres', host: '127.0.0.1', port: db.server.port, user: db.server.user, dbname: 'shop',
+    repo: db.repo, passwordEnv: 'DRILL_PW', rto: '1h', rpo: '1h',
+    checks: [
+      { name: 'orders are there', sql: 'SELECT count(*) FROM orders', expect: '>= 2000' },
+      { name: 'latest order is recent enough', sql: 'SELECT max(created_at) FROM orders', expect: 'within 3650d of target' },
+    ],
+  });
+  const b = await cli(['backup', 'prod', '--kind', 'physical']);
+  expect(b.code, b.stderr).toBe(0);
+  await db.sql('CREATE TABLE drill_marks (n int)');
+  await db.sql('INSERT INTO drill_marks VALUES (1)');
+  await db.switchAndArchive();
+});
+
+afterAll(async () => {
+  await db?.stop();
+  cfg.cleanup();
+});
+
+describe('restore drills', () => {
+  it('passes: restores into a scratch instance, verifies, measures, tears down and keeps a report', async () => {
+    const r = await cli(['drill', 'prod', '--json']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const report = JSON.parse(r.stdout) as DrillReport;
+    expect(report.status).toBe('passed');
+    expect(report.kind).toBe('physical');
+    expect(report.steps.map((s) => [s.name, s.status])).toEqual([
+      ['pick backup', 'done'], ['verify backup files', 'done'], ['provision scratch instance', 'done'], ['restore base', 'done'],
+      ['replay WAL', 'done'], ['verify', 'done'], ['measure', 'done'], ['tear down', 'done'],
+    ]);
+    expect(report.checks.map((c) => [c.name, c.ok])).toEqual([
+      ['accepts connections', true], ['orders are there', true], ['latest order is recent enough', true], ['pg_amcheck', true],
+    ]);
+    expect(report.rto!.seconds).toBeGreaterThan(0);
+    expect(report.rto!.transferSeconds + report.rto!.replaySeconds).toBeLessThanOrEqual(report.rto!.seconds);
+    expect(report.rto).toMatchObject({ objectiveSeconds: 3600, ok: true });
+    expect(report.rpo).toMatchObject({ reference: 'now minus the newest archived segment', objectiveSeconds: 3600, ok: true });
+    // The live stream a console renders: the same named steps, in order, on stderr.
+    expect(r.stderr.indexOf('… replay WAL')).toBeGreaterThan(r.stderr.indexOf('… restore base'));
+    // Stored, listed, printable.
+    const stored = JSON.parse(readFileSync(join(db.repo, 'drills', `${report.id}.json`), 'utf8')) as DrillReport;
+    expect(stored).toEqual(report);
+    const md = await cli(['drill-report', 'prod', report.id]);
+    expect(md.stdout).toContain(`# Restore drill ${report.id} — prod: PASSED`);
+    expect(md.stdout).toMatch(/\| RTO \| .* \| 1 min 0 s|\| RTO \| .* \| 60 min 0 s \| PASS \|/);
+    const hist = await cli(['drills', 'prod']);
+    expect(hist.stdout).toMatch(new RegExp(`${report.id}\\s+passed\\s+\\S+-F\\s+latest`));
+    // Nothing left behind.
+    expect(drillServersAlive()).toEqual([]);
+    expect(readdirSync(sandboxRunDir()).filter((d) => d.startsWith('dbdrill-drill-'))).toEqual([]);
+  });
+
+  it('reports fail when the measured RTO misses an impossible objective', async () => {
+    const r = await cli(['drill', 'prod', '--rto', '0s', '--json']);
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout) as DrillReport;
+    expect(report.status).toBe('failed');
+    expect(report.rto).toMatchObject({ objectiveSeconds: 0, ok: false });
+    expect(report.error).toMatch(/^RTO \d+\.\d s exceeds the objective 0s$/);
+    expect(report.steps.find((s) => s.name === 'tear down')!.status).toBe('done');
+  });
+
+  it('fails at the file check of a corrupted backup, naming the file, and starts nothing', async () => {
+    const id = readdirSync(join(db.repo, 'backups')).find((d) => d.endsWith('-F'))!;
+    const file = join(db.repo, 'backups', id, 'base', 'pg_wal.tar');
+    const original = readFileSync(file);
+    const bad = Buffer.from(original);
+    bad[bad.length >> 1] = bad[bad.length >> 1]! ^ 0x55;
+    writeFileSync(file, bad);
+    try {
+      const r = await cli(['drill', 'prod', '--json']);
+      expect(r.code).toBe(1);
+      const report = JSON.parse(r.stdout) as DrillReport;
+      expect(report.status).toBe('failed');
+      expect(report.failedStep).toBe('verify backup files');
+      expect(report.error).toBe(`backup ${id} is damaged: base/pg_wal.tar does not match its checksum`);
+      expect(report.steps.find((s) => s.name === 'provision scratch instance')!.status).toBe('skipped');
+      const md = await cli(['drill-report', 'prod']);
+      expect(md.stdout).toContain('- failed at **verify backup files**: backup');
+    } finally {
+      writeFileSync(file, original);
+    }
+  });
+
+  it('drills a logical backup: the restored tables match the counts recorded in the dump', async () => {
+    const cfg2 = tempConfigDir();
+    try {
+      const env2 = { DBDRILL_CONFIG_DIR: cfg2.dir, DRILL_PW: db.server.password };
+      const add = await runCli(['target', 'add', 'logi', '--engine', 'postgres', '--port', String(db.server.port), '--user', db.server.user, '--dbname', 'shop', '--repo', join(cfg2.dir, 'repo'), '--password-env', 'DRILL_PW'], { env: env2 });
+      expect(add.code, add.stderr).toBe(0);
+      expect((await runCli(['backup', 'logi', '--kind', 'logical'], { env: env2 })).code).toBe(0);
+      const r = await runCli(['drill', 'logi', '--json'], { env: env2, timeoutMs: 120_000 });
+      expect(r.code, r.stderr).toBe(0);
+      const report = JSON.parse(r.stdout) as DrillReport;
+      expect(report.kind).toBe('logical');
+      expect(report.steps.find((s) => s.name === 'replay WAL')!.status).toBe('skipped');
+      expect(report.checks.find((c) => c.name === 'tables match the backup')).toMatchObject({ ok: true });
+      expect(report.checks.find((c) => c.name === 'tables match the backup')!.detail).toMatch(/^\d+ table\(s\): row counts and digests as recorded$/);
+      expect(existsSync(join(cfg2.dir, 'repo', 'drills', `${report.id}.json`))).toBe(true);
+    } finally {
+      cfg2.cleanup();
+    }
+  });
+});
