@@ -42,6 +42,11 @@ export async function enableArchiving(configDir: string, name: string, opts: { a
       `SELECT name, setting FROM pg_settings WHERE name IN ('wal_level', 'archive_mode', 'archive_command', 'archive_timeout', 'data_directory')`,
     );
     const cur = Object.fromEntries(rows.map((r) => [r.name, r.setting]));
+    if (cur.archive_command === '(disabled)') {
+      // With archive_mode off the setting reads "(disabled)"; the configured value is in the files.
+      const f = await client.query<{ setting: string }>(`SELECT setting FROM pg_file_settings WHERE name = 'archive_command' AND applied ORDER BY seqno DESC LIMIT 1`);
+      cur.archive_command = f.rows[0]?.setting ?? '';
+    }
     const statements: string[] = [];
     let restartNeeded = false;
     if (cur.wal_level === 'minimal') {
