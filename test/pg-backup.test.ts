@@ -159,6 +159,14 @@ describe('physical backups of PostgreSQL', () => {
     expect(r.stderr).toContain('waiting for checkpoint');
   });
 
+  it('verify --restore starts the base backup in a scratch server and runs pg_amcheck', async () => {
+    const r = await cli(['verify', 'pgt', '--backup', m.id, '--restore', '--json']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { ok: boolean; checks: { method: string; ok: boolean; detail: string }[] };
+    expect(report.checks.map((c) => [c.method, c.ok])).toEqual([['sha256', true], ['pg_verifybackup', true], ['restore', true], ['pg_amcheck', true]]);
+    expect(report.checks[2]!.detail).toMatch(/^started and recovered to the consistent point [0-9A-F]+\/[0-9A-F]+$/);
+  });
+
   it('passes pg_verifybackup, and a flipped byte in base.tar is named', async () => {
     const ok = await cli(['verify', 'pgt', '--backup', m.id]);
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);

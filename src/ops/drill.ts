@@ -1,4 +1,3 @@
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { TargetStore } from '../config/store.js';
@@ -10,7 +9,6 @@ import type { EngineContext } from '../engines/context.js';
 import { runAmcheck } from '../engines/postgres/amcheck.js';
 import { connectPostgres } from '../engines/postgres/client.js';
 import { pgLogicalRestore } from '../engines/postgres/logical-restore.js';
-import { checkDestination, runRecovery, unpackBaseBackup, writeRecoveryConfig } from '../engines/postgres/pitr-restore.js';
 import { tableStats } from '../engines/postgres/table-stats.js';
 import { DbdrillError, invalid } from '../errors.js';
 import type { DrillCheckResult, DrillReport, DrillStep } from '../drill/report.js';
@@ -18,15 +16,10 @@ import { verifyFiles } from '../repo/checksum.js';
 import { writeFileAtomic } from '../repo/atomic.js';
 import type { Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
-import { isPidAlive, signalProcess, waitForPidExit } from '../runner/process.js';
-import { sandboxParent } from '../sandbox/dirs.js';
 import { startPostgresSandbox, type SandboxInstance } from '../sandbox/index.js';
-import { freePort } from '../sandbox/ports.js';
-import { register, unregister } from '../sandbox/registry.js';
-import { serverAccount } from '../sandbox/users.js';
 import type { RestoreTarget } from '../pitr/time.js';
-import { restoreCommand } from '../wal/command.js';
 import { startJob, type Job } from './job.js';
+import { PhysicalScratch } from './physical-scratch.js';
 import { planPitr, readArchive } from './pitr.js';
 import { sandboxTarget } from './sandbox-target.js';
 
@@ -48,9 +41,9 @@ export function startDrill(configDir: string, name: string, opts: DrillOptions, 
 }
 
 interface Scratch {
-  target: Target;
-  dataDir: string;
-  port: number;
+  readonly target: Target;
+  readonly dataDir: string;
+  readonly port: number;
   stop(): Promise<void>;
 }
 
@@ -137,45 +130,15 @@ export async function runDrill(ctx: EngineContext, target: Target, opts: DrillOp
 
     let lastCommitAt: Date | undefined;
     if (chosen.m.kind === 'physical') {
-      const dir = mkdtempSync(join(sandboxParent(), `dbdrill-drill-${target.name}-`));
-      // The restored server runs as postgres when we are root: its parent directory is its own.
-      const account = serverAccount('postgres');
-      if (account) chownSync(dir, account.uid, account.gid);
-      const dataDir = join(dir, 'data');
-      const port = await step('provision scratch instance', async () => {
-        const p = await freePort();
-        await checkDestination(dataDir, p);
-        register({ dir, keep: opts.keep === true, emergencySignal: 'SIGQUIT' });
-        return p;
-      }, (p) => `${dataDir} on 127.0.0.1:${p}, archive_mode off`);
-      let pid: number | undefined;
-      scratch = {
-        target: { ...target, host: '127.0.0.1', port },
-        dataDir,
-        port,
-        async stop() {
-          if (pid !== undefined && isPidAlive(pid)) {
-            signalProcess(pid, 'SIGINT');
-            await waitForPidExit(pid, 30_000);
-          }
-          unregister(dir);
-          if (!opts.keep) rmSync(dir, { recursive: true, force: true });
-        },
-      };
+      const ps = await step('provision scratch instance', () => PhysicalScratch.provision(target, 'drill', opts.keep === true), (p) => `${p.dataDir} on 127.0.0.1:${p.port}, archive_mode off`);
+      scratch = ps;
       const tt = performance.now();
-      await step('restore base', async () => {
-        await unpackBaseBackup(ctx, backupDir, dataDir);
-        writeRecoveryConfig(dataDir, chosen.m, chosen.settings!, restoreCommand(target.repo), port);
-      }, () => `unpacked ${chosen.m.sizeBytes} bytes`);
+      await step('restore base', () => ps.restoreBase(ctx, chosen.m, backupDir, chosen.settings!), () => `unpacked ${chosen.m.sizeBytes} bytes`);
       transferSeconds = (performance.now() - tt) / 1000;
       stepOf('restore base').bytes = chosen.m.sizeBytes;
       const tr = performance.now();
-      const outcome = await step('replay WAL', () =>
-        runRecovery(ctx, dataDir, Number(chosen.m.serverVersion.split('.')[0]), chosen.segments ?? 1, join(dir, 'recovery.log'), (p) => {
-          pid = p;
-          register({ pid: p, dir, keep: opts.keep === true, emergencySignal: 'SIGQUIT' });
-        }),
-      (o) => `${o.state.restored.length} archived segment(s) replayed${o.state.lastCommitAt ? `, last commit ${o.state.lastCommitAt.toISOString()}` : ''}`);
+      const outcome = await step('replay WAL', () => ps.replay(ctx, chosen.m, chosen.segments ?? 1),
+        (o) => `${o.state.restored.length} archived segment(s) replayed${o.state.lastCommitAt ? `, last commit ${o.state.lastCommitAt.toISOString()}` : ''}`);
       replaySeconds = (performance.now() - tr) / 1000;
       lastCommitAt = outcome.state.lastCommitAt;
     } else {

@@ -1,0 +1,70 @@
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Target } from '../config/target.js';
+import type { EngineContext } from '../engines/context.js';
+import { checkDestination, runRecovery, unpackBaseBackup, writeRecoveryConfig, type RecoveryOutcome } from '../engines/postgres/pitr-restore.js';
+import type { Manifest } from '../repo/manifest.js';
+import { isPidAlive, signalProcess, waitForPidExit } from '../runner/process.js';
+import { sandboxParent } from '../sandbox/dirs.js';
+import { freePort } from '../sandbox/ports.js';
+import { register, unregister } from '../sandbox/registry.js';
+import { serverAccount } from '../sandbox/users.js';
+import { restoreCommand } from '../wal/command.js';
+
+/**
+ * A base backup restored into a throw-away directory on a free port, for drills and
+ * verify --restore. It is registered like a sandbox, so an exit or a signal never leaves the
+ * server running, and stop() removes it (unless kept).
+ */
+export class PhysicalScratch {
+  #pid: number | undefined;
+
+  private constructor(
+    readonly source: Target,
+    readonly dir: string,
+    readonly port: number,
+    readonly keep: boolean,
+  ) {}
+
+  get dataDir(): string {
+    return join(this.dir, 'data');
+  }
+
+  /** The restored server answers with the source's roles and passwords on its own port. */
+  get target(): Target {
+    return { ...this.source, host: '127.0.0.1', port: this.port };
+  }
+
+  static async provision(source: Target, tag: string, keep = false): Promise<PhysicalScratch> {
+    const dir = mkdtempSync(join(sandboxParent(), `dbdrill-${tag}-${source.name}-`));
+    const account = serverAccount('postgres');
+    // The restored server runs as postgres when we are root: its parent directory is its own.
+    if (account) chownSync(dir, account.uid, account.gid);
+    register({ dir, keep, emergencySignal: 'SIGQUIT' });
+    const port = await freePort();
+    const s = new PhysicalScratch(source, dir, port, keep);
+    await checkDestination(s.dataDir, port);
+    return s;
+  }
+
+  async restoreBase(ctx: EngineContext, m: Manifest, backupDir: string, settings: Record<string, string>): Promise<void> {
+    await unpackBaseBackup(ctx, backupDir, this.dataDir);
+    writeRecoveryConfig(this.dataDir, m, settings, restoreCommand(this.source.repo), this.port);
+  }
+
+  replay(ctx: EngineContext, m: Manifest, expectedSegments: number): Promise<RecoveryOutcome> {
+    return runRecovery(ctx, this.dataDir, Number(m.serverVersion.split('.')[0]), expectedSegments, join(this.dir, 'recovery.log'), (pid) => {
+      this.#pid = pid;
+      register({ pid, dir: this.dir, keep: this.keep, emergencySignal: 'SIGQUIT' });
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.#pid !== undefined && isPidAlive(this.#pid)) {
+      signalProcess(this.#pid, 'SIGINT');
+      await waitForPidExit(this.#pid, 30_000);
+    }
+    unregister(this.dir);
+    if (!this.keep) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
