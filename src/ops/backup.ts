@@ -4,6 +4,8 @@ import type { Target } from '../config/target.js';
 import type { BackupResult } from '../engines/backup-result.js';
 import { pgLogicalBackup } from '../engines/postgres/logical-backup.js';
 import { pgPhysicalBackup } from '../engines/postgres/physical-backup.js';
+import { myLogicalBackup } from '../engines/mysql/logical-backup.js';
+import { myPhysicalBackup } from '../engines/mysql/physical-backup.js';
 import { DbdrillError, invalid } from '../errors.js';
 import { checksumFiles, listFiles } from '../repo/checksum.js';
 import type { BackupKind, BackupType, Manifest } from '../repo/manifest.js';
@@ -88,5 +90,7 @@ function engineBackup(ctx: JobContext, target: Target, probe: Awaited<ReturnType
       ? pgLogicalBackup(ctx, target, probe, dir, { jobs: opts.jobs })
       : pgPhysicalBackup(ctx, target, probe, dir, { checkpoint: opts.checkpoint });
   }
-  throw invalid(`Backups of MySQL/MariaDB targets are not built yet; target "${target.name}" cannot be backed up by this version.`);
+  return opts.kind === 'logical'
+    ? myLogicalBackup(ctx, target, probe, dir, { jobs: opts.jobs })
+    : myPhysicalBackup(ctx, target, probe, dir, { jobs: opts.jobs });
 }

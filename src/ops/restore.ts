@@ -7,6 +7,7 @@ import { invalid } from '../errors.js';
 import type { TableStat } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
 import { startJob, type Job } from './job.js';
+import { mysqlLogicalRestore } from './restore-mysql.js';
 import { pickBackup } from './verify.js';
 
 export interface LogicalRestoreRequest {
@@ -42,7 +43,7 @@ export async function runLogicalRestore(ctx: EngineContext, target: Target, req:
   if (m.kind !== 'logical') {
     throw invalid(`Backup ${m.id} is physical; restore it with --into DIR --port P (point-in-time restore), or pick a logical backup for --dbname.`);
   }
-  if (target.engine !== 'postgres') throw invalid('Logical restores of MySQL/MariaDB backups are not built yet.');
+  if (target.engine === 'mysql') return mysqlLogicalRestore(ctx, target, m, repo.backupDir(m.id), req);
   ctx.emit({ type: 'log', level: 'info', text: `restoring backup ${m.id} into database ${req.dbname} on ${target.host}:${target.port}` });
   const tables = await pgLogicalRestore(ctx, target, m, repo.backupDir(m.id), req);
   const expected = req.table ? (m.tables ?? []).filter((t) => t.table === `${splitTable(req.table!).schema}.${splitTable(req.table!).table}`) : (m.tables ?? []);

@@ -82,6 +82,9 @@ export async function runVerify(ctx: EngineContext, target: Target, opts: Verify
     if (bad.length > 0) {
       checks.push({ method: 'restore', ok: false, detail: 'skipped: the files do not match their checksums' });
     } else if (m.kind === 'physical') {
+      if (m.engine === 'mysql') {
+        throw invalid(`verify --restore of mariadb-backup backups is not built yet; run verify ${target.name} --backup ${m.id} without --restore (it checks every file and that the backup was prepared).`);
+      }
       checks.push(...(await physicalRestoreCheck(ctx, target, m, dir)));
     } else {
       checks.push(...(m.engine === 'mysql' ? await mysqlRestoreCheck(ctx, m, dir) : await restoreCheck(ctx, m, dir)));

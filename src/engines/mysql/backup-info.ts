@@ -1,0 +1,32 @@
+/**
+ * Files mariadb-backup writes into its target directory, read as pure functions:
+ *   xtrabackup_binlog_info   "mysql-bin.000001\t502593\t0-1-33" (file, position, GTID if any);
+ *                            MariaDB 11 names it mariadb_backup_binlog_info
+ *   xtrabackup_checkpoints   "backup_type = full-backuped" … after --prepare "log-applied"
+ *                            (older releases: "full-prepared")
+ */
+export const BINLOG_INFO_FILES = ['mariadb_backup_binlog_info', 'xtrabackup_binlog_info'];
+export const CHECKPOINTS_FILES = ['mariadb_backup_checkpoints', 'xtrabackup_checkpoints'];
+
+/** backup_type values of a prepared (restorable) full backup, across releases. */
+export const PREPARED_TYPES = new Set(['full-prepared', 'log-applied']);
+
+export function parseBinlogInfo(text: string): { binlogFile?: string; binlogPosition?: number; gtid?: string } {
+  const line = text.split('\n').find((l) => l.trim() !== '');
+  if (!line) return {};
+  const [file, pos, gtid] = line.trim().split(/\t+|\s+/);
+  const out: { binlogFile?: string; binlogPosition?: number; gtid?: string } = {};
+  if (file) out.binlogFile = file;
+  if (pos && /^\d+$/.test(pos)) out.binlogPosition = Number(pos);
+  if (gtid) out.gtid = gtid;
+  return out;
+}
+
+export function parseCheckpoints(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^\s*([A-Za-z_]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+}

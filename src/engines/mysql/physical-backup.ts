@@ -1,0 +1,116 @@
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type mysql from 'mysql2/promise';
+import type { Target } from '../../config/target.js';
+import { invalid } from '../../errors.js';
+import { toolTooOld } from '../../runner/errors.js';
+import { runTool } from '../../runner/run.js';
+import { findTool, packageFor } from '../../runner/tools.js';
+import type { BackupResult } from '../backup-result.js';
+import type { EngineContext } from '../context.js';
+import { watchGrowth } from '../growth.js';
+import type { ProbeResult } from '../probe-types.js';
+import { forwardToolEvents } from '../tool-events.js';
+import { BINLOG_INFO_FILES, parseBinlogInfo } from './backup-info.js';
+import { connectMysql } from './client.js';
+import { isLocalHost, myConnArgs, mySecret } from './connection-args.js';
+import { majorMinor, parseClientVersion, versionAtLeast } from './dump-args.js';
+
+export const PHYSICAL_FORMAT = 'mariadb-backup';
+
+export interface MyPhysicalOptions {
+  jobs?: number;
+}
+
+/**
+ * mariadb-backup --backup into <dir>/base, then --prepare, so the directory is a consistent data
+ * directory a server can start on (given the binlogs after it for point-in-time recovery). The
+ * tool copies the server's files itself, so it must run on the server's host and be able to read
+ * its data directory; it talks to the server (over TCP, the password in its option file) only to
+ * take the backup locks and read the binlog position, which it writes to xtrabackup_binlog_info.
+ */
+export async function myPhysicalBackup(ctx: EngineContext, target: Target, probe: ProbeResult, dir: string, opts: MyPhysicalOptions = {}): Promise<BackupResult> {
+  if (probe.flavor !== 'mariadb') {
+    throw invalid(`Physical backups of MySQL servers need Percona XtraBackup, which dbdrill does not drive yet; use --kind logical for target "${target.name}".`);
+  }
+  if (!isLocalHost(target.host)) {
+    throw invalid(
+      `mariadb-backup copies the server's data directory, so it must run on the database host, but target "${target.name}" is at ${target.host}; run dbdrill on that host with a target at 127.0.0.1, or use --kind logical.`,
+    );
+  }
+  const tool = await findTool(['mariadb-backup', 'mariabackup']);
+  const said = await runTool({ tool, args: ['--version'], capture: true, signal: ctx.signal, timeoutMs: 10_000 });
+  const version = parseClientVersion(`${said.stdout}\n${said.stderrTail.join('\n')}`)?.version ?? tool.version;
+  if (majorMinor(version) !== majorMinor(probe.serverVersion)) {
+    // InnoDB's on-disk formats change between release series; mariadb-backup reads only its own.
+    if (!versionAtLeast(version, majorMinor(probe.serverVersion))) throw toolTooOld(tool.name, version, probe.serverVersion, packageFor(tool.name));
+    throw invalid(
+      `${tool.name} ${version} cannot back up MariaDB ${probe.serverVersion}: it must come from the server's own release series (${majorMinor(probe.serverVersion)}); install the ${packageFor(tool.name)} package that matches the server.`,
+    );
+  }
+
+  const layout = await serverLayout(target);
+  try {
+    accessSync(layout.datadir, constants.R_OK | constants.X_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw invalid(
+      code === 'ENOENT'
+        ? `The server's data directory ${layout.datadir} is not on this machine, so mariadb-backup cannot copy it; run dbdrill on the database host, or use --kind logical.`
+        : `dbdrill cannot read the server's data directory ${layout.datadir} (${code}); run the backup as root or as the server's system user (mysql).`,
+    );
+  }
+
+  const base = join(dir, 'base');
+  const args = [
+    ...myConnArgs(target),
+    '--backup',
+    `--target-dir=${base}`,
+    `--datadir=${layout.datadir}`,
+    ...layout.innodb,
+    ...((opts.jobs ?? 1) > 1 ? [`--parallel=${opts.jobs}`] : []),
+  ];
+  const stopWatch = watchGrowth(ctx, 'copying', base);
+  try {
+    await ctx.step('copy data files', () => runTool({ tool, args, secret: mySecret(target), signal: ctx.signal, onEvent: forwardToolEvents(ctx) }));
+  } finally {
+    stopWatch();
+  }
+  // --prepare applies the redo log copied alongside, as crash recovery would: afterwards the files
+  // are consistent as of the backup's end, and restoring is a plain copy.
+  await ctx.step('prepare', () => runTool({ tool, args: ['--prepare', `--target-dir=${base}`], signal: ctx.signal, onEvent: forwardToolEvents(ctx) }));
+
+  const infoFile = BINLOG_INFO_FILES.map((f) => join(base, f)).find((p) => existsSync(p));
+  const coords = infoFile ? parseBinlogInfo(readFileSync(infoFile, 'utf8')) : {};
+  if (probe.archiving.enabled && coords.binlogFile === undefined) {
+    ctx.emit({ type: 'log', level: 'warn', text: `${tool.name} recorded no binlog position; point-in-time recovery cannot start from this backup` });
+  }
+  return {
+    tool: { name: tool.name, version, argv: [tool.path, ...args] },
+    format: PHYSICAL_FORMAT,
+    ...(Object.keys(coords).length > 0 ? { mysql: coords } : {}),
+  };
+}
+
+/** Where the server keeps its files; passed on explicitly so no my.cnf on this host can mislead the tool. */
+async function serverLayout(target: Target): Promise<{ datadir: string; innodb: string[] }> {
+  const conn = await connectMysql(target, { dbname: null });
+  try {
+    const [rows] = await conn.query<mysql.RowDataPacket[]>(
+      `SELECT @@datadir AS datadir, @@innodb_data_home_dir AS data_home, @@innodb_log_group_home_dir AS log_home,
+              @@innodb_undo_directory AS undo_dir, @@innodb_data_file_path AS data_file_path`,
+    );
+    const r = rows[0]!;
+    const innodb: string[] = [];
+    const add = (flag: string, v: unknown) => {
+      if (typeof v === 'string' && v !== '') innodb.push(`--${flag}=${v}`);
+    };
+    add('innodb-data-home-dir', r.data_home);
+    add('innodb-log-group-home-dir', r.log_home);
+    add('innodb-undo-directory', r.undo_dir);
+    add('innodb-data-file-path', r.data_file_path);
+    return { datadir: String(r.datadir).replace(/\/+$/, ''), innodb };
+  } finally {
+    await conn.end().catch(() => {});
+  }
+}
