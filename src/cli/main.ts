@@ -55,6 +55,8 @@ async function main(argv: string[]): Promise<number> {
         return await (await import('./commands/archiving.js')).archivingCommand(argv.slice(1));
       case 'sandbox':
         return await (await import('./commands/sandbox.js')).sandboxCommand(argv.slice(1));
+      case 'health':
+        return await (await import('./commands/health.js')).healthCommand(argv.slice(1));
       default: {
         const { usage } = await import('../errors.js');
         throw usage(`Unknown command "${first}"; run dbdrill --help for the list of commands.`);

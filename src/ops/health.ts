@@ -1,0 +1,253 @@
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseDuration } from '../config/duration.js';
+import { thresholdsOf } from '../config/health-settings.js';
+import { TargetStore } from '../config/store.js';
+import type { Target } from '../config/target.js';
+import { deriveBackupChecks, type BackupFacts } from '../health/backup-checks.js';
+import { deriveMysqlBinlog, type BinlogView } from '../health/mysql-derive.js';
+import type { MysqlSample } from '../health/mysql-sample.js';
+import { derivePgArchive, type PgArchiveView } from '../health/pg-derive.js';
+import type { PgSample } from '../health/pg-sample.js';
+import { assembleReport, type HealthPoint, type HealthReport } from '../health/report.js';
+import { mysqlSource, postgresSource, QUERY_TIMEOUT_MS, type SampleSource } from '../health/sources.js';
+import type { HealthCheck } from '../health/status.js';
+import { Repository } from '../repo/repository.js';
+import { entryOf } from './catalog.js';
+import { readArchive } from './pitr.js';
+
+export type { HealthCheck, HealthStatus } from '../health/status.js';
+export { exitCodeOf } from '../health/status.js';
+export type { HealthMetrics, HealthPoint, HealthReport } from '../health/report.js';
+export type { PgArchiveView, RpoEstimate } from '../health/pg-derive.js';
+export type { BinlogView } from '../health/mysql-derive.js';
+export type { BackupView } from '../health/backup-checks.js';
+export { renderPromTextfile } from '../health/prom.js';
+
+/** Computes a target's recoverable window (src/pitr's by default; tests pass their own). */
+export type WindowProvider = (target: Target) => Promise<{ start: string; end: string } | undefined>;
+
+export interface HealthSamplerOptions {
+  /** Samples kept for derivation and the console's sparkline (default 120: 2 min at 1/s). */
+  historySize?: number;
+  /**
+   * How long a read of the repository's catalog is reused (default 10 s): manifests change at
+   * backup speed, not sample speed, and re-parsing hundreds of them every second would cost more
+   * CPU than the whole server sample.
+   */
+  catalogMaxAgeMs?: number;
+  /** A health query that takes longer than this counts as the server not answering. */
+  queryTimeoutMs?: number;
+  /**
+   * Where the recoverable window comes from (reported, and exported as
+   * dbdrill_recoverable_window_{start,end}_timestamp_seconds). Default: src/pitr's window over the
+   * repository (PostgreSQL with physical backups and a WAL archive; none otherwise). null: skip it.
+   */
+  window?: WindowProvider | null;
+  /**
+   * How long a computed window is reused (default 60 s): computing it runs pg_waldump on the
+   * archive, which is far too heavy to repeat every second, and the window's ends move only as
+   * segments are archived.
+   */
+  windowMaxAgeMs?: number;
+}
+
+/** The recoverable window as src/pitr computes it from the repository; undefined when empty. */
+export const pitrWindow: WindowProvider = async (target) => {
+  if (target.engine !== 'postgres') return undefined; // TODO(pitr): MySQL windows when src/pitr has them.
+  const { window } = await readArchive(target);
+  return window.from && window.to ? { start: window.from, end: window.to } : undefined;
+};
+
+/** A sampler bound to one target, keeping its connection and history between samples. */
+export interface HealthSampler {
+  readonly target: Target;
+  sample(): Promise<HealthReport>;
+  /** The bounded history, oldest first. */
+  history(): HealthPoint[];
+  close(): Promise<void>;
+}
+
+export const DEFAULT_HISTORY = 120;
+
+/** Opens a sampler for a configured target (throws one sentence when the target is unknown). */
+export function openHealthSampler(configDir: string, name: string, opts: HealthSamplerOptions = {}): HealthSampler {
+  return healthSamplerFor(new TargetStore(configDir).get(name), opts);
+}
+
+/** The same for a target held in memory (a sandbox, a drill's scratch instance, tests). */
+export function healthSamplerFor(target: Target, opts: HealthSamplerOptions = {}): HealthSampler {
+  const size = Math.max(2, opts.historySize ?? DEFAULT_HISTORY);
+  const thresholds = thresholdsOf(target.health);
+  const rpoSeconds = target.rpo ? parseDuration(target.rpo, 'rpo') : undefined;
+  const timeoutMs = opts.queryTimeoutMs ?? QUERY_TIMEOUT_MS;
+  const pgSrc: SampleSource<PgSample> | undefined = target.engine === 'postgres' ? postgresSource(target, timeoutMs) : undefined;
+  const mySrc: SampleSource<MysqlSample> | undefined = target.engine === 'mysql' ? mysqlSource(target, timeoutMs) : undefined;
+  const pgSeries: PgSample[] = [];
+  const mySeries: MysqlSample[] = [];
+  let points: HealthPoint[] = [];
+  const catalog = cachedCatalog(target, opts.catalogMaxAgeMs ?? 10_000);
+  const windowOf = cachedWindow(target, opts.window === undefined ? pitrWindow : opts.window, opts.windowMaxAgeMs ?? 60_000);
+
+  const push = <T>(series: T[], s: T) => {
+    series.push(s);
+    if (series.length > size) series.splice(0, series.length - size);
+  };
+
+  return {
+    target,
+    history: () => [...points],
+    async sample() {
+      const at = new Date();
+      const checks: HealthCheck[] = [];
+      let server: HealthReport['server'] = { reachable: false };
+      let archive: PgArchiveView | undefined;
+      let binlog: BinlogView | undefined;
+      // Only talking to the server may fail here: an unreachable server is a result, not an
+      // error (monitoring must get CRIT, --watch must go on until it is back). A bug in the
+      // derivation below still surfaces as one.
+      let pgSample: PgSample | undefined;
+      let mySample: MysqlSample | undefined;
+      try {
+        if (pgSrc) pgSample = await pgSrc.sample();
+        else mySample = await mySrc!.sample();
+      } catch (e) {
+        const message = (e as Error).message;
+        server = { reachable: false, error: message };
+        checks.push({ name: 'server', status: 'CRIT', reason: message });
+      }
+      if (pgSample) {
+        push(pgSeries, pgSample);
+        const d = derivePgArchive(pgSeries, thresholds, rpoSeconds === undefined ? {} : { rpoSeconds });
+        archive = d.view;
+        const n = pgSample.serverVersionNum;
+        server = { reachable: true, version: `${Math.floor(n / 10000)}.${n % 10000}`, systemId: pgSample.systemId };
+        checks.push({ name: 'server', status: 'OK', reason: `PostgreSQL ${server.version} at ${target.host}:${target.port} answers.` }, ...d.checks);
+      } else if (mySample) {
+        push(mySeries, mySample);
+        const d = deriveMysqlBinlog(mySeries, thresholds);
+        binlog = d.view;
+        server = { reachable: true, version: mySample.version, systemId: mySample.systemId };
+        const flavor = mySample.flavor === 'mariadb' ? 'MariaDB' : 'MySQL';
+        checks.push({ name: 'server', status: 'OK', reason: `${flavor} ${mySample.version} at ${target.host}:${target.port} answers.` }, ...d.checks);
+      }
+
+      const { view: backup, checks: backupChecks } = deriveBackupChecks({ ...catalog(), serverSystemId: server.systemId, now: at.getTime() }, thresholds);
+      checks.push(...backupChecks);
+
+      const window = await windowOf();
+
+      const report = assembleReport(
+        {
+          target: target.name,
+          engine: target.engine,
+          at: at.toISOString(),
+          checks,
+          server,
+          ...(archive ? { archive } : {}),
+          ...(binlog ? { binlog } : {}),
+          backup,
+          ...(window ? { window } : {}),
+          thresholds,
+        },
+        points,
+      );
+      points = report.history.slice(-size);
+      report.history = [...points];
+      return report;
+    },
+    async close() {
+      await (pgSrc ?? mySrc)?.close();
+    },
+  };
+}
+
+/** Reads the catalog (and repo.json) at most once per maxAgeMs; a broken repo.json is a check. */
+function cachedCatalog(target: Target, maxAgeMs: number): () => Omit<BackupFacts, 'serverSystemId' | 'now'> {
+  let cached: { at: number; facts: Omit<BackupFacts, 'serverSystemId' | 'now'> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (cached && now - cached.at < maxAgeMs) return cached.facts;
+    const repo = new Repository(target.repo);
+    const { manifests, unreadable } = repo.catalog();
+    const host = hostname();
+    let repoInfo: BackupFacts['repoInfo'];
+    const problems = [...unreadable];
+    try {
+      const info = repo.info();
+      if (info) repoInfo = { engine: info.engine, ...(info.systemId ? { systemId: info.systemId } : {}) };
+    } catch (e) {
+      problems.push({ id: 'repo.json', error: (e as Error).message });
+    }
+    const facts = {
+      target: target.name,
+      repo: target.repo,
+      engine: target.engine,
+      backups: manifests.map((m) => entryOf(m, host)),
+      unreadable: problems,
+      ...(repoInfo ? { repoInfo } : {}),
+    };
+    cached = { at: now, facts };
+    return facts;
+  };
+}
+
+function cachedWindow(target: Target, provider: WindowProvider | null, maxAgeMs: number): () => Promise<{ start: string; end: string } | undefined> {
+  let cached: { at: number; window: { start: string; end: string } | undefined } | undefined;
+  return async () => {
+    if (!provider) return undefined;
+    const now = Date.now();
+    if (cached && now - cached.at < maxAgeMs) return cached.window;
+    let window: { start: string; end: string } | undefined;
+    try {
+      window = await provider(target);
+    } catch {
+      // The window is extra information; a failure (no pg_waldump, unreadable archive) must not
+      // hide the checks. `dbdrill window NAME` reports the reason.
+    }
+    cached = { at: now, window };
+    return window;
+  };
+}
+
+/** One sample of a configured target: connects, samples, closes. */
+export async function sampleHealth(configDir: string, name: string, opts: HealthSamplerOptions = {}): Promise<HealthReport> {
+  const sampler = openHealthSampler(configDir, name, opts);
+  try {
+    return await sampler.sample();
+  } finally {
+    await sampler.close();
+  }
+}
+
+/**
+ * Samples every intervalMs until the signal aborts (or the consumer stops iterating), yielding a
+ * report per sample; each report carries the bounded history. Samples are paced from their start
+ * times, so a slow sample shortens the next wait instead of drifting, and a sampler that falls
+ * behind skips ahead rather than bursting.
+ *
+ *   for await (const report of watchHealth(dir, 'prod', 1000, signal)) render(report);
+ */
+export async function* watchHealth(
+  configDir: string,
+  name: string,
+  intervalMs: number,
+  signal?: AbortSignal,
+  opts: HealthSamplerOptions = {},
+): AsyncGenerator<HealthReport, void, undefined> {
+  yield* watchSampler(openHealthSampler(configDir, name, opts), intervalMs, signal);
+}
+
+/** watchHealth over a sampler the caller opened (closed when the iteration ends). */
+export async function* watchSampler(sampler: HealthSampler, intervalMs: number, signal?: AbortSignal): AsyncGenerator<HealthReport, void, undefined> {
+  try {
+    let next = Date.now();
+    while (!signal?.aborted) {
+      yield await sampler.sample();
+      next = Math.max(next + intervalMs, Date.now());
+      await sleep(next - Date.now(), undefined, signal ? { signal } : {}).catch(() => undefined);
+    }
+  } finally {
+    await sampler.close();
+  }
+}
