@@ -33,6 +33,8 @@ export async function startMariadb(opts: MariadbSandboxOptions = {}): Promise<Sa
     const logFile = join(dir, 'mariadb.log');
     const socket = join(dir, 'mysqld.sock');
     const userArg = account ? [`--user=${account.name}`] : [];
+    // A private tmpdir: sandboxes starting at the same time collided on /tmp/#sql-temptable-*.
+    const tmpDir = makeOwnedDir(join(dir, 'tmp'), account);
 
     await runTool({
       tool: installDb,
@@ -45,6 +47,7 @@ export async function startMariadb(opts: MariadbSandboxOptions = {}): Promise<Sa
         '--auth-root-authentication-method=normal',
         '--skip-test-db',
         '--skip-name-resolve',
+        `--tmpdir=${tmpDir}`,
         ...userArg,
       ],
       cwd: dir,
@@ -74,6 +77,7 @@ export async function startMariadb(opts: MariadbSandboxOptions = {}): Promise<Sa
           `--socket=${socket}`,
           `--pid-file=${join(dir, 'mariadbd.pid')}`,
           `--log-error=${logFile}`,
+          `--tmpdir=${tmpDir}`,
           ...userArg,
           '--innodb-buffer-pool-size=32M',
           '--skip-name-resolve',
