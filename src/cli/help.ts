@@ -5,9 +5,24 @@ Usage:
   dbdrill target add NAME --engine postgres|mysql --host H --port P --user U --dbname D --repo DIR
                      [--password-env VAR | --password-file FILE] [--rto 4h] [--rpo 15m]
   dbdrill target list | show NAME | remove NAME | test NAME
+  dbdrill backup NAME --kind logical|physical [--jobs N] [--checkpoint fast|spread]
+  dbdrill catalog NAME                     backups, newest first
+  dbdrill verify NAME [--backup ID] [--restore]
+  dbdrill restore NAME [--backup ID] --dbname NEWDB [--table T] [--jobs N]          (logical)
+  dbdrill restore NAME --to TIME|latest [--lsn L|--xid X|--name N] [--exclusive]
+                  [--timeline T] [--backup ID] --into DIR --port P [--dry-run]      (point in time)
+  dbdrill window NAME                      recoverable window: from, to, gaps
+  dbdrill archiving enable NAME [--apply]  ALTER SYSTEM statements for WAL archiving with wal-push
+  dbdrill wal-push NAME|--repo DIR %p      archive_command
+  dbdrill wal-fetch NAME|--repo DIR %f %p  restore_command
+  dbdrill binlog-sync NAME                 copy closed MySQL/MariaDB binlogs into the repository
+  dbdrill drill NAME [--to TIME|latest] [--rto 4h] [--rpo 15m] [--keep]
+  dbdrill drills NAME | drill-report NAME [ID]
+  dbdrill health NAME [--watch] [--interval S] [--prom FILE]
   dbdrill sandbox start|stop|status [--engine postgres|mysql]
   dbdrill --version
 
 Every command takes --json (one JSON document on stdout, logs on stderr) and --config DIR
 (or DBDRILL_CONFIG_DIR). Exit codes: 0 ok, 1 failed, 2 bad usage or input, 3 warning, 4 critical.
+Times: ISO 8601 with a zone (2026-11-24T14:30:00Z, 2026-11-24 15:30+01:00) or relative (-15m).
 `;
