@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgresSandbox, type SandboxInstance } from '../src/sandbox/index.js';
@@ -17,6 +18,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server?.stop();
+  rmSync(repo, { recursive: true, force: true });
   cfg.cleanup();
 });
 

@@ -71,6 +71,7 @@ afterAll(async () => {
   }
   await server?.stop();
   rmSync(repo, { recursive: true, force: true });
+  for (const d of ['pitr-restored', 'pitr-busy', 'pitr-gap', 'pitr-refused']) rmSync(join(runDir, `${d}-${process.pid}`), { recursive: true, force: true });
   cfg.cleanup();
 });
 
