@@ -1,64 +1,24 @@
 import { mkdirSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPidAlive, signalProcess, waitForPidExit } from '../src/runner/process.js';
-import { startPostgresSandbox, type SandboxInstance } from '../src/sandbox/index.js';
-import { serverAccount } from '../src/sandbox/users.js';
-import { archiveCommand } from '../src/wal/command.js';
-import { prepareWalDir } from '../src/wal/layout.js';
-import { CLI, runCli, tempConfigDir } from './helpers/cli.js';
+import { ArchivedPostgres } from './helpers/archived-pg.js';
+import { runCli, tempConfigDir } from './helpers/cli.js';
 import { sandboxRunDir } from './helpers/sandbox.js';
-
-// archive_command must run the built CLI, as PostgreSQL will.
-process.env.DBDRILL_ENTRY = CLI;
 
 const cfg = tempConfigDir();
 const runDir = sandboxRunDir();
-const repo = join(runDir, `pitr-repo-${process.pid}`);
-let server: SandboxInstance;
+let db: ArchivedPostgres;
 let env: Record<string, string>;
 const restoredPids: number[] = [];
-
-async function sql<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, port = server.port, database = 'shop'): Promise<T[]> {
-  const c = new pg.Client({ host: '127.0.0.1', port, user: server.user, password: server.password, database });
-  c.on('error', () => {});
-  await c.connect();
-  try {
-    return (await c.query<T>(text)).rows;
-  } finally {
-    await c.end();
-  }
-}
-
-/** Switches to a new WAL segment and waits until the old one is in the repository. */
-async function switchAndArchive(): Promise<string> {
-  const name = (await sql<{ name: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS name'))[0]?.name;
-  const dir = join(repo, 'wal', name!.slice(0, 8));
-  for (let i = 0; i < 100; i++) {
-    try {
-      if (readdirSync(dir).includes(name!)) return name!;
-    } catch {
-      // not created yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`segment ${name} was not archived within 10 s`);
-}
-
-async function serverNow(): Promise<string> {
-  const rows = await sql<{ now: string }>(`SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS now`);
-  return rows[0]!.now;
-}
+const sql = <T extends import('pg').QueryResultRow>(text: string, port?: number) => db.sql<T>(text, port);
 
 const cli = (args: string[]) => runCli(args, { env, timeoutMs: 120_000 });
 
 beforeAll(async () => {
-  mkdirSync(repo, { recursive: true, mode: 0o700 });
-  prepareWalDir(repo, serverAccount('postgres'));
-  server = await startPostgresSandbox({ sampleData: true, archive: { command: archiveCommand(repo) } });
-  env = { DBDRILL_CONFIG_DIR: cfg.dir, PITR_PW: server.password };
-  const add = await cli(['target', 'add', 'pitr', '--engine', 'postgres', '--port', String(server.port), '--user', server.user, '--dbname', 'shop', '--repo', repo, '--password-env', 'PITR_PW']);
+  db = await ArchivedPostgres.start('pitr');
+  env = { DBDRILL_CONFIG_DIR: cfg.dir, PITR_PW: db.server.password };
+  const add = await cli(['target', 'add', 'pitr', '--engine', 'postgres', '--port', String(db.server.port), '--user', db.server.user, '--dbname', 'shop', '--repo', db.repo, '--password-env', 'PITR_PW']);
   expect(add.code, add.stderr).toBe(0);
 });
 
@@ -69,8 +29,7 @@ afterAll(async () => {
       await waitForPidExit(pid, 20_000);
     }
   }
-  await server?.stop();
-  rmSync(repo, { recursive: true, force: true });
+  await db?.stop();
   for (const d of ['pitr-restored', 'pitr-busy', 'pitr-gap', 'pitr-refused']) rmSync(join(runDir, `${d}-${process.pid}`), { recursive: true, force: true });
   cfg.cleanup();
 });
@@ -85,11 +44,11 @@ describe('point-in-time restore of PostgreSQL', () => {
     await sql('CREATE TABLE marks (n int PRIMARY KEY, note text)');
     await sql(`INSERT INTO marks VALUES (1, 'before the mark')`);
     await new Promise((r) => setTimeout(r, 300));
-    markedAt = await serverNow();
+    markedAt = await db.now();
     await new Promise((r) => setTimeout(r, 300));
     await sql(`INSERT INTO marks VALUES (2, 'after the mark')`);
     await sql('DROP TABLE order_items');
-    await switchAndArchive();
+    await db.switchAndArchive();
 
     const w = await cli(['window', 'pitr', '--json']);
     expect(w.code, w.stderr).toBe(0);
@@ -99,7 +58,7 @@ describe('point-in-time restore of PostgreSQL', () => {
     expect(Date.parse(win.to)).toBeGreaterThan(Date.parse(markedAt));
 
     const into = join(runDir, `pitr-restored-${process.pid}`);
-    const port = server.port + 1000 > 65000 ? server.port - 1000 : server.port + 1000;
+    const port = db.server.port + 1000 > 65000 ? db.server.port - 1000 : db.server.port + 1000;
     const r = await cli(['restore', 'pitr', '--to', markedAt, '--into', into, '--port', String(port), '--json']);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as { pid: number; timeline: number; reached: { lastCommitAt: string }; plan: { settings: Record<string, string> } };
@@ -149,13 +108,13 @@ describe('point-in-time restore of PostgreSQL', () => {
 
   it('reports a deleted segment as a gap and refuses a restore that needs it', async () => {
     await sql(`INSERT INTO marks VALUES (3, 'segment a')`);
-    const missing = await switchAndArchive();
+    const missing = await db.switchAndArchive();
     await sql(`INSERT INTO marks VALUES (4, 'segment b')`);
-    await switchAndArchive();
+    await db.switchAndArchive();
     await sql(`INSERT INTO marks VALUES (5, 'segment c')`);
-    afterGap = await serverNow();
-    await switchAndArchive();
-    unlinkSync(join(repo, 'wal', missing.slice(0, 8), missing));
+    afterGap = await db.now();
+    await db.switchAndArchive();
+    unlinkSync(join(db.repo, 'wal', missing.slice(0, 8), missing));
 
     const w = await cli(['window', 'pitr', '--json']);
     const win = JSON.parse(w.stdout) as { gaps: { from: string; to: string; missing: number }[]; to: string };
@@ -170,11 +129,11 @@ describe('point-in-time restore of PostgreSQL', () => {
   });
 
   it('wal-push refuses to overwrite an archived segment with different bytes', async () => {
-    const dir = join(repo, 'wal', '00000001');
+    const dir = join(db.repo, 'wal', '00000001');
     const name = readdirSync(dir).filter((n) => /^[0-9A-F]{24}$/.test(n)).sort()[0]!;
     const fake = join(cfg.dir, name);
     writeFileSync(fake, Buffer.alloc(16 * 1024 * 1024, 7));
-    const r = await cli(['wal-push', '--repo', repo, fake]);
+    const r = await cli(['wal-push', '--repo', db.repo, fake]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^dbdrill: ${name} is already archived with different contents \\(archived sha256 [0-9a-f]{64}, new sha256 [0-9a-f]{64}\\); it was not overwritten`));
   });
