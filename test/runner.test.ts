@@ -137,6 +137,29 @@ describe('runTool', () => {
     expect(performance.now() - t0).toBeLessThan(10_000);
   });
 
+  it('on cancel reaches the processes a tool started, which would otherwise hold its pipes open', async () => {
+    const ac = new AbortController();
+    let helper = 0;
+    const p = runTool({
+      tool: '/bin/sh',
+      // A background child of a non-interactive shell ignores SIGINT, like a forked helper.
+      args: ['-c', 'sleep 30 & echo $!; wait'],
+      signal: ac.signal,
+      killGraceMs: 200,
+      onEvent: (ev) => {
+        if (ev.type === 'line' && /^\d+$/.test(ev.text)) {
+          helper = Number(ev.text);
+          ac.abort();
+        }
+      },
+    });
+    const e = await rejection(p);
+    expect(e.code).toBe('aborted');
+    expect(helper).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(() => process.kill(helper, 0)).toThrow();
+  });
+
   it('keeps memory bounded: a million lines leave a 200-line tail', async () => {
     let count = 0;
     const r = await runTool({ tool: '/bin/sh', args: ['-c', 'seq 1 1000000'], onEvent: (e) => e.type === 'line' && count++ });

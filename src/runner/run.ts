@@ -88,6 +88,9 @@ export async function runTool(spec: RunSpec): Promise<RunResult> {
       // miscounts with several children, killing dbdrill before it can mark a backup failed.
       // Children are tracked here instead and stopped by our own interrupt path or at exit.
       cleanup: false,
+      // Its own process group, so a cancel reaches the tool's helpers too: pg_basebackup's forked
+      // WAL receiver would otherwise keep the pipes open and the run waiting forever.
+      detached: true,
     });
   } catch (e) {
     secret.cleanup();
@@ -115,9 +118,9 @@ export async function runTool(spec: RunSpec): Promise<RunResult> {
   const onAbort = () => {
     cancelled = true;
     const grace = spec.killGraceMs ?? 5000;
-    child.kill('SIGINT');
-    timers.push(setTimeout(() => child.kill('SIGTERM'), grace).unref());
-    timers.push(setTimeout(() => child.kill('SIGKILL'), grace * 2).unref());
+    killGroup(child, 'SIGINT');
+    timers.push(setTimeout(() => killGroup(child, 'SIGTERM'), grace).unref());
+    timers.push(setTimeout(() => killGroup(child, 'SIGKILL'), grace * 2).unref());
   };
   spec.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -148,6 +151,8 @@ export async function runTool(spec: RunSpec): Promise<RunResult> {
       lines: stdoutTail.total + stderrTail.total,
     };
   } finally {
+    // A cancelled tool may leave helpers that ignored SIGINT (background children): none may outlive it.
+    if (cancelled) killGroup(child, 'SIGKILL');
     untrack();
     spec.signal?.removeEventListener('abort', onAbort);
     for (const t of timers) clearTimeout(t);
@@ -164,10 +169,20 @@ function track(child: ResultPromise): () => void {
   if (!exitHook) {
     exitHook = true;
     process.on('exit', () => {
-      for (const c of running) c.kill('SIGTERM');
+      for (const c of running) killGroup(c, 'SIGTERM');
     });
   }
   return () => running.delete(child);
+}
+
+/** Signals the tool and every process it started (they share its process group). */
+function killGroup(child: ResultPromise, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // The group is gone already (ESRCH): nothing is left to signal.
+  }
 }
 
 function stdinOptions(s: RunSpec['stdin']): { stdin: 'ignore' | { file: string } } | { input: string } {
