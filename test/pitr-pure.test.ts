@@ -97,6 +97,15 @@ describe('archive inventory, window and plan', () => {
     );
   });
 
+  it('does not plan a time that only a later backup covers, from a backup that was not yet consistent', () => {
+    // Backup A replays to 09:03 (gap at 4); backup B became consistent at 09:06:30.
+    const i = inv([2, 3, 5, 6, 7, 8]);
+    const ms = [backup('20261125T090130Z-F', 2, '2026-11-25T09:01:30Z'), backup('20261125T090630Z-F', 6, '2026-11-25T09:06:30Z')];
+    const w = computeWindow(ms, i, lastCommit);
+    expect(() => planRestore(parseRestoreTarget({ to: '2026-11-25T09:05:00Z' }), ms, i, w, lastCommit)).toThrow(/is past the end of the recoverable window .*replay would stop at the gap 000000010000000000000004/);
+    expect(planRestore(parseRestoreTarget({ to: '2026-11-25T09:07:30Z' }), ms, i, w, lastCommit).backup.id).toBe('20261125T090630Z-F');
+  });
+
   it('names the gap that stops replay', () => {
     const i = inv([2, 3, 5, 6]);
     const ms = [backup('20261125T090130Z-F', 2, '2026-11-25T09:01:30Z')];

@@ -58,7 +58,8 @@ export function planRestore(
       }
       chosen = before.at(-1)!;
       if (chosen.c.to < t) {
-        const reach = covs.filter((x) => x.c.to >= t);
+        // Only a backup that was already consistent at t can reach it.
+        const reach = before.filter((x) => x.c.to >= t);
         if (reach.length === 0) {
           const next = chosen.c.endSeg === undefined ? undefined : segmentName({ timeline: chosen.c.timeline, segNo: chosen.c.endSeg + 1 });
           const gap = window.gaps.find((g) => g.timeline === chosen.c.timeline && g.from === next);
@@ -69,7 +70,7 @@ export function planRestore(
               : `the newest archived commit is at ${fmt(chosen.c.to)}`;
           throw invalid(`${fmt(t)} is past the end of the recoverable window (${win}): ${why}; choose an earlier time, or --to latest to replay everything archived.`);
         }
-        chosen = reach[0]!;
+        chosen = reach.at(-1)!;
       }
       // A numeric offset, not "Z": the setting's check cannot resolve zone abbreviations.
       settings.recovery_target_time = t.toISOString().replace('T', ' ').replace('Z', '+00');
