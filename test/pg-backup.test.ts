@@ -116,13 +116,18 @@ describe('logical backups of PostgreSQL', () => {
   });
 
   it('verifies with --restore in a scratch server, and records it in the manifest', async () => {
-    const r = await cli(['verify', 'pgt', '--backup', manifest.id, '--restore', '--json']);
+    const withDigests = await cli(['backup', 'pgt', '--kind', 'logical', '--digests', '--json']);
+    expect(withDigests.code, withDigests.stderr).toBe(0);
+    const dm = (JSON.parse(withDigests.stdout) as { backup: Manifest }).backup;
+    expect(dm.tables!.every((t) => /^-?\d+$/.test(t.digest ?? ''))).toBe(true);
+    expect(manifest.tables!.every((t) => t.digest === undefined)).toBe(true);
+    const r = await cli(['verify', 'pgt', '--backup', dm.id, '--restore', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as { ok: boolean; checks: { method: string; ok: boolean; detail: string }[] };
     expect(report.ok).toBe(true);
     expect(report.checks.map((c) => c.method)).toEqual(['sha256', 'pg_restore --list', 'restore', 'pg_amcheck']);
-    expect(report.checks.find((c) => c.method === 'restore')!.detail).toContain('50000 rows');
-    const m = JSON.parse(readFileSync(join(repo, 'backups', manifest.id, 'manifest.json'), 'utf8')) as Manifest;
+    expect(report.checks.find((c) => c.method === 'restore')!.detail).toBe('restored 2 tables; row counts and digests match the backup (50000 rows)');
+    const m = JSON.parse(readFileSync(join(repo, 'backups', dm.id, 'manifest.json'), 'utf8')) as Manifest;
     expect(m.verification?.map((v) => v.method)).toEqual(['sha256', 'pg_restore --list', 'restore', 'pg_amcheck']);
     expect(m.verification?.every((v) => v.ok)).toBe(true);
   });
@@ -244,7 +249,7 @@ describe('failed and interrupted backups', () => {
     const ids = cat.backups.map((b) => b.id);
     expect(ids).toEqual([...ids].sort().reverse());
     expect(cat.backups.filter((b) => b.status === 'failed').length).toBe(2);
-    expect(cat.backups.filter((b) => b.status === 'complete').length).toBe(4);
+    expect(cat.backups.filter((b) => b.status === 'complete').length).toBe(5);
     const text = await cli(['catalog', 'pgt']);
     expect(text.stdout.split('\n')[0]).toMatch(/^ID\s+KIND\s+TYPE\s+STATUS\s+STARTED\s+DURATION\s+SIZE\s+VERIFIED/);
   });

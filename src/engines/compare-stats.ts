@@ -36,3 +36,8 @@ export function describeMismatches(list: StatMismatch[]): string {
     )
     .join('; ');
 }
+
+/** "row counts and digests" or "row counts", by what the backup recorded. */
+export function whatWasCompared(expected: TableStat[]): string {
+  return expected.length > 0 && expected.every((t) => t.digest !== undefined) ? 'row counts and digests' : 'row counts';
+}

@@ -18,6 +18,8 @@ export interface BackupOptions {
   type?: BackupType;
   jobs?: number;
   checkpoint?: 'fast' | 'spread';
+  /** Record a digest of every table's contents, not only its row count (logical backups). */
+  digests?: boolean;
 }
 
 export function startBackup(configDir: string, name: string, opts: BackupOptions, signal?: AbortSignal): Job<Manifest> {
@@ -87,7 +89,7 @@ export async function runBackup(ctx: JobContext, target: Target, opts: BackupOpt
 function engineBackup(ctx: JobContext, target: Target, probe: Awaited<ReturnType<typeof testTarget>>, dir: string, opts: BackupOptions): Promise<BackupResult> {
   if (target.engine === 'postgres') {
     return opts.kind === 'logical'
-      ? pgLogicalBackup(ctx, target, probe, dir, { jobs: opts.jobs })
+      ? pgLogicalBackup(ctx, target, probe, dir, { jobs: opts.jobs, digests: opts.digests })
       : pgPhysicalBackup(ctx, target, probe, dir, { checkpoint: opts.checkpoint });
   }
   return opts.kind === 'logical'

@@ -4,7 +4,7 @@ import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
 import { parseDuration } from '../config/duration.js';
 import { evaluateExpectation, type DrillCheck } from '../config/drill-checks.js';
-import { compareStats, describeMismatches } from '../engines/compare-stats.js';
+import { compareStats, describeMismatches, whatWasCompared } from '../engines/compare-stats.js';
 import type { EngineContext } from '../engines/context.js';
 import { runAmcheck } from '../engines/postgres/amcheck.js';
 import { connectPostgres } from '../engines/postgres/client.js';
@@ -19,6 +19,7 @@ import { Repository } from '../repo/repository.js';
 import { startPostgresSandbox, type SandboxInstance } from '../sandbox/index.js';
 import type { RestoreTarget } from '../pitr/time.js';
 import { startJob, type Job } from './job.js';
+import { runMysqlDrill } from './drill-mysql.js';
 import { PhysicalScratch } from './physical-scratch.js';
 import { planPitr, readArchive } from './pitr.js';
 import { sandboxTarget } from './sandbox-target.js';
@@ -53,64 +54,14 @@ interface Scratch {
  * step is timed and recorded; the report is written even when a step fails or Ctrl-C stops it.
  */
 export async function runDrill(ctx: EngineContext, target: Target, opts: DrillOptions): Promise<DrillReport> {
-  if (target.engine !== 'postgres') throw invalid(`Drills for MySQL/MariaDB targets are not built yet; target "${target.name}" is ${target.engine}.`);
+  if (target.engine === 'mysql') return runMysqlDrill(ctx, target, opts);
   const requested: RestoreTarget = opts.to ?? { kind: 'latest' };
-  const rtoObjective = opts.rto ?? target.rto;
-  const rpoObjective = opts.rpo ?? target.rpo;
-  const rtoLimit = rtoObjective ? parseDuration(rtoObjective, '--rto') : undefined;
-  const rpoLimit = rpoObjective ? parseDuration(rpoObjective, '--rpo') : undefined;
+  const objectives = drillObjectives(target, opts);
   const repo = new Repository(target.repo);
-  const started = new Date();
   const t0 = performance.now();
-  const report: DrillReport = {
-    formatVersion: 1,
-    id: started.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z'),
-    target: target.name,
-    engine: target.engine,
-    status: 'running',
-    startedAt: started.toISOString(),
-    requested: requested.kind === 'time' ? requested.at.toISOString() : requested.kind === 'latest' ? 'latest' : `${requested.kind} ${Object.values(requested)[1]}`,
-    steps: ['pick backup', 'verify backup files', 'provision scratch instance', 'restore base', 'replay WAL', 'verify', 'measure', 'tear down'].map((name) => ({ name, status: 'pending' as const })),
-    checks: [],
-  };
-  const file = join(drillsDir(target.repo), `${report.id}.json`);
-  const save = () => writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`);
-  save();
-
-  const stepOf = (name: string) => report.steps.find((s) => s.name === name)!;
-  async function step<T>(name: string, fn: () => Promise<T>, detail?: (v: T) => string | undefined): Promise<T> {
-    const s: DrillStep = stepOf(name);
-    s.status = 'running';
-    s.startedAt = new Date().toISOString();
-    const st = performance.now();
-    save();
-    ctx.emit({ type: 'step', step: name, status: 'running' });
-    try {
-      const v = await fn();
-      s.status = 'done';
-      s.seconds = (performance.now() - st) / 1000;
-      s.finishedAt = new Date().toISOString();
-      const d = detail?.(v);
-      if (d) s.detail = d;
-      ctx.emit({ type: 'step', step: name, status: 'done', ...(d ? { detail: d } : {}) });
-      save();
-      return v;
-    } catch (e) {
-      s.status = 'failed';
-      s.seconds = (performance.now() - st) / 1000;
-      s.finishedAt = new Date().toISOString();
-      s.detail = (e as Error).message;
-      ctx.emit({ type: 'step', step: name, status: 'failed', detail: s.detail });
-      report.failedStep = name;
-      report.error = s.detail;
-      save();
-      throw e;
-    }
-  }
-  const skip = (name: string, why: string) => {
-    Object.assign(stepOf(name), { status: 'skipped', detail: why });
-    ctx.emit({ type: 'step', step: name, status: 'skipped', detail: why });
-  };
+  const rec = openDrillReport(ctx, target, requested, ['pick backup', 'verify backup files', 'provision scratch instance', 'restore base', 'replay WAL', 'verify', 'measure', 'tear down']);
+  const { report, step, skip, stepOf } = rec;
+  const { rtoLimit, rpoLimit } = objectives;
 
   let scratch: Scratch | undefined;
   let transferSeconds = 0;
@@ -178,35 +129,133 @@ export async function runDrill(ctx: EngineContext, target: Target, opts: DrillOp
       if (rpoLimit !== undefined) Object.assign(report.rpo, { objectiveSeconds: rpoLimit, ok: report.rpo.seconds <= rpoLimit });
     }, () => `RTO ${report.rto!.seconds.toFixed(1)} s, RPO ${report.rpo!.seconds.toFixed(1)} s`);
 
-    const objectivesMet = report.rto!.ok !== false && report.rpo!.ok !== false;
-    report.status = failedChecks.length === 0 && objectivesMet ? 'passed' : 'failed';
-    if (failedChecks.length > 0) report.error = `verification failed: ${failedChecks.map((c) => `${c.name}: ${c.detail}`).join('; ')}`;
-    else if (!objectivesMet) {
-      report.error = [
-        report.rto!.ok === false ? `RTO ${report.rto!.seconds.toFixed(1)} s exceeds the objective ${rtoObjective}` : '',
-        report.rpo!.ok === false ? `RPO ${report.rpo!.seconds.toFixed(1)} s exceeds the objective ${rpoObjective}` : '',
-      ].filter(Boolean).join('; ');
-    }
+    judgeDrill(report, failedChecks, objectives);
   } catch (e) {
-    report.status = ctx.signal.aborted ? 'aborted' : 'failed';
-    report.error ??= (e as Error).message;
-    if (ctx.signal.aborted) report.error = `aborted: ${report.error}`;
+    failDrill(rec, ctx, e);
   } finally {
-    if (scratch && opts.keep) {
-      report.kept = { dataDir: scratch.dataDir, port: scratch.port };
-      skip('tear down', `kept: ${scratch.dataDir} on port ${scratch.port}`);
-    } else if (scratch) {
-      // Tear-down runs even after a failure or Ctrl-C: a drill never leaves a server behind.
-      const s = scratch;
-      await step('tear down', () => s.stop()).catch(() => {});
-    } else {
-      skip('tear down', 'nothing was started');
-    }
-    for (const s of report.steps) if (s.status === 'pending') s.status = 'skipped';
-    report.finishedAt = new Date().toISOString();
-    save();
+    await closeDrill(rec, scratch, opts.keep === true);
   }
   return report;
+}
+
+/** A drill's report as it is being written: its steps, each timed and saved as it changes. */
+export interface DrillRecorder {
+  readonly report: DrillReport;
+  save(): void;
+  stepOf(name: string): DrillStep;
+  /** Runs fn as the named step: running, then done (with the detail) or failed (the drill's error). */
+  step<T>(name: string, fn: () => Promise<T>, detail?: (v: T) => string | undefined): Promise<T>;
+  skip(name: string, why: string): void;
+}
+
+/** Creates <repo>/drills/<id>.json with every step pending; the engines' drills fill it in. */
+export function openDrillReport(ctx: EngineContext, target: Target, requested: RestoreTarget, steps: string[]): DrillRecorder {
+  const started = new Date();
+  const report: DrillReport = {
+    formatVersion: 1,
+    id: started.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z'),
+    target: target.name,
+    engine: target.engine,
+    status: 'running',
+    startedAt: started.toISOString(),
+    requested: requested.kind === 'time' ? requested.at.toISOString() : requested.kind === 'latest' ? 'latest' : `${requested.kind} ${Object.values(requested)[1]}`,
+    steps: steps.map((name) => ({ name, status: 'pending' as const })),
+    checks: [],
+  };
+  const file = join(drillsDir(target.repo), `${report.id}.json`);
+  const save = () => writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`);
+  save();
+
+  const stepOf = (name: string) => report.steps.find((s) => s.name === name)!;
+  async function step<T>(name: string, fn: () => Promise<T>, detail?: (v: T) => string | undefined): Promise<T> {
+    const s: DrillStep = stepOf(name);
+    s.status = 'running';
+    s.startedAt = new Date().toISOString();
+    const st = performance.now();
+    save();
+    ctx.emit({ type: 'step', step: name, status: 'running' });
+    try {
+      const v = await fn();
+      s.status = 'done';
+      s.seconds = (performance.now() - st) / 1000;
+      s.finishedAt = new Date().toISOString();
+      const d = detail?.(v);
+      if (d) s.detail = d;
+      ctx.emit({ type: 'step', step: name, status: 'done', ...(d ? { detail: d } : {}) });
+      save();
+      return v;
+    } catch (e) {
+      s.status = 'failed';
+      s.seconds = (performance.now() - st) / 1000;
+      s.finishedAt = new Date().toISOString();
+      s.detail = (e as Error).message;
+      ctx.emit({ type: 'step', step: name, status: 'failed', detail: s.detail });
+      report.failedStep = name;
+      report.error = s.detail;
+      save();
+      throw e;
+    }
+  }
+  const skip = (name: string, why: string) => {
+    Object.assign(stepOf(name), { status: 'skipped', detail: why });
+    ctx.emit({ type: 'step', step: name, status: 'skipped', detail: why });
+  };
+  return { report, save, stepOf, step, skip };
+}
+
+export interface DrillObjectives {
+  rtoObjective?: string;
+  rpoObjective?: string;
+  rtoLimit?: number;
+  rpoLimit?: number;
+}
+
+/** The RTO/RPO to hold the drill to: the command's, else the target's. */
+export function drillObjectives(target: Target, opts: DrillOptions): DrillObjectives {
+  const rtoObjective = opts.rto ?? target.rto;
+  const rpoObjective = opts.rpo ?? target.rpo;
+  return {
+    ...(rtoObjective ? { rtoObjective, rtoLimit: parseDuration(rtoObjective, '--rto') } : {}),
+    ...(rpoObjective ? { rpoObjective, rpoLimit: parseDuration(rpoObjective, '--rpo') } : {}),
+  };
+}
+
+/** Passed when every check passed and the measured RTO and RPO meet their objectives. */
+export function judgeDrill(report: DrillReport, failedChecks: DrillCheckResult[], o: DrillObjectives): void {
+  const objectivesMet = report.rto!.ok !== false && report.rpo!.ok !== false;
+  report.status = failedChecks.length === 0 && objectivesMet ? 'passed' : 'failed';
+  if (failedChecks.length > 0) report.error = `verification failed: ${failedChecks.map((c) => `${c.name}: ${c.detail}`).join('; ')}`;
+  else if (!objectivesMet) {
+    report.error = [
+      report.rto!.ok === false ? `RTO ${report.rto!.seconds.toFixed(1)} s exceeds the objective ${o.rtoObjective}` : '',
+      report.rpo!.ok === false ? `RPO ${report.rpo!.seconds.toFixed(1)} s exceeds the objective ${o.rpoObjective}` : '',
+    ].filter(Boolean).join('; ');
+  }
+}
+
+export function failDrill(rec: DrillRecorder, ctx: EngineContext, e: unknown): void {
+  const { report } = rec;
+  report.status = ctx.signal.aborted ? 'aborted' : 'failed';
+  report.error ??= (e as Error).message;
+  if (ctx.signal.aborted) report.error = `aborted: ${report.error}`;
+}
+
+/** Tears the scratch instance down (or keeps it), marks what never ran skipped, and saves. */
+export async function closeDrill(rec: DrillRecorder, scratch: { dataDir: string; port: number; stop(): Promise<void> } | undefined, keep: boolean): Promise<void> {
+  const { report, step, skip, save } = rec;
+  if (scratch && keep) {
+    report.kept = { dataDir: scratch.dataDir, port: scratch.port };
+    skip('tear down', `kept: ${scratch.dataDir} on port ${scratch.port}`);
+  } else if (scratch) {
+    // Tear-down runs even after a failure or Ctrl-C: a drill never leaves a server behind.
+    const s = scratch;
+    await step('tear down', () => s.stop()).catch(() => {});
+  } else {
+    skip('tear down', 'nothing was started');
+  }
+  for (const s of report.steps) if (s.status === 'pending') s.status = 'skipped';
+  report.finishedAt = new Date().toISOString();
+  save();
 }
 
 interface Chosen {
@@ -259,7 +308,7 @@ async function verifyInstance(ctx: EngineContext, t: Target, m: Manifest, checks
       out.push({
         name: 'tables match the backup',
         ok: mismatches.length === 0,
-        detail: mismatches.length === 0 ? `${m.tables.length} table(s): row counts and digests as recorded` : describeMismatches(mismatches),
+        detail: mismatches.length === 0 ? `${m.tables.length} table(s): ${whatWasCompared(m.tables)} as recorded` : describeMismatches(mismatches),
       });
     }
     for (const c of checks) {

@@ -1,6 +1,6 @@
 import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
-import { compareStats, describeMismatches } from '../engines/compare-stats.js';
+import { compareStats, describeMismatches, whatWasCompared } from '../engines/compare-stats.js';
 import type { EngineContext } from '../engines/context.js';
 import { runAmcheck } from '../engines/postgres/amcheck.js';
 import { dumpPathOf, pgLogicalRestore } from '../engines/postgres/logical-restore.js';
@@ -127,7 +127,7 @@ async function restoreCheck(ctx: EngineContext, m: Manifest, dir: string): Promi
     const mismatches = compareStats(m.tables ?? [], restored);
     const out: CheckOutcome[] = [
       mismatches.length === 0
-        ? { method: 'restore', ok: true, detail: `restored ${restored.length} tables; rows and digests match the backup (${restored.reduce((n, t) => n + t.rows, 0)} rows)` }
+        ? { method: 'restore', ok: true, detail: `restored ${restored.length} tables; ${whatWasCompared(m.tables ?? [])} match the backup (${restored.reduce((n, t) => n + t.rows, 0)} rows)` }
         : { method: 'restore', ok: false, detail: describeMismatches(mismatches) },
     ];
     out.push(await ctx.step('pg_amcheck', () => runAmcheck(ctx, scratch, dbname, m.serverVersion)));

@@ -7,12 +7,12 @@ import { noExtraPositionals, parseCommand, requirePositional, str } from '../arg
 import { interruptSignal } from '../interrupt.js';
 import { Output } from '../output.js';
 
-const USAGE = 'dbdrill backup NAME --kind logical|physical [--type full] [--jobs N] [--checkpoint fast|spread] [--json]';
+const USAGE = 'dbdrill backup NAME --kind logical|physical [--type full] [--jobs N] [--checkpoint fast|spread] [--digests] [--json]';
 
 export async function backupCommand(argv: string[]): Promise<number> {
   const p = parseCommand(
     argv,
-    { kind: { type: 'string' }, type: { type: 'string' }, jobs: { type: 'string' }, checkpoint: { type: 'string' } },
+    { kind: { type: 'string' }, type: { type: 'string' }, jobs: { type: 'string' }, checkpoint: { type: 'string' }, digests: { type: 'boolean' } },
     USAGE,
   );
   const name = requirePositional(p, 0, 'The target NAME', USAGE);
@@ -28,7 +28,7 @@ export async function backupCommand(argv: string[]): Promise<number> {
   if (checkpoint !== 'fast' && checkpoint !== 'spread') throw usage(`--checkpoint "${checkpoint}" is not known; use fast or spread.`);
 
   const out = new Output(p.values.json === true);
-  const job = startBackup(resolveConfigDir(str(p, 'config')), name, { kind, type, jobs, checkpoint }, interruptSignal());
+  const job = startBackup(resolveConfigDir(str(p, 'config')), name, { kind, type, jobs, checkpoint, digests: p.values.digests === true }, interruptSignal());
   out.follow(job);
   const m = await job.result;
   out.result({ ok: true, backup: m }, () => {

@@ -13,6 +13,8 @@ import { forwardToolEvents } from '../tool-events.js';
 
 export interface LogicalOptions {
   jobs?: number;
+  /** Also digest every table's contents (a full scan beside pg_dump; see tableStats). */
+  digests?: boolean;
 }
 
 /**
@@ -50,7 +52,7 @@ export async function pgLogicalBackup(ctx: JobContext, target: Target, probe: Pr
     try {
       const [, tables] = await Promise.all([
         failFast(ctx.step('dump', () => runTool({ tool, args, secret: pgSecret(target), signal: stop.signal, onEvent: forwardToolEvents(ctx) }))),
-        failFast(ctx.step('count rows', () => tableStats(client))),
+        failFast(ctx.step('count rows', () => tableStats(client, { digests: opts.digests === true }))),
       ]);
       finished = true;
       return {

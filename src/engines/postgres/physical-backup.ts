@@ -27,7 +27,10 @@ export async function pgPhysicalBackup(ctx: EngineContext, target: Target, probe
     '--format', 'tar',
     '--wal-method', 'stream',
     '--checkpoint', opts.checkpoint ?? 'fast',
-    '--manifest-checksums', 'SHA256',
+    // CRC32C (pg_basebackup's default) is enough for pg_verifybackup to catch damage; dbdrill's
+    // own sha256 of every file covers the backup at rest. SHA256 cost the server 0.5-0.9 s on
+    // a 755 MB cluster (bench/backup.ts).
+    '--manifest-checksums', 'CRC32C',
     '--label', `dbdrill ${target.name}`,
     '--progress',
     '--verbose',

@@ -10,9 +10,12 @@ export function quoteIdent(name: string): string {
  * Row count and an order-independent digest of every user table, read through `client` (which
  * may sit in the exported snapshot pg_dump uses, so the numbers describe exactly what was dumped).
  * The digest sums a 64-bit hash of each row's text form: it streams, needs no sort and no memory
- * per row, and a restore that loses, adds or alters a row changes it.
+ * per row, and a restore that loses, adds or alters a row changes it. It costs a full scan with
+ * a text conversion per row (1.9 s for 5 M pgbench rows against 0.3 s for count(*)), so a backup
+ * takes it only when asked (--digests); restores and verification always compute it.
  */
-export async function tableStats(client: pg.Client, opts: { only?: string[] } = {}): Promise<TableStat[]> {
+export async function tableStats(client: pg.Client, opts: { only?: string[]; digests?: boolean } = {}): Promise<TableStat[]> {
+  const digests = opts.digests ?? true;
   const { rows: tables } = await client.query<{ schema: string; name: string }>(
     `SELECT n.nspname AS schema, c.relname AS name
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -24,11 +27,11 @@ export async function tableStats(client: pg.Client, opts: { only?: string[] } = 
   for (const t of tables) {
     const table = `${t.schema}.${t.name}`;
     if (opts.only && !opts.only.includes(table)) continue;
-    const { rows } = await client.query<{ n: string; d: string }>(
-      `SELECT count(*)::text AS n, coalesce(sum(hashtextextended(t::text, 0)), 0)::text AS d
+    const { rows } = await client.query<{ n: string; d: string | null }>(
+      `SELECT count(*)::text AS n, ${digests ? 'coalesce(sum(hashtextextended(t::text, 0)), 0)::text' : 'NULL'} AS d
          FROM ONLY ${quoteIdent(t.schema)}.${quoteIdent(t.name)} t`,
     );
-    stats.push({ table, rows: Number(rows[0]!.n), digest: rows[0]!.d });
+    stats.push({ table, rows: Number(rows[0]!.n), ...(rows[0]!.d !== null ? { digest: rows[0]!.d } : {}) });
   }
   return stats;
 }
