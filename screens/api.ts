@@ -1,5 +1,10 @@
 import type { Target } from '../src/config/target.js';
+import type { CatalogEntry } from '../src/ops/catalog.js';
 import type { Job } from '../src/ops/job.js';
+import type { PitrReport } from '../src/ops/pitr.js';
+import type { VerifyReport } from '../src/ops/verify.js';
+import type { RecoverableWindow } from '../src/pitr/window.js';
+import type { BackupKind, Manifest } from '../src/repo/manifest.js';
 
 /**
  * Everything the console needs from the engine. The entry point builds it from src/ops; tests build
@@ -10,9 +15,47 @@ export interface ConsoleApi {
   /** Where the config lives; shown in the header so the operator knows which config is open. */
   configDir: string;
   version: string;
+  /** The OS temp dir: a restore's default destination is a new directory under it. */
+  tempDir: string;
   listTargets(): Promise<TargetRow[]>;
   /** Starts the local training PostgreSQL and adds the "sandbox" target; resolves with that target. */
   startSandbox(): Job<Target>;
+
+  /** A target's backups, newest first (failed ones too), as `dbdrill catalog NAME` lists them. */
+  listBackups(name: string): Promise<BackupList>;
+  /** One backup's manifest, for the details pane. */
+  readManifest(name: string, id: string): Promise<Manifest>;
+  /** `dbdrill backup NAME --kind KIND` with the interactive defaults (full, fast checkpoint). */
+  startBackup(name: string, kind: BackupKind): Job<Manifest>;
+  /** `dbdrill verify NAME --backup ID [--restore]`. */
+  startVerify(name: string, id: string, restore: boolean): Job<VerifyReport>;
+  /** `dbdrill window NAME`: from, to, the range each base backup covers, gaps. */
+  readWindow(name: string): Promise<RecoverableWindow>;
+  /** `dbdrill restore NAME --to … --dry-run`: the plan, or the one sentence that refuses it. */
+  planRestore(name: string, request: RestoreRequest): Job<PitrReport>;
+  /** `dbdrill restore NAME --to … --into DIR --port P`: the real point-in-time restore. */
+  startRestore(name: string, request: RestoreRequest): Job<PitrReport>;
+  /** A TCP port on 127.0.0.1 that is free right now, for the restored server. */
+  freePort(): Promise<number>;
+}
+
+/** What `dbdrill catalog NAME --json` prints: the backups newest first, and manifests it could not read. */
+export interface BackupList {
+  target: string;
+  repo: string;
+  backups: CatalogEntry[];
+  unreadable: { id: string; error: string }[];
+}
+
+/** A point-in-time restore as the Restore screen asks for it. */
+export interface RestoreRequest {
+  /** As the operator typed it: ISO 8601 with a zone, relative ("-15m"), or "latest". */
+  to: string;
+  /** Start from this base backup instead of letting the plan choose. */
+  backup?: string;
+  /** A new or empty directory. */
+  into: string;
+  port: number;
 }
 
 export type ArchiverStatus = 'OK' | 'WARN' | 'CRIT' | '?';

@@ -18,7 +18,7 @@ import { RestoreScreen } from '../restore/RestoreScreen.js';
 import { TargetsScreen } from '../targets/TargetsScreen.js';
 import { ApiContext } from './ApiContext.js';
 import { SCREENS, screenForKey, type ScreenId } from './screenList.js';
-import { initialShell, shellReducer } from './shellState.js';
+import { initialShell, shellReducer, type Handoff } from './shellState.js';
 
 const SCREEN_COMPONENTS: Record<ScreenId, ComponentType> = {
   targets: TargetsScreen,
@@ -44,16 +44,23 @@ export function App({ api }: { api: ConsoleApi }): ReactNode {
   const [router] = useState(() => new KeyRouter());
 
   const go = useMemo(
-    () => (screen: ScreenId, target?: string) => dispatch(target === undefined ? { type: 'go', screen } : { type: 'go', screen, target }),
+    () => (screen: ScreenId, target?: string, backup?: string) =>
+      dispatch({ type: 'go', screen, ...(target !== undefined ? { target } : {}), ...(backup !== undefined ? { backup } : {}) }),
     [dispatch],
   );
+  const select = useMemo(() => (target: string) => dispatch({ type: 'select', target }), [dispatch]);
 
   const onKey = useMemo(() => {
     const one = (input: string, key: Key): void => {
       const { screen, help } = current();
       // Ink's own ctrl-c exit is off (exitOnCtrlC: false) so every way out is this one path,
-      // which a later screen can guard (a restore half done) without fighting Ink.
-      if (key.ctrl && input === 'c') return exit();
+      // which a screen running a backup or a restore guards: it asks before anything is cancelled.
+      const quit = (): void => {
+        const asking = router.guard(screen);
+        if (asking) return go(asking);
+        exit();
+      };
+      if (key.ctrl && input === 'c') return quit();
       if (help) {
         if (input === '?' || input === 'q' || key.escape) dispatch({ type: 'close-help' });
         return;
@@ -65,7 +72,7 @@ export function App({ api }: { api: ConsoleApi }): ReactNode {
       if (key.escape || input === 'q') {
         if (screen !== 'targets') return go('targets');
         // esc on the top level does nothing: a stray escape must not close the console.
-        if (input === 'q') return exit();
+        if (input === 'q') return quit();
       }
     };
     return (input: string, key: Key) => {
@@ -96,7 +103,16 @@ export function App({ api }: { api: ConsoleApi }): ReactNode {
           <Box display={tooSmall ? 'none' : 'flex'} flexDirection="column" width={columns} height={bodyHeight} overflow="hidden">
             {state.help && <HelpOverlay width={columns} height={bodyHeight} />}
             {SCREENS.map(({ id }) => (
-              <ScreenSlot key={id} id={id} router={router} shown={!state.help && state.screen === id} target={state.target} go={go} />
+              <ScreenSlot
+                key={id}
+                id={id}
+                router={router}
+                shown={!state.help && state.screen === id}
+                target={state.target}
+                handoff={state.handoff}
+                go={go}
+                select={select}
+              />
             ))}
           </Box>
         </BodySizeContext.Provider>
@@ -113,12 +129,17 @@ interface ScreenSlotProps {
   router: KeyRouter;
   shown: boolean;
   target: string | undefined;
-  go: (screen: ScreenId, target?: string) => void;
+  handoff: Handoff | undefined;
+  go: (screen: ScreenId, target?: string, backup?: string) => void;
+  select: (target: string) => void;
 }
 
-function ScreenSlot({ id, router, shown, target, go }: ScreenSlotProps): ReactNode {
+function ScreenSlot({ id, router, shown, target, handoff, go, select }: ScreenSlotProps): ReactNode {
   const Screen = SCREEN_COMPONENTS[id];
-  const value = useMemo<ScreenContextValue>(() => ({ router, screen: id, active: shown, target, go }), [router, id, shown, target, go]);
+  const value = useMemo<ScreenContextValue>(
+    () => ({ router, screen: id, active: shown, target, handoff, go, select }),
+    [router, id, shown, target, handoff, go, select],
+  );
   return (
     <Box display={shown ? 'flex' : 'none'} flexDirection="column">
       <ScreenContext.Provider value={value}>

@@ -99,7 +99,8 @@ export class JobStore<R> {
         this.#pushLine(e.level, e.text);
         break;
       case 'tool-line':
-        this.#pushLine(e.stream === 'stderr' ? 'warn' : 'info', `${e.tool}: ${e.text}`);
+        // Many tools name themselves already ("pg_basebackup: checkpoint completed").
+        this.#pushLine(e.stream === 'stderr' ? 'warn' : 'info', e.text.startsWith(`${e.tool}: `) ? e.text : `${e.tool}: ${e.text}`);
         break;
     }
     this.#schedule();

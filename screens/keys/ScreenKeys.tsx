@@ -1,5 +1,6 @@
 import { createContext, useContext, useLayoutEffect, useRef } from 'react';
 import type { ScreenId } from '../App/screenList.js';
+import type { Handoff } from '../App/shellState.js';
 import type { KeyRouter, ScreenKeyHandler } from './keyRouter.js';
 import type { KeyHint } from './keymap.js';
 
@@ -10,7 +11,11 @@ export interface ScreenContextValue {
   active: boolean;
   /** The target opened on Targets, for screens that show one target. */
   target: string | undefined;
-  go(screen: ScreenId, target?: string): void;
+  /** The newest backup handed over by another screen (Catalog's `r` to Restore). */
+  handoff: Handoff | undefined;
+  go(screen: ScreenId, target?: string, backup?: string): void;
+  /** Makes `name` the selected target without leaving the screen (the number keys then use it). */
+  select(name: string): void;
 }
 
 export const ScreenContext = createContext<ScreenContextValue | undefined>(undefined);
@@ -25,6 +30,22 @@ export function useScreenContext(): ScreenContextValue {
  * Registers the keys this screen handles and the footer hints for them. The handler is read
  * through a ref so it always sees this render's state without re-registering.
  */
+/**
+ * While `guard` is given, quitting the console (ctrl-c, q on Targets) calls it instead: the screen
+ * shows its "Cancel …? y/N" question, and only a yes cancels.
+ */
+export function useQuitGuard(guard: (() => void) | undefined): void {
+  const { router, screen } = useScreenContext();
+  const ref = useRef(guard);
+  ref.current = guard;
+  const on = guard !== undefined;
+  useLayoutEffect(() => {
+    if (!on) return;
+    router.setGuard(screen, () => ref.current?.());
+    return () => router.setGuard(screen, undefined);
+  }, [router, screen, on]);
+}
+
 export function useScreenKeys(handler: ScreenKeyHandler, hints: readonly KeyHint[], exclusive = false): void {
   const { router, screen } = useScreenContext();
   const ref = useRef(handler);

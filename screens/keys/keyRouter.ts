@@ -23,10 +23,34 @@ export class KeyRouter {
   readonly #hints = new Map<ScreenId, ScreenHints>();
   readonly #signatures = new Map<ScreenId, string>();
   readonly #listeners = new Set<() => void>();
+  readonly #guards = new Map<ScreenId, () => void>();
 
   setHandler(screen: ScreenId, handler: ScreenKeyHandler | undefined): void {
     if (handler) this.#handlers.set(screen, handler);
     else this.#handlers.delete(screen);
+  }
+
+  /**
+   * A screen running a job that quitting would cancel (a backup, a restore) registers a guard:
+   * ctrl-c and q-to-quit then ask that screen's question instead of closing the console.
+   */
+  setGuard(screen: ScreenId, guard: (() => void) | undefined): void {
+    if (guard) this.#guards.set(screen, guard);
+    else this.#guards.delete(screen);
+  }
+
+  /** Runs the guard of `current` or else of any guarded screen; returns the screen that asks, if any. */
+  guard(current: ScreenId): ScreenId | undefined {
+    const own = this.#guards.get(current);
+    if (own) {
+      own();
+      return current;
+    }
+    for (const [screen, guard] of this.#guards) {
+      guard();
+      return screen;
+    }
+    return undefined;
   }
 
   dispatch(screen: ScreenId, input: string, key: Key): boolean {

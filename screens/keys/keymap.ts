@@ -13,6 +13,8 @@ export const KEY_MAP: readonly KeyHint[] = [
   { keys: 'tab', label: 'switch panes, on screens that have them' },
   { keys: '/', label: 'filter the table; enter keeps it, esc clears it' },
   { keys: '?', label: 'show or hide this help' },
+  { keys: 'b v V r', label: 'Catalog: backup, verify, verify by restoring, restore' },
+  { keys: 'x', label: 'cancel a running backup or restore (asks y/N first)' },
   { keys: 'ctrl-c', label: 'quit from anywhere' },
 ];
 

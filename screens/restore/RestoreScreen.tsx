@@ -1,8 +1,247 @@
-import type { ReactNode } from 'react';
-import { useScreenContext } from '../keys/ScreenKeys.js';
-import { NotBuilt } from '../widgets/NotBuilt/NotBuilt.js';
+import { Box, Text, type Key } from 'ink';
+import { useCallback, useEffect, useRef, type ReactNode } from 'react';
+import type { PitrReport } from '../../src/ops/pitr.js';
+import type { RestoreRequest } from '../api.js';
+import { useApi } from '../App/ApiContext.js';
+import { JobStore, oneSentence } from '../hooks/jobStore.js';
+import { useJobEvents } from '../hooks/useJobEvents.js';
+import { useSyncedReducer } from '../hooks/useSyncedReducer.js';
+import type { KeyHint } from '../keys/keymap.js';
+import { useQuitGuard, useScreenContext, useScreenKeys } from '../keys/ScreenKeys.js';
+import { useBodySize } from '../layout/bodySize.js';
+import { StatusMarker } from '../widgets/StatusMarker/StatusMarker.js';
+import { editText } from '../widgets/TextField/TextField.js';
+import { PickView } from './PickView.js';
+import { PlanView } from './PlanView.js';
+import { RestoreRun } from './RestoreRun.js';
+import { defaultInto, FIELDS, initialRestore, restoreReducer, type RestoreState } from './restoreState.js';
 
 export function RestoreScreen(): ReactNode {
-  const name = useScreenContext().target ?? 'NAME';
-  return <NotBuilt line={`Restore-to-time (pick a moment in the recoverable window) is not built yet; run \`dbdrill restore ${name} --to TIME --into DIR --port P\` meanwhile.`} />;
+  const api = useApi();
+  const { target, active, handoff } = useScreenContext();
+  const { width, height } = useBodySize();
+  const [state, dispatch, current] = useSyncedReducer(restoreReducer, initialRestore);
+  const planSnap = useJobEvents(state.planStore);
+  const runSnap = useJobEvents(state.run?.store);
+  const running = runSnap?.state === 'running';
+
+  useEffect(() => {
+    dispatch({ type: 'target', target });
+  }, [target, dispatch]);
+  useEffect(() => {
+    if (handoff) dispatch({ type: 'handoff', handoff });
+  }, [handoff, dispatch]);
+
+  const mounted = useRef(true);
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+    };
+  }, []);
+
+  const loadWindow = useCallback(
+    async (name: string) => {
+      try {
+        const window = await api.readWindow(name);
+        if (mounted.current) dispatch({ type: 'window', target: name, window });
+      } catch (e) {
+        if (mounted.current) dispatch({ type: 'window-failed', target: name, error: oneSentence(e) });
+      }
+    },
+    [api, dispatch],
+  );
+  // Re-read whenever the screen is shown: WAL keeps arriving, so the window's end moves.
+  useEffect(() => {
+    if (active && state.target !== undefined && state.phase === 'pick') void loadWindow(state.target);
+  }, [active, state.target, state.phase === 'pick', handoff?.seq, loadWindow]);
+
+  // A free port for the restored server, asked once (and again after a restore used it).
+  const needPort = state.port === undefined;
+  useEffect(() => {
+    if (!active || !needPort) return;
+    api.freePort().then(
+      (port) => mounted.current && dispatch({ type: 'port', port }),
+      () => undefined,
+    );
+  }, [api, active, needPort, dispatch]);
+
+  // The dry run's outcome: its plan, or the sentence that refuses it.
+  const planState = planSnap?.state;
+  useEffect(() => {
+    const snap = state.planStore?.getSnapshot();
+    if (!snap || snap.state === 'running') return;
+    if (snap.state === 'done' && snap.result) dispatch({ type: 'plan-ready', report: snap.result });
+    else dispatch({ type: 'plan-refused', error: snap.error ?? 'The plan failed without saying why.' });
+  }, [planState, state.planStore, dispatch]);
+
+  useEffect(() => () => state.planStore?.dispose(), [state.planStore]);
+  useEffect(() => () => state.run?.store.dispose(), [state.run]);
+
+  useQuitGuard(running ? () => dispatch({ type: 'ask' }) : undefined);
+
+  const intoOf = (s: RestoreState) => s.into ?? (s.target ? defaultInto(api.tempDir, s.target, s.time, s.window) : '');
+  const into = intoOf(state);
+
+  const plan = (s: RestoreState) => {
+    if (s.target === undefined || !s.window) return;
+    const port = Number(s.port);
+    if (!s.port || !Number.isInteger(port) || port < 1 || port > 65535) {
+      dispatch({ type: 'invalid', error: `Port "${s.port ?? ''}" is not a TCP port; give a whole number from 1 to 65535.` });
+      return;
+    }
+    if (s.time.trim() === '') {
+      dispatch({ type: 'invalid', error: 'Give a time: ISO 8601 with a zone (2026-11-24T14:30:00Z), a relative time (-15m), or latest.' });
+      return;
+    }
+    const req: RestoreRequest = { to: s.time.trim(), into: intoOf(s), port, ...(s.pinned ? { backup: s.pinned } : {}) };
+    dispatch({ type: 'plan-started', store: new JobStore(api.planRestore(s.target, req)) });
+  };
+
+  const start = (s: RestoreState) => {
+    const report = s.plan;
+    if (!report || s.target === undefined) return;
+    // Run exactly what the plan showed: the moment it resolved ("-15m" is not re-read), its backup.
+    const t = report.plan.target;
+    const to = t.kind === 'time' ? t.at.toISOString() : s.time.trim();
+    const req: RestoreRequest = { to, backup: report.plan.backup, into: report.dataDir, port: report.port };
+    dispatch({ type: 'run-started', run: { store: new JobStore(api.startRestore(s.target, req)), target: s.target, startedAt: Date.now(), to } });
+  };
+
+  // Decides on current(), not on `state`: see useSyncedReducer for why.
+  const onKey = (input: string, key: Key): boolean => {
+    const s = current();
+    if (s.phase === 'run' && s.run) {
+      const snap = s.run.store.getSnapshot();
+      if (snap.state === 'running') {
+        if (s.asking) {
+          if (input === 'y' || input === 'Y') s.run.store.job.cancel('cancelled from the console');
+          dispatch({ type: 'answered' });
+          return true;
+        }
+        if (input === 'x') {
+          dispatch({ type: 'ask' });
+          return true;
+        }
+        return false;
+      }
+      if (key.return || key.escape) {
+        dispatch({ type: 'back-to-pick' });
+        return true;
+      }
+      return false;
+    }
+    if (s.phase === 'plan') {
+      // Everything typed goes to the confirmation, "q" and digits included.
+      if (key.escape) dispatch({ type: 'back-to-pick' });
+      else if (key.return) {
+        if (s.typed === s.target) start(s);
+        else dispatch({ type: 'confirm-hint', text: `Type the target's name exactly ("${s.target}") to start, or esc to go back.` });
+      } else {
+        const text = editText(s.typed, input, key);
+        if (text !== undefined) dispatch({ type: 'type-name', text });
+      }
+      return true;
+    }
+    if (s.phase === 'planning') return !(key.escape || input === 'q');
+    if (s.target === undefined) return false;
+    if (s.windowError !== undefined || !s.window) {
+      if (key.return) {
+        void loadWindow(s.target);
+        return true;
+      }
+      return false;
+    }
+
+    const at = FIELDS.indexOf(s.focus);
+    const next = (by: number) => dispatch({ type: 'focus', focus: FIELDS[(at + by + FIELDS.length) % FIELDS.length]! });
+    if (key.tab) {
+      next(key.shift ? -1 : 1);
+      return true;
+    }
+    if (key.return) {
+      plan(s);
+      return true;
+    }
+    if (s.focus === 'presets') {
+      if (key.downArrow || input === 'j') dispatch({ type: 'preset', by: 1 });
+      else if (key.upArrow || input === 'k') dispatch({ type: 'preset', by: -1 });
+      else if (input === 't' || input === 'e') dispatch({ type: 'focus', focus: 'time' });
+      else return false;
+      return true;
+    }
+    // A text field has the keys: everything typed is text until esc, tab or enter.
+    if (key.escape) dispatch({ type: 'focus', focus: 'presets' });
+    else if (key.upArrow) next(-1);
+    else if (key.downArrow) next(at === FIELDS.length - 1 ? 0 : 1);
+    else {
+      const field = s.focus;
+      const value = field === 'time' ? s.time : field === 'into' ? intoOf(s) : (s.port ?? '');
+      const text = editText(value, input, key);
+      if (text !== undefined) dispatch({ type: 'edit', field, text });
+    }
+    return true;
+  };
+
+  const editing = state.phase === 'plan' || (state.phase === 'pick' && state.focus !== 'presets' && state.window !== undefined);
+  useScreenKeys(onKey, hintsFor(state, running), editing);
+
+  if (state.phase === 'run' && state.run) {
+    return <RestoreRun run={state.run} asking={state.asking} width={width} height={height} />;
+  }
+  if (target !== state.target && target !== undefined) return <Text dimColor>{`Reading the recoverable window of ${target}…`}</Text>;
+  if (state.target === undefined) {
+    return (
+      <Box width={width} height={height} overflow="hidden">
+        <Text wrap="wrap">No target selected yet: pick one on Targets (1); its recoverable window and restores are here.</Text>
+      </Box>
+    );
+  }
+  if (state.phase === 'plan' && state.plan) {
+    return <PlanView target={state.target} report={state.plan as PitrReport} typed={state.time} confirm={state.typed} hint={state.confirmHint} width={width} height={height} />;
+  }
+  if (state.windowError !== undefined) {
+    return (
+      <Box flexDirection="column" width={width} height={height} overflow="hidden">
+        <Text color="red" wrap="wrap">
+          <StatusMarker marker="FAIL" /> {state.windowError}
+        </Text>
+        <Text dimColor>Press enter to try again.</Text>
+      </Box>
+    );
+  }
+  if (!state.window) return <Text dimColor>{`Reading the recoverable window of ${state.target}…`}</Text>;
+  return <PickView state={state} into={into} width={width} height={height} />;
+}
+
+function hintsFor(state: RestoreState, running: boolean): KeyHint[] {
+  if (state.phase === 'run') {
+    if (running && state.asking) return [{ keys: 'y', label: 'cancel the restore' }, { keys: 'n', label: 'keep it running' }];
+    if (running) return [{ keys: 'x ctrl-c', label: 'cancel' }];
+    return [{ keys: 'enter', label: 'back' }];
+  }
+  if (state.phase === 'plan') {
+    return [
+      { keys: 'enter', label: 'start (name typed)' },
+      { keys: 'esc', label: 'back to the form' },
+      { keys: 'ctrl-c', label: 'quit' },
+    ];
+  }
+  if (state.phase === 'planning') return [];
+  if (state.target === undefined) return [];
+  if (state.windowError !== undefined) return [{ keys: 'enter', label: 'try again' }];
+  if (!state.window) return [];
+  if (state.focus === 'presets') {
+    return [
+      { keys: '↑↓', label: 'preset' },
+      { keys: 'tab', label: 'edit time, dir, port' },
+      { keys: 'enter', label: 'plan' },
+    ];
+  }
+  return [
+    { keys: 'enter', label: 'plan' },
+    { keys: 'tab ↑↓', label: 'field' },
+    { keys: 'esc', label: 'presets' },
+    { keys: 'ctrl-c', label: 'quit' },
+  ];
 }

@@ -19,13 +19,19 @@ import { initialTargets, targetsReducer, visibleRows } from './targetsState.js';
 
 export function TargetsScreen(): ReactNode {
   const api = useApi();
-  const { go } = useScreenContext();
+  const { go, select } = useScreenContext();
   const { width, height } = useBodySize();
   const [state, dispatch, current] = useSyncedReducer(targetsReducer, initialTargets);
   const snap = useJobEvents(state.run);
   const rows = visibleRows(state);
   const running = snap?.state === 'running';
   const showRun = snap !== undefined && !state.runDismissed;
+
+  // The selected target is the one the number keys open elsewhere (2 → its catalog).
+  const selectedName = rows[state.selected]?.name;
+  useEffect(() => {
+    if (selectedName !== undefined) select(selectedName);
+  }, [selectedName, select]);
 
   const mounted = useRef(true);
   const load = useCallback(async () => {

@@ -79,3 +79,40 @@ export function fit(text: string, width: number, align: 'left' | 'right' = 'left
   const pad = ' '.repeat(Math.max(0, width - textWidth(cut)));
   return align === 'right' ? pad + cut : cut + pad;
 }
+
+/**
+ * Breaks text into lines of at most `width` cells at spaces (a word longer than a line is cut
+ * hard). Lines after the first start with `indent`, which counts towards the width.
+ */
+export function wrapText(text: string, width: number, indent = ''): string[] {
+  const lines: string[] = [];
+  let line = '';
+  const room = () => width - (lines.length === 0 ? 0 : textWidth(indent));
+  const push = () => {
+    lines.push(lines.length === 0 ? line : indent + line);
+    line = '';
+  };
+  for (const word of text.split(/ +/)) {
+    let w = word;
+    if (line !== '' && textWidth(line) + 1 + textWidth(w) > room()) push();
+    while (textWidth(w) > room() && room() > 0) {
+      // Hard-cut a word that cannot fit on any line (a long path).
+      let cut = '';
+      for (const ch of w) {
+        if (textWidth(line + (line ? ' ' : '') + cut + ch) > room()) break;
+        cut += ch;
+      }
+      if (cut === '') {
+        if (line === '') break;
+        push();
+        continue;
+      }
+      line = line ? `${line} ${cut}` : cut;
+      w = w.slice(cut.length);
+      push();
+    }
+    if (w !== '') line = line ? `${line} ${w}` : w;
+  }
+  if (line !== '' || lines.length === 0) push();
+  return lines;
+}

@@ -31,15 +31,16 @@ describe('progress text', () => {
     expect(formatProgress({ phase: 'loading', done: 250, total: 1000, unit: 'rows', etaSeconds: 12 })).toBe(
       'loading  25%  250 of 1000 rows  eta 12s',
     );
-    expect(formatProgress({ phase: 'copying', done: 1_200_000_000, total: 2_700_000_000, unit: 'bytes', rate: 30_000_000 })).toBe(
-      'copying  44%  1.2 GB of 2.7 GB  30 MB/s',
+    // Binary units, as the headless commands print sizes.
+    expect(formatProgress({ phase: 'copying', done: 1_288_490_189, total: 2_899_102_925, unit: 'bytes', rate: 31_457_280 })).toBe(
+      'copying  44%  1.2 GiB of 2.7 GiB  30 MiB/s',
     );
     expect(formatProgress({ phase: 'waiting for checkpoint' })).toBe('waiting for checkpoint');
   });
 
   test('sizes and durations', () => {
     expect(formatBytes(999)).toBe('999 B');
-    expect(formatBytes(1500)).toBe('1.5 kB');
+    expect(formatBytes(1536)).toBe('1.5 KiB');
     expect(formatSeconds(59)).toBe('59s');
     expect(formatSeconds(125)).toBe('2m05s');
     expect(formatSeconds(3725)).toBe('1h02m');

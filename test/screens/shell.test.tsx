@@ -36,13 +36,13 @@ describe('console shell at 80x24', () => {
     }
   });
 
-  test('Catalog says honestly that it is not built yet and what to run meanwhile', async () => {
+  test('2 opens the Catalog of the target selected on Targets', async () => {
     const r = renderApp(api());
     await r.waitForFrame((f) => f.includes('staging'));
-    await r.press('2');
-    const frame = await r.waitForFrame((f) => f.includes('· Catalog'));
-    expect(stripAnsi(frame)).toMatch(/not built yet|arrives with `dbdrill backup`/);
-    expect(stripAnsi(frame)).toContain('dbdrill catalog NAME');
+    await r.press('j', '2');
+    const frame = stripAnsi(await r.waitForFrame((f) => f.includes('No backups of staging yet')));
+    expect(frameLines(frame)[0]).toContain('· Catalog');
+    expect(frame).toContain('press b to take one');
     expect(frameLines(frame).at(-1)).toContain('esc back');
   });
 

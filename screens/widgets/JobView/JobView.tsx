@@ -2,34 +2,46 @@ import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import type { JobSnapshot } from '../../hooks/jobStore.js';
 import { textWidth as measure, truncateEnd } from '../../text/width.js';
-import { MARKER_WIDTH, StatusMarker, stepMarker } from '../StatusMarker/StatusMarker.js';
-import { formatProgress } from './format.js';
+import { MARKER_WIDTH, StatusMarker, stepMarker, type Marker } from '../StatusMarker/StatusMarker.js';
+import { formatProgress, progressBar } from './format.js';
 
 export interface JobViewProps {
   title: string;
   snapshot: JobSnapshot<unknown>;
   /** The closing line on success, e.g. "Training sandbox ready: target sandbox added." */
   doneText: string;
+  /** The closing line's marker; a job can finish and still report a failed check (verify). */
+  doneMarker?: Marker;
+  /** Lines after the closing one: what was reached, how to stop it. They wrap no further. */
+  doneDetail?: readonly string[];
+  /** A question waiting for a key ("Cancel the backup? y/N"), shown last so it is seen. */
+  question?: string;
   width: number;
   height: number;
 }
+
+const BAR_WIDTH = 42;
 
 /**
  * A job's steps, progress and newest log lines within a fixed height. Steps win over log lines
  * (they say where the job is); when even steps overflow, the oldest finished ones are folded.
  */
-export function JobView({ title, snapshot, doneText, width, height }: JobViewProps): ReactNode {
+export function JobView({ title, snapshot, doneText, doneMarker = 'OK', doneDetail = [], question, width, height }: JobViewProps): ReactNode {
   const { steps, progress, log, state, error } = snapshot;
   // An error is the one thing the operator must read whole, so it may wrap onto up to 3 lines.
   const errorText = state === 'failed' ? `FAIL ${error ?? ''}` : '';
-  const endLine = state === 'failed' ? Math.min(3, Math.ceil(measure(errorText) / Math.max(1, width))) : state === 'done' ? 1 : 0;
-  const progressLine = progress ? 1 : 0;
-  const stepRoom = Math.max(0, height - 1 - endLine - progressLine);
+  const endLine =
+    state === 'failed' ? Math.min(3, Math.ceil(measure(errorText) / Math.max(1, width))) : state === 'done' ? 1 + doneDetail.length : 0;
+  const bar = progress && progress.done !== undefined && progress.total ? progressBar(progress.done, progress.total, Math.min(BAR_WIDTH, width - MARKER_WIDTH - 1)) : undefined;
+  const progressLines = (progress ? 1 : 0) + (bar ? 1 : 0);
+  const questionLine = question ? 1 : 0;
+  const stepRoom = Math.max(0, height - 1 - endLine - progressLines - questionLine);
   const folded = steps.length > stepRoom ? steps.length - Math.max(0, stepRoom - 1) : 0;
   const shownSteps = folded ? steps.slice(folded) : steps;
   const logRoom = Math.max(0, stepRoom - shownSteps.length - (folded ? 1 : 0));
   const shownLog = logRoom > 0 ? log.slice(-logRoom) : [];
   const textWidth = Math.max(0, width - MARKER_WIDTH - 1);
+  const indent = ' '.repeat(MARKER_WIDTH + 1);
 
   return (
     <Box flexDirection="column" width={width} height={height} overflow="hidden">
@@ -46,9 +58,15 @@ export function JobView({ title, snapshot, doneText, width, height }: JobViewPro
           <StatusMarker marker={stepMarker(s.status)} /> {truncateEnd(s.detail ? `${s.name}: ${s.detail}` : s.name, textWidth)}
         </Text>
       ))}
+      {bar && (
+        <Text color="cyan" wrap="truncate-end">
+          {indent}
+          {bar}
+        </Text>
+      )}
       {progress && (
         <Text color="cyan" wrap="truncate-end">
-          {' '.repeat(MARKER_WIDTH + 1)}
+          {indent}
           {formatProgress(progress)}
         </Text>
       )}
@@ -60,15 +78,27 @@ export function JobView({ title, snapshot, doneText, width, height }: JobViewPro
       ))}
       {state === 'done' && (
         <Text wrap="truncate-end">
-          <StatusMarker marker="OK" /> {doneText}
+          <StatusMarker marker={doneMarker} /> {doneText}
         </Text>
       )}
+      {state === 'done' &&
+        doneDetail.map((line, i) => (
+          <Text key={i} wrap="truncate-end">
+            {indent}
+            {line}
+          </Text>
+        ))}
       {state === 'failed' && (
         <Box height={endLine} width={width} overflow="hidden">
           <Text color="red" wrap="wrap">
             <StatusMarker marker="FAIL" /> {error}
           </Text>
         </Box>
+      )}
+      {question && (
+        <Text bold color="yellow" wrap="truncate-end">
+          {question}
+        </Text>
       )}
     </Box>
   );

@@ -1,15 +1,9 @@
+import { formatBytes as binaryBytes } from '../../../src/util/bytes.js';
 import type { ProgressRow } from '../../hooks/jobStore.js';
 
-const UNITS = ['B', 'kB', 'MB', 'GB', 'TB'];
-
+/** Binary units (KiB, MiB), as the headless commands and `du -h` print them. */
 export function formatBytes(n: number): string {
-  let v = n;
-  let i = 0;
-  while (v >= 1000 && i < UNITS.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${UNITS[i]}`;
+  return binaryBytes(n);
 }
 
 function amount(n: number, unit: ProgressRow['unit']): string {
@@ -25,12 +19,12 @@ export function formatSeconds(s: number): string {
   return `${Math.floor(t / 3600)}h${String(Math.floor((t % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-/** One line: "phase  45%  1.2 GB of 2.7 GB  30 MB/s  eta 52s"; parts the event lacks are left out. */
+/** One line: "phase  45%  1.2 GiB of 2.7 GiB  30 MiB/s  eta 52s"; parts the event lacks are left out. */
 export function formatProgress(p: ProgressRow): string {
   const parts = [p.phase];
   if (p.done !== undefined && p.total) parts.push(`${Math.floor((100 * p.done) / p.total)}%`);
   if (p.done !== undefined) {
-    // "70000 of 100000 rows", but "1.2 GB of 2.7 GB": byte amounts carry their own unit.
+    // "70000 of 100000 rows", but "1.2 GiB of 2.7 GiB": byte amounts carry their own unit.
     const sameUnit = p.unit === 'rows' || p.unit === 'segments';
     parts.push(
       p.total
@@ -43,4 +37,15 @@ export function formatProgress(p: ProgressRow): string {
   if (p.rate !== undefined && p.unit !== 'lsn') parts.push(`${amount(p.rate, p.unit)}/s`);
   if (p.etaSeconds !== undefined) parts.push(`eta ${formatSeconds(p.etaSeconds)}`);
   return parts.join('  ');
+}
+
+/**
+ * "[########............]" `width` cells wide, brackets included: plain characters, so it reads
+ * the same without colour.
+ */
+export function progressBar(done: number, total: number, width: number): string {
+  const inner = Math.max(1, width - 2);
+  const share = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
+  const filled = Math.round(share * inner);
+  return `[${'#'.repeat(filled)}${'.'.repeat(inner - filled)}]`;
 }

@@ -1,0 +1,53 @@
+import { formatDuration } from '../../src/config/duration.js';
+import type { CatalogEntry } from '../../src/ops/catalog.js';
+import { formatBytes } from '../../src/util/bytes.js';
+import { shortUtc } from '../text/time.js';
+import type { Column } from '../widgets/DataTable/DataTable.js';
+import { markerColor, type Marker } from '../widgets/StatusMarker/StatusMarker.js';
+
+const UNKNOWN = '—';
+
+/** A backup's status as a word that reads without colour: OK, FAIL or RUN. */
+export function statusMarker(e: Pick<CatalogEntry, 'status'>): Marker | 'RUN' {
+  switch (e.status) {
+    case 'complete':
+      return 'OK';
+    case 'running':
+      return 'RUN';
+    case 'failed':
+    case 'interrupted':
+      return 'FAIL';
+  }
+}
+
+/** "OK", "OK restore" (a restore proved it), "FAIL", or "no". */
+export function verifiedText(e: CatalogEntry): string {
+  if (!e.verified) return 'no';
+  const restored = e.verified.method.split('+').includes('restore');
+  return `${e.verified.ok ? 'OK' : 'FAIL'}${restored ? ' restore' : ''}`;
+}
+
+const colorOf = (m: string) => (m === 'RUN' ? 'cyan' : markerColor(m as Marker));
+
+export const BACKUP_COLUMNS: readonly Column<CatalogEntry>[] = [
+  { header: 'id', width: 18, value: (e) => e.id },
+  { header: 'kind', width: 8, value: (e) => e.kind },
+  { header: 'type', width: 4, value: (e) => e.type },
+  { header: 'status', width: 6, value: (e) => statusMarker(e), color: (e) => colorOf(statusMarker(e)) },
+  // UTC; the title line says so, and the id beside it carries the year.
+  { header: 'started', width: 11, value: (e) => shortUtc(e.startedAt).replace(/Z$/, '') },
+  { header: 'took', width: 6, align: 'right', value: (e) => (e.durationSeconds === undefined ? UNKNOWN : formatDuration(e.durationSeconds)) },
+  { header: 'size', width: 8, align: 'right', value: (e) => (e.status === 'complete' ? formatBytes(e.sizeBytes) : UNKNOWN) },
+  {
+    header: 'verified',
+    flex: 1,
+    minWidth: 4,
+    value: verifiedText,
+    color: (e) => (e.verified ? markerColor(e.verified.ok ? 'OK' : 'FAIL') : undefined),
+  },
+];
+
+/** The words a filter matches: id, kind, type, status (as stored and as shown) and verification. */
+export function filterFields(e: CatalogEntry): string[] {
+  return [e.id, e.kind, e.type, e.status, statusMarker(e), verifiedText(e)];
+}

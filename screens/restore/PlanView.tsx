@@ -1,0 +1,100 @@
+import { Box, Text } from 'ink';
+import type { ReactNode } from 'react';
+import type { PitrReport } from '../../src/ops/pitr.js';
+import { formatBytes } from '../../src/util/bytes.js';
+import { utc } from '../text/time.js';
+import { fit, wrapText } from '../text/width.js';
+
+export interface PlanViewProps {
+  target: string;
+  report: PitrReport;
+  /** What the operator typed in the time field. */
+  typed: string;
+  /** The confirmation typed so far. */
+  confirm: string;
+  hint: string | undefined;
+  width: number;
+  height: number;
+}
+
+const LABEL = 11;
+
+/** A MySQL/MariaDB plan replays binlog files from a position (src/ops/pitr-mysql.ts reportPlan). */
+export function isBinlogPlan(report: PitrReport): boolean {
+  return 'start-position' in report.plan.settings;
+}
+
+/** The lines of a plan, label and text, wrapped to `width`. */
+export function planLines(report: PitrReport, typed: string, width: number): Array<[string, string]> {
+  const p = report.plan;
+  const room = Math.max(10, width - LABEL - 2);
+  const out: Array<[string, string]> = [];
+  const add = (label: string, text: string) => wrapText(text, room).forEach((line, i) => out.push([i === 0 ? label : '', line]));
+  const t = p.target;
+  add(
+    'to',
+    t.kind === 'time'
+      ? `${utc(t.at)} (UTC${typed.trim() !== t.at.toISOString() && typed.trim() !== utc(t.at).replace(' ', 'T') ? `; typed "${typed.trim()}"` : ''})`
+      : t.kind === 'latest'
+        ? 'latest: everything archived is replayed'
+        : t.kind === 'lsn'
+          ? `LSN ${t.lsn}`
+          : t.kind === 'xid'
+            ? `transaction ${t.xid}`
+            : `restore point "${t.name}"`,
+  );
+  const settings = Object.entries(p.settings).map(([k, v]) => `${k}=${v}`).join('  ');
+  if (isBinlogPlan(report)) {
+    add('backup', p.backup);
+    add('binlogs', `${p.walFrom} … ${p.walTo}, ${p.segments} file${p.segments === 1 ? '' : 's'}`);
+    add('size', `about ${formatBytes(p.estimatedBytes)} to copy`);
+    add('replay', settings);
+  } else {
+    add('backup', `${p.backup}, timeline ${p.timeline}`);
+    add('WAL', `${p.walFrom} … ${p.walTo}, ${p.segments} segment${p.segments === 1 ? '' : 's'}`);
+    add('size', `about ${formatBytes(p.estimatedBytes)} to copy`);
+    add('recovery', settings);
+    // writeRecoveryConfig always adds these; shown so nobody wonders whether it pauses or archives.
+    add('', 'then promote (recovery_target_action); archive_mode=off');
+  }
+  add('into', `${report.dataDir} (new or empty, checked)`);
+  add('port', `${report.port} on 127.0.0.1 (free, checked)`);
+  for (const n of p.notes) add('note', n);
+  return out;
+}
+
+/** The dry run's plan, then the typed-name confirmation that gates the real run. */
+export function PlanView({ target, report, typed, confirm, hint, width, height }: PlanViewProps): ReactNode {
+  const lines = planLines(report, typed, width);
+  const room = Math.max(0, height - 5 - (hint ? 1 : 0));
+  return (
+    <Box flexDirection="column" width={width} height={height} overflow="hidden">
+      <Text bold wrap="truncate-end">
+        {`Plan: restore ${target} into a new server (dry run: nothing written yet)`}
+      </Text>
+      {lines.slice(0, room).map(([label, text], i) => (
+        <Text key={i} wrap="truncate-end">
+          {'  '}
+          <Text bold>{fit(label, LABEL)}</Text>
+          {text}
+        </Text>
+      ))}
+      <Text> </Text>
+      <Text wrap="truncate-end">
+        {'Type '}
+        <Text bold>{target}</Text>
+        {' and press enter to start the restore (the source is never touched):'}
+      </Text>
+      <Text wrap="truncate-end">
+        {'› '}
+        {confirm}
+        <Text inverse> </Text>
+      </Text>
+      {hint && (
+        <Text color="yellow" wrap="truncate-end">
+          {hint}
+        </Text>
+      )}
+    </Box>
+  );
+}

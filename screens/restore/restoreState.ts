@@ -1,0 +1,211 @@
+import type { PitrReport } from '../../src/ops/pitr.js';
+import { parseRestoreTarget, type RestoreTarget } from '../../src/pitr/time.js';
+import type { RecoverableWindow } from '../../src/pitr/window.js';
+import type { Handoff } from '../App/shellState.js';
+import type { JobStore } from '../hooks/jobStore.js';
+import { stamp } from '../text/time.js';
+import { clampIndex } from '../widgets/DataTable/fit.js';
+
+/** A moment offered with the arrows: the newest archived commit, or a base backup's end. */
+export interface Preset {
+  label: string;
+  /** What goes into the time field. */
+  to: string;
+  /** The base backup to start from, for a backup's end. */
+  backup?: string;
+  /** The moment, shown beside the label. */
+  at?: string;
+}
+
+export type Field = 'presets' | 'time' | 'into' | 'port';
+export const FIELDS: readonly Field[] = ['presets', 'time', 'into', 'port'];
+
+export interface RestoreRun {
+  store: JobStore<PitrReport>;
+  target: string;
+  startedAt: number;
+  /** The moment, as the plan resolved it (UTC), or "latest". */
+  to: string;
+}
+
+export interface RestoreState {
+  target: string | undefined;
+  window: RecoverableWindow | undefined;
+  windowError: string | undefined;
+  presets: Preset[];
+  preset: number;
+  /** The time field's text. */
+  time: string;
+  /** The backup a preset pinned; typing a time of one's own unpins it. */
+  pinned: string | undefined;
+  /** undefined: the default destination (a new directory under the temp dir). */
+  into: string | undefined;
+  /** undefined until a free port is known. */
+  port: string | undefined;
+  focus: Field;
+  /** A hand-off (Catalog's r) waiting for the window to arrive. */
+  pending: Handoff | undefined;
+  handledSeq: number;
+  phase: 'pick' | 'planning' | 'plan' | 'run';
+  planStore: JobStore<PitrReport> | undefined;
+  plan: PitrReport | undefined;
+  /** Why the last plan was refused, in one sentence. */
+  refusal: string | undefined;
+  /** The target's name as typed to confirm. */
+  typed: string;
+  confirmHint: string | undefined;
+  run: RestoreRun | undefined;
+  asking: boolean;
+}
+
+export type RestoreAction =
+  | { type: 'target'; target: string | undefined }
+  | { type: 'window'; target: string; window: RecoverableWindow }
+  | { type: 'window-failed'; target: string; error: string }
+  | { type: 'port'; port: number }
+  | { type: 'handoff'; handoff: Handoff }
+  | { type: 'preset'; by: number }
+  | { type: 'focus'; focus: Field }
+  | { type: 'edit'; field: 'time' | 'into' | 'port'; text: string }
+  | { type: 'invalid'; error: string }
+  | { type: 'plan-started'; store: JobStore<PitrReport> }
+  | { type: 'plan-ready'; report: PitrReport }
+  | { type: 'plan-refused'; error: string }
+  | { type: 'type-name'; text: string }
+  | { type: 'confirm-hint'; text: string }
+  | { type: 'back-to-pick' }
+  | { type: 'run-started'; run: RestoreRun }
+  | { type: 'ask' }
+  | { type: 'answered' };
+
+export const initialRestore: RestoreState = {
+  target: undefined,
+  window: undefined,
+  windowError: undefined,
+  presets: [],
+  preset: 0,
+  time: 'latest',
+  pinned: undefined,
+  into: undefined,
+  port: undefined,
+  focus: 'presets',
+  pending: undefined,
+  handledSeq: 0,
+  phase: 'pick',
+  planStore: undefined,
+  plan: undefined,
+  refusal: undefined,
+  typed: '',
+  confirmHint: undefined,
+  run: undefined,
+  asking: false,
+};
+
+/** "latest", then each base backup's end, newest first. */
+export function presetsOf(w: RecoverableWindow): Preset[] {
+  if (!w.to) return [];
+  const ends = [...w.ranges]
+    .sort((a, b) => b.from.localeCompare(a.from))
+    // The exact moment, milliseconds included: cut to the second it would fall before the
+    // backup became consistent, and the plan would refuse it.
+    .map((r) => ({ label: `end of ${r.backup}`, to: new Date(r.from).toISOString(), backup: r.backup, at: r.from }));
+  return [{ label: 'latest', to: 'latest', at: w.to }, ...ends];
+}
+
+function applyPreset(state: RestoreState, index: number): RestoreState {
+  const preset = clampIndex(index, state.presets.length);
+  const p = state.presets[preset];
+  if (!p) return state;
+  return { ...state, preset, time: p.to, pinned: p.backup, refusal: undefined };
+}
+
+function applyHandoff(state: RestoreState, h: Handoff): RestoreState {
+  const i = state.presets.findIndex((p) => p.backup === h.backup);
+  const next = { ...state, pending: undefined, handledSeq: h.seq, focus: 'presets' as Field, phase: 'pick' as const };
+  if (i < 0) {
+    return { ...next, refusal: `Backup ${h.backup} does not start any part of the recoverable window, so a point-in-time restore cannot start from it; pick a preset instead.` };
+  }
+  return applyPreset(next, i);
+}
+
+/** What the time field resolves to, or undefined when it does not parse (the plan says why). */
+export function resolveTime(text: string, now = new Date()): RestoreTarget | undefined {
+  try {
+    return parseRestoreTarget({ to: text.trim() }, now);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A new directory under the temp dir, named after the target and the moment restored to. */
+export function defaultInto(tempDir: string, target: string, time: string, w: RecoverableWindow | undefined, now = new Date()): string {
+  const t = resolveTime(time, now);
+  const at = t?.kind === 'time' ? t.at : t?.kind === 'latest' && w?.to ? new Date(w.to) : now;
+  const sep = tempDir.endsWith('/') ? '' : '/';
+  return `${tempDir}${sep}dbdrill-${target}-${stamp(at)}`;
+}
+
+export function restoreReducer(state: RestoreState, action: RestoreAction): RestoreState {
+  switch (action.type) {
+    case 'target':
+      if (action.target === state.target) return state;
+      // A running restore keeps going (and showing) when another target is selected.
+      return { ...initialRestore, target: action.target, port: state.port, run: state.run, phase: state.run ? 'run' : 'pick', handledSeq: state.handledSeq, pending: state.pending };
+    case 'window': {
+      if (action.target !== state.target) return state;
+      const presets = presetsOf(action.window);
+      const first: RestoreState = { ...state, window: action.window, windowError: undefined, presets };
+      // Keep what the operator chose across re-reads; a fresh screen starts on "latest".
+      const keep = state.window === undefined ? applyPreset(first, 0) : { ...first, preset: clampIndex(state.preset, presets.length) };
+      return state.pending ? applyHandoff(keep, state.pending) : keep;
+    }
+    case 'window-failed':
+      return action.target === state.target ? { ...state, windowError: action.error } : state;
+    case 'port':
+      return state.port === undefined ? { ...state, port: String(action.port) } : state;
+    case 'handoff':
+      if (action.handoff.seq <= state.handledSeq) return state;
+      if (state.phase === 'run') return state;
+      // Applied when the window (re-read for it: the backup may be minutes old) arrives.
+      return { ...state, pending: action.handoff };
+    case 'preset':
+      return applyPreset(state, state.preset + action.by);
+    case 'focus':
+      return { ...state, focus: action.focus };
+    case 'edit':
+      if (action.field === 'time') return { ...state, time: action.text, pinned: undefined, refusal: undefined };
+      if (action.field === 'into') return { ...state, into: action.text, refusal: undefined };
+      return { ...state, port: action.text.replace(/\D/g, ''), refusal: undefined };
+    case 'invalid':
+      return { ...state, refusal: action.error };
+    case 'plan-started':
+      return { ...state, phase: 'planning', planStore: action.store, plan: undefined, refusal: undefined };
+    case 'plan-ready':
+      return state.phase === 'planning' ? { ...state, phase: 'plan', plan: action.report, typed: '', confirmHint: undefined } : state;
+    case 'plan-refused':
+      return state.phase === 'planning' ? { ...state, phase: 'pick', refusal: action.error } : state;
+    case 'type-name':
+      return { ...state, typed: action.text, confirmHint: undefined };
+    case 'confirm-hint':
+      return { ...state, confirmHint: action.text };
+    case 'back-to-pick':
+      // After a restore the port it used is taken: ask for a fresh one.
+      return {
+        ...state,
+        phase: 'pick',
+        plan: undefined,
+        planStore: undefined,
+        typed: '',
+        confirmHint: undefined,
+        asking: false,
+        // Back from a finished restore, the keys go to the presets again (number keys work).
+        ...(state.run ? { run: undefined, port: undefined, into: undefined, focus: 'presets' as Field } : {}),
+      };
+    case 'run-started':
+      return { ...state, phase: 'run', run: action.run, asking: false };
+    case 'ask':
+      return { ...state, asking: true };
+    case 'answered':
+      return { ...state, asking: false };
+  }
+}

@@ -1,0 +1,29 @@
+/** Times on screen are UTC and say so ("Z"): an operator in another zone must not have to guess. */
+
+/** "2026-11-25T09:04:30.123Z" → "2026-11-25 09:04:30Z". */
+export function utc(iso: string | Date): string {
+  const s = typeof iso === 'string' ? iso : iso.toISOString();
+  const d = new Date(s);
+  if (Number.isNaN(d.getTime())) return s;
+  return d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
+/** "11-25 09:04Z": a catalog cell; the id beside it carries the year. */
+export function shortUtc(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toISOString().slice(5, 16).replace('T', ' ') + 'Z';
+}
+
+/** "HH:MM:SSZ" or, when the day differs from `ref`, "MM-DD HH:MMZ". */
+export function compactUtc(iso: string, ref?: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const sameDay = ref !== undefined && new Date(ref).toISOString().slice(0, 10) === d.toISOString().slice(0, 10);
+  return sameDay ? d.toISOString().slice(11, 19) + 'Z' : shortUtc(iso);
+}
+
+/** "20261125T090430Z": for directory names. */
+export function stamp(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
