@@ -15,6 +15,7 @@ import { Repository } from '../repo/repository.js';
 import { restoreCommand } from '../wal/command.js';
 import { walRoot } from '../wal/layout.js';
 import { startJob, type Job } from './job.js';
+import { readMysqlWindow, runMysqlPitrRestore } from './pitr-mysql.js';
 
 /** How far back pg_waldump looks for a commit when the newest segments hold none (idle server). */
 const COMMIT_LOOKBACK = 64;
@@ -53,6 +54,7 @@ export async function readArchive(target: Target): Promise<ArchiveView> {
 
 export async function readWindow(configDir: string, name: string): Promise<RecoverableWindow & { target: string }> {
   const target = new TargetStore(configDir).get(name);
+  if (target.engine === 'mysql') return readMysqlWindow(target);
   return { target: target.name, ...(await readArchive(target)).window };
 }
 
@@ -91,6 +93,7 @@ export function planPitr(view: ArchiveView, req: PitrRequest): RestorePlan {
 
 export function startPitrRestore(configDir: string, name: string, req: PitrRequest, signal?: AbortSignal): Job<PitrReport> {
   const target = new TargetStore(configDir).get(name);
+  if (target.engine === 'mysql') return startJob((ctx) => runMysqlPitrRestore(ctx, target, req), signal);
   return startJob((ctx) => runPitrRestore(ctx, target, req), signal);
 }
 

@@ -1,7 +1,8 @@
 import { resolveConfigDir } from '../../config/paths.js';
 import { parsePort } from '../../config/target.js';
 import { usage } from '../../errors.js';
-import { startPitrRestore } from '../../ops/pitr.js';
+import { startPitrRestore, type PitrReport } from '../../ops/pitr.js';
+import { isMysqlPitrReport, isMysqlPlan } from '../../ops/pitr-mysql.js';
 import { startLogicalRestore } from '../../ops/restore.js';
 import { parseRestoreTarget } from '../../pitr/time.js';
 import { formatBytes } from '../../util/bytes.js';
@@ -65,6 +66,7 @@ async function pointInTime(name: string, p: Parsed): Promise<number> {
   out.follow(job);
   const r = await job.result;
   out.result(r, () => {
+    if (isMysqlPlan(r.plan)) return mysqlText(r);
     const lines = [
       `plan:     backup ${r.plan.backup}, WAL ${r.plan.walFrom}…${r.plan.walTo} (${r.plan.segments} segment(s)), about ${formatBytes(r.plan.estimatedBytes)} to copy`,
       `recovery: ${Object.entries(r.plan.settings).map(([k, v]) => `${k}=${v}`).join(' ')}`,
@@ -80,6 +82,25 @@ async function pointInTime(name: string, p: Parsed): Promise<number> {
     ].join('\n');
   });
   return 0;
+}
+
+/** The same result in binlog terms, and how to reach and stop the new MariaDB server. */
+function mysqlText(r: PitrReport): string {
+  const lines = [
+    `plan:     backup ${r.plan.backup} from binlog ${r.plan.settings['start-position']}, ${r.plan.segments ? `binlogs ${r.plan.walFrom}…${r.plan.walTo} (${r.plan.segments} file(s))` : 'no binlog to replay'}, about ${formatBytes(r.plan.estimatedBytes)} to read`,
+    `replay:   ${Object.entries(r.plan.settings).map(([k, v]) => `${k}=${v}`).join(' ')}`,
+    ...r.plan.notes.map((n) => `note:     ${n}`),
+  ];
+  if (r.dryRun || !isMysqlPitrReport(r)) return [...lines, `Dry run: ${r.dataDir.replace(/\/data$/, '')} and port ${r.port} are usable; nothing was written.`].join('\n');
+  const my = r.mysql;
+  const reached = r.reached?.lastCommitAt ? `the last change replayed is from ${r.reached.lastCommitAt} (${my.transactionsReplayed} transaction(s))` : 'no change after the backup was replayed';
+  return [
+    ...lines,
+    ...my.tables.map((t) => `     ${t.table}: ${t.rows} rows`),
+    `Restored into ${my.instanceDir}: ${reached}; ${r.segmentsRestored} binlog file(s) read in ${r.seconds.toFixed(1)} s.`,
+    `The server runs on 127.0.0.1:${r.port} (pid ${r.pid}); connect with: mariadb --defaults-extra-file=${my.optionFile} ${my.schema}`,
+    `Its log is ${r.logFile}. Stop it with: ${my.stopCommand}`,
+  ].join('\n');
 }
 
 async function logical(name: string, p: Parsed): Promise<number> {

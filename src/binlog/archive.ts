@@ -1,0 +1,204 @@
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { DbdrillError } from '../errors.js';
+import { fsyncDir, writeFileAtomic } from '../repo/atomic.js';
+import { sha256File } from '../repo/checksum.js';
+import { isClosed, scanBinlogFile, type BinlogScan } from './events.js';
+import { compareBinlogNames, findBinlogGaps, parseBinlogFileName, type BinlogGap } from './names.js';
+
+/**
+ * The binlog archive: <repo>/binlog/<file> holds closed binary logs exactly as the server wrote
+ * them, and <repo>/binlog/index.json records each one's size, SHA-256 and event times. The files
+ * are the truth; the index saves re-reading them and is rebuilt from them where it falls behind
+ * (a run interrupted between placing a file and recording it). Temporary files and directories
+ * start with a dot and are never taken for archived binlogs.
+ */
+export const INDEX_FILE = 'index.json';
+
+export function binlogRoot(repo: string): string {
+  return join(repo, 'binlog');
+}
+
+export interface ArchivedBinlog {
+  file: string;
+  size: number;
+  /** Absent for a file found in the archive but not (yet) in the index. */
+  sha256?: string;
+  /** When the server opened and closed the file (header times, whole seconds, UTC). */
+  firstEventAt?: string;
+  lastEventAt?: string;
+  /** The last event that changed data. */
+  lastChangeAt?: string;
+  transactions: number;
+  serverId?: number;
+  serverVersion?: string;
+  /** When dbdrill archived it. */
+  archivedAt?: string;
+  /**
+   * Set only for a file found in the archive that is not a whole, closed binlog (copied there by
+   * hand, cut short): a replay cannot go through it, so it ends the gap-free run like a gap.
+   */
+  problem?: string;
+}
+
+export interface BinlogIndex {
+  format: 'dbdrill-binlog-index';
+  formatVersion: 1;
+  files: ArchivedBinlog[];
+}
+
+const emptyIndex = (): BinlogIndex => ({ format: 'dbdrill-binlog-index', formatVersion: 1, files: [] });
+
+/** The index, or an empty one when there is none or it cannot be read (it is rebuilt from the files). */
+export function readIndex(repo: string): BinlogIndex {
+  try {
+    const v = JSON.parse(readFileSync(join(binlogRoot(repo), INDEX_FILE), 'utf8')) as BinlogIndex;
+    if (v.format !== 'dbdrill-binlog-index' || !Array.isArray(v.files)) return emptyIndex();
+    return v;
+  } catch {
+    return emptyIndex();
+  }
+}
+
+export function writeIndex(repo: string, files: ArchivedBinlog[]): void {
+  const idx: BinlogIndex = { ...emptyIndex(), files: [...files].sort((a, b) => compareBinlogNames(a.file, b.file)) };
+  writeFileAtomic(join(binlogRoot(repo), INDEX_FILE), `${JSON.stringify(idx, null, 2)}\n`);
+}
+
+/** Names of the archived binlogs (regular files named like base.000123), in order. */
+export function listArchived(repo: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(binlogRoot(repo));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new DbdrillError('invalid-input', `The binlog archive ${binlogRoot(repo)} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check its permissions.`);
+  }
+  return names.filter((n) => parseBinlogFileName(n) !== undefined).sort(compareBinlogNames);
+}
+
+export function entryOf(file: string, size: number, scan: BinlogScan, sha256?: string, archivedAt?: string): ArchivedBinlog {
+  return {
+    file,
+    size,
+    ...(sha256 ? { sha256 } : {}),
+    ...(scan.firstEventAt ? { firstEventAt: scan.firstEventAt } : {}),
+    ...(scan.lastEventAt ? { lastEventAt: scan.lastEventAt } : {}),
+    ...(scan.lastChangeAt ? { lastChangeAt: scan.lastChangeAt } : {}),
+    transactions: scan.transactions,
+    ...(scan.serverId !== undefined ? { serverId: scan.serverId } : {}),
+    ...(scan.serverVersion ? { serverVersion: scan.serverVersion } : {}),
+    ...(archivedAt ? { archivedAt } : {}),
+    ...(isClosed(scan) ? {} : { problem: scan.problem ?? (scan.badChecksums > 0 ? `${scan.badChecksums} event(s) fail their CRC-32 check` : 'not a closed binlog') }),
+  };
+}
+
+export interface BinlogInventory {
+  dir: string;
+  /** Every archived file in order, from the index or (when the index lacks it) read from the file. */
+  files: ArchivedBinlog[];
+  gaps: BinlogGap[];
+  /** Files that are in the archive but not in the index. */
+  unindexed: string[];
+}
+
+/** What the archive holds. Files the index does not describe (by name and size) are read once. */
+export async function readBinlogInventory(repo: string, signal?: AbortSignal): Promise<BinlogInventory> {
+  const dir = binlogRoot(repo);
+  const names = listArchived(repo);
+  const indexed = new Map(readIndex(repo).files.map((f) => [f.file, f]));
+  const files: ArchivedBinlog[] = [];
+  const unindexed: string[] = [];
+  for (const name of names) {
+    let size: number;
+    try {
+      const st = statSync(join(dir, name));
+      if (!st.isFile()) continue;
+      size = st.size;
+    } catch {
+      continue;
+    }
+    const known = indexed.get(name);
+    if (known && known.size === size) {
+      files.push(known);
+      continue;
+    }
+    unindexed.push(name);
+    files.push(entryOf(name, size, await scanBinlogFile(join(dir, name), signal)));
+  }
+  return { dir, files, gaps: findBinlogGaps(names), unindexed };
+}
+
+/** Brings the index in line with the files (adds what is missing with checksums, drops what is gone). */
+export async function reindex(repo: string, signal?: AbortSignal): Promise<ArchivedBinlog[]> {
+  const dir = binlogRoot(repo);
+  const inv = await readBinlogInventory(repo, signal);
+  const out: ArchivedBinlog[] = [];
+  for (const f of inv.files) {
+    if (f.problem !== undefined) continue;
+    if (f.sha256 !== undefined) out.push(f);
+    else {
+      const path = join(dir, f.file);
+      const { sha256 } = await sha256File(path);
+      out.push({ ...f, sha256, archivedAt: statSync(path).mtime.toISOString() });
+    }
+  }
+  return out;
+}
+
+/** A private directory inside the archive for files on their way in (same filesystem: rename works). */
+export function incomingDir(repo: string): string {
+  const root = binlogRoot(repo);
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  const dir = join(root, `.incoming-${process.pid}-${Date.now().toString(36)}`);
+  mkdirSync(dir, { mode: 0o700 });
+  return dir;
+}
+
+export interface Placed {
+  entry: ArchivedBinlog;
+  alreadyArchived: boolean;
+}
+
+/**
+ * Moves a fetched, closed binlog into the archive under its name without ever replacing a file
+ * there: the same bytes already archived are success, different bytes are an error naming both
+ * checksums. The file and the directory are fsynced before this returns.
+ */
+export async function placeBinlog(repo: string, tmpPath: string, name: string, signal?: AbortSignal): Promise<Placed> {
+  const scan = await scanBinlogFile(tmpPath, signal);
+  if (!isClosed(scan)) {
+    const why = scan.problem ?? (scan.badChecksums > 0 ? `${scan.badChecksums} event(s) fail their CRC-32 check (first at offset ${scan.firstBadChecksumAt})` : scan.inUse ? 'the server still marks it as in use' : `it ends with no Rotate or Stop event (${scan.end})`);
+    throw new DbdrillError('failed', `The copy of ${name} is not a closed binlog (${why}); it was not archived — run binlog-sync again, and if it persists check the server's binlog.`, { file: name });
+  }
+  const fd = openSync(tmpPath, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  const { sha256, bytes } = await sha256File(tmpPath);
+  const root = binlogRoot(repo);
+  const dest = join(root, name);
+  try {
+    // link() fails when the name exists, unlike rename(): an archived file is never replaced.
+    linkSync(tmpPath, dest);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    const have = await sha256File(dest);
+    rmSync(tmpPath, { force: true });
+    if (have.sha256 !== sha256) throw differentBytes(name, have.sha256, sha256, repo);
+    return { entry: entryOf(name, bytes, scan, sha256, statSync(dest).mtime.toISOString()), alreadyArchived: true };
+  }
+  rmSync(tmpPath, { force: true });
+  fsyncDir(root);
+  return { entry: entryOf(name, bytes, scan, sha256, new Date().toISOString()), alreadyArchived: false };
+}
+
+export function differentBytes(name: string, archived: string, incoming: string, repo: string): DbdrillError {
+  return new DbdrillError(
+    'failed',
+    `${name} is already archived with different contents (archived sha256 ${archived}, server's sha256 ${incoming}); it was not overwritten — check whether the server's binary logs were reset (RESET MASTER) or another server archives into ${repo}.`,
+    { file: name, archived, incoming },
+  );
+}

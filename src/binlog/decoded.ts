@@ -1,0 +1,129 @@
+/**
+ * Follows the text that mariadb-binlog (or mysqlbinlog) prints for a replay, as it streams past on
+ * its way into the client, and keeps what a report needs: how many transactions went through and
+ * the time of the last event that changed data. Each event is introduced by a comment line
+ *
+ *   #261125 18:25:31 server id 1  end_log_pos 793 CRC32 0x38b8970c 	Xid = 79
+ *
+ * in the tool's local time zone, so the tool must run with TZ=UTC (the times have whole seconds:
+ * that is all the binlog stores). Only the first bytes of a line are ever held: row images and
+ * statements may be lines of any length.
+ */
+
+const HEADER_RE =
+  /^#(\d{2})(\d{2})(\d{2})\s+(\d{1,2}):(\d{2}):(\d{2}) server id (\d+)\s+end_log_pos (\d+)(?:\s+CRC32 0x[0-9a-f]+)?\s*\t(.*)$/;
+
+/** Event names in the header lines that describe the file, not a change. */
+const META_RE = /^(?:Start:|Format_desc|Gtid list|Binlog checkpoint|Rotate to|Stop|Previous-GTIDs|Start_encryption|Heartbeat)/;
+const GTID_RE = /^(?:GTID (\d+-\d+-\d+)|GTID\s+last_committed|Anonymous_GTID)/;
+
+export interface EventHeader {
+  at: Date;
+  serverId: number;
+  endPos: number;
+  /** "Xid = 79", "GTID 0-1-37 trans", "Query\tthread_id=15…", "Rotate to mysql-bin.000005  pos: 4". */
+  what: string;
+}
+
+/** Parses one header line; undefined for any other line. */
+export function parseEventHeader(line: string): EventHeader | undefined {
+  const m = HEADER_RE.exec(line);
+  if (!m) return undefined;
+  const [yy, mo, dd, hh, mi, ss] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const at = new Date(Date.UTC(2000 + yy, mo - 1, dd, hh, mi, ss));
+  if (Number.isNaN(at.getTime())) return undefined;
+  return { at, serverId: Number(m[7]), endPos: Number(m[8]), what: m[9]! };
+}
+
+export interface ReplayProgress {
+  /** Header lines seen (events, including those a --database filter emptied). */
+  events: number;
+  /** Transactions (GTID events) that went through. */
+  transactions: number;
+  lastGtid?: string;
+  /** Header time of the first and last event that changes data. */
+  firstChangeAt?: Date;
+  lastChangeAt?: Date;
+  /** Files the stream crossed into (Rotate events). */
+  rotations: number;
+  /** end_log_pos of the last event seen. */
+  lastEndPos?: number;
+}
+
+const MAX_HEAD = 512;
+
+/** Consumes the tool's output in chunks of any size. */
+export class ReplayTracker {
+  readonly progress: ReplayProgress = { events: 0, transactions: 0, rotations: 0 };
+  #head: Buffer[] = [];
+  #headLen = 0;
+  #atLineStart = true;
+  /** The current line is a comment line (starts with "#"), worth reading. */
+  #wanted = false;
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    while (start < chunk.length) {
+      const nl = chunk.indexOf(10, start);
+      const end = nl < 0 ? chunk.length : nl;
+      if (this.#atLineStart) {
+        this.#wanted = chunk[start] === 0x23; /* # */
+        this.#atLineStart = false;
+      }
+      if (this.#wanted && this.#headLen < MAX_HEAD) {
+        const piece = chunk.subarray(start, Math.min(end, start + MAX_HEAD - this.#headLen));
+        this.#head.push(Buffer.from(piece));
+        this.#headLen += piece.length;
+      }
+      if (nl < 0) break;
+      this.#line();
+      start = nl + 1;
+    }
+  }
+
+  end(): void {
+    if (!this.#atLineStart) this.#line();
+  }
+
+  #line(): void {
+    if (this.#wanted) {
+      const h = parseEventHeader(Buffer.concat(this.#head).toString('latin1').replace(/\r$/, ''));
+      if (h) this.#event(h);
+    }
+    this.#head = [];
+    this.#headLen = 0;
+    this.#wanted = false;
+    this.#atLineStart = true;
+  }
+
+  #event(h: EventHeader): void {
+    const p = this.progress;
+    p.events++;
+    p.lastEndPos = h.endPos;
+    if (/^Rotate to /.test(h.what)) p.rotations++;
+    const g = GTID_RE.exec(h.what);
+    if (g) {
+      p.transactions++;
+      if (g[1]) p.lastGtid = g[1];
+    }
+    if (!META_RE.test(h.what)) {
+      p.firstChangeAt ??= h.at;
+      p.lastChangeAt = h.at;
+    }
+  }
+}
+
+/** The replay's stop time as mariadb-binlog --stop-datetime takes it under TZ=UTC. */
+export function stopDatetimeArg(at: Date): string {
+  return at.toISOString().replace('T', ' ').replace(/\.\d+Z$/, '').replace(/Z$/, '');
+}
+
+/**
+ * Binlog events carry whole seconds. A replay "to T" stops at the first event of T's second or
+ * later (mariadb-binlog stops at the first event whose time is >= --stop-datetime), so nothing
+ * that happened after T is ever replayed; what happened earlier within T's own second is left out
+ * too, because the binlog cannot tell it from what came after T.
+ */
+export function stopSecond(target: Date): Date {
+  return new Date(Math.floor(target.getTime() / 1000) * 1000);
+}

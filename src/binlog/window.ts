@@ -1,0 +1,184 @@
+import { invalid } from '../errors.js';
+import type { RestoreTarget } from '../pitr/time.js';
+import { describeWindow, type RecoverableWindow } from '../pitr/window.js';
+import type { Manifest } from '../repo/manifest.js';
+import type { ArchivedBinlog, BinlogInventory } from './archive.js';
+import { stopSecond } from './decoded.js';
+import { contiguousFrom, parseBinlogFileName } from './names.js';
+
+/**
+ * The recoverable window and restore plans of a MySQL/MariaDB target, as pure functions of its
+ * backups and its binlog archive. A point-in-time restore loads a logical backup (a dump taken in
+ * one snapshot, whose binlog file and position the manifest records) and replays the archived
+ * binlogs from that position. So a backup covers:
+ *
+ *   from  its startedAt. The dump's snapshot is opened moments after startedAt (the time it takes
+ *         to connect and pause commits), and replay can only move forward from that snapshot, so
+ *         no earlier moment can be restored from this backup. startedAt is the bound the catalog
+ *         records; it can be early by that sub-second moment, never late.
+ *   to    the last event of the newest archived binlog reachable from the backup's binlog file
+ *         without a gap (files are numbered: a missing number is a gap). A closed binlog ends with
+ *         its Rotate event, so this is when the server closed that file: every change up to then is
+ *         in the archive. When the backup's own binlog file is not archived, to = from.
+ *
+ * Binlogs carry no timelines: ranges and gaps report timeline 0, and `segments` counts files.
+ */
+
+export interface MysqlCoverage {
+  backup: Manifest;
+  from: Date;
+  to: Date;
+  startFile: string;
+  startPosition: number;
+  /** Archived files a replay from the backup's position reads without crossing a gap. */
+  chain: ArchivedBinlog[];
+}
+
+const fmt = (d: Date) => d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+
+/** Complete MySQL/MariaDB logical backups that record a binlog position, oldest first. */
+export function mysqlBases(manifests: Manifest[]): Manifest[] {
+  return manifests
+    .filter((m) => m.status === 'complete' && m.engine === 'mysql' && m.kind === 'logical' && m.mysql?.binlogFile !== undefined && m.mysql.binlogPosition !== undefined)
+    .sort((a, b) => a.id.localeCompare(b.id));
+}
+
+export function coverageOf(m: Manifest, files: ArchivedBinlog[]): MysqlCoverage {
+  const from = new Date(m.startedAt);
+  const usable = files.filter((f) => f.problem === undefined);
+  const byName = new Map(usable.map((f) => [f.file, f]));
+  const chain = contiguousFrom(usable.map((f) => f.file), m.mysql!.binlogFile!).map((n) => byName.get(n)!);
+  let to = from;
+  const last = chain.at(-1)?.lastEventAt;
+  if (last && Date.parse(last) > from.getTime()) to = new Date(last);
+  return { backup: m, from, to, startFile: m.mysql!.binlogFile!, startPosition: m.mysql!.binlogPosition!, chain };
+}
+
+export function computeMysqlWindow(manifests: Manifest[], inv: Pick<BinlogInventory, 'files' | 'gaps'>): RecoverableWindow {
+  const covs = mysqlBases(manifests).map((m) => coverageOf(m, inv.files));
+  const newest = inv.files.at(-1);
+  const w: RecoverableWindow = {
+    ranges: covs.map((c) => ({ backup: c.backup.id, timeline: 0, from: c.from.toISOString(), to: c.to.toISOString() })),
+    gaps: inv.gaps.map((g) => ({ timeline: 0, from: g.from, to: g.to, missing: g.missing })),
+    timelines: [],
+    segments: inv.files.length,
+    ...(newest ? { newestSegment: newest.file } : {}),
+    ...(newest?.archivedAt ? { newestArchivedAt: newest.archivedAt } : {}),
+  };
+  if (covs.length > 0) {
+    w.from = new Date(Math.min(...covs.map((c) => c.from.getTime()))).toISOString();
+    w.to = new Date(Math.max(...covs.map((c) => c.to.getTime()))).toISOString();
+  }
+  return w;
+}
+
+/** "2026-11-24 14:30:00Z → 2026-11-25 09:12:44Z", or a sentence when nothing can be restored. */
+export function describeMysqlWindow(w: RecoverableWindow): string {
+  if (!w.from || !w.to) return 'no restorable point yet (no complete logical backup with binlog coordinates)';
+  return describeWindow(w);
+}
+
+export interface MysqlRestorePlan {
+  backup: Manifest;
+  /** The schema the dump is loaded into and the binlog replay is limited to (the source's name). */
+  schema: string;
+  target: RestoreTarget;
+  startFile: string;
+  startPosition: number;
+  /** Archived files to replay, in order; empty when the backup's own moment is the target. */
+  files: ArchivedBinlog[];
+  /** --stop-datetime: replay stops at the first event of this second or later (time targets). */
+  stopAt?: Date;
+  /** The dump's bytes plus the binlog bytes replay reads. */
+  estimatedBytes: number;
+  notes: string[];
+}
+
+/**
+ * Chooses the backup and the binlogs to replay, or refuses before anything is written: a target
+ * before every backup's start is unreachable, one past the archive (or beyond a gap) would end
+ * replay early.
+ */
+export function planMysqlRestore(
+  target: RestoreTarget,
+  manifests: Manifest[],
+  inv: Pick<BinlogInventory, 'files' | 'gaps'>,
+  window: RecoverableWindow,
+  opts: { backup?: string; schema?: string } = {},
+): MysqlRestorePlan {
+  let bases = mysqlBases(manifests);
+  if (opts.backup) {
+    bases = bases.filter((m) => m.id === opts.backup);
+    if (bases.length === 0) {
+      throw invalid(`Backup ${opts.backup} is not a complete logical backup with binlog coordinates; a point-in-time restore of MySQL/MariaDB starts from one (see dbdrill catalog).`);
+    }
+  }
+  if (bases.length === 0) {
+    throw invalid('There is no complete logical backup with binlog coordinates to start from; take one with dbdrill backup NAME --kind logical while the server writes binary logs (log_bin=ON).');
+  }
+  const covs = bases.map((m) => coverageOf(m, inv.files));
+  const win = describeMysqlWindow(window);
+  const notes: string[] = [];
+  let chosen: MysqlCoverage;
+  let files: ArchivedBinlog[];
+  let stopAt: Date | undefined;
+
+  switch (target.kind) {
+    case 'time': {
+      const t = target.at;
+      const before = covs.filter((c) => c.from <= t);
+      if (before.length === 0) {
+        throw invalid(`${fmt(t)} is before the earliest restorable point (${fmt(covs[0]!.from)}, when the first backup started); the recoverable window is ${win}.`);
+      }
+      chosen = before.at(-1)!;
+      if (chosen.to < t) {
+        const reach = before.filter((c) => c.to >= t);
+        if (reach.length === 0) throw invalid(`${fmt(t)} is past the end of the recoverable window (${win}): ${whyShort(chosen, inv)}; choose an earlier time, or --to latest to replay everything archived.`);
+        chosen = reach.at(-1)!;
+      }
+      stopAt = stopSecond(t);
+      const stop = stopAt.getTime();
+      // Up to the first file holding an event at or after the stop second: replay stops in it.
+      const end = chosen.chain.findIndex((f) => f.lastEventAt !== undefined && Date.parse(f.lastEventAt) >= stop);
+      files = end < 0 ? chosen.chain : chosen.chain.slice(0, end + 1);
+      if (t.getTime() !== stop) notes.push(`binlog events carry whole seconds: replay stops before ${fmt(stopAt)}, so changes made earlier within that second are left out`);
+      break;
+    }
+    case 'latest':
+      chosen = covs.at(-1)!;
+      files = chosen.chain;
+      notes.push(files.length > 0 ? `replays every archived binlog after the backup; the newest archived event is at ${fmt(chosen.to)}` : `no archived binlog follows the backup's position (${chosen.startFile}:${chosen.startPosition}); the restore holds the backup's own moment`);
+      break;
+    default:
+      throw invalid(`MySQL/MariaDB restores take --to TIME or --to latest; --${target.kind} is a PostgreSQL recovery target.`);
+  }
+  const bytes = files.reduce((n, f, i) => n + (i === 0 && f.file === chosen.startFile ? Math.max(0, f.size - chosen.startPosition) : f.size), 0);
+  return {
+    backup: chosen.backup,
+    schema: opts.schema ?? chosen.backup.database ?? '',
+    target,
+    startFile: chosen.startFile,
+    startPosition: chosen.startPosition,
+    files,
+    ...(stopAt ? { stopAt } : {}),
+    estimatedBytes: chosen.backup.sizeBytes + bytes,
+    notes,
+  };
+}
+
+/** Why the replay from a backup ends where it does. */
+function whyShort(c: MysqlCoverage, inv: Pick<BinlogInventory, 'files' | 'gaps'>): string {
+  if (c.chain.length === 0) {
+    const bad = inv.files.find((f) => f.file === c.startFile && f.problem !== undefined);
+    return bad
+      ? `the archived ${c.startFile}, where backup ${c.backup.id}'s position lies, is damaged (${bad.problem})`
+      : `the archive does not hold ${c.startFile}, where backup ${c.backup.id}'s position lies (archive it with dbdrill binlog-sync)`;
+  }
+  const last = c.chain.at(-1)!;
+  const p = parseBinlogFileName(last.file);
+  const gap = p ? inv.gaps.find((g) => parseBinlogFileName(g.from)?.base === p.base && parseBinlogFileName(g.from)?.seq === p.seq + 1) : undefined;
+  if (gap) return `replay would stop at the gap ${gap.from}…${gap.to} in the binlog archive`;
+  const bad = p ? inv.files.find((f) => f.problem !== undefined && parseBinlogFileName(f.file)?.base === p.base && parseBinlogFileName(f.file)?.seq === p.seq + 1) : undefined;
+  if (bad) return `replay would stop at the damaged archived ${bad.file} (${bad.problem})`;
+  return `the newest archived binlog event is at ${fmt(c.to)} (dbdrill binlog-sync --rotate archives what the server wrote since)`;
+}

@@ -1,0 +1,137 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { TargetStore } from '../config/store.js';
+import type { Target } from '../config/target.js';
+import {
+  binlogRoot, differentBytes, incomingDir, placeBinlog, reindex, writeIndex, type ArchivedBinlog,
+} from '../binlog/archive.js';
+import { compareBinlogNames, findBinlogGaps, parseBinlogFileName, type BinlogGap } from '../binlog/names.js';
+import type { EngineContext } from '../engines/context.js';
+import { closedBinlogs, fetchBinlogs, findBinlogTool, readServerBinlogs } from '../engines/mysql/binlog-server.js';
+import { probeMysql } from '../engines/mysql/probe.js';
+import { invalid } from '../errors.js';
+import { sha256File } from '../repo/checksum.js';
+import { Repository } from '../repo/repository.js';
+import { startJob, type Job } from './job.js';
+
+export interface BinlogSyncOptions {
+  /** FLUSH BINARY LOGS first, so that what the server wrote until now becomes archivable. */
+  rotate?: boolean;
+  /** Copy again every closed binlog that is already archived and compare its bytes. */
+  verify?: boolean;
+}
+
+export interface BinlogSyncReport {
+  target: string;
+  archiveDir: string;
+  rotated: boolean;
+  server: { current?: string; files: number; closed: number; oldest?: string };
+  /** Newly archived files. */
+  copied: ArchivedBinlog[];
+  /** Closed binlogs that were already archived (same name and size; with --verify, same bytes). */
+  alreadyArchived: string[];
+  verified: boolean;
+  /** Files in the archive afterwards, and the newest. */
+  archived: number;
+  newest?: string;
+  gaps: BinlogGap[];
+  /** Binlogs the server purged before they were archived (a gap that can never be filled). */
+  purgedUnarchived?: { from: string; to: string; missing: number };
+  seconds: number;
+}
+
+export function startBinlogSync(configDir: string, name: string, opts: BinlogSyncOptions, signal?: AbortSignal): Job<BinlogSyncReport> {
+  const target = new TargetStore(configDir).get(name);
+  if (target.engine !== 'mysql') {
+    throw invalid(`binlog-sync archives MySQL/MariaDB binary logs; target "${target.name}" is ${target.engine}, whose WAL is archived by archive_command (dbdrill archiving enable).`);
+  }
+  return startJob((ctx) => runBinlogSync(ctx, target, opts), signal);
+}
+
+/**
+ * Archives every closed binlog of the server into <repo>/binlog: the file the server is writing is
+ * left alone (rotate first to include what it holds). Copies go over the replication protocol into
+ * a private directory inside the archive, are checked (a complete, closed binlog with good CRCs),
+ * fsynced, and linked into place under their name — never over an archived file — and recorded in
+ * index.json. A re-run copies only what is missing, so an interrupted run simply resumes.
+ */
+export async function runBinlogSync(ctx: EngineContext, target: Target, opts: BinlogSyncOptions = {}): Promise<BinlogSyncReport> {
+  const t0 = performance.now();
+  const probe = await ctx.step('connect', () => probeMysql(target));
+  if (!probe.archiving.enabled) {
+    throw invalid(`The server of target "${target.name}" does not write binary logs (${probe.archiving.detail}); start it with log_bin (and binlog_format=ROW) so changes can be archived and replayed.`);
+  }
+  new Repository(target.repo).ensure(target, probe.systemId);
+  const server = await ctx.step(opts.rotate ? 'rotate and list binlogs' : 'list binlogs', () => readServerBinlogs(target, { rotate: opts.rotate }));
+  const closed = closedBinlogs(server);
+  const root = binlogRoot(target.repo);
+
+  // The index follows the files: what an interrupted run placed but did not record is added now.
+  const entries = new Map((await ctx.step('read archive', () => reindex(target.repo, ctx.signal))).map((e) => [e.file, e]));
+  const toCopy = closed.filter((f) => !entries.has(f.name));
+  const toCompare = closed.filter((f) => {
+    const have = entries.get(f.name);
+    return have !== undefined && (opts.verify || have.size !== f.size);
+  });
+  const already = closed.filter((f) => entries.has(f.name) && !toCompare.includes(f)).map((f) => f.name);
+  const copied: ArchivedBinlog[] = [];
+
+  if (toCopy.length + toCompare.length > 0) {
+    const tool = await findBinlogTool(probe.flavor === 'mysql' ? 'mysql' : 'mariadb');
+    const incoming = incomingDir(target.repo);
+    try {
+      const names = [...toCopy, ...toCompare].map((f) => f.name).sort(compareBinlogNames);
+      await ctx.step(`copy ${names.length} binlog(s)`, () => fetchBinlogs(ctx, target, tool, names, incoming));
+      for (const f of toCompare) {
+        // The bytes on disk, not the index's record of them: --verify is also a check of the archive.
+        const fetched = await sha256File(join(incoming, f.name));
+        const have = (await sha256File(join(root, f.name))).sha256;
+        if (fetched.sha256 !== have) throw differentBytes(f.name, have, fetched.sha256, target.repo);
+        already.push(f.name);
+      }
+      let done = 0;
+      for (const f of toCopy) {
+        const placed = await placeBinlog(target.repo, join(incoming, f.name), f.name, ctx.signal);
+        entries.set(f.name, placed.entry);
+        if (placed.alreadyArchived) already.push(f.name);
+        else copied.push(placed.entry);
+        // Recorded after every file: an interruption loses at most the entry of the file in hand.
+        writeIndex(target.repo, [...entries.values()]);
+        ctx.emit({ type: 'progress', phase: 'archiving binlogs', done: ++done, total: toCopy.length, unit: 'segments' });
+      }
+    } finally {
+      rmSync(incoming, { recursive: true, force: true });
+    }
+  }
+  writeIndex(target.repo, [...entries.values()]);
+
+  const names = [...entries.keys()].sort(compareBinlogNames);
+  const newest = names.at(-1);
+  let purgedUnarchived: BinlogSyncReport['purgedUnarchived'];
+  const oldestOnServer = server.files[0]?.name;
+  const a = newest ? parseBinlogFileName(newest) : undefined;
+  const o = oldestOnServer ? parseBinlogFileName(oldestOnServer) : undefined;
+  if (a && o && a.base === o.base && o.seq > a.seq + 1) {
+    const g = findBinlogGaps([newest!, oldestOnServer!])[0]!;
+    purgedUnarchived = { from: g.from, to: g.to, missing: g.missing };
+    ctx.emit({
+      type: 'log',
+      level: 'warn',
+      text: `binlogs ${g.from}…${g.to} were purged from the server before they were archived: no restore can replay across them; run binlog-sync more often than binlog_expire_logs_seconds and take a new backup`,
+    });
+  }
+  return {
+    target: target.name,
+    archiveDir: root,
+    rotated: server.rotated,
+    server: { ...(server.current ? { current: server.current.name } : {}), files: server.files.length, closed: closed.length, ...(oldestOnServer ? { oldest: oldestOnServer } : {}) },
+    copied,
+    alreadyArchived: already.sort(compareBinlogNames),
+    verified: opts.verify === true,
+    archived: names.length,
+    ...(newest ? { newest } : {}),
+    gaps: findBinlogGaps(names),
+    ...(purgedUnarchived ? { purgedUnarchived } : {}),
+    seconds: (performance.now() - t0) / 1000,
+  };
+}

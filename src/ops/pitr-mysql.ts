@@ -1,0 +1,206 @@
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Target } from '../config/target.js';
+import { binlogRoot, readBinlogInventory, type BinlogInventory } from '../binlog/archive.js';
+import { stopDatetimeArg } from '../binlog/decoded.js';
+import { computeMysqlWindow, planMysqlRestore, type MysqlRestorePlan } from '../binlog/window.js';
+import type { EngineContext } from '../engines/context.js';
+import { findBinlogTool } from '../engines/mysql/binlog-server.js';
+import { replayBinlogs, type ReplayOutcome } from '../engines/mysql/binlog-replay.js';
+import { parseDumpHead, readDumpEnds } from '../engines/mysql/dump-head.js';
+import { DUMP_FILE } from '../engines/mysql/logical-backup.js';
+import { myLogicalRestore, restoredStats } from '../engines/mysql/logical-restore.js';
+import { DbdrillError, invalid } from '../errors.js';
+import type { RecoverableWindow } from '../pitr/window.js';
+import type { Manifest, TableStat } from '../repo/manifest.js';
+import { Repository } from '../repo/repository.js';
+import { startMariadbSandbox, type SandboxInstance } from '../sandbox/index.js';
+import { canBind } from '../sandbox/ports.js';
+import { unregister } from '../sandbox/registry.js';
+import type { PitrReport, PitrRequest } from './pitr.js';
+import { sandboxTarget } from './sandbox-target.js';
+
+/** Everything a MySQL/MariaDB window or plan needs, read from the repository. */
+export interface MysqlArchiveView {
+  manifests: Manifest[];
+  inventory: BinlogInventory;
+  window: RecoverableWindow;
+}
+
+export async function readMysqlArchive(target: Target, signal?: AbortSignal): Promise<MysqlArchiveView> {
+  const { manifests } = new Repository(target.repo).catalog();
+  const inventory = await readBinlogInventory(target.repo, signal);
+  return { manifests, inventory, window: computeMysqlWindow(manifests, inventory) };
+}
+
+export async function readMysqlWindow(target: Target): Promise<RecoverableWindow & { target: string }> {
+  return { target: target.name, ...(await readMysqlArchive(target)).window };
+}
+
+export function planMysqlPitr(view: MysqlArchiveView, target: Target, req: Pick<PitrRequest, 'target' | 'backup' | 'timeline'>): MysqlRestorePlan {
+  if (req.timeline !== undefined) throw invalid('MySQL/MariaDB binlogs have no timelines; leave out --timeline.');
+  const plan = planMysqlRestore(req.target, view.manifests, view.inventory, view.window, { ...(req.backup ? { backup: req.backup } : {}) });
+  if (!plan.schema) plan.schema = target.dbname;
+  return plan;
+}
+
+/** The plan as PitrReport carries it: the same fields the PostgreSQL plan has, in binlog terms. */
+export function reportPlan(plan: MysqlRestorePlan): PitrReport['plan'] {
+  return {
+    backup: plan.backup.id,
+    timeline: 0,
+    target: plan.target,
+    settings: {
+      'start-position': `${plan.startFile}:${plan.startPosition}`,
+      ...(plan.stopAt ? { 'stop-datetime': `${stopDatetimeArg(plan.stopAt)} UTC` } : {}),
+      database: plan.schema,
+    },
+    walFrom: plan.files[0]?.file ?? plan.startFile,
+    walTo: plan.files.at(-1)?.file ?? plan.startFile,
+    segments: plan.files.length,
+    estimatedBytes: plan.estimatedBytes,
+    notes: plan.notes,
+  };
+}
+
+export interface MysqlRestoreInfo {
+  /** The new instance's own directory (data in data/, log, socket, pid file, client.cnf). */
+  instanceDir: string;
+  schema: string;
+  /** A 0600 option file with the new instance's user and password: mariadb --defaults-extra-file=… */
+  optionFile: string;
+  socket: string;
+  user: string;
+  stopCommand: string;
+  transactionsReplayed: number;
+  tables: TableStat[];
+}
+
+export interface MysqlPitrReport extends PitrReport {
+  mysql: MysqlRestoreInfo;
+}
+
+/** A plan made by reportPlan (binlog terms) rather than the PostgreSQL planner. */
+export function isMysqlPlan(plan: PitrReport['plan']): boolean {
+  return 'start-position' in plan.settings;
+}
+
+export function isMysqlPitrReport(r: PitrReport): r is MysqlPitrReport {
+  return typeof (r as Partial<MysqlPitrReport>).mysql === 'object';
+}
+
+/** Refuses a destination that holds anything, or a port something already listens on. */
+export async function checkMysqlDestination(dir: string, port: number): Promise<void> {
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw invalid(`${dir} exists and is not a directory; give --into a new or empty directory.`);
+    const entries = readdirSync(dir);
+    if (entries.length > 0) {
+      const running = entries.includes('mariadbd.pid') || entries.includes('data') ? ' and holds a server directory (one may be running there)' : '';
+      throw invalid(`${dir} is not empty${running}; a restore never writes over existing files, so give --into a new or empty directory.`);
+    }
+  }
+  if (!(await canBind(port))) throw invalid(`Port ${port} is already in use on 127.0.0.1; give --port a free port.`);
+}
+
+/** A dump of MySQL (not MariaDB) may use syntax the MariaDB server dbdrill starts cannot load. */
+export async function checkDumpFlavor(m: Manifest, dir: string): Promise<void> {
+  const head = parseDumpHead((await readDumpEnds(join(dir, DUMP_FILE))).head);
+  if (head.serverVersion && !/mariadb/i.test(head.serverVersion)) {
+    throw invalid(`Backup ${m.id} is a MySQL dump and dbdrill restores into a new MariaDB server, which cannot load MySQL-only syntax and binlog events reliably; restore it by hand into a MySQL server.`);
+  }
+}
+
+/**
+ * Loads a logical backup into a running instance and replays the archived binlogs of the plan.
+ * Shared by restore --to and drills.
+ */
+export async function restoreAndReplay(
+  ctx: EngineContext,
+  source: Target,
+  into: Target,
+  plan: MysqlRestorePlan,
+  hooks: { load?: <T>(fn: () => Promise<T>) => Promise<T>; replay?: <T>(fn: () => Promise<T>) => Promise<T> } = {},
+): Promise<{ tables: TableStat[]; replay?: ReplayOutcome }> {
+  const backupDir = new Repository(source.repo).backupDir(plan.backup.id);
+  const load = hooks.load ?? ((fn) => ctx.step('load backup', fn));
+  const replayStep = hooks.replay ?? ((fn) => ctx.step('replay binlogs', fn));
+  let tables = await load(() => myLogicalRestore(ctx, into, plan.backup, backupDir, { dbname: plan.schema }));
+  if (plan.files.length === 0) return { tables };
+  const tool = await findBinlogTool('mariadb');
+  const root = binlogRoot(source.repo);
+  const replay = await replayStep(() =>
+    replayBinlogs(ctx, into, tool, {
+      files: plan.files.map((f) => ({ path: join(root, f.file), size: f.size })),
+      startPosition: plan.startPosition,
+      ...(plan.stopAt ? { stopAt: plan.stopAt } : {}),
+      schema: plan.schema,
+    }),
+  );
+  if (replay.transactions > 0) tables = await restoredStats(ctx, into, plan.schema);
+  return { tables, replay };
+}
+
+/**
+ * Point-in-time restore of a MySQL/MariaDB target into a new directory and port: plan (refusing a
+ * time outside the window before anything is written), start a fresh MariaDB there, load the
+ * backup's dump into the source's schema name, replay the archived binlogs from the dump's
+ * position up to the target, and report the point reached. The server keeps running afterwards;
+ * the source server is never contacted.
+ */
+export async function runMysqlPitrRestore(ctx: EngineContext, target: Target, req: PitrRequest): Promise<MysqlPitrReport | PitrReport> {
+  const t0 = performance.now();
+  const dir = resolve(req.into);
+  const view = await ctx.step('plan', () => readMysqlArchive(target, ctx.signal));
+  const plan = planMysqlPitr(view, target, req);
+  const planOut = reportPlan(plan);
+  const backupDir = new Repository(target.repo).backupDir(plan.backup.id);
+  ctx.emit({
+    type: 'log',
+    level: 'info',
+    text: `plan: backup ${plan.backup.id} (binlog ${plan.startFile}:${plan.startPosition}), ${plan.files.length ? `binlogs ${planOut.walFrom}…${planOut.walTo} (${plan.files.length} file(s))` : 'no binlog to replay'}${plan.stopAt ? `, stop before ${stopDatetimeArg(plan.stopAt)} UTC` : ''}, schema ${plan.schema}`,
+  });
+  if (req.exclusive) plan.notes.push('--exclusive changes nothing here: a binlog replay never includes the target second itself');
+  for (const n of plan.notes) ctx.emit({ type: 'log', level: 'info', text: n });
+  await checkDumpFlavor(plan.backup, backupDir);
+  await ctx.step('check destination', () => checkMysqlDestination(dir, req.port));
+  if (req.dryRun) return { target: target.name, plan: planOut, dataDir: join(dir, 'data'), port: req.port, seconds: (performance.now() - t0) / 1000, dryRun: true };
+
+  // Registered like any sandbox until the restore succeeds, so a failure or Ctrl-C stops it.
+  const sb: SandboxInstance = await ctx.step('start server', () => startMariadbSandbox({ baseDir: dir, port: req.port, binlog: false, keep: true, signal: ctx.signal }));
+  try {
+    const into = sandboxTarget(sb, `${target.name}-restore`, '');
+    const optionFile = join(dir, 'client.cnf');
+    writeFileSync(optionFile, `[client]\nuser=${sb.user}\npassword="${sb.password.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"\nhost=127.0.0.1\nport=${sb.port}\nprotocol=TCP\n`, { mode: 0o600 });
+    const { tables, replay } = await restoreAndReplay(ctx, target, into, plan);
+    if (!replay) ctx.emit({ type: 'step', step: 'replay binlogs', status: 'skipped', detail: 'no archived binlog to replay after the backup\'s position' });
+    unregister(sb.dir);
+    return {
+      target: target.name,
+      plan: planOut,
+      dataDir: sb.dataDir,
+      port: sb.port,
+      pid: sb.pid,
+      logFile: sb.logFile,
+      reached: replay?.lastChangeAt ? { lastCommitAt: replay.lastChangeAt.toISOString() } : {},
+      segmentsRestored: plan.files.length,
+      seconds: (performance.now() - t0) / 1000,
+      dryRun: false,
+      mysql: {
+        instanceDir: sb.dir,
+        schema: plan.schema,
+        optionFile,
+        socket: join(sb.socketDir, 'mysqld.sock'),
+        user: sb.user,
+        stopCommand: `mariadb-admin --defaults-extra-file=${optionFile} shutdown`,
+        transactionsReplayed: replay?.transactions ?? 0,
+        tables,
+      },
+    };
+  } catch (e) {
+    await sb.stop().catch(() => {});
+    if (e instanceof DbdrillError) {
+      throw new DbdrillError(e.code, `${e.message.replace(/\.$/, '')}; the new server in ${dir} was stopped and the directory left for inspection (remove it before restoring there again).`, e.detail);
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,169 @@
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TargetStore } from '../src/config/store.js';
+import type { DrillReport } from '../src/drill/report.js';
+import { listProcesses } from '../src/runner/process.js';
+import { startMariadbSandbox, type SandboxInstance } from '../src/sandbox/index.js';
+import { runCli, tempConfigDir, type CliResult } from './helpers/cli.js';
+
+// A MariaDB of this file's own (its binlogs are rotated and archived).
+const cfg = tempConfigDir();
+const repo = join(cfg.dir, 'repo');
+let server: SandboxInstance;
+let env: Record<string, string>;
+const runs: CliResult[] = [];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function cli(args: string[]): Promise<CliResult> {
+  const r = await runCli(args, { env, timeoutMs: 180_000 });
+  runs.push(r);
+  return r;
+}
+
+async function sql<T = mysql.RowDataPacket[]>(text: string): Promise<T> {
+  const conn = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: server.user, password: server.password, database: 'shop', dateStrings: true });
+  try {
+    return (await conn.query(text))[0] as T;
+  } finally {
+    await conn.end();
+  }
+}
+
+/** The drill's scratch server (named by its port in the provision step) is gone. */
+function scratchAlive(report: DrillReport): string[] {
+  const port = /on 127\.0\.0\.1:(\d+)/.exec(report.steps.find((s) => s.name === 'provision scratch instance')!.detail ?? '')![1]!;
+  return listProcesses().filter((p) => p.name === 'mariadbd' && p.commandLine.includes(`--port=${port} `)).map((p) => `${p.pid} ${p.commandLine}`);
+}
+
+beforeAll(async () => {
+  server = await startMariadbSandbox({ binlog: true, sampleData: true });
+  env = { DBDRILL_CONFIG_DIR: cfg.dir, MYDRILL_PW: server.password };
+  new TargetStore(cfg.dir).add({
+    name: 'mydrill', engine: 'mysql', host: '127.0.0.1', port: server.port, user: server.user, dbname: 'shop',
+    repo, passwordEnv: 'MYDRILL_PW', rto: '1h', rpo: '1h',
+    checks: [
+      { name: 'orders are there', sql: 'SELECT count(*) FROM orders', expect: '>= 2000' },
+      { name: 'latest order is recent enough', sql: 'SELECT max(created_at) FROM orders', expect: 'within 3650d of target' },
+    ],
+  });
+  const b = await cli(['backup', 'mydrill', '--kind', 'logical']);
+  expect(b.code, b.stderr).toBe(0);
+});
+
+afterAll(async () => {
+  await server?.stop();
+  cfg.cleanup();
+});
+
+describe('MySQL/MariaDB restore drills', () => {
+  it('drills the backup\'s own moment when no binlog follows it: the tables match the backup', async () => {
+    const r = await cli(['drill', 'mydrill', '--json']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const report = JSON.parse(r.stdout) as DrillReport;
+    expect(report.status).toBe('passed');
+    expect(report.engine).toBe('mysql');
+    expect(report.kind).toBe('logical');
+    expect(report.steps.find((s) => s.name === 'replay binlogs')).toMatchObject({ status: 'skipped' });
+    expect(report.checks.map((c) => [c.name, c.ok])).toEqual([
+      ['accepts connections', true], ['tables match the backup', true], ['orders are there', true], ['latest order is recent enough', true], ['CHECK TABLE', true],
+    ]);
+    expect(report.checks.find((c) => c.name === 'tables match the backup')!.detail).toBe('3 table(s): row counts and digests as recorded');
+    expect(report.rpo).toMatchObject({ reference: 'now minus the start of the logical backup', objectiveSeconds: 3600, ok: true });
+    expect(scratchAlive(report)).toEqual([]);
+  });
+
+  let markedAt = '';
+  it('passes with binlog replay: restores, replays, verifies, measures, tears down and keeps a report', async () => {
+    await sql('CREATE TABLE drill_marks (n int PRIMARY KEY)');
+    await sql('INSERT INTO drill_marks VALUES (1)');
+    await sleep(1100);
+    markedAt = (await sql<{ t: string }[]>("SELECT DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%dT%H:%i:%s.%fZ') AS t"))[0]!.t;
+    await sleep(1100);
+    await sql('INSERT INTO drill_marks VALUES (2)');
+    const sync = await cli(['binlog-sync', 'mydrill', '--rotate']);
+    expect(sync.code, sync.stderr).toBe(0);
+
+    const r = await cli(['drill', 'mydrill', '--json']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const report = JSON.parse(r.stdout) as DrillReport;
+    expect(report.status).toBe('passed');
+    expect(report.steps.map((s) => [s.name, s.status])).toEqual([
+      ['pick backup', 'done'], ['verify backup files', 'done'], ['provision scratch instance', 'done'], ['restore base', 'done'],
+      ['replay binlogs', 'done'], ['verify', 'done'], ['measure', 'done'], ['tear down', 'done'],
+    ]);
+    expect(report.steps.find((s) => s.name === 'replay binlogs')!.detail).toMatch(/^[1-9]\d* transaction\(s\) replayed, last change \d{4}-/);
+    // Replayed binlogs change the tables, so the backup's counts are not compared, and it says so.
+    expect(report.checks.map((c) => [c.name, c.ok])).toEqual([
+      ['accepts connections', true], ['orders are there', true], ['latest order is recent enough', true], ['CHECK TABLE', true],
+    ]);
+    expect(report.steps.find((s) => s.name === 'verify')!.detail).toMatch(/^4\/4 check\(s\) passed; row counts not compared with the backup: \d+ binlog transaction\(s\) were replayed after it$/);
+    expect(report.rto!.seconds).toBeGreaterThan(0);
+    expect(report.rto!.transferSeconds).toBeGreaterThan(0);
+    expect(report.rto!.replaySeconds).toBeGreaterThan(0);
+    expect(report.rto!.transferSeconds + report.rto!.replaySeconds).toBeLessThanOrEqual(report.rto!.seconds);
+    expect(report.rto).toMatchObject({ objectiveSeconds: 3600, ok: true });
+    expect(report.rpo).toMatchObject({ reference: 'now minus the newest archived binlog event', objectiveSeconds: 3600, ok: true });
+    expect(r.stderr.indexOf('… replay binlogs')).toBeGreaterThan(r.stderr.indexOf('… restore base'));
+
+    const stored = JSON.parse(readFileSync(join(repo, 'drills', `${report.id}.json`), 'utf8')) as DrillReport;
+    expect(stored).toEqual(report);
+    const md = await cli(['drill-report', 'mydrill', report.id]);
+    expect(md.stdout).toContain(`# Restore drill ${report.id} — mydrill: PASSED`);
+    expect(md.stdout).toContain('| replay binlogs | done |');
+    const hist = await cli(['drills', 'mydrill']);
+    expect(hist.stdout).toMatch(new RegExp(`${report.id}\\s+passed\\s+\\S+-L\\s+latest`));
+    expect(scratchAlive(report)).toEqual([]);
+  });
+
+  it('drills to a marked time: replay stops there and the RPO is measured against it', async () => {
+    const r = await cli(['drill', 'mydrill', '--to', markedAt, '--json']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const report = JSON.parse(r.stdout) as DrillReport;
+    expect(report.requested).toBe(new Date(markedAt).toISOString());
+    expect(report.steps.find((s) => s.name === 'pick backup')!.detail).toContain(`stopping before ${markedAt.slice(0, 19)}.000Z`);
+    expect(report.rpo!.reference).toBe(`target ${new Date(markedAt).toISOString()} minus the last replayed change`);
+    expect(Date.parse(report.rpo!.lastCommitAt!)).toBeLessThanOrEqual(Date.parse(markedAt));
+    expect(report.rpo!.seconds).toBeLessThan(10);
+  });
+
+  it('reports fail when the measured RTO misses an impossible objective', async () => {
+    const r = await cli(['drill', 'mydrill', '--rto', '0s', '--json']);
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout) as DrillReport;
+    expect(report.status).toBe('failed');
+    expect(report.rto).toMatchObject({ objectiveSeconds: 0, ok: false });
+    expect(report.error).toMatch(/^RTO \d+\.\d s exceeds the objective 0s$/);
+    expect(report.steps.find((s) => s.name === 'tear down')!.status).toBe('done');
+    expect(scratchAlive(report)).toEqual([]);
+  });
+
+  it('fails at the file check of a corrupted dump, naming the file, and starts nothing', async () => {
+    const id = readdirSync(join(repo, 'backups')).find((d) => d.endsWith('-L'))!;
+    const file = join(repo, 'backups', id, 'dump.sql');
+    const original = readFileSync(file);
+    const bad = Buffer.from(original);
+    bad[bad.length >> 1] = bad[bad.length >> 1]! ^ 0x55;
+    writeFileSync(file, bad);
+    try {
+      const r = await cli(['drill', 'mydrill', '--json']);
+      expect(r.code).toBe(1);
+      const report = JSON.parse(r.stdout) as DrillReport;
+      expect(report.failedStep).toBe('verify backup files');
+      expect(report.error).toBe(`backup ${id} is damaged: dump.sql does not match its checksum`);
+      expect(report.steps.find((s) => s.name === 'provision scratch instance')!.status).toBe('skipped');
+      expect(report.steps.find((s) => s.name === 'tear down')).toMatchObject({ status: 'skipped', detail: 'nothing was started' });
+    } finally {
+      writeFileSync(file, original);
+    }
+  });
+
+  it('the password never appears in stdout, stderr or the drill reports', () => {
+    for (const r of runs) {
+      expect(r.stdout).not.toContain(server.password);
+      expect(r.stderr).not.toContain(server.password);
+    }
+    for (const f of readdirSync(join(repo, 'drills'))) expect(readFileSync(join(repo, 'drills', f), 'utf8')).not.toContain(server.password);
+  });
+});

@@ -1,0 +1,210 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ArchivedBinlog } from '../src/binlog/archive.js';
+import { parseEventHeader, ReplayTracker, stopDatetimeArg, stopSecond } from '../src/binlog/decoded.js';
+import { isClosed, scanBinlogBuffer } from '../src/binlog/events.js';
+import { compareBinlogNames, contiguousFrom, findBinlogGaps, parseBinlogFileName } from '../src/binlog/names.js';
+import { computeMysqlWindow, describeMysqlWindow, planMysqlRestore } from '../src/binlog/window.js';
+import { replayArgs } from '../src/engines/mysql/binlog-replay.js';
+import { closedBinlogs } from '../src/engines/mysql/binlog-server.js';
+import type { RestoreTarget } from '../src/pitr/time.js';
+import type { Manifest } from '../src/repo/manifest.js';
+
+const FIX = join(import.meta.dirname, '../fixtures/mariadb-binlog');
+const fixture = (name: string) => readFileSync(join(FIX, name));
+
+describe('binlog file names', () => {
+  it('parses base and number, orders by number and finds gaps per base name', () => {
+    expect(parseBinlogFileName('mysql-bin.000042')).toEqual({ base: 'mysql-bin', seq: 42 });
+    expect(parseBinlogFileName('mysql-bin.1000000')).toEqual({ base: 'mysql-bin', seq: 1000000 });
+    for (const bad of ['index.json', '.mysql-bin.000001.tmp', 'mysql-bin.index', 'mysql-bin.00001', '.incoming-1']) expect(parseBinlogFileName(bad)).toBeUndefined();
+    expect(['mysql-bin.1000000', 'mysql-bin.999999', 'mysql-bin.000002'].sort(compareBinlogNames)).toEqual(['mysql-bin.000002', 'mysql-bin.999999', 'mysql-bin.1000000']);
+    const names = ['mysql-bin.000001', 'mysql-bin.000002', 'mysql-bin.000005', 'mysql-bin.000006', 'mysql-bin.000008', 'other.000001', 'other.000003'];
+    expect(findBinlogGaps(names)).toEqual([
+      { base: 'mysql-bin', from: 'mysql-bin.000003', to: 'mysql-bin.000004', missing: 2 },
+      { base: 'mysql-bin', from: 'mysql-bin.000007', to: 'mysql-bin.000007', missing: 1 },
+      { base: 'other', from: 'other.000002', to: 'other.000002', missing: 1 },
+    ]);
+    expect(contiguousFrom(names, 'mysql-bin.000005')).toEqual(['mysql-bin.000005', 'mysql-bin.000006']);
+    expect(contiguousFrom(names, 'mysql-bin.000003')).toEqual([]);
+  });
+
+  it('calls every binlog but the one the server writes closed', () => {
+    const files = [{ name: 'b.000001', size: 10 }, { name: 'b.000002', size: 20 }, { name: 'b.000003', size: 30 }];
+    expect(closedBinlogs({ logBin: true, files, current: { name: 'b.000003', position: 30 } }).map((f) => f.name)).toEqual(['b.000001', 'b.000002']);
+    expect(closedBinlogs({ logBin: true, files: [] })).toEqual([]);
+  });
+});
+
+describe('binlog event headers (binary)', () => {
+  it('reads a closed binlog: times, transactions, rotation, checksums', () => {
+    const s = scanBinlogBuffer(fixture('closed.000004'));
+    expect(s).toMatchObject({
+      bytes: 1588,
+      validBytes: 1588,
+      events: 27,
+      transactions: 5,
+      serverId: 1,
+      serverVersion: '10.11.18-MariaDB-0+deb12u1-log',
+      checksum: 'crc32',
+      inUse: false,
+      end: 'rotate',
+      rotateTo: 'mysql-bin.000005',
+      firstEventAt: '2026-11-25T18:23:01.000Z',
+      lastEventAt: '2026-11-25T18:25:32.000Z',
+      lastChangeAt: '2026-11-25T18:25:32.000Z',
+      badChecksums: 0,
+    });
+    expect(s.problem).toBeUndefined();
+    expect(isClosed(s)).toBe(true);
+  });
+
+  it('gives the same answer for any chunking', async () => {
+    const { BinlogWalker } = await import('../src/binlog/events.js');
+    const buf = fixture('closed.000004');
+    for (const size of [1, 3, 19, 20, 64, 1000]) {
+      const w = new BinlogWalker();
+      for (let i = 0; i < buf.length; i += size) w.push(buf.subarray(i, i + size));
+      expect(w.result()).toEqual(scanBinlogBuffer(buf));
+    }
+  });
+
+  it('knows the file the server still writes (in-use flag, CRC computed with the flag clear)', () => {
+    const s = scanBinlogBuffer(fixture('active.000005'));
+    expect(s).toMatchObject({ inUse: true, end: 'open', badChecksums: 0, transactions: 1 });
+    expect(s.rotateTo).toBeUndefined();
+    expect(isClosed(s)).toBe(false);
+  });
+
+  it('notices a flipped byte, a cut-short file and a file that is no binlog', () => {
+    const bad = Buffer.from(fixture('closed.000004'));
+    bad[900] = bad[900]! ^ 0x01;
+    const flipped = scanBinlogBuffer(bad);
+    expect(flipped.badChecksums).toBe(1);
+    expect(flipped.firstBadChecksumAt).toBe(893);
+    expect(isClosed(flipped)).toBe(false);
+
+    const cut = scanBinlogBuffer(fixture('closed.000004').subarray(0, 1000));
+    expect(cut.end).toBe('truncated');
+    expect(cut.problem).toBe('the file ends inside an event (at offset 993 of 1000)');
+    expect(cut.lastEventAt).toBe('2026-11-25T18:25:31.000Z');
+
+    expect(scanBinlogBuffer(Buffer.from('-- MariaDB dump\n')).end).toBe('not-binlog');
+    expect(scanBinlogBuffer(Buffer.alloc(2)).problem).toBe('the file is shorter than the binlog magic number');
+  });
+});
+
+describe('mariadb-binlog output (text)', () => {
+  it('parses event header lines in UTC', () => {
+    expect(parseEventHeader('#261125 18:25:31 server id 1  end_log_pos 793 CRC32 0x38b8970c \tXid = 79')).toEqual({
+      at: new Date('2026-11-25T18:25:31Z'), serverId: 1, endPos: 793, what: 'Xid = 79',
+    });
+    // MySQL pads the hour with a space; events without checksums have no CRC32 part.
+    expect(parseEventHeader('#240102  9:05:03 server id 7  end_log_pos 120 \tQuery\tthread_id=3')?.at.toISOString()).toBe('2024-01-02T09:05:03.000Z');
+    expect(parseEventHeader('#Q> insert into fx values (1)')).toBeUndefined();
+    expect(parseEventHeader('### INSERT INTO `shop`.`fx`')).toBeUndefined();
+  });
+
+  it('follows a replay stream: transactions and the last change, whatever the chunking', () => {
+    for (const [file, want] of [
+      ['replay-full.sql', { transactions: 5, lastGtid: '0-1-40', lastChangeAt: new Date('2026-11-25T18:25:32Z'), rotations: 1 }],
+      ['replay-stop-datetime.sql', { transactions: 2, lastGtid: '0-1-38', lastChangeAt: new Date('2026-11-25T18:25:31Z'), rotations: 0 }],
+    ] as const) {
+      const text = fixture(file);
+      for (const size of [7, 100, text.length]) {
+        const t = new ReplayTracker();
+        for (let i = 0; i < text.length; i += size) t.push(text.subarray(i, i + size));
+        t.end();
+        expect(t.progress, `${file} in chunks of ${size}`).toMatchObject(want);
+      }
+    }
+  });
+
+  it('stops replay at the target second, never after the target', () => {
+    expect(stopSecond(new Date('2026-11-25T18:25:31.999Z')).toISOString()).toBe('2026-11-25T18:25:31.000Z');
+    expect(stopDatetimeArg(new Date('2026-11-25T18:25:31.000Z'))).toBe('2026-11-25 18:25:31');
+    expect(replayArgs({ files: [{ path: '/r/b.000001', size: 1 }, { path: '/r/b.000002', size: 1 }], startPosition: 609, stopAt: new Date('2026-11-25T18:25:31Z'), schema: 'shop' })).toEqual([
+      '--disable-log-bin', '--database=shop', '--start-position=609', '--stop-datetime=2026-11-25 18:25:31', '/r/b.000001', '/r/b.000002',
+    ]);
+  });
+});
+
+describe('recoverable window and restore plans of MySQL targets', () => {
+  const manifest = (id: string, startedAt: string, file: string, position: number): Manifest => ({
+    formatVersion: 1, id, target: 'my', engine: 'mysql', kind: 'logical', type: 'full', status: 'complete',
+    tool: { name: 'mariadb-dump', version: '10.11.18', argv: [] }, serverVersion: '10.11.18', startedAt, sizeBytes: 1000,
+    files: [], database: 'shop', mysql: { binlogFile: file, binlogPosition: position },
+  });
+  const file = (n: number, first: string, last: string, size = 100): ArchivedBinlog => ({
+    file: `mysql-bin.${String(n).padStart(6, '0')}`, size, firstEventAt: first, lastEventAt: last, transactions: 1,
+  });
+  const b1 = manifest('20261125T100000Z-L', '2026-11-25T10:00:00.500Z', 'mysql-bin.000001', 400);
+  const b2 = manifest('20261125T120000Z-L', '2026-11-25T12:00:00.500Z', 'mysql-bin.000004', 300);
+  const files = [
+    file(1, '2026-11-25T09:00:00Z', '2026-11-25T10:30:00Z'),
+    file(2, '2026-11-25T10:30:00Z', '2026-11-25T11:00:00Z'),
+    // 3 is missing
+    file(4, '2026-11-25T11:30:00Z', '2026-11-25T12:30:00Z'),
+    file(5, '2026-11-25T12:30:00Z', '2026-11-25T13:00:00Z'),
+  ];
+  const inv = { files, gaps: findBinlogGaps(files.map((f) => f.file)).map((g) => g) };
+  const window = computeMysqlWindow([b1, b2], inv);
+  const at = (iso: string): RestoreTarget => ({ kind: 'time', at: new Date(iso), input: iso });
+
+  it('spans from the first backup to the newest event reachable without a gap', () => {
+    expect(window).toEqual({
+      from: '2026-11-25T10:00:00.500Z',
+      to: '2026-11-25T13:00:00.000Z',
+      ranges: [
+        { backup: b1.id, timeline: 0, from: '2026-11-25T10:00:00.500Z', to: '2026-11-25T11:00:00.000Z' },
+        { backup: b2.id, timeline: 0, from: '2026-11-25T12:00:00.500Z', to: '2026-11-25T13:00:00.000Z' },
+      ],
+      gaps: [{ timeline: 0, from: 'mysql-bin.000003', to: 'mysql-bin.000003', missing: 1 }],
+      timelines: [],
+      segments: 4,
+      newestSegment: 'mysql-bin.000005',
+    });
+    expect(describeMysqlWindow(window)).toBe('2026-11-25 10:00:00Z → 2026-11-25 13:00:00Z');
+    expect(describeMysqlWindow(computeMysqlWindow([], inv))).toBe('no restorable point yet (no complete logical backup with binlog coordinates)');
+  });
+
+  it('plans from the newest backup before the target, up to the file that holds the stop second', () => {
+    const p = planMysqlRestore(at('2026-11-25T10:45:10.250Z'), [b1, b2], inv, window);
+    expect(p.backup.id).toBe(b1.id);
+    expect(p.schema).toBe('shop');
+    expect([p.startFile, p.startPosition]).toEqual(['mysql-bin.000001', 400]);
+    expect(p.files.map((f) => f.file)).toEqual(['mysql-bin.000001', 'mysql-bin.000002']);
+    expect(p.stopAt?.toISOString()).toBe('2026-11-25T10:45:10.000Z');
+    expect(p.notes[0]).toMatch(/^binlog events carry whole seconds/);
+    expect(p.estimatedBytes).toBe(1000 + 0 + 100);
+
+    const first = planMysqlRestore(at('2026-11-25T10:10:00Z'), [b1, b2], inv, window);
+    expect(first.files.map((f) => f.file)).toEqual(['mysql-bin.000001']);
+    expect(first.notes).toEqual([]);
+
+    const latest = planMysqlRestore({ kind: 'latest' }, [b1, b2], inv, window);
+    expect([latest.backup.id, latest.files.map((f) => f.file), latest.stopAt]).toEqual([b2.id, ['mysql-bin.000004', 'mysql-bin.000005'], undefined]);
+  });
+
+  it('refuses times before the window, past it and beyond a gap, in one sentence with the window', () => {
+    expect(() => planMysqlRestore(at('2026-11-25T09:00:00Z'), [b1, b2], inv, window)).toThrow(
+      'is before the earliest restorable point (2026-11-25 10:00:00Z, when the first backup started); the recoverable window is 2026-11-25 10:00:00Z → 2026-11-25 13:00:00Z.',
+    );
+    expect(() => planMysqlRestore(at('2026-11-25T11:15:00Z'), [b1, b2], inv, window)).toThrow(
+      '2026-11-25 11:15:00Z is past the end of the recoverable window (2026-11-25 10:00:00Z → 2026-11-25 13:00:00Z): replay would stop at the gap mysql-bin.000003…mysql-bin.000003 in the binlog archive; choose an earlier time, or --to latest to replay everything archived.',
+    );
+    expect(() => planMysqlRestore(at('2026-11-25T14:00:00Z'), [b1, b2], inv, window)).toThrow(/past the end of the recoverable window .*: the newest archived binlog event is at 2026-11-25 13:00:00Z/);
+    expect(() => planMysqlRestore({ kind: 'lsn', lsn: '0/1' }, [b1, b2], inv, window)).toThrow('MySQL/MariaDB restores take --to TIME or --to latest');
+    expect(() => planMysqlRestore({ kind: 'latest' }, [b1, b2], inv, window, { backup: 'nope' })).toThrow('Backup nope is not a complete logical backup with binlog coordinates');
+    expect(() => planMysqlRestore({ kind: 'latest' }, [], inv, window)).toThrow(/^There is no complete logical backup with binlog coordinates/);
+  });
+
+  it('restores a backup whose binlog is not archived to its own moment only', () => {
+    const b3 = manifest('20261125T140000Z-L', '2026-11-25T14:00:00Z', 'mysql-bin.000009', 4);
+    const w = computeMysqlWindow([b3], inv);
+    expect(w.ranges).toEqual([{ backup: b3.id, timeline: 0, from: '2026-11-25T14:00:00.000Z', to: '2026-11-25T14:00:00.000Z' }]);
+    expect(planMysqlRestore(at('2026-11-25T14:00:00Z'), [b3], inv, w).files).toEqual([]);
+    expect(() => planMysqlRestore(at('2026-11-25T14:00:01Z'), [b3], inv, w)).toThrow(/the archive does not hold mysql-bin\.000009, where backup 20261125T140000Z-L's position lies/);
+  });
+});
