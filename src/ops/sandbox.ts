@@ -82,6 +82,8 @@ export function startNamedSandbox(configDir: string, engine: SandboxEngine, opts
       writeFileAtomic(passwordFile(configDir, engine), `${info.password}\n`);
       writeFileAtomic(stateFile(configDir, engine), `${JSON.stringify(info, null, 2)}\n`);
       const target = sandboxTarget(info, name, repo, passwordFile(configDir, engine));
+      // A trainee who breaks archiving should see Health turn WARN/CRIT within a minute, not 15.
+      target.health = { archiveWarn: '20s', archiveCrit: '40s' };
       await ctx.step(`register target ${name}`, async () => {
         if (existing) store.update(name, { ...target });
         else store.add({ ...target });
