@@ -1,5 +1,9 @@
 import type { Target } from '../src/config/target.js';
+import type { DrillReport } from '../src/drill/report.js';
+import type { ProbeResult } from '../src/engines/probe-types.js';
+import type { HealthReport } from '../src/health/report.js';
 import type { CatalogEntry } from '../src/ops/catalog.js';
+import type { DisasterKind, TrainingScore, TrainingSession } from '../src/training/session.js';
 import type { Job } from '../src/ops/job.js';
 import type { PitrReport } from '../src/ops/pitr.js';
 import type { VerifyReport } from '../src/ops/verify.js';
@@ -37,6 +41,68 @@ export interface ConsoleApi {
   startRestore(name: string, request: RestoreRequest): Job<PitrReport>;
   /** A TCP port on 127.0.0.1 that is free right now, for the restored server. */
   freePort(): Promise<number>;
+
+  /** Archiver status and recoverable window of one target, for its Targets row (may take a second). */
+  targetSummary(name: string): Promise<TargetSummary>;
+  /** `dbdrill target add` (original undefined) or an edit of `original`; throws one sentence naming the field. */
+  saveTarget(input: TargetForm, original?: string): Promise<Target>;
+  /** `dbdrill target remove NAME`: forgets the target; its repository stays on disk. */
+  removeTarget(name: string): Promise<Target>;
+  /** `dbdrill target test NAME`: connects and reports version, archiving and privileges. */
+  testTarget(name: string): Job<ProbeResult>;
+
+  /** `dbdrill drill NAME --to … [--rto] [--rpo]`. */
+  startDrill(name: string, request: DrillRequest): Job<DrillReport>;
+  /** `dbdrill drills NAME`: the drill history, newest first. */
+  listDrills(name: string): Promise<DrillReport[]>;
+
+  /** A live health sampler of one target (`dbdrill health NAME --watch`); the screen paces it. */
+  openHealth(name: string): HealthFeed;
+
+  /** The training session of a sandbox target, if one is under way. */
+  readTraining(name: string): Promise<TrainingSession | undefined>;
+  /** Causes the chosen disaster on a sandbox target (refused for any other target). */
+  startDisaster(name: string, kind: DisasterKind): Job<TrainingSession>;
+  /** Scores the trainee's recovery: the restored server's data against the state before the disaster, RTO and RPO. */
+  scoreTraining(name: string): Job<TrainingScore>;
+  /** Repairs what the disaster broke (archive_command) for a repair-kind session. */
+  repairTraining(name: string): Job<TrainingSession>;
+  /** Puts the sandbox back as it was before the disaster and ends the session. */
+  endTraining(name: string): Job<TrainingSession>;
+}
+
+/** The Targets form's fields, as typed (validated by the engine). */
+export interface TargetForm {
+  name: string;
+  engine: string;
+  host: string;
+  port: string;
+  user: string;
+  dbname: string;
+  repo: string;
+  passwordEnv: string;
+  rto: string;
+  rpo: string;
+}
+
+export interface TargetSummary {
+  archiver: ArchiverStatus;
+  /** Why, in words (the worst health check's reason). */
+  reason?: string;
+  window?: string;
+}
+
+/** A drill as the Drill screen asks for it. */
+export interface DrillRequest {
+  /** "latest", ISO 8601 with a zone, or relative ("-15m"). */
+  to: string;
+  rto?: string;
+  rpo?: string;
+}
+
+export interface HealthFeed {
+  sample(): Promise<HealthReport>;
+  close(): Promise<void>;
 }
 
 /** What `dbdrill catalog NAME --json` prints: the backups newest first, and manifests it could not read. */

@@ -16,6 +16,7 @@ import { Header, HEADER_HEIGHT } from '../layout/Header/Header.js';
 import { HelpOverlay } from '../layout/HelpOverlay/HelpOverlay.js';
 import { RestoreScreen } from '../restore/RestoreScreen.js';
 import { TargetsScreen } from '../targets/TargetsScreen.js';
+import { TrainingScreen } from '../training/TrainingScreen.js';
 import { ApiContext } from './ApiContext.js';
 import { SCREENS, screenForKey, type ScreenId } from './screenList.js';
 import { initialShell, shellReducer, type Handoff } from './shellState.js';
@@ -26,6 +27,7 @@ const SCREEN_COMPONENTS: Record<ScreenId, ComponentType> = {
   restore: RestoreScreen,
   drill: DrillScreen,
   health: HealthScreen,
+  training: TrainingScreen,
 };
 
 export const MIN_COLUMNS = 40;

@@ -4,6 +4,7 @@ export const SCREENS = [
   { id: 'restore', key: '3', name: 'Restore' },
   { id: 'drill', key: '4', name: 'Drill' },
   { id: 'health', key: '5', name: 'Health' },
+  { id: 'training', key: '6', name: 'Training' },
 ] as const;
 
 export type ScreenId = (typeof SCREENS)[number]['id'];

@@ -1,8 +1,164 @@
-import type { ReactNode } from 'react';
-import { useScreenContext } from '../keys/ScreenKeys.js';
-import { NotBuilt } from '../widgets/NotBuilt/NotBuilt.js';
+import { Box, Text, type Key } from 'ink';
+import { useCallback, useEffect, useRef, type ReactNode } from 'react';
+import { useApi } from '../App/ApiContext.js';
+import { JobStore, oneSentence } from '../hooks/jobStore.js';
+import { useJobEvents } from '../hooks/useJobEvents.js';
+import { useSyncedReducer } from '../hooks/useSyncedReducer.js';
+import type { KeyHint } from '../keys/keymap.js';
+import { useQuitGuard, useScreenContext, useScreenKeys } from '../keys/ScreenKeys.js';
+import { useBodySize } from '../layout/bodySize.js';
+import { editText } from '../widgets/TextField/TextField.js';
+import { DrillReportView, DrillSetup } from './DrillSetup.js';
+import { DrillRunView } from './DrillRunView.js';
+import { DRILL_FIELDS, drillReducer, initialDrill, type DrillState } from './drillState.js';
 
 export function DrillScreen(): ReactNode {
-  const name = useScreenContext().target ?? 'NAME';
-  return <NotBuilt line={`Restore drills (restore to a scratch instance, verify, time RTO/RPO) are not built yet; run \`dbdrill drill ${name}\` meanwhile.`} />;
+  const api = useApi();
+  const { target, active } = useScreenContext();
+  const { width, height } = useBodySize();
+  const [state, dispatch, current] = useSyncedReducer(drillReducer, initialDrill);
+  const runSnap = useJobEvents(state.run?.store);
+  const running = runSnap?.state === 'running';
+
+  useEffect(() => {
+    dispatch({ type: 'target', target });
+  }, [target, dispatch]);
+
+  const mounted = useRef(true);
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+    };
+  }, []);
+
+  const loadHistory = useCallback(
+    async (name: string) => {
+      try {
+        const drills = await api.listDrills(name);
+        if (mounted.current) dispatch({ type: 'history', target: name, drills });
+      } catch (e) {
+        if (mounted.current) dispatch({ type: 'history-failed', target: name, error: oneSentence(e) });
+      }
+    },
+    [api, dispatch],
+  );
+  useEffect(() => {
+    if (active && state.target !== undefined) void loadHistory(state.target);
+  }, [active, state.target, loadHistory]);
+  // A finished drill wrote a report: the history grows by one.
+  const runState = runSnap?.state;
+  useEffect(() => {
+    const name = current().target;
+    if (runState && runState !== 'running' && name !== undefined) void loadHistory(name);
+  }, [runState, loadHistory, current]);
+
+  useEffect(() => () => state.run?.store.dispose(), [state.run]);
+  useQuitGuard(running ? () => dispatch({ type: 'ask' }) : undefined);
+
+  const start = (s: DrillState) => {
+    if (s.target === undefined) return;
+    const to = s.to.trim() || 'latest';
+    const req = { to, ...(s.rto.trim() ? { rto: s.rto.trim() } : {}), ...(s.rpo.trim() ? { rpo: s.rpo.trim() } : {}) };
+    dispatch({ type: 'run-started', run: { store: new JobStore(api.startDrill(s.target, req)), target: s.target, startedAt: Date.now(), to, rto: s.rto.trim(), rpo: s.rpo.trim() } });
+  };
+
+  const onKey = (input: string, key: Key): boolean => {
+    const s = current();
+    if (s.runShown && s.run) {
+      const snap = s.run.store.getSnapshot();
+      if (snap.state === 'running') {
+        if (s.asking) {
+          if (input === 'y' || input === 'Y') s.run.store.job.cancel('cancelled from the console');
+          dispatch({ type: 'answered' });
+          return true;
+        }
+        if (input === 'x') {
+          dispatch({ type: 'ask' });
+          return true;
+        }
+        return false;
+      }
+      if (key.return || key.escape) {
+        dispatch({ type: 'run-closed' });
+        return true;
+      }
+      return false;
+    }
+    if (s.target === undefined) return false;
+    if (s.opened !== undefined) {
+      if (key.escape || key.return || input === 'q') {
+        dispatch({ type: 'open', id: undefined });
+        return true;
+      }
+      return false;
+    }
+    const at = DRILL_FIELDS.indexOf(s.focus);
+    if (key.tab) {
+      dispatch({ type: 'focus', focus: DRILL_FIELDS[(at + (key.shift ? -1 : 1) + DRILL_FIELDS.length) % DRILL_FIELDS.length]! });
+      return true;
+    }
+    if (s.focus === 'history') {
+      const rows = s.history ?? [];
+      if (key.downArrow || input === 'j') dispatch({ type: 'move', by: 1 });
+      else if (key.upArrow || input === 'k') {
+        if (s.selected === 0) dispatch({ type: 'focus', focus: 'rpo' });
+        else dispatch({ type: 'move', by: -1 });
+      } else if (key.return && rows[s.selected]) dispatch({ type: 'open', id: rows[s.selected]!.id });
+      else if (input === 'd') start(s);
+      else if (input === 'e') dispatch({ type: 'focus', focus: 'to' });
+      else return false;
+      return true;
+    }
+    // A text field has the keys: everything typed is text until tab, an arrow or enter.
+    if (key.return) start(s);
+    else if (key.downArrow) dispatch({ type: 'focus', focus: DRILL_FIELDS[at + 1]! });
+    else if (key.upArrow) dispatch({ type: 'focus', focus: DRILL_FIELDS[Math.max(0, at - 1)]! });
+    else if (key.escape) dispatch({ type: 'focus', focus: 'history' });
+    else {
+      const field = s.focus;
+      const text = editText(s[field], input, key);
+      if (text !== undefined) dispatch({ type: 'edit', field, text });
+    }
+    return true;
+  };
+
+  const editing = !state.runShown && state.opened === undefined && state.focus !== 'history' && state.target !== undefined;
+  useScreenKeys(onKey, hintsFor(state, running), editing);
+
+  if (state.runShown && state.run) return <DrillRunView run={state.run} asking={state.asking} width={width} height={height} />;
+  if (state.target === undefined) {
+    return (
+      <Box width={width} height={height} overflow="hidden">
+        <Text wrap="wrap">No target selected yet: pick one on Targets (1); its restore drills and their history are here.</Text>
+      </Box>
+    );
+  }
+  const opened = state.opened !== undefined ? state.history?.find((d) => d.id === state.opened) : undefined;
+  if (opened) return <DrillReportView report={opened} width={width} height={height} />;
+  return <DrillSetup state={state} width={width} height={height} />;
+}
+
+function hintsFor(state: DrillState, running: boolean): KeyHint[] {
+  if (state.runShown && state.run) {
+    if (running && state.asking) return [{ keys: 'y', label: 'cancel the drill' }, { keys: 'n', label: 'keep it running' }];
+    if (running) return [{ keys: 'x ctrl-c', label: 'cancel' }];
+    return [{ keys: 'enter', label: 'back to drills' }];
+  }
+  if (state.target === undefined) return [];
+  if (state.opened !== undefined) return [{ keys: 'enter esc', label: 'back' }];
+  if (state.focus === 'history') {
+    return [
+      { keys: 'd', label: 'drill now' },
+      { keys: 'enter', label: 'open report' },
+      { keys: '↑↓', label: 'move' },
+      { keys: 'tab', label: 'edit to/RTO/RPO' },
+    ];
+  }
+  return [
+    { keys: 'enter', label: 'start drill' },
+    { keys: 'tab ↑↓', label: 'field' },
+    { keys: 'esc', label: 'history' },
+    { keys: 'ctrl-c', label: 'quit' },
+  ];
 }

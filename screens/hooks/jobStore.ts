@@ -4,6 +4,9 @@ export interface StepRow {
   name: string;
   status: StepStatus;
   detail?: string;
+  /** Epoch ms of the step's start and end, from the events' own times (a drill shows them). */
+  startedAt?: number;
+  endedAt?: number;
 }
 
 export type ProgressRow = Omit<Extract<JobEvent, { type: 'progress' }>, 'type' | 'at'>;
@@ -86,6 +89,11 @@ export class JobStore<R> {
         const row: StepRow = { name: e.step, status: e.status };
         if (e.detail !== undefined) row.detail = e.detail;
         const i = this.#steps.findIndex((s) => s.name === e.step);
+        const at = Date.parse(e.at);
+        const started = i >= 0 ? this.#steps[i]!.startedAt : undefined;
+        if (e.status === 'running') row.startedAt = at;
+        else if (started !== undefined) row.startedAt = started;
+        if (e.status === 'done' || e.status === 'failed' || (e.status === 'skipped' && started !== undefined)) row.endedAt = at;
         if (i >= 0) this.#steps[i] = row;
         else this.#steps.push(row);
         break;

@@ -6,22 +6,25 @@ export interface KeyHint {
 
 /** The whole key map, the same on every screen; the help overlay lists it. */
 export const KEY_MAP: readonly KeyHint[] = [
-  { keys: '1-5', label: 'jump to Targets, Catalog, Restore, Drill, Health' },
+  { keys: '1-6', label: 'jump to Targets, Catalog, Restore, Drill, Health, Training' },
   { keys: '↑ ↓  j k', label: 'move the selection' },
   { keys: 'enter', label: 'open the selected item' },
   { keys: 'esc  q', label: 'go back; q on Targets quits' },
   { keys: 'tab', label: 'switch panes, on screens that have them' },
   { keys: '/', label: 'filter the table; enter keeps it, esc clears it' },
   { keys: '?', label: 'show or hide this help' },
+  { keys: 'a e d t', label: 'Targets: add, edit, remove (type the name), test' },
   { keys: 'b v V r', label: 'Catalog: backup, verify, verify by restoring, restore' },
-  { keys: 'x', label: 'cancel a running backup or restore (asks y/N first)' },
+  { keys: 'd', label: 'Drill: run a drill (tab edits to/RTO/RPO)' },
+  { keys: 'space + -', label: 'Health: pause, sample more or less often' },
+  { keys: 'x', label: 'cancel a running backup, restore or drill (asks y/N)' },
   { keys: 'ctrl-c', label: 'quit from anywhere' },
 ];
 
 /** Footer hints that work on every screen, after the screen's own. */
 export function globalHints(isTopLevel: boolean): KeyHint[] {
   return [
-    { keys: '1-5', label: 'screens' },
+    { keys: '1-6', label: 'screens' },
     { keys: '?', label: 'help' },
     isTopLevel ? { keys: 'q', label: 'quit' } : { keys: 'esc', label: 'back' },
   ];

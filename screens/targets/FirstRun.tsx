@@ -15,7 +15,7 @@ export function FirstRun({ width, retry }: { width: number; retry: boolean }): R
       </Text>
       <Text> </Text>
       <Text dimColor wrap="wrap">
-        Or add your own: dbdrill target add NAME --engine postgres --host H --repo DIR
+        Or press a to add your own database (or: dbdrill target add NAME --engine postgres --host H --repo DIR).
       </Text>
     </Box>
   );

@@ -15,15 +15,25 @@ import { StatusMarker } from '../widgets/StatusMarker/StatusMarker.js';
 import { TARGET_COLUMNS } from './columns.js';
 import { FIRST_RUN_HEIGHT, FirstRun } from './FirstRun.js';
 import { finishedRunHeight, SandboxRun } from './SandboxRun.js';
-import { initialTargets, targetsReducer, visibleRows } from './targetsState.js';
+import { initialTargets, targetsReducer, visibleRows, type TargetsState } from './targetsState.js';
+import { fieldIndex, FORM_FIELDS, formError, formFor } from './formState.js';
+import { TargetFormView } from './TargetFormView.js';
+import { TestPanel, testLines } from './TestPanel.js';
+import { editText } from '../widgets/TextField/TextField.js';
+import { TextField } from '../widgets/TextField/TextField.js';
+import { wrapText } from '../text/width.js';
 
 export function TargetsScreen(): ReactNode {
   const api = useApi();
-  const { go, select } = useScreenContext();
+  const { go, select, active } = useScreenContext();
   const { width, height } = useBodySize();
   const [state, dispatch, current] = useSyncedReducer(targetsReducer, initialTargets);
   const snap = useJobEvents(state.run);
-  const rows = visibleRows(state);
+  const testSnap = useJobEvents(state.test?.store);
+  const rows = visibleRows(state).map((r) => {
+    const sum = state.summaries[r.name];
+    return sum ? { ...r, archiver: sum.archiver, ...(sum.window !== undefined ? { window: sum.window } : {}) } : r;
+  });
   const running = snap?.state === 'running';
   const showRun = snap !== undefined && !state.runDismissed;
 
@@ -50,6 +60,27 @@ export function TargetsScreen(): ReactNode {
     };
   }, [load]);
 
+  // Archiver status and window need the server and the archive: asked per target, in the
+  // background, so the table shows at once and fills in (an unreachable host says so, later).
+  const names = (state.rows ?? []).map((r) => r.name).join('\u0000');
+  useEffect(() => {
+    if (!active || names === '') return;
+    let live = true;
+    void (async () => {
+      for (const name of names.split('\u0000')) {
+        try {
+          const summary = await api.targetSummary(name);
+          if (live && mounted.current) dispatch({ type: 'summary', name, summary });
+        } catch {
+          if (live && mounted.current) dispatch({ type: 'summary', name, summary: { archiver: '?' } });
+        }
+      }
+    })();
+    return () => {
+      live = false;
+    };
+  }, [api, active, names, dispatch]);
+
   // A finished sandbox run may have added a target, and a failed one may have half-added it.
   const runState = snap?.state;
   useEffect(() => {
@@ -58,6 +89,38 @@ export function TargetsScreen(): ReactNode {
 
   // Leaving the console (or replacing a run) must not leave a job running unseen.
   useEffect(() => () => state.run?.dispose(), [state.run]);
+  useEffect(() => () => state.test?.store.dispose(), [state.test]);
+
+  const save = async (st: TargetsState) => {
+    const form = st.form;
+    if (!form || form.saving) return;
+    dispatch({ type: 'form-saving' });
+    try {
+      const t = await api.saveTarget(form.values, form.original);
+      if (!mounted.current) return;
+      dispatch({ type: 'form-close' });
+      dispatch({ type: 'message', marker: 'OK', text: form.mode === 'add' ? `Added target ${t.name}; press t to test its connection.` : `Saved target ${t.name}.` });
+      await load();
+    } catch (e) {
+      const field = (e as { detail?: { field?: string } }).detail?.field;
+      if (mounted.current) dispatch({ type: 'form-error', error: formError(oneSentence(e)), ...(fieldIndex(field) !== undefined ? { focus: fieldIndex(field)! } : {}) });
+    }
+  };
+
+  const remove = async (name: string) => {
+    try {
+      const t = await api.removeTarget(name);
+      if (!mounted.current) return;
+      dispatch({ type: 'remove-close' });
+      dispatch({ type: 'message', marker: 'OK', text: `Removed target ${t.name}; its repository ${t.repo} was left untouched.` });
+      await load();
+    } catch (e) {
+      if (mounted.current) {
+        dispatch({ type: 'remove-close' });
+        dispatch({ type: 'message', marker: 'FAIL', text: oneSentence(e) });
+      }
+    }
+  };
 
   const startSandbox = () => {
     let job: Job<Target>;
@@ -72,7 +135,12 @@ export function TargetsScreen(): ReactNode {
 
   const filterShown = state.filterEditing || state.filter !== '';
   const runHeight = showRun && !running ? Math.min(Math.floor(height / 2), finishedRunHeight(snap)) : 0;
-  const tableHeight = Math.max(2, height - (filterShown ? 1 : 0) - (runHeight ? runHeight + 1 : 0));
+  const testHeight = testSnap ? Math.min(Math.floor(height / 2), testLines(testSnap)) : 0;
+  const messageLines = state.message ? wrapText(`${state.message.marker}  ${state.message.text}`, width).slice(0, 2) : [];
+  const reasonLine = 1;
+  const removeHeight = state.removing ? 3 : 0;
+  const below = (runHeight ? runHeight + 1 : 0) + (testHeight ? testHeight + 1 : 0) + messageLines.length + removeHeight + reasonLine;
+  const tableHeight = Math.max(2, height - (filterShown ? 1 : 0) - below);
 
   // Decides on current(), not on `state`: see useSyncedReducer for why.
   const onKey = (input: string, key: Key): boolean => {
@@ -94,6 +162,39 @@ export function TargetsScreen(): ReactNode {
       // Everything typed belongs to the filter, "q" and digits included.
       return true;
     }
+    if (state.form) {
+      const form = state.form;
+      if (form.saving) return true;
+      if (key.escape) dispatch({ type: 'form-close' });
+      else if (key.return) void save(state);
+      else if (key.tab) dispatch({ type: 'form-focus', by: key.shift ? -1 : 1 });
+      else if (key.downArrow) dispatch({ type: 'form-focus', by: 1 });
+      else if (key.upArrow) dispatch({ type: 'form-focus', by: -1 });
+      else {
+        const field = FORM_FIELDS[form.focus]!.field;
+        if (field === 'engine' && (key.leftArrow || key.rightArrow || input === ' ')) {
+          dispatch({ type: 'form-edit', field, text: form.values.engine === 'postgres' ? 'mysql' : 'postgres' });
+        } else {
+          const text = editText(form.values[field], input, key);
+          if (text !== undefined) dispatch({ type: 'form-edit', field, text });
+        }
+      }
+      // Everything typed belongs to the form, digits and "q" included.
+      return true;
+    }
+    if (state.removing) {
+      const r = state.removing;
+      if (key.escape) dispatch({ type: 'remove-close' });
+      else if (key.return) {
+        if (r.typed === r.name) void remove(r.name);
+        else dispatch({ type: 'remove-hint', text: `Type the target's name exactly ("${r.name}") to remove it, or esc to keep it.` });
+      } else {
+        const text = editText(r.typed, input, key);
+        if (text !== undefined) dispatch({ type: 'remove-type', text });
+      }
+      return true;
+    }
+    if (state.message) dispatch({ type: 'clear-message' });
     if (running) {
       if (input === 'x') {
         state.run?.job.cancel('cancelled from the console');
@@ -106,6 +207,10 @@ export function TargetsScreen(): ReactNode {
       return key.return;
     }
     if (state.rows === undefined) return false;
+    if (input === 'a') {
+      dispatch({ type: 'form-open', form: formFor(undefined) });
+      return true;
+    }
     if (state.rows.length === 0) {
       if (key.return) {
         startSandbox();
@@ -127,15 +232,36 @@ export function TargetsScreen(): ReactNode {
     else if (key.return) {
       const row = rows[state.selected];
       if (row) go('catalog', row.name);
-    } else if (key.escape && state.filter !== '') dispatch({ type: 'filter-clear' });
+    } else if (input === 'e' && rows[state.selected]) dispatch({ type: 'form-open', form: formFor(state.rows.find((r) => r.name === rows[state.selected]!.name)) });
+    else if (input === 'd' && rows[state.selected]) dispatch({ type: 'remove-ask', name: rows[state.selected]!.name });
+    else if (input === 't' && rows[state.selected]) {
+      const name = rows[state.selected]!.name;
+      dispatch({ type: 'test-started', name, store: new JobStore(api.testTarget(name)) });
+    } else if (key.escape && state.test) dispatch({ type: 'test-dismissed' });
+    else if (key.escape && state.filter !== '') dispatch({ type: 'filter-clear' });
     else if (key.escape && showRun) dispatch({ type: 'run-dismissed' });
     else return false;
     return true;
   };
 
-  useScreenKeys(onKey, hintsFor(), state.filterEditing);
+  useScreenKeys(onKey, hintsFor(), state.filterEditing || state.form !== undefined || state.removing !== undefined);
 
   function hintsFor(): KeyHint[] {
+    if (state.form) {
+      return [
+        { keys: 'enter', label: 'save' },
+        { keys: 'tab ↑↓', label: 'field' },
+        { keys: 'esc', label: 'cancel' },
+        { keys: 'ctrl-c', label: 'quit' },
+      ];
+    }
+    if (state.removing) {
+      return [
+        { keys: 'enter', label: 'remove (name typed)' },
+        { keys: 'esc', label: 'keep it' },
+        { keys: 'ctrl-c', label: 'quit' },
+      ];
+    }
     if (state.filterEditing) {
       return [
         { keys: 'enter', label: 'keep filter' },
@@ -149,16 +275,19 @@ export function TargetsScreen(): ReactNode {
     if (state.rows === undefined) return [];
     const hideRun: KeyHint[] = showRun && !running ? [{ keys: 'esc', label: 'hide run' }] : [];
     if (state.rows.length === 0) {
-      return [{ keys: 'enter', label: snap?.state === 'failed' ? 'try again' : 'start sandbox' }, ...hideRun];
+      return [{ keys: 'enter', label: snap?.state === 'failed' ? 'try again' : 'start sandbox' }, { keys: 'a', label: 'add target' }, ...hideRun];
     }
     return [
-      { keys: '↑↓ jk', label: 'move' },
       { keys: 'enter', label: 'catalog' },
+      { keys: 'a/e/d', label: 'add/edit/remove' },
+      { keys: 't', label: 'test' },
       { keys: '/', label: 'filter' },
-      ...(state.filter !== '' ? [{ keys: 'esc', label: 'clear' }] : hideRun),
+      ...(state.filter !== '' ? [{ keys: 'esc', label: 'clear' }] : state.test ? [{ keys: 'esc', label: 'hide test' }] : hideRun),
+      { keys: '↑↓', label: 'move' },
     ];
   }
 
+  if (state.form) return <TargetFormView form={state.form} width={width} height={height} />;
   if (running) {
     return <SandboxRun snapshot={snap} width={width} height={height} />;
   }
@@ -195,11 +324,42 @@ export function TargetsScreen(): ReactNode {
         width={width}
         empty={`No target matches "${state.filter}"; esc clears the filter.`}
       />
+      {selectedReason(rows[state.selected]?.name) && (
+        <Text dimColor wrap="truncate-end">
+          {`  ${rows[state.selected]!.name}: ${selectedReason(rows[state.selected]?.name)}`}
+        </Text>
+      )}
       {runHeight > 0 && snap && (
         <Box flexDirection="column" marginTop={1}>
           <SandboxRun snapshot={snap} width={width} height={runHeight} />
         </Box>
       )}
+      {testHeight > 0 && testSnap && state.test && (
+        <Box flexDirection="column" marginTop={1}>
+          <TestPanel name={state.test.name} snap={testSnap} width={width} height={testHeight} />
+        </Box>
+      )}
+      {state.removing && (
+        <Box flexDirection="column" height={3} width={width} overflow="hidden">
+          <Text color="yellow" wrap="truncate-end">{`Remove target ${state.removing.name}? Its repository and backups stay on disk.`}</Text>
+          <TextField label="type its name" labelWidth={13} value={state.removing.typed} focused width={width} />
+          {state.removing.hint ? <Text color="red" wrap="truncate-end">{state.removing.hint}</Text> : <Text dimColor>enter removes · esc keeps it</Text>}
+        </Box>
+      )}
+      {state.message && (
+        <Box height={messageLines.length} width={width} overflow="hidden">
+          <Text wrap="wrap" color={state.message.marker === 'FAIL' ? 'red' : 'green'}>
+            <StatusMarker marker={state.message.marker} /> {state.message.text}
+          </Text>
+        </Box>
+      )}
     </Box>
   );
+
+  function selectedReason(name: string | undefined): string | undefined {
+    if (name === undefined) return undefined;
+    const sum = state.summaries[name];
+    if (!sum) return 'checking the archiver…';
+    return sum.reason;
+  }
 }

@@ -1,6 +1,8 @@
 import type { Target } from '../../src/config/target.js';
-import type { TargetRow } from '../api.js';
+import type { ProbeResult } from '../../src/engines/probe-types.js';
+import type { TargetForm, TargetRow, TargetSummary } from '../api.js';
 import type { JobStore } from '../hooks/jobStore.js';
+import type { FormState } from './formState.js';
 import { clampIndex } from '../widgets/DataTable/fit.js';
 import { matchesFilter } from '../widgets/FilterLine/FilterLine.js';
 
@@ -15,6 +17,15 @@ export interface TargetsState {
   /** The sandbox start, running or finished; kept so its outcome stays readable. */
   run: JobStore<Target> | undefined;
   runDismissed: boolean;
+  /** Archiver status and window per target, filled in as each answers. */
+  summaries: Record<string, TargetSummary>;
+  form: FormState | undefined;
+  /** Removing a target: its name must be typed to confirm. */
+  removing: { name: string; typed: string; hint?: string } | undefined;
+  /** The newest connection test, shown under the table. */
+  test: { name: string; store: JobStore<ProbeResult> } | undefined;
+  /** One sentence after an action (removed, saved). */
+  message: { marker: 'OK' | 'FAIL'; text: string } | undefined;
 }
 
 export type TargetsAction =
@@ -28,7 +39,22 @@ export type TargetsAction =
   | { type: 'filter-keep' }
   | { type: 'filter-clear' }
   | { type: 'run-started'; run: JobStore<Target> }
-  | { type: 'run-dismissed' };
+  | { type: 'run-dismissed' }
+  | { type: 'summary'; name: string; summary: TargetSummary }
+  | { type: 'form-open'; form: FormState }
+  | { type: 'form-focus'; by: number }
+  | { type: 'form-edit'; field: keyof TargetForm; text: string }
+  | { type: 'form-saving' }
+  | { type: 'form-error'; error: string; focus?: number }
+  | { type: 'form-close' }
+  | { type: 'remove-ask'; name: string }
+  | { type: 'remove-type'; text: string }
+  | { type: 'remove-hint'; text: string }
+  | { type: 'remove-close' }
+  | { type: 'test-started'; name: string; store: JobStore<ProbeResult> }
+  | { type: 'test-dismissed' }
+  | { type: 'message'; marker: 'OK' | 'FAIL'; text: string }
+  | { type: 'clear-message' };
 
 export const initialTargets: TargetsState = {
   rows: undefined,
@@ -38,6 +64,11 @@ export const initialTargets: TargetsState = {
   filterEditing: false,
   run: undefined,
   runDismissed: false,
+  summaries: {},
+  form: undefined,
+  removing: undefined,
+  test: undefined,
+  message: undefined,
 };
 
 export function visibleRows(state: TargetsState): TargetRow[] {
@@ -73,5 +104,42 @@ export function targetsReducer(state: TargetsState, action: TargetsAction): Targ
       return { ...state, run: action.run, runDismissed: false };
     case 'run-dismissed':
       return { ...state, runDismissed: true };
+    case 'summary':
+      return { ...state, summaries: { ...state.summaries, [action.name]: action.summary } };
+    case 'form-open':
+      return { ...state, form: action.form, message: undefined };
+    case 'form-focus': {
+      if (!state.form) return state;
+      const n = 10;
+      // The name of an edited target is fixed: focus skips it.
+      const min = state.form.mode === 'edit' ? 1 : 0;
+      let focus = (state.form.focus + action.by + n) % n;
+      if (focus < min) focus = action.by < 0 ? n - 1 : min;
+      return { ...state, form: { ...state.form, focus } };
+    }
+    case 'form-edit':
+      return state.form ? { ...state, form: { ...state.form, values: { ...state.form.values, [action.field]: action.text }, error: undefined } } : state;
+    case 'form-saving':
+      return state.form ? { ...state, form: { ...state.form, saving: true, error: undefined } } : state;
+    case 'form-error':
+      return state.form ? { ...state, form: { ...state.form, saving: false, error: action.error, focus: action.focus ?? state.form.focus } } : state;
+    case 'form-close':
+      return { ...state, form: undefined };
+    case 'remove-ask':
+      return { ...state, removing: { name: action.name, typed: '' }, message: undefined };
+    case 'remove-type':
+      return state.removing ? { ...state, removing: { ...state.removing, typed: action.text, hint: undefined } } : state;
+    case 'remove-hint':
+      return state.removing ? { ...state, removing: { ...state.removing, hint: action.text } } : state;
+    case 'remove-close':
+      return { ...state, removing: undefined };
+    case 'test-started':
+      return { ...state, test: { name: action.name, store: action.store }, message: undefined };
+    case 'test-dismissed':
+      return { ...state, test: undefined };
+    case 'message':
+      return { ...state, message: { marker: action.marker, text: action.text } };
+    case 'clear-message':
+      return state.message ? { ...state, message: undefined } : state;
   }
 }

@@ -165,6 +165,8 @@ export function openDrillReport(ctx: EngineContext, target: Target, requested: R
   const file = join(drillsDir(target.repo), `${report.id}.json`);
   const save = () => writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`);
   save();
+  // The whole pipeline up front, so a watcher (the console) can show what is still to come.
+  for (const s of report.steps) ctx.emit({ type: 'step', step: s.name, status: 'pending' });
 
   const stepOf = (name: string) => report.steps.find((s) => s.name === name)!;
   async function step<T>(name: string, fn: () => Promise<T>, detail?: (v: T) => string | undefined): Promise<T> {

@@ -2,7 +2,7 @@
  * A Job is what every use-case returns: a typed stream of events and a final result. The CLI
  * prints the events as lines or JSON; the console renders them. Neither knows how the work is done.
  */
-import type { EngineContext, JobEvent } from '../engines/context.js';
+import type { EngineContext, JobEvent, JobEventInput } from '../engines/context.js';
 
 export type { JobEvent, JobEventInput, StepStatus } from '../engines/context.js';
 
@@ -68,4 +68,27 @@ export function startJob<R>(work: (ctx: JobContext) => Promise<R>, external?: Ab
 /** The same job with its result transformed (events and cancel pass through). */
 export function mapJob<R, S>(job: Job<R>, f: (r: R) => S): Job<S> {
   return { on: job.on, result: job.result.then(f), cancel: job.cancel, signal: job.signal };
+}
+
+/**
+ * A Job whose real work is loaded on demand: returned at once (so a screen can subscribe and
+ * render "running"), it imports the module that starts the real job, then passes its events,
+ * result and cancel through. The console uses it to keep execa, pg and mysql2 out of its first
+ * frame's imports.
+ */
+export function deferJob<R>(load: () => Promise<Job<R>>): Job<R> {
+  return startJob(async (ctx) => {
+    const inner = await load();
+    // Subscribed before the inner job's first event: startJob begins work on a later tick.
+    const off = inner.on(({ at: _at, ...event }) => ctx.emit(event as JobEventInput));
+    const cancel = () => inner.cancel(typeof ctx.signal.reason === 'string' ? ctx.signal.reason : 'cancelled');
+    if (ctx.signal.aborted) cancel();
+    else ctx.signal.addEventListener('abort', cancel, { once: true });
+    try {
+      return await inner.result;
+    } finally {
+      off();
+      ctx.signal.removeEventListener('abort', cancel);
+    }
+  });
 }

@@ -1,5 +1,9 @@
-import type { BackupList, ConsoleApi, RestoreRequest, TargetRow } from '../../screens/api.js';
-import type { Target } from '../../src/config/target.js';
+import type { BackupList, ConsoleApi, DrillRequest, HealthFeed, RestoreRequest, TargetForm, TargetRow, TargetSummary } from '../../screens/api.js';
+import { validateTarget, type Target } from '../../src/config/target.js';
+import type { DrillReport } from '../../src/drill/report.js';
+import type { ProbeResult } from '../../src/engines/probe-types.js';
+import type { HealthReport } from '../../src/health/report.js';
+import type { DisasterKind, TrainingScore, TrainingSession } from '../../src/training/session.js';
 import { DbdrillError } from '../../src/errors.js';
 import { entryOf } from '../../src/ops/catalog.js';
 import { startJob, type JobContext } from '../../src/ops/job.js';
@@ -44,6 +48,12 @@ export interface FakeApi extends ConsoleApi {
   verifiesStarted: Array<{ name: string; id: string; restore: boolean }>;
   plans: RestoreRequest[];
   restores: RestoreRequest[];
+  drills: Record<string, DrillReport[]>;
+  drillsStarted: Array<{ name: string; req: DrillRequest }>;
+  removed: string[];
+  samples: number;
+  training: Record<string, TrainingSession | undefined>;
+  disasters: Array<{ name: string; kind: DisasterKind }>;
 }
 
 export interface FakeApiOptions {
@@ -56,6 +66,15 @@ export interface FakeApiOptions {
   restoreWork?: (ctx: JobContext, name: string, req: RestoreRequest, api: FakeApi) => Promise<PitrReport>;
   /** "Now" for relative times in plans. */
   now?: () => Date;
+  summary?: (name: string) => Promise<TargetSummary>;
+  probeWork?: (ctx: JobContext, name: string) => Promise<ProbeResult>;
+  drills?: Record<string, DrillReport[]>;
+  drillWork?: (ctx: JobContext, name: string, req: DrillRequest, api: FakeApi) => Promise<DrillReport>;
+  /** The n-th sample (from 0) of a target's health. */
+  healthSample?: (name: string, n: number) => Promise<HealthReport>;
+  training?: Record<string, TrainingSession | undefined>;
+  disasterWork?: (ctx: JobContext, name: string, kind: DisasterKind, api: FakeApi) => Promise<TrainingSession>;
+  scoreWork?: (ctx: JobContext, name: string, api: FakeApi) => Promise<TrainingScore>;
 }
 
 /**
@@ -126,8 +145,158 @@ export function fakeApi(opts: FakeApiOptions = {}): FakeApi {
     async freePort() {
       return 54871;
     },
+    drills: opts.drills ?? {},
+    drillsStarted: [],
+    removed: [],
+    samples: 0,
+    training: opts.training ?? {},
+    disasters: [],
+    async targetSummary(name) {
+      if (opts.summary) return opts.summary(name);
+      const t = api.targets.find((x) => x.name === name);
+      return { archiver: t?.archiver ?? '?', ...(t?.window ? { window: t.window } : {}) };
+    },
+    async saveTarget(form: TargetForm, original?: string) {
+      // The real validation, so the form shows the engine's own sentences.
+      const clean = (v: string) => (v.trim() === '' ? undefined : v.trim());
+      const t = validateTarget({
+        name: clean(form.name), engine: clean(form.engine), host: clean(form.host), port: clean(form.port), user: clean(form.user),
+        dbname: clean(form.dbname), repo: clean(form.repo), passwordEnv: clean(form.passwordEnv), rto: clean(form.rto), rpo: clean(form.rpo),
+      });
+      if (original === undefined && api.targets.some((x) => x.name === t.name)) {
+        throw new DbdrillError('duplicate-target', `A target named "${t.name}" already exists; pick another name or remove it first with dbdrill target remove ${t.name}.`);
+      }
+      api.targets = [...api.targets.filter((x) => x.name !== (original ?? t.name)), t].sort((a, b) => a.name.localeCompare(b.name));
+      return t;
+    },
+    async removeTarget(name) {
+      const t = api.targets.find((x) => x.name === name);
+      if (!t) throw new DbdrillError('unknown-target', `There is no target named "${name}".`);
+      api.targets = api.targets.filter((x) => x.name !== name);
+      api.removed.push(name);
+      return t;
+    },
+    testTarget(name) {
+      return startJob((ctx) =>
+        ctx.step('connect', () =>
+          opts.probeWork
+            ? opts.probeWork(ctx, name)
+            : Promise.resolve<ProbeResult>({
+                target: name, engine: 'postgres', serverVersion: '15.8', serverMajor: 15, flavor: 'postgresql', systemId: '7311111111111111111',
+                archiving: { enabled: true, detail: 'archive_mode=on' }, privileges: [{ purpose: 'physical backup (pg_basebackup)', ok: true, detail: 'REPLICATION' }], connectMs: 12,
+              }),
+        ),
+      );
+    },
+    startDrill(name, req) {
+      api.drillsStarted.push({ name, req });
+      return startJob((ctx) => (opts.drillWork ?? drillWork)(ctx, name, req, api));
+    },
+    async listDrills(name) {
+      return [...(api.drills[name] ?? [])];
+    },
+    openHealth(name): HealthFeed {
+      let n = 0;
+      return {
+        sample: async () => {
+          api.samples++;
+          if (!opts.healthSample) throw new DbdrillError('invalid-input', `no health fixture for ${name}`);
+          return opts.healthSample(name, n++);
+        },
+        close: async () => {},
+      };
+    },
+    async readTraining(name) {
+      return api.training[name];
+    },
+    startDisaster(name, kind) {
+      api.disasters.push({ name, kind });
+      return startJob(async (ctx) => {
+        const s = await (opts.disasterWork ?? disasterWork)(ctx, name, kind, api);
+        api.training[name] = s;
+        return s;
+      });
+    },
+    scoreTraining(name) {
+      return startJob(async (ctx) => {
+        if (!opts.scoreWork) throw new DbdrillError('invalid-input', 'No restore of this target was recorded yet.');
+        const score = await opts.scoreWork(ctx, name, api);
+        api.training[name] = { ...api.training[name]!, score };
+        return score;
+      });
+    },
+    repairTraining(name) {
+      return startJob(async (ctx) => {
+        await ctx.step('put archive_command back', async () => {});
+        api.training[name] = { ...api.training[name]!, repairedAt: new Date().toISOString() };
+        return api.training[name]!;
+      });
+    },
+    endTraining(name) {
+      return startJob(async (ctx) => {
+        await ctx.step('put public.order_items back as the sample had it', async () => {});
+        const s = api.training[name]!;
+        api.training[name] = undefined;
+        return s;
+      });
+    },
   };
   return api;
+}
+
+/** A drill's events as runDrill emits them: every step pending, then each in turn, then the report. */
+export async function drillWork(ctx: JobContext, name: string, req: DrillRequest, api: FakeApi): Promise<DrillReport> {
+  const steps = ['pick backup', 'verify backup files', 'provision scratch instance', 'restore base', 'replay WAL', 'verify', 'measure', 'tear down'];
+  for (const s of steps) ctx.emit({ type: 'step', step: s, status: 'pending' });
+  for (const s of steps) {
+    await ctx.step(s, async () => {
+      if (s === 'replay WAL') ctx.emit({ type: 'progress', phase: 'replaying WAL', done: 3, total: 5, unit: 'segments' });
+    });
+  }
+  const report: DrillReport = {
+    formatVersion: 1,
+    id: '20261201T100000Z',
+    target: name,
+    engine: 'postgres',
+    status: 'passed',
+    startedAt: '2026-12-01T10:00:00.000Z',
+    finishedAt: '2026-12-01T10:00:41.000Z',
+    requested: req.to,
+    backup: '20261125T110000Z-F',
+    kind: 'physical',
+    steps: steps.map((n) => ({ name: n, status: 'done' as const, seconds: 1 })),
+    checks: [
+      { name: 'accepts connections', ok: true, detail: 'connected to 127.0.0.1:54999 as postgres' },
+      { name: 'pg_amcheck', ok: true, detail: 'no corruption found' },
+    ],
+    rto: { seconds: 41, transferSeconds: 12, replaySeconds: 20, objectiveSeconds: 900, ok: true },
+    rpo: { seconds: 12, reference: 'now minus the newest archived segment', objectiveSeconds: 60, ok: true },
+  };
+  api.drills[name] = [report, ...(api.drills[name] ?? [])];
+  return report;
+}
+
+export function trainingSession(kind: DisasterKind = 'drop-table', extra: Partial<TrainingSession> = {}): TrainingSession {
+  return {
+    formatVersion: 1,
+    target: 'sandbox',
+    kind,
+    startedAt: '2026-12-01T10:00:00.000Z',
+    lastGoodAt: '2026-12-01T10:00:05.400Z',
+    disasterAt: '2026-12-01T10:00:06.700Z',
+    what: kind === 'break-archiving' ? 'archive_command exits 200' : 'DROP TABLE order_items',
+    ...(kind === 'break-archiving' ? {} : { before: { table: 'public.order_items', rows: 4000, digest: '12345' } }),
+    baseBackup: '20261201T095900Z-F',
+    archiveCommand: 'dbdrill wal-push --repo /tmp/r %p',
+    objectives: { rtoSeconds: 900, rpoSeconds: 60 },
+    ...extra,
+  };
+}
+
+export async function disasterWork(ctx: JobContext, name: string, kind: DisasterKind): Promise<TrainingSession> {
+  await ctx.step('business as usual: a few commits', async () => {});
+  await ctx.step(kind === 'drop-table' ? 'Drop a table' : kind, async () => {});
+  return trainingSession(kind, { target: name });
 }
 
 export async function sandboxWork(ctx: JobContext, api: FakeApi): Promise<Target> {

@@ -65,7 +65,7 @@ export interface Rendered {
   lastFrame(): string;
   /** Types keys one event at a time, letting Ink's escape-sequence flush run in between. */
   press(...keys: string[]): Promise<void>;
-  waitForFrame(predicate: (frame: string) => boolean, what?: string): Promise<string>;
+  waitForFrame(predicate: (frame: string) => boolean, what?: string, timeoutMs?: number): Promise<string>;
   unmount(): void;
 }
 
@@ -95,7 +95,7 @@ export function renderAt(tree: ReactElement, size: { columns?: number; rows?: nu
         await tick();
       }
     },
-    waitForFrame: (predicate, what) => waitForFrame(() => stdout.lastFrame(), predicate, what),
+    waitForFrame: (predicate, what, timeoutMs) => waitForFrame(() => stdout.lastFrame(), predicate, what, timeoutMs),
     unmount() {
       instance.unmount();
       instance.cleanup();

@@ -57,15 +57,21 @@ describe('JobStore', () => {
     });
     const store = new JobStore(job, { batchMs: 5 });
     await sleep(30);
-    expect(store.getSnapshot().steps).toEqual([
+    expect(store.getSnapshot().steps).toMatchObject([
       { name: 'connect', status: 'done' },
       { name: 'copy', status: 'running' },
     ]);
+    // Steps carry the times of their own events, so a screen can show how long each took.
+    const [connect, copy] = store.getSnapshot().steps;
+    expect(connect!.endedAt! - connect!.startedAt!).toBeGreaterThanOrEqual(0);
+    expect(copy!.startedAt).toBeGreaterThanOrEqual(connect!.endedAt!);
+    expect(copy!.endedAt).toBeUndefined();
     expect(store.getSnapshot().progress).toMatchObject({ phase: 'copying', done: 5, total: 10 });
     release();
     await job.result;
     await sleep(0);
     expect(store.getSnapshot().steps.map((s) => s.status)).toEqual(['done', 'done']);
+    expect(store.getSnapshot().steps[1]!.endedAt).toBeGreaterThanOrEqual(store.getSnapshot().steps[1]!.startedAt!);
     expect(store.getSnapshot().progress).toBeUndefined();
   });
 

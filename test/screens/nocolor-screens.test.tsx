@@ -89,3 +89,33 @@ test('Restore without colour: the timeline, presets, refusal and plan are plain 
   plain(frame);
   expect(frame).toContain('Type prod and press enter');
 });
+
+test('Health, Drill, Training and the target form without colour: words and markers carry every state', async () => {
+  const { pgSeries } = await import('./healthFixtures.js');
+  const { SANDBOX } = await import('./fakeApi.js');
+  const series = pgSeries(8, 3);
+  const api = fakeApi({ targets: [target('prod'), SANDBOX], healthSample: async () => series.at(-1)! });
+  const r = renderApp(api);
+  await r.waitForFrame((f) => f.includes('prod'));
+  await r.press('5');
+  let frame = await r.waitForFrame((f) => f.includes('sample 1'));
+  plain(frame);
+  expect(frame).toMatch(/^CRIT archiving:/m);
+  expect(frame).toMatch(/status\s+\.+w+C+/);
+  await r.press('4');
+  frame = await r.waitForFrame((f) => f.includes('History ·'));
+  plain(frame);
+  await r.press('d');
+  frame = await r.waitForFrame((f) => f.includes('PASSED'));
+  plain(frame);
+  expect(frame).toMatch(/^OK\s+PASSED/m);
+  expect(frame).toMatch(/^OK\s+tear down/m);
+  await r.press(KEYS.enter, '6');
+  frame = await r.waitForFrame((f) => f.includes('Drop a table'));
+  plain(frame);
+  expect(frame).toMatch(/^› Drop a table/m);
+  await r.press('1', 'a');
+  frame = await r.waitForFrame((f) => f.includes('Add a target'));
+  plain(frame);
+  expect(frame).toMatch(/^› name/m);
+});

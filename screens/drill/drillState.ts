@@ -1,0 +1,93 @@
+import type { DrillReport } from '../../src/drill/report.js';
+import type { JobStore } from '../hooks/jobStore.js';
+import { clampIndex } from '../widgets/DataTable/fit.js';
+
+export type DrillField = 'to' | 'rto' | 'rpo' | 'history';
+export const DRILL_FIELDS: readonly DrillField[] = ['to', 'rto', 'rpo', 'history'];
+
+export interface DrillRun {
+  store: JobStore<DrillReport>;
+  target: string;
+  /** Epoch ms: the RTO clock runs from here. */
+  startedAt: number;
+  to: string;
+  /** Objectives as asked (blank: the target's own). */
+  rto: string;
+  rpo: string;
+}
+
+export interface DrillState {
+  target: string | undefined;
+  to: string;
+  rto: string;
+  rpo: string;
+  focus: DrillField;
+  history: DrillReport[] | undefined;
+  historyError: string | undefined;
+  selected: number;
+  /** A history entry opened with enter. */
+  opened: string | undefined;
+  run: DrillRun | undefined;
+  /** The run is finished but still on screen (until enter or esc). */
+  runShown: boolean;
+  asking: boolean;
+}
+
+export type DrillAction =
+  | { type: 'target'; target: string | undefined }
+  | { type: 'history'; target: string; drills: DrillReport[] }
+  | { type: 'history-failed'; target: string; error: string }
+  | { type: 'focus'; focus: DrillField }
+  | { type: 'edit'; field: 'to' | 'rto' | 'rpo'; text: string }
+  | { type: 'move'; by: number }
+  | { type: 'open'; id: string | undefined }
+  | { type: 'run-started'; run: DrillRun }
+  | { type: 'run-closed' }
+  | { type: 'ask' }
+  | { type: 'answered' };
+
+export const initialDrill: DrillState = {
+  target: undefined,
+  to: 'latest',
+  rto: '',
+  rpo: '',
+  // Not a text field: the number keys must still switch screens when Drill opens.
+  focus: 'history',
+  history: undefined,
+  historyError: undefined,
+  selected: 0,
+  opened: undefined,
+  run: undefined,
+  runShown: false,
+  asking: false,
+};
+
+export function drillReducer(state: DrillState, action: DrillAction): DrillState {
+  switch (action.type) {
+    case 'target':
+      if (state.target === action.target) return state;
+      // A running drill keeps its own target; the form and history follow the selection.
+      return { ...state, target: action.target, history: undefined, historyError: undefined, selected: 0, opened: undefined };
+    case 'history':
+      if (action.target !== state.target) return state;
+      return { ...state, history: action.drills, historyError: undefined, selected: clampIndex(state.selected, action.drills.length) };
+    case 'history-failed':
+      return action.target !== state.target ? state : { ...state, historyError: action.error };
+    case 'focus':
+      return { ...state, focus: action.focus };
+    case 'edit':
+      return { ...state, [action.field]: action.text };
+    case 'move':
+      return { ...state, selected: clampIndex(state.selected + action.by, state.history?.length ?? 0) };
+    case 'open':
+      return { ...state, opened: action.id };
+    case 'run-started':
+      return { ...state, run: action.run, runShown: true, asking: false, opened: undefined };
+    case 'run-closed':
+      return { ...state, runShown: false, asking: false };
+    case 'ask':
+      return { ...state, asking: true };
+    case 'answered':
+      return { ...state, asking: false };
+  }
+}

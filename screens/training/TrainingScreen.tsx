@@ -1,0 +1,247 @@
+import { Box, Text, type Key } from 'ink';
+import { useCallback, useEffect, useRef, type ReactNode } from 'react';
+import { formatDuration } from '../../src/config/duration.js';
+import type { Job } from '../../src/ops/job.js';
+import { DISASTERS, disasterInfo, trainingGuide, type TrainingScore, type TrainingSession } from '../../src/training/session.js';
+import { useApi } from '../App/ApiContext.js';
+import { JobStore, oneSentence } from '../hooks/jobStore.js';
+import { useElapsed } from '../hooks/useElapsed.js';
+import { useJobEvents } from '../hooks/useJobEvents.js';
+import { useSyncedReducer } from '../hooks/useSyncedReducer.js';
+import type { KeyHint } from '../keys/keymap.js';
+import { useScreenContext, useScreenKeys } from '../keys/ScreenKeys.js';
+import { useBodySize } from '../layout/bodySize.js';
+import { utc } from '../text/time.js';
+import { wrapText } from '../text/width.js';
+import { JobView } from '../widgets/JobView/JobView.js';
+import { StatusMarker } from '../widgets/StatusMarker/StatusMarker.js';
+import { editText, TextField } from '../widgets/TextField/TextField.js';
+import { initialTraining, trainingReducer, type TrainingState } from './trainingState.js';
+
+const secs = (s: number) => formatDuration(s);
+
+/**
+ * Training: cause a disaster on the sandbox, then recover it with the real screens (Restore,
+ * Health) while this screen guides and keeps the clock, and finally score the recovery by RTO
+ * and RPO against the state before the disaster.
+ */
+export function TrainingScreen(): ReactNode {
+  const api = useApi();
+  const { active, go, select } = useScreenContext();
+  const { width, height } = useBodySize();
+  const [state, dispatch, current] = useSyncedReducer(trainingReducer, initialTraining);
+  const runSnap = useJobEvents(state.run?.store);
+  const running = runSnap?.state === 'running';
+
+  const mounted = useRef(true);
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+    };
+  }, []);
+
+  const refresh = useCallback(async () => {
+    try {
+      const targets = await api.listTargets();
+      const sb = targets.find((t) => t.sandbox && t.engine === 'postgres')?.name ?? null;
+      if (!mounted.current) return;
+      dispatch({ type: 'sandbox', name: sb });
+      dispatch({ type: 'session', session: sb ? await api.readTraining(sb) : undefined });
+    } catch (e) {
+      if (mounted.current) dispatch({ type: 'failed', error: oneSentence(e) });
+    }
+  }, [api, dispatch]);
+  // Shown again after a restore elsewhere: the session may have recorded it.
+  useEffect(() => {
+    if (active) void refresh();
+  }, [active, refresh]);
+  const runState = runSnap?.state;
+  useEffect(() => {
+    if (runState && runState !== 'running') void refresh();
+  }, [runState, refresh]);
+  useEffect(() => () => state.run?.store.dispose(), [state.run]);
+
+  const startRun = (title: string, job: Job<unknown>, doneText = 'Done: enter shows the guide.') =>
+    dispatch({ type: 'run-started', run: { title, doneText, store: new JobStore(job) } });
+
+  const onKey = (input: string, key: Key): boolean => {
+    const s = current();
+    if (s.runShown && s.run) {
+      if (s.run.store.getSnapshot().state === 'running') return false;
+      if (key.return || key.escape) {
+        dispatch({ type: 'run-closed' });
+        return true;
+      }
+      return false;
+    }
+    const sb = s.sandbox;
+    if (!sb) return false;
+    if (s.confirming) {
+      if (key.escape) dispatch({ type: 'confirm-close' });
+      else if (key.return) {
+        if (s.confirming.typed === sb) {
+          const d = DISASTERS[s.choice]!;
+          startRun(`Disaster on ${sb}: ${d.title.toLowerCase()}`, api.startDisaster(sb, d.kind), 'The disaster happened: enter shows how to recover it.');
+          select(sb);
+        } else dispatch({ type: 'confirm-hint', text: `Type the sandbox's name exactly ("${sb}") to go ahead, or esc.` });
+      } else {
+        const text = editText(s.confirming.typed, input, key);
+        if (text !== undefined) dispatch({ type: 'confirm-type', text });
+      }
+      return true;
+    }
+    const session = s.session;
+    if (!session) {
+      if (key.downArrow || input === 'j') dispatch({ type: 'move', by: 1, count: DISASTERS.length });
+      else if (key.upArrow || input === 'k') dispatch({ type: 'move', by: -1, count: DISASTERS.length });
+      else if (key.return) dispatch({ type: 'confirm-open' });
+      else return false;
+      return true;
+    }
+    const repair = disasterInfo(session.kind).recovery === 'repair';
+    if (input === 's') startRun(`Scoring the recovery of ${sb}`, api.scoreTraining(sb));
+    else if (input === 'f' && repair) startRun(`Repairing archiving on ${sb}`, api.repairTraining(sb));
+    else if (input === 'e') startRun(`Ending the training on ${sb}`, api.endTraining(sb), 'The sandbox is as it was: enter to pick another disaster.');
+    else if (input === 'r' && !repair) {
+      select(sb);
+      go('restore', sb);
+    } else if (input === 'h' && repair) {
+      select(sb);
+      go('health', sb);
+    } else return false;
+    return true;
+  };
+  useScreenKeys(onKey, hintsFor(state, running), state.confirming !== undefined);
+
+  if (state.runShown && state.run && runSnap) {
+    const result = runSnap.result as TrainingScore | TrainingSession | undefined;
+    const done = result && 'points' in result ? `Scored ${result.points}/100: enter shows why.` : state.run.doneText;
+    return <JobView title={state.run.title} snapshot={runSnap} doneText={done} width={width} height={height} />;
+  }
+  if (state.sandbox === null) {
+    return (
+      <Box width={width} height={height} overflow="hidden">
+        <Text wrap="wrap">
+          Training needs the training sandbox (a local PostgreSQL with archiving and sample data). Start it with dbdrill sandbox start, or on Targets (1) with no targets: enter.
+        </Text>
+      </Box>
+    );
+  }
+  if (state.error) {
+    return (
+      <Text color="red" wrap="wrap">
+        <StatusMarker marker="FAIL" /> {state.error}
+      </Text>
+    );
+  }
+  if (!state.loaded || state.sandbox === undefined) return <Text dimColor>Reading the training session…</Text>;
+  if (!state.session) return <Menu state={state} width={width} height={height} />;
+  return <Guide session={state.session} width={width} height={height} />;
+}
+
+function Menu({ state, width, height }: { state: TrainingState; width: number; height: number }): ReactNode {
+  return (
+    <Box flexDirection="column" width={width} height={height} overflow="hidden">
+      <Text bold wrap="truncate-end">{`Training on ${state.sandbox}: cause a disaster, then recover it as you would at 3 a.m.`}</Text>
+      <Text dimColor wrap="truncate-end">
+        Your recovery is scored by RTO (time to recover) and RPO (data lost).
+      </Text>
+      <Text> </Text>
+      {DISASTERS.map((d, i) => (
+        <Box key={d.kind} flexDirection="column">
+          <Text bold={i === state.choice} wrap="truncate-end">
+            {i === state.choice ? '› ' : '  '}
+            {d.title}
+          </Text>
+          {wrapText(d.blurb, width - 4).map((l, k) => (
+            <Text key={k} dimColor wrap="truncate-end">
+              {'    '}
+              {l}
+            </Text>
+          ))}
+        </Box>
+      ))}
+      <Text> </Text>
+      {state.confirming ? (
+        <>
+          <Text color="yellow" wrap="truncate-end">{`${DISASTERS[state.choice]!.title} on ${state.sandbox}? Type its name to go ahead.`}</Text>
+          <TextField label="name" labelWidth={5} value={state.confirming.typed} focused width={width} />
+          {state.confirming.hint && (
+            <Text color="red" wrap="truncate-end">
+              {state.confirming.hint}
+            </Text>
+          )}
+        </>
+      ) : (
+        <Text dimColor wrap="truncate-end">
+          enter chooses; a base backup is taken first if there is none.
+        </Text>
+      )}
+    </Box>
+  );
+}
+
+function Guide({ session, width, height }: { session: TrainingSession; width: number; height: number }): ReactNode {
+  const scored = session.score !== undefined;
+  const since = Date.parse(session.disasterAt);
+  const clock = useElapsed(since, !scored);
+  const steps = trainingGuide(session);
+  const info = disasterInfo(session.kind);
+  const lines: { text: string; done?: boolean; tone?: 'bad' | 'good' }[] = [];
+  for (const st of steps) wrapText(st.text, width - 6).forEach((l, i) => lines.push({ text: `${i === 0 ? (st.done ? '[x] ' : '[ ] ') : '    '}${l}`, done: st.done }));
+  const sc = session.score;
+  return (
+    <Box flexDirection="column" width={width} height={height} overflow="hidden">
+      <Text bold wrap="truncate-end">
+        {`Training on ${session.target}: ${info.title.toLowerCase()} · `}
+        {scored ? `scored ${utc(sc!.at)}` : `clock ${secs(clock)}`}
+        {` · goal RTO ${secs(session.objectives.rtoSeconds)}, RPO ${secs(session.objectives.rpoSeconds)}`}
+      </Text>
+      <Text> </Text>
+      {lines.slice(0, Math.max(0, height - (sc ? 8 : 2))).map((l, i) => (
+        <Text key={i} wrap="truncate-end" dimColor={l.done === true && !scored}>
+          {l.text}
+        </Text>
+      ))}
+      {session.restore && !sc && (
+        <Text color="cyan" wrap="truncate-end">
+          {`    restored on 127.0.0.1:${session.restore.port} at ${utc(session.restore.at)}${session.restore.lastCommitAt ? `, last commit ${utc(session.restore.lastCommitAt)}` : ''}`}
+        </Text>
+      )}
+      {sc && (
+        <>
+          <Text> </Text>
+          <Text bold color={sc.dataOk ? 'green' : 'red'} wrap="truncate-end">
+            <StatusMarker marker={sc.points === 100 ? 'OK' : sc.dataOk ? 'WARN' : 'FAIL'} /> {`Score ${sc.points}/100 · ${sc.verdict}`}
+          </Text>
+          <Text wrap="truncate-end" color={sc.dataOk ? undefined : 'red'}>
+            {`     data  ${sc.dataDetail}`}
+          </Text>
+          <Text wrap="truncate-end" color={sc.rtoOk ? undefined : 'red'}>
+            {`     RTO   ${secs(sc.rtoSeconds)} (objective ${secs(sc.rtoObjectiveSeconds)}) ${sc.rtoOk ? 'OK' : 'FAIL'}`}
+          </Text>
+          <Text wrap="truncate-end" color={sc.rpoOk ? undefined : 'red'}>
+            {`     RPO   ${secs(sc.rpoSeconds)} (objective ${secs(sc.rpoObjectiveSeconds)}) ${sc.rpoOk ? 'OK' : 'FAIL'}`}
+          </Text>
+          <Text dimColor wrap="truncate-end">
+            {'     e ends the training: the restored server is stopped and the sandbox put back.'}
+          </Text>
+        </>
+      )}
+    </Box>
+  );
+}
+
+function hintsFor(state: TrainingState, running: boolean): KeyHint[] {
+  if (state.runShown && state.run) return running ? [] : [{ keys: 'enter', label: 'back' }];
+  if (!state.sandbox) return [];
+  if (state.confirming) return [{ keys: 'enter', label: 'go ahead (name typed)' }, { keys: 'esc', label: 'cancel' }, { keys: 'ctrl-c', label: 'quit' }];
+  if (!state.session) return [{ keys: '↑↓', label: 'choose' }, { keys: 'enter', label: 'cause it' }];
+  const repair = disasterInfo(state.session.kind).recovery === 'repair';
+  return [
+    ...(repair ? [{ keys: 'h', label: 'health' }, { keys: 'f', label: 'repair' }] : [{ keys: 'r', label: 'restore' }]),
+    { keys: 's', label: 'score' },
+    { keys: 'e', label: 'end' },
+  ];
+}

@@ -1,0 +1,104 @@
+import { afterEach, describe, expect, test } from 'vitest';
+import { sparkline, statusStrip } from '../../screens/widgets/Sparkline/sparkline.js';
+import { fakeApi, target } from './fakeApi.js';
+import { pgSeries, seg } from './healthFixtures.js';
+import { cleanupAll, frameLines, KEYS, renderApp, stripAnsi } from './helpers.js';
+
+afterEach(cleanupAll);
+
+function expectFits(frame: string): void {
+  const lines = frameLines(frame);
+  expect(lines.length).toBeLessThanOrEqual(23);
+  for (const line of lines) expect([...line].length).toBeLessThanOrEqual(80);
+}
+
+describe('sparkline', () => {
+  test('scales bars to the largest value shown, keeps gaps for unknown samples, shows only the newest', () => {
+    expect(sparkline([0, 1, 2, 4, null, 8], 10)).toBe('▁▂▃▅ █');
+    expect(sparkline([0, 0, 0], 10)).toBe('▁▁▁');
+    // A single waiting file on an empty history is a small bar, not a full one (floor 4).
+    expect(sparkline([0, 1], 10, 4)).toBe('▁▃');
+    expect(sparkline([1, 2, 3, 4, 5], 2)).toBe('▇█');
+    expect(statusStrip(['OK', 'OK', 'WARN', 'CRIT'], 3)).toBe('.wC');
+  });
+});
+
+describe('Health screen', () => {
+  const series = pgSeries(8, 3);
+
+  test('samples live: status with its reason in words, counts, backlog, last archived and failed, RPO, history', async () => {
+    const api = fakeApi({ targets: [target('prod')], healthSample: async (_n, i) => series[Math.min(i, series.length - 1)]! });
+    const r = renderApp(api);
+    await r.waitForFrame((f) => f.includes('prod'));
+    await r.press('5');
+    let frame = stripAnsi(await r.waitForFrame((f) => f.includes('sample 1'), 'the first sample'));
+    expect(frame).toMatch(/prod · every 2s · sample 1 at 2026-12-01 10:00:00Z/);
+    expect(frame).toMatch(/OK\s+Archiving and backups are healthy\./);
+    expect(frame).toMatch(/archived\s+40 segments · .* · last 000000010000000000000028 2s ago/);
+    expect(frame).toMatch(/failed\s+0 · none/);
+    expect(frame).toMatch(/settings\s+archive_mode on · archive_timeout 1m/);
+    expect(frame).toMatch(/window\s+2026-12-01 09:01:00Z → /);
+    expectFits(frame);
+    // The fake hands out the next sample each time; the screen's own clock paces them 2 s apart.
+    frame = stripAnsi(await r.waitForFrame((f) => f.includes('sample 2'), 'the second sample', 5000));
+    expect(frame).toMatch(/status\s+\.\./);
+    expect(api.samples).toBeGreaterThanOrEqual(2);
+  });
+
+  test('a stalled archiver (exit 200: failed_count still) reads CRIT with the segment named, and the history shows it', async () => {
+    // Start late in the series: the history in the report carries the earlier samples.
+    const api = fakeApi({ targets: [target('prod')], healthSample: async () => series.at(-1)! });
+    const r = renderApp(api);
+    await r.waitForFrame((f) => f.includes('prod'));
+    await r.press('5');
+    const frame = stripAnsi(await r.waitForFrame((f) => f.includes('sample 1')));
+    const lines = frameLines(frame);
+    const status = lines.findIndex((l) => /^CRIT\s+archiving:/.test(l));
+    expect(status).toBeGreaterThan(0);
+    expect(frame).toContain(seg(43));
+    expect(frame).toMatch(/failed\s+0 · none/);
+    expect(frame).toMatch(/backlog\s+5 \.ready · oldest 00000001000000000000002B waiting/);
+    expect(frame).toMatch(/status\s+\.{3,}w+C+\s*$/m);
+    const spark = lines.find((l) => l.startsWith('backlog  '))!;
+    expect(spark).toMatch(/▁▁▁.*█/);
+    // The failing check is listed first, not cut off at the bottom.
+    const checks = lines.filter((l) => /^(OK|WARN|CRIT)\s+\w+:/.test(l));
+    expect(checks[1]).toMatch(/^CRIT\s+archiving/);
+    expectFits(frame);
+  });
+
+  test('space pauses sampling and resumes it; + and - change the interval', async () => {
+    const api = fakeApi({ targets: [target('prod')], healthSample: async () => series[0]! });
+    const r = renderApp(api);
+    await r.waitForFrame((f) => f.includes('prod'));
+    await r.press('5');
+    await r.waitForFrame((f) => f.includes('sample 1'));
+    await r.press(' ');
+    let frame = stripAnsi(await r.waitForFrame((f) => f.includes('PAUSED')));
+    expect(frameLines(frame).at(-1)).toMatch(/space resume/);
+    const taken = api.samples;
+    await new Promise((res) => setTimeout(res, 2500));
+    expect(api.samples).toBe(taken);
+    await r.press('-');
+    frame = stripAnsi(await r.waitForFrame((f) => f.includes('every 1s')));
+    await r.press('+', '+', '+');
+    frame = stripAnsi(await r.waitForFrame((f) => f.includes('every 10s')));
+    expect(frameLines(frame).at(-1)).toMatch(/\+\/- every 10s/);
+    await r.press(' ');
+    await r.waitForFrame((f) => !f.includes('PAUSED') && f.includes('sample 2'), 'a sample right after resuming');
+  });
+
+  test('an engine error is one sentence, and with no target the screen says where to pick one', async () => {
+    const api = fakeApi({ targets: [target('prod')] });
+    const r = renderApp(api);
+    await r.waitForFrame((f) => f.includes('prod'));
+    await r.press('5');
+    const frame = stripAnsi(await r.waitForFrame((f) => f.includes('FAIL')));
+    expect(frame).toMatch(/FAIL\s+no health fixture for prod/);
+    const empty = renderApp(fakeApi({ targets: [] }));
+    await empty.waitForFrame((f) => f.includes('No targets yet'));
+    await empty.press('5');
+    expect(stripAnsi(await empty.waitForFrame((f) => f.includes('No target selected')))).toMatch(/pick one on Targets \(1\)/);
+    await empty.press(KEYS.escape);
+  });
+});
