@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DbdrillError } from '../errors.js';
-import { fsyncDir } from '../repo/atomic.js';
+import { fsyncDir, mkdirDurable } from '../repo/atomic.js';
 import { walFileKind } from '../pitr/wal-names.js';
 import { archivePath } from './layout.js';
 
@@ -40,17 +40,10 @@ export function walPush(repo: string, source: string): PushResult {
   }
   const dest = archivePath(repo, name);
   const sum = sha256(data);
-  if (existsSync(dest)) {
-    const have = sha256(readFileSync(dest));
-    if (have === sum) return { name, path: dest, bytes: data.length, sha256: sum, alreadyArchived: true };
-    throw new DbdrillError(
-      'failed',
-      `${name} is already archived with different contents (archived sha256 ${have}, new sha256 ${sum}); it was not overwritten — check whether two servers archive into ${repo}.`,
-      { name, archived: have, incoming: sum },
-    );
-  }
+  // A retry is the common case after a crash: answer it without writing anything.
+  if (existsSync(dest)) return compareArchived(repo, name, dest, data, sum);
   const dir = dirname(dest);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  mkdirDurable(dir);
   const tmp = join(dir, `.${name}.${randomBytes(4).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'wx', 0o600);
   try {
@@ -63,14 +56,33 @@ export function walPush(repo: string, source: string): PushResult {
     throw new DbdrillError('failed', `Could not write ${name} into ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); free space or fix permissions there.`);
   }
   closeSync(fd);
-  // A concurrent push of the same name may have won; a link-style check keeps "never overwrite".
-  if (existsSync(dest)) {
-    rmSync(tmp, { force: true });
-    return walPush(repo, source);
+  // link(2) never replaces an existing name: if a concurrent push won, EEXIST says so atomically,
+  // where checking for the file and then renaming would let the later push overwrite it.
+  let lost = false;
+  try {
+    linkSync(tmp, dest);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+      rmSync(tmp, { force: true });
+      throw new DbdrillError('failed', `Could not archive ${name} into ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); fix permissions or space there.`);
+    }
+    lost = true;
   }
-  renameSync(tmp, dest);
+  rmSync(tmp, { force: true });
   fsyncDir(dir);
+  if (lost) return compareArchived(repo, name, dest, data, sum);
   return { name, path: dest, bytes: data.length, sha256: sum, alreadyArchived: false };
+}
+
+/** The same bytes are a retry that already succeeded; different bytes must never replace them. */
+function compareArchived(repo: string, name: string, dest: string, data: Buffer, sum: string): PushResult {
+  const have = sha256(readFileSync(dest));
+  if (have === sum) return { name, path: dest, bytes: data.length, sha256: sum, alreadyArchived: true };
+  throw new DbdrillError(
+    'failed',
+    `${name} is already archived with different contents (archived sha256 ${have}, new sha256 ${sum}); it was not overwritten — check whether two servers archive into ${repo}.`,
+    { name, archived: have, incoming: sum },
+  );
 }
 
 /** restore_command: copies an archived file to where PostgreSQL asks; false when it is not archived. */
