@@ -85,12 +85,28 @@ function compareArchived(repo: string, name: string, dest: string, data: Buffer,
   );
 }
 
-/** restore_command: copies an archived file to where PostgreSQL asks; false when it is not archived. */
+/**
+ * restore_command: copies an archived file to where PostgreSQL asks; false when it is not
+ * archived. The copy is fsynced before the rename and the directory after it, so PostgreSQL never
+ * replays a file that a crash could still take back.
+ */
 export function walFetch(repo: string, name: string, target: string): boolean {
   const src = archivePath(repo, name);
   if (!existsSync(src)) return false;
   const tmp = `${target}.dbdrill-fetch`;
-  copyFileSync(src, tmp);
-  renameSync(tmp, target);
+  try {
+    copyFileSync(src, tmp);
+    const fd = openSync(tmp, 'r+');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, target);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  fsyncDir(dirname(target));
   return true;
 }
