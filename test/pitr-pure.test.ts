@@ -1,11 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lastCommitInDump } from '../src/engines/postgres/waldump.js';
-import { contiguousEnd, findGaps, type WalInventory } from '../src/pitr/inventory.js';
+import { contiguousEnd, findGaps, readInventory, type WalInventory } from '../src/pitr/inventory.js';
 import { planRestore } from '../src/pitr/plan.js';
 import { emptyRecovery, foldRecovery, parseRecoveryLine } from '../src/pitr/recovery-log.js';
 import { parseRestoreTarget, parseRestoreTime } from '../src/pitr/time.js';
-import { parseSegment, segmentName, segmentOfLsn, walFileKind } from '../src/pitr/wal-names.js';
+import { archivedSegment, parseSegment, segmentName, segmentOfLsn, walFileKind } from '../src/pitr/wal-names.js';
 import { computeWindow } from '../src/pitr/window.js';
 import type { Manifest } from '../src/repo/manifest.js';
 
@@ -52,6 +54,27 @@ describe('archive inventory, window and plan', () => {
   });
   // Segment n's last commit: 09:00 + n minutes.
   const lastCommit = (_tl: number, seg: number) => new Date(Date.parse('2026-11-25T09:00:00Z') + seg * 60_000);
+
+  it('reads plain and .zst segments from disk alike, counting a segment stored both ways once', () => {
+    const root = mkdtempSync(join(tmpdir(), 'dbdrill-inv-'));
+    try {
+      mkdirSync(join(root, '00000001'));
+      mkdirSync(join(root, '00000002'));
+      for (const f of ['000000010000000000000002', '000000010000000000000003.zst', '000000010000000000000003', '000000010000000000000005.zst',
+        '000000010000000000000002.00000028.backup', '.000000010000000000000006.zst.1a2b3c4d.tmp', '000000010000000000000007.zstd', '000000020000000000000005.zst']) {
+        writeFileSync(join(root, f.startsWith('00000002') ? '00000002' : '00000001', f), 'x');
+      }
+      writeFileSync(join(root, '00000002.history'), '1\t0/5000000\tno recovery target specified\n');
+      const i = readInventory(root);
+      expect(i.timelines).toEqual(new Map([[1, [2, 3, 5]], [2, [5]]]));
+      expect(i.histories).toEqual([2]);
+      expect(findGaps(i)).toEqual([{ timeline: 1, from: 4, to: 4 }]);
+      expect(archivedSegment('000000010000000000000005.zst')).toBe('000000010000000000000005');
+      expect(archivedSegment('00000002.history')).toBeUndefined();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 
   it('finds gaps and the gap-free run from a start', () => {
     const i = inv([2, 3, 4, 6, 7]);

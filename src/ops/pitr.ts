@@ -14,6 +14,7 @@ import type { Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
 import { restoreCommand } from '../wal/command.js';
 import { walRoot } from '../wal/layout.js';
+import { withPlainSegments } from '../wal/readable.js';
 import { startJob, type Job } from './job.js';
 import { readMysqlWindow, runMysqlPitrRestore } from './pitr-mysql.js';
 
@@ -44,7 +45,8 @@ export async function readArchive(target: Target): Promise<ArchiveView> {
     if (end === undefined || known.has(`${tl}:${end}`)) continue;
     let found: Date | undefined;
     for (let seg = end; seg >= Math.max(start, end - COMMIT_LOOKBACK) && !found; seg--) {
-      found = (await lastCommitInSegment(walRoot(target.repo), tl, seg, Number(m.serverVersion.split('.')[0])))?.at;
+      // The next segment too: a commit record may continue into it.
+      found = (await withPlainSegments(target.repo, tl, [seg, seg + 1], (dir) => lastCommitInSegment(dir, tl, seg, Number(m.serverVersion.split('.')[0]))))?.at;
     }
     known.set(`${tl}:${end}`, found);
   }
