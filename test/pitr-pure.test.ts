@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { lastCommitInDump } from '../src/engines/postgres/waldump.js';
 import { contiguousEnd, findGaps, readInventory, type WalInventory } from '../src/pitr/inventory.js';
 import { planRestore } from '../src/pitr/plan.js';
-import { emptyRecovery, foldRecovery, parseRecoveryLine } from '../src/pitr/recovery-log.js';
+import { emptyRecovery, foldRecovery, parseRecoveryLine, type RecoveryState } from '../src/pitr/recovery-log.js';
+import { replayProgress } from '../src/engines/postgres/pitr-restore.js';
 import { parseRestoreTarget, parseRestoreTime } from '../src/pitr/time.js';
 import { archivedSegment, parseSegment, segmentName, segmentOfLsn, walFileKind } from '../src/pitr/wal-names.js';
 import { computeWindow } from '../src/pitr/window.js';
@@ -153,6 +154,24 @@ describe('captured tool output', () => {
     expect(s.newTimeline).toBe(2);
     expect(s.ready).toBe(true);
     expect(s.fatal).toBeUndefined();
+    // Replay got as far as "redo done at 0/4000678", the newest position the log named.
+    expect(s.replayed).toBe(0x4000678n);
+  });
+
+  it('reports replay progress as the replayed LSN against the end of replay', () => {
+    const lines = [
+      '2026-11-25 18:05:06.319 UTC [5272] LOG:  redo starts at 0/2000028',
+      '2026-11-25 18:05:06.326 UTC [5272] LOG:  restored log file "000000010000000000000003" from archive',
+      '2026-11-25 18:05:07.326 UTC [5272] LOG:  redo in progress, elapsed time: 1.00 s, current LSN: 0/3A00010',
+    ];
+    const states = lines.map(parseRecoveryLine).reduce<RecoveryState[]>((acc, l) => [...acc, foldRecovery(acc.at(-1) ?? emptyRecovery(), l)], []);
+    expect(states.map((st) => st.replayed)).toEqual([0x2000028n, 0x3000000n, 0x3a00010n]);
+    const expectation = { segments: 3, startLsn: '0/2000028', endLsn: '0/5000000' };
+    expect(replayProgress(states[2]!, expectation)).toEqual({
+      type: 'progress', phase: 'replaying WAL (1 of 3 segments restored)', done: 0x3a00010, total: 0x5000000, start: 0x2000028, unit: 'lsn',
+    });
+    // Without a known end, progress counts segments.
+    expect(replayProgress(states[2]!, { segments: 3 })).toEqual({ type: 'progress', phase: 'replaying WAL', done: 1, total: 3, unit: 'segments' });
   });
 
   it('catches recovery that ended before its target', () => {

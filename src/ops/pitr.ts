@@ -120,7 +120,7 @@ export async function runPitrRestore(ctx: EngineContext, target: Target, req: Pi
   await ctx.step('unpack base backup', () => unpackBaseBackup(ctx, repo.backupDir(backup.id), dataDir));
   await ctx.step('configure recovery', async () => writeRecoveryConfig(dataDir, backup, plan.settings, restoreCommand(target.repo), req.port));
   const logFile = join(dataDir, 'dbdrill-restore.log');
-  const outcome = await ctx.step('replay WAL', () => runRecovery(ctx, dataDir, Number(backup.serverVersion.split('.')[0]), plan.segments, logFile));
+  const outcome = await ctx.step('replay WAL', () => runRecovery(ctx, dataDir, Number(backup.serverVersion.split('.')[0]), { segments: plan.segments, startLsn: plan.startLsn, endLsn: plan.endLsn }, logFile));
   const s = outcome.state;
   return {
     target: target.name,

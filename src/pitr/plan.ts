@@ -3,7 +3,7 @@ import type { Manifest } from '../repo/manifest.js';
 import type { WalInventory } from './inventory.js';
 import type { RestoreTarget } from './time.js';
 import { baseBackups, coverageOf, describeWindow, type RecoverableWindow } from './window.js';
-import { DEFAULT_SEGMENT_BYTES, parseLsn, segmentName } from './wal-names.js';
+import { DEFAULT_SEGMENT_BYTES, formatLsn, parseLsn, segmentName } from './wal-names.js';
 
 export interface RestorePlan {
   backup: Manifest;
@@ -15,6 +15,10 @@ export interface RestorePlan {
   walFrom: string;
   walTo: string;
   segments: number;
+  /** Where replay starts: the base backup's start LSN (PostgreSQL; binlog plans have none). */
+  startLsn?: string;
+  /** Where replay ends at the latest: the --lsn target, else the end of the last segment to replay. */
+  endLsn?: string;
   /** Base backup bytes plus archived WAL bytes: what the restore copies. */
   estimatedBytes: number;
   notes: string[];
@@ -117,6 +121,8 @@ export function planRestore(
     walFrom: segmentName({ timeline: chosen.c.timeline, segNo: chosen.c.startSeg }),
     walTo: segmentName({ timeline: chosen.c.timeline, segNo: endSeg }),
     segments,
+    startLsn: chosen.m.postgres!.startLsn!,
+    endLsn: target.kind === 'lsn' ? target.lsn : formatLsn(BigInt(endSeg + 1) * BigInt(DEFAULT_SEGMENT_BYTES)),
     estimatedBytes: chosen.m.sizeBytes + segments * DEFAULT_SEGMENT_BYTES,
     notes,
   };
