@@ -14,18 +14,21 @@ export function fsyncDir(dir: string): void {
 
 /**
  * mkdir -p that survives a crash: a new directory's entry lives in its parent, so every parent
- * that gained an entry is fsynced, from the top-most new directory down.
+ * that gained an entry is fsynced, from the top-most new directory down. Returns the directories
+ * it created, top-most first.
  */
-export function mkdirDurable(path: string): void {
+export function mkdirDurable(path: string): string[] {
   const dir = resolve(path);
   const first = mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (first === undefined) return;
+  if (first === undefined) return [];
   const created: string[] = [];
   for (let p = dir; ; p = dirname(p)) {
     created.push(p);
     if (p === first || dirname(p) === p) break;
   }
-  for (const p of created.reverse()) fsyncDir(dirname(p));
+  created.reverse();
+  for (const p of created) fsyncDir(dirname(p));
+  return created;
 }
 
 /**

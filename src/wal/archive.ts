@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, copyFileSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { chownSync, closeSync, copyFileSync, fchownSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { DbdrillError } from '../errors.js';
 import { fsyncDir, mkdirDurable } from '../repo/atomic.js';
 import { walFileKind, ZSTD_SUFFIX } from '../pitr/wal-names.js';
 import { zstdCompressInto, zstdContentSha256, zstdDecompressInto } from '../runner/zstd.js';
-import { archivePath, compressible, findArchived, type Compression } from './layout.js';
+import { archivePath, compressible, findArchived, walRoot, type Compression } from './layout.js';
 
 /**
  * archive_command and restore_command. This path runs once per WAL segment for the life of a
@@ -59,6 +59,20 @@ async function compareArchived(repo: string, name: string, at: { path: string; c
   );
 }
 
+/**
+ * The server's user when root pushes by hand (a history file, say) into a wal/ that belongs to
+ * it: restore_command runs as that user and must be able to read what root archived.
+ */
+function walOwner(repo: string): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  try {
+    const st = statSync(walRoot(repo));
+    return st.uid !== 0 ? { uid: st.uid, gid: st.gid } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function walPush(repo: string, source: string, opts: PushOptions = {}): Promise<PushResult> {
   const name = basename(source);
   if (!walFileKind(name)) {
@@ -78,10 +92,12 @@ export async function walPush(repo: string, source: string, opts: PushOptions = 
   const compressed = opts.compress === 'zstd' && compressible(name);
   const dest = archivePath(repo, name) + (compressed ? ZSTD_SUFFIX : '');
   const dir = dirname(dest);
-  mkdirDurable(dir);
+  const owner = walOwner(repo);
+  for (const d of mkdirDurable(dir)) if (owner) chownSync(d, owner.uid, owner.gid);
   const tmp = join(dir, `.${basename(dest)}.${randomBytes(4).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'wx', 0o600);
   try {
+    if (owner) fchownSync(fd, owner.uid, owner.gid);
     if (compressed) zstdCompressInto(data, fd);
     else for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
     fsyncSync(fd);
