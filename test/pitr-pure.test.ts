@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lastCommitInDump } from '../src/engines/postgres/waldump.js';
 import { contiguousEnd, findGaps, readInventory, type WalInventory } from '../src/pitr/inventory.js';
+import { parseHistory } from '../src/pitr/history.js';
 import { planRestore } from '../src/pitr/plan.js';
 import { emptyRecovery, foldRecovery, parseRecoveryLine, type RecoveryState } from '../src/pitr/recovery-log.js';
 import { replayProgress } from '../src/engines/postgres/pitr-restore.js';
@@ -107,6 +108,34 @@ describe('archive inventory, window and plan', () => {
     expect(late.walFrom).toBe('000000010000000000000005');
     expect(late.walTo).toBe('000000010000000000000008');
     expect(late.segments).toBe(4);
+    // Replay runs from the backup's start LSN to the end of its last archived segment.
+    expect(late.startLsn).toBe('0/5000028');
+    expect(late.endLsn).toBe('0/9000000');
+    expect(planRestore(parseRestoreTarget({ lsn: '0/6000100' }), ms, i, w, lastCommit).endLsn).toBe('0/6000100');
+  });
+
+  it('counts segments per timeline and refuses a --timeline the archive cannot follow', () => {
+    const i: WalInventory = { timelines: new Map([[1, [2, 3, 4, 5]], [2, [5, 6]], [3, [6]]]), histories: [2], newestArchivedAt: new Map() };
+    const ms = [backup('20261125T090130Z-F', 2, '2026-11-25T09:01:30Z')];
+    const w = computeWindow(ms, i, lastCommit);
+    expect(w.perTimeline).toEqual([
+      { timeline: 1, segments: 4, first: '000000010000000000000002', last: '000000010000000000000005', history: false },
+      { timeline: 2, segments: 2, first: '000000020000000000000005', last: '000000020000000000000006', history: true },
+      { timeline: 3, segments: 1, first: '000000030000000000000006', last: '000000030000000000000006', history: false },
+    ]);
+    const latest = parseRestoreTarget({ to: 'latest' });
+    expect(() => planRestore(latest, ms, i, w, lastCommit, { timeline: 7 })).toThrow(
+      "Timeline 7 is not in the archive, which holds segments of timelines 1, 2, 3 and history files of 2; give one of those with --timeline, or leave it out to follow the backup's timeline.",
+    );
+    expect(() => planRestore(latest, ms, i, w, lastCommit, { timeline: 3 })).toThrow(
+      'Timeline 3 has no history file in the archive (wal/00000003.history), so recovery cannot follow it from backup 20261125T090130Z-F on timeline 1; archive that file or leave --timeline out.',
+    );
+    expect(() => planRestore(latest, ms, i, w, lastCommit, { timeline: 2, timelineHistory: [{ parent: 4, switchpoint: '0/5000000' }] })).toThrow(
+      /^Timeline 2 did not branch from timeline 1 of backup 20261125T090130Z-F \(its history, wal\/00000002.history, names timeline 4\)/,
+    );
+    const ok = planRestore(latest, ms, i, w, lastCommit, { timeline: 2, timelineHistory: parseHistory('1\t0/5000000\tno recovery target specified\n') });
+    expect(ok.settings.recovery_target_timeline).toBe('2');
+    expect(ok.notes).toContain('following timeline 2 from the backup\'s timeline 1');
   });
 
   it('refuses targets before the first backup and past the archive, showing the window', () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
@@ -8,12 +9,13 @@ import { invalid } from '../errors.js';
 import { readInventory, contiguousEnd, type WalInventory } from '../pitr/inventory.js';
 import { planRestore, type RestorePlan } from '../pitr/plan.js';
 import type { RestoreTarget } from '../pitr/time.js';
-import { segmentOfLsn } from '../pitr/wal-names.js';
+import { segmentOfLsn, timelineHex } from '../pitr/wal-names.js';
+import { parseHistory, type HistoryEntry } from '../pitr/history.js';
 import { baseBackups, computeWindow, type RecoverableWindow } from '../pitr/window.js';
 import type { Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
 import { restoreCommand } from '../wal/command.js';
-import { walRoot } from '../wal/layout.js';
+import { findArchived, walRoot } from '../wal/layout.js';
 import { withPlainSegments } from '../wal/readable.js';
 import { startJob, type Job } from './job.js';
 import { readMysqlWindow, runMysqlPitrRestore } from './pitr-mysql.js';
@@ -26,6 +28,8 @@ export interface ArchiveView {
   inventory: WalInventory;
   window: RecoverableWindow;
   lastCommit: (timeline: number, seg: number) => Date | undefined;
+  /** A timeline's archived history file, parsed; undefined when it is not archived. */
+  history: (timeline: number) => HistoryEntry[] | undefined;
 }
 
 /**
@@ -51,7 +55,8 @@ export async function readArchive(target: Target): Promise<ArchiveView> {
     known.set(`${tl}:${end}`, found);
   }
   const lastCommit = (tl: number, seg: number) => known.get(`${tl}:${seg}`);
-  return { manifests, inventory, lastCommit, window: computeWindow(manifests, inventory, lastCommit) };
+  const history = (tl: number) => readHistory(target.repo, tl);
+  return { manifests, inventory, lastCommit, history, window: computeWindow(manifests, inventory, lastCommit) };
 }
 
 export async function readWindow(configDir: string, name: string): Promise<RecoverableWindow & { target: string }> {
@@ -88,9 +93,16 @@ export interface PitrReport {
 }
 
 export function planPitr(view: ArchiveView, req: PitrRequest): RestorePlan {
-  const plan = planRestore(req.target, view.manifests, view.inventory, view.window, view.lastCommit, { backup: req.backup, timeline: req.timeline });
+  const timelineHistory = req.timeline !== undefined ? view.history(req.timeline) : undefined;
+  const plan = planRestore(req.target, view.manifests, view.inventory, view.window, view.lastCommit, { backup: req.backup, timeline: req.timeline, timelineHistory });
   if (req.exclusive) plan.settings.recovery_target_inclusive = 'false';
   return plan;
+}
+
+/** The archived history file of a timeline, parsed, or undefined when it is not archived. */
+function readHistory(repo: string, timeline: number): HistoryEntry[] | undefined {
+  const at = findArchived(repo, `${timelineHex(timeline)}.history`);
+  return at ? parseHistory(readFileSync(at.path, 'utf8')) : undefined;
 }
 
 export function startPitrRestore(configDir: string, name: string, req: PitrRequest, signal?: AbortSignal): Job<PitrReport> {
