@@ -1,6 +1,7 @@
 /**
  * Archiving speed, one process per 16 MB segment as archive_command runs it: plain cp + sync,
- * `dbdrill wal-push`, and `pgbackrest archive-push` (uncompressed and with its default gz).
+ * `dbdrill wal-push` (plain and --compress zstd), and `pgbackrest archive-push` (uncompressed,
+ * its default gz, and zst).
  * The segments are real ones from a sandbox, so pgBackRest accepts them for its stanza.
  * Also: start-up time of `dbdrill --version` and of a wal-push that has nothing to write.
  */
@@ -73,7 +74,7 @@ export async function run(): Promise<void> {
           const repo = join(dir, `inproc-${round}`);
           return async (s) => {
             const t0 = performance.now();
-            walPush(repo, s);
+            await walPush(repo, s);
             return { code: 0, signal: null, ms: performance.now() - t0, stdout: '', stderr: '' };
           };
         },
@@ -85,7 +86,14 @@ export async function run(): Promise<void> {
           return (s) => exec(process.execPath, [CLI, 'wal-push', '--repo', repo, s]);
         },
       },
-      ...(pgbackrest ? [pgbr('none'), pgbr('gz')] : []),
+      {
+        name: 'dbdrill wal-push --compress zstd',
+        prepare: async (round) => {
+          const repo = join(dir, `dbdrill-zstd-${round}`);
+          return (s) => exec(process.execPath, [CLI, 'wal-push', '--repo', repo, '--compress', 'zstd', s]);
+        },
+      },
+      ...(pgbackrest ? [pgbr('none'), pgbr('gz'), pgbr('zst')] : []),
     ];
 
     const totals = new Map<string, { ms: number; n: number; error?: string }>(methods.map((m) => [m.name, { ms: 0, n: 0 }]));

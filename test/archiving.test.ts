@@ -34,6 +34,15 @@ describe('dbdrill archiving enable', () => {
     expect(mode.rows[0]!.archive_mode).toBe('off');
   });
 
+  it('with --compress zstd puts the option into archive_command', async () => {
+    const r = await runCli(['archiving', 'enable', 'a', '--compress', 'zstd'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`ALTER SYSTEM SET archive_command = '${process.execPath} ${CLI} wal-push --repo ${repo} --compress zstd %p';`);
+    const bad = await runCli(['archiving', 'enable', 'a', '--compress', 'gzip'], { env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^dbdrill: --compress "gzip" is not supported; use --compress zstd or --compress none; usage: dbdrill archiving enable/);
+  });
+
   it('with --apply sets them and names what waits for a restart', async () => {
     const r = await runCli(['archiving', 'enable', 'a', '--apply', '--json'], { env });
     expect(r.code, r.stderr).toBe(0);

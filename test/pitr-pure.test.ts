@@ -1,11 +1,15 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lastCommitInDump } from '../src/engines/postgres/waldump.js';
-import { contiguousEnd, findGaps, type WalInventory } from '../src/pitr/inventory.js';
+import { contiguousEnd, findGaps, readInventory, type WalInventory } from '../src/pitr/inventory.js';
+import { parseHistory } from '../src/pitr/history.js';
 import { planRestore } from '../src/pitr/plan.js';
-import { emptyRecovery, foldRecovery, parseRecoveryLine } from '../src/pitr/recovery-log.js';
+import { emptyRecovery, foldRecovery, parseRecoveryLine, type RecoveryState } from '../src/pitr/recovery-log.js';
+import { replayProgress } from '../src/engines/postgres/pitr-restore.js';
 import { parseRestoreTarget, parseRestoreTime } from '../src/pitr/time.js';
-import { parseSegment, segmentName, segmentOfLsn, walFileKind } from '../src/pitr/wal-names.js';
+import { archivedSegment, parseSegment, segmentName, segmentOfLsn, walFileKind } from '../src/pitr/wal-names.js';
 import { computeWindow } from '../src/pitr/window.js';
 import type { Manifest } from '../src/repo/manifest.js';
 
@@ -53,6 +57,27 @@ describe('archive inventory, window and plan', () => {
   // Segment n's last commit: 09:00 + n minutes.
   const lastCommit = (_tl: number, seg: number) => new Date(Date.parse('2026-11-25T09:00:00Z') + seg * 60_000);
 
+  it('reads plain and .zst segments from disk alike, counting a segment stored both ways once', () => {
+    const root = mkdtempSync(join(tmpdir(), 'dbdrill-inv-'));
+    try {
+      mkdirSync(join(root, '00000001'));
+      mkdirSync(join(root, '00000002'));
+      for (const f of ['000000010000000000000002', '000000010000000000000003.zst', '000000010000000000000003', '000000010000000000000005.zst',
+        '000000010000000000000002.00000028.backup', '.000000010000000000000006.zst.1a2b3c4d.tmp', '000000010000000000000007.zstd', '000000020000000000000005.zst']) {
+        writeFileSync(join(root, f.startsWith('00000002') ? '00000002' : '00000001', f), 'x');
+      }
+      writeFileSync(join(root, '00000002.history'), '1\t0/5000000\tno recovery target specified\n');
+      const i = readInventory(root);
+      expect(i.timelines).toEqual(new Map([[1, [2, 3, 5]], [2, [5]]]));
+      expect(i.histories).toEqual([2]);
+      expect(findGaps(i)).toEqual([{ timeline: 1, from: 4, to: 4 }]);
+      expect(archivedSegment('000000010000000000000005.zst')).toBe('000000010000000000000005');
+      expect(archivedSegment('00000002.history')).toBeUndefined();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('finds gaps and the gap-free run from a start', () => {
     const i = inv([2, 3, 4, 6, 7]);
     expect(findGaps(i)).toEqual([{ timeline: 1, from: 5, to: 5 }]);
@@ -83,6 +108,34 @@ describe('archive inventory, window and plan', () => {
     expect(late.walFrom).toBe('000000010000000000000005');
     expect(late.walTo).toBe('000000010000000000000008');
     expect(late.segments).toBe(4);
+    // Replay runs from the backup's start LSN to the end of its last archived segment.
+    expect(late.startLsn).toBe('0/5000028');
+    expect(late.endLsn).toBe('0/9000000');
+    expect(planRestore(parseRestoreTarget({ lsn: '0/6000100' }), ms, i, w, lastCommit).endLsn).toBe('0/6000100');
+  });
+
+  it('counts segments per timeline and refuses a --timeline the archive cannot follow', () => {
+    const i: WalInventory = { timelines: new Map([[1, [2, 3, 4, 5]], [2, [5, 6]], [3, [6]]]), histories: [2], newestArchivedAt: new Map() };
+    const ms = [backup('20261125T090130Z-F', 2, '2026-11-25T09:01:30Z')];
+    const w = computeWindow(ms, i, lastCommit);
+    expect(w.perTimeline).toEqual([
+      { timeline: 1, segments: 4, first: '000000010000000000000002', last: '000000010000000000000005', history: false },
+      { timeline: 2, segments: 2, first: '000000020000000000000005', last: '000000020000000000000006', history: true },
+      { timeline: 3, segments: 1, first: '000000030000000000000006', last: '000000030000000000000006', history: false },
+    ]);
+    const latest = parseRestoreTarget({ to: 'latest' });
+    expect(() => planRestore(latest, ms, i, w, lastCommit, { timeline: 7 })).toThrow(
+      "Timeline 7 is not in the archive, which holds segments of timelines 1, 2, 3 and history files of 2; give one of those with --timeline, or leave it out to follow the backup's timeline.",
+    );
+    expect(() => planRestore(latest, ms, i, w, lastCommit, { timeline: 3 })).toThrow(
+      'Timeline 3 has no history file in the archive (wal/00000003.history), so recovery cannot follow it from backup 20261125T090130Z-F on timeline 1; archive that file or leave --timeline out.',
+    );
+    expect(() => planRestore(latest, ms, i, w, lastCommit, { timeline: 2, timelineHistory: [{ parent: 4, switchpoint: '0/5000000' }] })).toThrow(
+      /^Timeline 2 did not branch from timeline 1 of backup 20261125T090130Z-F \(its history, wal\/00000002.history, names timeline 4\)/,
+    );
+    const ok = planRestore(latest, ms, i, w, lastCommit, { timeline: 2, timelineHistory: parseHistory('1\t0/5000000\tno recovery target specified\n') });
+    expect(ok.settings.recovery_target_timeline).toBe('2');
+    expect(ok.notes).toContain('following timeline 2 from the backup\'s timeline 1');
   });
 
   it('refuses targets before the first backup and past the archive, showing the window', () => {
@@ -130,6 +183,24 @@ describe('captured tool output', () => {
     expect(s.newTimeline).toBe(2);
     expect(s.ready).toBe(true);
     expect(s.fatal).toBeUndefined();
+    // Replay got as far as "redo done at 0/4000678", the newest position the log named.
+    expect(s.replayed).toBe(0x4000678n);
+  });
+
+  it('reports replay progress as the replayed LSN against the end of replay', () => {
+    const lines = [
+      '2026-11-25 18:05:06.319 UTC [5272] LOG:  redo starts at 0/2000028',
+      '2026-11-25 18:05:06.326 UTC [5272] LOG:  restored log file "000000010000000000000003" from archive',
+      '2026-11-25 18:05:07.326 UTC [5272] LOG:  redo in progress, elapsed time: 1.00 s, current LSN: 0/3A00010',
+    ];
+    const states = lines.map(parseRecoveryLine).reduce<RecoveryState[]>((acc, l) => [...acc, foldRecovery(acc.at(-1) ?? emptyRecovery(), l)], []);
+    expect(states.map((st) => st.replayed)).toEqual([0x2000028n, 0x3000000n, 0x3a00010n]);
+    const expectation = { segments: 3, startLsn: '0/2000028', endLsn: '0/5000000' };
+    expect(replayProgress(states[2]!, expectation)).toEqual({
+      type: 'progress', phase: 'replaying WAL (1 of 3 segments restored)', done: 0x3a00010, total: 0x5000000, start: 0x2000028, unit: 'lsn',
+    });
+    // Without a known end, progress counts segments.
+    expect(replayProgress(states[2]!, { segments: 3 })).toEqual({ type: 'progress', phase: 'replaying WAL', done: 1, total: 3, unit: 'segments' });
   });
 
   it('catches recovery that ended before its target', () => {

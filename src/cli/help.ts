@@ -12,8 +12,9 @@ Usage:
   dbdrill restore NAME --to TIME|latest [--lsn L|--xid X|--name N] [--exclusive]
                   [--timeline T] [--backup ID] --into DIR --port P [--dry-run]      (point in time)
   dbdrill window NAME                      recoverable window: from, to, gaps
-  dbdrill archiving enable NAME [--apply]  ALTER SYSTEM statements for WAL archiving with wal-push
-  dbdrill wal-push NAME|--repo DIR %p      archive_command
+  dbdrill archiving enable NAME [--apply] [--compress zstd|none]
+                                           ALTER SYSTEM statements for WAL archiving with wal-push
+  dbdrill wal-push NAME|--repo DIR [--compress zstd] %p   archive_command
   dbdrill wal-fetch NAME|--repo DIR %f %p  restore_command
   dbdrill binlog-sync NAME                 copy closed MySQL/MariaDB binlogs into the repository
   dbdrill drill NAME [--to TIME|latest] [--rto 4h] [--rpo 15m] [--keep]

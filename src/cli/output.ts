@@ -1,5 +1,6 @@
 import { DbdrillError, isDbdrillError } from '../errors.js';
 import type { Job, JobEvent } from '../ops/job.js';
+import { formatLsn } from '../pitr/wal-names.js';
 
 /**
  * How a headless command talks: with --json exactly one JSON document on stdout and everything
@@ -49,8 +50,10 @@ export class Output {
         const now = Date.now();
         if (now - this.#lastProgress < 2000 && e.done !== e.total) break;
         this.#lastProgress = now;
-        const pct = e.total ? ` ${((100 * (e.done ?? 0)) / e.total).toFixed(0)}%` : '';
-        this.log(`   ${e.phase}${pct}${e.etaSeconds !== undefined ? ` eta ${Math.round(e.etaSeconds)}s` : ''}`);
+        const from = e.start ?? 0;
+        const pct = e.total && e.total > from ? ` ${((100 * ((e.done ?? from) - from)) / (e.total - from)).toFixed(0)}%` : '';
+        const lsns = e.unit === 'lsn' && e.done !== undefined && e.total ? ` at ${formatLsn(BigInt(e.done))} of ${formatLsn(BigInt(e.total))}` : '';
+        this.log(`   ${e.phase}${pct}${lsns}${e.etaSeconds !== undefined ? ` eta ${Math.round(e.etaSeconds)}s` : ''}`);
         break;
       }
       case 'tool-line':

@@ -18,6 +18,8 @@ export type JobEvent =
       rate?: number;
       etaSeconds?: number;
       unit?: 'bytes' | 'segments' | 'rows' | 'lsn';
+      /** Where done counts from when that is not 0: an LSN range starts at the backup's start. */
+      start?: number;
     };
 
 export type JobEventInput = JobEvent extends infer E ? (E extends JobEvent ? Omit<E, 'at'> : never) : never;

@@ -4,7 +4,7 @@ import { connectPostgres } from '../engines/postgres/client.js';
 import { invalid } from '../errors.js';
 import { Repository } from '../repo/repository.js';
 import { archiveCommand, blockedFor, cliEntry } from '../wal/command.js';
-import { prepareWalDir, walRoot } from '../wal/layout.js';
+import { prepareWalDir, walRoot, type Compression } from '../wal/layout.js';
 import { testTarget } from './targets.js';
 
 export interface ArchivingPlan {
@@ -27,13 +27,13 @@ function sqlString(v: string): string {
  * ALTER SYSTEM statements to show (and with apply, to run). wal_level and archive_mode need a
  * restart; archive_command and archive_timeout a reload.
  */
-export async function enableArchiving(configDir: string, name: string, opts: { apply: boolean; archiveTimeout?: string }): Promise<ArchivingPlan> {
+export async function enableArchiving(configDir: string, name: string, opts: { apply: boolean; archiveTimeout?: string; compress?: Compression }): Promise<ArchivingPlan> {
   const target = new TargetStore(configDir).get(name);
   if (target.engine !== 'postgres') throw invalid(`archiving enable is for PostgreSQL targets; for MySQL/MariaDB turn on log_bin in the server's configuration.`);
   const probe = await testTarget(target);
   const repo = new Repository(target.repo);
   repo.ensure(target, probe.systemId);
-  const command = archiveCommand(target.repo);
+  const command = archiveCommand(target.repo, { compress: opts.compress });
   const warnings: string[] = [];
 
   const client = await connectPostgres(target);

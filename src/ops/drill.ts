@@ -7,6 +7,7 @@ import { evaluateExpectation, type DrillCheck } from '../config/drill-checks.js'
 import { compareStats, describeMismatches, whatWasCompared } from '../engines/compare-stats.js';
 import type { EngineContext } from '../engines/context.js';
 import { runAmcheck } from '../engines/postgres/amcheck.js';
+import type { ReplayExpectation } from '../engines/postgres/pitr-restore.js';
 import { connectPostgres } from '../engines/postgres/client.js';
 import { pgLogicalRestore } from '../engines/postgres/logical-restore.js';
 import { tableStats } from '../engines/postgres/table-stats.js';
@@ -88,7 +89,7 @@ export async function runDrill(ctx: EngineContext, target: Target, opts: DrillOp
       transferSeconds = (performance.now() - tt) / 1000;
       stepOf('restore base').bytes = chosen.m.sizeBytes;
       const tr = performance.now();
-      const outcome = await step('replay WAL', () => ps.replay(ctx, chosen.m, chosen.segments ?? 1),
+      const outcome = await step('replay WAL', () => ps.replay(ctx, chosen.m, chosen.replay ?? { segments: 1 }),
         (o) => `${o.state.restored.length} archived segment(s) replayed${o.state.lastCommitAt ? `, last commit ${o.state.lastCommitAt.toISOString()}` : ''}`);
       replaySeconds = (performance.now() - tr) / 1000;
       lastCommitAt = outcome.state.lastCommitAt;
@@ -263,7 +264,7 @@ export async function closeDrill(rec: DrillRecorder, scratch: { dataDir: string;
 interface Chosen {
   m: Manifest;
   settings?: Record<string, string>;
-  segments?: number;
+  replay?: ReplayExpectation;
   newestArchivedAt?: string;
   detail?: string;
 }
@@ -276,7 +277,7 @@ async function pickForDrill(target: Target, repo: Repository, requested: Restore
     return {
       m: plan.backup,
       settings: plan.settings,
-      segments: plan.segments,
+      replay: { segments: plan.segments, startLsn: plan.startLsn, endLsn: plan.endLsn },
       ...(view.window.newestArchivedAt ? { newestArchivedAt: view.window.newestArchivedAt } : {}),
       detail: `WAL ${plan.walFrom}…${plan.walTo}`,
     };

@@ -2,7 +2,7 @@ import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Target } from '../config/target.js';
 import type { EngineContext } from '../engines/context.js';
-import { checkDestination, runRecovery, unpackBaseBackup, writeRecoveryConfig, type RecoveryOutcome } from '../engines/postgres/pitr-restore.js';
+import { checkDestination, runRecovery, unpackBaseBackup, writeRecoveryConfig, type RecoveryOutcome, type ReplayExpectation } from '../engines/postgres/pitr-restore.js';
 import type { Manifest } from '../repo/manifest.js';
 import { isPidAlive, signalProcess, waitForPidExit } from '../runner/process.js';
 import { sandboxParent } from '../sandbox/dirs.js';
@@ -52,8 +52,8 @@ export class PhysicalScratch {
     writeRecoveryConfig(this.dataDir, m, settings, restoreCommand(this.source.repo), this.port);
   }
 
-  replay(ctx: EngineContext, m: Manifest, expectedSegments: number): Promise<RecoveryOutcome> {
-    return runRecovery(ctx, this.dataDir, Number(m.serverVersion.split('.')[0]), expectedSegments, join(this.dir, 'recovery.log'), (pid) => {
+  replay(ctx: EngineContext, m: Manifest, expect: ReplayExpectation): Promise<RecoveryOutcome> {
+    return runRecovery(ctx, this.dataDir, Number(m.serverVersion.split('.')[0]), expect, join(this.dir, 'recovery.log'), (pid) => {
       this.#pid = pid;
       register({ pid, dir: this.dir, keep: this.keep, emergencySignal: 'SIGQUIT' });
     });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
@@ -8,12 +9,14 @@ import { invalid } from '../errors.js';
 import { readInventory, contiguousEnd, type WalInventory } from '../pitr/inventory.js';
 import { planRestore, type RestorePlan } from '../pitr/plan.js';
 import type { RestoreTarget } from '../pitr/time.js';
-import { segmentOfLsn } from '../pitr/wal-names.js';
+import { segmentOfLsn, timelineHex } from '../pitr/wal-names.js';
+import { parseHistory, type HistoryEntry } from '../pitr/history.js';
 import { baseBackups, computeWindow, type RecoverableWindow } from '../pitr/window.js';
 import type { Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
 import { restoreCommand } from '../wal/command.js';
-import { walRoot } from '../wal/layout.js';
+import { findArchived, walRoot } from '../wal/layout.js';
+import { withPlainSegments } from '../wal/readable.js';
 import { startJob, type Job } from './job.js';
 import { readMysqlWindow, runMysqlPitrRestore } from './pitr-mysql.js';
 
@@ -25,6 +28,8 @@ export interface ArchiveView {
   inventory: WalInventory;
   window: RecoverableWindow;
   lastCommit: (timeline: number, seg: number) => Date | undefined;
+  /** A timeline's archived history file, parsed; undefined when it is not archived. */
+  history: (timeline: number) => HistoryEntry[] | undefined;
 }
 
 /**
@@ -44,12 +49,14 @@ export async function readArchive(target: Target): Promise<ArchiveView> {
     if (end === undefined || known.has(`${tl}:${end}`)) continue;
     let found: Date | undefined;
     for (let seg = end; seg >= Math.max(start, end - COMMIT_LOOKBACK) && !found; seg--) {
-      found = (await lastCommitInSegment(walRoot(target.repo), tl, seg, Number(m.serverVersion.split('.')[0])))?.at;
+      // The next segment too: a commit record may continue into it.
+      found = (await withPlainSegments(target.repo, tl, [seg, seg + 1], (dir) => lastCommitInSegment(dir, tl, seg, Number(m.serverVersion.split('.')[0]))))?.at;
     }
     known.set(`${tl}:${end}`, found);
   }
   const lastCommit = (tl: number, seg: number) => known.get(`${tl}:${seg}`);
-  return { manifests, inventory, lastCommit, window: computeWindow(manifests, inventory, lastCommit) };
+  const history = (tl: number) => readHistory(target.repo, tl);
+  return { manifests, inventory, lastCommit, history, window: computeWindow(manifests, inventory, lastCommit) };
 }
 
 export async function readWindow(configDir: string, name: string): Promise<RecoverableWindow & { target: string }> {
@@ -86,9 +93,16 @@ export interface PitrReport {
 }
 
 export function planPitr(view: ArchiveView, req: PitrRequest): RestorePlan {
-  const plan = planRestore(req.target, view.manifests, view.inventory, view.window, view.lastCommit, { backup: req.backup, timeline: req.timeline });
+  const timelineHistory = req.timeline !== undefined ? view.history(req.timeline) : undefined;
+  const plan = planRestore(req.target, view.manifests, view.inventory, view.window, view.lastCommit, { backup: req.backup, timeline: req.timeline, timelineHistory });
   if (req.exclusive) plan.settings.recovery_target_inclusive = 'false';
   return plan;
+}
+
+/** The archived history file of a timeline, parsed, or undefined when it is not archived. */
+function readHistory(repo: string, timeline: number): HistoryEntry[] | undefined {
+  const at = findArchived(repo, `${timelineHex(timeline)}.history`);
+  return at ? parseHistory(readFileSync(at.path, 'utf8')) : undefined;
 }
 
 export function startPitrRestore(configDir: string, name: string, req: PitrRequest, signal?: AbortSignal): Job<PitrReport> {
@@ -118,7 +132,7 @@ export async function runPitrRestore(ctx: EngineContext, target: Target, req: Pi
   await ctx.step('unpack base backup', () => unpackBaseBackup(ctx, repo.backupDir(backup.id), dataDir));
   await ctx.step('configure recovery', async () => writeRecoveryConfig(dataDir, backup, plan.settings, restoreCommand(target.repo), req.port));
   const logFile = join(dataDir, 'dbdrill-restore.log');
-  const outcome = await ctx.step('replay WAL', () => runRecovery(ctx, dataDir, Number(backup.serverVersion.split('.')[0]), plan.segments, logFile));
+  const outcome = await ctx.step('replay WAL', () => runRecovery(ctx, dataDir, Number(backup.serverVersion.split('.')[0]), { segments: plan.segments, startLsn: plan.startLsn, endLsn: plan.endLsn }, logFile));
   const s = outcome.state;
   return {
     target: target.name,

@@ -106,7 +106,7 @@ async function physicalRestoreCheck(ctx: EngineContext, target: Target, m: Manif
   const scratch = await ctx.step('start scratch server', () => PhysicalScratch.provision(target, 'verify'));
   try {
     await ctx.step('restore base backup', () => scratch.restoreBase(ctx, m, dir, { recovery_target: 'immediate' }));
-    const outcome = await ctx.step('recover to the backup end', () => scratch.replay(ctx, m, 1));
+    const outcome = await ctx.step('recover to the backup end', () => scratch.replay(ctx, m, { segments: 1, startLsn: m.postgres?.startLsn, endLsn: m.postgres?.stopLsn }));
     const out: CheckOutcome[] = [{ method: 'restore', ok: true, detail: `started and recovered to the consistent point${outcome.state.consistentAt ? ` ${outcome.state.consistentAt}` : ''}` }];
     out.push(await ctx.step('pg_amcheck', () => runAmcheck(ctx, scratch.target, target.dbname, m.serverVersion)));
     return out;

@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { HISTORY_RE, parseSegment, SEGMENT_RE } from './wal-names.js';
+import { archivedSegment, HISTORY_RE, parseSegment } from './wal-names.js';
 
 /** What the WAL archive holds, per timeline, as sorted segment numbers. */
 export interface WalInventory {
@@ -13,7 +13,7 @@ export interface WalInventory {
 
 /**
  * Reads the archive's directory listing (names only, plus one stat per timeline): 100,000
- * segments list in well under a second.
+ * segments list in well under a second. Segments count whether stored plain or as .zst.
  */
 export function readInventory(walRoot: string): WalInventory {
   const timelines = new Map<number, number[]>();
@@ -32,19 +32,25 @@ export function readInventory(walRoot: string): WalInventory {
       continue;
     }
     if (!/^[0-9A-F]{8}$/.test(entry)) continue;
-    const segs: number[] = [];
-    let newestName = '';
-    for (const name of readdirSync(join(walRoot, entry))) {
-      if (!SEGMENT_RE.test(name)) continue;
-      const s = parseSegment(name)!;
-      segs.push(s.segNo);
-      if (name > newestName) newestName = name;
+    let segs: number[] = [];
+    let newest = '';
+    let newestEntry = '';
+    for (const file of readdirSync(join(walRoot, entry))) {
+      const name = archivedSegment(file);
+      if (!name) continue;
+      segs.push(parseSegment(name)!.segNo);
+      if (name > newest) {
+        newest = name;
+        newestEntry = file;
+      }
     }
     if (segs.length === 0) continue;
     segs.sort((a, b) => a - b);
+    // A segment stored both plain and compressed (compression turned on mid-way) counts once.
+    segs = segs.filter((n, i) => i === 0 || n !== segs[i - 1]);
     const tl = parseInt(entry, 16);
     timelines.set(tl, segs);
-    newestArchivedAt.set(tl, statSync(join(walRoot, entry, newestName)).mtimeMs);
+    newestArchivedAt.set(tl, statSync(join(walRoot, entry, newestEntry)).mtimeMs);
   }
   histories.sort((a, b) => a - b);
   return { timelines, histories, newestArchivedAt };

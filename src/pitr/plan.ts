@@ -3,7 +3,8 @@ import type { Manifest } from '../repo/manifest.js';
 import type { WalInventory } from './inventory.js';
 import type { RestoreTarget } from './time.js';
 import { baseBackups, coverageOf, describeWindow, type RecoverableWindow } from './window.js';
-import { DEFAULT_SEGMENT_BYTES, parseLsn, segmentName } from './wal-names.js';
+import type { HistoryEntry } from './history.js';
+import { DEFAULT_SEGMENT_BYTES, formatLsn, parseLsn, segmentName, timelineHex } from './wal-names.js';
 
 export interface RestorePlan {
   backup: Manifest;
@@ -15,6 +16,10 @@ export interface RestorePlan {
   walFrom: string;
   walTo: string;
   segments: number;
+  /** Where replay starts: the base backup's start LSN (PostgreSQL; binlog plans have none). */
+  startLsn?: string;
+  /** Where replay ends at the latest: the --lsn target, else the end of the last segment to replay. */
+  endLsn?: string;
   /** Base backup bytes plus archived WAL bytes: what the restore copies. */
   estimatedBytes: number;
   notes: string[];
@@ -33,7 +38,7 @@ export function planRestore(
   inv: WalInventory,
   window: RecoverableWindow,
   lastCommit: (timeline: number, seg: number) => Date | undefined,
-  opts: { backup?: string; timeline?: number } = {},
+  opts: { backup?: string; timeline?: number; timelineHistory?: HistoryEntry[] } = {},
 ): RestorePlan {
   let bases = baseBackups(manifests);
   if (opts.backup) {
@@ -45,6 +50,7 @@ export function planRestore(
   }
   const covs = bases.map((m) => ({ m, c: coverageOf(m, inv, lastCommit) }));
   const win = describeWindow(window);
+  if (opts.timeline !== undefined) refuseUnknownTimeline(opts.timeline, inv, covs.map((x) => x.c.timeline));
   let chosen: (typeof covs)[number];
   const settings: Record<string, string> = {};
   const notes: string[] = [];
@@ -105,6 +111,7 @@ export function planRestore(
   }
 
   const timeline = opts.timeline ?? chosen.c.timeline;
+  if (timeline !== chosen.c.timeline) refuseUnrelatedTimeline(timeline, chosen.m.id, chosen.c.timeline, opts.timelineHistory);
   settings.recovery_target_timeline = String(timeline);
   if (timeline !== chosen.c.timeline) notes.push(`following timeline ${timeline} from the backup's timeline ${chosen.c.timeline}`);
   const endSeg = chosen.c.endSeg ?? chosen.c.startSeg;
@@ -117,7 +124,35 @@ export function planRestore(
     walFrom: segmentName({ timeline: chosen.c.timeline, segNo: chosen.c.startSeg }),
     walTo: segmentName({ timeline: chosen.c.timeline, segNo: endSeg }),
     segments,
+    startLsn: chosen.m.postgres!.startLsn!,
+    endLsn: target.kind === 'lsn' ? target.lsn : formatLsn(BigInt(endSeg + 1) * BigInt(DEFAULT_SEGMENT_BYTES)),
     estimatedBytes: chosen.m.sizeBytes + segments * DEFAULT_SEGMENT_BYTES,
     notes,
   };
+}
+
+function archiveTimelines(inv: WalInventory): string {
+  const segs = [...inv.timelines.keys()].sort((a, b) => a - b);
+  const parts = [
+    segs.length ? `segments of timeline${segs.length > 1 ? 's' : ''} ${segs.join(', ')}` : 'no segments',
+    ...(inv.histories.length ? [`history files of ${inv.histories.join(', ')}`] : []),
+  ];
+  return parts.join(' and ');
+}
+
+/** recovery_target_timeline naming a timeline the archive knows nothing of fails only at startup. */
+function refuseUnknownTimeline(timeline: number, inv: WalInventory, backupTimelines: number[]): void {
+  if (inv.timelines.has(timeline) || inv.histories.includes(timeline) || backupTimelines.includes(timeline)) return;
+  throw invalid(`Timeline ${timeline} is not in the archive, which holds ${archiveTimelines(inv)}; give one of those with --timeline, or leave it out to follow the backup's timeline.`);
+}
+
+/** Following another timeline needs its history file, and that history must pass through the backup's timeline. */
+function refuseUnrelatedTimeline(timeline: number, backup: string, backupTimeline: number, history: HistoryEntry[] | undefined): void {
+  const file = `wal/${timelineHex(timeline)}.history`;
+  if (!history) {
+    throw invalid(`Timeline ${timeline} has no history file in the archive (${file}), so recovery cannot follow it from backup ${backup} on timeline ${backupTimeline}; archive that file or leave --timeline out.`);
+  }
+  if (!history.some((h) => h.parent === backupTimeline)) {
+    throw invalid(`Timeline ${timeline} did not branch from timeline ${backupTimeline} of backup ${backup} (its history, ${file}, names timeline${history.length === 1 ? '' : 's'} ${history.map((h) => h.parent).join(', ') || 'none'}); choose a backup on one of those or another --timeline.`);
+  }
 }

@@ -1,3 +1,5 @@
+import { DEFAULT_SEGMENT_BYTES, parseLsn, parseSegment } from './wal-names.js';
+
 /**
  * Follows a recovering PostgreSQL through its log (see fixtures/postgres-recovery/): which
  * segments it restored, where it stopped, the new timeline, and whether it ended ready or fatal.
@@ -8,6 +10,8 @@ export type RecoveryLine =
   | { kind: 'consistent'; lsn: string }
   | { kind: 'stopping'; before: boolean; xid: string; at: Date }
   | { kind: 'last-commit'; at: Date }
+  | { kind: 'redo-start'; lsn: string }
+  | { kind: 'redo-progress'; lsn: string }
   | { kind: 'redo-done'; lsn: string }
   | { kind: 'timeline'; timeline: number }
   | { kind: 'ready' }
@@ -31,6 +35,11 @@ export function parseRecoveryLine(line: string): RecoveryLine {
   if (m) return { kind: 'stopping', before: m[1] === 'before', xid: m[2]!, at: pgTime(m[3]!) };
   m = /last completed transaction was at log time (.+)$/.exec(line);
   if (m) return { kind: 'last-commit', at: pgTime(m[1]!) };
+  m = /redo starts at ([0-9A-F]+\/[0-9A-F]+)/.exec(line);
+  if (m) return { kind: 'redo-start', lsn: m[1]! };
+  // log_startup_progress_interval (PostgreSQL 15+), which the restore sets.
+  m = /redo in progress, elapsed time: [\d.]+ s, current LSN: ([0-9A-F]+\/[0-9A-F]+)/.exec(line);
+  if (m) return { kind: 'redo-progress', lsn: m[1]! };
   m = /redo done at ([0-9A-F]+\/[0-9A-F]+)/.exec(line);
   if (m) return { kind: 'redo-done', lsn: m[1]! };
   m = /selected new timeline ID: (\d+)/.exec(line);
@@ -43,6 +52,11 @@ export function parseRecoveryLine(line: string): RecoveryLine {
 
 export interface RecoveryState {
   restored: string[];
+  /**
+   * How far replay has come, as a byte position: the newest of the redo start, the progress
+   * lines, the start of each segment restored (replay needs it, so it got that far) and redo done.
+   */
+  replayed?: bigint;
   consistentAt?: string;
   stoppedBefore?: { xid: string; at: Date; before: boolean };
   lastCommitAt?: Date;
@@ -56,18 +70,28 @@ export function emptyRecovery(): RecoveryState {
   return { restored: [], ready: false };
 }
 
+function advance(s: RecoveryState, pos: bigint): RecoveryState {
+  return s.replayed !== undefined && s.replayed >= pos ? s : { ...s, replayed: pos };
+}
+
 export function foldRecovery(s: RecoveryState, line: RecoveryLine): RecoveryState {
   switch (line.kind) {
-    case 'restored':
-      return s.restored.includes(line.segment) ? s : { ...s, restored: [...s.restored, line.segment] };
+    case 'restored': {
+      const seg = parseSegment(line.segment)!;
+      const at = advance(s, BigInt(seg.segNo) * BigInt(DEFAULT_SEGMENT_BYTES));
+      return s.restored.includes(line.segment) ? at : { ...at, restored: [...s.restored, line.segment] };
+    }
     case 'consistent':
-      return { ...s, consistentAt: line.lsn };
+      return { ...advance(s, parseLsn(line.lsn)), consistentAt: line.lsn };
+    case 'redo-start':
+    case 'redo-progress':
+      return advance(s, parseLsn(line.lsn));
     case 'stopping':
       return { ...s, stoppedBefore: { xid: line.xid, at: line.at, before: line.before } };
     case 'last-commit':
       return { ...s, lastCommitAt: line.at };
     case 'redo-done':
-      return { ...s, redoDoneAt: line.lsn };
+      return { ...advance(s, parseLsn(line.lsn)), redoDoneAt: line.lsn };
     case 'timeline':
       return { ...s, newTimeline: line.timeline };
     case 'ready':

@@ -57,3 +57,12 @@ export function walFileKind(name: string): 'segment' | 'history' | 'backup-label
   if (/^[0-9A-F]{24}\.partial$/.test(name)) return 'partial';
   return undefined;
 }
+
+/** wal-push --compress zstd stores segments (only segments: the rest is tiny) as <segment>.zst. */
+export const ZSTD_SUFFIX = '.zst';
+
+/** The segment an archive directory entry holds, compressed or not; undefined for anything else. */
+export function archivedSegment(entry: string): string | undefined {
+  const name = entry.length === 28 && entry.endsWith(ZSTD_SUFFIX) ? entry.slice(0, 24) : entry;
+  return SEGMENT_RE.test(name) ? name : undefined;
+}

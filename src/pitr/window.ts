@@ -21,6 +21,8 @@ export interface RecoverableWindow {
   ranges: { backup: string; timeline: number; from: string; to: string }[];
   gaps: { timeline: number; from: string; to: string; missing: number }[];
   timelines: number[];
+  /** Archived segments of each timeline, oldest timeline first (PostgreSQL; binlogs have none). */
+  perTimeline?: { timeline: number; segments: number; first: string; last: string; history: boolean }[];
   segments: number;
   newestSegment?: string;
   newestArchivedAt?: string;
@@ -70,6 +72,13 @@ export function computeWindow(manifests: Manifest[], inv: WalInventory, lastComm
       missing: g.to - g.from + 1,
     })),
     timelines: [...inv.timelines.keys()].sort((a, b) => a - b),
+    perTimeline: [...inv.timelines.entries()].sort(([a], [b]) => a - b).map(([timeline, segs]) => ({
+      timeline,
+      segments: segs.length,
+      first: segmentName({ timeline, segNo: segs[0]! }),
+      last: segmentName({ timeline, segNo: segs.at(-1)! }),
+      history: inv.histories.includes(timeline),
+    })),
     segments,
     ...(newest ? { newestSegment: segmentName({ timeline: newest.tl, segNo: newest.seg }) } : {}),
     ...(archivedAt ? { newestArchivedAt: new Date(archivedAt).toISOString() } : {}),

@@ -1,5 +1,5 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 /** fsync a directory so a rename inside it survives a crash. */
@@ -10,6 +10,25 @@ export function fsyncDir(dir: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * mkdir -p that survives a crash: a new directory's entry lives in its parent, so every parent
+ * that gained an entry is fsynced, from the top-most new directory down. Returns the directories
+ * it created, top-most first.
+ */
+export function mkdirDurable(path: string): string[] {
+  const dir = resolve(path);
+  const first = mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (first === undefined) return [];
+  const created: string[] = [];
+  for (let p = dir; ; p = dirname(p)) {
+    created.push(p);
+    if (p === first || dirname(p) === p) break;
+  }
+  created.reverse();
+  for (const p of created) fsyncDir(dirname(p));
+  return created;
 }
 
 /**

@@ -1,7 +1,8 @@
 import { execa } from 'execa';
-import { accessSync, constants, readdirSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { toolMissing, toolTooOld } from './errors.js';
+import { isExecutable, searchPath } from './path-lookup.js';
 
 /** Debian package that provides each tool, for the "install it with" sentence. */
 const PACKAGES: Record<string, string> = {
@@ -66,15 +67,6 @@ export function packageFor(tool: string): string {
   return PACKAGES[tool] ?? tool;
 }
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function pgMajorsInstalled(): number[] {
   try {
     return readdirSync(PG_LIB)
@@ -84,17 +76,6 @@ function pgMajorsInstalled(): number[] {
   } catch {
     return [];
   }
-}
-
-function searchPath(name: string): string | undefined {
-  const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
-  // Server daemons live in sbin, which a non-root PATH often lacks.
-  for (const extra of ['/usr/sbin', '/usr/local/sbin', '/sbin']) if (!dirs.includes(extra)) dirs.push(extra);
-  for (const dir of dirs) {
-    const p = join(dir, name);
-    if (isExecutable(p)) return p;
-  }
-  return undefined;
 }
 
 /** Reads `tool --version` once per path and keeps the first dotted number in it. */

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Compression } from './layout.js';
 
 /** This installation's CLI entry (dist/src/cli/main.js next to this file's dist/src/wal/). */
 export function cliEntry(): string {
@@ -13,9 +14,10 @@ function shellArg(s: string): string {
   return quoted.replace(/%/g, '%%');
 }
 
-/** archive_command: `node …/main.js wal-push --repo REPO %p`. */
-export function archiveCommand(repo: string): string {
-  return `${shellArg(process.execPath)} ${shellArg(cliEntry())} wal-push --repo ${shellArg(repo)} %p`;
+/** archive_command: `node …/main.js wal-push --repo REPO [--compress zstd] %p`. */
+export function archiveCommand(repo: string, opts: { compress?: Compression } = {}): string {
+  const compress = opts.compress ? ` --compress ${opts.compress}` : '';
+  return `${shellArg(process.execPath)} ${shellArg(cliEntry())} wal-push --repo ${shellArg(repo)}${compress} %p`;
 }
 
 /** restore_command: `node …/main.js wal-fetch --repo REPO %f %p`. */

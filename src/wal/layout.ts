@@ -1,15 +1,32 @@
-import { chmodSync, chownSync, mkdirSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { walFileKind } from '../pitr/wal-names.js';
+import { walFileKind, ZSTD_SUFFIX } from '../pitr/wal-names.js';
 
 /**
  * Where a WAL file lives in a repository: segments (and their .backup / .partial companions)
- * under wal/<timeline>/, timeline history files beside those directories.
+ * under wal/<timeline>/, timeline history files beside those directories. A compressed segment
+ * is the same path with .zst appended.
  */
 export function archivePath(repo: string, name: string): string {
   const kind = walFileKind(name);
   if (kind === 'history') return join(repo, 'wal', name);
   return join(repo, 'wal', name.slice(0, 8), name);
+}
+
+export type Compression = 'zstd';
+export const COMPRESSIONS: readonly Compression[] = ['zstd'];
+
+/** Only segments are compressed: history, .backup and .partial files stay plain and readable. */
+export function compressible(name: string): boolean {
+  return walFileKind(name) === 'segment';
+}
+
+/** The archived copy of `name` in whichever form it was stored, or undefined. */
+export function findArchived(repo: string, name: string): { path: string; compressed: boolean } | undefined {
+  const plain = archivePath(repo, name);
+  if (existsSync(plain)) return { path: plain, compressed: false };
+  if (compressible(name) && existsSync(plain + ZSTD_SUFFIX)) return { path: plain + ZSTD_SUFFIX, compressed: true };
+  return undefined;
 }
 
 export function walRoot(repo: string): string {

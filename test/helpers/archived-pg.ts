@@ -1,27 +1,30 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import { isPidAlive, signalProcess, waitForPidExit } from '../../src/runner/process.js';
 import { startPostgresSandbox, type SandboxInstance } from '../../src/sandbox/index.js';
+import { freePort } from '../../src/sandbox/ports.js';
 import { serverAccount } from '../../src/sandbox/users.js';
 import { archiveCommand } from '../../src/wal/command.js';
-import { prepareWalDir } from '../../src/wal/layout.js';
-import { CLI } from './cli.js';
+import { archivedSegment } from '../../src/pitr/wal-names.js';
+import { prepareWalDir, type Compression } from '../../src/wal/layout.js';
+import { CLI, type CliResult } from './cli.js';
 import { sandboxRunDir } from './sandbox.js';
 
 /**
  * A PostgreSQL of a test's own whose archive_command is the built `dbdrill wal-push` into `repo`,
- * exactly as `dbdrill archiving enable` sets it up. Tests that break or rewind things use this,
- * never the suite's shared server.
+ * exactly as `dbdrill archiving enable` sets it up (with `--compress zstd` when asked). Tests
+ * that break or rewind things use this, never the suite's shared server.
  */
 export class ArchivedPostgres {
   constructor(readonly server: SandboxInstance, readonly repo: string) {}
 
-  static async start(tag: string): Promise<ArchivedPostgres> {
+  static async start(tag: string, opts: { compress?: Compression } = {}): Promise<ArchivedPostgres> {
     process.env.DBDRILL_ENTRY = CLI;
     const repo = join(sandboxRunDir(), `${tag}-repo-${process.pid}`);
     mkdirSync(repo, { recursive: true, mode: 0o700 });
     prepareWalDir(repo, serverAccount('postgres'));
-    const server = await startPostgresSandbox({ sampleData: true, archive: { command: archiveCommand(repo) } });
+    const server = await startPostgresSandbox({ sampleData: true, archive: { command: archiveCommand(repo, opts) } });
     return new ArchivedPostgres(server, repo);
   }
 
@@ -42,7 +45,7 @@ export class ArchivedPostgres {
     const dir = join(this.repo, 'wal', name.slice(0, 8));
     for (let i = 0; i < 100; i++) {
       try {
-        if (readdirSync(dir).includes(name)) return name;
+        if (readdirSync(dir).some((f) => archivedSegment(f) === name)) return name;
       } catch {
         // wal/<timeline> not created yet
       }
@@ -60,5 +63,51 @@ export class ArchivedPostgres {
   async stop(): Promise<void> {
     await this.server.stop();
     rmSync(this.repo, { recursive: true, force: true });
+  }
+}
+
+/** What `dbdrill restore … --json` reports for a point-in-time restore. */
+export interface PitrJson {
+  pid: number;
+  dataDir: string;
+  port: number;
+  timeline?: number;
+  segmentsRestored: number;
+  reached: { lastCommitAt?: string; stoppedBeforeXid?: string };
+  plan: { backup: string; timeline: number; settings: Record<string, string>; walFrom: string; walTo: string; startLsn: string; endLsn: string };
+}
+
+/**
+ * Point-in-time restores of a test file into fresh directories and ports under the run directory;
+ * stopAll() (in afterAll) stops every server they left running and removes the directories.
+ */
+export class PitrRestores {
+  readonly #pids: number[] = [];
+  readonly #dirs: string[] = [];
+  #n = 0;
+
+  constructor(private readonly cli: (args: string[]) => Promise<CliResult>, private readonly tag: string) {}
+
+  /** `dbdrill restore TARGET ARGS --into NEW --port FREE --json`; report is set when it exited 0. */
+  async restore(target: string, args: string[]): Promise<CliResult & { report?: PitrJson; into: string; port: number }> {
+    const into = join(sandboxRunDir(), `${this.tag}-${this.#n++}-${process.pid}`);
+    this.#dirs.push(into);
+    const port = await freePort();
+    const r = await this.cli(['restore', target, ...args, '--into', into, '--port', String(port), '--json']);
+    if (r.code !== 0) return { ...r, into, port };
+    const report = JSON.parse(r.stdout) as PitrJson;
+    this.#pids.push(report.pid);
+    return { ...r, report, into, port };
+  }
+
+  async stop(pid: number): Promise<void> {
+    if (!isPidAlive(pid)) return;
+    signalProcess(pid, 'SIGINT');
+    await waitForPidExit(pid, 20_000);
+  }
+
+  async stopAll(): Promise<void> {
+    for (const pid of this.#pids) await this.stop(pid);
+    for (const d of this.#dirs) rmSync(d, { recursive: true, force: true });
   }
 }

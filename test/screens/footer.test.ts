@@ -36,6 +36,10 @@ describe('progress text', () => {
       'copying  44%  1.2 GiB of 2.7 GiB  30 MiB/s',
     );
     expect(formatProgress({ phase: 'waiting for checkpoint' })).toBe('waiting for checkpoint');
+    // Replay: LSNs as PostgreSQL writes them, the share counted from where replay started.
+    expect(formatProgress({ phase: 'replaying WAL', done: 0x1_0600_0000, total: 0x1_0800_0000, start: 0x1_0400_0000, unit: 'lsn' })).toBe(
+      'replaying WAL  50%  1/6000000 of 1/8000000',
+    );
   });
 
   test('sizes and durations', () => {

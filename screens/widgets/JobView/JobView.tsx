@@ -32,7 +32,8 @@ export function JobView({ title, snapshot, doneText, doneMarker = 'OK', doneDeta
   const errorText = state === 'failed' ? `FAIL ${error ?? ''}` : '';
   const endLine =
     state === 'failed' ? Math.min(3, Math.ceil(measure(errorText) / Math.max(1, width))) : state === 'done' ? 1 + doneDetail.length : 0;
-  const bar = progress && progress.done !== undefined && progress.total ? progressBar(progress.done, progress.total, Math.min(BAR_WIDTH, width - MARKER_WIDTH - 1)) : undefined;
+  const from = progress?.start ?? 0;
+  const bar = progress && progress.done !== undefined && progress.total ? progressBar(progress.done - from, progress.total - from, Math.min(BAR_WIDTH, width - MARKER_WIDTH - 1)) : undefined;
   const progressLines = (progress ? 1 : 0) + (bar ? 1 : 0);
   const questionLine = question ? 1 : 0;
   const stepRoom = Math.max(0, height - 1 - endLine - progressLines - questionLine);

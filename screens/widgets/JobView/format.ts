@@ -8,7 +8,7 @@ export function formatBytes(n: number): string {
 
 function amount(n: number, unit: ProgressRow['unit']): string {
   if (unit === 'bytes') return formatBytes(n);
-  if (unit === 'lsn') return n.toString(16).toUpperCase();
+  if (unit === 'lsn') return `${Math.floor(n / 2 ** 32).toString(16).toUpperCase()}/${(n % 2 ** 32).toString(16).toUpperCase()}`;
   return unit ? `${n} ${unit}` : String(n);
 }
 
@@ -22,7 +22,8 @@ export function formatSeconds(s: number): string {
 /** One line: "phase  45%  1.2 GiB of 2.7 GiB  30 MiB/s  eta 52s"; parts the event lacks are left out. */
 export function formatProgress(p: ProgressRow): string {
   const parts = [p.phase];
-  if (p.done !== undefined && p.total) parts.push(`${Math.floor((100 * p.done) / p.total)}%`);
+  const from = p.start ?? 0;
+  if (p.done !== undefined && p.total && p.total > from) parts.push(`${Math.floor((100 * (p.done - from)) / (p.total - from))}%`);
   if (p.done !== undefined) {
     // "70000 of 100000 rows", but "1.2 GiB of 2.7 GiB": byte amounts carry their own unit.
     const sameUnit = p.unit === 'rows' || p.unit === 'segments';

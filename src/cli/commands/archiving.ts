@@ -3,17 +3,19 @@ import { usage } from '../../errors.js';
 import { enableArchiving } from '../../ops/archiving.js';
 import { noExtraPositionals, parseCommand, requirePositional, str } from '../args.js';
 import { Output } from '../output.js';
+import { compressionOf } from './wal.js';
 
-const USAGE = 'dbdrill archiving enable NAME [--apply] [--archive-timeout 60s] [--json]';
+const USAGE = 'dbdrill archiving enable NAME [--apply] [--archive-timeout 60s] [--compress zstd|none] [--json]';
 
 export async function archivingCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub !== 'enable') throw usage(sub ? `Unknown archiving command "${sub}"; use: ${USAGE}.` : `An archiving command is missing; usage: ${USAGE}.`);
-  const p = parseCommand(rest, { apply: { type: 'boolean' }, 'archive-timeout': { type: 'string' } }, USAGE);
+  const p = parseCommand(rest, { apply: { type: 'boolean' }, 'archive-timeout': { type: 'string' }, compress: { type: 'string' } }, USAGE);
+  const compress = compressionOf(str(p, 'compress'), USAGE);
   const name = requirePositional(p, 0, 'The target NAME', USAGE);
   noExtraPositionals(p, 1, USAGE);
   const out = new Output(p.values.json === true);
-  const r = await enableArchiving(resolveConfigDir(str(p, 'config')), name, { apply: p.values.apply === true, archiveTimeout: str(p, 'archive-timeout') });
+  const r = await enableArchiving(resolveConfigDir(str(p, 'config')), name, { apply: p.values.apply === true, archiveTimeout: str(p, 'archive-timeout'), compress });
   for (const w of r.warnings) out.log(`WARN ${w}`);
   out.result(r, () => {
     if (r.statements.length === 0) return `Archiving of ${r.target} is already set up with dbdrill wal-push.`;

@@ -1,8 +1,9 @@
 import { isDbdrillError, usage } from '../../errors.js';
 import { walFetch, walPush } from '../../wal/archive.js';
+import { COMPRESSIONS, type Compression } from '../../wal/layout.js';
 import { parseCommand, str, type Parsed } from '../args.js';
 
-const PUSH = 'dbdrill wal-push NAME|--repo DIR %p';
+const PUSH = 'dbdrill wal-push NAME|--repo DIR [--compress zstd] %p';
 const FETCH = 'dbdrill wal-fetch NAME|--repo DIR %f %p';
 
 /**
@@ -22,10 +23,18 @@ async function repoOf(p: Parsed, need: number, line: string): Promise<{ repo: st
   return { repo: target.repo, rest: p.positionals.slice(1) };
 }
 
+/** --compress zstd|none; none (the default) stores segments as they are. */
+export function compressionOf(value: string | undefined, line: string): Compression | undefined {
+  if (value === undefined || value === 'none') return undefined;
+  if ((COMPRESSIONS as readonly string[]).includes(value)) return value as Compression;
+  throw usage(`--compress "${value}" is not supported; use --compress zstd or --compress none; usage: ${line}.`);
+}
+
 export async function walPushCommand(argv: string[]): Promise<number> {
-  const p = parseCommand(argv, { repo: { type: 'string' } }, PUSH);
+  const p = parseCommand(argv, { repo: { type: 'string' }, compress: { type: 'string' } }, PUSH);
+  const compress = compressionOf(str(p, 'compress'), PUSH);
   const { repo, rest } = await repoOf(p, 1, PUSH);
-  const r = walPush(repo, rest[0]!);
+  const r = await walPush(repo, rest[0]!, { compress });
   if (p.values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
   return 0;
 }

@@ -18,6 +18,7 @@ export async function windowCommand(argv: string[]): Promise<number> {
     isMysqlTarget(str(p, 'config'), name) ? mysqlText(w) : [
       `recoverable: ${describeWindow(w)}`,
       `archive:     ${w.segments} segment(s) on timeline(s) ${w.timelines.join(', ') || '—'}${w.newestSegment ? `, newest ${w.newestSegment}` : ''}${w.newestArchivedAt ? ` archived ${w.newestArchivedAt}` : ''}`,
+      ...(w.perTimeline ?? []).map((t) => `  timeline ${t.timeline}: ${t.segments} segment(s), ${t.first}…${t.last}${t.timeline > 1 ? (t.history ? ', history archived' : ', NO history file') : ''}`),
       ...w.ranges.map((r) => `  from backup ${r.backup} (timeline ${r.timeline}): ${r.from} → ${r.to}`),
       ...(w.gaps.length ? w.gaps.map((g) => `GAP  timeline ${g.timeline}: ${g.from}…${g.to} missing (${g.missing} segment(s))`) : ['gaps:        none']),
     ].join('\n'),

@@ -9,7 +9,8 @@ import { findTool } from '../../runner/tools.js';
 import { canBind } from '../../sandbox/ports.js';
 import { serverAccount, type Account } from '../../sandbox/users.js';
 import { emptyRecovery, foldRecovery, parseRecoveryLine, type RecoveryState } from '../../pitr/recovery-log.js';
-import type { EngineContext } from '../context.js';
+import { parseLsn } from '../../pitr/wal-names.js';
+import type { EngineContext, JobEventInput } from '../context.js';
 
 /** Refuses a destination that holds anything, or a port something already listens on. */
 export async function checkDestination(dir: string, port: number): Promise<void> {
@@ -44,6 +45,7 @@ function confValue(v: string): string {
  * archive; recovery_target_action=promote because the default, pause, leaves it waiting silently.
  */
 export function writeRecoveryConfig(dataDir: string, m: Manifest, settings: Record<string, string>, restoreCommand: string, port: number): void {
+  const major = Number(m.serverVersion.split('.')[0]);
   const all: Record<string, string> = {
     restore_command: restoreCommand,
     ...settings,
@@ -58,6 +60,9 @@ export function writeRecoveryConfig(dataDir: string, m: Manifest, settings: Reco
     // Our log reader follows stderr; a copied collector or csvlog setting would hide it.
     logging_collector: 'off',
     log_destination: 'stderr',
+    // "redo in progress … current LSN" once a second: the replayed LSN for the progress bar.
+    // Older servers refuse to start with a setting they do not know.
+    ...(major >= 15 ? { log_startup_progress_interval: '1s' } : {}),
   };
   // Debian keeps postgresql.conf and pg_hba.conf in /etc, so a base backup may lack them.
   if (!existsSync(join(dataDir, 'postgresql.conf'))) writeFileSync(join(dataDir, 'postgresql.conf'), '# written by dbdrill restore\n', { mode: 0o600 });
@@ -75,6 +80,13 @@ function chownTree(path: string, account: Account): void {
   if (statSync(path).isDirectory()) for (const e of readdirSync(path)) chownTree(join(path, e), account);
 }
 
+/** What replay is expected to cover: archived segments, and the LSN range where it is known. */
+export interface ReplayExpectation {
+  segments: number;
+  startLsn?: string;
+  endLsn?: string;
+}
+
 export interface RecoveryOutcome {
   state: RecoveryState;
   pid: number;
@@ -83,13 +95,14 @@ export interface RecoveryOutcome {
 
 /**
  * Starts the restored server and follows its log until recovery ends: ready (promoted) or fatal.
- * Progress is the count of archived segments restored against the plan's estimate.
+ * Progress is the replayed LSN against the end of replay when that is known (the phase names
+ * the segments restored so far), else the count of segments against the plan's estimate.
  */
 export async function runRecovery(
   ctx: EngineContext,
   dataDir: string,
   serverMajor: number,
-  expectedSegments: number,
+  expect: ReplayExpectation,
   logFile: string,
   onSpawn?: (pid: number) => void,
 ): Promise<RecoveryOutcome> {
@@ -121,12 +134,10 @@ export async function runRecovery(
     rest = lines.pop() ?? '';
     for (const line of lines) {
       const parsed = parseRecoveryLine(line);
-      const before = state.restored.length;
+      const before = state;
       state = foldRecovery(state, parsed);
       if (parsed.kind !== 'other') ctx.emit({ type: 'tool-line', tool: 'postgres', stream: 'stderr', text: line });
-      if (state.restored.length !== before) {
-        ctx.emit({ type: 'progress', phase: 'replaying WAL', done: state.restored.length, total: Math.max(expectedSegments, state.restored.length), unit: 'segments' });
-      }
+      if (state.restored.length !== before.restored.length || state.replayed !== before.replayed) ctx.emit(replayProgress(state, expect));
     }
   };
 
@@ -146,6 +157,23 @@ export async function runRecovery(
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The progress event for where replay is now. */
+export function replayProgress(state: RecoveryState, expect: ReplayExpectation): JobEventInput {
+  if (expect.endLsn && state.replayed !== undefined) {
+    const done = Number(state.replayed);
+    const start = expect.startLsn ? Math.min(Number(parseLsn(expect.startLsn)), done) : undefined;
+    return {
+      type: 'progress',
+      phase: `replaying WAL (${state.restored.length} of ${Math.max(expect.segments, state.restored.length)} segments restored)`,
+      done,
+      total: Math.max(Number(parseLsn(expect.endLsn)), done),
+      unit: 'lsn',
+      ...(start !== undefined ? { start } : {}),
+    };
+  }
+  return { type: 'progress', phase: 'replaying WAL', done: state.restored.length, total: Math.max(expect.segments, state.restored.length), unit: 'segments' };
 }
 
 function lastLines(file: string): string {

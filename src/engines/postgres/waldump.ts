@@ -1,7 +1,6 @@
-import { join } from 'node:path';
 import { runTool } from '../../runner/run.js';
 import { findTool } from '../../runner/tools.js';
-import { segmentName, timelineHex } from '../../pitr/wal-names.js';
+import { segmentName } from '../../pitr/wal-names.js';
 
 // "… lsn: 0/01CE9410, prev 0/01CE93D0, desc: COMMIT 2026-11-25 18:03:38.217919 UTC; …"
 const COMMIT = /lsn: ([0-9A-F]+\/[0-9A-F]+),.*desc: COMMIT(?:_PREPARED \d+:)? (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?) UTC/;
@@ -22,14 +21,15 @@ export function lastCommitInDump(text: string): CommitRecord | undefined {
 }
 
 /**
- * The newest commit recorded in one archived segment, read with pg_waldump. A segment ending in
- * a torn record makes pg_waldump exit 1 after printing what it could read, which is still valid.
+ * The newest commit recorded in one segment, read with pg_waldump from `dir` (which holds it as a
+ * plain file). A segment ending in a torn record makes pg_waldump exit 1 after printing what it
+ * could read, which is still valid.
  */
-export async function lastCommitInSegment(walRoot: string, timeline: number, segNo: number, serverMajor = 15): Promise<CommitRecord | undefined> {
+export async function lastCommitInSegment(dir: string, timeline: number, segNo: number, serverMajor = 15): Promise<CommitRecord | undefined> {
   const tool = await findTool('pg_waldump', { serverMajor });
   const r = await runTool({
     tool,
-    args: ['--path', join(walRoot, timelineHex(timeline)), '--rmgr', 'Transaction', segmentName({ timeline, segNo })],
+    args: ['--path', dir, '--rmgr', 'Transaction', segmentName({ timeline, segNo })],
     env: { TZ: 'UTC' },
     capture: true,
     okExitCodes: [0, 1],
