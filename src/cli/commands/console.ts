@@ -1,5 +1,4 @@
 import { parseCommand, str } from '../args.js';
-import { targetCommand } from './target.js';
 
 /**
  * `dbdrill` with no command. On a terminal it opens the console; on a pipe or in cron there is no
@@ -8,7 +7,8 @@ import { targetCommand } from './target.js';
 export async function consoleCommand(argv: string[]): Promise<number> {
   const p = parseCommand(argv, {}, 'dbdrill [--config DIR]');
   if (!process.stdin.isTTY || !process.stdout.isTTY || p.values.json === true) {
-    return targetCommand(['list', ...argv]);
+    // Imported here only: the target commands load pg and mysql2, which the console defers.
+    return (await import('./target.js')).targetCommand(['list', ...argv]);
   }
   const { openConsole } = await import('../console.js');
   return openConsole(str(p, 'config'));

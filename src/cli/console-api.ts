@@ -1,0 +1,209 @@
+import { tmpdir } from 'node:os';
+import type { ConsoleApi, DrillRequest, HealthFeed, RestoreRequest, TargetForm, TargetRow, TargetSummary } from '../../screens/api.js';
+import { formatDuration } from '../config/duration.js';
+import type { HealthReport } from '../health/report.js';
+import { deferJob, mapJob, startJob, type Job } from '../ops/job.js';
+import type { PitrReport } from '../ops/pitr.js';
+import { version } from '../version.js';
+
+/**
+ * The config store and the catalog reader, loaded once on first use: `conf` alone (with ajv)
+ * takes ~150 ms to import, which the console loads while Ink draws its first frame.
+ */
+let catalogModules: Promise<CatalogModules> | undefined;
+interface CatalogModules {
+  TargetStore: typeof import('../config/store.js').TargetStore;
+  entryOf: typeof import('../ops/catalog.js').entryOf;
+  readCatalog: typeof import('../ops/catalog.js').readCatalog;
+  Repository: typeof import('../repo/repository.js').Repository;
+}
+export const loadCatalogModules = (): Promise<CatalogModules> =>
+  (catalogModules ??= Promise.all([import('../config/store.js'), import('../ops/catalog.js'), import('../repo/repository.js')]).then(([store, catalog, repo]) => ({
+    TargetStore: store.TargetStore,
+    entryOf: catalog.entryOf,
+    readCatalog: catalog.readCatalog,
+    Repository: repo.Repository,
+  })));
+
+/**
+ * A job that cannot even start (unknown target, a time that does not parse) still reports through
+ * the same Job, so the screen shows its one sentence where the run would have been.
+ */
+function jobOrFailure<R>(start: () => Job<R>): Job<R> {
+  try {
+    return start();
+  } catch (e) {
+    return startJob<R>(() => Promise.reject(e));
+  }
+}
+
+const lazy = deferJob;
+
+/** Checks that are about the archiver (not backups): what the Targets row's "archiver" shows. */
+const ARCHIVER_CHECKS = new Set(['server', 'archiving', 'rpo']);
+
+function formField(v: string): string | undefined {
+  const t = v.trim();
+  return t === '' ? undefined : t;
+}
+
+/**
+ * The engine as the console sees it: every screen action is one of these calls into src/ops.
+ * The ops that start tools or talk to servers are imported on first use, so the console's first
+ * frame does not wait for execa, pg and mysql2 to load (DESIGN: start fast over SSH).
+ */
+export function createConsoleApi(configDir: string): ConsoleApi {
+  const pitr = (name: string, req: RestoreRequest, dryRun: boolean): Job<PitrReport> =>
+    lazy(async () => {
+      const [{ startPitrRestore }, { parseRestoreTarget }, training] = await Promise.all([
+        import('../ops/pitr.js'),
+        import('../pitr/time.js'),
+        import('../ops/training.js'),
+      ]);
+      const job = startPitrRestore(configDir, name, {
+        target: parseRestoreTarget({ to: req.to }),
+        into: req.into,
+        port: req.port,
+        ...(req.backup !== undefined ? { backup: req.backup } : {}),
+        dryRun,
+      });
+      if (dryRun) return job;
+      // A restore of a target in training is the trainee's answer: the session records it.
+      return mapJob(job, (r) => {
+        training.recordTrainingRestore(configDir, name, r, req.to);
+        return r;
+      });
+    });
+  const mods = loadCatalogModules;
+  const store = async () => new (await mods()).TargetStore(configDir);
+  return {
+    configDir,
+    version: version(),
+    tempDir: tmpdir(),
+    async listTargets(): Promise<TargetRow[]> {
+      const { Repository, entryOf } = await mods();
+      return (await store()).list().map((t) => {
+        const row: TargetRow = { ...t };
+        const newest = new Repository(t.repo).catalog().manifests.map((m) => entryOf(m)).find((e) => e.status === 'complete');
+        if (newest) row.newestBackupAge = formatDuration((Date.now() - Date.parse(newest.startedAt)) / 1000);
+        return row;
+      });
+    },
+    async targetSummary(name): Promise<TargetSummary> {
+      const [{ sampleHealth }, { readWindow }] = await Promise.all([import('../ops/health.js'), import('../ops/pitr.js')]);
+      const [health, window] = await Promise.allSettled([sampleHealth(configDir, name, { window: null, queryTimeoutMs: 3000 }), readWindow(configDir, name)]);
+      const out: TargetSummary = { archiver: '?' };
+      if (health.status === 'fulfilled') {
+        const checks = health.value.checks.filter((c) => ARCHIVER_CHECKS.has(c.name));
+        const worstCheck = checks.find((c) => c.status === 'CRIT') ?? checks.find((c) => c.status === 'WARN') ?? checks.find((c) => c.name === 'archiving') ?? checks[0];
+        if (worstCheck) {
+          out.archiver = worstCheck.status;
+          out.reason = worstCheck.reason;
+        }
+      }
+      if (window.status === 'fulfilled' && window.value.from && window.value.to) {
+        const span = (Date.parse(window.value.to) - Date.parse(window.value.from)) / 1000;
+        out.window = `${formatDuration(span)}${window.value.gaps.length ? ' gap!' : ''}`;
+      } else if (window.status === 'fulfilled') {
+        out.window = 'none';
+      }
+      return out;
+    },
+    async saveTarget(form: TargetForm, original?: string) {
+      const input = {
+        name: formField(form.name),
+        engine: formField(form.engine),
+        host: formField(form.host),
+        port: formField(form.port),
+        user: formField(form.user),
+        dbname: formField(form.dbname),
+        repo: formField(form.repo),
+        passwordEnv: formField(form.passwordEnv),
+        rto: formField(form.rto),
+        rpo: formField(form.rpo),
+      };
+      const s = await store();
+      if (original === undefined) return s.add(input);
+      const before = s.get(original);
+      if (input.name !== original) {
+        throw (await import('../errors.js')).invalid(`A target cannot be renamed here; add "${input.name ?? ''}" as a new target and remove "${original}".`, { field: 'name' });
+      }
+      // Fields the form does not show (checks, health thresholds, a password file) are kept.
+      return s.update(original, { ...before, ...input, passwordFile: before.passwordFile, health: before.health, checks: before.checks, sandbox: before.sandbox });
+    },
+    async removeTarget(name) {
+      return (await store()).remove(name);
+    },
+    testTarget(name) {
+      return lazy(async () => {
+        const { testTarget } = await import('../ops/targets.js');
+        const target = (await store()).get(name);
+        return startJob((ctx) => ctx.step(`connect to ${target.host}:${target.port}`, () => testTarget(target)));
+      });
+    },
+    startSandbox() {
+      return lazy(async () => mapJob((await import('../ops/sandbox.js')).startNamedSandbox(configDir, 'postgres'), (r) => r.target));
+    },
+    async listBackups(name) {
+      return (await mods()).readCatalog(configDir, name);
+    },
+    async readManifest(name, id) {
+      const target = (await store()).get(name);
+      return new (await mods()).Repository(target.repo).readManifest(id);
+    },
+    startBackup(name, kind) {
+      // Interactive: someone is watching, so a fast checkpoint (DESIGN: "Restore pitfalls").
+      return lazy(async () => (await import('../ops/backup.js')).startBackup(configDir, name, { kind, type: 'full', jobs: 1, checkpoint: 'fast' }));
+    },
+    startVerify(name, id, restore) {
+      return lazy(async () => (await import('../ops/verify.js')).startVerify(configDir, name, { backup: id, restore }));
+    },
+    async readWindow(name) {
+      const { target: _t, ...w } = await (await import('../ops/pitr.js')).readWindow(configDir, name);
+      return w;
+    },
+    planRestore: (name, req) => pitr(name, req, true),
+    startRestore: (name, req) => pitr(name, req, false),
+    async freePort() {
+      return (await import('../sandbox/ports.js')).freePort();
+    },
+    startDrill(name, req: DrillRequest) {
+      return lazy(async () => {
+        const [{ startDrill }, { parseRestoreTarget }] = await Promise.all([import('../ops/drill.js'), import('../pitr/time.js')]);
+        return startDrill(configDir, name, {
+          to: parseRestoreTarget({ to: req.to }),
+          ...(req.rto ? { rto: req.rto } : {}),
+          ...(req.rpo ? { rpo: req.rpo } : {}),
+        });
+      });
+    },
+    async listDrills(name) {
+      return (await import('../ops/drill-history.js')).listDrills(configDir, name);
+    },
+    openHealth(name): HealthFeed {
+      let sampler: Promise<{ sample(): Promise<HealthReport>; close(): Promise<void> }> | undefined;
+      const open = () => (sampler ??= import('../ops/health.js').then((m) => m.openHealthSampler(configDir, name)));
+      return {
+        sample: async () => (await open()).sample(),
+        close: async () => {
+          if (sampler) await (await sampler).close();
+        },
+      };
+    },
+    async readTraining(name) {
+      return (await import('../ops/training.js')).readTrainingSession(configDir, name);
+    },
+    startDisaster(name, kind) {
+      return lazy(async () => (await import('../ops/training.js')).startDisaster(configDir, name, kind));
+    },
+    scoreTraining(name) {
+      return lazy(async () => (await import('../ops/training.js')).startScore(configDir, name));
+    },
+    repairTraining(name) {
+      return lazy(async () => (await import('../ops/training.js')).startRepair(configDir, name));
+    },
+    endTraining(name) {
+      return lazy(async () => (await import('../ops/training.js')).startEndTraining(configDir, name));
+    },
+  };
+}
