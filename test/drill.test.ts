@@ -6,6 +6,7 @@ import type { DrillReport } from '../src/drill/report.js';
 import { listProcesses } from '../src/runner/process.js';
 import { ArchivedPostgres } from './helpers/archived-pg.js';
 import { runCli, tempConfigDir } from './helpers/cli.js';
+import { expectAbortedAndTornDown, interruptDrill } from './helpers/drill-interrupt.js';
 import { sandboxRunDir } from './helpers/sandbox.js';
 
 const cfg = tempConfigDir();
@@ -105,6 +106,13 @@ describe('restore drills', () => {
     } finally {
       writeFileSync(file, original);
     }
+  });
+
+  it('Ctrl-C during WAL replay stops the recovering server, tears down and writes an aborted report', async () => {
+    const r = await interruptDrill({ name: 'prod', repo: db.repo, env, whileRunning: (s) => s === 'replay WAL' });
+    const report = expectAbortedAndTornDown(r, db.repo);
+    expect(report.kind).toBe('physical');
+    expect(drillServersAlive()).toEqual([]);
   });
 
   it('drills a logical backup: the restored tables match the counts recorded in the dump', async () => {

@@ -7,6 +7,7 @@ import type { DrillReport } from '../src/drill/report.js';
 import { listProcesses } from '../src/runner/process.js';
 import { startMariadbSandbox, type SandboxInstance } from '../src/sandbox/index.js';
 import { runCli, tempConfigDir, type CliResult } from './helpers/cli.js';
+import { expectAbortedAndTornDown, interruptDrill } from './helpers/drill-interrupt.js';
 
 // A MariaDB of this file's own (its binlogs are rotated and archived).
 const cfg = tempConfigDir();
@@ -126,6 +127,13 @@ describe('MySQL/MariaDB restore drills', () => {
     expect(report.rpo!.reference).toBe(`target ${new Date(markedAt).toISOString()} minus the last replayed change`);
     expect(Date.parse(report.rpo!.lastCommitAt!)).toBeLessThanOrEqual(Date.parse(markedAt));
     expect(report.rpo!.seconds).toBeLessThan(10);
+  });
+
+  it('Ctrl-C while loading the dump or replaying binlogs stops the tool, tears down and writes an aborted report', async () => {
+    const r = await interruptDrill({ name: 'mydrill', repo, env, whileRunning: (s) => s === 'restore base' || s === 'replay binlogs' });
+    const report = expectAbortedAndTornDown(r, repo);
+    expect(report.engine).toBe('mysql');
+    expect(scratchAlive(report)).toEqual([]);
   });
 
   it('reports fail when the measured RTO misses an impossible objective', async () => {

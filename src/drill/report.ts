@@ -37,6 +37,8 @@ export interface DrillReport {
   rpo?: { seconds: number; lastCommitAt?: string; reference: string; objectiveSeconds?: number; ok?: boolean };
   failedStep?: string;
   error?: string;
+  /** The scratch instance, once provisioned: its directory is removed at tear-down unless kept. */
+  scratch?: { dir: string; dataDir: string; port: number };
   kept?: { dataDir: string; port: number };
 }
 

@@ -59,6 +59,7 @@ export async function runMysqlDrill(ctx: EngineContext, target: Target, opts: Dr
     }, (s) => `MariaDB ${s.version} on 127.0.0.1:${s.port}, binary log off`);
     const sb = sandbox!;
     scratch = { target: sandboxTarget(sb, `${target.name}-drill`, ''), dataDir: sb.dataDir, port: sb.port, stop: () => sb.stop() };
+    report.scratch = { dir: sb.dir, dataDir: sb.dataDir, port: sb.port };
     const into = scratch.target;
 
     const timed = (name: string, add: (s: number) => void, detail: (v: unknown) => string | undefined) =>

@@ -43,6 +43,8 @@ export function startDrill(configDir: string, name: string, opts: DrillOptions, 
 
 interface Scratch {
   readonly target: Target;
+  /** The instance's own directory (data, log, socket): all of it goes at tear-down. */
+  readonly dir: string;
   readonly dataDir: string;
   readonly port: number;
   stop(): Promise<void>;
@@ -83,6 +85,7 @@ export async function runDrill(ctx: EngineContext, target: Target, opts: DrillOp
     if (chosen.m.kind === 'physical') {
       const ps = await step('provision scratch instance', () => PhysicalScratch.provision(target, 'drill', opts.keep === true), (p) => `${p.dataDir} on 127.0.0.1:${p.port}, archive_mode off`);
       scratch = ps;
+      report.scratch = { dir: ps.dir, dataDir: ps.dataDir, port: ps.port };
       const tt = performance.now();
       await step('restore base', () => ps.restoreBase(ctx, chosen.m, backupDir, chosen.settings!), () => `unpacked ${chosen.m.sizeBytes} bytes`);
       transferSeconds = (performance.now() - tt) / 1000;
@@ -99,7 +102,8 @@ export async function runDrill(ctx: EngineContext, target: Target, opts: DrillOp
         return sandbox;
       }, (s) => `PostgreSQL ${s.version} on 127.0.0.1:${s.port}`);
       const sb = sandbox!;
-      scratch = { target: sandboxTarget(sb, `${target.name}-drill`, ''), dataDir: sb.dataDir, port: sb.port, stop: () => sb.stop() };
+      scratch = { target: sandboxTarget(sb, `${target.name}-drill`, ''), dir: sb.dir, dataDir: sb.dataDir, port: sb.port, stop: () => sb.stop() };
+      report.scratch = { dir: sb.dir, dataDir: sb.dataDir, port: sb.port };
       const tt = performance.now();
       await step('restore base', () => pgLogicalRestore(ctx, scratch!.target, chosen.m, backupDir, { dbname: chosen.m.database ?? target.dbname }), (t) => `${t.length} table(s) restored`);
       transferSeconds = (performance.now() - tt) / 1000;
@@ -145,6 +149,8 @@ export interface DrillRecorder {
   stepOf(name: string): DrillStep;
   /** Runs fn as the named step: running, then done (with the detail) or failed (the drill's error). */
   step<T>(name: string, fn: () => Promise<T>, detail?: (v: T) => string | undefined): Promise<T>;
+  /** As step, but runs after Ctrl-C too: the tear-down. */
+  finalStep<T>(name: string, fn: () => Promise<T>, detail?: (v: T) => string | undefined): Promise<T>;
   skip(name: string, why: string): void;
 }
 
@@ -167,7 +173,7 @@ export function openDrillReport(ctx: EngineContext, target: Target, requested: R
   save();
 
   const stepOf = (name: string) => report.steps.find((s) => s.name === name)!;
-  async function step<T>(name: string, fn: () => Promise<T>, detail?: (v: T) => string | undefined): Promise<T> {
+  async function finalStep<T>(name: string, fn: () => Promise<T>, detail?: (v: T) => string | undefined): Promise<T> {
     const s: DrillStep = stepOf(name);
     s.status = 'running';
     s.startedAt = new Date().toISOString();
@@ -196,11 +202,14 @@ export function openDrillReport(ctx: EngineContext, target: Target, requested: R
       throw e;
     }
   }
+  // A step that would start after Ctrl-C never does: an interrupted drill must not go on to pass.
+  const step = <T>(name: string, fn: () => Promise<T>, detail?: (v: T) => string | undefined): Promise<T> =>
+    ctx.signal.aborted ? Promise.reject(new DbdrillError('aborted', `interrupted (${String(ctx.signal.reason ?? 'cancelled')}) before ${name}`)) : finalStep(name, fn, detail);
   const skip = (name: string, why: string) => {
     Object.assign(stepOf(name), { status: 'skipped', detail: why });
     ctx.emit({ type: 'step', step: name, status: 'skipped', detail: why });
   };
-  return { report, save, stepOf, step, skip };
+  return { report, save, stepOf, step, finalStep, skip };
 }
 
 export interface DrillObjectives {
@@ -242,14 +251,14 @@ export function failDrill(rec: DrillRecorder, ctx: EngineContext, e: unknown): v
 
 /** Tears the scratch instance down (or keeps it), marks what never ran skipped, and saves. */
 export async function closeDrill(rec: DrillRecorder, scratch: { dataDir: string; port: number; stop(): Promise<void> } | undefined, keep: boolean): Promise<void> {
-  const { report, step, skip, save } = rec;
+  const { report, finalStep, skip, save } = rec;
   if (scratch && keep) {
     report.kept = { dataDir: scratch.dataDir, port: scratch.port };
     skip('tear down', `kept: ${scratch.dataDir} on port ${scratch.port}`);
   } else if (scratch) {
     // Tear-down runs even after a failure or Ctrl-C: a drill never leaves a server behind.
     const s = scratch;
-    await step('tear down', () => s.stop()).catch(() => {});
+    await finalStep('tear down', () => s.stop()).catch(() => {});
   } else {
     skip('tear down', 'nothing was started');
   }

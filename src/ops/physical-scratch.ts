@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Target } from '../config/target.js';
 import type { EngineContext } from '../engines/context.js';
 import { checkDestination, runRecovery, unpackBaseBackup, writeRecoveryConfig, type RecoveryOutcome } from '../engines/postgres/pitr-restore.js';
+import { DbdrillError, isDbdrillError } from '../errors.js';
 import type { Manifest } from '../repo/manifest.js';
 import { isPidAlive, signalProcess, waitForPidExit } from '../runner/process.js';
 import { sandboxParent } from '../sandbox/dirs.js';
@@ -52,11 +53,17 @@ export class PhysicalScratch {
     writeRecoveryConfig(this.dataDir, m, settings, restoreCommand(this.source.repo), this.port);
   }
 
-  replay(ctx: EngineContext, m: Manifest, expectedSegments: number): Promise<RecoveryOutcome> {
-    return runRecovery(ctx, this.dataDir, Number(m.serverVersion.split('.')[0]), expectedSegments, join(this.dir, 'recovery.log'), (pid) => {
-      this.#pid = pid;
-      register({ pid, dir: this.dir, keep: this.keep, emergencySignal: 'SIGQUIT' });
-    });
+  async replay(ctx: EngineContext, m: Manifest, expectedSegments: number): Promise<RecoveryOutcome> {
+    try {
+      return await runRecovery(ctx, this.dataDir, Number(m.serverVersion.split('.')[0]), expectedSegments, join(this.dir, 'recovery.log'), (pid) => {
+        this.#pid = pid;
+        register({ pid, dir: this.dir, keep: this.keep, emergencySignal: 'SIGQUIT' });
+      });
+    } catch (e) {
+      // runRecovery speaks for a restore, whose directory stays; a scratch one goes at stop().
+      if (isDbdrillError(e) && e.code === 'aborted') throw new DbdrillError('aborted', `WAL replay was cancelled; the scratch server was stopped${this.keep ? ` and ${this.dir} kept` : ''}.`);
+      throw e;
+    }
   }
 
   async stop(): Promise<void> {
