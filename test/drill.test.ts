@@ -57,6 +57,10 @@ describe('restore drills', () => {
     expect(report.checks.map((c) => [c.name, c.ok])).toEqual([
       ['accepts connections', true], ['orders are there', true], ['latest order is recent enough', true], ['pg_amcheck', true],
     ]);
+    // A base backup carries no table counts: the report says what was verified instead.
+    const note = 'table row counts not compared: a physical backup records none; verified instead: accepts connections, orders are there, latest order is recent enough, pg_amcheck';
+    expect(report.notes).toEqual([note]);
+    expect(report.steps.find((s) => s.name === 'verify')!.detail).toBe(`4/4 check(s) passed; ${note}`);
     expect(report.rto!.seconds).toBeGreaterThan(0);
     expect(report.rto!.transferSeconds + report.rto!.replaySeconds).toBeLessThanOrEqual(report.rto!.seconds);
     expect(report.rto).toMatchObject({ objectiveSeconds: 3600, ok: true });
@@ -68,6 +72,7 @@ describe('restore drills', () => {
     expect(stored).toEqual(report);
     const md = await cli(['drill-report', 'prod', report.id]);
     expect(md.stdout).toContain(`# Restore drill ${report.id} — prod: PASSED`);
+    expect(md.stdout).toContain(`- note: ${note}`);
     expect(md.stdout).toMatch(/\| RTO \| .* \| 1 min 0 s|\| RTO \| .* \| 60 min 0 s \| PASS \|/);
     const hist = await cli(['drills', 'prod']);
     expect(hist.stdout).toMatch(new RegExp(`${report.id}\\s+passed\\s+\\S+-F\\s+latest`));
@@ -129,6 +134,7 @@ describe('restore drills', () => {
       expect(report.steps.find((s) => s.name === 'replay WAL')!.status).toBe('skipped');
       expect(report.checks.find((c) => c.name === 'tables match the backup')).toMatchObject({ ok: true });
       expect(report.checks.find((c) => c.name === 'tables match the backup')!.detail).toMatch(/^\d+ table\(s\): row counts as recorded$/);
+      expect(report.notes).toBeUndefined();
       expect(existsSync(join(cfg2.dir, 'repo', 'drills', `${report.id}.json`))).toBe(true);
     } finally {
       cfg2.cleanup();

@@ -31,6 +31,8 @@ export interface DrillReport {
   kind?: 'logical' | 'physical';
   steps: DrillStep[];
   checks: DrillCheckResult[];
+  /** What verification could not cover and why, in words (e.g. no table counts to compare). */
+  notes?: string[];
   /** Measured recovery time: drill start to a verified, connectable instance. */
   rto?: { seconds: number; transferSeconds: number; replaySeconds: number; objectiveSeconds?: number; ok?: boolean };
   /** Measured data loss: the target moment minus the last commit the instance holds. */
@@ -68,6 +70,7 @@ export function drillMarkdown(r: DrillReport): string {
     '## Checks',
     '',
     ...(r.checks.length ? r.checks.map((c) => `- ${c.ok ? 'OK' : 'FAIL'} ${c.name}: ${c.detail}`) : ['- none ran']),
+    ...(r.notes ?? []).map((n) => `- note: ${n}`),
     '',
   ];
   return lines.join('\n');
