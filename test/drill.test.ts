@@ -6,7 +6,7 @@ import type { DrillReport } from '../src/drill/report.js';
 import { listProcesses } from '../src/runner/process.js';
 import { ArchivedPostgres } from './helpers/archived-pg.js';
 import { runCli, tempConfigDir } from './helpers/cli.js';
-import { expectAbortedAndTornDown, interruptDrill } from './helpers/drill-interrupt.js';
+import { expectAbortedAndTornDown, interruptDrill, scratchProcesses } from './helpers/drill-interrupt.js';
 import { sandboxRunDir } from './helpers/sandbox.js';
 
 const cfg = tempConfigDir();
@@ -118,6 +118,42 @@ describe('restore drills', () => {
     const report = expectAbortedAndTornDown(r, db.repo);
     expect(report.kind).toBe('physical');
     expect(drillServersAlive()).toEqual([]);
+  });
+
+  it('fails at verify when a check of the target fails, naming it with what it expected and got, and tears down', async () => {
+    // The same target and repository, configured with one impossible check.
+    const cfg2 = tempConfigDir();
+    try {
+      const target = new TargetStore(cfg.dir).get('prod');
+      new TargetStore(cfg2.dir).add({ ...target, checks: [...target.checks!, { name: 'impossible order count', sql: 'SELECT count(*) FROM orders', expect: '= 999999' }] });
+      const orders = (await db.sql<{ n: string }>('SELECT count(*) AS n FROM orders'))[0]!.n;
+      const r = await runCli(['drill', 'prod', '--json'], { env: { ...env, DBDRILL_CONFIG_DIR: cfg2.dir }, timeoutMs: 180_000 });
+      expect(r.code, r.stderr).toBe(1);
+      const report = JSON.parse(r.stdout) as DrillReport;
+      expect(report.status).toBe('failed');
+      expect(report.failedStep).toBe('verify');
+      expect(report.error).toBe(`verification failed: impossible order count: expected = 999999, got ${orders}`);
+      expect(report.checks.map((c) => [c.name, c.ok])).toEqual([
+        ['accepts connections', true], ['orders are there', true], ['latest order is recent enough', true], ['impossible order count', false], ['pg_amcheck', true],
+      ]);
+      expect(report.checks.find((c) => c.name === 'impossible order count')).toEqual({
+        name: 'impossible order count', ok: false, expected: '= 999999', actual: orders, detail: `expected = 999999, got ${orders}`,
+      });
+      // No verified instance, so no RTO; the scratch instance still goes.
+      expect(report.steps.find((s) => s.name === 'measure')!.status).toBe('skipped');
+      expect(report.rto).toBeUndefined();
+      expect(report.steps.find((s) => s.name === 'tear down')!.status).toBe('done');
+      expect(scratchProcesses(report.scratch!)).toEqual([]);
+      expect(existsSync(report.scratch!.dir)).toBe(false);
+      const md = await runCli(['drill-report', 'prod', report.id], { env: { ...env, DBDRILL_CONFIG_DIR: cfg2.dir } });
+      expect(md.stdout).toContain(`- failed at **verify**: verification failed: impossible order count: expected = 999999, got ${orders}`);
+      expect(md.stdout).toContain(`- FAIL impossible order count: expected = 999999, got ${orders}`);
+      expect(md.stdout).toContain('| verify | failed |');
+      const asJson = await runCli(['drill-report', 'prod', report.id, '--json'], { env: { ...env, DBDRILL_CONFIG_DIR: cfg2.dir } });
+      expect(JSON.parse(asJson.stdout)).toEqual(report);
+    } finally {
+      cfg2.cleanup();
+    }
   });
 
   it('drills a logical backup: the restored tables match the counts recorded in the dump', async () => {

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import type { DrillReport } from '../src/drill/report.js';
 import { listProcesses } from '../src/runner/process.js';
 import { startMariadbSandbox, type SandboxInstance } from '../src/sandbox/index.js';
 import { runCli, tempConfigDir, type CliResult } from './helpers/cli.js';
-import { expectAbortedAndTornDown, interruptDrill } from './helpers/drill-interrupt.js';
+import { expectAbortedAndTornDown, interruptDrill, scratchProcesses } from './helpers/drill-interrupt.js';
 
 // A MariaDB of this file's own (its binlogs are rotated and archived).
 const cfg = tempConfigDir();
@@ -137,6 +137,36 @@ describe('MySQL/MariaDB restore drills', () => {
     const report = expectAbortedAndTornDown(r, repo);
     expect(report.engine).toBe('mysql');
     expect(scratchAlive(report)).toEqual([]);
+  });
+
+  it('fails at verify when a check of the target fails, naming it with what it expected and got, and tears down', async () => {
+    const cfg2 = tempConfigDir();
+    try {
+      const target = new TargetStore(cfg.dir).get('mydrill');
+      new TargetStore(cfg2.dir).add({ ...target, checks: [...target.checks!, { name: 'orders are fresh', sql: 'SELECT max(created_at) FROM orders', expect: 'within 1m of target' }] });
+      const newest = (await sql<{ t: string }[]>("SELECT DATE_FORMAT(max(created_at), '%Y-%m-%dT%H:%i:%s.000Z') AS t FROM orders"))[0]!.t;
+      const r = await runCli(['drill', 'mydrill', '--json'], { env: { ...env, DBDRILL_CONFIG_DIR: cfg2.dir }, timeoutMs: 180_000 });
+      runs.push(r);
+      expect(r.code, r.stderr).toBe(1);
+      const report = JSON.parse(r.stdout) as DrillReport;
+      expect(report.status).toBe('failed');
+      expect(report.failedStep).toBe('verify');
+      const failed = report.checks.find((c) => c.name === 'orders are fresh')!;
+      expect(failed).toMatchObject({ ok: false, expected: expect.stringMatching(/^within 1m of target \d{4}-\d\d-\d\dT[\d:.]+Z$/) });
+      expect(failed.actual).toMatch(new RegExp(`^${newest.replace(/\./g, '\\.')}, \\d+[dhm]`));
+      expect(failed.detail).toBe(`expected ${failed.expected}, got ${failed.actual}`);
+      expect(report.error).toBe(`verification failed: orders are fresh: ${failed.detail}`);
+      expect(report.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['orders are fresh']);
+      expect(report.rto).toBeUndefined();
+      expect(report.steps.find((s) => s.name === 'tear down')!.status).toBe('done');
+      expect(scratchProcesses(report.scratch!)).toEqual([]);
+      expect(existsSync(report.scratch!.dir)).toBe(false);
+      const md = await runCli(['drill-report', 'mydrill', report.id], { env: { ...env, DBDRILL_CONFIG_DIR: cfg2.dir } });
+      expect(md.stdout).toContain(`- FAIL orders are fresh: ${failed.detail}`);
+      expect(md.stdout).toContain(`- failed at **verify**: verification failed: orders are fresh: ${failed.detail}`);
+    } finally {
+      cfg2.cleanup();
+    }
   });
 
   it('reports fail when the measured RTO misses an impossible objective', async () => {

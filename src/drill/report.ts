@@ -14,6 +14,9 @@ export interface DrillCheckResult {
   name: string;
   ok: boolean;
   detail: string;
+  /** A user SQL check's condition and the value its query returned. */
+  expected?: string;
+  actual?: string;
 }
 
 /** One drill, as stored in <repo>/drills/<id>.json and printed by drill-report. */

@@ -14,7 +14,7 @@ import { verifyFiles } from '../repo/checksum.js';
 import type { Manifest, TableStat } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
 import { startMariadbSandbox, type SandboxInstance } from '../sandbox/index.js';
-import { closeDrill, drillObjectives, failDrill, judgeDrill, notComparedNote, openDrillReport, type DrillOptions } from './drill.js';
+import { closeDrill, drillObjectives, failDrill, judgeDrill, openDrillReport, verifyStep, type DrillOptions } from './drill.js';
 import { checkDumpFlavor, planMysqlPitr, readMysqlArchive, restoreAndReplay } from './pitr-mysql.js';
 import { sandboxTarget } from './sandbox-target.js';
 
@@ -81,16 +81,7 @@ export async function runMysqlDrill(ctx: EngineContext, target: Target, opts: Dr
 
     const targetTime = requested.kind === 'time' ? requested.at : new Date();
     const drillTarget: Target = { ...into, dbname: plan.schema };
-    report.checks = await step('verify', async () => {
-      const checks = await verifyMysqlInstance(drillTarget, m, loaded, replay, target.checks ?? [], targetTime);
-      const unchecked = notComparedNote(m, checks);
-      if (unchecked) {
-        report.notes = [...(report.notes ?? []), unchecked];
-        ctx.emit({ type: 'log', level: 'info', text: unchecked });
-      }
-      return checks;
-    }, (c) => `${c.filter((x) => x.ok).length}/${c.length} check(s) passed${report.notes?.length ? `; ${report.notes.join('; ')}` : ''}`);
-    const failedChecks = report.checks.filter((c) => !c.ok);
+    await verifyStep(rec, ctx, m, () => verifyMysqlInstance(drillTarget, m, loaded, replay, target.checks ?? [], targetTime));
     const rtoSeconds = (performance.now() - t0) / 1000;
 
     await step('measure', async () => {
@@ -112,7 +103,7 @@ export async function runMysqlDrill(ctx: EngineContext, target: Target, opts: Dr
       }
       if (objectives.rpoLimit !== undefined) Object.assign(report.rpo, { objectiveSeconds: objectives.rpoLimit, ok: report.rpo.seconds <= objectives.rpoLimit });
     }, () => `RTO ${report.rto!.seconds.toFixed(1)} s, RPO ${report.rpo!.seconds.toFixed(1)} s`);
-    judgeDrill(report, failedChecks, objectives);
+    judgeDrill(report, objectives);
   } catch (e) {
     failDrill(rec, ctx, e);
   } finally {
@@ -195,7 +186,7 @@ async function verifyMysqlInstance(
         const value = typeof raw === 'string' && /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?$/.test(raw) ? new Date(`${raw.replace(' ', 'T')}Z`) : raw;
         out.push({ name: c.name, ...evaluateExpectation(value, c.expect, targetTime) });
       } catch (e) {
-        out.push({ name: c.name, ok: false, detail: `query failed: ${(e as Error).message}` });
+        out.push({ name: c.name, ok: false, expected: c.expect, detail: `query failed: ${(e as Error).message}` });
       }
     }
   } finally {

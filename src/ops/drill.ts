@@ -7,6 +7,7 @@ import { evaluateExpectation, type DrillCheck } from '../config/drill-checks.js'
 import { compareStats, describeMismatches, whatWasCompared } from '../engines/compare-stats.js';
 import type { EngineContext } from '../engines/context.js';
 import { runAmcheck } from '../engines/postgres/amcheck.js';
+import { checkValue } from '../engines/postgres/check-value.js';
 import { connectPostgres } from '../engines/postgres/client.js';
 import { pgLogicalRestore } from '../engines/postgres/logical-restore.js';
 import { tableStats } from '../engines/postgres/table-stats.js';
@@ -114,16 +115,7 @@ export async function runDrill(ctx: EngineContext, target: Target, opts: DrillOp
 
     const drillTarget: Target = { ...scratch.target, dbname: chosen.m.database ?? target.dbname };
     const targetTime = requested.kind === 'time' ? requested.at : new Date();
-    report.checks = await step('verify', async () => {
-      const checks = await verifyInstance(ctx, drillTarget, chosen.m, target.checks ?? [], targetTime);
-      const unchecked = notComparedNote(chosen.m, checks);
-      if (unchecked) {
-        report.notes = [...(report.notes ?? []), unchecked];
-        ctx.emit({ type: 'log', level: 'info', text: unchecked });
-      }
-      return checks;
-    }, (c) => `${c.filter((x) => x.ok).length}/${c.length} check(s) passed${report.notes?.length ? `; ${report.notes.join('; ')}` : ''}`);
-    const failedChecks = report.checks.filter((c) => !c.ok);
+    await verifyStep(rec, ctx, chosen.m, () => verifyInstance(ctx, drillTarget, chosen.m, target.checks ?? [], targetTime));
     const rtoSeconds = (performance.now() - t0) / 1000;
 
     await step('measure', async () => {
@@ -141,7 +133,7 @@ export async function runDrill(ctx: EngineContext, target: Target, opts: DrillOp
       if (rpoLimit !== undefined) Object.assign(report.rpo, { objectiveSeconds: rpoLimit, ok: report.rpo.seconds <= rpoLimit });
     }, () => `RTO ${report.rto!.seconds.toFixed(1)} s, RPO ${report.rpo!.seconds.toFixed(1)} s`);
 
-    judgeDrill(report, failedChecks, objectives);
+    judgeDrill(report, objectives);
   } catch (e) {
     failDrill(rec, ctx, e);
   } finally {
@@ -237,12 +229,32 @@ export function drillObjectives(target: Target, opts: DrillOptions): DrillObject
   };
 }
 
-/** Passed when every check passed and the measured RTO and RPO meet their objectives. */
-export function judgeDrill(report: DrillReport, failedChecks: DrillCheckResult[], o: DrillObjectives): void {
+/**
+ * The verify step: every check's result goes into the report; any that failed fails the step,
+ * naming each with what it expected and what it found. An instance that fails verification is
+ * not a recovery, so there is no RTO to measure for it.
+ */
+export async function verifyStep(rec: DrillRecorder, ctx: EngineContext, m: Manifest, run: () => Promise<DrillCheckResult[]>): Promise<void> {
+  const { report } = rec;
+  await rec.step('verify', async () => {
+    const checks = await run();
+    report.checks = checks;
+    const unchecked = notComparedNote(m, checks);
+    if (unchecked) {
+      report.notes = [...(report.notes ?? []), unchecked];
+      ctx.emit({ type: 'log', level: 'info', text: unchecked });
+    }
+    const failed = checks.filter((c) => !c.ok);
+    if (failed.length > 0) throw new DbdrillError('failed', `verification failed: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
+    return checks;
+  }, (c) => `${c.length}/${c.length} check(s) passed${report.notes?.length ? `; ${report.notes.join('; ')}` : ''}`);
+}
+
+/** Passed when the measured RTO and RPO meet their objectives (verification already passed). */
+export function judgeDrill(report: DrillReport, o: DrillObjectives): void {
   const objectivesMet = report.rto!.ok !== false && report.rpo!.ok !== false;
-  report.status = failedChecks.length === 0 && objectivesMet ? 'passed' : 'failed';
-  if (failedChecks.length > 0) report.error = `verification failed: ${failedChecks.map((c) => `${c.name}: ${c.detail}`).join('; ')}`;
-  else if (!objectivesMet) {
+  report.status = objectivesMet ? 'passed' : 'failed';
+  if (!objectivesMet) {
     report.error = [
       report.rto!.ok === false ? `RTO ${report.rto!.seconds.toFixed(1)} s exceeds the objective ${o.rtoObjective}` : '',
       report.rpo!.ok === false ? `RPO ${report.rpo!.seconds.toFixed(1)} s exceeds the objective ${o.rpoObjective}` : '',
@@ -337,11 +349,9 @@ async function verifyInstance(ctx: EngineContext, t: Target, m: Manifest, checks
     }
     for (const c of checks) {
       try {
-        const { rows } = await client.query({ text: c.sql, rowMode: 'array' });
-        const value = (rows[0] as unknown[] | undefined)?.[0] ?? null;
-        out.push({ name: c.name, ...evaluateExpectation(value, c.expect, targetTime) });
+        out.push({ name: c.name, ...evaluateExpectation(await checkValue(client, c.sql), c.expect, targetTime) });
       } catch (e) {
-        out.push({ name: c.name, ok: false, detail: `query failed: ${(e as Error).message}` });
+        out.push({ name: c.name, ok: false, expected: c.expect, detail: `query failed: ${(e as Error).message}` });
       }
     }
   } finally {
