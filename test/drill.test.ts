@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TargetStore } from '../src/config/store.js';
 import type { DrillReport } from '../src/drill/report.js';
+import type { Manifest } from '../src/repo/manifest.js';
 import { listProcesses } from '../src/runner/process.js';
 import { ArchivedPostgres } from './helpers/archived-pg.js';
 import { runCli, tempConfigDir } from './helpers/cli.js';
@@ -156,13 +157,20 @@ describe('restore drills', () => {
     }
   });
 
-  it('drills a logical backup: the restored tables match the counts recorded in the dump', async () => {
+  describe('logical backups', () => {
     const cfg2 = tempConfigDir();
-    try {
-      const env2 = { DBDRILL_CONFIG_DIR: cfg2.dir, DRILL_PW: db.server.password };
-      const add = await runCli(['target', 'add', 'logi', '--engine', 'postgres', '--port', String(db.server.port), '--user', db.server.user, '--dbname', 'shop', '--repo', join(cfg2.dir, 'repo'), '--password-env', 'DRILL_PW'], { env: env2 });
+    const repo2 = join(cfg2.dir, 'repo');
+    let env2: Record<string, string>;
+    beforeAll(async () => {
+      env2 = { DBDRILL_CONFIG_DIR: cfg2.dir, DRILL_PW: db.server.password };
+      const add = await runCli(['target', 'add', 'logi', '--engine', 'postgres', '--port', String(db.server.port), '--user', db.server.user, '--dbname', 'shop', '--repo', repo2, '--password-env', 'DRILL_PW'], { env: env2 });
       expect(add.code, add.stderr).toBe(0);
-      expect((await runCli(['backup', 'logi', '--kind', 'logical'], { env: env2 })).code).toBe(0);
+      const b = await runCli(['backup', 'logi', '--kind', 'logical'], { env: env2 });
+      expect(b.code, b.stderr).toBe(0);
+    });
+    afterAll(() => cfg2.cleanup());
+
+    it('drills a logical backup: the restored tables match the counts recorded in the dump', async () => {
       const r = await runCli(['drill', 'logi', '--json'], { env: env2, timeoutMs: 120_000 });
       expect(r.code, r.stderr).toBe(0);
       const report = JSON.parse(r.stdout) as DrillReport;
@@ -171,9 +179,34 @@ describe('restore drills', () => {
       expect(report.checks.find((c) => c.name === 'tables match the backup')).toMatchObject({ ok: true });
       expect(report.checks.find((c) => c.name === 'tables match the backup')!.detail).toMatch(/^\d+ table\(s\): row counts as recorded$/);
       expect(report.notes).toBeUndefined();
-      expect(existsSync(join(cfg2.dir, 'repo', 'drills', `${report.id}.json`))).toBe(true);
-    } finally {
-      cfg2.cleanup();
-    }
+      expect(existsSync(join(repo2, 'drills', `${report.id}.json`))).toBe(true);
+    });
+
+    it('fails at verify, naming the table, when the restored rows differ from the count the manifest records', async () => {
+      const id = readdirSync(join(repo2, 'backups')).find((d) => d.endsWith('-L'))!;
+      const file = join(repo2, 'backups', id, 'manifest.json');
+      const original = readFileSync(file, 'utf8');
+      const m = JSON.parse(original) as Manifest;
+      const t = m.tables!.find((x) => x.table.endsWith('.orders'))!;
+      const rows = t.rows;
+      t.rows = rows + 1;
+      writeFileSync(file, JSON.stringify(m, null, 2));
+      try {
+        const r = await runCli(['drill', 'logi', '--json'], { env: env2, timeoutMs: 120_000 });
+        expect(r.code, r.stderr).toBe(1);
+        const report = JSON.parse(r.stdout) as DrillReport;
+        expect(report.status).toBe('failed');
+        expect(report.failedStep).toBe('verify');
+        expect(report.error).toBe(`verification failed: tables match the backup: ${t.table} has ${rows} rows, expected ${rows + 1}`);
+        expect(report.checks.find((c) => c.name === 'tables match the backup')).toMatchObject({ ok: false, detail: `${t.table} has ${rows} rows, expected ${rows + 1}` });
+        // The other checks still ran and are reported.
+        expect(report.checks.find((c) => c.name === 'pg_amcheck')).toMatchObject({ ok: true });
+        expect(report.steps.find((s) => s.name === 'tear down')!.status).toBe('done');
+        expect(scratchProcesses(report.scratch!)).toEqual([]);
+        expect(existsSync(report.scratch!.dir)).toBe(false);
+      } finally {
+        writeFileSync(file, original);
+      }
+    });
   });
 });

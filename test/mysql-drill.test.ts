@@ -4,6 +4,7 @@ import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TargetStore } from '../src/config/store.js';
 import type { DrillReport } from '../src/drill/report.js';
+import type { Manifest } from '../src/repo/manifest.js';
 import { listProcesses } from '../src/runner/process.js';
 import { startMariadbSandbox, type SandboxInstance } from '../src/sandbox/index.js';
 import { runCli, tempConfigDir, type CliResult } from './helpers/cli.js';
@@ -130,6 +131,36 @@ describe('MySQL/MariaDB restore drills', () => {
     expect(report.rpo!.reference).toBe(`target ${new Date(markedAt).toISOString()} minus the last replayed change`);
     expect(Date.parse(report.rpo!.lastCommitAt!)).toBeLessThanOrEqual(Date.parse(markedAt));
     expect(report.rpo!.seconds).toBeLessThan(10);
+  });
+
+  it('fails at verify, naming the table, when the dump as loaded differs from the count the manifest records (before binlog replay)', async () => {
+    const id = readdirSync(join(repo, 'backups')).find((d) => d.endsWith('-L'))!;
+    const file = join(repo, 'backups', id, 'manifest.json');
+    const original = readFileSync(file, 'utf8');
+    const m = JSON.parse(original) as Manifest;
+    const t = m.tables!.find((x) => x.table === 'orders')!;
+    const rows = t.rows;
+    t.rows = rows + 1;
+    writeFileSync(file, JSON.stringify(m, null, 2));
+    try {
+      const r = await cli(['drill', 'mydrill', '--json']);
+      expect(r.code, r.stderr).toBe(1);
+      const report = JSON.parse(r.stdout) as DrillReport;
+      expect(report.steps.find((s) => s.name === 'replay binlogs')!.status).toBe('done');
+      expect(report.status).toBe('failed');
+      expect(report.failedStep).toBe('verify');
+      const detail = /^orders has (\d+) rows, expected (\d+), as loaded from the dump before [1-9]\d* binlog transaction\(s\) were replayed$/;
+      const check = report.checks.find((c) => c.name === 'tables match the backup')!;
+      expect(check.ok).toBe(false);
+      expect(check.detail).toMatch(detail);
+      expect(detail.exec(check.detail)!.slice(1, 3)).toEqual([String(rows), String(rows + 1)]);
+      expect(report.error).toBe(`verification failed: tables match the backup: ${check.detail}`);
+      expect(report.steps.find((s) => s.name === 'tear down')!.status).toBe('done');
+      expect(scratchAlive(report)).toEqual([]);
+      expect(existsSync(report.scratch!.dir)).toBe(false);
+    } finally {
+      writeFileSync(file, original);
+    }
   });
 
   it('Ctrl-C while loading the dump or replaying binlogs stops the tool, tears down and writes an aborted report', async () => {
