@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatDuration } from '../src/config/duration.js';
 import { TargetStore } from '../src/config/store.js';
 import type { DrillReport } from '../src/drill/report.js';
 import type { Manifest } from '../src/repo/manifest.js';
@@ -180,6 +181,41 @@ describe('restore drills', () => {
       expect(report.checks.find((c) => c.name === 'tables match the backup')!.detail).toMatch(/^\d+ table\(s\): row counts as recorded$/);
       expect(report.notes).toBeUndefined();
       expect(existsSync(join(repo2, 'drills', `${report.id}.json`))).toBe(true);
+    });
+
+    it('history: dbdrill drills lists every drill newest first with its measured RTO and RPO', async () => {
+      const a = await runCli(['drill', 'logi', '--rpo', '1d', '--json'], { env: env2, timeoutMs: 120_000 });
+      expect(a.code, a.stderr).toBe(0);
+      const b = await runCli(['drill', 'logi', '--rto', '0s', '--json'], { env: env2, timeoutMs: 120_000 });
+      expect(b.code, b.stderr).toBe(1);
+      const first = JSON.parse(a.stdout) as DrillReport;
+      const second = JSON.parse(b.stdout) as DrillReport;
+      expect(first.rto!.seconds).toBeGreaterThan(0);
+      expect(second.rto).toMatchObject({ objectiveSeconds: 0, ok: false });
+
+      const asJson = await runCli(['drills', 'logi', '--json'], { env: env2 });
+      expect(asJson.code, asJson.stderr).toBe(0);
+      const hist = JSON.parse(asJson.stdout) as { target: string; drills: DrillReport[] };
+      expect(hist.target).toBe('logi');
+      expect(hist.drills.slice(0, 2)).toEqual([second, first]);
+      const ids = hist.drills.map((d) => d.id);
+      expect(ids).toEqual([...ids].sort().reverse());
+
+      const text = await runCli(['drills', 'logi'], { env: env2 });
+      expect(text.code, text.stderr).toBe(0);
+      const lines = text.stdout.trimEnd().split('\n');
+      expect(lines[0]).toMatch(/^ID +STATUS +BACKUP +TARGET +RTO +RPO +FAILED STEP$/);
+      expect(lines).toHaveLength(hist.drills.length + 1);
+      const cells = (line: string) => line.trim().split(/ {2,}/);
+      const dur = (s?: number) => (s === undefined ? '—' : formatDuration(s));
+      expect(cells(lines[1]!)).toEqual([second.id, 'failed', second.backup, 'latest', `${dur(second.rto!.seconds)} FAIL`, dur(second.rpo!.seconds)]);
+      expect(cells(lines[2]!)).toEqual([first.id, 'passed', first.backup, 'latest', dur(first.rto!.seconds), dur(first.rpo!.seconds)]);
+      // Every stored drill has its row, with a dash where nothing was measured.
+      hist.drills.forEach((d, i) => {
+        expect(cells(lines[i + 1]!).slice(0, 6), d.id).toEqual([
+          d.id, d.status, d.backup ?? '—', d.requested, `${dur(d.rto?.seconds)}${d.rto?.ok === false ? ' FAIL' : ''}`, `${dur(d.rpo?.seconds)}${d.rpo?.ok === false ? ' FAIL' : ''}`,
+        ]);
+      });
     });
 
     it('fails at verify, naming the table, when the restored rows differ from the count the manifest records', async () => {
