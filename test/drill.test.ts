@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDuration } from '../src/config/duration.js';
@@ -6,6 +6,7 @@ import { TargetStore } from '../src/config/store.js';
 import type { DrillReport } from '../src/drill/report.js';
 import type { Manifest } from '../src/repo/manifest.js';
 import { listProcesses } from '../src/runner/process.js';
+import { formatBytes } from '../src/util/bytes.js';
 import { ArchivedPostgres } from './helpers/archived-pg.js';
 import { runCli, tempConfigDir } from './helpers/cli.js';
 import { expectAbortedAndTornDown, interruptDrill, scratchProcesses } from './helpers/drill-interrupt.js';
@@ -67,6 +68,14 @@ describe('restore drills', () => {
     expect(report.rto!.transferSeconds + report.rto!.replaySeconds).toBeLessThanOrEqual(report.rto!.seconds);
     expect(report.rto).toMatchObject({ objectiveSeconds: 3600, ok: true });
     expect(report.rpo).toMatchObject({ reference: 'now minus the newest archived segment', objectiveSeconds: 3600, ok: true });
+    // The steps that move data say how much: the base backup's tars, then the archived WAL replayed.
+    const base = join(db.repo, 'backups', report.backup!, 'base');
+    const tars = statSync(join(base, 'base.tar')).size + statSync(join(base, 'pg_wal.tar')).size;
+    expect(report.steps.find((s) => s.name === 'restore base')).toMatchObject({ bytes: tars, detail: `unpacked ${formatBytes(tars)} of base backup` });
+    const replayed = Number(/^(\d+) archived segment/.exec(report.steps.find((s) => s.name === 'replay WAL')!.detail!)![1]);
+    expect(replayed).toBeGreaterThan(0);
+    expect(report.steps.find((s) => s.name === 'replay WAL')!.bytes).toBe(replayed * 16 * 1024 * 1024);
+    expect(report.steps.filter((s) => s.bytes !== undefined).map((s) => s.name)).toEqual(['restore base', 'replay WAL']);
     // The live stream a console renders: the same named steps, in order, on stderr.
     expect(r.stderr.indexOf('… replay WAL')).toBeGreaterThan(r.stderr.indexOf('… restore base'));
     // Stored, listed, printable.
@@ -75,6 +84,7 @@ describe('restore drills', () => {
     const md = await cli(['drill-report', 'prod', report.id]);
     expect(md.stdout).toContain(`# Restore drill ${report.id} — prod: PASSED`);
     expect(md.stdout).toContain(`- note: ${note}`);
+    expect(md.stdout).toMatch(new RegExp(`^\\| restore base \\| done \\| [\\d.]+ s \\| ${formatBytes(tars)} \\| `, 'm'));
     expect(md.stdout).toMatch(/\| RTO \| .* \| 1 min 0 s|\| RTO \| .* \| 60 min 0 s \| PASS \|/);
     const hist = await cli(['drills', 'prod']);
     expect(hist.stdout).toMatch(new RegExp(`${report.id}\\s+passed\\s+\\S+-F\\s+latest`));
@@ -180,6 +190,9 @@ describe('restore drills', () => {
       expect(report.checks.find((c) => c.name === 'tables match the backup')).toMatchObject({ ok: true });
       expect(report.checks.find((c) => c.name === 'tables match the backup')!.detail).toMatch(/^\d+ table\(s\): row counts as recorded$/);
       expect(report.notes).toBeUndefined();
+      const m = JSON.parse(readFileSync(join(repo2, 'backups', report.backup!, 'manifest.json'), 'utf8')) as Manifest;
+      expect(m.sizeBytes).toBeGreaterThan(0);
+      expect(report.steps.find((s) => s.name === 'restore base')!.bytes).toBe(m.sizeBytes);
       expect(existsSync(join(repo2, 'drills', `${report.id}.json`))).toBe(true);
     });
 

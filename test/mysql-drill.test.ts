@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,6 +111,15 @@ describe('MySQL/MariaDB restore drills', () => {
     expect(report.rto).toMatchObject({ objectiveSeconds: 3600, ok: true });
     expect(report.rpo).toMatchObject({ reference: 'now minus the newest archived binlog event', objectiveSeconds: 3600, ok: true });
     expect(r.stderr.indexOf('… replay binlogs')).toBeGreaterThan(r.stderr.indexOf('… restore base'));
+    // The steps that move data say how much: the dump, then the archived binlogs from its position on.
+    const m = JSON.parse(readFileSync(join(repo, 'backups', report.backup!, 'manifest.json'), 'utf8')) as Manifest;
+    expect(report.steps.find((s) => s.name === 'restore base')!.bytes).toBe(m.sizeBytes);
+    const binlogs = readdirSync(join(repo, 'binlog')).filter((f) => /\.\d{6}$/.test(f) && f >= m.mysql!.binlogFile!);
+    expect(binlogs.length).toBeGreaterThan(0);
+    const binlogBytes = binlogs.reduce((n, f) => n + statSync(join(repo, 'binlog', f)).size, 0) - m.mysql!.binlogPosition!;
+    expect(binlogBytes).toBeGreaterThan(0);
+    expect(report.steps.find((s) => s.name === 'replay binlogs')!.bytes).toBe(binlogBytes);
+    expect(report.steps.filter((s) => s.bytes !== undefined).map((s) => s.name)).toEqual(['restore base', 'replay binlogs']);
 
     const stored = JSON.parse(readFileSync(join(repo, 'drills', `${report.id}.json`), 'utf8')) as DrillReport;
     expect(stored).toEqual(report);

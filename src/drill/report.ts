@@ -1,4 +1,5 @@
 import type { StepStatus } from '../engines/context.js';
+import { formatBytes } from '../util/bytes.js';
 
 export interface DrillStep {
   name: string;
@@ -66,9 +67,9 @@ export function drillMarkdown(r: DrillReport): string {
     '',
     '## Steps',
     '',
-    '| step | status | time | detail |',
-    '| --- | --- | --- | --- |',
-    ...r.steps.map((s) => `| ${s.name} | ${s.status} | ${fmtSecs(s.seconds)} | ${(s.detail ?? '').replace(/\|/g, '\\|')} |`),
+    '| step | status | time | bytes | detail |',
+    '| --- | --- | --- | --- | --- |',
+    ...r.steps.map((s) => `| ${s.name} | ${s.status} | ${fmtSecs(s.seconds)} | ${s.bytes === undefined ? '—' : formatBytes(s.bytes)} | ${(s.detail ?? '').replace(/\|/g, '\\|')} |`),
     '',
     '## Checks',
     '',

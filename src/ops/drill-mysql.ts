@@ -32,7 +32,7 @@ export async function runMysqlDrill(ctx: EngineContext, target: Target, opts: Dr
   const objectives = drillObjectives(target, opts);
   const t0 = performance.now();
   const rec = openDrillReport(ctx, target, requested, STEPS);
-  const { report, step, skip, stepOf } = rec;
+  const { report, step, skip } = rec;
   let scratch: { target: Target; dataDir: string; port: number; stop(): Promise<void> } | undefined;
   let transferSeconds = 0;
   let replaySeconds = 0;
@@ -62,22 +62,22 @@ export async function runMysqlDrill(ctx: EngineContext, target: Target, opts: Dr
     report.scratch = { dir: sb.dir, dataDir: sb.dataDir, port: sb.port };
     const into = scratch.target;
 
-    const timed = (name: string, add: (s: number) => void, detail: (v: unknown) => string | undefined) =>
+    const timed = (name: string, add: (s: number) => void, detail: (v: unknown) => string | undefined, bytes: number) =>
       async <T>(fn: () => Promise<T>): Promise<T> => {
         const st = performance.now();
         try {
-          return await step(name, fn, detail as (v: T) => string | undefined);
+          return await step(name, fn, detail as (v: T) => string | undefined, () => bytes);
         } finally {
           add((performance.now() - st) / 1000);
         }
       };
+    // What each step read from the repository: the dump, then the archived binlogs from its position on.
+    const binlogBytes = Math.max(0, plan.files.reduce((n, f) => n + f.size, 0) - plan.startPosition);
     const { loaded, replay } = await restoreAndReplay(ctx, target, into, plan, {
-      load: timed('restore base', (s) => (transferSeconds = s), (t) => `${(t as TableStat[]).length} table(s) loaded into ${plan.schema}`),
-      replay: timed('replay binlogs', (s) => (replaySeconds = s), (r) => replayDetail(r as ReplayOutcome)),
+      load: timed('restore base', (s) => (transferSeconds = s), (t) => `${(t as TableStat[]).length} table(s) loaded into ${plan.schema}`, m.sizeBytes),
+      replay: timed('replay binlogs', (s) => (replaySeconds = s), (r) => replayDetail(r as ReplayOutcome), binlogBytes),
     });
-    stepOf('restore base').bytes = m.sizeBytes;
     if (!replay) skip('replay binlogs', plan.files.length === 0 && plan.startFile === '' ? 'the backup records no binlog position; it restores to its own moment' : 'no archived binlog follows the backup\'s position; the drill restores the backup\'s own moment');
-    else stepOf('replay binlogs').bytes = plan.files.reduce((n, f) => n + f.size, 0);
 
     const targetTime = requested.kind === 'time' ? requested.at : new Date();
     const drillTarget: Target = { ...into, dbname: plan.schema };

@@ -19,6 +19,8 @@ import type { Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
 import { startPostgresSandbox, type SandboxInstance } from '../sandbox/index.js';
 import type { RestoreTarget } from '../pitr/time.js';
+import { formatBytes } from '../util/bytes.js';
+import { archivedBytes } from '../wal/layout.js';
 import { startJob, type Job } from './job.js';
 import { runMysqlDrill } from './drill-mysql.js';
 import { PhysicalScratch } from './physical-scratch.js';
@@ -63,7 +65,7 @@ export async function runDrill(ctx: EngineContext, target: Target, opts: DrillOp
   const repo = new Repository(target.repo);
   const t0 = performance.now();
   const rec = openDrillReport(ctx, target, requested, ['pick backup', 'verify backup files', 'provision scratch instance', 'restore base', 'replay WAL', 'verify', 'measure', 'tear down']);
-  const { report, step, skip, stepOf } = rec;
+  const { report, step, skip } = rec;
   const { rtoLimit, rpoLimit } = objectives;
 
   let scratch: Scratch | undefined;
@@ -88,12 +90,12 @@ export async function runDrill(ctx: EngineContext, target: Target, opts: DrillOp
       scratch = ps;
       report.scratch = { dir: ps.dir, dataDir: ps.dataDir, port: ps.port };
       const tt = performance.now();
-      await step('restore base', () => ps.restoreBase(ctx, chosen.m, backupDir, chosen.settings!), () => `unpacked ${chosen.m.sizeBytes} bytes`);
+      await step('restore base', () => ps.restoreBase(ctx, chosen.m, backupDir, chosen.settings!), (b) => `unpacked ${formatBytes(b)} of base backup`, (b) => b);
       transferSeconds = (performance.now() - tt) / 1000;
-      stepOf('restore base').bytes = chosen.m.sizeBytes;
       const tr = performance.now();
       const outcome = await step('replay WAL', () => ps.replay(ctx, chosen.m, chosen.segments ?? 1),
-        (o) => `${o.state.restored.length} archived segment(s) replayed${o.state.lastCommitAt ? `, last commit ${o.state.lastCommitAt.toISOString()}` : ''}`);
+        (o) => `${o.state.restored.length} archived segment(s) replayed${o.state.lastCommitAt ? `, last commit ${o.state.lastCommitAt.toISOString()}` : ''}`,
+        (o) => archivedBytes(target.repo, o.state.restored));
       replaySeconds = (performance.now() - tr) / 1000;
       lastCommitAt = outcome.state.lastCommitAt;
     } else {
@@ -106,7 +108,7 @@ export async function runDrill(ctx: EngineContext, target: Target, opts: DrillOp
       scratch = { target: sandboxTarget(sb, `${target.name}-drill`, ''), dir: sb.dir, dataDir: sb.dataDir, port: sb.port, stop: () => sb.stop() };
       report.scratch = { dir: sb.dir, dataDir: sb.dataDir, port: sb.port };
       const tt = performance.now();
-      await step('restore base', () => pgLogicalRestore(ctx, scratch!.target, chosen.m, backupDir, { dbname: chosen.m.database ?? target.dbname }), (t) => `${t.length} table(s) restored`);
+      await step('restore base', () => pgLogicalRestore(ctx, scratch!.target, chosen.m, backupDir, { dbname: chosen.m.database ?? target.dbname }), (t) => `${t.length} table(s) restored`, () => chosen.m.sizeBytes);
       transferSeconds = (performance.now() - tt) / 1000;
       skip('replay WAL', 'a logical backup is restored as of its dump; there is no WAL to replay');
       // A dump holds what its snapshot saw, at the start of the backup.
@@ -147,10 +149,13 @@ export interface DrillRecorder {
   readonly report: DrillReport;
   save(): void;
   stepOf(name: string): DrillStep;
-  /** Runs fn as the named step: running, then done (with the detail) or failed (the drill's error). */
-  step<T>(name: string, fn: () => Promise<T>, detail?: (v: T) => string | undefined): Promise<T>;
+  /**
+   * Runs fn as the named step: running, then done (with the detail and the bytes it moved) or
+   * failed (the drill's error).
+   */
+  step<T>(name: string, fn: () => Promise<T>, detail?: (v: T) => string | undefined, bytes?: (v: T) => number | undefined): Promise<T>;
   /** As step, but runs after Ctrl-C too: the tear-down. */
-  finalStep<T>(name: string, fn: () => Promise<T>, detail?: (v: T) => string | undefined): Promise<T>;
+  finalStep<T>(name: string, fn: () => Promise<T>, detail?: (v: T) => string | undefined, bytes?: (v: T) => number | undefined): Promise<T>;
   skip(name: string, why: string): void;
 }
 
@@ -173,7 +178,7 @@ export function openDrillReport(ctx: EngineContext, target: Target, requested: R
   save();
 
   const stepOf = (name: string) => report.steps.find((s) => s.name === name)!;
-  async function finalStep<T>(name: string, fn: () => Promise<T>, detail?: (v: T) => string | undefined): Promise<T> {
+  async function finalStep<T>(name: string, fn: () => Promise<T>, detail?: (v: T) => string | undefined, bytes?: (v: T) => number | undefined): Promise<T> {
     const s: DrillStep = stepOf(name);
     s.status = 'running';
     s.startedAt = new Date().toISOString();
@@ -187,7 +192,9 @@ export function openDrillReport(ctx: EngineContext, target: Target, requested: R
       s.finishedAt = new Date().toISOString();
       const d = detail?.(v);
       if (d) s.detail = d;
-      ctx.emit({ type: 'step', step: name, status: 'done', ...(d ? { detail: d } : {}) });
+      const b = bytes?.(v);
+      if (b !== undefined) s.bytes = b;
+      ctx.emit({ type: 'step', step: name, status: 'done', ...(d ? { detail: d } : {}), ...(b !== undefined ? { bytes: b } : {}) });
       save();
       return v;
     } catch (e) {
@@ -203,8 +210,8 @@ export function openDrillReport(ctx: EngineContext, target: Target, requested: R
     }
   }
   // A step that would start after Ctrl-C never does: an interrupted drill must not go on to pass.
-  const step = <T>(name: string, fn: () => Promise<T>, detail?: (v: T) => string | undefined): Promise<T> =>
-    ctx.signal.aborted ? Promise.reject(new DbdrillError('aborted', `interrupted (${String(ctx.signal.reason ?? 'cancelled')}) before ${name}`)) : finalStep(name, fn, detail);
+  const step = <T>(name: string, fn: () => Promise<T>, detail?: (v: T) => string | undefined, bytes?: (v: T) => number | undefined): Promise<T> =>
+    ctx.signal.aborted ? Promise.reject(new DbdrillError('aborted', `interrupted (${String(ctx.signal.reason ?? 'cancelled')}) before ${name}`)) : finalStep(name, fn, detail, bytes);
   const skip = (name: string, why: string) => {
     Object.assign(stepOf(name), { status: 'skipped', detail: why });
     ctx.emit({ type: 'step', step: name, status: 'skipped', detail: why });

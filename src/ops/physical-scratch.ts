@@ -48,9 +48,11 @@ export class PhysicalScratch {
     return s;
   }
 
-  async restoreBase(ctx: EngineContext, m: Manifest, backupDir: string, settings: Record<string, string>): Promise<void> {
-    await unpackBaseBackup(ctx, backupDir, this.dataDir);
+  /** Returns the bytes of the base backup it unpacked. */
+  async restoreBase(ctx: EngineContext, m: Manifest, backupDir: string, settings: Record<string, string>): Promise<number> {
+    const bytes = await unpackBaseBackup(ctx, backupDir, this.dataDir);
     writeRecoveryConfig(this.dataDir, m, settings, restoreCommand(this.source.repo), this.port);
+    return bytes;
   }
 
   async replay(ctx: EngineContext, m: Manifest, expectedSegments: number): Promise<RecoveryOutcome> {

@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, mkdirSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { walFileKind } from '../pitr/wal-names.js';
 
@@ -10,6 +10,17 @@ export function archivePath(repo: string, name: string): string {
   const kind = walFileKind(name);
   if (kind === 'history') return join(repo, 'wal', name);
   return join(repo, 'wal', name.slice(0, 8), name);
+}
+
+/** The archived size of these WAL files (what a replay fetched from the repository). */
+export function archivedBytes(repo: string, names: string[]): number {
+  return names.reduce((n, name) => {
+    try {
+      return n + statSync(archivePath(repo, name)).size;
+    } catch {
+      return n;
+    }
+  }, 0);
 }
 
 export function walRoot(repo: string): string {
