@@ -1,11 +1,15 @@
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatDuration } from '../src/config/duration.js';
 import { TargetStore } from '../src/config/store.js';
 import type { DrillReport } from '../src/drill/report.js';
+import type { Manifest } from '../src/repo/manifest.js';
 import { listProcesses } from '../src/runner/process.js';
+import { formatBytes } from '../src/util/bytes.js';
 import { ArchivedPostgres } from './helpers/archived-pg.js';
 import { runCli, tempConfigDir } from './helpers/cli.js';
+import { expectAbortedAndTornDown, interruptDrill, scratchProcesses } from './helpers/drill-interrupt.js';
 import { sandboxRunDir } from './helpers/sandbox.js';
 
 const cfg = tempConfigDir();
@@ -56,10 +60,22 @@ describe('restore drills', () => {
     expect(report.checks.map((c) => [c.name, c.ok])).toEqual([
       ['accepts connections', true], ['orders are there', true], ['latest order is recent enough', true], ['pg_amcheck', true],
     ]);
+    // A base backup carries no table counts: the report says what was verified instead.
+    const note = 'table row counts not compared: a physical backup records none; verified instead: accepts connections, orders are there, latest order is recent enough, pg_amcheck';
+    expect(report.notes).toEqual([note]);
+    expect(report.steps.find((s) => s.name === 'verify')!.detail).toBe(`4/4 check(s) passed; ${note}`);
     expect(report.rto!.seconds).toBeGreaterThan(0);
     expect(report.rto!.transferSeconds + report.rto!.replaySeconds).toBeLessThanOrEqual(report.rto!.seconds);
     expect(report.rto).toMatchObject({ objectiveSeconds: 3600, ok: true });
     expect(report.rpo).toMatchObject({ reference: 'now minus the newest archived segment', objectiveSeconds: 3600, ok: true });
+    // The steps that move data say how much: the base backup's tars, then the archived WAL replayed.
+    const base = join(db.repo, 'backups', report.backup!, 'base');
+    const tars = statSync(join(base, 'base.tar')).size + statSync(join(base, 'pg_wal.tar')).size;
+    expect(report.steps.find((s) => s.name === 'restore base')).toMatchObject({ bytes: tars, detail: `unpacked ${formatBytes(tars)} of base backup` });
+    const replayed = Number(/^(\d+) archived segment/.exec(report.steps.find((s) => s.name === 'replay WAL')!.detail!)![1]);
+    expect(replayed).toBeGreaterThan(0);
+    expect(report.steps.find((s) => s.name === 'replay WAL')!.bytes).toBe(replayed * 16 * 1024 * 1024);
+    expect(report.steps.filter((s) => s.bytes !== undefined).map((s) => s.name)).toEqual(['restore base', 'replay WAL']);
     // The live stream a console renders: the same named steps, in order, on stderr.
     expect(r.stderr.indexOf('… replay WAL')).toBeGreaterThan(r.stderr.indexOf('… restore base'));
     // Stored, listed, printable.
@@ -67,6 +83,8 @@ describe('restore drills', () => {
     expect(stored).toEqual(report);
     const md = await cli(['drill-report', 'prod', report.id]);
     expect(md.stdout).toContain(`# Restore drill ${report.id} — prod: PASSED`);
+    expect(md.stdout).toContain(`- note: ${note}`);
+    expect(md.stdout).toMatch(new RegExp(`^\\| restore base \\| done \\| [\\d.]+ s \\| ${formatBytes(tars)} \\| `, 'm'));
     expect(md.stdout).toMatch(/\| RTO \| .* \| 1 min 0 s|\| RTO \| .* \| 60 min 0 s \| PASS \|/);
     const hist = await cli(['drills', 'prod']);
     expect(hist.stdout).toMatch(new RegExp(`${report.id}\\s+passed\\s+\\S+-F\\s+latest`));
@@ -107,13 +125,63 @@ describe('restore drills', () => {
     }
   });
 
-  it('drills a logical backup: the restored tables match the counts recorded in the dump', async () => {
+  it('Ctrl-C during WAL replay stops the recovering server, tears down and writes an aborted report', async () => {
+    const r = await interruptDrill({ name: 'prod', repo: db.repo, env, whileRunning: (s) => s === 'replay WAL' });
+    const report = expectAbortedAndTornDown(r, db.repo);
+    expect(report.kind).toBe('physical');
+    expect(drillServersAlive()).toEqual([]);
+  });
+
+  it('fails at verify when a check of the target fails, naming it with what it expected and got, and tears down', async () => {
+    // The same target and repository, configured with one impossible check.
     const cfg2 = tempConfigDir();
     try {
-      const env2 = { DBDRILL_CONFIG_DIR: cfg2.dir, DRILL_PW: db.server.password };
-      const add = await runCli(['target', 'add', 'logi', '--engine', 'postgres', '--port', String(db.server.port), '--user', db.server.user, '--dbname', 'shop', '--repo', join(cfg2.dir, 'repo'), '--password-env', 'DRILL_PW'], { env: env2 });
+      const target = new TargetStore(cfg.dir).get('prod');
+      new TargetStore(cfg2.dir).add({ ...target, checks: [...target.checks!, { name: 'impossible order count', sql: 'SELECT count(*) FROM orders', expect: '= 999999' }] });
+      const orders = (await db.sql<{ n: string }>('SELECT count(*) AS n FROM orders'))[0]!.n;
+      const r = await runCli(['drill', 'prod', '--json'], { env: { ...env, DBDRILL_CONFIG_DIR: cfg2.dir }, timeoutMs: 180_000 });
+      expect(r.code, r.stderr).toBe(1);
+      const report = JSON.parse(r.stdout) as DrillReport;
+      expect(report.status).toBe('failed');
+      expect(report.failedStep).toBe('verify');
+      expect(report.error).toBe(`verification failed: impossible order count: expected = 999999, got ${orders}`);
+      expect(report.checks.map((c) => [c.name, c.ok])).toEqual([
+        ['accepts connections', true], ['orders are there', true], ['latest order is recent enough', true], ['impossible order count', false], ['pg_amcheck', true],
+      ]);
+      expect(report.checks.find((c) => c.name === 'impossible order count')).toEqual({
+        name: 'impossible order count', ok: false, expected: '= 999999', actual: orders, detail: `expected = 999999, got ${orders}`,
+      });
+      // No verified instance, so no RTO; the scratch instance still goes.
+      expect(report.steps.find((s) => s.name === 'measure')!.status).toBe('skipped');
+      expect(report.rto).toBeUndefined();
+      expect(report.steps.find((s) => s.name === 'tear down')!.status).toBe('done');
+      expect(scratchProcesses(report.scratch!)).toEqual([]);
+      expect(existsSync(report.scratch!.dir)).toBe(false);
+      const md = await runCli(['drill-report', 'prod', report.id], { env: { ...env, DBDRILL_CONFIG_DIR: cfg2.dir } });
+      expect(md.stdout).toContain(`- failed at **verify**: verification failed: impossible order count: expected = 999999, got ${orders}`);
+      expect(md.stdout).toContain(`- FAIL impossible order count: expected = 999999, got ${orders}`);
+      expect(md.stdout).toContain('| verify | failed |');
+      const asJson = await runCli(['drill-report', 'prod', report.id, '--json'], { env: { ...env, DBDRILL_CONFIG_DIR: cfg2.dir } });
+      expect(JSON.parse(asJson.stdout)).toEqual(report);
+    } finally {
+      cfg2.cleanup();
+    }
+  });
+
+  describe('logical backups', () => {
+    const cfg2 = tempConfigDir();
+    const repo2 = join(cfg2.dir, 'repo');
+    let env2: Record<string, string>;
+    beforeAll(async () => {
+      env2 = { DBDRILL_CONFIG_DIR: cfg2.dir, DRILL_PW: db.server.password };
+      const add = await runCli(['target', 'add', 'logi', '--engine', 'postgres', '--port', String(db.server.port), '--user', db.server.user, '--dbname', 'shop', '--repo', repo2, '--password-env', 'DRILL_PW'], { env: env2 });
       expect(add.code, add.stderr).toBe(0);
-      expect((await runCli(['backup', 'logi', '--kind', 'logical'], { env: env2 })).code).toBe(0);
+      const b = await runCli(['backup', 'logi', '--kind', 'logical'], { env: env2 });
+      expect(b.code, b.stderr).toBe(0);
+    });
+    afterAll(() => cfg2.cleanup());
+
+    it('drills a logical backup: the restored tables match the counts recorded in the dump', async () => {
       const r = await runCli(['drill', 'logi', '--json'], { env: env2, timeoutMs: 120_000 });
       expect(r.code, r.stderr).toBe(0);
       const report = JSON.parse(r.stdout) as DrillReport;
@@ -121,9 +189,73 @@ describe('restore drills', () => {
       expect(report.steps.find((s) => s.name === 'replay WAL')!.status).toBe('skipped');
       expect(report.checks.find((c) => c.name === 'tables match the backup')).toMatchObject({ ok: true });
       expect(report.checks.find((c) => c.name === 'tables match the backup')!.detail).toMatch(/^\d+ table\(s\): row counts as recorded$/);
-      expect(existsSync(join(cfg2.dir, 'repo', 'drills', `${report.id}.json`))).toBe(true);
-    } finally {
-      cfg2.cleanup();
-    }
+      expect(report.notes).toBeUndefined();
+      const m = JSON.parse(readFileSync(join(repo2, 'backups', report.backup!, 'manifest.json'), 'utf8')) as Manifest;
+      expect(m.sizeBytes).toBeGreaterThan(0);
+      expect(report.steps.find((s) => s.name === 'restore base')!.bytes).toBe(m.sizeBytes);
+      expect(existsSync(join(repo2, 'drills', `${report.id}.json`))).toBe(true);
+    });
+
+    it('history: dbdrill drills lists every drill newest first with its measured RTO and RPO', async () => {
+      const a = await runCli(['drill', 'logi', '--rpo', '1d', '--json'], { env: env2, timeoutMs: 120_000 });
+      expect(a.code, a.stderr).toBe(0);
+      const b = await runCli(['drill', 'logi', '--rto', '0s', '--json'], { env: env2, timeoutMs: 120_000 });
+      expect(b.code, b.stderr).toBe(1);
+      const first = JSON.parse(a.stdout) as DrillReport;
+      const second = JSON.parse(b.stdout) as DrillReport;
+      expect(first.rto!.seconds).toBeGreaterThan(0);
+      expect(second.rto).toMatchObject({ objectiveSeconds: 0, ok: false });
+
+      const asJson = await runCli(['drills', 'logi', '--json'], { env: env2 });
+      expect(asJson.code, asJson.stderr).toBe(0);
+      const hist = JSON.parse(asJson.stdout) as { target: string; drills: DrillReport[] };
+      expect(hist.target).toBe('logi');
+      expect(hist.drills.slice(0, 2)).toEqual([second, first]);
+      const ids = hist.drills.map((d) => d.id);
+      expect(ids).toEqual([...ids].sort().reverse());
+
+      const text = await runCli(['drills', 'logi'], { env: env2 });
+      expect(text.code, text.stderr).toBe(0);
+      const lines = text.stdout.trimEnd().split('\n');
+      expect(lines[0]).toMatch(/^ID +STATUS +BACKUP +TARGET +RTO +RPO +FAILED STEP$/);
+      expect(lines).toHaveLength(hist.drills.length + 1);
+      const cells = (line: string) => line.trim().split(/ {2,}/);
+      const dur = (s?: number) => (s === undefined ? '—' : formatDuration(s));
+      expect(cells(lines[1]!)).toEqual([second.id, 'failed', second.backup, 'latest', `${dur(second.rto!.seconds)} FAIL`, dur(second.rpo!.seconds)]);
+      expect(cells(lines[2]!)).toEqual([first.id, 'passed', first.backup, 'latest', dur(first.rto!.seconds), dur(first.rpo!.seconds)]);
+      // Every stored drill has its row, with a dash where nothing was measured.
+      hist.drills.forEach((d, i) => {
+        expect(cells(lines[i + 1]!).slice(0, 6), d.id).toEqual([
+          d.id, d.status, d.backup ?? '—', d.requested, `${dur(d.rto?.seconds)}${d.rto?.ok === false ? ' FAIL' : ''}`, `${dur(d.rpo?.seconds)}${d.rpo?.ok === false ? ' FAIL' : ''}`,
+        ]);
+      });
+    });
+
+    it('fails at verify, naming the table, when the restored rows differ from the count the manifest records', async () => {
+      const id = readdirSync(join(repo2, 'backups')).find((d) => d.endsWith('-L'))!;
+      const file = join(repo2, 'backups', id, 'manifest.json');
+      const original = readFileSync(file, 'utf8');
+      const m = JSON.parse(original) as Manifest;
+      const t = m.tables!.find((x) => x.table.endsWith('.orders'))!;
+      const rows = t.rows;
+      t.rows = rows + 1;
+      writeFileSync(file, JSON.stringify(m, null, 2));
+      try {
+        const r = await runCli(['drill', 'logi', '--json'], { env: env2, timeoutMs: 120_000 });
+        expect(r.code, r.stderr).toBe(1);
+        const report = JSON.parse(r.stdout) as DrillReport;
+        expect(report.status).toBe('failed');
+        expect(report.failedStep).toBe('verify');
+        expect(report.error).toBe(`verification failed: tables match the backup: ${t.table} has ${rows} rows, expected ${rows + 1}`);
+        expect(report.checks.find((c) => c.name === 'tables match the backup')).toMatchObject({ ok: false, detail: `${t.table} has ${rows} rows, expected ${rows + 1}` });
+        // The other checks still ran and are reported.
+        expect(report.checks.find((c) => c.name === 'pg_amcheck')).toMatchObject({ ok: true });
+        expect(report.steps.find((s) => s.name === 'tear down')!.status).toBe('done');
+        expect(scratchProcesses(report.scratch!)).toEqual([]);
+        expect(existsSync(report.scratch!.dir)).toBe(false);
+      } finally {
+        writeFileSync(file, original);
+      }
+    });
   });
 });

@@ -1,12 +1,14 @@
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TargetStore } from '../src/config/store.js';
 import type { DrillReport } from '../src/drill/report.js';
+import type { Manifest } from '../src/repo/manifest.js';
 import { listProcesses } from '../src/runner/process.js';
 import { startMariadbSandbox, type SandboxInstance } from '../src/sandbox/index.js';
 import { runCli, tempConfigDir, type CliResult } from './helpers/cli.js';
+import { expectAbortedAndTornDown, interruptDrill, scratchProcesses } from './helpers/drill-interrupt.js';
 
 // A MariaDB of this file's own (its binlogs are rotated and archived).
 const cfg = tempConfigDir();
@@ -94,11 +96,14 @@ describe('MySQL/MariaDB restore drills', () => {
       ['replay binlogs', 'done'], ['verify', 'done'], ['measure', 'done'], ['tear down', 'done'],
     ]);
     expect(report.steps.find((s) => s.name === 'replay binlogs')!.detail).toMatch(/^[1-9]\d* transaction\(s\) replayed, last change \d{4}-/);
-    // Replayed binlogs change the tables, so the backup's counts are not compared, and it says so.
+    // Replayed binlogs change the tables, so the backup's counts are held against the tables as
+    // the dump loaded them, before the replay.
     expect(report.checks.map((c) => [c.name, c.ok])).toEqual([
-      ['accepts connections', true], ['orders are there', true], ['latest order is recent enough', true], ['CHECK TABLE', true],
+      ['accepts connections', true], ['tables match the backup', true], ['orders are there', true], ['latest order is recent enough', true], ['CHECK TABLE', true],
     ]);
-    expect(report.steps.find((s) => s.name === 'verify')!.detail).toMatch(/^4\/4 check\(s\) passed; row counts not compared with the backup: \d+ binlog transaction\(s\) were replayed after it$/);
+    expect(report.checks.find((c) => c.name === 'tables match the backup')!.detail).toMatch(/^3 table\(s\): row counts and digests as recorded, as loaded from the dump before [1-9]\d* binlog transaction\(s\) were replayed$/);
+    expect(report.steps.find((s) => s.name === 'verify')!.detail).toBe('5/5 check(s) passed');
+    expect(report.notes).toBeUndefined();
     expect(report.rto!.seconds).toBeGreaterThan(0);
     expect(report.rto!.transferSeconds).toBeGreaterThan(0);
     expect(report.rto!.replaySeconds).toBeGreaterThan(0);
@@ -106,6 +111,15 @@ describe('MySQL/MariaDB restore drills', () => {
     expect(report.rto).toMatchObject({ objectiveSeconds: 3600, ok: true });
     expect(report.rpo).toMatchObject({ reference: 'now minus the newest archived binlog event', objectiveSeconds: 3600, ok: true });
     expect(r.stderr.indexOf('… replay binlogs')).toBeGreaterThan(r.stderr.indexOf('… restore base'));
+    // The steps that move data say how much: the dump, then the archived binlogs from its position on.
+    const m = JSON.parse(readFileSync(join(repo, 'backups', report.backup!, 'manifest.json'), 'utf8')) as Manifest;
+    expect(report.steps.find((s) => s.name === 'restore base')!.bytes).toBe(m.sizeBytes);
+    const binlogs = readdirSync(join(repo, 'binlog')).filter((f) => /\.\d{6}$/.test(f) && f >= m.mysql!.binlogFile!);
+    expect(binlogs.length).toBeGreaterThan(0);
+    const binlogBytes = binlogs.reduce((n, f) => n + statSync(join(repo, 'binlog', f)).size, 0) - m.mysql!.binlogPosition!;
+    expect(binlogBytes).toBeGreaterThan(0);
+    expect(report.steps.find((s) => s.name === 'replay binlogs')!.bytes).toBe(binlogBytes);
+    expect(report.steps.filter((s) => s.bytes !== undefined).map((s) => s.name)).toEqual(['restore base', 'replay binlogs']);
 
     const stored = JSON.parse(readFileSync(join(repo, 'drills', `${report.id}.json`), 'utf8')) as DrillReport;
     expect(stored).toEqual(report);
@@ -126,6 +140,73 @@ describe('MySQL/MariaDB restore drills', () => {
     expect(report.rpo!.reference).toBe(`target ${new Date(markedAt).toISOString()} minus the last replayed change`);
     expect(Date.parse(report.rpo!.lastCommitAt!)).toBeLessThanOrEqual(Date.parse(markedAt));
     expect(report.rpo!.seconds).toBeLessThan(10);
+  });
+
+  it('fails at verify, naming the table, when the dump as loaded differs from the count the manifest records (before binlog replay)', async () => {
+    const id = readdirSync(join(repo, 'backups')).find((d) => d.endsWith('-L'))!;
+    const file = join(repo, 'backups', id, 'manifest.json');
+    const original = readFileSync(file, 'utf8');
+    const m = JSON.parse(original) as Manifest;
+    const t = m.tables!.find((x) => x.table === 'orders')!;
+    const rows = t.rows;
+    t.rows = rows + 1;
+    writeFileSync(file, JSON.stringify(m, null, 2));
+    try {
+      const r = await cli(['drill', 'mydrill', '--json']);
+      expect(r.code, r.stderr).toBe(1);
+      const report = JSON.parse(r.stdout) as DrillReport;
+      expect(report.steps.find((s) => s.name === 'replay binlogs')!.status).toBe('done');
+      expect(report.status).toBe('failed');
+      expect(report.failedStep).toBe('verify');
+      const detail = /^orders has (\d+) rows, expected (\d+), as loaded from the dump before [1-9]\d* binlog transaction\(s\) were replayed$/;
+      const check = report.checks.find((c) => c.name === 'tables match the backup')!;
+      expect(check.ok).toBe(false);
+      expect(check.detail).toMatch(detail);
+      expect(detail.exec(check.detail)!.slice(1, 3)).toEqual([String(rows), String(rows + 1)]);
+      expect(report.error).toBe(`verification failed: tables match the backup: ${check.detail}`);
+      expect(report.steps.find((s) => s.name === 'tear down')!.status).toBe('done');
+      expect(scratchAlive(report)).toEqual([]);
+      expect(existsSync(report.scratch!.dir)).toBe(false);
+    } finally {
+      writeFileSync(file, original);
+    }
+  });
+
+  it('Ctrl-C while loading the dump or replaying binlogs stops the tool, tears down and writes an aborted report', async () => {
+    const r = await interruptDrill({ name: 'mydrill', repo, env, whileRunning: (s) => s === 'restore base' || s === 'replay binlogs' });
+    const report = expectAbortedAndTornDown(r, repo);
+    expect(report.engine).toBe('mysql');
+    expect(scratchAlive(report)).toEqual([]);
+  });
+
+  it('fails at verify when a check of the target fails, naming it with what it expected and got, and tears down', async () => {
+    const cfg2 = tempConfigDir();
+    try {
+      const target = new TargetStore(cfg.dir).get('mydrill');
+      new TargetStore(cfg2.dir).add({ ...target, checks: [...target.checks!, { name: 'orders are fresh', sql: 'SELECT max(created_at) FROM orders', expect: 'within 1m of target' }] });
+      const newest = (await sql<{ t: string }[]>("SELECT DATE_FORMAT(max(created_at), '%Y-%m-%dT%H:%i:%s.000Z') AS t FROM orders"))[0]!.t;
+      const r = await runCli(['drill', 'mydrill', '--json'], { env: { ...env, DBDRILL_CONFIG_DIR: cfg2.dir }, timeoutMs: 180_000 });
+      runs.push(r);
+      expect(r.code, r.stderr).toBe(1);
+      const report = JSON.parse(r.stdout) as DrillReport;
+      expect(report.status).toBe('failed');
+      expect(report.failedStep).toBe('verify');
+      const failed = report.checks.find((c) => c.name === 'orders are fresh')!;
+      expect(failed).toMatchObject({ ok: false, expected: expect.stringMatching(/^within 1m of target \d{4}-\d\d-\d\dT[\d:.]+Z$/) });
+      expect(failed.actual).toMatch(new RegExp(`^${newest.replace(/\./g, '\\.')}, \\d+[dhm]`));
+      expect(failed.detail).toBe(`expected ${failed.expected}, got ${failed.actual}`);
+      expect(report.error).toBe(`verification failed: orders are fresh: ${failed.detail}`);
+      expect(report.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['orders are fresh']);
+      expect(report.rto).toBeUndefined();
+      expect(report.steps.find((s) => s.name === 'tear down')!.status).toBe('done');
+      expect(scratchProcesses(report.scratch!)).toEqual([]);
+      expect(existsSync(report.scratch!.dir)).toBe(false);
+      const md = await runCli(['drill-report', 'mydrill', report.id], { env: { ...env, DBDRILL_CONFIG_DIR: cfg2.dir } });
+      expect(md.stdout).toContain(`- FAIL orders are fresh: ${failed.detail}`);
+      expect(md.stdout).toContain(`- failed at **verify**: verification failed: orders are fresh: ${failed.detail}`);
+    } finally {
+      cfg2.cleanup();
+    }
   });
 
   it('reports fail when the measured RTO misses an impossible objective', async () => {

@@ -1,4 +1,5 @@
 import type { StepStatus } from '../engines/context.js';
+import { formatBytes } from '../util/bytes.js';
 
 export interface DrillStep {
   name: string;
@@ -14,6 +15,9 @@ export interface DrillCheckResult {
   name: string;
   ok: boolean;
   detail: string;
+  /** A user SQL check's condition and the value its query returned. */
+  expected?: string;
+  actual?: string;
 }
 
 /** One drill, as stored in <repo>/drills/<id>.json and printed by drill-report. */
@@ -31,12 +35,16 @@ export interface DrillReport {
   kind?: 'logical' | 'physical';
   steps: DrillStep[];
   checks: DrillCheckResult[];
+  /** What verification could not cover and why, in words (e.g. no table counts to compare). */
+  notes?: string[];
   /** Measured recovery time: drill start to a verified, connectable instance. */
   rto?: { seconds: number; transferSeconds: number; replaySeconds: number; objectiveSeconds?: number; ok?: boolean };
   /** Measured data loss: the target moment minus the last commit the instance holds. */
   rpo?: { seconds: number; lastCommitAt?: string; reference: string; objectiveSeconds?: number; ok?: boolean };
   failedStep?: string;
   error?: string;
+  /** The scratch instance, once provisioned: its directory is removed at tear-down unless kept. */
+  scratch?: { dir: string; dataDir: string; port: number };
   kept?: { dataDir: string; port: number };
 }
 
@@ -59,13 +67,14 @@ export function drillMarkdown(r: DrillReport): string {
     '',
     '## Steps',
     '',
-    '| step | status | time | detail |',
-    '| --- | --- | --- | --- |',
-    ...r.steps.map((s) => `| ${s.name} | ${s.status} | ${fmtSecs(s.seconds)} | ${(s.detail ?? '').replace(/\|/g, '\\|')} |`),
+    '| step | status | time | bytes | detail |',
+    '| --- | --- | --- | --- | --- |',
+    ...r.steps.map((s) => `| ${s.name} | ${s.status} | ${fmtSecs(s.seconds)} | ${s.bytes === undefined ? '—' : formatBytes(s.bytes)} | ${(s.detail ?? '').replace(/\|/g, '\\|')} |`),
     '',
     '## Checks',
     '',
     ...(r.checks.length ? r.checks.map((c) => `- ${c.ok ? 'OK' : 'FAIL'} ${c.name}: ${c.detail}`) : ['- none ran']),
+    ...(r.notes ?? []).map((n) => `- note: ${n}`),
     '',
   ];
   return lines.join('\n');

@@ -5,7 +5,7 @@
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
 
 export type JobEvent =
-  | { type: 'step'; at: string; step: string; status: StepStatus; detail?: string }
+  | { type: 'step'; at: string; step: string; status: StepStatus; detail?: string; bytes?: number }
   | { type: 'log'; at: string; level: 'info' | 'warn' | 'error'; text: string }
   | { type: 'tool-line'; at: string; tool: string; stream: 'stdout' | 'stderr'; text: string }
   | {

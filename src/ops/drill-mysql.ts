@@ -14,7 +14,7 @@ import { verifyFiles } from '../repo/checksum.js';
 import type { Manifest, TableStat } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
 import { startMariadbSandbox, type SandboxInstance } from '../sandbox/index.js';
-import { closeDrill, drillObjectives, failDrill, judgeDrill, openDrillReport, type DrillOptions } from './drill.js';
+import { closeDrill, drillObjectives, failDrill, judgeDrill, openDrillReport, verifyStep, type DrillOptions } from './drill.js';
 import { checkDumpFlavor, planMysqlPitr, readMysqlArchive, restoreAndReplay } from './pitr-mysql.js';
 import { sandboxTarget } from './sandbox-target.js';
 
@@ -32,7 +32,7 @@ export async function runMysqlDrill(ctx: EngineContext, target: Target, opts: Dr
   const objectives = drillObjectives(target, opts);
   const t0 = performance.now();
   const rec = openDrillReport(ctx, target, requested, STEPS);
-  const { report, step, skip, stepOf } = rec;
+  const { report, step, skip } = rec;
   let scratch: { target: Target; dataDir: string; port: number; stop(): Promise<void> } | undefined;
   let transferSeconds = 0;
   let replaySeconds = 0;
@@ -59,34 +59,29 @@ export async function runMysqlDrill(ctx: EngineContext, target: Target, opts: Dr
     }, (s) => `MariaDB ${s.version} on 127.0.0.1:${s.port}, binary log off`);
     const sb = sandbox!;
     scratch = { target: sandboxTarget(sb, `${target.name}-drill`, ''), dataDir: sb.dataDir, port: sb.port, stop: () => sb.stop() };
+    report.scratch = { dir: sb.dir, dataDir: sb.dataDir, port: sb.port };
     const into = scratch.target;
 
-    const timed = (name: string, add: (s: number) => void, detail: (v: unknown) => string | undefined) =>
+    const timed = (name: string, add: (s: number) => void, detail: (v: unknown) => string | undefined, bytes: number) =>
       async <T>(fn: () => Promise<T>): Promise<T> => {
         const st = performance.now();
         try {
-          return await step(name, fn, detail as (v: T) => string | undefined);
+          return await step(name, fn, detail as (v: T) => string | undefined, () => bytes);
         } finally {
           add((performance.now() - st) / 1000);
         }
       };
-    const { tables, replay } = await restoreAndReplay(ctx, target, into, plan, {
-      load: timed('restore base', (s) => (transferSeconds = s), (t) => `${(t as TableStat[]).length} table(s) loaded into ${plan.schema}`),
-      replay: timed('replay binlogs', (s) => (replaySeconds = s), (r) => replayDetail(r as ReplayOutcome)),
+    // What each step read from the repository: the dump, then the archived binlogs from its position on.
+    const binlogBytes = Math.max(0, plan.files.reduce((n, f) => n + f.size, 0) - plan.startPosition);
+    const { loaded, replay } = await restoreAndReplay(ctx, target, into, plan, {
+      load: timed('restore base', (s) => (transferSeconds = s), (t) => `${(t as TableStat[]).length} table(s) loaded into ${plan.schema}`, m.sizeBytes),
+      replay: timed('replay binlogs', (s) => (replaySeconds = s), (r) => replayDetail(r as ReplayOutcome), binlogBytes),
     });
-    stepOf('restore base').bytes = m.sizeBytes;
     if (!replay) skip('replay binlogs', plan.files.length === 0 && plan.startFile === '' ? 'the backup records no binlog position; it restores to its own moment' : 'no archived binlog follows the backup\'s position; the drill restores the backup\'s own moment');
-    else stepOf('replay binlogs').bytes = plan.files.reduce((n, f) => n + f.size, 0);
 
     const targetTime = requested.kind === 'time' ? requested.at : new Date();
     const drillTarget: Target = { ...into, dbname: plan.schema };
-    let compared = '';
-    report.checks = await step('verify', async () => {
-      const out = await verifyMysqlInstance(ctx, drillTarget, m, tables, replay, target.checks ?? [], targetTime);
-      compared = out.note;
-      return out.checks;
-    }, (c) => `${c.filter((x) => x.ok).length}/${c.length} check(s) passed${compared ? `; ${compared}` : ''}`);
-    const failedChecks = report.checks.filter((c) => !c.ok);
+    await verifyStep(rec, ctx, m, () => verifyMysqlInstance(drillTarget, m, loaded, replay, target.checks ?? [], targetTime));
     const rtoSeconds = (performance.now() - t0) / 1000;
 
     await step('measure', async () => {
@@ -108,7 +103,7 @@ export async function runMysqlDrill(ctx: EngineContext, target: Target, opts: Dr
       }
       if (objectives.rpoLimit !== undefined) Object.assign(report.rpo, { objectiveSeconds: objectives.rpoLimit, ok: report.rpo.seconds <= objectives.rpoLimit });
     }, () => `RTO ${report.rto!.seconds.toFixed(1)} s, RPO ${report.rpo!.seconds.toFixed(1)} s`);
-    judgeDrill(report, failedChecks, objectives);
+    judgeDrill(report, objectives);
   } catch (e) {
     failDrill(rec, ctx, e);
   } finally {
@@ -151,41 +146,36 @@ async function pickMysqlForDrill(ctx: EngineContext, target: Target, requested: 
 
 /**
  * The scratch instance must accept connections, hold what the backup recorded (row counts and
- * digests, when the drill restores the backup's own moment: replayed binlogs legitimately change
- * the tables), read back every table (CHECK TABLE), and satisfy the target's own SQL checks.
+ * digests of the tables as the dump loaded them, before any binlog replay changed them), read
+ * back every table (CHECK TABLE), and satisfy the target's own SQL checks.
  */
 async function verifyMysqlInstance(
-  ctx: EngineContext,
   t: Target,
   m: Manifest,
-  tables: TableStat[],
+  loaded: TableStat[],
   replay: ReplayOutcome | undefined,
   checks: DrillCheck[],
   targetTime: Date,
-): Promise<{ checks: DrillCheckResult[]; note: string }> {
+): Promise<DrillCheckResult[]> {
   const out: DrillCheckResult[] = [];
-  let note = '';
   let conn: mysql.Connection;
   try {
     conn = await connectMysql(t);
     out.push({ name: 'accepts connections', ok: true, detail: `connected to 127.0.0.1:${t.port} as ${t.user}` });
   } catch (e) {
     out.push({ name: 'accepts connections', ok: false, detail: (e as Error).message });
-    return { checks: out, note };
+    return out;
   }
   try {
-    if (replay && replay.transactions > 0) {
-      note = `row counts not compared with the backup: ${replay.transactions} binlog transaction(s) were replayed after it`;
-      ctx.emit({ type: 'log', level: 'info', text: note });
-    } else if (m.tables?.length) {
-      const mismatches = compareStats(m.tables, tables);
+    const replayed = replay?.transactions ?? 0;
+    if (m.tables?.length) {
+      const mismatches = compareStats(m.tables, loaded);
+      const when = replayed > 0 ? `, as loaded from the dump before ${replayed} binlog transaction(s) were replayed` : '';
       out.push({
         name: 'tables match the backup',
         ok: mismatches.length === 0,
-        detail: mismatches.length === 0 ? `${m.tables.length} table(s): ${whatWasCompared(m.tables)} as recorded` : describeMismatches(mismatches),
+        detail: mismatches.length === 0 ? `${m.tables.length} table(s): ${whatWasCompared(m.tables)} as recorded${when}` : `${describeMismatches(mismatches)}${when}`,
       });
-    } else {
-      note = 'row counts not compared: the backup recorded none';
     }
     // Times in check results are read in UTC, as the backup's digests are.
     await conn.query("SET SESSION time_zone = '+00:00'");
@@ -196,7 +186,7 @@ async function verifyMysqlInstance(
         const value = typeof raw === 'string' && /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?$/.test(raw) ? new Date(`${raw.replace(' ', 'T')}Z`) : raw;
         out.push({ name: c.name, ...evaluateExpectation(value, c.expect, targetTime) });
       } catch (e) {
-        out.push({ name: c.name, ok: false, detail: `query failed: ${(e as Error).message}` });
+        out.push({ name: c.name, ok: false, expected: c.expect, detail: `query failed: ${(e as Error).message}` });
       }
     }
   } finally {
@@ -204,5 +194,5 @@ async function verifyMysqlInstance(
   }
   const ct = await checkTables(t, t.dbname);
   out.push({ name: 'CHECK TABLE', ok: ct.ok, detail: ct.detail });
-  return { checks: out, note };
+  return out;
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Target } from '../config/target.js';
 import type { EngineContext } from '../engines/context.js';
 import { checkDestination, runRecovery, unpackBaseBackup, writeRecoveryConfig, type RecoveryOutcome, type ReplayExpectation } from '../engines/postgres/pitr-restore.js';
+import { DbdrillError, isDbdrillError } from '../errors.js';
 import type { Manifest } from '../repo/manifest.js';
 import { isPidAlive, signalProcess, waitForPidExit } from '../runner/process.js';
 import { sandboxParent } from '../sandbox/dirs.js';
@@ -47,16 +48,24 @@ export class PhysicalScratch {
     return s;
   }
 
-  async restoreBase(ctx: EngineContext, m: Manifest, backupDir: string, settings: Record<string, string>): Promise<void> {
-    await unpackBaseBackup(ctx, backupDir, this.dataDir);
+  /** Returns the bytes of the base backup it unpacked. */
+  async restoreBase(ctx: EngineContext, m: Manifest, backupDir: string, settings: Record<string, string>): Promise<number> {
+    const bytes = await unpackBaseBackup(ctx, backupDir, this.dataDir);
     writeRecoveryConfig(this.dataDir, m, settings, restoreCommand(this.source.repo), this.port);
+    return bytes;
   }
 
-  replay(ctx: EngineContext, m: Manifest, expect: ReplayExpectation): Promise<RecoveryOutcome> {
-    return runRecovery(ctx, this.dataDir, Number(m.serverVersion.split('.')[0]), expect, join(this.dir, 'recovery.log'), (pid) => {
-      this.#pid = pid;
-      register({ pid, dir: this.dir, keep: this.keep, emergencySignal: 'SIGQUIT' });
-    });
+  async replay(ctx: EngineContext, m: Manifest, expect: ReplayExpectation): Promise<RecoveryOutcome> {
+    try {
+      return await runRecovery(ctx, this.dataDir, Number(m.serverVersion.split('.')[0]), expect, join(this.dir, 'recovery.log'), (pid) => {
+        this.#pid = pid;
+        register({ pid, dir: this.dir, keep: this.keep, emergencySignal: 'SIGQUIT' });
+      });
+    } catch (e) {
+      // runRecovery speaks for a restore, whose directory stays; a scratch one goes at stop().
+      if (isDbdrillError(e) && e.code === 'aborted') throw new DbdrillError('aborted', `WAL replay was cancelled; the scratch server was stopped${this.keep ? ` and ${this.dir} kept` : ''}.`);
+      throw e;
+    }
   }
 
   async stop(): Promise<void> {

@@ -120,12 +120,13 @@ export async function restoreAndReplay(
   into: Target,
   plan: MysqlRestorePlan,
   hooks: { load?: <T>(fn: () => Promise<T>) => Promise<T>; replay?: <T>(fn: () => Promise<T>) => Promise<T> } = {},
-): Promise<{ tables: TableStat[]; replay?: ReplayOutcome }> {
+): Promise<{ tables: TableStat[]; loaded: TableStat[]; replay?: ReplayOutcome }> {
   const backupDir = new Repository(source.repo).backupDir(plan.backup.id);
   const load = hooks.load ?? ((fn) => ctx.step('load backup', fn));
   const replayStep = hooks.replay ?? ((fn) => ctx.step('replay binlogs', fn));
-  let tables = await load(() => myLogicalRestore(ctx, into, plan.backup, backupDir, { dbname: plan.schema }));
-  if (plan.files.length === 0) return { tables };
+  // What the dump alone holds: the backup's own moment, which its manifest's counts describe.
+  const loaded = await load(() => myLogicalRestore(ctx, into, plan.backup, backupDir, { dbname: plan.schema }));
+  if (plan.files.length === 0) return { tables: loaded, loaded };
   const tool = await findBinlogTool('mariadb');
   const root = binlogRoot(source.repo);
   const replay = await replayStep(() =>
@@ -136,8 +137,8 @@ export async function restoreAndReplay(
       schema: plan.schema,
     }),
   );
-  if (replay.transactions > 0) tables = await restoredStats(ctx, into, plan.schema);
-  return { tables, replay };
+  const tables = replay.transactions > 0 ? await restoredStats(ctx, into, plan.schema) : loaded;
+  return { tables, loaded, replay };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { walFileKind, ZSTD_SUFFIX } from '../pitr/wal-names.js';
 
@@ -27,6 +27,18 @@ export function findArchived(repo: string, name: string): { path: string; compre
   if (existsSync(plain)) return { path: plain, compressed: false };
   if (compressible(name) && existsSync(plain + ZSTD_SUFFIX)) return { path: plain + ZSTD_SUFFIX, compressed: true };
   return undefined;
+}
+
+/** The archived size of these WAL files (what a replay fetched from the repository, compressed or not). */
+export function archivedBytes(repo: string, names: string[]): number {
+  return names.reduce((n, name) => {
+    const f = findArchived(repo, name);
+    try {
+      return f ? n + statSync(f.path).size : n;
+    } catch {
+      return n;
+    }
+  }, 0);
 }
 
 export function walRoot(repo: string): string {

@@ -34,6 +34,7 @@ function summary(r: DrillReport): string {
     `  RTO ${secs(r.rto?.seconds)} (transfer ${secs(r.rto?.transferSeconds)}, replay ${secs(r.rto?.replaySeconds)})${r.rto?.ok === undefined ? '' : r.rto.ok ? ' OK' : ' FAIL'}`,
     `  RPO ${secs(r.rpo?.seconds)}${r.rpo ? ` (${r.rpo.reference})` : ''}${r.rpo?.ok === undefined ? '' : r.rpo.ok ? ' OK' : ' FAIL'}`,
     ...r.checks.map((c) => `  ${c.ok ? 'OK  ' : 'FAIL'} ${c.name}: ${c.detail}`),
+    ...(r.notes ?? []).map((n) => `  note: ${n}`),
   ];
   if (r.kept) lines.push(`  kept: ${r.kept.dataDir} on port ${r.kept.port}`);
   lines.push(`Report: dbdrill drill-report ${r.target} ${r.id}`);

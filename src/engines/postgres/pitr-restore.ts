@@ -25,14 +25,15 @@ export async function checkDestination(dir: string, port: number): Promise<void>
   if (!(await canBind(port))) throw invalid(`Port ${port} is already in use on 127.0.0.1; give --port a free port.`);
 }
 
-/** Unpacks base.tar into the data directory and the streamed WAL into its pg_wal. */
-export async function unpackBaseBackup(ctx: EngineContext, backupDir: string, dataDir: string): Promise<void> {
+/** Unpacks base.tar into the data directory and the streamed WAL into its pg_wal; returns the bytes read. */
+export async function unpackBaseBackup(ctx: EngineContext, backupDir: string, dataDir: string): Promise<number> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const tar = await findTool('tar');
   const base = join(backupDir, 'base');
   await runTool({ tool: tar, args: ['-xf', join(base, 'base.tar'), '-C', dataDir], signal: ctx.signal });
   mkdirSync(join(dataDir, 'pg_wal'), { recursive: true, mode: 0o700 });
   await runTool({ tool: tar, args: ['-xf', join(base, 'pg_wal.tar'), '-C', join(dataDir, 'pg_wal')], signal: ctx.signal });
+  return statSync(join(base, 'base.tar')).size + statSync(join(base, 'pg_wal.tar')).size;
 }
 
 function confValue(v: string): string {
