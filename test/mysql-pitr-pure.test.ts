@@ -8,6 +8,7 @@ import { compareBinlogNames, contiguousFrom, findBinlogGaps, parseBinlogFileName
 import { computeMysqlWindow, describeMysqlWindow, planMysqlRestore } from '../src/binlog/window.js';
 import { replayArgs } from '../src/engines/mysql/binlog-replay.js';
 import { closedBinlogs } from '../src/engines/mysql/binlog-server.js';
+import { serverSettingsOf } from '../src/engines/mysql/backup-info.js';
 import type { RestoreTarget } from '../src/pitr/time.js';
 import type { Manifest } from '../src/repo/manifest.js';
 
@@ -128,6 +129,10 @@ describe('mariadb-binlog output (text)', () => {
       '--disable-log-bin', '--database=shop', '--start-position=609', '--stop-datetime=2026-11-25 18:25:31', '/r/b.000001', '/r/b.000002',
     ]);
   });
+
+  it('replays every schema after a physical backup (no --database)', () => {
+    expect(replayArgs({ files: [{ path: '/r/b.000003', size: 1 }], startPosition: 4 })).toEqual(['--disable-log-bin', '--start-position=4', '/r/b.000003']);
+  });
 });
 
 describe('recoverable window and restore plans of MySQL targets', () => {
@@ -166,7 +171,7 @@ describe('recoverable window and restore plans of MySQL targets', () => {
       newestSegment: 'mysql-bin.000005',
     });
     expect(describeMysqlWindow(window)).toBe('2026-11-25 10:00:00Z → 2026-11-25 13:00:00Z');
-    expect(describeMysqlWindow(computeMysqlWindow([], inv))).toBe('no restorable point yet (no complete logical backup with binlog coordinates)');
+    expect(describeMysqlWindow(computeMysqlWindow([], inv))).toBe('no restorable point yet (no complete backup with binlog coordinates)');
   });
 
   it('plans from the newest backup before the target, up to the file that holds the stop second', () => {
@@ -196,8 +201,41 @@ describe('recoverable window and restore plans of MySQL targets', () => {
     );
     expect(() => planMysqlRestore(at('2026-11-25T14:00:00Z'), [b1, b2], inv, window)).toThrow(/past the end of the recoverable window .*: the newest archived binlog event is at 2026-11-25 13:00:00Z/);
     expect(() => planMysqlRestore({ kind: 'lsn', lsn: '0/1' }, [b1, b2], inv, window)).toThrow('MySQL/MariaDB restores take --to TIME or --to latest');
-    expect(() => planMysqlRestore({ kind: 'latest' }, [b1, b2], inv, window, { backup: 'nope' })).toThrow('Backup nope is not a complete logical backup with binlog coordinates');
-    expect(() => planMysqlRestore({ kind: 'latest' }, [], inv, window)).toThrow(/^There is no complete logical backup with binlog coordinates/);
+    expect(() => planMysqlRestore({ kind: 'latest' }, [b1, b2], inv, window, { backup: 'nope' })).toThrow('Backup nope is not a complete backup with binlog coordinates');
+    expect(() => planMysqlRestore({ kind: 'latest' }, [], inv, window)).toThrow(/^There is no complete backup with binlog coordinates/);
+  });
+
+  it('counts a physical backup from the moment its files were consistent, and picks the base closest before the target', () => {
+    const p1: Manifest = {
+      ...manifest('20261125T104000Z-F', '2026-11-25T10:40:00Z', 'mysql-bin.000002', 900),
+      kind: 'physical', format: 'mariadb-backup', finishedAt: '2026-11-25T10:50:00Z',
+      mysql: { binlogFile: 'mysql-bin.000002', binlogPosition: 900, consistentAt: '2026-11-25T10:44:00Z' },
+    };
+    delete p1.database;
+    const w = computeMysqlWindow([b1, p1, b2], inv);
+    expect(w.ranges.map((r) => [r.backup, r.from, r.to])).toEqual([
+      [b1.id, '2026-11-25T10:00:00.500Z', '2026-11-25T11:00:00.000Z'],
+      [p1.id, '2026-11-25T10:44:00.000Z', '2026-11-25T11:00:00.000Z'],
+      [b2.id, '2026-11-25T12:00:00.500Z', '2026-11-25T13:00:00.000Z'],
+    ]);
+    // Started before the target, but consistent only after it: the logical backup is used.
+    expect(planMysqlRestore(at('2026-11-25T10:42:00Z'), [b1, p1, b2], inv, w).backup.id).toBe(b1.id);
+    const p = planMysqlRestore(at('2026-11-25T10:45:00Z'), [b1, p1, b2], inv, w, { schema: 'shop' });
+    expect([p.backup.id, p.startFile, p.startPosition, p.files.map((f) => f.file)]).toEqual([p1.id, 'mysql-bin.000002', 900, ['mysql-bin.000002']]);
+    // Without consistentAt (older manifests) the backup counts from its end.
+    const old = { ...p1, mysql: { binlogFile: 'mysql-bin.000002', binlogPosition: 900 } };
+    expect(computeMysqlWindow([old], inv).from).toBe('2026-11-25T10:50:00.000Z');
+    expect(() => planMysqlRestore(at('2026-11-25T10:45:00Z'), [old], inv, computeMysqlWindow([old], inv))).toThrow(/\(2026-11-25 10:50:00Z, when the first backup was consistent\)/);
+  });
+
+  it('restores a backup as it was taken when only --backup is given, with or without binlog coordinates', () => {
+    const p = planMysqlRestore({ kind: 'immediate' }, [b1, b2], inv, window, { backup: b1.id });
+    expect([p.backup.id, p.files, p.stopAt, p.startFile, p.startPosition]).toEqual([b1.id, [], undefined, 'mysql-bin.000001', 400]);
+    expect(p.notes).toEqual([`restores backup ${b1.id} as it was taken (binlog mysql-bin.000001:400); no binlog is replayed (give --to to move forward from it)`]);
+    const bare = { ...b1, id: '20261125T150000Z-L' };
+    delete bare.mysql;
+    expect(planMysqlRestore({ kind: 'immediate' }, [b1, bare], inv, window).backup.id).toBe(bare.id);
+    expect(() => planMysqlRestore({ kind: 'immediate' }, [b1], inv, window, { backup: 'nope' })).toThrow('Backup nope is not a complete backup of this target');
   });
 
   it('restores a backup whose binlog is not archived to its own moment only', () => {
@@ -206,5 +244,17 @@ describe('recoverable window and restore plans of MySQL targets', () => {
     expect(w.ranges).toEqual([{ backup: b3.id, timeline: 0, from: '2026-11-25T14:00:00.000Z', to: '2026-11-25T14:00:00.000Z' }]);
     expect(planMysqlRestore(at('2026-11-25T14:00:00Z'), [b3], inv, w).files).toEqual([]);
     expect(() => planMysqlRestore(at('2026-11-25T14:00:01Z'), [b3], inv, w)).toThrow(/the archive does not hold mysql-bin\.000009, where backup 20261125T140000Z-L's position lies/);
+  });
+});
+
+describe('a physical backup\'s server settings', () => {
+  it('carries the InnoDB layout of backup-my.cnf, nothing else', () => {
+    const cnf = [
+      '# This options file was generated by innobackupex.', '', '# The server', '[mysqld]',
+      'innodb_checksum_algorithm=crc32', 'innodb_data_file_path=ibdata1:12M:autoextend', 'innodb_log_file_size=100663296',
+      'innodb_page_size=4096', 'innodb_undo_directory=./', 'innodb_undo_tablespaces=3', '[client]', 'innodb_page_size=8192',
+    ].join('\n');
+    expect(serverSettingsOf(cnf)).toEqual({ innodb_data_file_path: 'ibdata1:12M:autoextend', innodb_page_size: '4096', innodb_undo_tablespaces: '3' });
+    expect(serverSettingsOf('')).toEqual({});
   });
 });

@@ -41,7 +41,9 @@ export function planLines(report: PitrReport, typed: string, width: number): Arr
           ? `LSN ${t.lsn}`
           : t.kind === 'xid'
             ? `transaction ${t.xid}`
-            : `restore point "${t.name}"`,
+            : t.kind === 'name'
+              ? `restore point "${t.name}"`
+              : `the backup's own moment`,
   );
   const settings = Object.entries(p.settings).map(([k, v]) => `${k}=${v}`).join('  ');
   if (isBinlogPlan(report)) {

@@ -8,14 +8,17 @@ import { contiguousFrom, parseBinlogFileName } from './names.js';
 
 /**
  * The recoverable window and restore plans of a MySQL/MariaDB target, as pure functions of its
- * backups and its binlog archive. A point-in-time restore loads a logical backup (a dump taken in
- * one snapshot, whose binlog file and position the manifest records) and replays the archived
+ * backups and its binlog archive. A point-in-time restore starts from a backup whose binlog file
+ * and position the manifest records — a logical backup (a dump taken in one snapshot) or a
+ * physical one (mariadb-backup's files, consistent at that position) — and replays the archived
  * binlogs from that position. So a backup covers:
  *
- *   from  its startedAt. The dump's snapshot is opened moments after startedAt (the time it takes
- *         to connect and pause commits), and replay can only move forward from that snapshot, so
- *         no earlier moment can be restored from this backup. startedAt is the bound the catalog
- *         records; it can be early by that sub-second moment, never late.
+ *   from  logical: its startedAt. The dump's snapshot is opened moments after startedAt (the time
+ *         it takes to connect and pause commits), and replay can only move forward from that
+ *         snapshot, so no earlier moment can be restored from this backup. startedAt is the bound
+ *         the catalog records; it can be early by that sub-second moment, never late.
+ *         physical: its consistentAt (the end of the copy, after the tool read the position while
+ *         commits were blocked), or finishedAt for manifests without it: late, never early.
  *   to    the last event of the newest archived binlog reachable from the backup's binlog file
  *         without a gap (files are numbered: a missing number is a gap). A closed binlog ends with
  *         its Rotate event, so this is when the server closed that file: every change up to then is
@@ -36,15 +39,20 @@ export interface MysqlCoverage {
 
 const fmt = (d: Date) => d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 
-/** Complete MySQL/MariaDB logical backups that record a binlog position, oldest first. */
+/** Complete MySQL/MariaDB backups (logical or physical) that record a binlog position, by the moment they restore to. */
 export function mysqlBases(manifests: Manifest[]): Manifest[] {
   return manifests
-    .filter((m) => m.status === 'complete' && m.engine === 'mysql' && m.kind === 'logical' && m.mysql?.binlogFile !== undefined && m.mysql.binlogPosition !== undefined)
-    .sort((a, b) => a.id.localeCompare(b.id));
+    .filter((m) => m.status === 'complete' && m.engine === 'mysql' && m.mysql?.binlogFile !== undefined && m.mysql.binlogPosition !== undefined)
+    .sort((a, b) => Date.parse(baseMoment(a)) - Date.parse(baseMoment(b)) || a.id.localeCompare(b.id));
+}
+
+/** The earliest moment a restore from this backup can reach (see the head of this file). */
+export function baseMoment(m: Manifest): string {
+  return m.kind === 'physical' ? (m.mysql?.consistentAt ?? m.finishedAt ?? m.startedAt) : m.startedAt;
 }
 
 export function coverageOf(m: Manifest, files: ArchivedBinlog[]): MysqlCoverage {
-  const from = new Date(m.startedAt);
+  const from = new Date(baseMoment(m));
   const usable = files.filter((f) => f.problem === undefined);
   const byName = new Map(usable.map((f) => [f.file, f]));
   const chain = contiguousFrom(usable.map((f) => f.file), m.mysql!.binlogFile!).map((n) => byName.get(n)!);
@@ -74,13 +82,17 @@ export function computeMysqlWindow(manifests: Manifest[], inv: Pick<BinlogInvent
 
 /** "2026-11-24 14:30:00Z → 2026-11-25 09:12:44Z", or a sentence when nothing can be restored. */
 export function describeMysqlWindow(w: RecoverableWindow): string {
-  if (!w.from || !w.to) return 'no restorable point yet (no complete logical backup with binlog coordinates)';
+  if (!w.from || !w.to) return 'no restorable point yet (no complete backup with binlog coordinates)';
   return describeWindow(w);
 }
 
 export interface MysqlRestorePlan {
   backup: Manifest;
-  /** The schema the dump is loaded into and the binlog replay is limited to (the source's name). */
+  /**
+   * The source's schema. A logical backup's dump is loaded into it and the binlog replay is
+   * limited to it; a physical backup restores every schema (and replays them all), and this is
+   * the one whose tables the report lists.
+   */
   schema: string;
   target: RestoreTarget;
   startFile: string;
@@ -106,15 +118,16 @@ export function planMysqlRestore(
   window: RecoverableWindow,
   opts: { backup?: string; schema?: string } = {},
 ): MysqlRestorePlan {
+  if (target.kind === 'immediate') return planOwnMoment(target, manifests, opts);
   let bases = mysqlBases(manifests);
   if (opts.backup) {
     bases = bases.filter((m) => m.id === opts.backup);
     if (bases.length === 0) {
-      throw invalid(`Backup ${opts.backup} is not a complete logical backup with binlog coordinates; a point-in-time restore of MySQL/MariaDB starts from one (see dbdrill catalog).`);
+      throw invalid(`Backup ${opts.backup} is not a complete backup with binlog coordinates; a point-in-time restore of MySQL/MariaDB starts from one (see dbdrill catalog).`);
     }
   }
   if (bases.length === 0) {
-    throw invalid('There is no complete logical backup with binlog coordinates to start from; take one with dbdrill backup NAME --kind logical while the server writes binary logs (log_bin=ON).');
+    throw invalid('There is no complete backup with binlog coordinates to start from; take one with dbdrill backup NAME --kind logical (or physical) while the server writes binary logs (log_bin=ON).');
   }
   const covs = bases.map((m) => coverageOf(m, inv.files));
   const win = describeMysqlWindow(window);
@@ -128,7 +141,7 @@ export function planMysqlRestore(
       const t = target.at;
       const before = covs.filter((c) => c.from <= t);
       if (before.length === 0) {
-        throw invalid(`${fmt(t)} is before the earliest restorable point (${fmt(covs[0]!.from)}, when the first backup started); the recoverable window is ${win}.`);
+        throw invalid(`${fmt(t)} is before the earliest restorable point (${fmt(covs[0]!.from)}, ${covs[0]!.backup.kind === 'physical' ? 'when the first backup was consistent' : 'when the first backup started'}); the recoverable window is ${win}.`);
       }
       chosen = before.at(-1)!;
       if (chosen.to < t) {
@@ -150,7 +163,7 @@ export function planMysqlRestore(
       notes.push(files.length > 0 ? `replays every archived binlog after the backup; the newest archived event is at ${fmt(chosen.to)}` : `no archived binlog follows the backup's position (${chosen.startFile}:${chosen.startPosition}); the restore holds the backup's own moment`);
       break;
     default:
-      throw invalid(`MySQL/MariaDB restores take --to TIME or --to latest; --${target.kind} is a PostgreSQL recovery target.`);
+      throw invalid(`MySQL/MariaDB restores take --to TIME or --to latest (or --backup ID alone); --${target.kind} is a PostgreSQL recovery target.`);
   }
   const bytes = files.reduce((n, f, i) => n + (i === 0 && f.file === chosen.startFile ? Math.max(0, f.size - chosen.startPosition) : f.size), 0);
   return {
@@ -163,6 +176,29 @@ export function planMysqlRestore(
     ...(stopAt ? { stopAt } : {}),
     estimatedBytes: chosen.backup.sizeBytes + bytes,
     notes,
+  };
+}
+
+/**
+ * restore --backup ID alone: that backup as it was taken, nothing replayed. It needs no binlog
+ * coordinates (a server without binary logs has backups too).
+ */
+function planOwnMoment(target: RestoreTarget, manifests: Manifest[], opts: { backup?: string; schema?: string }): MysqlRestorePlan {
+  const complete = manifests.filter((m) => m.status === 'complete' && m.engine === 'mysql').sort((a, b) => a.id.localeCompare(b.id));
+  const m = opts.backup ? complete.find((x) => x.id === opts.backup) : complete.at(-1);
+  if (!m) {
+    throw invalid(opts.backup ? `Backup ${opts.backup} is not a complete backup of this target; list them with dbdrill catalog.` : 'There is no complete backup to restore; take one with dbdrill backup NAME.');
+  }
+  const at = m.mysql?.binlogFile !== undefined ? ` (binlog ${m.mysql.binlogFile}:${m.mysql.binlogPosition})` : '';
+  return {
+    backup: m,
+    schema: opts.schema ?? m.database ?? '',
+    target,
+    startFile: m.mysql?.binlogFile ?? '',
+    startPosition: m.mysql?.binlogPosition ?? 0,
+    files: [],
+    estimatedBytes: m.sizeBytes,
+    notes: [`restores backup ${m.id} as it was taken${at}; no binlog is replayed (give --to to move forward from it)`],
   };
 }
 

@@ -6,7 +6,9 @@ export type RestoreTarget =
   | { kind: 'time'; at: Date; input: string }
   | { kind: 'lsn'; lsn: string }
   | { kind: 'xid'; xid: string }
-  | { kind: 'name'; name: string };
+  | { kind: 'name'; name: string }
+  /** The chosen backup's own consistent moment, nothing replayed after it (restore --backup ID alone). */
+  | { kind: 'immediate' };
 
 const ZONED = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)\s*(Z|[+-]\d{2}(?::?\d{2})?)$/i;
 const UNZONED = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/;

@@ -4,14 +4,14 @@ import { usage } from '../../errors.js';
 import { startPitrRestore, type PitrReport } from '../../ops/pitr.js';
 import { isMysqlPitrReport, isMysqlPlan } from '../../ops/pitr-mysql.js';
 import { startLogicalRestore } from '../../ops/restore.js';
-import { parseRestoreTarget } from '../../pitr/time.js';
+import { parseRestoreTarget, type RestoreTarget } from '../../pitr/time.js';
 import { formatBytes } from '../../util/bytes.js';
 import { noExtraPositionals, parseCommand, requirePositional, str, type Parsed } from '../args.js';
 import { interruptSignal } from '../interrupt.js';
 import { Output } from '../output.js';
 
 const USAGE =
-  'dbdrill restore NAME --to TIME|latest [--lsn L|--xid X|--name N] [--exclusive] [--timeline T] [--backup ID] --into DIR --port P [--dry-run]  |  dbdrill restore NAME [--backup ID] --dbname NEWDB [--table T] [--jobs N]';
+  'dbdrill restore NAME --to TIME|latest [--lsn L|--xid X|--name N] [--exclusive] [--timeline T] [--backup ID] --into DIR --port P [--dry-run]  |  dbdrill restore NAME --backup ID --into DIR --port P  |  dbdrill restore NAME [--backup ID] --dbname NEWDB [--table T] [--jobs N]';
 
 export async function restoreCommand(argv: string[]): Promise<number> {
   const p = parseCommand(
@@ -46,7 +46,9 @@ async function pointInTime(name: string, p: Parsed): Promise<number> {
   if (!into || !portText) throw usage(`A point-in-time restore needs --into DIR (a new or empty directory) and --port P (a free port); usage: ${USAGE}.`);
   const timelineText = str(p, 'timeline');
   if (timelineText !== undefined && !/^\d+$/.test(timelineText)) throw usage(`--timeline "${timelineText}" must be a timeline number such as 1 or 2.`);
-  const target = parseRestoreTarget({ to: str(p, 'to'), lsn: str(p, 'lsn'), xid: str(p, 'xid'), name: str(p, 'name') });
+  const given = { to: str(p, 'to'), lsn: str(p, 'lsn'), xid: str(p, 'xid'), name: str(p, 'name') };
+  // --backup ID with no target: that backup as it was taken.
+  const target: RestoreTarget = Object.values(given).every((v) => v === undefined) && str(p, 'backup') !== undefined ? { kind: 'immediate' } : parseRestoreTarget(given);
   const out = new Output(p.values.json === true);
   if (target.kind === 'time') out.log(`restore target: ${target.at.toISOString()} (UTC; given as "${target.input}")`);
   const job = startPitrRestore(
