@@ -42,6 +42,18 @@ async function sql<T = mysql.RowDataPacket[]>(text: string, opts: { port?: numbe
   }
 }
 
+/** Runs one statement on the source and returns the GTID the server gave its transaction. */
+async function gtidOf(text: string): Promise<string> {
+  const conn = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: server.user, password: server.password, database: 'shop' });
+  try {
+    await conn.query(text);
+    const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT @@last_gtid AS g');
+    return String(rows[0]!.g);
+  } finally {
+    await conn.end();
+  }
+}
+
 async function serverNow(): Promise<string> {
   return (await sql<{ t: string }[]>("SELECT DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%dT%H:%i:%s.%fZ') AS t"))[0]!.t;
 }
@@ -57,7 +69,7 @@ interface MysqlRestoreJson {
   port: number;
   reached: { lastCommitAt?: string };
   plan: { backup: string; settings: Record<string, string>; notes: string[] };
-  mysql: { instanceDir: string; schema: string; optionFile: string; stopCommand: string; transactionsReplayed: number; user: string; tables: { table: string; rows: number }[] };
+  mysql: { instanceDir: string; schema: string; optionFile: string; stopCommand: string; transactionsReplayed: number; lastGtid?: string; user: string; tables: { table: string; rows: number }[] };
 }
 
 async function restore(args: string[]): Promise<{ r: CliResult; report: MysqlRestoreJson; login: { user: string; password: string } }> {
@@ -99,6 +111,7 @@ afterAll(async () => {
 describe('point-in-time restore of MariaDB from a physical backup', () => {
   let m: Manifest;
   let markedAt = '';
+  const gtids = { mark2: '', side2: '', drop: '' };
 
   it('a mariadb-backup backup is a window base from the moment its files are consistent', async () => {
     const b = await cli(['backup', 'myphys', '--kind', 'physical', '--json']);
@@ -119,9 +132,10 @@ describe('point-in-time restore of MariaDB from a physical backup', () => {
     await sleep(1100);
     markedAt = await serverNow();
     await sleep(1100);
-    await sql("INSERT INTO marks VALUES (2, 'after the mark')");
-    await sql('INSERT INTO side.notes VALUES (2)');
-    await sql('DROP TABLE order_items');
+    gtids.mark2 = await gtidOf("INSERT INTO marks VALUES (2, 'after the mark')");
+    gtids.side2 = await gtidOf('INSERT INTO side.notes VALUES (2)');
+    gtids.drop = await gtidOf('DROP TABLE order_items');
+    expect(new Set(Object.values(gtids)).size).toBe(3);
     const sync = await cli(['binlog-sync', 'myphys', '--rotate']);
     expect(sync.code, sync.stderr).toBe(0);
 
@@ -142,6 +156,7 @@ describe('point-in-time restore of MariaDB from a physical backup', () => {
     expect(Date.parse(report.reached.lastCommitAt!)).toBeLessThanOrEqual(Date.parse(markedAt));
     expect(report.mysql.transactionsReplayed).toBeGreaterThanOrEqual(5);
     expect(report.mysql.tables.map((t) => `${t.table} ${t.rows}`).sort()).toEqual(['customers 500', 'marks 1', 'order_items 4000', 'orders 2000']);
+    expect(report.mysql.lastGtid).not.toBe(gtids.mark2);
     expect(r.stderr).toContain('OK copy backup');
     expect(r.stderr).toContain('OK replay binlogs');
 
@@ -213,6 +228,68 @@ describe('point-in-time restore of MariaDB from a physical backup', () => {
     expect(report.rpo!.reference).toBe(`target ${new Date(markedAt).toISOString()} minus the last replayed change`);
     const port = /on 127\.0\.0\.1:(\d+)/.exec(report.steps.find((s) => s.name === 'provision scratch instance')!.detail!)![1]!;
     expect(listProcesses().filter((p) => p.name === 'mariadbd' && p.commandLine.includes(`--port=${port} `))).toEqual([]);
+  });
+
+  it('restores up to and including a GTID: later transactions are left out', async () => {
+    const { r, report, login } = await restore(['--gtid', gtids.mark2]);
+    expect(report.plan.backup).toBe(m.id);
+    expect(report.plan.settings['stop-after-gtid']).toBe(gtids.mark2);
+    expect(report.plan.settings['stop-position']).toMatch(/^mysql-bin\.\d{6}:\d+$/);
+    expect(report.plan.notes[0]).toMatch(new RegExp(`^stops after transaction ${gtids.mark2}, which ends at mysql-bin\\.\\d{6}:\\d+ \\(logged `));
+    expect(report.mysql.lastGtid).toBe(gtids.mark2);
+    expect(r.stdout).not.toContain('stop-datetime');
+    const at = { port: report.port, ...login };
+    expect((await sql<{ n: number }[]>('SELECT n FROM marks ORDER BY n', at)).map((x) => x.n)).toEqual([1, 2]);
+    expect((await sql<{ n: number }[]>('SELECT n FROM side.notes ORDER BY n', at)).map((x) => x.n)).toEqual([1]);
+    expect(Number((await sql<{ n: number }[]>('SELECT count(*) AS n FROM order_items', at))[0]!.n)).toBe(4000);
+    await stopRestored(report);
+  });
+
+  it('restores to a binlog position: everything before the DROP, and the table survives', async () => {
+    const events = async (file: string) => sql<{ Log_name: string; Pos: number; End_log_pos: number; Event_type: string; Info: string }[]>(`SHOW BINLOG EVENTS IN '${file}'`);
+    const logs = (await sql<{ Log_name: string }[]>('SHOW BINARY LOGS')).map((x) => x.Log_name);
+    let drop: { file: string; gtidAt: number; queryAt: number; end: number } | undefined;
+    for (const file of logs) {
+      const ev = await events(file);
+      const i = ev.findIndex((e) => e.Event_type === 'Gtid' && e.Info.startsWith(`GTID ${gtids.drop}`));
+      if (i >= 0) drop = { file, gtidAt: Number(ev[i]!.Pos), queryAt: Number(ev[i + 1]!.Pos), end: Number(ev[i + 1]!.End_log_pos) };
+    }
+    expect(drop, 'the DROP TABLE is in a binlog').toBeDefined();
+    const { report, login } = await restore(['--position', `${drop!.file}:${drop!.gtidAt}`]);
+    expect(report.plan.settings['stop-position']).toBe(`${drop!.file}:${drop!.gtidAt}`);
+    expect(report.mysql.lastGtid).toBe(gtids.side2);
+    const at = { port: report.port, ...login };
+    expect((await sql<{ n: number }[]>('SELECT n FROM marks ORDER BY n', at)).map((x) => x.n)).toEqual([1, 2]);
+    expect((await sql<{ n: number }[]>('SELECT n FROM side.notes ORDER BY n', at)).map((x) => x.n)).toEqual([1, 2]);
+    expect(Number((await sql<{ n: number }[]>('SELECT count(*) AS n FROM order_items', at))[0]!.n)).toBe(4000);
+    await stopRestored(report);
+
+    // Inside the DROP's transaction (its statement, after its GTID event): refused, both ends named.
+    const into = join(runDir, `myphys-refused-${process.pid}`);
+    const inside = await cli(['restore', 'myphys', '--position', `${drop!.file}:${drop!.queryAt}`, '--into', into, '--port', '1']);
+    expect(inside.code).toBe(2);
+    expect(inside.stderr).toContain(
+      `dbdrill: ${drop!.file}:${drop!.queryAt} is inside transaction ${gtids.drop} (${drop!.file}:${drop!.gtidAt}…${drop!.end}); give --position ${drop!.file}:${drop!.gtidAt} to stop before it or ${drop!.file}:${drop!.end} to include it.\n`,
+    );
+    expect(existsSync(into)).toBe(false);
+  });
+
+  it('refuses a GTID or a position outside the archive in one sentence with the window', async () => {
+    const into = join(runDir, `myphys-refused-${process.pid}`);
+    const domain = gtids.drop.split('-').slice(0, 2).join('-');
+    const future = await cli(['restore', 'myphys', '--gtid', `${domain}-999999`, '--into', into, '--port', '1']);
+    expect(future.code).toBe(2);
+    expect(future.stderr).toMatch(new RegExp(`\ndbdrill: GTID ${domain}-999999 is not in the binlog archive \\(the archived binlogs from mysql-bin\\.\\d{6} hold GTIDs ${domain}-\\d+ … ${domain}-\\d+\\); the recoverable window is .* → .*\\.\n$`));
+    const old = await cli(['restore', 'myphys', '--gtid', `${domain}-1`, '--into', into, '--port', '1']);
+    expect(old.code).toBe(2);
+    expect(old.stderr).toMatch(new RegExp(`dbdrill: GTID ${domain}-1 is already in every backup \\(the earliest, ${m.id}, holds up to ${domain}-\\d+\\), so no replay can stop after it; the recoverable window is .* → .*\\.\n$`));
+    const missing = await cli(['restore', 'myphys', '--position', 'mysql-bin.000999:4', '--into', into, '--port', '1']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/dbdrill: mysql-bin\.000999 is not in the binlog archive \(it holds mysql-bin\.000001 … mysql-bin\.\d{6}\); the recoverable window is .* → .*\.\n$/);
+    const mysqlGtid = await cli(['restore', 'myphys', '--gtid', '3E11FA47-71CA-11E1-9E33-C80AA9429562:23', '--into', into, '--port', '1']);
+    expect(mysqlGtid.code).toBe(2);
+    expect(mysqlGtid.stderr).toContain('is a MySQL GTID');
+    expect(existsSync(into)).toBe(false);
   });
 
   it('the password never appears in stdout or stderr', () => {

@@ -43,7 +43,11 @@ export function planLines(report: PitrReport, typed: string, width: number): Arr
             ? `transaction ${t.xid}`
             : t.kind === 'name'
               ? `restore point "${t.name}"`
-              : `the backup's own moment`,
+              : t.kind === 'gtid'
+                ? `after GTID ${t.gtid}`
+                : t.kind === 'position'
+                  ? `binlog ${t.file}:${t.position}`
+                  : `the backup's own moment`,
   );
   const settings = Object.entries(p.settings).map(([k, v]) => `${k}=${v}`).join('  ');
   if (isBinlogPlan(report)) {

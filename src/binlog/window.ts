@@ -4,7 +4,8 @@ import { describeWindow, type RecoverableWindow } from '../pitr/window.js';
 import type { Manifest } from '../repo/manifest.js';
 import type { ArchivedBinlog, BinlogInventory } from './archive.js';
 import { stopSecond } from './decoded.js';
-import { contiguousFrom, parseBinlogFileName } from './names.js';
+import type { ResolvedStop } from './locate.js';
+import { compareBinlogNames, contiguousFrom, parseBinlogFileName } from './names.js';
 
 /**
  * The recoverable window and restore plans of a MySQL/MariaDB target, as pure functions of its
@@ -101,6 +102,8 @@ export interface MysqlRestorePlan {
   files: ArchivedBinlog[];
   /** --stop-datetime: replay stops at the first event of this second or later (time targets). */
   stopAt?: Date;
+  /** --stop-position in the last file: replay stops before the event there (GTID and position targets). */
+  stopPosition?: number;
   /** The dump's bytes plus the binlog bytes replay reads. */
   estimatedBytes: number;
   notes: string[];
@@ -116,7 +119,7 @@ export function planMysqlRestore(
   manifests: Manifest[],
   inv: Pick<BinlogInventory, 'files' | 'gaps'>,
   window: RecoverableWindow,
-  opts: { backup?: string; schema?: string } = {},
+  opts: { backup?: string; schema?: string; stop?: ResolvedStop } = {},
 ): MysqlRestorePlan {
   if (target.kind === 'immediate') return planOwnMoment(target, manifests, opts);
   let bases = mysqlBases(manifests);
@@ -135,6 +138,7 @@ export function planMysqlRestore(
   let chosen: MysqlCoverage;
   let files: ArchivedBinlog[];
   let stopAt: Date | undefined;
+  let stopPosition: number | undefined;
 
   switch (target.kind) {
     case 'time': {
@@ -162,10 +166,40 @@ export function planMysqlRestore(
       files = chosen.chain;
       notes.push(files.length > 0 ? `replays every archived binlog after the backup; the newest archived event is at ${fmt(chosen.to)}` : `no archived binlog follows the backup's position (${chosen.startFile}:${chosen.startPosition}); the restore holds the backup's own moment`);
       break;
+    case 'gtid':
+    case 'position': {
+      const stop = opts.stop;
+      if (!stop) throw new Error(`a --${target.kind} target must be located in the archive before it is planned`);
+      const what = target.kind === 'gtid' ? `GTID ${target.gtid} (ending at ${stop.file}:${stop.position})` : `${stop.file}:${stop.position}`;
+      const byPosition = [...covs].sort((a, b) => compareBinlogNames(a.startFile, b.startFile) || a.startPosition - b.startPosition);
+      const after = byPosition.filter((c) => compareBinlogNames(stop.file, c.startFile) > 0 || (stop.file === c.startFile && stop.position >= c.startPosition));
+      if (after.length === 0) {
+        const first = byPosition[0]!;
+        throw invalid(`${what} is before the binlog position of every backup (the earliest is ${first.startFile}:${first.startPosition}, backup ${first.backup.id}); the recoverable window is ${win}.`);
+      }
+      const reach = after.filter((c) => c.chain.some((f) => f.file === stop.file) || (c.startFile === stop.file && c.startPosition === stop.position));
+      if (reach.length === 0) {
+        throw invalid(`${what} is past the end of the recoverable window (${win}): ${whyShort(after.at(-1)!, inv)}; choose an earlier one, or --to latest to replay everything archived.`);
+      }
+      chosen = reach.at(-1)!;
+      const end = chosen.chain.findIndex((f) => f.file === stop.file);
+      files = end < 0 || (stop.file === chosen.startFile && stop.position === chosen.startPosition) ? [] : chosen.chain.slice(0, end + 1);
+      stopPosition = stop.position;
+      notes.push(
+        target.kind === 'gtid'
+          ? `stops after transaction ${target.gtid}, which ends at ${stop.file}:${stop.position}${stop.at ? ` (logged ${fmt(new Date(stop.at))})` : ''}`
+          : `stops before the event at ${stop.file}:${stop.position}`,
+      );
+      break;
+    }
     default:
-      throw invalid(`MySQL/MariaDB restores take --to TIME or --to latest (or --backup ID alone); --${target.kind} is a PostgreSQL recovery target.`);
+      throw invalid(`MySQL/MariaDB restores take --to TIME|latest, --gtid G or --position FILE:POS (or --backup ID alone); --${target.kind} is a PostgreSQL recovery target.`);
   }
-  const bytes = files.reduce((n, f, i) => n + (i === 0 && f.file === chosen.startFile ? Math.max(0, f.size - chosen.startPosition) : f.size), 0);
+  const last = files.length - 1;
+  const bytes = files.reduce((n, f, i) => {
+    const upTo = i === last && stopPosition !== undefined ? Math.min(f.size, stopPosition) : f.size;
+    return n + (i === 0 && f.file === chosen.startFile ? Math.max(0, upTo - chosen.startPosition) : upTo);
+  }, 0);
   return {
     backup: chosen.backup,
     schema: opts.schema ?? chosen.backup.database ?? '',
@@ -174,6 +208,7 @@ export function planMysqlRestore(
     startPosition: chosen.startPosition,
     files,
     ...(stopAt ? { stopAt } : {}),
+    ...(stopPosition !== undefined && files.length > 0 ? { stopPosition } : {}),
     estimatedBytes: chosen.backup.sizeBytes + bytes,
     notes,
   };

@@ -11,6 +11,7 @@ Usage:
   dbdrill restore NAME [--backup ID] --dbname NEWDB [--table T] [--jobs N]          (logical)
   dbdrill restore NAME --to TIME|latest [--lsn L|--xid X|--name N] [--exclusive]
                   [--timeline T] [--backup ID] --into DIR --port P [--dry-run]      (point in time)
+  dbdrill restore NAME --gtid G|--position FILE:POS [--backup ID] --into DIR --port P  (MySQL/MariaDB)
   dbdrill restore NAME --backup ID --into DIR --port P     a MySQL/MariaDB backup as it was taken
   dbdrill window NAME                      recoverable window: from, to, gaps
   dbdrill archiving enable NAME [--apply]  ALTER SYSTEM statements for WAL archiving with wal-push

@@ -148,7 +148,7 @@ async function pickMysqlForDrill(ctx: EngineContext, target: Target, requested: 
   }
   if (complete.length === 0) throw invalid(`Target "${target.name}" has no complete backup to drill; take one with dbdrill backup ${target.name} --kind logical.`);
   const withPosition = complete.some((m) => m.mysql?.binlogFile !== undefined && m.mysql.binlogPosition !== undefined);
-  if (withPosition) return planMysqlPitr(view, target, { target: requested, ...(backup ? { backup } : {}) });
+  if (withPosition) return planMysqlPitr(view, target, { target: requested, ...(backup ? { backup } : {}) }, ctx.signal);
   if (requested.kind !== 'latest') {
     throw invalid(`The backups of "${target.name}" record no binlog position (the server writes no binary log), so they restore to their own moment only; drill with --to latest.`);
   }

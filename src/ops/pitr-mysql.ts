@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import type { Target } from '../config/target.js';
 import { binlogRoot, readBinlogInventory, type BinlogInventory } from '../binlog/archive.js';
 import { stopDatetimeArg } from '../binlog/decoded.js';
-import { computeMysqlWindow, planMysqlRestore, type MysqlRestorePlan } from '../binlog/window.js';
+import { checkPosition, locateGtid, type ResolvedStop } from '../binlog/locate.js';
+import { computeMysqlWindow, describeMysqlWindow, mysqlBases, planMysqlRestore, type MysqlRestorePlan } from '../binlog/window.js';
 import type { EngineContext } from '../engines/context.js';
 import { findBinlogTool } from '../engines/mysql/binlog-server.js';
 import { replayBinlogs, type ReplayOutcome } from '../engines/mysql/binlog-replay.js';
@@ -39,9 +40,22 @@ export async function readMysqlWindow(target: Target): Promise<RecoverableWindow
   return { target: target.name, ...(await readMysqlArchive(target)).window };
 }
 
-export function planMysqlPitr(view: MysqlArchiveView, target: Target, req: Pick<PitrRequest, 'target' | 'backup' | 'timeline'>): MysqlRestorePlan {
+/**
+ * The restore plan; a GTID or a position is first found in the archive's event headers (the
+ * planner itself reads nothing), which refuses one the archive does not hold.
+ */
+export async function planMysqlPitr(view: MysqlArchiveView, target: Target, req: Pick<PitrRequest, 'target' | 'backup' | 'timeline'>, signal?: AbortSignal): Promise<MysqlRestorePlan> {
   if (req.timeline !== undefined) throw invalid('MySQL/MariaDB binlogs have no timelines; leave out --timeline.');
-  const plan = planMysqlRestore(req.target, view.manifests, view.inventory, view.window, { ...(req.backup ? { backup: req.backup } : {}) });
+  const t = req.target;
+  let stop: ResolvedStop | undefined;
+  if (t.kind === 'gtid' || t.kind === 'position') {
+    const bases = mysqlBases(view.manifests).filter((m) => req.backup === undefined || m.id === req.backup);
+    const win = describeMysqlWindow(view.window);
+    stop = t.kind === 'gtid'
+      ? await locateGtid(target.repo, view.inventory.files, bases, t.gtid, win, signal)
+      : await checkPosition(target.repo, view.inventory.files, t.file, t.position, win, signal);
+  }
+  const plan = planMysqlRestore(t, view.manifests, view.inventory, view.window, { ...(req.backup ? { backup: req.backup } : {}), ...(stop ? { stop } : {}) });
   if (!plan.schema) plan.schema = target.dbname;
   return plan;
 }
@@ -55,6 +69,8 @@ export function reportPlan(plan: MysqlRestorePlan): PitrReport['plan'] {
     settings: {
       'start-position': `${plan.startFile}:${plan.startPosition}`,
       ...(plan.stopAt ? { 'stop-datetime': `${stopDatetimeArg(plan.stopAt)} UTC` } : {}),
+      ...(plan.stopPosition !== undefined ? { 'stop-position': `${plan.files.at(-1)!.file}:${plan.stopPosition}` } : {}),
+      ...(plan.target.kind === 'gtid' ? { 'stop-after-gtid': plan.target.gtid } : {}),
       ...(plan.backup.kind === 'physical' ? { databases: 'all (physical backup)' } : { database: plan.schema }),
     },
     walFrom: plan.files[0]?.file ?? plan.startFile,
@@ -75,6 +91,8 @@ export interface MysqlRestoreInfo {
   user: string;
   stopCommand: string;
   transactionsReplayed: number;
+  /** The GTID of the last transaction replayed. */
+  lastGtid?: string;
   tables: TableStat[];
 }
 
@@ -154,6 +172,7 @@ export async function replayPlan(ctx: EngineContext, source: Target, into: Targe
       files: plan.files.map((f) => ({ path: join(root, f.file), size: f.size })),
       startPosition: plan.startPosition,
       ...(plan.stopAt ? { stopAt: plan.stopAt } : {}),
+      ...(plan.stopPosition !== undefined ? { stopPosition: plan.stopPosition } : {}),
       ...(plan.backup.kind === 'logical' ? { schema: plan.schema } : {}),
     }),
   );
@@ -194,13 +213,13 @@ export async function runMysqlPitrRestore(ctx: EngineContext, target: Target, re
   const t0 = performance.now();
   const dir = resolve(req.into);
   const view = await ctx.step('plan', () => readMysqlArchive(target, ctx.signal));
-  const plan = planMysqlPitr(view, target, req);
+  const plan = await planMysqlPitr(view, target, req, ctx.signal);
   const planOut = reportPlan(plan);
   const backupDir = new Repository(target.repo).backupDir(plan.backup.id);
   ctx.emit({
     type: 'log',
     level: 'info',
-    text: `plan: backup ${plan.backup.id} (binlog ${plan.startFile}:${plan.startPosition}), ${plan.files.length ? `binlogs ${planOut.walFrom}…${planOut.walTo} (${plan.files.length} file(s))` : 'no binlog to replay'}${plan.stopAt ? `, stop before ${stopDatetimeArg(plan.stopAt)} UTC` : ''}, schema ${plan.schema}`,
+    text: `plan: backup ${plan.backup.id} (binlog ${plan.startFile}:${plan.startPosition}), ${plan.files.length ? `binlogs ${planOut.walFrom}…${planOut.walTo} (${plan.files.length} file(s))` : 'no binlog to replay'}${plan.stopAt ? `, stop before ${stopDatetimeArg(plan.stopAt)} UTC` : ''}${plan.stopPosition !== undefined ? `, stop at ${planOut.walTo}:${plan.stopPosition}` : ''}, schema ${plan.schema}`,
   });
   if (req.exclusive) plan.notes.push('--exclusive changes nothing here: a binlog replay never includes the target second itself');
   for (const n of plan.notes) ctx.emit({ type: 'log', level: 'info', text: n });
@@ -248,6 +267,7 @@ export async function runMysqlPitrRestore(ctx: EngineContext, target: Target, re
         user: sb.user,
         stopCommand: `mariadb-admin --defaults-extra-file=${optionFile} shutdown`,
         transactionsReplayed: replay?.transactions ?? 0,
+        ...(replay?.lastGtid ? { lastGtid: replay.lastGtid } : {}),
         tables,
       },
     };
