@@ -1,10 +1,11 @@
-import { copyFileSync, mkdirSync, utimesSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TargetStore } from '../src/config/store.js';
 import { openHealthSampler, type HealthReport } from '../src/ops/health.js';
 import { startMariadbSandbox, type SandboxInstance } from '../src/sandbox/index.js';
 import { runCli, tempConfigDir } from './helpers/cli.js';
+import { parsePromText } from './helpers/prom-parse.js';
 import { sharedMariadb, withMysql } from './helpers/sandbox.js';
 
 /**
@@ -141,6 +142,38 @@ describe('dbdrill health on MariaDB', () => {
     const r = await sampleOnce('own');
     expect(check(r, 'binlog_format')).toMatchObject({ status: 'WARN' });
     expect(check(r, 'binlog_format').reason).toMatch(/^binlog_format=MIXED: .* ROW is recommended/);
+  });
+
+  it('exports the recoverable window of a MySQL target once a backup and archived binlogs exist', async () => {
+    await withMysql(own, async (c) => {
+      await c.query('CREATE DATABASE winshop');
+      await c.query('CREATE TABLE winshop.t (n int PRIMARY KEY)');
+    }, { database: undefined });
+    new TargetStore(cfg.dir).add({ name: 'own-win', engine: 'mysql', host: own.host, port: own.port, user: own.user, dbname: 'winshop', repo: join(cfg.dir, 'repo-own-win'), passwordEnv: 'HEALTH_MY_OWN_PW' });
+    const before = JSON.parse((await cli(['health', 'own-win', '--json'])).stdout) as HealthReport;
+    expect(before.window).toBeUndefined();
+    expect(before.metrics.windowStart).toBeNull();
+
+    const b = await cli(['backup', 'own-win', '--kind', 'logical', '--json']);
+    expect(b.code, b.stderr).toBe(0);
+    const backup = (JSON.parse(b.stdout) as { backup: { startedAt: string } }).backup;
+    // Binlog events carry whole seconds: the archive reaches past the backup from the next one on.
+    await new Promise((res) => setTimeout(res, 1100));
+    await withMysql(own, (c) => c.query('INSERT INTO winshop.t VALUES (1)'), { database: undefined });
+    const sync = await cli(['binlog-sync', 'own-win', '--rotate']);
+    expect(sync.code, sync.stderr).toBe(0);
+
+    const win = JSON.parse((await cli(['window', 'own-win', '--json'])).stdout) as { from: string; to: string };
+    expect(win.from).toBe(backup.startedAt);
+    expect(Date.parse(win.to)).toBeGreaterThan(Date.parse(win.from));
+    const prom = join(cfg.dir, 'own-win.prom');
+    const r = await cli(['health', 'own-win', '--json', '--prom', prom]);
+    const report = JSON.parse(r.stdout) as HealthReport;
+    expect(report.window, JSON.stringify(report.checks)).toEqual({ start: win.from, end: win.to });
+    const fam = parsePromText(readFileSync(prom, 'utf8'));
+    const v = (name: string) => fam.get(name)?.samples.find((x) => x.labels.target === 'own-win')?.value;
+    expect(v('dbdrill_recoverable_window_start_timestamp_seconds')).toBe(Date.parse(win.from) / 1000);
+    expect(v('dbdrill_recoverable_window_end_timestamp_seconds')).toBe(Date.parse(win.to) / 1000);
   });
 
   it('calls log_bin=OFF critical (exit 4)', async () => {

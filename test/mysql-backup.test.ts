@@ -213,6 +213,37 @@ describe('logical backups of MariaDB', () => {
     expect(m.verification?.every((v) => v.ok)).toBe(true);
   });
 
+  it('fails verify --restore when the restored tables differ from those recorded, naming each table (exit 1)', async () => {
+    // A dump that no longer holds what was counted: one value changed in the accounts rows (its
+    // checksum recorded again, so only the restore can tell), and an events count that is off.
+    const dir = join(repo, 'backups', manifest.id);
+    const dumpFile = join(dir, 'dump.sql');
+    const manifestFile = join(dir, 'manifest.json');
+    const [dump, recorded] = [readFileSync(dumpFile), readFileSync(manifestFile)];
+    try {
+      const text = dump.toString('latin1');
+      const at = text.indexOf("'owner 1'");
+      expect(at).toBeGreaterThan(0);
+      writeFileSync(dumpFile, Buffer.from(`${text.slice(0, at)}'owner X'${text.slice(at + 9)}`, 'latin1'));
+      const m = JSON.parse(recorded.toString('utf8')) as Manifest;
+      m.files = m.files.map((f) => (f.path === 'dump.sql' ? { ...f, sha256: createHash('sha256').update(readFileSync(dumpFile)).digest('hex') } : f));
+      m.tables = m.tables!.map((t) => (t.table === 'events' ? { ...t, rows: t.rows + 1 } : t));
+      writeFileSync(manifestFile, JSON.stringify(m));
+
+      const r = await cli(['verify', 'myt', '--backup', manifest.id, '--restore']);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stdout).toContain('OK   sha256: 2 file(s) match their checksums');
+      expect(r.stdout).toContain('FAIL restore: accounts has the expected row count but different contents; events has 5000 rows, expected 5001\n');
+      expect(r.stdout).toContain('OK   CHECK TABLE: 2 table(s) OK');
+      expect(r.stdout).toContain(`Backup ${manifest.id} FAILED verification.`);
+      const after = JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest;
+      expect(after.verification?.filter((v) => v.method === 'restore').at(-1)).toMatchObject({ ok: false, detail: expect.stringContaining('accounts has the expected row count but different contents') });
+    } finally {
+      writeFileSync(dumpFile, dump);
+      writeFileSync(manifestFile, recorded);
+    }
+  });
+
   it('detects and names a corrupted byte in the dump', async () => {
     const r0 = await cli(['backup', 'myt', '--kind', 'logical', '--json']);
     expect(r0.code, r0.stderr).toBe(0);
@@ -250,9 +281,12 @@ describe('physical backups of MariaDB', () => {
     const ok = await cli(['verify', 'myt', '--backup', m.id]);
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/OK {3}mariadb-backup files: backup_type = (full-prepared|log-applied), binlog mysql-bin\.\d+:\d+/);
-    const restore = await cli(['verify', 'myt', '--backup', m.id, '--restore']);
-    expect(restore.code).toBe(2);
-    expect(restore.stderr).toContain('verify --restore of mariadb-backup backups is not built yet');
+    // The shared server's whole data directory, other tests' schemas included, starts and reads back.
+    const restore = await cli(['verify', 'myt', '--backup', m.id, '--restore', '--json']);
+    expect(restore.code, restore.stdout + restore.stderr).toBe(0);
+    const checks = (JSON.parse(restore.stdout) as { checks: { method: string; ok: boolean; detail: string }[] }).checks;
+    expect(checks.map((c) => [c.method, c.ok])).toEqual([['sha256', true], ['mariadb-backup files', true], ['restore', true], ['CHECK TABLE', true]]);
+    expect(checks[2]!.detail).toMatch(/; counted \d+ table\(s\) in \d+ schema\(s\), \d+ rows; the backup recorded no table counts to compare with$/);
     const file = join(repo, 'backups', m.id, 'base', schema, 'events.ibd');
     flipByte(file, 16384 * 3 + 200);
     const bad = await cli(['verify', 'myt', '--backup', m.id]);

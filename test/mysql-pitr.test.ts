@@ -47,6 +47,18 @@ async function sql<T = mysql.RowDataPacket[]>(text: string, opts: { port?: numbe
   }
 }
 
+/** Runs one statement on the source and returns the GTID the server gave its transaction. */
+async function gtidOf(text: string): Promise<string> {
+  const conn = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: server.user, password: server.password, database: 'shop' });
+  try {
+    await conn.query(text);
+    const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT @@last_gtid AS g');
+    return String(rows[0]!.g);
+  } finally {
+    await conn.end();
+  }
+}
+
 /** The server's clock in UTC with microseconds: the moment a restore is asked to reach. */
 async function serverNow(): Promise<string> {
   const rows = await sql<{ t: string }[]>("SELECT DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%dT%H:%i:%s.%fZ') AS t");
@@ -105,6 +117,7 @@ afterAll(async () => {
 
 describe('MariaDB binlog archive and point-in-time restore', () => {
   let markedAt = '';
+  let firstMarkGtid = '';
 
   it('archives every closed binlog, byte for byte, and a re-run copies nothing', async () => {
     const backup = await cli(['backup', 'mypitr', '--kind', 'logical', '--json']);
@@ -113,7 +126,7 @@ describe('MariaDB binlog archive and point-in-time restore', () => {
     expect(m.mysql?.binlogFile).toMatch(/^mysql-bin\.\d{6}$/);
 
     await sql('CREATE TABLE marks (n int PRIMARY KEY, note varchar(40))');
-    await sql("INSERT INTO marks VALUES (1, 'before the mark')");
+    firstMarkGtid = await gtidOf("INSERT INTO marks VALUES (1, 'before the mark')");
     await sleep(1100);
     markedAt = await serverNow();
     await sleep(1100);
@@ -198,6 +211,23 @@ describe('MariaDB binlog archive and point-in-time restore', () => {
     expect(await waitForPidExit(report.pid, 30_000)).toBe(true);
   });
 
+  it('restores a logical backup up to a GTID: the schema\'s later transactions are left out', async () => {
+    const into = join(runDir, `mypitr-gtid-${process.pid}`);
+    const port = await freePort();
+    const r = await cli(['restore', 'mypitr', '--gtid', firstMarkGtid, '--into', into, '--port', String(port), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { pid: number; plan: { settings: Record<string, string> }; mysql: { optionFile: string; lastGtid?: string; stopCommand: string } };
+    restored.push({ pid: report.pid, dir: into });
+    expect(report.plan.settings).toMatchObject({ 'stop-after-gtid': firstMarkGtid, database: 'shop' });
+    expect(report.mysql.lastGtid).toBe(firstMarkGtid);
+    const password = optionFilePassword(report.mysql.optionFile);
+    expect((await sql<{ n: number }[]>('SELECT n FROM marks ORDER BY n', { port, password })).map((x) => x.n)).toEqual([1]);
+    expect(Number((await sql<{ n: number }[]>('SELECT count(*) AS n FROM order_items', { port, password }))[0]!.n)).toBe(4000);
+    const [tool, ...args] = report.mysql.stopCommand.split(' ');
+    await promisify(execFile)(tool!, args);
+    expect(await waitForPidExit(report.pid, 30_000)).toBe(true);
+  });
+
   it('refuses a time outside the window before writing anything (exit 2, one sentence with the window)', async () => {
     const into = join(runDir, `mypitr-refused-${process.pid}`);
     const early = await cli(['restore', 'mypitr', '--to', '2020-01-01T00:00:00Z', '--into', into, '--port', '1']);
@@ -208,7 +238,7 @@ describe('MariaDB binlog archive and point-in-time restore', () => {
     expect(late.stderr).toMatch(/is past the end of the recoverable window \(.* → .*\): the newest archived binlog event is at .*; choose an earlier time, or --to latest/);
     const lsn = await cli(['restore', 'mypitr', '--lsn', '0/1', '--into', into, '--port', '1']);
     expect(lsn.code).toBe(2);
-    expect(lsn.stderr).toContain('MySQL/MariaDB restores take --to TIME or --to latest');
+    expect(lsn.stderr).toContain('MySQL/MariaDB restores take --to TIME|latest, --gtid G or --position FILE:POS');
     expect(existsSync(into)).toBe(false);
   });
 

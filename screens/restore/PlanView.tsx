@@ -41,7 +41,13 @@ export function planLines(report: PitrReport, typed: string, width: number): Arr
           ? `LSN ${t.lsn}`
           : t.kind === 'xid'
             ? `transaction ${t.xid}`
-            : `restore point "${t.name}"`,
+            : t.kind === 'name'
+              ? `restore point "${t.name}"`
+              : t.kind === 'gtid'
+                ? `after GTID ${t.gtid}`
+                : t.kind === 'position'
+                  ? `binlog ${t.file}:${t.position}`
+                  : `the backup's own moment`,
   );
   const settings = Object.entries(p.settings).map(([k, v]) => `${k}=${v}`).join('  ');
   if (isBinlogPlan(report)) {

@@ -82,10 +82,34 @@ export interface BinlogScan {
   problem?: string;
 }
 
+/** One event as the walker saw it: where it lies, its type and header time. */
+export interface BinlogEvent {
+  start: number;
+  /** Offset just past the event (the next event's start). */
+  end: number;
+  type: number;
+  /** Header time, seconds since the epoch (UTC). */
+  ts: number;
+  /** MariaDB GTID events: domain-server-sequence. */
+  gtid?: string;
+}
+
+/** Events that describe the file or the server, not a change to data. */
+export function isMetaEvent(type: number): boolean {
+  return META.has(type);
+}
+
+export function isGtidEvent(type: number): boolean {
+  return GTIDS.has(type);
+}
+
 /** True for a file a restore may replay to its end and the archive may keep for good. */
 export function isClosed(s: BinlogScan): boolean {
   return (s.end === 'rotate' || s.end === 'stop') && !s.inUse && s.badChecksums === 0 && s.problem === undefined;
 }
+
+/** Events whose bodies are read: small, and few enough to keep whole. */
+const KEPT = new Set<number>([EVENT.FORMAT_DESCRIPTION, EVENT.ROTATE, EVENT.GTID]);
 
 /** The event being read: where it starts, its header fields, its running CRC and kept bytes. */
 interface EventState {
@@ -113,6 +137,9 @@ export class BinlogWalker {
   #checksum: boolean | undefined;
   #encrypted = false;
   #scan: BinlogScan = { bytes: 0, validBytes: 0, events: 0, transactions: 0, inUse: false, end: 'open', badChecksums: 0 };
+
+  /** onEvent sees every complete event, in order (for finding transaction boundaries). */
+  constructor(private readonly onEvent?: (e: BinlogEvent) => void) {}
 
   push(chunk: Buffer): void {
     let off = 0;
@@ -163,7 +190,7 @@ export class BinlogWalker {
       const piece = chunk.subarray(off, off + take);
       // Kept whole: the Format_description and Rotate events (small). Everything else is hashed
       // as it passes and forgotten; the last 4 bytes (the stored CRC) are set aside.
-      if (ev.type === EVENT.FORMAT_DESCRIPTION || ev.type === EVENT.ROTATE) ev.keep.push(Buffer.from(piece));
+      if (KEPT.has(ev.type)) ev.keep.push(Buffer.from(piece));
       const crcEnd = ev.len - 4;
       const hashed = piece.subarray(0, Math.max(0, Math.min(take, crcEnd - done)));
       if (hashed.length > 0) ev.crc = crc32(hashed, ev.crc);
@@ -178,7 +205,7 @@ export class BinlogWalker {
   #finish(ev: EventState): void {
     this.#ev = undefined;
     const s = this.#scan;
-    const body = ev.type === EVENT.FORMAT_DESCRIPTION || ev.type === EVENT.ROTATE ? Buffer.concat(ev.keep) : undefined;
+    const body = KEPT.has(ev.type) ? Buffer.concat(ev.keep) : undefined;
     if (ev.type === EVENT.FORMAT_DESCRIPTION && body) {
       // binlog_version u16, server_version char[50], create_timestamp u32, header_length u8,
       // post-header lengths…, then (servers with checksums) checksum_alg u8 and the CRC.
@@ -216,6 +243,14 @@ export class BinlogWalker {
       this.#encrypted = true;
       s.end = 'encrypted';
     }
+    if (this.onEvent) {
+      const e: BinlogEvent = { start: ev.start, end: ev.start + ev.len, type: ev.type, ts: ev.ts };
+      // MariaDB's GTID event: sequence number u64, domain u32, flags u8; the server id is the header's.
+      if (ev.type === EVENT.GTID && body && body.length >= HEADER + 12) {
+        e.gtid = `${body.readUInt32LE(HEADER + 8)}-${ev.keep[0]!.readUInt32LE(5)}-${body.readBigUInt64LE(HEADER)}`;
+      }
+      this.onEvent(e);
+    }
   }
 
   #fail(end: BinlogEnd, problem: string): void {
@@ -238,14 +273,14 @@ export class BinlogWalker {
   }
 }
 
-export function scanBinlogBuffer(buf: Buffer): BinlogScan {
-  const w = new BinlogWalker();
+export function scanBinlogBuffer(buf: Buffer, onEvent?: (e: BinlogEvent) => void): BinlogScan {
+  const w = new BinlogWalker(onEvent);
   w.push(buf);
   return w.result();
 }
 
-export async function scanBinlogFile(path: string, signal?: AbortSignal): Promise<BinlogScan> {
-  const w = new BinlogWalker();
+export async function scanBinlogFile(path: string, signal?: AbortSignal, onEvent?: (e: BinlogEvent) => void): Promise<BinlogScan> {
+  const w = new BinlogWalker(onEvent);
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20, signal })) w.push(chunk as Buffer);
   return w.result();
 }

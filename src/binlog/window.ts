@@ -4,18 +4,22 @@ import { describeWindow, type RecoverableWindow } from '../pitr/window.js';
 import type { Manifest } from '../repo/manifest.js';
 import type { ArchivedBinlog, BinlogInventory } from './archive.js';
 import { stopSecond } from './decoded.js';
-import { contiguousFrom, parseBinlogFileName } from './names.js';
+import type { ResolvedStop } from './locate.js';
+import { compareBinlogNames, contiguousFrom, parseBinlogFileName } from './names.js';
 
 /**
  * The recoverable window and restore plans of a MySQL/MariaDB target, as pure functions of its
- * backups and its binlog archive. A point-in-time restore loads a logical backup (a dump taken in
- * one snapshot, whose binlog file and position the manifest records) and replays the archived
+ * backups and its binlog archive. A point-in-time restore starts from a backup whose binlog file
+ * and position the manifest records — a logical backup (a dump taken in one snapshot) or a
+ * physical one (mariadb-backup's files, consistent at that position) — and replays the archived
  * binlogs from that position. So a backup covers:
  *
- *   from  its startedAt. The dump's snapshot is opened moments after startedAt (the time it takes
- *         to connect and pause commits), and replay can only move forward from that snapshot, so
- *         no earlier moment can be restored from this backup. startedAt is the bound the catalog
- *         records; it can be early by that sub-second moment, never late.
+ *   from  logical: its startedAt. The dump's snapshot is opened moments after startedAt (the time
+ *         it takes to connect and pause commits), and replay can only move forward from that
+ *         snapshot, so no earlier moment can be restored from this backup. startedAt is the bound
+ *         the catalog records; it can be early by that sub-second moment, never late.
+ *         physical: its consistentAt (the end of the copy, after the tool read the position while
+ *         commits were blocked), or finishedAt for manifests without it: late, never early.
  *   to    the last event of the newest archived binlog reachable from the backup's binlog file
  *         without a gap (files are numbered: a missing number is a gap). A closed binlog ends with
  *         its Rotate event, so this is when the server closed that file: every change up to then is
@@ -36,15 +40,20 @@ export interface MysqlCoverage {
 
 const fmt = (d: Date) => d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 
-/** Complete MySQL/MariaDB logical backups that record a binlog position, oldest first. */
+/** Complete MySQL/MariaDB backups (logical or physical) that record a binlog position, by the moment they restore to. */
 export function mysqlBases(manifests: Manifest[]): Manifest[] {
   return manifests
-    .filter((m) => m.status === 'complete' && m.engine === 'mysql' && m.kind === 'logical' && m.mysql?.binlogFile !== undefined && m.mysql.binlogPosition !== undefined)
-    .sort((a, b) => a.id.localeCompare(b.id));
+    .filter((m) => m.status === 'complete' && m.engine === 'mysql' && m.mysql?.binlogFile !== undefined && m.mysql.binlogPosition !== undefined)
+    .sort((a, b) => Date.parse(baseMoment(a)) - Date.parse(baseMoment(b)) || a.id.localeCompare(b.id));
+}
+
+/** The earliest moment a restore from this backup can reach (see the head of this file). */
+export function baseMoment(m: Manifest): string {
+  return m.kind === 'physical' ? (m.mysql?.consistentAt ?? m.finishedAt ?? m.startedAt) : m.startedAt;
 }
 
 export function coverageOf(m: Manifest, files: ArchivedBinlog[]): MysqlCoverage {
-  const from = new Date(m.startedAt);
+  const from = new Date(baseMoment(m));
   const usable = files.filter((f) => f.problem === undefined);
   const byName = new Map(usable.map((f) => [f.file, f]));
   const chain = contiguousFrom(usable.map((f) => f.file), m.mysql!.binlogFile!).map((n) => byName.get(n)!);
@@ -74,13 +83,17 @@ export function computeMysqlWindow(manifests: Manifest[], inv: Pick<BinlogInvent
 
 /** "2026-11-24 14:30:00Z → 2026-11-25 09:12:44Z", or a sentence when nothing can be restored. */
 export function describeMysqlWindow(w: RecoverableWindow): string {
-  if (!w.from || !w.to) return 'no restorable point yet (no complete logical backup with binlog coordinates)';
+  if (!w.from || !w.to) return 'no restorable point yet (no complete backup with binlog coordinates)';
   return describeWindow(w);
 }
 
 export interface MysqlRestorePlan {
   backup: Manifest;
-  /** The schema the dump is loaded into and the binlog replay is limited to (the source's name). */
+  /**
+   * The source's schema. A logical backup's dump is loaded into it and the binlog replay is
+   * limited to it; a physical backup restores every schema (and replays them all), and this is
+   * the one whose tables the report lists.
+   */
   schema: string;
   target: RestoreTarget;
   startFile: string;
@@ -89,6 +102,8 @@ export interface MysqlRestorePlan {
   files: ArchivedBinlog[];
   /** --stop-datetime: replay stops at the first event of this second or later (time targets). */
   stopAt?: Date;
+  /** --stop-position in the last file: replay stops before the event there (GTID and position targets). */
+  stopPosition?: number;
   /** The dump's bytes plus the binlog bytes replay reads. */
   estimatedBytes: number;
   notes: string[];
@@ -104,17 +119,18 @@ export function planMysqlRestore(
   manifests: Manifest[],
   inv: Pick<BinlogInventory, 'files' | 'gaps'>,
   window: RecoverableWindow,
-  opts: { backup?: string; schema?: string } = {},
+  opts: { backup?: string; schema?: string; stop?: ResolvedStop } = {},
 ): MysqlRestorePlan {
+  if (target.kind === 'immediate') return planOwnMoment(target, manifests, opts);
   let bases = mysqlBases(manifests);
   if (opts.backup) {
     bases = bases.filter((m) => m.id === opts.backup);
     if (bases.length === 0) {
-      throw invalid(`Backup ${opts.backup} is not a complete logical backup with binlog coordinates; a point-in-time restore of MySQL/MariaDB starts from one (see dbdrill catalog).`);
+      throw invalid(`Backup ${opts.backup} is not a complete backup with binlog coordinates; a point-in-time restore of MySQL/MariaDB starts from one (see dbdrill catalog).`);
     }
   }
   if (bases.length === 0) {
-    throw invalid('There is no complete logical backup with binlog coordinates to start from; take one with dbdrill backup NAME --kind logical while the server writes binary logs (log_bin=ON).');
+    throw invalid('There is no complete backup with binlog coordinates to start from; take one with dbdrill backup NAME --kind logical (or physical) while the server writes binary logs (log_bin=ON).');
   }
   const covs = bases.map((m) => coverageOf(m, inv.files));
   const win = describeMysqlWindow(window);
@@ -122,13 +138,14 @@ export function planMysqlRestore(
   let chosen: MysqlCoverage;
   let files: ArchivedBinlog[];
   let stopAt: Date | undefined;
+  let stopPosition: number | undefined;
 
   switch (target.kind) {
     case 'time': {
       const t = target.at;
       const before = covs.filter((c) => c.from <= t);
       if (before.length === 0) {
-        throw invalid(`${fmt(t)} is before the earliest restorable point (${fmt(covs[0]!.from)}, when the first backup started); the recoverable window is ${win}.`);
+        throw invalid(`${fmt(t)} is before the earliest restorable point (${fmt(covs[0]!.from)}, ${covs[0]!.backup.kind === 'physical' ? 'when the first backup was consistent' : 'when the first backup started'}); the recoverable window is ${win}.`);
       }
       chosen = before.at(-1)!;
       if (chosen.to < t) {
@@ -149,10 +166,40 @@ export function planMysqlRestore(
       files = chosen.chain;
       notes.push(files.length > 0 ? `replays every archived binlog after the backup; the newest archived event is at ${fmt(chosen.to)}` : `no archived binlog follows the backup's position (${chosen.startFile}:${chosen.startPosition}); the restore holds the backup's own moment`);
       break;
+    case 'gtid':
+    case 'position': {
+      const stop = opts.stop;
+      if (!stop) throw new Error(`a --${target.kind} target must be located in the archive before it is planned`);
+      const what = target.kind === 'gtid' ? `GTID ${target.gtid} (ending at ${stop.file}:${stop.position})` : `${stop.file}:${stop.position}`;
+      const byPosition = [...covs].sort((a, b) => compareBinlogNames(a.startFile, b.startFile) || a.startPosition - b.startPosition);
+      const after = byPosition.filter((c) => compareBinlogNames(stop.file, c.startFile) > 0 || (stop.file === c.startFile && stop.position >= c.startPosition));
+      if (after.length === 0) {
+        const first = byPosition[0]!;
+        throw invalid(`${what} is before the binlog position of every backup (the earliest is ${first.startFile}:${first.startPosition}, backup ${first.backup.id}); the recoverable window is ${win}.`);
+      }
+      const reach = after.filter((c) => c.chain.some((f) => f.file === stop.file) || (c.startFile === stop.file && c.startPosition === stop.position));
+      if (reach.length === 0) {
+        throw invalid(`${what} is past the end of the recoverable window (${win}): ${whyShort(after.at(-1)!, inv)}; choose an earlier one, or --to latest to replay everything archived.`);
+      }
+      chosen = reach.at(-1)!;
+      const end = chosen.chain.findIndex((f) => f.file === stop.file);
+      files = end < 0 || (stop.file === chosen.startFile && stop.position === chosen.startPosition) ? [] : chosen.chain.slice(0, end + 1);
+      stopPosition = stop.position;
+      notes.push(
+        target.kind === 'gtid'
+          ? `stops after transaction ${target.gtid}, which ends at ${stop.file}:${stop.position}${stop.at ? ` (logged ${fmt(new Date(stop.at))})` : ''}`
+          : `stops before the event at ${stop.file}:${stop.position}`,
+      );
+      break;
+    }
     default:
-      throw invalid(`MySQL/MariaDB restores take --to TIME or --to latest; --${target.kind} is a PostgreSQL recovery target.`);
+      throw invalid(`MySQL/MariaDB restores take --to TIME|latest, --gtid G or --position FILE:POS (or --backup ID alone); --${target.kind} is a PostgreSQL recovery target.`);
   }
-  const bytes = files.reduce((n, f, i) => n + (i === 0 && f.file === chosen.startFile ? Math.max(0, f.size - chosen.startPosition) : f.size), 0);
+  const last = files.length - 1;
+  const bytes = files.reduce((n, f, i) => {
+    const upTo = i === last && stopPosition !== undefined ? Math.min(f.size, stopPosition) : f.size;
+    return n + (i === 0 && f.file === chosen.startFile ? Math.max(0, upTo - chosen.startPosition) : upTo);
+  }, 0);
   return {
     backup: chosen.backup,
     schema: opts.schema ?? chosen.backup.database ?? '',
@@ -161,8 +208,32 @@ export function planMysqlRestore(
     startPosition: chosen.startPosition,
     files,
     ...(stopAt ? { stopAt } : {}),
+    ...(stopPosition !== undefined && files.length > 0 ? { stopPosition } : {}),
     estimatedBytes: chosen.backup.sizeBytes + bytes,
     notes,
+  };
+}
+
+/**
+ * restore --backup ID alone: that backup as it was taken, nothing replayed. It needs no binlog
+ * coordinates (a server without binary logs has backups too).
+ */
+function planOwnMoment(target: RestoreTarget, manifests: Manifest[], opts: { backup?: string; schema?: string }): MysqlRestorePlan {
+  const complete = manifests.filter((m) => m.status === 'complete' && m.engine === 'mysql').sort((a, b) => a.id.localeCompare(b.id));
+  const m = opts.backup ? complete.find((x) => x.id === opts.backup) : complete.at(-1);
+  if (!m) {
+    throw invalid(opts.backup ? `Backup ${opts.backup} is not a complete backup of this target; list them with dbdrill catalog.` : 'There is no complete backup to restore; take one with dbdrill backup NAME.');
+  }
+  const at = m.mysql?.binlogFile !== undefined ? ` (binlog ${m.mysql.binlogFile}:${m.mysql.binlogPosition})` : '';
+  return {
+    backup: m,
+    schema: opts.schema ?? m.database ?? '',
+    target,
+    startFile: m.mysql?.binlogFile ?? '',
+    startPosition: m.mysql?.binlogPosition ?? 0,
+    files: [],
+    estimatedBytes: m.sizeBytes,
+    notes: [`restores backup ${m.id} as it was taken${at}; no binlog is replayed (give --to to move forward from it)`],
   };
 }
 

@@ -11,12 +11,14 @@ Usage:
   dbdrill restore NAME [--backup ID] --dbname NEWDB [--table T] [--jobs N]          (logical)
   dbdrill restore NAME --to TIME|latest [--lsn L|--xid X|--name N] [--exclusive]
                   [--timeline T] [--backup ID] --into DIR --port P [--dry-run]      (point in time)
+  dbdrill restore NAME --gtid G|--position FILE:POS [--backup ID] --into DIR --port P  (MySQL/MariaDB)
+  dbdrill restore NAME --backup ID --into DIR --port P     a MySQL/MariaDB backup as it was taken
   dbdrill window NAME                      recoverable window: from, to, gaps
   dbdrill archiving enable NAME [--apply] [--compress zstd|none]
                                            ALTER SYSTEM statements for WAL archiving with wal-push
   dbdrill wal-push NAME|--repo DIR [--compress zstd] %p   archive_command
   dbdrill wal-fetch NAME|--repo DIR %f %p  restore_command
-  dbdrill binlog-sync NAME                 copy closed MySQL/MariaDB binlogs into the repository
+  dbdrill binlog-sync NAME [--rotate] [--verify]  copy closed MySQL/MariaDB binlogs into the repository
   dbdrill drill NAME [--to TIME|latest] [--rto 4h] [--rpo 15m] [--keep]
   dbdrill drills NAME | drill-report NAME [ID]
   dbdrill health NAME [--watch] [--interval S] [--prom FILE]

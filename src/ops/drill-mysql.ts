@@ -1,7 +1,7 @@
 import type mysql from 'mysql2/promise';
 import type { Target } from '../config/target.js';
 import { evaluateExpectation, type DrillCheck } from '../config/drill-checks.js';
-import type { MysqlRestorePlan } from '../binlog/window.js';
+import { baseMoment, type MysqlRestorePlan } from '../binlog/window.js';
 import type { DrillCheckResult, DrillReport } from '../drill/report.js';
 import { compareStats, describeMismatches, whatWasCompared } from '../engines/compare-stats.js';
 import type { EngineContext } from '../engines/context.js';
@@ -15,15 +15,16 @@ import type { Manifest, TableStat } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
 import { startMariadbSandbox, type SandboxInstance } from '../sandbox/index.js';
 import { closeDrill, drillObjectives, failDrill, judgeDrill, openDrillReport, verifyStep, type DrillOptions } from './drill.js';
-import { checkDumpFlavor, planMysqlPitr, readMysqlArchive, restoreAndReplay } from './pitr-mysql.js';
+import { checkDumpFlavor, planMysqlPitr, readMysqlArchive, replayPlan, restoreAndReplay, startOnPhysicalBackup } from './pitr-mysql.js';
 import { sandboxTarget } from './sandbox-target.js';
 
 const STEPS = ['pick backup', 'verify backup files', 'provision scratch instance', 'restore base', 'replay binlogs', 'verify', 'measure', 'tear down'];
 
 /**
  * A restore drill of a MySQL/MariaDB target, in the same report format as PostgreSQL's: pick a
- * logical backup (the one a point-in-time restore to the target would use), check its files,
- * start a scratch MariaDB (binary log off) on a free port, load the dump, replay the archived
+ * backup (the one a point-in-time restore to the target would use), check its files, start a
+ * scratch MariaDB (binary log off) on a free port — on a copy of a physical backup's files, or
+ * empty with the logical backup's dump loaded into it — replay the archived
  * binlogs up to the target, verify, measure RTO (transfer = loading the dump, replay = binlogs)
  * and RPO, and tear down — also after a failure or Ctrl-C.
  */
@@ -38,29 +39,19 @@ export async function runMysqlDrill(ctx: EngineContext, target: Target, opts: Dr
   let replaySeconds = 0;
   try {
     const plan = await step('pick backup', () => pickMysqlForDrill(ctx, target, requested, opts.backup), (p) =>
-      `logical backup ${p.backup.id}; ${p.files.length ? `binlogs ${p.files[0]!.file}…${p.files.at(-1)!.file} from position ${p.startPosition}${p.stopAt ? `, stopping before ${p.stopAt.toISOString()}` : ''}` : 'no binlog to replay after its position'}`);
+      `${p.backup.kind} backup ${p.backup.id}; ${p.files.length ? `binlogs ${p.files[0]!.file}…${p.files.at(-1)!.file} from position ${p.startPosition}${p.stopAt ? `, stopping before ${p.stopAt.toISOString()}` : ''}` : 'no binlog to replay after its position'}`);
     const m = plan.backup;
     report.backup = m.id;
-    report.kind = 'logical';
+    report.kind = m.kind;
     const backupDir = new Repository(target.repo).backupDir(m.id);
     await step('verify backup files', async () => {
       const bad = await verifyFiles(backupDir, m.files);
       if (bad.length > 0) {
         throw new DbdrillError('failed', `backup ${m.id} is damaged: ${bad.map((b) => `${b.path} ${b.problem === 'checksum' ? 'does not match its checksum' : `is ${b.problem}`}`).join('; ')}`);
       }
-      await checkDumpFlavor(m, backupDir);
+      if (m.kind === 'logical') await checkDumpFlavor(m, backupDir);
       return m.files.length;
     }, (n) => `${n} file(s) match their checksums`);
-
-    let sandbox: SandboxInstance | undefined;
-    await step('provision scratch instance', async () => {
-      sandbox = await startMariadbSandbox({ signal: ctx.signal, binlog: false, keep: opts.keep === true });
-      return sandbox;
-    }, (s) => `MariaDB ${s.version} on 127.0.0.1:${s.port}, binary log off`);
-    const sb = sandbox!;
-    scratch = { target: sandboxTarget(sb, `${target.name}-drill`, ''), dataDir: sb.dataDir, port: sb.port, stop: () => sb.stop() };
-    report.scratch = { dir: sb.dir, dataDir: sb.dataDir, port: sb.port };
-    const into = scratch.target;
 
     const timed = (name: string, add: (s: number) => void, detail: (v: unknown) => string | undefined, bytes: number) =>
       async <T>(fn: () => Promise<T>): Promise<T> => {
@@ -71,12 +62,35 @@ export async function runMysqlDrill(ctx: EngineContext, target: Target, opts: Dr
           add((performance.now() - st) / 1000);
         }
       };
-    // What each step read from the repository: the dump, then the archived binlogs from its position on.
+    // What each step read from the repository: the backup, then the archived binlogs from its position on.
     const binlogBytes = Math.max(0, plan.files.reduce((n, f) => n + f.size, 0) - plan.startPosition);
-    const { loaded, replay } = await restoreAndReplay(ctx, target, into, plan, {
-      load: timed('restore base', (s) => (transferSeconds = s), (t) => `${(t as TableStat[]).length} table(s) loaded into ${plan.schema}`, m.sizeBytes),
-      replay: timed('replay binlogs', (s) => (replaySeconds = s), (r) => replayDetail(r as ReplayOutcome), binlogBytes),
-    });
+    let sandbox: SandboxInstance | undefined;
+    // A physical backup's files are copied in before its server starts: the copy (the transfer
+    // of the RTO) runs inside provisioning, as its own step.
+    await step('provision scratch instance', async () => {
+      sandbox = m.kind === 'physical'
+        ? await startOnPhysicalBackup(ctx, target, m, { keep: opts.keep === true, copy: timed('restore base', (s) => (transferSeconds = s), () => `copied ${m.sizeBytes} bytes of data files`, m.sizeBytes) })
+        : await startMariadbSandbox({ signal: ctx.signal, binlog: false, keep: opts.keep === true });
+      return sandbox;
+    }, (s) => `MariaDB ${s.version} on 127.0.0.1:${s.port}, binary log off`);
+    const sb = sandbox!;
+    scratch = { target: sandboxTarget(sb, `${target.name}-drill`, ''), dataDir: sb.dataDir, port: sb.port, stop: () => sb.stop() };
+    report.scratch = { dir: sb.dir, dataDir: sb.dataDir, port: sb.port };
+    const into = scratch.target;
+
+    const replayHook = timed('replay binlogs', (s) => (replaySeconds = s), (r) => replayDetail(r as ReplayOutcome), binlogBytes);
+    // What the backup alone holds (its own moment, which the manifest's counts describe). A
+    // physical backup records no counts, so there is nothing to compare before replay.
+    let loaded: TableStat[] = [];
+    let replay: ReplayOutcome | undefined;
+    if (m.kind === 'physical') {
+      replay = await replayPlan(ctx, target, into, plan, replayHook);
+    } else {
+      ({ loaded, replay } = await restoreAndReplay(ctx, target, into, plan, {
+        load: timed('restore base', (s) => (transferSeconds = s), (t) => `${(t as TableStat[]).length} table(s) loaded into ${plan.schema}`, m.sizeBytes),
+        replay: replayHook,
+      }));
+    }
     if (!replay) skip('replay binlogs', plan.files.length === 0 && plan.startFile === '' ? 'the backup records no binlog position; it restores to its own moment' : 'no archived binlog follows the backup\'s position; the drill restores the backup\'s own moment');
 
     const targetTime = requested.kind === 'time' ? requested.at : new Date();
@@ -87,19 +101,20 @@ export async function runMysqlDrill(ctx: EngineContext, target: Target, opts: Dr
     await step('measure', async () => {
       report.rto = { seconds: rtoSeconds, transferSeconds, replaySeconds };
       if (objectives.rtoLimit !== undefined) Object.assign(report.rto, { objectiveSeconds: objectives.rtoLimit, ok: rtoSeconds <= objectives.rtoLimit });
-      const dumpAt = new Date(m.startedAt);
+      const dumpAt = new Date(baseMoment(m));
+      const own = m.kind === 'physical' ? "the physical backup's consistent point" : 'the start of the logical backup';
       const lastChange = replay?.lastChangeAt ?? dumpAt;
       if (requested.kind === 'time') {
         report.rpo = {
           seconds: Math.max(0, (requested.at.getTime() - lastChange.getTime()) / 1000),
-          reference: replay?.lastChangeAt ? `target ${requested.at.toISOString()} minus the last replayed change` : `target ${requested.at.toISOString()} minus the start of the logical backup`,
+          reference: replay?.lastChangeAt ? `target ${requested.at.toISOString()} minus the last replayed change` : `target ${requested.at.toISOString()} minus ${own}`,
           lastCommitAt: lastChange.toISOString(),
         };
       } else {
         const newest = plan.files.at(-1)?.lastEventAt;
         report.rpo = newest
           ? { seconds: (Date.now() - Date.parse(newest)) / 1000, reference: 'now minus the newest archived binlog event', lastCommitAt: lastChange.toISOString() }
-          : { seconds: (Date.now() - dumpAt.getTime()) / 1000, reference: 'now minus the start of the logical backup', lastCommitAt: lastChange.toISOString() };
+          : { seconds: (Date.now() - dumpAt.getTime()) / 1000, reference: `now minus ${own}`, lastCommitAt: lastChange.toISOString() };
       }
       if (objectives.rpoLimit !== undefined) Object.assign(report.rpo, { objectiveSeconds: objectives.rpoLimit, ok: report.rpo.seconds <= objectives.rpoLimit });
     }, () => `RTO ${report.rto!.seconds.toFixed(1)} s, RPO ${report.rpo!.seconds.toFixed(1)} s`);
@@ -123,24 +138,17 @@ function replayDetail(r: ReplayOutcome): string {
  */
 async function pickMysqlForDrill(ctx: EngineContext, target: Target, requested: RestoreTarget, backup?: string): Promise<MysqlRestorePlan> {
   const view = await readMysqlArchive(target, ctx.signal);
-  const complete = view.manifests.filter((m) => m.status === 'complete');
-  const logical = complete.filter((m) => m.kind === 'logical' && (backup === undefined || m.id === backup));
-  if (backup !== undefined && !complete.some((m) => m.id === backup)) {
+  const complete = view.manifests.filter((m) => m.status === 'complete' && (backup === undefined || m.id === backup));
+  if (backup !== undefined && complete.length === 0) {
     throw invalid(`Backup ${backup} is not a complete backup of "${target.name}"; list them with dbdrill catalog ${target.name}.`);
   }
-  if (logical.length === 0) {
-    throw invalid(
-      complete.length > 0
-        ? `Drills of MySQL/MariaDB targets restore logical backups (mariadb-dump) and replay binlogs; "${target.name}" has ${backup ? `${backup} as a physical backup` : 'only physical backups'} — take one with dbdrill backup ${target.name} --kind logical.`
-        : `Target "${target.name}" has no complete backup to drill; take one with dbdrill backup ${target.name} --kind logical.`,
-    );
-  }
-  const withPosition = logical.some((m) => m.mysql?.binlogFile !== undefined && m.mysql.binlogPosition !== undefined);
-  if (withPosition) return planMysqlPitr(view, target, { target: requested, ...(backup ? { backup } : {}) });
+  if (complete.length === 0) throw invalid(`Target "${target.name}" has no complete backup to drill; take one with dbdrill backup ${target.name} --kind logical.`);
+  const withPosition = complete.some((m) => m.mysql?.binlogFile !== undefined && m.mysql.binlogPosition !== undefined);
+  if (withPosition) return planMysqlPitr(view, target, { target: requested, ...(backup ? { backup } : {}) }, ctx.signal);
   if (requested.kind !== 'latest') {
-    throw invalid(`The logical backups of "${target.name}" record no binlog position (the server writes no binary log), so they restore to their own moment only; drill with --to latest.`);
+    throw invalid(`The backups of "${target.name}" record no binlog position (the server writes no binary log), so they restore to their own moment only; drill with --to latest.`);
   }
-  const m: Manifest = logical.sort((a, b) => b.id.localeCompare(a.id))[0]!;
+  const m: Manifest = complete.sort((a, b) => b.id.localeCompare(a.id))[0]!;
   return { backup: m, schema: m.database ?? target.dbname, target: requested, startFile: '', startPosition: 0, files: [], estimatedBytes: m.sizeBytes, notes: [] };
 }
 

@@ -15,6 +15,7 @@ import type { HealthCheck } from '../health/status.js';
 import { Repository } from '../repo/repository.js';
 import { entryOf } from './catalog.js';
 import { readArchive } from './pitr.js';
+import { readMysqlWindow } from './pitr-mysql.js';
 
 export type { HealthCheck, HealthStatus } from '../health/status.js';
 export { exitCodeOf } from '../health/status.js';
@@ -40,8 +41,9 @@ export interface HealthSamplerOptions {
   queryTimeoutMs?: number;
   /**
    * Where the recoverable window comes from (reported, and exported as
-   * dbdrill_recoverable_window_{start,end}_timestamp_seconds). Default: src/pitr's window over the
-   * repository (PostgreSQL with physical backups and a WAL archive; none otherwise). null: skip it.
+   * dbdrill_recoverable_window_{start,end}_timestamp_seconds). Default: the window over the
+   * repository (PostgreSQL: physical backups and the WAL archive; MySQL/MariaDB: backups with
+   * binlog coordinates and the binlog archive). null: skip it.
    */
   window?: WindowProvider | null;
   /**
@@ -52,10 +54,13 @@ export interface HealthSamplerOptions {
   windowMaxAgeMs?: number;
 }
 
-/** The recoverable window as src/pitr computes it from the repository; undefined when empty. */
+/**
+ * The recoverable window as dbdrill computes it from the repository (WAL archive and physical
+ * backups for PostgreSQL, binlog archive and backups with binlog coordinates for MySQL/MariaDB);
+ * undefined when empty.
+ */
 export const pitrWindow: WindowProvider = async (target) => {
-  if (target.engine !== 'postgres') return undefined; // TODO(pitr): MySQL windows when src/pitr has them.
-  const { window } = await readArchive(target);
+  const window = target.engine === 'mysql' ? await readMysqlWindow(target) : (await readArchive(target)).window;
   return window.from && window.to ? { start: window.from, end: window.to } : undefined;
 };
 

@@ -3,13 +3,16 @@ import { join, resolve } from 'node:path';
 import type { Target } from '../config/target.js';
 import { binlogRoot, readBinlogInventory, type BinlogInventory } from '../binlog/archive.js';
 import { stopDatetimeArg } from '../binlog/decoded.js';
-import { computeMysqlWindow, planMysqlRestore, type MysqlRestorePlan } from '../binlog/window.js';
+import { checkPosition, locateGtid, type ResolvedStop } from '../binlog/locate.js';
+import { computeMysqlWindow, describeMysqlWindow, mysqlBases, planMysqlRestore, type MysqlRestorePlan } from '../binlog/window.js';
 import type { EngineContext } from '../engines/context.js';
 import { findBinlogTool } from '../engines/mysql/binlog-server.js';
 import { replayBinlogs, type ReplayOutcome } from '../engines/mysql/binlog-replay.js';
 import { parseDumpHead, readDumpEnds } from '../engines/mysql/dump-head.js';
 import { DUMP_FILE } from '../engines/mysql/logical-backup.js';
 import { myLogicalRestore, restoredStats } from '../engines/mysql/logical-restore.js';
+import { copyBack, physicalRestoreSettings } from '../engines/mysql/physical-restore.js';
+import { schemaExists } from '../engines/mysql/schemas.js';
 import { DbdrillError, invalid } from '../errors.js';
 import type { RecoverableWindow } from '../pitr/window.js';
 import type { Manifest, TableStat } from '../repo/manifest.js';
@@ -37,9 +40,22 @@ export async function readMysqlWindow(target: Target): Promise<RecoverableWindow
   return { target: target.name, ...(await readMysqlArchive(target)).window };
 }
 
-export function planMysqlPitr(view: MysqlArchiveView, target: Target, req: Pick<PitrRequest, 'target' | 'backup' | 'timeline'>): MysqlRestorePlan {
+/**
+ * The restore plan; a GTID or a position is first found in the archive's event headers (the
+ * planner itself reads nothing), which refuses one the archive does not hold.
+ */
+export async function planMysqlPitr(view: MysqlArchiveView, target: Target, req: Pick<PitrRequest, 'target' | 'backup' | 'timeline'>, signal?: AbortSignal): Promise<MysqlRestorePlan> {
   if (req.timeline !== undefined) throw invalid('MySQL/MariaDB binlogs have no timelines; leave out --timeline.');
-  const plan = planMysqlRestore(req.target, view.manifests, view.inventory, view.window, { ...(req.backup ? { backup: req.backup } : {}) });
+  const t = req.target;
+  let stop: ResolvedStop | undefined;
+  if (t.kind === 'gtid' || t.kind === 'position') {
+    const bases = mysqlBases(view.manifests).filter((m) => req.backup === undefined || m.id === req.backup);
+    const win = describeMysqlWindow(view.window);
+    stop = t.kind === 'gtid'
+      ? await locateGtid(target.repo, view.inventory.files, bases, t.gtid, win, signal)
+      : await checkPosition(target.repo, view.inventory.files, t.file, t.position, win, signal);
+  }
+  const plan = planMysqlRestore(t, view.manifests, view.inventory, view.window, { ...(req.backup ? { backup: req.backup } : {}), ...(stop ? { stop } : {}) });
   if (!plan.schema) plan.schema = target.dbname;
   return plan;
 }
@@ -53,7 +69,9 @@ export function reportPlan(plan: MysqlRestorePlan): PitrReport['plan'] {
     settings: {
       'start-position': `${plan.startFile}:${plan.startPosition}`,
       ...(plan.stopAt ? { 'stop-datetime': `${stopDatetimeArg(plan.stopAt)} UTC` } : {}),
-      database: plan.schema,
+      ...(plan.stopPosition !== undefined ? { 'stop-position': `${plan.files.at(-1)!.file}:${plan.stopPosition}` } : {}),
+      ...(plan.target.kind === 'gtid' ? { 'stop-after-gtid': plan.target.gtid } : {}),
+      ...(plan.backup.kind === 'physical' ? { databases: 'all (physical backup)' } : { database: plan.schema }),
     },
     walFrom: plan.files[0]?.file ?? plan.startFile,
     walTo: plan.files.at(-1)?.file ?? plan.startFile,
@@ -73,6 +91,8 @@ export interface MysqlRestoreInfo {
   user: string;
   stopCommand: string;
   transactionsReplayed: number;
+  /** The GTID of the last transaction replayed. */
+  lastGtid?: string;
   tables: TableStat[];
 }
 
@@ -110,6 +130,54 @@ export async function checkDumpFlavor(m: Manifest, dir: string): Promise<void> {
   }
 }
 
+type StepHook = <T>(fn: () => Promise<T>) => Promise<T>;
+
+/**
+ * Starts a new MariaDB on a copy of a physical backup's files: checked first (prepared, a server
+ * here that reads them), copied with mariadb-backup --copy-back into <baseDir>/data, owned by the
+ * server's account, started with the source's InnoDB layout and the binary log off. Shared by
+ * restore --to, drills and verify --restore.
+ */
+export async function startOnPhysicalBackup(
+  ctx: EngineContext,
+  source: Target,
+  m: Manifest,
+  opts: { baseDir?: string; port?: number; keep: boolean; copy?: StepHook },
+): Promise<SandboxInstance> {
+  const backupDir = new Repository(source.repo).backupDir(m.id);
+  const settings = await physicalRestoreSettings(m, backupDir);
+  const copy = opts.copy ?? ((fn) => ctx.step('copy backup', fn));
+  return startMariadbSandbox({
+    ...(opts.baseDir !== undefined ? { baseDir: opts.baseDir } : {}),
+    ...(opts.port !== undefined ? { port: opts.port } : {}),
+    binlog: false,
+    keep: opts.keep,
+    signal: ctx.signal,
+    settings,
+    populate: (dataDir) => copy(() => copyBack(ctx, backupDir, dataDir)),
+  });
+}
+
+/**
+ * Replays the archived binlogs of a plan into a running instance that holds the plan's backup:
+ * limited to the plan's schema after a logical backup, every schema after a physical one.
+ */
+export async function replayPlan(ctx: EngineContext, source: Target, into: Target, plan: MysqlRestorePlan, hook?: StepHook): Promise<ReplayOutcome | undefined> {
+  if (plan.files.length === 0) return undefined;
+  const step = hook ?? ((fn) => ctx.step('replay binlogs', fn));
+  const tool = await findBinlogTool('mariadb');
+  const root = binlogRoot(source.repo);
+  return step(() =>
+    replayBinlogs(ctx, into, tool, {
+      files: plan.files.map((f) => ({ path: join(root, f.file), size: f.size })),
+      startPosition: plan.startPosition,
+      ...(plan.stopAt ? { stopAt: plan.stopAt } : {}),
+      ...(plan.stopPosition !== undefined ? { stopPosition: plan.stopPosition } : {}),
+      ...(plan.backup.kind === 'logical' ? { schema: plan.schema } : {}),
+    }),
+  );
+}
+
 /**
  * Loads a logical backup into a running instance and replays the archived binlogs of the plan.
  * Shared by restore --to and drills.
@@ -119,26 +187,20 @@ export async function restoreAndReplay(
   source: Target,
   into: Target,
   plan: MysqlRestorePlan,
-  hooks: { load?: <T>(fn: () => Promise<T>) => Promise<T>; replay?: <T>(fn: () => Promise<T>) => Promise<T> } = {},
+  hooks: { load?: StepHook; replay?: StepHook } = {},
 ): Promise<{ tables: TableStat[]; loaded: TableStat[]; replay?: ReplayOutcome }> {
   const backupDir = new Repository(source.repo).backupDir(plan.backup.id);
   const load = hooks.load ?? ((fn) => ctx.step('load backup', fn));
-  const replayStep = hooks.replay ?? ((fn) => ctx.step('replay binlogs', fn));
   // What the dump alone holds: the backup's own moment, which its manifest's counts describe.
   const loaded = await load(() => myLogicalRestore(ctx, into, plan.backup, backupDir, { dbname: plan.schema }));
-  if (plan.files.length === 0) return { tables: loaded, loaded };
-  const tool = await findBinlogTool('mariadb');
-  const root = binlogRoot(source.repo);
-  const replay = await replayStep(() =>
-    replayBinlogs(ctx, into, tool, {
-      files: plan.files.map((f) => ({ path: join(root, f.file), size: f.size })),
-      startPosition: plan.startPosition,
-      ...(plan.stopAt ? { stopAt: plan.stopAt } : {}),
-      schema: plan.schema,
-    }),
-  );
-  const tables = replay.transactions > 0 ? await restoredStats(ctx, into, plan.schema) : loaded;
-  return { tables, loaded, replay };
+  const replay = await replayPlan(ctx, source, into, plan, hooks.replay);
+  const tables = replay && replay.transactions > 0 ? await restoredStats(ctx, into, plan.schema) : loaded;
+  return { tables, loaded, ...(replay ? { replay } : {}) };
+}
+
+/** The plan's schema as restored from a physical backup (none when the backup did not hold it). */
+export async function physicalTables(ctx: EngineContext, into: Target, schema: string): Promise<TableStat[]> {
+  return (await schemaExists(into, schema)) ? restoredStats(ctx, into, schema) : [];
 }
 
 /**
@@ -152,28 +214,40 @@ export async function runMysqlPitrRestore(ctx: EngineContext, target: Target, re
   const t0 = performance.now();
   const dir = resolve(req.into);
   const view = await ctx.step('plan', () => readMysqlArchive(target, ctx.signal));
-  const plan = planMysqlPitr(view, target, req);
+  const plan = await planMysqlPitr(view, target, req, ctx.signal);
   const planOut = reportPlan(plan);
   const backupDir = new Repository(target.repo).backupDir(plan.backup.id);
   ctx.emit({
     type: 'log',
     level: 'info',
-    text: `plan: backup ${plan.backup.id} (binlog ${plan.startFile}:${plan.startPosition}), ${plan.files.length ? `binlogs ${planOut.walFrom}…${planOut.walTo} (${plan.files.length} file(s))` : 'no binlog to replay'}${plan.stopAt ? `, stop before ${stopDatetimeArg(plan.stopAt)} UTC` : ''}, schema ${plan.schema}`,
+    text: `plan: backup ${plan.backup.id} (binlog ${plan.startFile}:${plan.startPosition}), ${plan.files.length ? `binlogs ${planOut.walFrom}…${planOut.walTo} (${plan.files.length} file(s))` : 'no binlog to replay'}${plan.stopAt ? `, stop before ${stopDatetimeArg(plan.stopAt)} UTC` : ''}${plan.stopPosition !== undefined ? `, stop at ${planOut.walTo}:${plan.stopPosition}` : ''}, schema ${plan.schema}`,
   });
   if (req.exclusive) plan.notes.push('--exclusive changes nothing here: a binlog replay never includes the target second itself');
   for (const n of plan.notes) ctx.emit({ type: 'log', level: 'info', text: n });
-  await checkDumpFlavor(plan.backup, backupDir);
+  const physical = plan.backup.kind === 'physical';
+  if (!physical) await checkDumpFlavor(plan.backup, backupDir);
   await ctx.step('check destination', () => checkMysqlDestination(dir, req.port));
   if (req.dryRun) return { target: target.name, plan: planOut, dataDir: join(dir, 'data'), port: req.port, seconds: (performance.now() - t0) / 1000, dryRun: true };
 
   // Registered like any sandbox until the restore succeeds, so a failure or Ctrl-C stops it.
-  const sb: SandboxInstance = await ctx.step('start server', () => startMariadbSandbox({ baseDir: dir, port: req.port, binlog: false, keep: true, signal: ctx.signal }));
+  const sb: SandboxInstance = await ctx.step('start server', () =>
+    physical
+      ? startOnPhysicalBackup(ctx, target, plan.backup, { baseDir: dir, port: req.port, keep: true })
+      : startMariadbSandbox({ baseDir: dir, port: req.port, binlog: false, keep: true, signal: ctx.signal }),
+  );
   try {
     const into = sandboxTarget(sb, `${target.name}-restore`, '');
     const optionFile = join(dir, 'client.cnf');
     writeFileSync(optionFile, `[client]\nuser=${sb.user}\npassword="${sb.password.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"\nhost=127.0.0.1\nport=${sb.port}\nprotocol=TCP\n`, { mode: 0o600 });
-    const { tables, replay } = await restoreAndReplay(ctx, target, into, plan);
-    if (!replay) ctx.emit({ type: 'step', step: 'replay binlogs', status: 'skipped', detail: 'no archived binlog to replay after the backup\'s position' });
+    let tables: TableStat[];
+    let replay: ReplayOutcome | undefined;
+    if (physical) {
+      replay = await replayPlan(ctx, target, into, plan);
+      tables = await physicalTables(ctx, into, plan.schema);
+    } else {
+      ({ tables, replay } = await restoreAndReplay(ctx, target, into, plan));
+    }
+    if (!replay) ctx.emit({ type: 'step', step: 'replay binlogs', status: 'skipped', detail: plan.target.kind === 'immediate' ? 'the backup\'s own moment was asked for' : 'no archived binlog to replay after the backup\'s position' });
     unregister(sb.dir);
     return {
       target: target.name,
@@ -194,6 +268,7 @@ export async function runMysqlPitrRestore(ctx: EngineContext, target: Target, re
         user: sb.user,
         stopCommand: `mariadb-admin --defaults-extra-file=${optionFile} shutdown`,
         transactionsReplayed: replay?.transactions ?? 0,
+        ...(replay?.lastGtid ? { lastGtid: replay.lastGtid } : {}),
         tables,
       },
     };

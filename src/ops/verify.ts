@@ -12,7 +12,7 @@ import { Repository } from '../repo/repository.js';
 import { startPostgresSandbox } from '../sandbox/index.js';
 import { verifyDumpStructure, verifyPhysical } from '../engines/mysql/verify.js';
 import { startJob, type Job } from './job.js';
-import { mysqlRestoreCheck } from './verify-mysql.js';
+import { mysqlPhysicalRestoreCheck, mysqlRestoreCheck } from './verify-mysql.js';
 import { PhysicalScratch } from './physical-scratch.js';
 import { sandboxTarget } from './sandbox-target.js';
 
@@ -82,10 +82,7 @@ export async function runVerify(ctx: EngineContext, target: Target, opts: Verify
     if (bad.length > 0) {
       checks.push({ method: 'restore', ok: false, detail: 'skipped: the files do not match their checksums' });
     } else if (m.kind === 'physical') {
-      if (m.engine === 'mysql') {
-        throw invalid(`verify --restore of mariadb-backup backups is not built yet; run verify ${target.name} --backup ${m.id} without --restore (it checks every file and that the backup was prepared).`);
-      }
-      checks.push(...(await physicalRestoreCheck(ctx, target, m, dir)));
+      checks.push(...(m.engine === 'mysql' ? await mysqlPhysicalRestoreCheck(ctx, target, m) : await physicalRestoreCheck(ctx, target, m, dir)));
     } else {
       checks.push(...(m.engine === 'mysql' ? await mysqlRestoreCheck(ctx, m, dir) : await restoreCheck(ctx, m, dir)));
     }

@@ -104,6 +104,11 @@ export function planRestore(
       notes.push(`starting from ${chosen.m.id}, the oldest backup, since where ${target.kind === 'xid' ? `transaction ${target.xid}` : `restore point "${target.name}"`} lies is known only once replay reaches it`);
       break;
     }
+    case 'gtid':
+    case 'position':
+      throw invalid(`--${target.kind} is a MySQL/MariaDB restore target; PostgreSQL restores take --to TIME|latest, --lsn, --xid or --name.`);
+    case 'immediate':
+      throw invalid('A PostgreSQL point-in-time restore needs a target: give --to TIME|latest, --lsn, --xid or --name (with --backup ID to choose the base backup).');
     case 'latest':
       chosen = covs.at(-1)!;
       notes.push(`replays every archived segment; the newest archived commit is at ${fmt(chosen.c.to)}`);

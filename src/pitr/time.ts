@@ -1,12 +1,19 @@
 import { invalid } from '../errors.js';
 import { parseDuration } from '../config/duration.js';
+import { checkGtidArg, checkPositionArg } from '../binlog/stops.js';
 
 export type RestoreTarget =
   | { kind: 'latest' }
   | { kind: 'time'; at: Date; input: string }
   | { kind: 'lsn'; lsn: string }
   | { kind: 'xid'; xid: string }
-  | { kind: 'name'; name: string };
+  | { kind: 'name'; name: string }
+  /** MySQL/MariaDB: stop after the transaction with this GTID (domain-server-sequence). */
+  | { kind: 'gtid'; gtid: string }
+  /** MySQL/MariaDB: stop before the event at this binlog position. */
+  | { kind: 'position'; file: string; position: number }
+  /** The chosen backup's own consistent moment, nothing replayed after it (restore --backup ID alone). */
+  | { kind: 'immediate' };
 
 const ZONED = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)\s*(Z|[+-]\d{2}(?::?\d{2})?)$/i;
 const UNZONED = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/;
@@ -31,9 +38,11 @@ export function parseRestoreTime(text: string, now = new Date()): Date {
   throw invalid(`"${text}" is not a time; give ISO 8601 with a zone (2026-11-24T14:30:00Z), a relative time (-15m), or latest.`);
 }
 
-export function parseRestoreTarget(opts: { to?: string; lsn?: string; xid?: string; name?: string }, now = new Date()): RestoreTarget {
-  const given = [opts.to, opts.lsn, opts.xid, opts.name].filter((x) => x !== undefined);
-  if (given.length !== 1) throw invalid('Give exactly one restore target: --to TIME|latest, --lsn L, --xid X or --name N.');
+export function parseRestoreTarget(opts: { to?: string; lsn?: string; xid?: string; name?: string; gtid?: string; position?: string }, now = new Date()): RestoreTarget {
+  const given = [opts.to, opts.lsn, opts.xid, opts.name, opts.gtid, opts.position].filter((x) => x !== undefined);
+  if (given.length !== 1) throw invalid('Give exactly one restore target: --to TIME|latest, --lsn L, --xid X or --name N (PostgreSQL), --gtid G or --position FILE:POS (MySQL/MariaDB).');
+  if (opts.gtid !== undefined) return { kind: 'gtid', gtid: checkGtidArg(opts.gtid) };
+  if (opts.position !== undefined) return { kind: 'position', ...checkPositionArg(opts.position) };
   if (opts.lsn !== undefined) {
     if (!/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/.test(opts.lsn)) throw invalid(`--lsn "${opts.lsn}" is not an LSN; write it like 0/3000028.`);
     return { kind: 'lsn', lsn: opts.lsn.toUpperCase() };

@@ -52,6 +52,11 @@ export interface Manifest {
     binlogFile?: string;
     binlogPosition?: number;
     gtid?: string;
+    /**
+     * Physical backups: a moment at or after the one the files are consistent at (the binlog
+     * position above); a point-in-time restore from the backup reaches no earlier moment.
+     */
+    consistentAt?: string;
   };
   tables?: TableStat[];
   error?: string;

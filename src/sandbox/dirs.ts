@@ -1,5 +1,5 @@
 import {
-  chmodSync, chownSync, closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readSync,
+  chmodSync, chownSync, closeSync, existsSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readSync,
   readdirSync, rmSync, statSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -75,6 +75,25 @@ export function makeOwnedDir(path: string, account: Account | undefined): string
   mkdirSync(path, { recursive: true, mode: 0o700 });
   if (account) chownSync(path, account.uid, account.gid);
   return path;
+}
+
+/**
+ * Gives a tree that something else wrote (a restored backup) dbdrill's modes, 0700 directories
+ * and 0600 files, and the server's account as owner. Symbolic links are left as they are.
+ */
+export function ownTree(root: string, account: Account | undefined): void {
+  const walk = (p: string): void => {
+    const st = lstatSync(p);
+    if (st.isSymbolicLink()) return;
+    if (st.isDirectory()) {
+      chmodSync(p, 0o700);
+      for (const e of readdirSync(p)) walk(join(p, e));
+    } else {
+      chmodSync(p, 0o600);
+    }
+    if (account) chownSync(p, account.uid, account.gid);
+  };
+  walk(root);
 }
 
 /** A 0600 file owned by the server's account (log files, password files). */

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { DbdrillError } from '../errors.js';
@@ -5,7 +6,7 @@ import { spawnDaemon } from '../runner/daemon.js';
 import { isPidAlive, pidMatches, signalProcess, waitForPidExit } from '../runner/process.js';
 import { runTool } from '../runner/run.js';
 import { findTool } from '../runner/tools.js';
-import { makeInstanceDir, makeOwnedDir, removeSandboxDir, writeOwnedFile } from './dirs.js';
+import { makeInstanceDir, makeOwnedDir, ownTree, removeSandboxDir, writeOwnedFile } from './dirs.js';
 import { SANDBOX_HOST } from './ports.js';
 import { unregister } from './registry.js';
 import { SAMPLE_DB, sampleStatements } from './sample-data.js';
@@ -15,6 +16,8 @@ import { randomPassword, serverAccount } from './users.js';
 
 const LABEL = 'MariaDB';
 const USER = 'dbdrill';
+/** The account dbdrill adds to a server started on restored data (see MariadbSandboxOptions.populate). */
+export const RESTORE_USER = 'dbdrill_restore';
 /** mariadbd's creation modes for files and directories (default 0660/0700): dbdrill's are 0600/0700. */
 const MODES = { UMASK: '0600', UMASK_DIR: '0700' };
 
@@ -36,30 +39,42 @@ export async function startMariadb(opts: MariadbSandboxOptions = {}): Promise<Sa
     // A private tmpdir: sandboxes starting at the same time collided on /tmp/#sql-temptable-*.
     const tmpDir = makeOwnedDir(join(dir, 'tmp'), account);
 
-    await runTool({
-      tool: installDb,
-      args: [
-        // --no-defaults must come first; it keeps /etc/mysql/*.cnf out of the sandbox.
-        '--no-defaults',
-        `--datadir=${dataDir}`,
-        // A root without password, reachable only through the socket in our 0700 directory
-        // (TCP root accounts are dropped below); "socket" auth would tie root to the OS user.
-        '--auth-root-authentication-method=normal',
-        '--skip-test-db',
-        '--skip-name-resolve',
-        `--tmpdir=${tmpDir}`,
-        ...userArg,
-      ],
-      cwd: dir,
-      env: MODES,
-      signal: opts.signal,
-      timeoutMs: 120_000,
-    });
+    if (opts.populate) {
+      if (opts.sampleData) throw new DbdrillError('sandbox', 'Sample data goes only into a new MariaDB sandbox, not into one started on restored data.');
+      await opts.populate(dataDir);
+      // Whatever wrote the files (a tool running as root, a copy) chose their owner and modes.
+      ownTree(dataDir, account);
+    } else {
+      await runTool({
+        tool: installDb,
+        args: [
+          // --no-defaults must come first; it keeps /etc/mysql/*.cnf out of the sandbox.
+          '--no-defaults',
+          `--datadir=${dataDir}`,
+          // A root without password, reachable only through the socket in our 0700 directory
+          // (TCP root accounts are dropped below); "socket" auth would tie root to the OS user.
+          '--auth-root-authentication-method=normal',
+          '--skip-test-db',
+          '--skip-name-resolve',
+          `--tmpdir=${tmpDir}`,
+          ...userArg,
+        ],
+        cwd: dir,
+        env: MODES,
+        signal: opts.signal,
+        timeoutMs: 120_000,
+      });
+    }
 
     const binlogDir = opts.binlog === false ? undefined : makeOwnedDir(join(dir, 'binlog'), account);
     // Created and chowned first: the daemon's stdout and mariadbd's --log-error share it, and
     // mariadbd opens it after switching to the mysql user.
     writeOwnedFile(logFile, '', account);
+    const password = randomPassword();
+    const user = opts.populate ? RESTORE_USER : USER;
+    // Restored data: the account is made by the server itself at its first start (see types.ts).
+    const initFile = opts.populate ? join(dir, 'init.sql') : undefined;
+    if (initFile) writeOwnedFile(initFile, accountSql(user, password), account);
 
     const { pid, port } = await launchUntilReady({
       state,
@@ -86,23 +101,27 @@ export async function startMariadb(opts: MariadbSandboxOptions = {}): Promise<Sa
           ...(binlogDir !== undefined
             ? [`--log-bin=${join(binlogDir, 'mysql-bin')}`, '--server-id=1', '--binlog-format=ROW']
             : []),
+          ...(initFile ? [`--init-file=${initFile}`] : []),
+          ...Object.entries(opts.settings ?? {}).map(([k, v]) => `--${k}=${v}`),
         ],
         logFile,
         cwd: dir,
         env: MODES,
       }),
-      ready: (p) => rootCanConnect(socket, p),
+      ready: (p) => (initFile ? userCanConnect(socket, user, password, p) : rootCanConnect(socket, p)),
+    }).finally(() => {
+      // It holds the password; the account it made lives in the grant tables from now on.
+      if (initFile) rmSync(initFile, { force: true });
     });
 
-    const password = randomPassword();
-    const version = await setUp(socket, password, opts.sampleData === true);
+    const version = initFile ? await serverVersion(socket, user, password) : await setUp(socket, password, opts.sampleData === true);
     const info: SandboxInfo = {
       engine: 'mysql',
       dir,
       dataDir,
       host: SANDBOX_HOST,
       port,
-      user: USER,
+      user,
       password,
       dbname: opts.sampleData ? SAMPLE_DB : 'mysql',
       pid,
@@ -117,6 +136,34 @@ export async function startMariadb(opts: MariadbSandboxOptions = {}): Promise<Sa
     return info;
   } catch (e) {
     return failStart(state, e, opts.signal);
+  }
+}
+
+/** The account a restored data directory gets: all privileges, from 127.0.0.1 and the socket. */
+function accountSql(user: string, password: string): string {
+  const pw = `'${password.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  return ['127.0.0.1', 'localhost']
+    .flatMap((host) => [
+      `CREATE OR REPLACE USER '${user}'@'${host}' IDENTIFIED BY ${pw};`,
+      `GRANT ALL PRIVILEGES ON *.* TO '${user}'@'${host}' WITH GRANT OPTION;`,
+    ])
+    .join('\n') + '\n';
+}
+
+async function userCanConnect(socketPath: string, user: string, password: string, pid: number): Promise<boolean> {
+  if (!isPidAlive(pid)) return false;
+  const conn = await mysql.createConnection({ socketPath, user, password, connectTimeout: 2_000 });
+  await conn.end();
+  return true;
+}
+
+async function serverVersion(socketPath: string, user: string, password: string): Promise<string> {
+  const conn = await mysql.createConnection({ socketPath, user, password });
+  try {
+    const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT VERSION() AS v');
+    return String(rows[0]?.v ?? '').replace(/-.*$/, '');
+  } finally {
+    await conn.end();
   }
 }
 

@@ -81,4 +81,14 @@ export interface PostgresSandboxOptions extends CommonSandboxOptions {
 export interface MariadbSandboxOptions extends CommonSandboxOptions {
   /** Write binary logs into <dir>/binlog (default true: point-in-time recovery needs them). */
   binlog?: boolean;
+  /**
+   * Start on data of another server instead of a new one: populate fills <dir>/data (which does
+   * not exist yet), e.g. from a prepared physical backup, in place of mariadb-install-db. That
+   * data keeps its own accounts (root may have a password dbdrill does not know), so the server's
+   * first start adds an account of its own, RESTORE_USER, with a new password (through
+   * --init-file, which runs with every privilege before the first connection is accepted).
+   */
+  populate?: (dataDir: string) => Promise<void>;
+  /** Extra mariadbd settings (name without dashes → value), passed after dbdrill's own. */
+  settings?: Record<string, string>;
 }

@@ -4,14 +4,14 @@ import { usage } from '../../errors.js';
 import { startPitrRestore, type PitrReport } from '../../ops/pitr.js';
 import { isMysqlPitrReport, isMysqlPlan } from '../../ops/pitr-mysql.js';
 import { startLogicalRestore } from '../../ops/restore.js';
-import { parseRestoreTarget } from '../../pitr/time.js';
+import { parseRestoreTarget, type RestoreTarget } from '../../pitr/time.js';
 import { formatBytes } from '../../util/bytes.js';
 import { noExtraPositionals, parseCommand, requirePositional, str, type Parsed } from '../args.js';
 import { interruptSignal } from '../interrupt.js';
 import { Output } from '../output.js';
 
 const USAGE =
-  'dbdrill restore NAME --to TIME|latest [--lsn L|--xid X|--name N] [--exclusive] [--timeline T] [--backup ID] --into DIR --port P [--dry-run]  |  dbdrill restore NAME [--backup ID] --dbname NEWDB [--table T] [--jobs N]';
+  'dbdrill restore NAME --to TIME|latest [--lsn L|--xid X|--name N|--gtid G|--position FILE:POS] [--exclusive] [--timeline T] [--backup ID] --into DIR --port P [--dry-run]  |  dbdrill restore NAME --backup ID --into DIR --port P  |  dbdrill restore NAME [--backup ID] --dbname NEWDB [--table T] [--jobs N]';
 
 export async function restoreCommand(argv: string[]): Promise<number> {
   const p = parseCommand(
@@ -25,6 +25,8 @@ export async function restoreCommand(argv: string[]): Promise<number> {
       lsn: { type: 'string' },
       xid: { type: 'string' },
       name: { type: 'string' },
+      gtid: { type: 'string' },
+      position: { type: 'string' },
       exclusive: { type: 'boolean' },
       timeline: { type: 'string' },
       into: { type: 'string' },
@@ -35,7 +37,7 @@ export async function restoreCommand(argv: string[]): Promise<number> {
   );
   const name = requirePositional(p, 0, 'The target NAME', USAGE);
   noExtraPositionals(p, 1, USAGE);
-  const pitr = ['to', 'lsn', 'xid', 'name', 'into', 'port'].some((k) => p.values[k] !== undefined);
+  const pitr = ['to', 'lsn', 'xid', 'name', 'gtid', 'position', 'into', 'port'].some((k) => p.values[k] !== undefined);
   if (pitr && str(p, 'dbname')) throw usage('Give either --dbname (logical restore into a new database) or --to/--into/--port (point-in-time restore), not both.');
   return pitr ? pointInTime(name, p) : logical(name, p);
 }
@@ -46,7 +48,9 @@ async function pointInTime(name: string, p: Parsed): Promise<number> {
   if (!into || !portText) throw usage(`A point-in-time restore needs --into DIR (a new or empty directory) and --port P (a free port); usage: ${USAGE}.`);
   const timelineText = str(p, 'timeline');
   if (timelineText !== undefined && !/^\d+$/.test(timelineText)) throw usage(`--timeline "${timelineText}" must be a timeline number such as 1 or 2.`);
-  const target = parseRestoreTarget({ to: str(p, 'to'), lsn: str(p, 'lsn'), xid: str(p, 'xid'), name: str(p, 'name') });
+  const given = { to: str(p, 'to'), lsn: str(p, 'lsn'), xid: str(p, 'xid'), name: str(p, 'name'), gtid: str(p, 'gtid'), position: str(p, 'position') };
+  // --backup ID with no target: that backup as it was taken.
+  const target: RestoreTarget = Object.values(given).every((v) => v === undefined) && str(p, 'backup') !== undefined ? { kind: 'immediate' } : parseRestoreTarget(given);
   const out = new Output(p.values.json === true);
   if (target.kind === 'time') out.log(`restore target: ${target.at.toISOString()} (UTC; given as "${target.input}")`);
   const job = startPitrRestore(
@@ -93,7 +97,9 @@ function mysqlText(r: PitrReport): string {
   ];
   if (r.dryRun || !isMysqlPitrReport(r)) return [...lines, `Dry run: ${r.dataDir.replace(/\/data$/, '')} and port ${r.port} are usable; nothing was written.`].join('\n');
   const my = r.mysql;
-  const reached = r.reached?.lastCommitAt ? `the last change replayed is from ${r.reached.lastCommitAt} (${my.transactionsReplayed} transaction(s))` : 'no change after the backup was replayed';
+  const reached = r.reached?.lastCommitAt
+    ? `the last change replayed is from ${r.reached.lastCommitAt} (${my.transactionsReplayed} transaction(s)${my.lastGtid ? `, the last GTID ${my.lastGtid}` : ''})`
+    : 'no change after the backup was replayed';
   return [
     ...lines,
     ...my.tables.map((t) => `     ${t.table}: ${t.rows} rows`),

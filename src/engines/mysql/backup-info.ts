@@ -30,3 +30,31 @@ export function parseCheckpoints(text: string): Record<string, string> {
   }
   return out;
 }
+
+/** The options file mariadb-backup writes beside the data: the source's InnoDB file layout. */
+export const BACKUP_CNF = 'backup-my.cnf';
+
+/**
+ * Settings a server started on the backup's files must share with the source, from backup-my.cnf:
+ * a different page size or system tablespace layout makes mariadbd refuse the files, and undo
+ * tablespaces must be looked for. Everything else in the file is left to the server's defaults.
+ */
+const CARRIED = ['innodb_page_size', 'innodb_data_file_path', 'innodb_undo_tablespaces'];
+
+export function serverSettingsOf(backupCnf: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  let inServer = false;
+  for (const raw of backupCnf.split('\n')) {
+    const line = raw.trim();
+    const section = /^\[(.+)\]$/.exec(line);
+    if (section) {
+      inServer = /^(mysqld|server|mariadb)$/i.test(section[1]!.trim());
+      continue;
+    }
+    const m = /^([A-Za-z0-9_-]+)\s*=\s*(.*)$/.exec(line);
+    if (!inServer || !m) continue;
+    const key = m[1]!.replace(/-/g, '_').toLowerCase();
+    if (CARRIED.includes(key) && m[2] !== '') out[key] = m[2]!;
+  }
+  return out;
+}

@@ -15,8 +15,13 @@ export interface ReplaySpec {
   startPosition: number;
   /** Stop at the first event of this second or later (whole seconds, UTC). */
   stopAt?: Date;
-  /** Only changes to this schema are replayed (the one the dump was loaded into, same name). */
-  schema: string;
+  /** Stop before the event that starts at this offset of the last file (a transaction boundary). */
+  stopPosition?: number;
+  /**
+   * Only changes to this schema are replayed (the one a dump was loaded into, same name). Left
+   * out for a physical backup, which restores every schema: then every change is replayed.
+   */
+  schema?: string;
 }
 
 export interface ReplayOutcome extends ReplayProgress {
@@ -31,9 +36,11 @@ export function replayArgs(spec: ReplaySpec): string[] {
   return [
     // The restored copy must not write the replayed changes into a binlog of its own.
     '--disable-log-bin',
-    `--database=${spec.schema}`,
+    ...(spec.schema !== undefined ? [`--database=${spec.schema}`] : []),
     `--start-position=${spec.startPosition}`,
     ...(spec.stopAt ? [`--stop-datetime=${stopDatetimeArg(spec.stopAt)}`] : []),
+    // mariadb-binlog applies --stop-position to the last file named (and --start-position to the first).
+    ...(spec.stopPosition !== undefined ? [`--stop-position=${spec.stopPosition}`] : []),
     ...spec.files.map((f) => f.path),
   ];
 }
@@ -58,14 +65,14 @@ export async function replayBinlogs(ctx: EngineContext, into: Target, binlogTool
   }
   const client = await findTool(['mariadb', 'mysql']);
   const tracker = new ReplayTracker();
-  const total = spec.files.reduce((n, f) => n + f.size, 0) - spec.startPosition;
+  const total = spec.files.reduce((n, f, i) => n + (i === spec.files.length - 1 && spec.stopPosition !== undefined ? Math.min(f.size, spec.stopPosition) : f.size), 0) - spec.startPosition;
   const before = (i: number) => spec.files.slice(0, i).reduce((n, f) => n + f.size, 0);
   let lastEmit = 0;
   const args = replayArgs(spec);
   ctx.emit({
     type: 'log',
     level: 'info',
-    text: `replaying ${spec.files.length} binlog file(s) (${spec.files.map((f) => basename(f.path)).join(', ')}) from position ${spec.startPosition}${spec.stopAt ? `, stopping before ${stopDatetimeArg(spec.stopAt)} UTC` : ''}`,
+    text: `replaying ${spec.files.length} binlog file(s) (${spec.files.map((f) => basename(f.path)).join(', ')}) from position ${spec.startPosition}${spec.stopAt ? `, stopping before ${stopDatetimeArg(spec.stopAt)} UTC` : ''}${spec.stopPosition !== undefined ? `, stopping at position ${spec.stopPosition} of ${basename(spec.files.at(-1)!.path)}` : ''}${spec.schema === undefined ? ', every schema' : ''}`,
   });
   const r = await runPipe({
     from: { tool: binlogTool, args, env: { TZ: 'UTC' } },

@@ -76,6 +76,9 @@ export async function myPhysicalBackup(ctx: EngineContext, target: Target, probe
   } finally {
     stopWatch();
   }
+  // The tool reads the binlog position while it holds commits (BACKUP STAGE BLOCK_COMMIT), just
+  // before it exits: the end of the copy is a bound on that moment that is late, never early.
+  const copiedAt = new Date().toISOString();
   // --prepare applies the redo log copied alongside, as crash recovery would: afterwards the files
   // are consistent as of the backup's end, and restoring is a plain copy.
   await ctx.step('prepare', () => runTool({ tool, args: ['--prepare', `--target-dir=${base}`], signal: ctx.signal, onEvent: forwardToolEvents(ctx) }));
@@ -88,7 +91,7 @@ export async function myPhysicalBackup(ctx: EngineContext, target: Target, probe
   return {
     tool: { name: tool.name, version, argv: [tool.path, ...args] },
     format: PHYSICAL_FORMAT,
-    ...(Object.keys(coords).length > 0 ? { mysql: coords } : {}),
+    ...(Object.keys(coords).length > 0 ? { mysql: { ...coords, ...(coords.binlogFile !== undefined ? { consistentAt: copiedAt } : {}) } } : {}),
   };
 }
 
