@@ -112,4 +112,40 @@ describe('the console end to end (tmux 80x24, real PostgreSQL)', () => {
     while (t.exitStatus() === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(t.exitStatus()).toBe(0);
   });
+
+  it('watches archiver health live and runs a drill from the Drill screen, then quits with status 0', async () => {
+    const t = new TmuxSession(`${process.execPath} ${CLI} --config ${cfg.dir}`, { width: 80, height: 24, env: { [PW_VAR]: pg.password, NO_COLOR: '1' } });
+    sessions.push(t);
+    await t.waitFor((s) => /› e2e\s+postgres/.test(s));
+    // The Targets row fills in the archiver status from a real sample.
+    let s = await t.waitFor((x) => /› e2e\s+postgres\s+\S+\s+\S+\s+(OK|WARN|CRIT)\s/.test(x), 30_000);
+    t.keys('5');
+    s = await t.waitFor((x) => /e2e · every 2s · sample [2-9]/.test(x), 30_000);
+    expect(s).toMatch(/^(OK|WARN|CRIT)\s+/m);
+    expect(s).toMatch(/archived\s+\d+ segments?/);
+    expect(s).toMatch(/OK\s+server: PostgreSQL 15\.\d+ at /);
+    expectFits(s);
+    t.keys('Space');
+    await t.waitFor((x) => x.includes('PAUSED'));
+
+    t.keys('4');
+    await t.waitFor((x) => x.includes('History · 0 drills'));
+    t.keys('d');
+    s = await t.waitFor((x) => /(PASSED|FAILED) · drill \d{8}T\d{6}Z/.test(x) || /^FAIL /m.test(x), 120_000);
+    expect(s).toMatch(/OK\s+PASSED · drill/);
+    for (const step of ['pick backup', 'verify backup files', 'provision scratch instance', 'restore base', 'verify', 'measure', 'tear down']) {
+      expect(s).toMatch(new RegExp(`(OK|SKIP)\\s+${step}`));
+    }
+    expect(s).toMatch(/RTO \S+ \(transfer \S+, replay \S+\)/);
+    expectFits(s);
+    t.keys('Enter');
+    s = await t.waitFor((x) => x.includes('History · 1 drill'));
+    expect(s).toMatch(/› \d{2}-\d{2} \d{2}:\d{2}Z\s+PASSED\s+latest/);
+    t.keys('1');
+    await t.waitFor((x) => /· Targets/.test(lines(x)[0] ?? ''));
+    t.keys('q');
+    const deadline = Date.now() + 10_000;
+    while (t.exitStatus() === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(t.exitStatus()).toBe(0);
+  });
 });
