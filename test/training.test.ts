@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TargetStore } from '../src/config/store.js';
@@ -10,7 +10,7 @@ import { isPidAlive, signalProcess, waitForPidExit } from '../src/runner/process
 import { freePort } from '../src/sandbox/ports.js';
 import { suggestedTime } from '../src/training/session.js';
 import { ArchivedPostgres } from './helpers/archived-pg.js';
-import { tempConfigDir } from './helpers/cli.js';
+import { runCli, tempConfigDir } from './helpers/cli.js';
 import { sandboxRunDir } from './helpers/sandbox.js';
 
 /**
@@ -22,6 +22,7 @@ describe('training on a real sandbox', () => {
   let pg: ArchivedPostgres;
   const config = tempConfigDir();
   const restored: PitrReport[] = [];
+  const intos: string[] = [];
 
   beforeAll(async () => {
     pg = await ArchivedPostgres.start('training');
@@ -39,16 +40,33 @@ describe('training on a real sandbox', () => {
       signalProcess(r.pid, 'SIGINT');
       await waitForPidExit(r.pid, 15_000);
     }
+    for (const dir of intos) rmSync(dir, { recursive: true, force: true });
     await pg?.stop();
     config.cleanup();
   }, 60_000);
 
   const restore = async (to: string): Promise<PitrReport> => {
     const into = join(sandboxRunDir(), `training-restore-${restored.length}-${process.pid}`);
+    intos.push(into);
     const r = await startPitrRestore(config.dir, 'sandbox', { target: parseRestoreTarget({ to }), into, port: await freePort(), dryRun: false }).result;
     restored.push(r);
     return r;
   };
+
+  it('dbdrill train: one sentence and exit 2 for a non-sandbox target or an unknown disaster; status without a session', async () => {
+    const notSandbox = await runCli(['train', 'prod', 'start', '--disaster', 'drop-table', '--config', config.dir]);
+    expect(notSandbox.code).toBe(2);
+    expect(notSandbox.stderr.trim()).toBe('dbdrill: Target "prod" is not a training sandbox; disasters are only caused on the sandbox (start it with dbdrill sandbox start).');
+    const flood = await runCli(['train', 'sandbox', 'start', '--disaster', 'flood', '--config', config.dir]);
+    expect(flood.code).toBe(2);
+    expect(flood.stderr).toContain('--disaster flood is not a training disaster; use one of drop-table, delete-rows, break-archiving.');
+    const status = await runCli(['train', 'sandbox', 'status', '--config', config.dir]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain('No training session on sandbox');
+    const score = await runCli(['train', 'sandbox', 'score', '--config', config.dir]);
+    expect(score.code).toBe(2);
+    expect(score.stderr.trim()).toBe('dbdrill: No training session on "sandbox"; start one first (screen 6, or dbdrill train sandbox start).');
+  });
 
   it('refuses to damage a target that is not the training sandbox', () => {
     expect(() => startDisaster(config.dir, 'prod', 'drop-table')).toThrow('Target "prod" is not a training sandbox; disasters are only caused on the sandbox (start it with dbdrill sandbox start).');
@@ -92,7 +110,12 @@ describe('training on a real sandbox', () => {
 
   it('ending the session stops the restored server and puts the sandbox table back', async () => {
     const pid = readTrainingSession(config.dir, 'sandbox')!.restore!.pid!;
-    await startEndTraining(config.dir, 'sandbox').result;
+    const status = await runCli(['train', 'sandbox', 'status', '--config', config.dir]);
+    expect(status.stdout).toMatch(/^\[x\] DROP TABLE order_items/m);
+    expect(status.stdout).toMatch(/^\[x\] Come back here/m);
+    const end = await runCli(['train', 'sandbox', 'end', '--config', config.dir]);
+    expect(end.code, end.stderr).toBe(0);
+    expect(end.stdout).toContain('The training on sandbox is over');
     expect(isPidAlive(pid)).toBe(false);
     expect(readTrainingSession(config.dir, 'sandbox')).toBeUndefined();
     const rows = await pg.sql<{ n: string }>('SELECT count(*)::text AS n FROM order_items');

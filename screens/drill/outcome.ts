@@ -35,6 +35,7 @@ export function outcomeLines(r: DrillReport): { text: string; ok: boolean | unde
   lines.push({ text: rtoText(r), ok: r.rto?.ok });
   lines.push({ text: rpoText(r), ok: r.rpo?.ok });
   for (const c of r.checks) lines.push({ text: `${c.ok ? 'OK  ' : 'FAIL'} ${c.name}: ${c.detail}`, ok: c.ok });
+  for (const n of r.notes ?? []) lines.push({ text: `note: ${n}`, ok: undefined });
   if (r.failedStep) lines.push({ text: `failed at ${r.failedStep}: ${r.error ?? ''}`, ok: false });
   else if (r.error) lines.push({ text: r.error, ok: false });
   if (r.kept) lines.push({ text: `kept: ${r.kept.dataDir} on port ${r.kept.port}`, ok: undefined });

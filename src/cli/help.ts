@@ -23,6 +23,8 @@ Usage:
   dbdrill drills NAME | drill-report NAME [ID]
   dbdrill health NAME [--watch] [--interval S] [--prom FILE]
   dbdrill sandbox start|stop|status [--engine postgres|mysql]
+  dbdrill train NAME start --disaster drop-table|delete-rows|break-archiving
+  dbdrill train NAME status | repair | score [--port P] | end     training on the sandbox
   dbdrill --version
 
 Every command takes --json (one JSON document on stdout, logs on stderr) and --config DIR

@@ -49,6 +49,8 @@ async function main(argv: string[]): Promise<number> {
         return await (await import('./commands/drill.js')).drillReportCommand(argv.slice(1));
       case 'drills':
         return await (await import('./commands/drill.js')).drillsCommand(argv.slice(1));
+      case 'train':
+        return await (await import('./commands/train.js')).trainCommand(argv.slice(1));
       case 'binlog-sync':
         return await (await import('./commands/binlog.js')).binlogSyncCommand(argv.slice(1));
       case 'window':
