@@ -210,6 +210,12 @@ describe('failed and interrupted backups', () => {
       const man = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
       expect(man.status).toBe('failed');
       expect(man.error).toMatch(/killed by SIGKILL/);
+      // The failed manifest still says what ran, recorded before the tool started.
+      expect(man.tool.name).toBe('pg_dump');
+      expect(man.tool.version).toMatch(/^15\./);
+      expect(man.tool.argv[0]).toMatch(/\/pg_dump$/);
+      expect(man.tool.argv).toEqual(expect.arrayContaining(['--dbname', db, '--format', 'custom', '--snapshot']));
+      expect(JSON.stringify(man)).not.toContain(pg.password);
     } finally {
       await locker.query('ROLLBACK');
       await locker.end();
@@ -236,6 +242,7 @@ describe('failed and interrupted backups', () => {
       const man = JSON.parse(readFileSync(join(repo, 'backups', id, 'manifest.json'), 'utf8')) as Manifest;
       expect(man.status).toBe('failed');
       expect(man.error).toMatch(/^cancelled/);
+      expect(man.tool).toMatchObject({ name: 'pg_dump', argv: expect.arrayContaining(['--dbname', db]) });
       expect(findProcess('pg_dump', db)).toBeUndefined();
     } finally {
       await locker.query('ROLLBACK');

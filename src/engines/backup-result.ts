@@ -3,3 +3,11 @@ import type { Manifest } from '../repo/manifest.js';
 /** What an engine adapter adds to the manifest after its tool finished. */
 export type BackupResult = Pick<Manifest, 'tool' | 'format' | 'database'> &
   Partial<Pick<Manifest, 'postgres' | 'mysql' | 'tables'>>;
+
+export type ToolRecord = Manifest['tool'];
+
+/**
+ * Told which tool runs and with what argv (never a secret) just before it starts, so that the
+ * manifest of a run that fails or is killed still says what ran.
+ */
+export type RecordTool = (tool: ToolRecord) => void;

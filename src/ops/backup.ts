@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
-import type { BackupResult } from '../engines/backup-result.js';
+import type { BackupResult, RecordTool } from '../engines/backup-result.js';
 import { pgLogicalBackup } from '../engines/postgres/logical-backup.js';
 import { pgPhysicalBackup } from '../engines/postgres/physical-backup.js';
 import { myLogicalBackup } from '../engines/mysql/logical-backup.js';
@@ -28,8 +28,8 @@ export function startBackup(configDir: string, name: string, opts: BackupOptions
 }
 
 /**
- * The backup lifecycle every engine shares: a manifest marked running before the tool starts,
- * checksums of every file written, then complete — or, on any failure or cancel, failed with the
+ * The backup lifecycle every engine shares: a manifest marked running before the tool starts
+ * (and rewritten with the tool and its argv once the engine has chosen them), checksums of every file written, then complete — or, on any failure or cancel, failed with the
  * reason and the partial data removed, so a restore can never pick up half a backup.
  */
 export async function runBackup(ctx: JobContext, target: Target, opts: BackupOptions): Promise<Manifest> {
@@ -62,8 +62,13 @@ export async function runBackup(ctx: JobContext, target: Target, opts: BackupOpt
   repo.writeManifest(manifest);
   ctx.emit({ type: 'log', level: 'info', text: `backup ${id} into ${dir}` });
 
+  const recordTool = (tool: Manifest['tool']) => {
+    manifest = { ...manifest, tool };
+    repo.writeManifest(manifest);
+  };
+
   try {
-    const result = await engineBackup(ctx, target, probe, dir, opts);
+    const result = await engineBackup(ctx, target, probe, dir, opts, recordTool);
     manifest = { ...manifest, ...result };
     const files = await ctx.step('checksum', async () => checksumFiles(dir, await listFiles(dir, (rel) => rel === 'manifest.json' || rel.startsWith('.'))));
     const { owner: _owner, ...rest } = manifest;
@@ -86,13 +91,20 @@ export async function runBackup(ctx: JobContext, target: Target, opts: BackupOpt
   }
 }
 
-function engineBackup(ctx: JobContext, target: Target, probe: Awaited<ReturnType<typeof testTarget>>, dir: string, opts: BackupOptions): Promise<BackupResult> {
+function engineBackup(
+  ctx: JobContext,
+  target: Target,
+  probe: Awaited<ReturnType<typeof testTarget>>,
+  dir: string,
+  opts: BackupOptions,
+  recordTool: RecordTool,
+): Promise<BackupResult> {
   if (target.engine === 'postgres') {
     return opts.kind === 'logical'
-      ? pgLogicalBackup(ctx, target, probe, dir, { jobs: opts.jobs, digests: opts.digests })
-      : pgPhysicalBackup(ctx, target, probe, dir, { checkpoint: opts.checkpoint });
+      ? pgLogicalBackup(ctx, target, probe, dir, { jobs: opts.jobs, digests: opts.digests, recordTool })
+      : pgPhysicalBackup(ctx, target, probe, dir, { checkpoint: opts.checkpoint, recordTool });
   }
   return opts.kind === 'logical'
-    ? myLogicalBackup(ctx, target, probe, dir, { jobs: opts.jobs })
-    : myPhysicalBackup(ctx, target, probe, dir, { jobs: opts.jobs });
+    ? myLogicalBackup(ctx, target, probe, dir, { jobs: opts.jobs, recordTool })
+    : myPhysicalBackup(ctx, target, probe, dir, { jobs: opts.jobs, recordTool });
 }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Target } from '../../config/target.js';
 import { runTool } from '../../runner/run.js';
 import { findTool } from '../../runner/tools.js';
-import type { BackupResult } from '../backup-result.js';
+import type { BackupResult, RecordTool } from '../backup-result.js';
 import type { EngineContext } from '../context.js';
 import type { ProbeResult } from '../probe-types.js';
 import { forwardToolEvents } from '../tool-events.js';
@@ -13,6 +13,7 @@ import { pgConnArgs, pgSecret } from './connection-args.js';
 export interface PhysicalOptions {
   /** fast for drills and interactive runs; spread spares a busy server (and can take minutes). */
   checkpoint?: 'fast' | 'spread';
+  recordTool?: RecordTool;
 }
 
 /**
@@ -35,6 +36,8 @@ export async function pgPhysicalBackup(ctx: EngineContext, target: Target, probe
     '--progress',
     '--verbose',
   ];
+  const toolRecord = { name: tool.name, version: tool.version, argv: [tool.path, ...args] };
+  opts.recordTool?.(toolRecord);
   let start: { lsn: string; timeline: number } | undefined;
   let end: string | undefined;
   let phase = 'starting';
@@ -81,7 +84,7 @@ export async function pgPhysicalBackup(ctx: EngineContext, target: Target, probe
   }
   const timeline = start?.timeline ?? 1;
   return {
-    tool: { name: tool.name, version: tool.version, argv: [tool.path, ...args] },
+    tool: toolRecord,
     format: 'pg_basebackup-tar',
     postgres: {
       systemId: probe.systemId,
