@@ -1,8 +1,12 @@
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import pgDriver from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../src/repo/manifest.js';
-import { runCli, tempConfigDir } from './helpers/cli.js';
+import { ownerGone, thisProcessOwner } from '../src/ops/interrupted.js';
+import { CLI, runCli, tempConfigDir } from './helpers/cli.js';
 import { createScratchDb, dropDb, tableFingerprint } from './helpers/pg-scratch-db.js';
 import { sharedPostgres, withPg } from './helpers/sandbox.js';
 
@@ -250,17 +254,123 @@ describe('failed and interrupted backups', () => {
     }
   });
 
+  it('a dbdrill killed -9 mid-backup leaves a running manifest that the next catalog marks failed', async () => {
+    await withLocked('accounts', async () => {
+      const run = spawnCli(['backup', 'pgt', '--kind', 'logical', '--json']);
+      const { id, man } = await waitForRunning(run.pid);
+      expect(man.owner).toEqual({ pid: run.pid, host: hostname(), startedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), processStart: expect.stringMatching(/^[0-9a-f-]{36}\/\d+$/) });
+      const dumpPid = await waitFor(() => findProcess('pg_dump', db), 'pg_dump should be running');
+      process.kill(run.pid, 'SIGKILL');
+      expect(await run.exit).toBe('SIGKILL');
+      // Nothing was left to write "failed": the manifest says running, and pg_dump (its own
+      // process group) is still waiting for the lock, orphaned.
+      expect(readManifest(id).status).toBe('running');
+      expect(findProcess('pg_dump', db)).toBe(dumpPid);
+
+      const cat = await cli(['catalog', 'pgt', '--json']);
+      expect(cat.code, cat.stderr).toBe(0);
+      const entry = (JSON.parse(cat.stdout) as { backups: { id: string; status: string; error?: string }[] }).backups.find((b) => b.id === id);
+      const reason = `interrupted: the dbdrill process ${run.pid} on ${hostname()} is gone; its leftover pg_dump (pid ${dumpPid}) was stopped`;
+      expect(entry).toMatchObject({ status: 'failed', error: reason });
+      const after = readManifest(id);
+      expect(after).toMatchObject({ status: 'failed', error: reason, files: [], sizeBytes: 0, tool: { name: 'pg_dump' } });
+      expect(after.owner).toBeUndefined();
+      expect(readdirSync(join(repo, 'backups', id))).toEqual(['manifest.json']);
+      expect(findProcess('pg_dump', db)).toBeUndefined();
+    });
+  });
+
+  it('the next backup marks a backup left running by a killed dbdrill failed, and says so', async () => {
+    let id = '';
+    let pid = 0;
+    await withLocked('events', async () => {
+      const run = spawnCli(['backup', 'pgt', '--kind', 'logical', '--json']);
+      pid = run.pid;
+      id = (await waitForRunning(run.pid)).id;
+      await waitFor(() => findProcess('pg_dump', db), 'pg_dump should be running');
+      process.kill(run.pid, 'SIGKILL');
+      expect(await run.exit).toBe('SIGKILL');
+    });
+    const r = await cli(['backup', 'pgt', '--kind', 'logical', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`WARN backup ${id} was left running and is now marked failed (interrupted: the dbdrill process ${pid} on ${hostname()} is gone`);
+    expect(readManifest(id)).toMatchObject({ status: 'failed', error: expect.stringMatching(/^interrupted: the dbdrill process \d+ on \S+ is gone/) });
+    expect(readdirSync(join(repo, 'backups', id))).toEqual(['manifest.json']);
+    expect(findProcess('pg_dump', db)).toBeUndefined();
+  });
+
+  it('a running manifest is left alone while its owner lives, and a reused pid is not its owner', () => {
+    const me = thisProcessOwner();
+    expect(ownerGone(me)).toBe(false);
+    expect(ownerGone({ ...me, host: 'another-host' })).toBe(false);
+    expect(ownerGone({ ...me, processStart: `${me.processStart!.split('/')[0]}/1` })).toBe(true);
+    expect(ownerGone({ ...me, pid: 2 ** 22 + 1 })).toBe(true);
+  });
+
   it('the catalog lists every backup newest first, failed ones included', async () => {
     const r = await cli(['catalog', 'pgt', '--json']);
     const cat = JSON.parse(r.stdout) as { backups: { id: string; status: string }[] };
     const ids = cat.backups.map((b) => b.id);
     expect(ids).toEqual([...ids].sort().reverse());
-    expect(cat.backups.filter((b) => b.status === 'failed').length).toBe(2);
-    expect(cat.backups.filter((b) => b.status === 'complete').length).toBe(5);
+    expect(cat.backups.filter((b) => b.status === 'failed').length).toBe(4);
+    expect(cat.backups.filter((b) => b.status === 'complete').length).toBe(6);
+    expect(cat.backups.filter((b) => b.status === 'running')).toEqual([]);
     const text = await cli(['catalog', 'pgt']);
     expect(text.stdout.split('\n')[0]).toMatch(/^ID\s+KIND\s+TYPE\s+STATUS\s+STARTED\s+DURATION\s+SIZE\s+VERIFIED/);
   });
 });
+
+function readManifest(id: string): Manifest {
+  return JSON.parse(readFileSync(join(repo, 'backups', id, 'manifest.json'), 'utf8')) as Manifest;
+}
+
+async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The running backup of the dbdrill process `pid`, once its tool has been recorded. */
+function waitForRunning(pid: number): Promise<{ id: string; man: Manifest }> {
+  return waitFor(() => {
+    const dir = join(repo, 'backups');
+    for (const id of readdirSync(dir)) {
+      try {
+        const man = readManifest(id);
+        if (man.status === 'running' && man.owner?.pid === pid && man.tool.name !== '') return { id, man };
+      } catch {
+        // being written
+      }
+    }
+    return undefined;
+  }, `a running manifest owned by ${pid}`);
+}
+
+/** The built CLI as a child of its own; exit resolves to the exit code or the killing signal. */
+function spawnCli(args: string[]): { pid: number; exit: Promise<number | string> } {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: 'ignore' });
+  const exit = new Promise<number | string>((r) => child.on('exit', (code, sig) => r(sig ?? code ?? -1)));
+  return { pid: child.pid!, exit };
+}
+
+/** Holds an ACCESS EXCLUSIVE lock on a table while fn runs, so pg_dump waits and can be caught running. */
+async function withLocked(table: string, fn: () => Promise<void>): Promise<void> {
+  const locker = new pgDriver.Client({ host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: db });
+  locker.on('error', () => {});
+  await locker.connect();
+  try {
+    await locker.query('BEGIN');
+    await locker.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+    await fn();
+  } finally {
+    await locker.query('ROLLBACK').catch(() => {});
+    await locker.end();
+  }
+}
 
 /** The pid of a running tool whose command line mentions `needle`. */
 function findProcess(name: string, needle: string): number | undefined {

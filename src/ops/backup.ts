@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
 import type { BackupResult, RecordTool } from '../engines/backup-result.js';
@@ -10,6 +9,7 @@ import { DbdrillError, invalid } from '../errors.js';
 import { checksumFiles, listFiles } from '../repo/checksum.js';
 import type { BackupKind, BackupType, Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
+import { reapInterrupted, thisProcessOwner } from './interrupted.js';
 import { startJob, type Job, type JobContext } from './job.js';
 import { testTarget } from './targets.js';
 
@@ -43,6 +43,8 @@ export async function runBackup(ctx: JobContext, target: Target, opts: BackupOpt
   const probe = await ctx.step('connect', () => testTarget(target));
   const repo = new Repository(target.repo);
   repo.ensure(target, probe.systemId);
+  const { reaped } = await reapInterrupted(repo, repo.catalog().manifests);
+  for (const m of reaped) ctx.emit({ type: 'log', level: 'warn', text: `backup ${m.id} was left running and is now marked failed (${m.error})` });
   const { id, dir } = repo.newBackup(opts.kind, type);
   let manifest: Manifest = {
     formatVersion: 1,
@@ -57,7 +59,7 @@ export async function runBackup(ctx: JobContext, target: Target, opts: BackupOpt
     startedAt: new Date().toISOString(),
     sizeBytes: 0,
     files: [],
-    owner: { pid: process.pid, host: hostname() },
+    owner: thisProcessOwner(),
   };
   repo.writeManifest(manifest);
   ctx.emit({ type: 'log', level: 'info', text: `backup ${id} into ${dir}` });
