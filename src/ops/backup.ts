@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
 import type { BackupResult, RecordTool } from '../engines/backup-result.js';
@@ -61,15 +62,14 @@ export async function runBackup(ctx: JobContext, target: Target, opts: BackupOpt
     files: [],
     owner: thisProcessOwner(),
   };
-  repo.writeManifest(manifest);
-  ctx.emit({ type: 'log', level: 'info', text: `backup ${id} into ${dir}` });
-
   const recordTool = (tool: Manifest['tool']) => {
     manifest = { ...manifest, tool };
     repo.writeManifest(manifest);
   };
 
   try {
+    repo.writeManifest(manifest);
+    ctx.emit({ type: 'log', level: 'info', text: `backup ${id} into ${dir}` });
     const result = await engineBackup(ctx, target, probe, dir, opts, recordTool);
     manifest = { ...manifest, ...result };
     const files = await ctx.step('checksum', async () => checksumFiles(dir, await listFiles(dir, (rel) => rel === 'manifest.json' || rel.startsWith('.'))));
@@ -85,12 +85,30 @@ export async function runBackup(ctx: JobContext, target: Target, opts: BackupOpt
     return manifest;
   } catch (e) {
     const { owner: _owner, ...rest } = manifest;
-    const reason = ctx.signal.aborted ? `cancelled (${String(ctx.signal.reason ?? 'interrupted')})` : (e as Error).message;
+    const message = (e as Error).message;
+    const full = noSpace(e) ? noSpaceSentence(target.repo, message) : undefined;
+    const reason = ctx.signal.aborted ? `cancelled (${String(ctx.signal.reason ?? 'interrupted')})` : (full ?? message);
+    // Removing the partial data first also gives a full disk back the room for the manifest.
     repo.quarantine(id);
-    repo.writeManifest({ ...rest, status: 'failed', finishedAt: new Date().toISOString(), files: [], sizeBytes: 0, error: reason });
-    if (e instanceof DbdrillError) throw new DbdrillError(e.code, `Backup ${id} failed: ${e.message}`, { ...e.detail, backup: id });
+    try {
+      repo.writeManifest({ ...rest, status: 'failed', finishedAt: new Date().toISOString(), files: [], sizeBytes: 0, error: reason });
+    } catch {
+      // No manifest at all is better than one that still says running.
+      rmSync(dir, { recursive: true, force: true });
+    }
+    if (e instanceof DbdrillError) throw new DbdrillError(e.code, `Backup ${id} failed: ${full ?? message}`, { ...e.detail, backup: id });
+    if (full) throw new DbdrillError('failed', `Backup ${id} failed: ${full}`, { backup: id });
     throw e;
   }
+}
+
+/** The disk under the repository filled up: the tool says so in its own words, Node with ENOSPC. */
+function noSpace(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException).code === 'ENOSPC' || /no space left on device/i.test((e as Error).message ?? '');
+}
+
+function noSpaceSentence(repo: string, message: string): string {
+  return `no space left on the disk of the repository ${repo} (${message.replace(/\.$/, '')}); free space there or give the target a --repo on a larger disk`;
 }
 
 function engineBackup(
