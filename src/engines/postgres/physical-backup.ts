@@ -41,8 +41,9 @@ export async function pgPhysicalBackup(ctx: EngineContext, target: Target, probe
   let start: { lsn: string; timeline: number } | undefined;
   let end: string | undefined;
   let phase = 'starting';
-  let lastBytes = 0;
-  let lastAt = performance.now();
+  // The rate is measured from the copy's start, not the run's: a spread checkpoint can take
+  // minutes, and counting them would make the first rate (and ETA) far too pessimistic.
+  let last: { bytes: number; at: number } | undefined;
   let rate: number | undefined;
 
   await ctx.step('base backup', () =>
@@ -56,13 +57,14 @@ export async function pgPhysicalBackup(ctx: EngineContext, target: Target, probe
         const p = parseBaseBackupLine(e.text);
         if (p.kind === 'phase') {
           phase = p.phase === 'checkpoint' ? 'waiting for checkpoint' : p.phase;
+          if (p.phase === 'copying') last = { bytes: 0, at: performance.now() };
           ctx.emit({ type: 'progress', phase });
         } else if (p.kind === 'progress') {
           const now = performance.now();
-          if (now - lastAt > 200) {
-            rate = ((p.doneBytes - lastBytes) * 1000) / (now - lastAt);
-            lastBytes = p.doneBytes;
-            lastAt = now;
+          if (!last) last = { bytes: p.doneBytes, at: now };
+          else if (now - last.at > 200) {
+            rate = ((p.doneBytes - last.bytes) * 1000) / (now - last.at);
+            last = { bytes: p.doneBytes, at: now };
           }
           const eta = rate && rate > 0 ? (p.totalBytes - p.doneBytes) / rate : undefined;
           ctx.emit({ type: 'progress', phase: 'copying', done: p.doneBytes, total: p.totalBytes, rate, etaSeconds: eta, unit: 'bytes' });
