@@ -284,6 +284,9 @@ describe('failed and interrupted backups', () => {
       const { id, man } = await waitForRunning(run.pid);
       expect(man.owner).toEqual({ pid: run.pid, host: hostname(), startedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), processStart: expect.stringMatching(/^[0-9a-f-]{36}\/\d+$/) });
       const dumpPid = await waitFor(() => findProcess('pg_dump', db), 'pg_dump should be running');
+      // Blocked on the lock, pg_dump has taken over the exported snapshot and outlives dbdrill;
+      // killed before that, it would fail on its own for want of the snapshot.
+      await waitForLockWait();
       process.kill(run.pid, 'SIGKILL');
       expect(await run.exit).toBe('SIGKILL');
       // Nothing was left to write "failed": the manifest says running, and pg_dump (its own
@@ -312,6 +315,7 @@ describe('failed and interrupted backups', () => {
       pid = run.pid;
       id = (await waitForRunning(run.pid)).id;
       await waitFor(() => findProcess('pg_dump', db), 'pg_dump should be running');
+      await waitForLockWait();
       process.kill(run.pid, 'SIGKILL');
       expect(await run.exit).toBe('SIGKILL');
     });
@@ -348,10 +352,10 @@ function readManifest(id: string): Manifest {
   return JSON.parse(readFileSync(join(repo, 'backups', id, 'manifest.json'), 'utf8')) as Manifest;
 }
 
-async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
+async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = probe();
+    const v = await probe();
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -372,6 +376,16 @@ function waitForRunning(pid: number): Promise<{ id: string; man: Manifest }> {
     }
     return undefined;
   }, `a running manifest owned by ${pid}`);
+}
+
+/** Until pg_dump's session waits for a table lock. */
+function waitForLockWait(): Promise<true> {
+  return waitFor(async () => {
+    const r = await withPg(pg, (c) =>
+      c.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'pg_dump' AND datname = $1 AND wait_event_type = 'Lock'`, [db]),
+    );
+    return r.rows.length > 0 ? true : undefined;
+  }, 'pg_dump to wait for the lock');
 }
 
 /** The built CLI as a child of its own; exit resolves to the exit code or the killing signal. */
