@@ -104,6 +104,11 @@ describe('progress of a physical backup (Job API)', () => {
     for (const e of rated) expect(e.etaSeconds).toBeLessThan(seconds);
     const tar = m.files.find((f) => f.path === 'base/base.tar')!;
     expect(Math.abs(tar.bytes - done.at(-1)!) / tar.bytes).toBeLessThan(0.05);
+
+    // base.tar was hashed while pg_basebackup wrote it; a fresh read must agree.
+    const v = await cli(['verify', 'bulk', '--backup', m.id]);
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+    expect(v.stdout).toContain('OK   sha256: 3 file(s) match their checksums');
   });
 });
 

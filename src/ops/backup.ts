@@ -1,13 +1,11 @@
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
 import type { BackupResult, RecordTool } from '../engines/backup-result.js';
-import { pgLogicalBackup } from '../engines/postgres/logical-backup.js';
-import { pgPhysicalBackup } from '../engines/postgres/physical-backup.js';
-import { myLogicalBackup } from '../engines/mysql/logical-backup.js';
-import { myPhysicalBackup } from '../engines/mysql/physical-backup.js';
 import { DbdrillError, invalid } from '../errors.js';
 import { checksumFiles, listFiles } from '../repo/checksum.js';
+import { FollowHash } from '../repo/follow-hash.js';
 import type { BackupKind, BackupType, Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
 import { reapInterrupted, thisProcessOwner } from './interrupted.js';
@@ -62,9 +60,12 @@ export async function runBackup(ctx: JobContext, target: Target, opts: BackupOpt
     files: [],
     owner: thisProcessOwner(),
   };
-  const recordTool = (tool: Manifest['tool']) => {
+  // Files the tool writes front to back are hashed while it writes them, not re-read after it.
+  const followed = new Map<string, FollowHash>();
+  const recordTool: RecordTool = (tool, outputs) => {
     manifest = { ...manifest, tool };
     repo.writeManifest(manifest);
+    for (const rel of outputs?.appendOnly ?? []) if (!followed.has(rel)) followed.set(rel, new FollowHash(join(dir, rel)));
   };
 
   try {
@@ -72,7 +73,7 @@ export async function runBackup(ctx: JobContext, target: Target, opts: BackupOpt
     ctx.emit({ type: 'log', level: 'info', text: `backup ${id} into ${dir}` });
     const result = await engineBackup(ctx, target, probe, dir, opts, recordTool);
     manifest = { ...manifest, ...result };
-    const files = await ctx.step('checksum', async () => checksumFiles(dir, await listFiles(dir, (rel) => rel === 'manifest.json' || rel.startsWith('.'))));
+    const files = await ctx.step('checksum', async () => checksumFiles(dir, await listFiles(dir, (rel) => rel === 'manifest.json' || rel.startsWith('.')), followed));
     const { owner: _owner, ...rest } = manifest;
     manifest = {
       ...rest,
@@ -88,7 +89,9 @@ export async function runBackup(ctx: JobContext, target: Target, opts: BackupOpt
     const message = (e as Error).message;
     const full = noSpace(e) ? noSpaceSentence(target.repo, message) : undefined;
     const reason = ctx.signal.aborted ? `cancelled (${String(ctx.signal.reason ?? 'interrupted')})` : (full ?? message);
-    // Removing the partial data first also gives a full disk back the room for the manifest.
+    // Removing the partial data first also gives a full disk back the room for the manifest;
+    // a file still open for hashing would keep its blocks, so those are let go of before.
+    await closeAll(followed);
     repo.quarantine(id);
     try {
       repo.writeManifest({ ...rest, status: 'failed', finishedAt: new Date().toISOString(), files: [], sizeBytes: 0, error: reason });
@@ -99,7 +102,13 @@ export async function runBackup(ctx: JobContext, target: Target, opts: BackupOpt
     if (e instanceof DbdrillError) throw new DbdrillError(e.code, `Backup ${id} failed: ${full ?? message}`, { ...e.detail, backup: id });
     if (full) throw new DbdrillError('failed', `Backup ${id} failed: ${full}`, { backup: id });
     throw e;
+  } finally {
+    await closeAll(followed);
   }
+}
+
+function closeAll(followed: Map<string, FollowHash>): Promise<unknown> {
+  return Promise.all([...followed.values()].map((f) => f.close()));
 }
 
 /** The disk under the repository filled up: the tool says so in its own words, Node with ENOSPC. */
@@ -111,7 +120,7 @@ function noSpaceSentence(repo: string, message: string): string {
   return `no space left on the disk of the repository ${repo} (${message.replace(/\.$/, '')}); free space there or give the target a --repo on a larger disk`;
 }
 
-function engineBackup(
+async function engineBackup(
   ctx: JobContext,
   target: Target,
   probe: Awaited<ReturnType<typeof testTarget>>,
@@ -119,12 +128,14 @@ function engineBackup(
   opts: BackupOptions,
   recordTool: RecordTool,
 ): Promise<BackupResult> {
+  // Only the target's own engine is loaded: a cron'd pg_dump need not pay for mysql2, nor the
+  // reverse (start-up is part of every backup's time, bench/backup.ts).
   if (target.engine === 'postgres') {
     return opts.kind === 'logical'
-      ? pgLogicalBackup(ctx, target, probe, dir, { jobs: opts.jobs, digests: opts.digests, recordTool })
-      : pgPhysicalBackup(ctx, target, probe, dir, { checkpoint: opts.checkpoint, recordTool });
+      ? (await import('../engines/postgres/logical-backup.js')).pgLogicalBackup(ctx, target, probe, dir, { jobs: opts.jobs, digests: opts.digests, recordTool })
+      : (await import('../engines/postgres/physical-backup.js')).pgPhysicalBackup(ctx, target, probe, dir, { checkpoint: opts.checkpoint, recordTool });
   }
   return opts.kind === 'logical'
-    ? myLogicalBackup(ctx, target, probe, dir, { jobs: opts.jobs, recordTool })
-    : myPhysicalBackup(ctx, target, probe, dir, { jobs: opts.jobs, recordTool });
+    ? (await import('../engines/mysql/logical-backup.js')).myLogicalBackup(ctx, target, probe, dir, { jobs: opts.jobs, recordTool })
+    : (await import('../engines/mysql/physical-backup.js')).myPhysicalBackup(ctx, target, probe, dir, { jobs: opts.jobs, recordTool });
 }

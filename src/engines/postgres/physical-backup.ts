@@ -37,7 +37,9 @@ export async function pgPhysicalBackup(ctx: EngineContext, target: Target, probe
     '--verbose',
   ];
   const toolRecord = { name: tool.name, version: tool.version, argv: [tool.path, ...args] };
-  opts.recordTool?.(toolRecord);
+  // pg_basebackup writes base.tar front to back; pg_wal.tar it does not (each WAL member's tar
+  // header is rewritten once the segment is complete), so only base.tar is hashed as it grows.
+  opts.recordTool?.(toolRecord, { appendOnly: ['base/base.tar'] });
   let start: { lsn: string; timeline: number } | undefined;
   let end: string | undefined;
   let phase = 'starting';
