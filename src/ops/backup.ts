@@ -28,8 +28,9 @@ export function startBackup(configDir: string, name: string, opts: BackupOptions
 
 /**
  * The backup lifecycle every engine shares: a manifest marked running before the tool starts
- * (and rewritten with the tool and its argv once the engine has chosen them), checksums of every file written, then complete — or, on any failure or cancel, failed with the
- * reason and the partial data removed, so a restore can never pick up half a backup.
+ * (and rewritten with the tool and its argv once the engine has chosen them), checksums of every
+ * file written, then complete — or, on any failure or cancel, failed with the reason and the
+ * partial data removed, so a restore can never pick up half a backup.
  */
 export async function runBackup(ctx: JobContext, target: Target, opts: BackupOptions): Promise<Manifest> {
   const type = opts.type ?? 'full';

@@ -38,6 +38,10 @@ export async function pgLogicalBackup(ctx: JobContext, target: Target, probe: Pr
   try {
     const backendPid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    // The counts finish long before the dump and are off its critical path, but parallel scan
+    // workers took as long as one backend (0.6-0.7 s for 5 M pgbench rows) at twice the CPU,
+    // taken from pg_dump and its COPY backends (bench/backup.ts, 2 cores).
+    await client.query('SET LOCAL max_parallel_workers_per_gather = 0');
     const { rows } = await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s');
     const snapshot = rows[0]!.s;
     const args = [
