@@ -333,6 +333,12 @@ describe('failed and interrupted backups', () => {
       const man = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
       expect(man.status).toBe('failed');
       expect(man.error).toMatch(/killed by SIGKILL/);
+      // The failed manifest still says what ran, recorded before the tool started.
+      expect(man.tool.name).toBe('mariadb-dump');
+      expect(man.tool.version).toMatch(/^10\.11\./);
+      expect(man.tool.argv[0]).toMatch(/\/mariadb-dump$/);
+      expect(man.tool.argv).toContain(schema);
+      expect(man.tool.argv.join(' ')).not.toContain(my.password);
       // The counting session that waited on the lock was ended, not left holding a snapshot.
       const left = await q<mysql.RowDataPacket[]>(
         "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> ? AND INFO LIKE 'SELECT COUNT(*)%'",

@@ -1,8 +1,12 @@
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import pgDriver from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../src/repo/manifest.js';
-import { runCli, tempConfigDir } from './helpers/cli.js';
+import { ownerGone, thisProcessOwner } from '../src/ops/interrupted.js';
+import { CLI, runCli, tempConfigDir } from './helpers/cli.js';
 import { createScratchDb, dropDb, tableFingerprint } from './helpers/pg-scratch-db.js';
 import { sharedPostgres, withPg } from './helpers/sandbox.js';
 
@@ -132,6 +136,27 @@ describe('logical backups of PostgreSQL', () => {
     expect(m.verification?.every((v) => v.ok)).toBe(true);
   });
 
+  it('verify --restore fails, naming the tables, when the restored rows differ from those recorded', async () => {
+    const r0 = await cli(['backup', 'pgt', '--kind', 'logical', '--digests', '--json']);
+    expect(r0.code, r0.stderr).toBe(0);
+    const id = (JSON.parse(r0.stdout) as { backup: Manifest }).backup.id;
+    // The manifest carries no checksum of its own; what it records is what a restore must match.
+    const file = join(repo, 'backups', id, 'manifest.json');
+    const m = JSON.parse(readFileSync(file, 'utf8')) as Manifest;
+    m.tables = m.tables!.map((t) =>
+      t.table === 'public.accounts' ? { ...t, rows: t.rows + 1 } : t.table === 'public.events' ? { ...t, digest: String(BigInt(t.digest!) + 1n) } : t,
+    );
+    writeFileSync(file, JSON.stringify(m, null, 2));
+
+    const r = await cli(['verify', 'pgt', '--backup', id, '--restore']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toContain('OK   sha256: 1 file(s) match their checksums');
+    expect(r.stdout).toContain('FAIL restore: public.accounts has 20000 rows, expected 20001; public.events has the expected row count but different contents');
+    expect(r.stdout).toContain(`Backup ${id} FAILED verification.`);
+    const after = JSON.parse(readFileSync(file, 'utf8')) as Manifest;
+    expect(after.verification?.find((v) => v.method === 'restore')).toMatchObject({ ok: false, detail: expect.stringContaining('public.accounts has 20000 rows') });
+  });
+
   it('detects and names a corrupted byte in the dump', async () => {
     const r0 = await cli(['backup', 'pgt', '--kind', 'logical', '--json']);
     const m = (JSON.parse(r0.stdout) as { backup: Manifest }).backup;
@@ -169,7 +194,10 @@ describe('physical backups of PostgreSQL', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as { ok: boolean; checks: { method: string; ok: boolean; detail: string }[] };
     expect(report.checks.map((c) => [c.method, c.ok])).toEqual([['sha256', true], ['pg_verifybackup', true], ['restore', true], ['pg_amcheck', true]]);
-    expect(report.checks[2]!.detail).toMatch(/^started and recovered to the consistent point [0-9A-F]+\/[0-9A-F]+$/);
+    expect(report.checks[2]!.detail).toMatch(/^started and recovered to the consistent point [0-9A-F]+\/[0-9A-F]+; /);
+    // Said plainly: a physical verify proves startability and pg_amcheck, not row counts.
+    expect(report.checks[2]!.detail).toContain('row counts are not compared for a physical backup');
+    expect(m.tables).toBeUndefined();
   });
 
   it('passes pg_verifybackup, and a flipped byte in base.tar is named', async () => {
@@ -210,6 +238,12 @@ describe('failed and interrupted backups', () => {
       const man = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
       expect(man.status).toBe('failed');
       expect(man.error).toMatch(/killed by SIGKILL/);
+      // The failed manifest still says what ran, recorded before the tool started.
+      expect(man.tool.name).toBe('pg_dump');
+      expect(man.tool.version).toMatch(/^15\./);
+      expect(man.tool.argv[0]).toMatch(/\/pg_dump$/);
+      expect(man.tool.argv).toEqual(expect.arrayContaining(['--dbname', db, '--format', 'custom', '--snapshot']));
+      expect(JSON.stringify(man)).not.toContain(pg.password);
     } finally {
       await locker.query('ROLLBACK');
       await locker.end();
@@ -236,6 +270,7 @@ describe('failed and interrupted backups', () => {
       const man = JSON.parse(readFileSync(join(repo, 'backups', id, 'manifest.json'), 'utf8')) as Manifest;
       expect(man.status).toBe('failed');
       expect(man.error).toMatch(/^cancelled/);
+      expect(man.tool).toMatchObject({ name: 'pg_dump', argv: expect.arrayContaining(['--dbname', db]) });
       expect(findProcess('pg_dump', db)).toBeUndefined();
     } finally {
       await locker.query('ROLLBACK');
@@ -243,17 +278,137 @@ describe('failed and interrupted backups', () => {
     }
   });
 
+  it('a dbdrill killed -9 mid-backup leaves a running manifest that the next catalog marks failed', async () => {
+    await withLocked('accounts', async () => {
+      const run = spawnCli(['backup', 'pgt', '--kind', 'logical', '--json']);
+      const { id, man } = await waitForRunning(run.pid);
+      expect(man.owner).toEqual({ pid: run.pid, host: hostname(), startedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), processStart: expect.stringMatching(/^[0-9a-f-]{36}\/\d+$/) });
+      const dumpPid = await waitFor(() => findProcess('pg_dump', db), 'pg_dump should be running');
+      // Blocked on the lock, pg_dump has taken over the exported snapshot and outlives dbdrill;
+      // killed before that, it would fail on its own for want of the snapshot.
+      await waitForLockWait();
+      process.kill(run.pid, 'SIGKILL');
+      expect(await run.exit).toBe('SIGKILL');
+      // Nothing was left to write "failed": the manifest says running, and pg_dump (its own
+      // process group) is still waiting for the lock, orphaned.
+      expect(readManifest(id).status).toBe('running');
+      expect(findProcess('pg_dump', db)).toBe(dumpPid);
+
+      const cat = await cli(['catalog', 'pgt', '--json']);
+      expect(cat.code, cat.stderr).toBe(0);
+      const entry = (JSON.parse(cat.stdout) as { backups: { id: string; status: string; error?: string }[] }).backups.find((b) => b.id === id);
+      const reason = `interrupted: the dbdrill process ${run.pid} on ${hostname()} is gone; its leftover pg_dump (pid ${dumpPid}) was stopped`;
+      expect(entry).toMatchObject({ status: 'failed', error: reason });
+      const after = readManifest(id);
+      expect(after).toMatchObject({ status: 'failed', error: reason, files: [], sizeBytes: 0, tool: { name: 'pg_dump' } });
+      expect(after.owner).toBeUndefined();
+      expect(readdirSync(join(repo, 'backups', id))).toEqual(['manifest.json']);
+      expect(findProcess('pg_dump', db)).toBeUndefined();
+    });
+  });
+
+  it('the next backup marks a backup left running by a killed dbdrill failed, and says so', async () => {
+    let id = '';
+    let pid = 0;
+    await withLocked('events', async () => {
+      const run = spawnCli(['backup', 'pgt', '--kind', 'logical', '--json']);
+      pid = run.pid;
+      id = (await waitForRunning(run.pid)).id;
+      await waitFor(() => findProcess('pg_dump', db), 'pg_dump should be running');
+      await waitForLockWait();
+      process.kill(run.pid, 'SIGKILL');
+      expect(await run.exit).toBe('SIGKILL');
+    });
+    const r = await cli(['backup', 'pgt', '--kind', 'logical', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`WARN backup ${id} was left running and is now marked failed (interrupted: the dbdrill process ${pid} on ${hostname()} is gone`);
+    expect(readManifest(id)).toMatchObject({ status: 'failed', error: expect.stringMatching(/^interrupted: the dbdrill process \d+ on \S+ is gone/) });
+    expect(readdirSync(join(repo, 'backups', id))).toEqual(['manifest.json']);
+    expect(findProcess('pg_dump', db)).toBeUndefined();
+  });
+
+  it('a running manifest is left alone while its owner lives, and a reused pid is not its owner', () => {
+    const me = thisProcessOwner();
+    expect(ownerGone(me)).toBe(false);
+    expect(ownerGone({ ...me, host: 'another-host' })).toBe(false);
+    expect(ownerGone({ ...me, processStart: `${me.processStart!.split('/')[0]}/1` })).toBe(true);
+    expect(ownerGone({ ...me, pid: 2 ** 22 + 1 })).toBe(true);
+  });
+
   it('the catalog lists every backup newest first, failed ones included', async () => {
     const r = await cli(['catalog', 'pgt', '--json']);
     const cat = JSON.parse(r.stdout) as { backups: { id: string; status: string }[] };
     const ids = cat.backups.map((b) => b.id);
     expect(ids).toEqual([...ids].sort().reverse());
-    expect(cat.backups.filter((b) => b.status === 'failed').length).toBe(2);
-    expect(cat.backups.filter((b) => b.status === 'complete').length).toBe(5);
+    expect(cat.backups.filter((b) => b.status === 'failed').length).toBe(4);
+    expect(cat.backups.filter((b) => b.status === 'complete').length).toBe(7);
+    expect(cat.backups.filter((b) => b.status === 'running')).toEqual([]);
     const text = await cli(['catalog', 'pgt']);
     expect(text.stdout.split('\n')[0]).toMatch(/^ID\s+KIND\s+TYPE\s+STATUS\s+STARTED\s+DURATION\s+SIZE\s+VERIFIED/);
   });
 });
+
+function readManifest(id: string): Manifest {
+  return JSON.parse(readFileSync(join(repo, 'backups', id, 'manifest.json'), 'utf8')) as Manifest;
+}
+
+async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The running backup of the dbdrill process `pid`, once its tool has been recorded. */
+function waitForRunning(pid: number): Promise<{ id: string; man: Manifest }> {
+  return waitFor(() => {
+    const dir = join(repo, 'backups');
+    for (const id of readdirSync(dir)) {
+      try {
+        const man = readManifest(id);
+        if (man.status === 'running' && man.owner?.pid === pid && man.tool.name !== '') return { id, man };
+      } catch {
+        // being written
+      }
+    }
+    return undefined;
+  }, `a running manifest owned by ${pid}`);
+}
+
+/** Until pg_dump's session waits for a table lock. */
+function waitForLockWait(): Promise<true> {
+  return waitFor(async () => {
+    const r = await withPg(pg, (c) =>
+      c.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'pg_dump' AND datname = $1 AND wait_event_type = 'Lock'`, [db]),
+    );
+    return r.rows.length > 0 ? true : undefined;
+  }, 'pg_dump to wait for the lock');
+}
+
+/** The built CLI as a child of its own; exit resolves to the exit code or the killing signal. */
+function spawnCli(args: string[]): { pid: number; exit: Promise<number | string> } {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: 'ignore' });
+  const exit = new Promise<number | string>((r) => child.on('exit', (code, sig) => r(sig ?? code ?? -1)));
+  return { pid: child.pid!, exit };
+}
+
+/** Holds an ACCESS EXCLUSIVE lock on a table while fn runs, so pg_dump waits and can be caught running. */
+async function withLocked(table: string, fn: () => Promise<void>): Promise<void> {
+  const locker = new pgDriver.Client({ host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: db });
+  locker.on('error', () => {});
+  await locker.connect();
+  try {
+    await locker.query('BEGIN');
+    await locker.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+    await fn();
+  } finally {
+    await locker.query('ROLLBACK').catch(() => {});
+    await locker.end();
+  }
+}
 
 /** The pid of a running tool whose command line mentions `needle`. */
 function findProcess(name: string, needle: string): number | undefined {

@@ -97,6 +97,23 @@ describe('runTool', () => {
     expect(e.detail).toMatchObject({ exitCode: 3 });
   });
 
+  it('keeps an indented continuation with its message, so the telling line is not cut off', async () => {
+    // What pg_dump prints when its session is terminated: the cause is followed by two tab lines.
+    const script = [
+      'echo "pg_dump: error: Dumping the contents of table \\"big\\" failed: PQgetCopyData() failed." >&2',
+      'echo "pg_dump: detail: Error message from server: server closed the connection unexpectedly" >&2',
+      'printf "\\tThis probably means the server terminated abnormally\\n\\tbefore or while processing the request.\\n" >&2',
+      'echo "pg_dump: detail: Command was: COPY public.big (id, pad) TO stdout;" >&2',
+      'exit 1',
+    ].join('; ');
+    const e = await rejection(runTool({ tool: '/bin/sh', args: ['-c', script] }));
+    expect(e.message).toBe(
+      'sh exited with code 1: pg_dump: error: Dumping the contents of table "big" failed: PQgetCopyData() failed. | ' +
+        'pg_dump: detail: Error message from server: server closed the connection unexpectedly This probably means the server terminated abnormally before or while processing the request. | ' +
+        'pg_dump: detail: Command was: COPY public.big (id, pad) TO stdout;.',
+    );
+  });
+
   it('writes stdout straight into a file', async () => {
     const file = join(tmp.dir, 'out.txt');
     await runTool({ tool: '/bin/sh', args: ['-c', 'seq 1 1000'], stdout: { file } });

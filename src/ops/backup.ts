@@ -1,15 +1,14 @@
-import { hostname } from 'node:os';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
-import type { BackupResult } from '../engines/backup-result.js';
-import { pgLogicalBackup } from '../engines/postgres/logical-backup.js';
-import { pgPhysicalBackup } from '../engines/postgres/physical-backup.js';
-import { myLogicalBackup } from '../engines/mysql/logical-backup.js';
-import { myPhysicalBackup } from '../engines/mysql/physical-backup.js';
+import type { BackupResult, RecordTool } from '../engines/backup-result.js';
 import { DbdrillError, invalid } from '../errors.js';
 import { checksumFiles, listFiles } from '../repo/checksum.js';
+import { FollowHash } from '../repo/follow-hash.js';
 import type { BackupKind, BackupType, Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
+import { reapInterrupted, thisProcessOwner } from './interrupted.js';
 import { startJob, type Job, type JobContext } from './job.js';
 import { testTarget } from './targets.js';
 
@@ -28,9 +27,10 @@ export function startBackup(configDir: string, name: string, opts: BackupOptions
 }
 
 /**
- * The backup lifecycle every engine shares: a manifest marked running before the tool starts,
- * checksums of every file written, then complete — or, on any failure or cancel, failed with the
- * reason and the partial data removed, so a restore can never pick up half a backup.
+ * The backup lifecycle every engine shares: a manifest marked running before the tool starts
+ * (and rewritten with the tool and its argv once the engine has chosen them), checksums of every
+ * file written, then complete — or, on any failure or cancel, failed with the reason and the
+ * partial data removed, so a restore can never pick up half a backup.
  */
 export async function runBackup(ctx: JobContext, target: Target, opts: BackupOptions): Promise<Manifest> {
   const type = opts.type ?? 'full';
@@ -43,6 +43,8 @@ export async function runBackup(ctx: JobContext, target: Target, opts: BackupOpt
   const probe = await ctx.step('connect', () => testTarget(target));
   const repo = new Repository(target.repo);
   repo.ensure(target, probe.systemId);
+  const { reaped } = await reapInterrupted(repo, repo.catalog().manifests);
+  for (const m of reaped) ctx.emit({ type: 'log', level: 'warn', text: `backup ${m.id} was left running and is now marked failed (${m.error})` });
   const { id, dir } = repo.newBackup(opts.kind, type);
   let manifest: Manifest = {
     formatVersion: 1,
@@ -57,15 +59,22 @@ export async function runBackup(ctx: JobContext, target: Target, opts: BackupOpt
     startedAt: new Date().toISOString(),
     sizeBytes: 0,
     files: [],
-    owner: { pid: process.pid, host: hostname() },
+    owner: thisProcessOwner(),
   };
-  repo.writeManifest(manifest);
-  ctx.emit({ type: 'log', level: 'info', text: `backup ${id} into ${dir}` });
+  // Files the tool writes front to back are hashed while it writes them, not re-read after it.
+  const followed = new Map<string, FollowHash>();
+  const recordTool: RecordTool = (tool, outputs) => {
+    manifest = { ...manifest, tool };
+    repo.writeManifest(manifest);
+    for (const rel of outputs?.appendOnly ?? []) if (!followed.has(rel)) followed.set(rel, new FollowHash(join(dir, rel)));
+  };
 
   try {
-    const result = await engineBackup(ctx, target, probe, dir, opts);
+    repo.writeManifest(manifest);
+    ctx.emit({ type: 'log', level: 'info', text: `backup ${id} into ${dir}` });
+    const result = await engineBackup(ctx, target, probe, dir, opts, recordTool);
     manifest = { ...manifest, ...result };
-    const files = await ctx.step('checksum', async () => checksumFiles(dir, await listFiles(dir, (rel) => rel === 'manifest.json' || rel.startsWith('.'))));
+    const files = await ctx.step('checksum', async () => checksumFiles(dir, await listFiles(dir, (rel) => rel === 'manifest.json' || rel.startsWith('.')), followed));
     const { owner: _owner, ...rest } = manifest;
     manifest = {
       ...rest,
@@ -78,21 +87,56 @@ export async function runBackup(ctx: JobContext, target: Target, opts: BackupOpt
     return manifest;
   } catch (e) {
     const { owner: _owner, ...rest } = manifest;
-    const reason = ctx.signal.aborted ? `cancelled (${String(ctx.signal.reason ?? 'interrupted')})` : (e as Error).message;
+    const message = (e as Error).message;
+    const full = noSpace(e) ? noSpaceSentence(target.repo, message) : undefined;
+    const reason = ctx.signal.aborted ? `cancelled (${String(ctx.signal.reason ?? 'interrupted')})` : (full ?? message);
+    // Removing the partial data first also gives a full disk back the room for the manifest;
+    // a file still open for hashing would keep its blocks, so those are let go of before.
+    await closeAll(followed);
     repo.quarantine(id);
-    repo.writeManifest({ ...rest, status: 'failed', finishedAt: new Date().toISOString(), files: [], sizeBytes: 0, error: reason });
-    if (e instanceof DbdrillError) throw new DbdrillError(e.code, `Backup ${id} failed: ${e.message}`, { ...e.detail, backup: id });
+    try {
+      repo.writeManifest({ ...rest, status: 'failed', finishedAt: new Date().toISOString(), files: [], sizeBytes: 0, error: reason });
+    } catch {
+      // No manifest at all is better than one that still says running.
+      rmSync(dir, { recursive: true, force: true });
+    }
+    if (e instanceof DbdrillError) throw new DbdrillError(e.code, `Backup ${id} failed: ${full ?? message}`, { ...e.detail, backup: id });
+    if (full) throw new DbdrillError('failed', `Backup ${id} failed: ${full}`, { backup: id });
     throw e;
+  } finally {
+    await closeAll(followed);
   }
 }
 
-function engineBackup(ctx: JobContext, target: Target, probe: Awaited<ReturnType<typeof testTarget>>, dir: string, opts: BackupOptions): Promise<BackupResult> {
+function closeAll(followed: Map<string, FollowHash>): Promise<unknown> {
+  return Promise.all([...followed.values()].map((f) => f.close()));
+}
+
+/** The disk under the repository filled up: the tool says so in its own words, Node with ENOSPC. */
+function noSpace(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException).code === 'ENOSPC' || /no space left on device/i.test((e as Error).message ?? '');
+}
+
+function noSpaceSentence(repo: string, message: string): string {
+  return `no space left on the disk of the repository ${repo} (${message.replace(/\.$/, '')}); free space there or give the target a --repo on a larger disk`;
+}
+
+async function engineBackup(
+  ctx: JobContext,
+  target: Target,
+  probe: Awaited<ReturnType<typeof testTarget>>,
+  dir: string,
+  opts: BackupOptions,
+  recordTool: RecordTool,
+): Promise<BackupResult> {
+  // Only the target's own engine is loaded: a cron'd pg_dump need not pay for mysql2, nor the
+  // reverse (start-up is part of every backup's time, bench/backup.ts).
   if (target.engine === 'postgres') {
     return opts.kind === 'logical'
-      ? pgLogicalBackup(ctx, target, probe, dir, { jobs: opts.jobs, digests: opts.digests })
-      : pgPhysicalBackup(ctx, target, probe, dir, { checkpoint: opts.checkpoint });
+      ? (await import('../engines/postgres/logical-backup.js')).pgLogicalBackup(ctx, target, probe, dir, { jobs: opts.jobs, digests: opts.digests, recordTool })
+      : (await import('../engines/postgres/physical-backup.js')).pgPhysicalBackup(ctx, target, probe, dir, { checkpoint: opts.checkpoint, recordTool });
   }
   return opts.kind === 'logical'
-    ? myLogicalBackup(ctx, target, probe, dir, { jobs: opts.jobs })
-    : myPhysicalBackup(ctx, target, probe, dir, { jobs: opts.jobs });
+    ? (await import('../engines/mysql/logical-backup.js')).myLogicalBackup(ctx, target, probe, dir, { jobs: opts.jobs, recordTool })
+    : (await import('../engines/mysql/physical-backup.js')).myPhysicalBackup(ctx, target, probe, dir, { jobs: opts.jobs, recordTool });
 }

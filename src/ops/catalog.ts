@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { TargetStore } from '../config/store.js';
 import type { Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
+import { ownerGone, reapInterrupted } from './interrupted.js';
 
 export interface CatalogEntry {
   id: string;
@@ -17,18 +18,9 @@ export interface CatalogEntry {
   error?: string;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export function entryOf(m: Manifest, host = hostname()): CatalogEntry {
   let status: CatalogEntry['status'] = m.status;
-  if (m.status === 'running' && m.owner && m.owner.host === host && !pidAlive(m.owner.pid)) status = 'interrupted';
+  if (m.status === 'running' && ownerGone(m.owner, host)) status = 'interrupted';
   // One verify run appends several checks with the same time; the newest run passes only if all did.
   const lastAt = m.verification?.at(-1)?.at;
   const lastRun = (m.verification ?? []).filter((x) => x.at === lastAt);
@@ -46,10 +38,15 @@ export function entryOf(m: Manifest, host = hostname()): CatalogEntry {
   return e;
 }
 
-/** A target's backups, newest first, read from its repository (the catalog is the repository). */
-export function readCatalog(configDir: string, name: string): { target: string; repo: string; backups: CatalogEntry[]; unreadable: { id: string; error: string }[] } {
+/**
+ * A target's backups, newest first, read from its repository (the catalog is the repository).
+ * Backups left running by a dbdrill process that died are marked failed on the way.
+ */
+export async function readCatalog(configDir: string, name: string): Promise<{ target: string; repo: string; backups: CatalogEntry[]; unreadable: { id: string; error: string }[] }> {
   const target = new TargetStore(configDir).get(name);
-  const { manifests, unreadable } = new Repository(target.repo).catalog();
+  const repo = new Repository(target.repo);
+  const { manifests, unreadable } = repo.catalog();
   const host = hostname();
-  return { target: target.name, repo: target.repo, backups: manifests.map((m) => entryOf(m, host)), unreadable };
+  const current = (await reapInterrupted(repo, manifests, host)).manifests;
+  return { target: target.name, repo: target.repo, backups: current.map((m) => entryOf(m, host)), unreadable };
 }

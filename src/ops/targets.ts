@@ -1,7 +1,5 @@
 import { TargetStore } from '../config/store.js';
 import type { Target, TargetInput } from '../config/target.js';
-import { probeMysql } from '../engines/mysql/probe.js';
-import { probePostgres } from '../engines/postgres/probe.js';
 import type { ProbeResult } from '../engines/probe-types.js';
 
 /** Target use-cases shared by `dbdrill target …` and the console's Targets screen. */
@@ -21,7 +19,13 @@ export function removeTarget(configDir: string, name: string): Target {
   return new TargetStore(configDir).remove(name);
 }
 
-/** Connects and reports version, archiving and privileges; throws one sentence when it cannot. */
-export function testTarget(target: Target): Promise<ProbeResult> {
-  return target.engine === 'postgres' ? probePostgres(target) : probeMysql(target);
+/**
+ * Connects and reports version, archiving and privileges; throws one sentence when it cannot.
+ * Each engine's driver is loaded only for its own targets: pg and mysql2 together cost a
+ * noticeable part of every command's start-up.
+ */
+export async function testTarget(target: Target): Promise<ProbeResult> {
+  return target.engine === 'postgres'
+    ? (await import('../engines/postgres/probe.js')).probePostgres(target)
+    : (await import('../engines/mysql/probe.js')).probeMysql(target);
 }

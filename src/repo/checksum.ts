@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import type { FollowHash } from './follow-hash.js';
 
 export interface FileSum {
   /** Path relative to the backup directory, with forward slashes. */
@@ -36,10 +37,14 @@ export async function listFiles(dir: string, skip: (rel: string) => boolean = ()
   return out.sort();
 }
 
-export async function checksumFiles(dir: string, rels: string[]): Promise<FileSum[]> {
+/**
+ * The sha256 of every file in `rels`. Files hashed while they were written (see FollowHash) are
+ * only finished, unless following them went wrong, when they are read afresh like the rest.
+ */
+export async function checksumFiles(dir: string, rels: string[], followed?: ReadonlyMap<string, FollowHash>): Promise<FileSum[]> {
   const sums: FileSum[] = [];
   for (const rel of rels) {
-    const { sha256, bytes } = await sha256File(join(dir, rel));
+    const { sha256, bytes } = (await followed?.get(rel)?.finish()) ?? (await sha256File(join(dir, rel)));
     sums.push({ path: rel, bytes, sha256 });
   }
   return sums;

@@ -62,7 +62,16 @@ export interface Manifest {
   error?: string;
   verification?: Verification[];
   /** The process writing a running backup: a "running" manifest whose process is gone was interrupted. */
-  owner?: { pid: number; host: string };
+  owner?: BackupOwner;
+}
+
+export interface BackupOwner {
+  pid: number;
+  host: string;
+  /** When that process started (ISO 8601). */
+  startedAt: string;
+  /** processStartToken of the pid (Linux): tells the owner from a later process given the same pid. */
+  processStart?: string;
 }
 
 export const KIND_LETTER: Record<BackupKind, Record<BackupType, string>> = {

@@ -38,6 +38,22 @@ export function isPidAlive(pid: number): boolean {
   return st === undefined ? true : st.state !== 'Z' && st.state !== 'X';
 }
 
+/**
+ * Who a pid is, beyond its number: the boot it lives in and the clock tick it started at
+ * (/proc/<pid>/stat field 22). A pid written down before a reboot or a wrap-around can belong to
+ * an unrelated process later; its token then differs. Undefined without /proc or once it is gone.
+ */
+export function processStartToken(pid: number): string | undefined {
+  try {
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ticks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return ticks ? `${boot}/${ticks}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The process's argv joined by spaces, or undefined when it is gone or unreadable. */
 export function commandLine(pid: number): string | undefined {
   try {

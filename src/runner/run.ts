@@ -139,7 +139,8 @@ export async function runTool(spec: RunSpec): Promise<RunResult> {
     }
     const ok = spec.okExitCodes ?? [0];
     if (signal || result.exitCode === undefined || !ok.includes(result.exitCode)) {
-      throw toolFailed(name, result.exitCode, signal, stderrTail.lines(5).length ? stderrTail.lines(5) : stdoutTail.lines(5));
+      // A dozen lines, so that continuation lines (see toolFailed) still leave three messages.
+      throw toolFailed(name, result.exitCode, signal, stderrTail.lines(12).length ? stderrTail.lines(12) : stdoutTail.lines(12));
     }
     return {
       tool: name,

@@ -13,7 +13,7 @@ export async function catalogCommand(argv: string[]): Promise<number> {
   const name = requirePositional(p, 0, 'The target NAME', USAGE);
   noExtraPositionals(p, 1, USAGE);
   const out = new Output(p.values.json === true);
-  const cat = readCatalog(resolveConfigDir(str(p, 'config')), name);
+  const cat = await readCatalog(resolveConfigDir(str(p, 'config')), name);
   for (const u of cat.unreadable) out.log(`WARN backup ${u.id}: manifest unreadable (${u.error})`);
   out.result(cat, () =>
     cat.backups.length === 0

@@ -5,7 +5,7 @@ import type { TableStat } from '../../repo/manifest.js';
 import { toolTooOld } from '../../runner/errors.js';
 import { runTool } from '../../runner/run.js';
 import { findTool, packageFor, type Tool } from '../../runner/tools.js';
-import type { BackupResult } from '../backup-result.js';
+import type { BackupResult, RecordTool } from '../backup-result.js';
 import type { EngineContext } from '../context.js';
 import { watchGrowth } from '../growth.js';
 import type { ProbeResult } from '../probe-types.js';
@@ -22,6 +22,7 @@ export const DUMP_FORMAT = 'mysqldump-sql';
 
 export interface MyLogicalOptions {
   jobs?: number;
+  recordTool?: RecordTool;
 }
 
 /** The dump tool and its real release (the one findTool reads is the client protocol's "Ver 10.19"). */
@@ -46,6 +47,7 @@ export async function myLogicalBackup(ctx: EngineContext, target: Target, probe:
   const out = join(dir, DUMP_FILE);
   const binlog = probe.archiving.enabled;
   const args = buildDumpArgs({ ...spec, binlog, conn: myConnArgs(target), schema: target.dbname, resultFile: out });
+  opts.recordTool?.({ name: tool.name, version: version.version, argv: [tool.path, ...args] });
 
   const stop = new AbortController();
   const onOuterAbort = () => stop.abort(ctx.signal.reason);

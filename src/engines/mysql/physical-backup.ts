@@ -6,7 +6,7 @@ import { invalid } from '../../errors.js';
 import { toolTooOld } from '../../runner/errors.js';
 import { runTool } from '../../runner/run.js';
 import { findTool, packageFor } from '../../runner/tools.js';
-import type { BackupResult } from '../backup-result.js';
+import type { BackupResult, RecordTool } from '../backup-result.js';
 import type { EngineContext } from '../context.js';
 import { watchGrowth } from '../growth.js';
 import type { ProbeResult } from '../probe-types.js';
@@ -20,6 +20,7 @@ export const PHYSICAL_FORMAT = 'mariadb-backup';
 
 export interface MyPhysicalOptions {
   jobs?: number;
+  recordTool?: RecordTool;
 }
 
 /**
@@ -70,6 +71,8 @@ export async function myPhysicalBackup(ctx: EngineContext, target: Target, probe
     ...layout.innodb,
     ...((opts.jobs ?? 1) > 1 ? [`--parallel=${opts.jobs}`] : []),
   ];
+  const toolRecord = { name: tool.name, version, argv: [tool.path, ...args] };
+  opts.recordTool?.(toolRecord);
   const stopWatch = watchGrowth(ctx, 'copying', base);
   try {
     await ctx.step('copy data files', () => runTool({ tool, args, secret: mySecret(target), signal: ctx.signal, onEvent: forwardToolEvents(ctx) }));
@@ -89,7 +92,7 @@ export async function myPhysicalBackup(ctx: EngineContext, target: Target, probe
     ctx.emit({ type: 'log', level: 'warn', text: `${tool.name} recorded no binlog position; point-in-time recovery cannot start from this backup` });
   }
   return {
-    tool: { name: tool.name, version, argv: [tool.path, ...args] },
+    tool: toolRecord,
     format: PHYSICAL_FORMAT,
     ...(Object.keys(coords).length > 0 ? { mysql: { ...coords, ...(coords.binlogFile !== undefined ? { consistentAt: copiedAt } : {}) } } : {}),
   };

@@ -4,7 +4,7 @@ import type { EngineContext as JobContext } from '../context.js';
 import { runTool } from '../../runner/run.js';
 import { findTool } from '../../runner/tools.js';
 import type { ProbeResult } from '../probe-types.js';
-import type { BackupResult } from '../backup-result.js';
+import type { BackupResult, RecordTool } from '../backup-result.js';
 import { connectPostgres } from './client.js';
 import { pgConnArgs, pgSecret } from './connection-args.js';
 import { tableStats } from './table-stats.js';
@@ -15,6 +15,7 @@ export interface LogicalOptions {
   jobs?: number;
   /** Also digest every table's contents (a full scan beside pg_dump; see tableStats). */
   digests?: boolean;
+  recordTool?: RecordTool;
 }
 
 /**
@@ -37,6 +38,10 @@ export async function pgLogicalBackup(ctx: JobContext, target: Target, probe: Pr
   try {
     const backendPid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    // The counts finish long before the dump and are off its critical path, but parallel scan
+    // workers took as long as one backend (0.6-0.7 s for 5 M pgbench rows) at twice the CPU,
+    // taken from pg_dump and its COPY backends (bench/backup.ts, 2 cores).
+    await client.query('SET LOCAL max_parallel_workers_per_gather = 0');
     const { rows } = await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s');
     const snapshot = rows[0]!.s;
     const args = [
@@ -47,6 +52,8 @@ export async function pgLogicalBackup(ctx: JobContext, target: Target, probe: Pr
       '--snapshot', snapshot,
       ...(jobs > 1 ? ['--jobs', String(jobs)] : []),
     ];
+    const toolRecord = { name: tool.name, version: tool.version, argv: [tool.path, ...args] };
+    opts.recordTool?.(toolRecord);
     const stopWatch = watchGrowth(ctx, 'dumping', out);
     const failFast = <T>(p: Promise<T>) => p.catch((e: unknown) => { stop.abort(e); throw e; });
     try {
@@ -56,7 +63,7 @@ export async function pgLogicalBackup(ctx: JobContext, target: Target, probe: Pr
       ]);
       finished = true;
       return {
-        tool: { name: tool.name, version: tool.version, argv: [tool.path, ...args] },
+        tool: toolRecord,
         format: `pg_dump-${format}`,
         database: target.dbname,
         tables,

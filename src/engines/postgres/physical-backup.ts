@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Target } from '../../config/target.js';
 import { runTool } from '../../runner/run.js';
 import { findTool } from '../../runner/tools.js';
-import type { BackupResult } from '../backup-result.js';
+import type { BackupResult, RecordTool } from '../backup-result.js';
 import type { EngineContext } from '../context.js';
 import type { ProbeResult } from '../probe-types.js';
 import { forwardToolEvents } from '../tool-events.js';
@@ -13,6 +13,7 @@ import { pgConnArgs, pgSecret } from './connection-args.js';
 export interface PhysicalOptions {
   /** fast for drills and interactive runs; spread spares a busy server (and can take minutes). */
   checkpoint?: 'fast' | 'spread';
+  recordTool?: RecordTool;
 }
 
 /**
@@ -35,11 +36,16 @@ export async function pgPhysicalBackup(ctx: EngineContext, target: Target, probe
     '--progress',
     '--verbose',
   ];
+  const toolRecord = { name: tool.name, version: tool.version, argv: [tool.path, ...args] };
+  // pg_basebackup writes base.tar front to back; pg_wal.tar it does not (each WAL member's tar
+  // header is rewritten once the segment is complete), so only base.tar is hashed as it grows.
+  opts.recordTool?.(toolRecord, { appendOnly: ['base/base.tar'] });
   let start: { lsn: string; timeline: number } | undefined;
   let end: string | undefined;
   let phase = 'starting';
-  let lastBytes = 0;
-  let lastAt = performance.now();
+  // The rate is measured from the copy's start, not the run's: a spread checkpoint can take
+  // minutes, and counting them would make the first rate (and ETA) far too pessimistic.
+  let last: { bytes: number; at: number } | undefined;
   let rate: number | undefined;
 
   await ctx.step('base backup', () =>
@@ -53,13 +59,14 @@ export async function pgPhysicalBackup(ctx: EngineContext, target: Target, probe
         const p = parseBaseBackupLine(e.text);
         if (p.kind === 'phase') {
           phase = p.phase === 'checkpoint' ? 'waiting for checkpoint' : p.phase;
+          if (p.phase === 'copying') last = { bytes: 0, at: performance.now() };
           ctx.emit({ type: 'progress', phase });
         } else if (p.kind === 'progress') {
           const now = performance.now();
-          if (now - lastAt > 200) {
-            rate = ((p.doneBytes - lastBytes) * 1000) / (now - lastAt);
-            lastBytes = p.doneBytes;
-            lastAt = now;
+          if (!last) last = { bytes: p.doneBytes, at: now };
+          else if (now - last.at > 200) {
+            rate = ((p.doneBytes - last.bytes) * 1000) / (now - last.at);
+            last = { bytes: p.doneBytes, at: now };
           }
           const eta = rate && rate > 0 ? (p.totalBytes - p.doneBytes) / rate : undefined;
           ctx.emit({ type: 'progress', phase: 'copying', done: p.doneBytes, total: p.totalBytes, rate, etaSeconds: eta, unit: 'bytes' });
@@ -81,7 +88,7 @@ export async function pgPhysicalBackup(ctx: EngineContext, target: Target, probe
   }
   const timeline = start?.timeline ?? 1;
   return {
-    tool: { name: tool.name, version: tool.version, argv: [tool.path, ...args] },
+    tool: toolRecord,
     format: 'pg_basebackup-tar',
     postgres: {
       systemId: probe.systemId,
