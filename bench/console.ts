@@ -72,15 +72,15 @@ async function firstFrame(): Promise<void> {
 
 /**
  * Where the first frame's time goes: the console's imports, each timed in a fresh process in the
- * order the console loads them (ink's own dependencies first, so its line excludes them).
+ * order the console loads them, and the unbundled screens for comparison (the build bundles them
+ * with scripts/bundle-console.mjs because importing hundreds of small files took ~1 s).
  */
 async function importCosts(): Promise<[string, number[]][]> {
   const mods: [string, string][] = [
-    ['es-toolkit/compat (ink 6.8 imports the barrel for throttle)', 'es-toolkit/compat'],
-    ['react + react-reconciler', 'react-reconciler'],
-    ['ink (the rest)', 'ink'],
-    ['src/cli/console.js (ops, engines, execa, conf, pg)', new URL('../src/cli/console.js', import.meta.url).href],
-    ['screens/render.js (every screen)', new URL('../screens/render.js', import.meta.url).href],
+    ['src/cli/console-api.js (engine loaded on first use)', new URL('../src/cli/console-api.js', import.meta.url).href],
+    ['console bundle: every screen, Ink, React (dist/console)', new URL('../console/render.js', import.meta.url).href],
+    ['config store (conf, ajv): loaded during the first frame', new URL('../src/config/store.js', import.meta.url).href],
+    ['for comparison, unbundled: screens/render.js + Ink + React', new URL('../screens/render.js', import.meta.url).href],
   ];
   const script = `const out = [];
 for (const m of ${JSON.stringify(mods.map((m) => m[1]))}) { const t = performance.now(); await import(m); out.push(performance.now() - t); }

@@ -9,12 +9,10 @@ export async function openConsole(configFlag: string | undefined): Promise<numbe
   // The bundle `npm run build` makes of screens/ (scripts/bundle-console.mjs): one file instead of
   // hundreds, so the first frame is not spent resolving modules.
   const bundle = new URL('../../console/render.js', import.meta.url).href;
-  // The config store loads meanwhile: the first list of targets needs it right after.
-  const [{ runConsole }, { createConsoleApi, loadCatalogModules }] = await Promise.all([
-    import(bundle) as Promise<typeof import('../../screens/render.js')>,
-    import('./console-api.js'),
-  ]);
-  void loadCatalogModules();
+  // The config store (conf) loads alongside the bundle: the first list of targets needs it.
+  const apiModule = import('./console-api.js');
+  void apiModule.then((m) => m.loadCatalogModules()).catch(() => undefined);
+  const [{ runConsole }, { createConsoleApi }] = await Promise.all([import(bundle) as Promise<typeof import('../../screens/render.js')>, apiModule]);
   await runConsole({ api: createConsoleApi(configDir) });
   return 0;
 }
