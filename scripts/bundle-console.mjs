@@ -14,5 +14,8 @@ await build({
   logLevel: 'warn',
   // Ink imports it only when DEV=true (React DevTools); it is not installed.
   external: ['react-devtools-core'],
+  // React's production build: its development build (the default without NODE_ENV) checks and
+  // warns on every render, which cost the first frame about as much as loading it.
+  transform: { define: { 'process.env.NODE_ENV': JSON.stringify('production') } },
   output: { dir: out.pathname, format: 'esm', minify: true, sourcemap: true },
 });
