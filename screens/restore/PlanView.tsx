@@ -1,6 +1,8 @@
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
+import type { RestoreEstimate } from '../../src/drill/estimate.js';
 import type { PitrReport } from '../../src/ops/pitr.js';
+import { formatDuration } from '../../src/config/duration.js';
 import { formatBytes } from '../../src/util/bytes.js';
 import { utc } from '../text/time.js';
 import { fit, wrapText } from '../text/width.js';
@@ -13,6 +15,8 @@ export interface PlanViewProps {
   /** The confirmation typed so far. */
   confirm: string;
   hint: string | undefined;
+  /** From this target's drills; undefined while they are read. */
+  estimate?: RestoreEstimate;
   width: number;
   height: number;
 }
@@ -25,7 +29,7 @@ export function isBinlogPlan(report: PitrReport): boolean {
 }
 
 /** The lines of a plan, label and text, wrapped to `width`. */
-export function planLines(report: PitrReport, typed: string, width: number): Array<[string, string]> {
+export function planLines(report: PitrReport, typed: string, width: number, estimate?: RestoreEstimate): Array<[string, string]> {
   const p = report.plan;
   const room = Math.max(10, width - LABEL - 2);
   const out: Array<[string, string]> = [];
@@ -54,11 +58,13 @@ export function planLines(report: PitrReport, typed: string, width: number): Arr
     add('backup', p.backup);
     add('binlogs', `${p.walFrom} … ${p.walTo}, ${p.segments} file${p.segments === 1 ? '' : 's'}`);
     add('size', `about ${formatBytes(p.estimatedBytes)} to copy`);
+    if (estimate) add('time', timeText(estimate));
     add('replay', settings);
   } else {
     add('backup', `${p.backup}, timeline ${p.timeline}`);
     add('WAL', `${p.walFrom} … ${p.walTo}, ${p.segments} segment${p.segments === 1 ? '' : 's'}`);
     add('size', `about ${formatBytes(p.estimatedBytes)} to copy`);
+    if (estimate) add('time', timeText(estimate));
     add('recovery', settings);
     // writeRecoveryConfig always adds these; shown so nobody wonders whether it pauses or archives.
     add('', 'then promote (recovery_target_action); archive_mode=off');
@@ -69,9 +75,14 @@ export function planLines(report: PitrReport, typed: string, width: number): Arr
   return out;
 }
 
+function timeText(e: RestoreEstimate): string {
+  if (e.seconds === undefined) return 'unknown: no drill of this target has measured one yet (Drill, 4)';
+  return `about ${formatDuration(e.seconds)} at ${formatBytes(e.bytesPerSecond!)}/s, the median of ${e.drills} drill${e.drills === 1 ? '' : 's'}`;
+}
+
 /** The dry run's plan, then the typed-name confirmation that gates the real run. */
-export function PlanView({ target, report, typed, confirm, hint, width, height }: PlanViewProps): ReactNode {
-  const lines = planLines(report, typed, width);
+export function PlanView({ target, report, typed, confirm, hint, estimate, width, height }: PlanViewProps): ReactNode {
+  const lines = planLines(report, typed, width, estimate);
   const room = Math.max(0, height - 5 - (hint ? 1 : 0));
   return (
     <Box flexDirection="column" width={width} height={height} overflow="hidden">

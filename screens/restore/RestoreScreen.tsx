@@ -1,5 +1,6 @@
 import { Box, Text, type Key } from 'ink';
-import { useCallback, useEffect, useRef, type ReactNode } from 'react';
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { estimateRestore, type RestoreEstimate } from '../../src/drill/estimate.js';
 import type { PitrReport } from '../../src/ops/pitr.js';
 import type { RestoreRequest } from '../api.js';
 import { useApi } from '../App/ApiContext.js';
@@ -76,6 +77,22 @@ export function RestoreScreen(): ReactNode {
   }, [planState, state.planStore, dispatch]);
 
   useEffect(() => () => state.planStore?.dispose(), [state.planStore]);
+
+  // How long the planned restore should take, from what this target's drills measured.
+  const [estimate, setEstimate] = useState<RestoreEstimate | undefined>(undefined);
+  const planned = state.phase === 'plan' ? state.plan : undefined;
+  useEffect(() => {
+    setEstimate(undefined);
+    if (!planned || state.target === undefined) return;
+    let live = true;
+    api.listDrills(state.target).then(
+      (drills) => live && mounted.current && setEstimate(estimateRestore(drills, planned.plan.estimatedBytes)),
+      () => undefined,
+    );
+    return () => {
+      live = false;
+    };
+  }, [api, planned, state.target]);
   useEffect(() => () => state.run?.store.dispose(), [state.run]);
 
   useQuitGuard(running ? () => dispatch({ type: 'ask' }) : undefined);
@@ -198,7 +215,7 @@ export function RestoreScreen(): ReactNode {
     );
   }
   if (state.phase === 'plan' && state.plan) {
-    return <PlanView target={state.target} report={state.plan as PitrReport} typed={state.time} confirm={state.typed} hint={state.confirmHint} width={width} height={height} />;
+    return <PlanView target={state.target} report={state.plan as PitrReport} typed={state.time} confirm={state.typed} hint={state.confirmHint} {...(estimate ? { estimate } : {})} width={width} height={height} />;
   }
   if (state.windowError !== undefined) {
     return (

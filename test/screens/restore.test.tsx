@@ -1,3 +1,4 @@
+import type { DrillReport } from '../../src/drill/report.js';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { PitrReport } from '../../src/ops/pitr.js';
 import { drawTimeline, describeGaps } from '../../screens/restore/timeline.js';
@@ -147,6 +148,32 @@ describe('Restore screen', () => {
     expectFits(frame);
     await r.press(KEYS.escape);
     await r.waitForFrame((f) => f.includes('Recoverable window of prod'), 'esc goes back to the form');
+  });
+
+  test('the plan estimates the time from this target\'s own drills, or says none has measured it yet', async () => {
+    const drill = (id: string, bytes: number, seconds: number): DrillReport => ({
+      formatVersion: 1, id, target: 'prod', engine: 'postgres', status: 'passed', startedAt: '2026-11-24T10:00:00.000Z', requested: 'latest', checks: [],
+      steps: [
+        { name: 'restore base', status: 'done', seconds, bytes },
+        { name: 'replay WAL', status: 'done', seconds: 0, bytes: 0 },
+      ],
+    });
+    const none = fakeApi({ targets: targets(), manifests: { prod: prodManifests() } });
+    let r = await openRestore(none);
+    await typeTime(r, '2026-11-25T09:04:00Z');
+    await r.press(KEYS.enter);
+    let frame = stripAnsi(await r.waitForFrame((f) => f.includes('Plan: restore prod') && f.includes('time ')));
+    expect(frame).toMatch(/time\s+unknown: no drill of this target has measured one yet \(Drill, 4\)/);
+    r.unmount();
+    // 10 MiB/s, 20 MiB/s and 40 MiB/s: the median is 20 MiB/s, so 176 MiB take about 9 s.
+    const mib = 1024 * 1024;
+    const api = fakeApi({ targets: targets(), manifests: { prod: prodManifests() }, drills: { prod: [drill('a', 100 * mib, 10), drill('b', 200 * mib, 10), drill('c', 400 * mib, 10)] } });
+    r = await openRestore(api);
+    await typeTime(r, '2026-11-25T09:04:00Z');
+    await r.press(KEYS.enter);
+    frame = stripAnsi(await r.waitForFrame((f) => f.includes('Plan: restore prod') && f.includes('time ')));
+    expect(frame).toMatch(/time\s+about 9s at 20 MiB\/s, the median of 3 drills/);
+    expectFits(frame);
   });
 
   test('the restore starts only when the target name is typed; then live progress and the point reached', async () => {
