@@ -54,6 +54,7 @@ export function panelLines(r: HealthReport): PanelLine[] {
   }
   const nb = r.backup.newestComplete;
   lines.push({ label: 'backup', text: nb ? `newest complete ${nb.id} · ${ago(nb.ageSeconds)}` : 'no complete backup', ...(nb ? {} : { tone: 'warn' as const }) });
-  lines.push({ label: 'window', text: r.window ? `${utc(r.window.start)} → ${utc(r.window.end)}` : 'none (a physical backup and archived WAL/binlogs make one)' });
+  const makesOne = r.engine === 'mysql' ? 'a backup with its binlog position and archived binlogs make one' : 'a physical backup and archived WAL make one';
+  lines.push({ label: 'window', text: r.window ? `${utc(r.window.start)} → ${utc(r.window.end)}` : `none yet (${makesOne})` });
   return lines;
 }

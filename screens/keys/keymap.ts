@@ -17,6 +17,7 @@ export const KEY_MAP: readonly KeyHint[] = [
   { keys: 'b v V r', label: 'Catalog: backup, verify, verify by restoring, restore' },
   { keys: 'd', label: 'Drill: run a drill (tab edits to/RTO/RPO)' },
   { keys: 'space + -', label: 'Health: pause, sample more or less often' },
+  { keys: 'r h f s e', label: 'Training: restore, health, repair, score, end' },
   { keys: 'x', label: 'cancel a running backup, restore or drill (asks y/N)' },
   { keys: 'ctrl-c', label: 'quit from anywhere' },
 ];

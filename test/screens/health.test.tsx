@@ -102,3 +102,31 @@ describe('Health screen', () => {
     await empty.press(KEYS.escape);
   });
 });
+
+describe('Health panel lines for MySQL/MariaDB', () => {
+  test('binlog on/off and format, the current binlog against the newest archived one, what waits, a purge gap', async () => {
+    const { panelLines } = await import('../../screens/health/panelLines.js');
+    const { thresholdsOf } = await import('../../src/config/health-settings.js');
+    const lines = panelLines({
+      target: 'shop', engine: 'mysql', at: '2026-12-01T10:00:00.000Z', status: 'WARN', checks: [],
+      server: { reachable: true, version: '10.11.18-MariaDB' },
+      binlog: {
+        at: '2026-12-01T10:00:00.000Z', logBin: true, binlogFormat: 'ROW', currentBinlog: 'mysql-bin.000012', currentBytes: 2048, serverBinlogs: 5, oldestOnServer: 'mysql-bin.000008',
+        archiveDir: '/srv/shop/binlog', archivePresent: true, archivedCount: 9, newestArchived: 'mysql-bin.000010', newestArchivedTime: '2026-12-01T09:58:00.000Z', newestArchivedAgeSeconds: 120,
+        pending: ['mysql-bin.000011'], currentBehind: false, gap: { from: 'mysql-bin.000006', to: 'mysql-bin.000007' }, behindSince: null, window: { seconds: 0, samples: 1, backlogDelta: 0 },
+      },
+      backup: { count: 1, newestComplete: { id: '20261201T090000Z-L', finishedAt: '2026-12-01T09:00:10.000Z', ageSeconds: 3590 }, newest: { id: '20261201T090000Z-L', status: 'complete' } },
+      thresholds: thresholdsOf(undefined),
+      metrics: {} as never,
+      history: [],
+    });
+    const text = lines.map((l) => `${l.label}: ${l.text}`);
+    expect(text).toContain('binlog: on · format ROW · writing mysql-bin.000012 (2.0 KiB)');
+    expect(text).toContain('archived: 9 files · newest mysql-bin.000010 2m ago');
+    expect(text).toContain('waiting: 1 closed binlog(s) not archived: mysql-bin.000011');
+    expect(text).toContain('GAP: mysql-bin.000006…mysql-bin.000007 purged before archiving: no restore replays across it');
+    expect(lines.find((l) => l.label === 'GAP')?.tone).toBe('bad');
+    expect(text).toContain('backup: newest complete 20261201T090000Z-L · 59m50s ago');
+    expect(text).toContain('window: none yet (a backup with its binlog position and archived binlogs make one)');
+  });
+});
