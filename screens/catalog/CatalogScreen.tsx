@@ -1,9 +1,10 @@
 import { Box, Text, type Key } from 'ink';
-import { useCallback, useEffect, useMemo, useRef, type ReactNode } from 'react';
+import { useCallback, useEffect, useMemo, type ReactNode } from 'react';
 import type { BackupKind } from '../../src/repo/manifest.js';
 import { useApi } from '../App/ApiContext.js';
 import { JobStore, oneSentence } from '../hooks/jobStore.js';
 import { useJobEvents } from '../hooks/useJobEvents.js';
+import { useMounted } from '../hooks/useMounted.js';
 import { useSyncedReducer } from '../hooks/useSyncedReducer.js';
 import type { KeyHint } from '../keys/keymap.js';
 import { useQuitGuard, useScreenContext, useScreenKeys } from '../keys/ScreenKeys.js';
@@ -42,13 +43,7 @@ export function CatalogScreen(): ReactNode {
     dispatch({ type: 'target', target });
   }, [target, dispatch]);
 
-  const mounted = useRef(true);
-  useEffect(() => {
-    mounted.current = true;
-    return () => {
-      mounted.current = false;
-    };
-  }, []);
+  const mounted = useMounted();
 
   const load = useCallback(
     async (name: string) => {

@@ -7,7 +7,8 @@ import { useElapsed } from '../hooks/useElapsed.js';
 import { useJobEvents } from '../hooks/useJobEvents.js';
 import { utc } from '../text/time.js';
 import { fit, truncateEnd, wrapText } from '../text/width.js';
-import { formatProgress, formatSeconds, progressBar } from '../widgets/JobView/format.js';
+import { formatSeconds } from '../widgets/JobView/format.js';
+import { LogLines, ProgressLines, progressHeight } from '../widgets/JobView/parts.js';
 import { MARKER_WIDTH, StatusMarker, stepMarker } from '../widgets/StatusMarker/StatusMarker.js';
 import type { DrillRun } from './drillState.js';
 import { fittedOutcome, statusWord } from './outcome.js';
@@ -36,14 +37,13 @@ export function DrillRunView({ run, asking, width, height }: { run: DrillRun; as
   const title = `Drill of ${run.target} to ${run.to === 'latest' ? 'latest' : utc(run.to)} · RTO clock ${formatDuration(report?.rto?.seconds ?? clock)}${objective}`;
 
   const p = snap.progress;
-  const bar = p && p.done !== undefined && p.total ? progressBar(p.done, p.total, Math.min(40, width - MARKER_WIDTH - 1)) : undefined;
   const indent = ' '.repeat(MARKER_WIDTH + 1);
   const question = asking && running ? 1 : 0;
   const steps = snap.steps;
   const result = report ? fittedOutcome(report, width - MARKER_WIDTH - 1, wrapText) : [];
   const failedLines = snap.state === 'failed' ? wrapText(`FAIL ${snap.error ?? ''}`, width).slice(0, 3) : [];
   const verdictLine = report ? 1 : 0;
-  const fixed = 1 + steps.length + (bar ? 1 : 0) + (p ? 1 : 0) + question + verdictLine + failedLines.length;
+  const fixed = 1 + steps.length + progressHeight(p, width) + question + verdictLine + failedLines.length;
   const room = Math.max(0, height - fixed);
   const shownResult = result.slice(0, room);
   const logRoom = report ? 0 : Math.max(0, room);
@@ -60,24 +60,8 @@ export function DrillRunView({ run, asking, width, height }: { run: DrillRun; as
           {s.detail ? `  ${truncateEnd(s.detail, Math.max(0, width - MARKER_WIDTH - STEP_NAME - STEP_TIME - 4))}` : ''}
         </Text>
       ))}
-      {bar && (
-        <Text color="cyan" wrap="truncate-end">
-          {indent}
-          {bar}
-        </Text>
-      )}
-      {p && (
-        <Text color="cyan" wrap="truncate-end">
-          {indent}
-          {formatProgress(p)}
-        </Text>
-      )}
-      {log.map((l) => (
-        <Text key={l.seq} dimColor={l.level === 'info'} color={l.level === 'error' ? 'red' : l.level === 'warn' ? 'yellow' : undefined} wrap="truncate-end">
-          {'  │ '}
-          {l.text}
-        </Text>
-      ))}
+      <ProgressLines progress={p} width={width} />
+      <LogLines lines={log} />
       {report && (
         <Text bold wrap="truncate-end" color={report.status === 'passed' ? 'green' : 'red'}>
           <StatusMarker marker={report.status === 'passed' ? 'OK' : 'FAIL'} /> {`${statusWord(report)} · drill ${report.id}${report.backup ? ` from ${report.backup}` : ''}`}

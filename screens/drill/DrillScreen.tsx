@@ -1,8 +1,9 @@
 import { Box, Text, type Key } from 'ink';
-import { useCallback, useEffect, useRef, type ReactNode } from 'react';
+import { useCallback, useEffect, type ReactNode } from 'react';
 import { useApi } from '../App/ApiContext.js';
 import { JobStore, oneSentence } from '../hooks/jobStore.js';
 import { useJobEvents } from '../hooks/useJobEvents.js';
+import { useMounted } from '../hooks/useMounted.js';
 import { useSyncedReducer } from '../hooks/useSyncedReducer.js';
 import type { KeyHint } from '../keys/keymap.js';
 import { useQuitGuard, useScreenContext, useScreenKeys } from '../keys/ScreenKeys.js';
@@ -24,13 +25,7 @@ export function DrillScreen(): ReactNode {
     dispatch({ type: 'target', target });
   }, [target, dispatch]);
 
-  const mounted = useRef(true);
-  useEffect(() => {
-    mounted.current = true;
-    return () => {
-      mounted.current = false;
-    };
-  }, []);
+  const mounted = useMounted();
 
   const loadHistory = useCallback(
     async (name: string) => {

@@ -1,11 +1,12 @@
 import { Box, Text, type Key } from 'ink';
-import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { estimateRestore, type RestoreEstimate } from '../../src/drill/estimate.js';
 import type { PitrReport } from '../../src/ops/pitr.js';
 import type { RestoreRequest } from '../api.js';
 import { useApi } from '../App/ApiContext.js';
 import { JobStore, oneSentence } from '../hooks/jobStore.js';
 import { useJobEvents } from '../hooks/useJobEvents.js';
+import { useMounted } from '../hooks/useMounted.js';
 import { useSyncedReducer } from '../hooks/useSyncedReducer.js';
 import type { KeyHint } from '../keys/keymap.js';
 import { useQuitGuard, useScreenContext, useScreenKeys } from '../keys/ScreenKeys.js';
@@ -33,13 +34,7 @@ export function RestoreScreen(): ReactNode {
     if (handoff) dispatch({ type: 'handoff', handoff });
   }, [handoff, dispatch]);
 
-  const mounted = useRef(true);
-  useEffect(() => {
-    mounted.current = true;
-    return () => {
-      mounted.current = false;
-    };
-  }, []);
+  const mounted = useMounted();
 
   const loadWindow = useCallback(
     async (name: string) => {

@@ -1,10 +1,11 @@
 import { Box, Text, type Key } from 'ink';
-import { useCallback, useEffect, useRef, type ReactNode } from 'react';
+import { useCallback, useEffect, type ReactNode } from 'react';
 import { startJob, type Job } from '../../src/ops/job.js';
 import type { Target } from '../../src/config/target.js';
 import { useApi } from '../App/ApiContext.js';
 import { JobStore, oneSentence } from '../hooks/jobStore.js';
 import { useJobEvents } from '../hooks/useJobEvents.js';
+import { useMounted } from '../hooks/useMounted.js';
 import { useSyncedReducer } from '../hooks/useSyncedReducer.js';
 import type { KeyHint } from '../keys/keymap.js';
 import { useScreenKeys, useScreenContext } from '../keys/ScreenKeys.js';
@@ -43,7 +44,7 @@ export function TargetsScreen(): ReactNode {
     if (selectedName !== undefined) select(selectedName);
   }, [selectedName, select]);
 
-  const mounted = useRef(true);
+  const mounted = useMounted();
   const load = useCallback(async () => {
     try {
       const list = await api.listTargets();
@@ -53,11 +54,7 @@ export function TargetsScreen(): ReactNode {
     }
   }, [api]);
   useEffect(() => {
-    mounted.current = true;
     void load();
-    return () => {
-      mounted.current = false;
-    };
   }, [load]);
 
   // Archiver status and window need the server and the archive: asked per target, in the

@@ -1,5 +1,5 @@
 import { Box, Text, type Key } from 'ink';
-import { useCallback, useEffect, useRef, type ReactNode } from 'react';
+import { useCallback, useEffect, type ReactNode } from 'react';
 import { formatDuration } from '../../src/config/duration.js';
 import type { Job } from '../../src/ops/job.js';
 import { DISASTERS, disasterInfo, trainingGuide, type TrainingScore, type TrainingSession } from '../../src/training/session.js';
@@ -7,6 +7,7 @@ import { useApi } from '../App/ApiContext.js';
 import { JobStore, oneSentence } from '../hooks/jobStore.js';
 import { useElapsed } from '../hooks/useElapsed.js';
 import { useJobEvents } from '../hooks/useJobEvents.js';
+import { useMounted } from '../hooks/useMounted.js';
 import { useSyncedReducer } from '../hooks/useSyncedReducer.js';
 import type { KeyHint } from '../keys/keymap.js';
 import { useScreenContext, useScreenKeys } from '../keys/ScreenKeys.js';
@@ -33,13 +34,7 @@ export function TrainingScreen(): ReactNode {
   const runSnap = useJobEvents(state.run?.store);
   const running = runSnap?.state === 'running';
 
-  const mounted = useRef(true);
-  useEffect(() => {
-    mounted.current = true;
-    return () => {
-      mounted.current = false;
-    };
-  }, []);
+  const mounted = useMounted();
 
   const refresh = useCallback(async () => {
     try {

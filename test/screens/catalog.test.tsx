@@ -3,7 +3,7 @@ import type { JobContext } from '../../src/ops/job.js';
 import type { Manifest } from '../../src/repo/manifest.js';
 import { backupWork, fakeApi, target, type FakeApi } from './fakeApi.js';
 import { BASE_A, BASE_B, FAILED, LOGICAL, physical, prodManifests } from './fixtures.js';
-import { cleanupAll, frameLines, KEYS, renderApp, selectedLine, stripAnsi, type Rendered } from './helpers.js';
+import { cleanupAll, expectFits, frameLines, KEYS, renderApp, selectedLine, stripAnsi, type Rendered } from './helpers.js';
 
 afterEach(cleanupAll);
 
@@ -15,11 +15,6 @@ function gate(): { wait: Promise<void>; open: () => void } {
   return { wait, open };
 }
 
-function expectFits(frame: string): void {
-  const lines = frameLines(frame);
-  expect(lines.length).toBeLessThanOrEqual(23);
-  for (const line of lines) expect([...line].length).toBeLessThanOrEqual(80);
-}
 
 /** Opens prod's catalog from Targets (enter on the selected target). */
 async function openProd(api: FakeApi): Promise<Rendered> {

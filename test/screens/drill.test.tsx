@@ -1,15 +1,10 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import type { DrillReport } from '../../src/drill/report.js';
 import { drillWork, fakeApi, target } from './fakeApi.js';
-import { cleanupAll, frameLines, KEYS, renderApp, selectedLine, stripAnsi, type Rendered } from './helpers.js';
+import { cleanupAll, expectFits, frameLines, KEYS, renderApp, selectedLine, stripAnsi, type Rendered } from './helpers.js';
 
 afterEach(cleanupAll);
 
-function expectFits(frame: string): void {
-  const lines = frameLines(frame);
-  expect(lines.length).toBeLessThanOrEqual(23);
-  for (const line of lines) expect([...line].length).toBeLessThanOrEqual(80);
-}
 
 function gate(): { wait: Promise<void>; open: () => void } {
   let open!: () => void;

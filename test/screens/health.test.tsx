@@ -2,15 +2,10 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { sparkline, statusStrip } from '../../screens/widgets/Sparkline/sparkline.js';
 import { fakeApi, target } from './fakeApi.js';
 import { pgSeries, seg } from './healthFixtures.js';
-import { cleanupAll, frameLines, KEYS, renderApp, stripAnsi } from './helpers.js';
+import { cleanupAll, expectFits, frameLines, KEYS, renderApp, stripAnsi } from './helpers.js';
 
 afterEach(cleanupAll);
 
-function expectFits(frame: string): void {
-  const lines = frameLines(frame);
-  expect(lines.length).toBeLessThanOrEqual(23);
-  for (const line of lines) expect([...line].length).toBeLessThanOrEqual(80);
-}
 
 describe('sparkline', () => {
   test('scales bars to the largest value shown, keeps gaps for unknown samples, shows only the newest', () => {

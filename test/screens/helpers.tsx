@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { render, type Instance } from 'ink';
 import type { ReactElement } from 'react';
+import { expect } from 'vitest';
 import { App } from '../../screens/App/App.js';
 import type { ConsoleApi } from '../../screens/api.js';
 
@@ -148,4 +149,11 @@ export function frameLines(frame: string): string[] {
 /** The line that holds the selection marker, without the marker. */
 export function selectedLine(frame: string): string | undefined {
   return frameLines(frame).find((l) => l.startsWith('› '));
+}
+
+/** At most 23 lines (one short of the 24-row terminal) of at most 80 columns. */
+export function expectFits(frame: string, size: { columns?: number; rows?: number } = {}): void {
+  const lines = frameLines(frame);
+  expect(lines.length).toBeLessThanOrEqual((size.rows ?? 24) - 1);
+  for (const line of lines) expect([...line].length).toBeLessThanOrEqual(size.columns ?? 80);
 }

@@ -5,17 +5,12 @@ import { drawTimeline, describeGaps } from '../../screens/restore/timeline.js';
 import { defaultInto, presetsOf } from '../../screens/restore/restoreState.js';
 import { fakeApi, target, type FakeApi } from './fakeApi.js';
 import { BASE_A, BASE_B, logical, prodManifests, prodWindow } from './fixtures.js';
-import { cleanupAll, frameLines, KEYS, renderApp, stripAnsi, type Rendered } from './helpers.js';
+import { cleanupAll, expectFits, frameLines, KEYS, renderApp, stripAnsi, type Rendered } from './helpers.js';
 
 afterEach(cleanupAll);
 
 const targets = () => [target('prod'), target('staging')];
 
-function expectFits(frame: string): void {
-  const lines = frameLines(frame);
-  expect(lines.length).toBeLessThanOrEqual(23);
-  for (const line of lines) expect([...line].length).toBeLessThanOrEqual(80);
-}
 
 /** Opens Restore for prod (selected on Targets, then 3). */
 async function openRestore(api: FakeApi): Promise<Rendered> {

@@ -1,15 +1,10 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { scoreRecovery, suggestedTime, trainingGuide } from '../../src/training/session.js';
 import { fakeApi, SANDBOX, target, trainingSession } from './fakeApi.js';
-import { cleanupAll, frameLines, KEYS, renderApp, stripAnsi } from './helpers.js';
+import { cleanupAll, expectFits, frameLines, KEYS, renderApp, stripAnsi } from './helpers.js';
 
 afterEach(cleanupAll);
 
-function expectFits(frame: string): void {
-  const lines = frameLines(frame);
-  expect(lines.length).toBeLessThanOrEqual(23);
-  for (const line of lines) expect([...line].length).toBeLessThanOrEqual(80);
-}
 
 describe('training: the guide and the score (pure)', () => {
   const s = trainingSession('drop-table');

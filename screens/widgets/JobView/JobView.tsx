@@ -3,7 +3,7 @@ import type { ReactNode } from 'react';
 import type { JobSnapshot } from '../../hooks/jobStore.js';
 import { textWidth as measure, truncateEnd } from '../../text/width.js';
 import { MARKER_WIDTH, StatusMarker, stepMarker, type Marker } from '../StatusMarker/StatusMarker.js';
-import { formatProgress, progressBar } from './format.js';
+import { LogLines, ProgressLines, progressHeight } from './parts.js';
 
 export interface JobViewProps {
   title: string;
@@ -20,7 +20,6 @@ export interface JobViewProps {
   height: number;
 }
 
-const BAR_WIDTH = 42;
 
 /**
  * A job's steps, progress and newest log lines within a fixed height. Steps win over log lines
@@ -32,9 +31,7 @@ export function JobView({ title, snapshot, doneText, doneMarker = 'OK', doneDeta
   const errorText = state === 'failed' ? `FAIL ${error ?? ''}` : '';
   const endLine =
     state === 'failed' ? Math.min(3, Math.ceil(measure(errorText) / Math.max(1, width))) : state === 'done' ? 1 + doneDetail.length : 0;
-  const from = progress?.start ?? 0;
-  const bar = progress && progress.done !== undefined && progress.total ? progressBar(progress.done - from, progress.total - from, Math.min(BAR_WIDTH, width - MARKER_WIDTH - 1)) : undefined;
-  const progressLines = (progress ? 1 : 0) + (bar ? 1 : 0);
+  const progressLines = progressHeight(progress, width);
   const questionLine = question ? 1 : 0;
   const stepRoom = Math.max(0, height - 1 - endLine - progressLines - questionLine);
   const folded = steps.length > stepRoom ? steps.length - Math.max(0, stepRoom - 1) : 0;
@@ -59,24 +56,8 @@ export function JobView({ title, snapshot, doneText, doneMarker = 'OK', doneDeta
           <StatusMarker marker={stepMarker(s.status)} /> {truncateEnd(s.detail ? `${s.name}: ${s.detail}` : s.name, textWidth)}
         </Text>
       ))}
-      {bar && (
-        <Text color="cyan" wrap="truncate-end">
-          {indent}
-          {bar}
-        </Text>
-      )}
-      {progress && (
-        <Text color="cyan" wrap="truncate-end">
-          {indent}
-          {formatProgress(progress)}
-        </Text>
-      )}
-      {shownLog.map((l) => (
-        <Text key={l.seq} dimColor={l.level === 'info'} color={l.level === 'error' ? 'red' : l.level === 'warn' ? 'yellow' : undefined} wrap="truncate-end">
-          {'  │ '}
-          {l.text}
-        </Text>
-      ))}
+      <ProgressLines progress={progress} width={width} />
+      <LogLines lines={shownLog} />
       {state === 'done' && (
         <Text wrap="truncate-end">
           <StatusMarker marker={doneMarker} /> {doneText}
