@@ -11,12 +11,14 @@ export function listDrills(configDir: string, name: string): DrillReport[] {
   const dir = drillsDir(target.repo);
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => /^\d{8}T\d{6}Z\.json$/.test(f));
+    files = readdirSync(dir).filter((f) => /^\d{8}T\d{6}Z(-\d+)?\.json$/.test(f));
   } catch {
     return [];
   }
+  // Newest first; a suffixed id (same second) is newer than its plain one.
+  const key = (f: string) => { const m = /^(\d{8}T\d{6}Z)(?:-(\d+))?/.exec(f)!; return `${m[1]}${(m[2] ?? '1').padStart(6, '0')}`; };
   return files
-    .sort()
+    .sort((a, b) => key(a).localeCompare(key(b)))
     .reverse()
     .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as DrillReport);
 }

@@ -1,3 +1,4 @@
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { TargetStore } from '../config/store.js';
@@ -160,12 +161,31 @@ export interface DrillRecorder {
   skip(name: string, why: string): void;
 }
 
+/**
+ * A drill id that sorts by time and names no existing report: drills started in the same second
+ * (two operators, a cron job and a console) get -2, -3… instead of overwriting each other. The
+ * file is created exclusively, so the id is claimed before the first save.
+ */
+export function freeDrillId(repo: string, at: Date): string {
+  const base = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  mkdirSync(drillsDir(repo), { recursive: true, mode: 0o700 });
+  for (let n = 1; ; n++) {
+    const id = n === 1 ? base : `${base}-${n}`;
+    try {
+      closeSync(openSync(join(drillsDir(repo), `${id}.json`), 'wx', 0o600));
+      return id;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+}
+
 /** Creates <repo>/drills/<id>.json with every step pending; the engines' drills fill it in. */
 export function openDrillReport(ctx: EngineContext, target: Target, requested: RestoreTarget, steps: string[]): DrillRecorder {
   const started = new Date();
   const report: DrillReport = {
     formatVersion: 1,
-    id: started.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z'),
+    id: freeDrillId(target.repo, started),
     target: target.name,
     engine: target.engine,
     status: 'running',
