@@ -17,6 +17,14 @@ declare -A PROBE=(
 )
 ORDER=(postgresql postgresql-contrib mariadb-server mariadb-client mariadb-backup pgbackrest zstd tmux)
 
+# Callers may ask for a subset (npm start needs only PostgreSQL for the training sandbox).
+if [ "$#" -gt 0 ]; then
+  for pkg in "$@"; do
+    [ -n "${PROBE[$pkg]:-}" ] || { echo "deps: unknown package $pkg (known: ${ORDER[*]})" >&2; exit 2; }
+  done
+  ORDER=("$@")
+fi
+
 missing=()
 for pkg in "${ORDER[@]}"; do
   [ -e "${PROBE[$pkg]}" ] || missing+=("$pkg")
