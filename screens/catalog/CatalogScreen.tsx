@@ -7,6 +7,7 @@ import { useJobEvents } from '../hooks/useJobEvents.js';
 import { useMounted } from '../hooks/useMounted.js';
 import { useSyncedReducer } from '../hooks/useSyncedReducer.js';
 import type { KeyHint } from '../keys/keymap.js';
+import { runKeys } from '../keys/runKeys.js';
 import { useQuitGuard, useScreenContext, useScreenKeys } from '../keys/ScreenKeys.js';
 import { useBodySize } from '../layout/bodySize.js';
 import { truncateStart, wrapText } from '../text/width.js';
@@ -116,29 +117,14 @@ export function CatalogScreen(): ReactNode {
   // Decides on current(), not on `state`: see useSyncedReducer for why.
   const onKey = (input: string, key: Key): boolean => {
     const s = current();
-    const runSnap = s.run?.store.getSnapshot();
-    const running = runSnap?.state === 'running';
     const showRun = s.run !== undefined && !s.runDismissed;
 
     if (showRun && s.run) {
-      if (running) {
-        if (s.asking) {
-          // Only a yes cancels; anything else keeps the job running.
-          if (input === 'y' || input === 'Y') s.run.store.job.cancel('cancelled from the console');
-          dispatch({ type: 'answered' });
-          return true;
-        }
-        if (input === 'x') {
-          dispatch({ type: 'ask' });
-          return true;
-        }
-        return false;
-      }
-      if (key.return || key.escape) {
-        dispatch({ type: 'run-dismissed' });
-        return true;
-      }
-      return false;
+      return runKeys(s.run.store, s.asking, input, key, {
+        ask: () => dispatch({ type: 'ask' }),
+        answered: () => dispatch({ type: 'answered' }),
+        close: () => dispatch({ type: 'run-dismissed' }),
+      });
     }
 
     if (s.choosing !== undefined) {

@@ -6,6 +6,7 @@ import { useJobEvents } from '../hooks/useJobEvents.js';
 import { useMounted } from '../hooks/useMounted.js';
 import { useSyncedReducer } from '../hooks/useSyncedReducer.js';
 import type { KeyHint } from '../keys/keymap.js';
+import { runKeys } from '../keys/runKeys.js';
 import { useQuitGuard, useScreenContext, useScreenKeys } from '../keys/ScreenKeys.js';
 import { useBodySize } from '../layout/bodySize.js';
 import { editText } from '../widgets/TextField/TextField.js';
@@ -61,24 +62,11 @@ export function DrillScreen(): ReactNode {
   const onKey = (input: string, key: Key): boolean => {
     const s = current();
     if (s.runShown && s.run) {
-      const snap = s.run.store.getSnapshot();
-      if (snap.state === 'running') {
-        if (s.asking) {
-          if (input === 'y' || input === 'Y') s.run.store.job.cancel('cancelled from the console');
-          dispatch({ type: 'answered' });
-          return true;
-        }
-        if (input === 'x') {
-          dispatch({ type: 'ask' });
-          return true;
-        }
-        return false;
-      }
-      if (key.return || key.escape) {
-        dispatch({ type: 'run-closed' });
-        return true;
-      }
-      return false;
+      return runKeys(s.run.store as JobStore<unknown>, s.asking, input, key, {
+        ask: () => dispatch({ type: 'ask' }),
+        answered: () => dispatch({ type: 'answered' }),
+        close: () => dispatch({ type: 'run-closed' }),
+      });
     }
     if (s.target === undefined) return false;
     if (s.opened !== undefined) {

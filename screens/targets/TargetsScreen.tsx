@@ -20,8 +20,7 @@ import { initialTargets, targetsReducer, visibleRows, type TargetsState } from '
 import { fieldIndex, FORM_FIELDS, formError, formFor } from './formState.js';
 import { TargetFormView } from './TargetFormView.js';
 import { TestPanel, testLines } from './TestPanel.js';
-import { editText } from '../widgets/TextField/TextField.js';
-import { TextField } from '../widgets/TextField/TextField.js';
+import { editText, TextField } from '../widgets/TextField/TextField.js';
 import { wrapText } from '../text/width.js';
 
 export function TargetsScreen(): ReactNode {
