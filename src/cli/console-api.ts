@@ -1,6 +1,7 @@
 import { tmpdir } from 'node:os';
 import type { ConsoleApi, DrillRequest, HealthFeed, RestoreRequest, TargetForm, TargetRow, TargetSummary } from '../../screens/api.js';
 import { formatDuration } from '../config/duration.js';
+import { invalid } from '../errors.js';
 import type { HealthReport } from '../health/report.js';
 import { deferJob, mapJob, startJob, type Job } from '../ops/job.js';
 import type { PitrReport } from '../ops/pitr.js';
@@ -126,7 +127,7 @@ export function createConsoleApi(configDir: string): ConsoleApi {
       if (original === undefined) return s.add(input);
       const before = s.get(original);
       if (input.name !== original) {
-        throw (await import('../errors.js')).invalid(`A target cannot be renamed here; add "${input.name ?? ''}" as a new target and remove "${original}".`, { field: 'name' });
+        throw invalid(`A target cannot be renamed here; add "${input.name ?? ''}" as a new target and remove "${original}".`, { field: 'name' });
       }
       // Fields the form does not show (checks, health thresholds, a password file) are kept.
       return s.update(original, { ...before, ...input, passwordFile: before.passwordFile, health: before.health, checks: before.checks, sandbox: before.sandbox });

@@ -15,7 +15,7 @@ import { writeFileAtomic } from '../repo/atomic.js';
 import { Repository } from '../repo/repository.js';
 import { isPidAlive, pidMatches, signalProcess, waitForPidExit } from '../runner/process.js';
 import {
-  disasterInfo, scoreRecovery, TRAINING_OBJECTIVES, TRAINING_TABLE, type DisasterKind, type TrainingRestore, type TrainingScore, type TrainingSession,
+  disasterInfo, noRestoreYet, scoreRecovery, TRAINING_OBJECTIVES, TRAINING_TABLE, type DisasterKind, type TrainingRestore, type TrainingScore, type TrainingSession,
 } from '../training/session.js';
 import { runBackup } from './backup.js';
 import { startJob, type Job } from './job.js';
@@ -208,7 +208,7 @@ export function startScore(configDir: string, name: string, opts: { port?: numbe
       );
       score = scoreRecovery({ session, caughtUp, now: new Date() });
     } else {
-      if (!session.restore) scoreRecovery({ session, now: new Date() }); // throws the sentence
+      if (!session.restore) throw noRestoreYet();
       const restoredTarget: Target = { ...target, host: '127.0.0.1', port: session.restore!.port };
       const restored = await ctx.step(`check ${TRAINING_TABLE} in the restored server on port ${session.restore!.port}`, () =>
         withClient(restoredTarget, (c) => statOf(c, TRAINING_TABLE)),

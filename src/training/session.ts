@@ -134,6 +134,11 @@ export function trainingGuide(s: TrainingSession): GuideStep[] {
   ];
 }
 
+/** Scoring a restore needs the restored server: the one sentence when there is none yet. */
+export function noRestoreYet(): Error {
+  return invalid("No restore of this target was recorded yet: restore it on screen 3 (or give the restored server's --port) before scoring.");
+}
+
 export interface ScoreInput {
   session: TrainingSession;
   /** The hit table in the restored server (undefined: it is missing there). */
@@ -160,7 +165,7 @@ export function scoreRecovery({ session: s, restored, caughtUp, now }: ScoreInpu
   } else {
     const want = s.before!;
     const name = want.table.replace(/^public\./, '');
-    if (!s.restore) throw invalid('No restore of this target was recorded yet: restore it on screen 3 (or give the restored server\'s --port) before scoring.');
+    if (!s.restore) throw noRestoreYet();
     {
       if (!restored) {
         dataOk = false;
