@@ -204,6 +204,7 @@ describe('logical backups with a flipped byte', () => {
     const r = await cli(['restore', 'corrupt', '--dbname', 'restored_default', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ backup: good.id, matches: true });
+    expect(r.stderr).toMatch(new RegExp(`backup ${bad.id} is corrupt \\(verify at [^)]*: dump\\.pgdump: checksum differs \\(found by a restore\\)\\); starting from ${good.id} instead`));
   });
 
   it('a directory dump restored with --jobs is checked before the database is created', async () => {

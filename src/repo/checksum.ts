@@ -122,7 +122,8 @@ export class VerifyingRead {
 
   /** The file's bytes (one stream per read). */
   stream(): Readable {
-    this.#stream ??= Readable.from(this.#chunks(), { objectMode: false });
+    // Reads and hashes a few chunks ahead, so hashing overlaps the tool consuming the previous ones.
+    this.#stream ??= Readable.from(this.#chunks(), { objectMode: false, highWaterMark: 4 * READ_CHUNK });
     return this.#stream;
   }
 
