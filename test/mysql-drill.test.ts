@@ -223,7 +223,9 @@ describe('MySQL/MariaDB restore drills', () => {
   it('fails at the file check of a corrupted dump, naming the file, and starts nothing', async () => {
     const id = readdirSync(join(repo, 'backups')).find((d) => d.endsWith('-L'))!;
     const file = join(repo, 'backups', id, 'dump.sql');
+    const manifestFile = join(repo, 'backups', id, 'manifest.json');
     const original = readFileSync(file);
+    const recorded = readFileSync(manifestFile);
     const bad = Buffer.from(original);
     bad[bad.length >> 1] = bad[bad.length >> 1]! ^ 0x55;
     writeFileSync(file, bad);
@@ -235,8 +237,12 @@ describe('MySQL/MariaDB restore drills', () => {
       expect(report.error).toBe(`backup ${id} is damaged: dump.sql does not match its checksum`);
       expect(report.steps.find((s) => s.name === 'provision scratch instance')!.status).toBe('skipped');
       expect(report.steps.find((s) => s.name === 'tear down')).toMatchObject({ status: 'skipped', detail: 'nothing was started' });
+      // What the drill found marks the backup corrupt, so no later plan starts from it.
+      expect((JSON.parse(readFileSync(manifestFile, 'utf8')) as { status: string }).status).toBe('corrupt');
     } finally {
+      // The later drills need the backup as it was: its bytes and its manifest (status complete).
       writeFileSync(file, original);
+      writeFileSync(manifestFile, recorded);
     }
   });
 

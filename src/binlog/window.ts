@@ -1,7 +1,8 @@
 import { invalid } from '../errors.js';
 import type { RestoreTarget } from '../pitr/time.js';
 import { describeWindow, type RecoverableWindow } from '../pitr/window.js';
-import type { Manifest } from '../repo/manifest.js';
+import { corruptWords, skippedNote } from '../pitr/corrupt.js';
+import { corruptReason, type Manifest } from '../repo/manifest.js';
 import type { ArchivedBinlog, BinlogInventory } from './archive.js';
 import { stopSecond } from './decoded.js';
 import type { ResolvedStop } from './locate.js';
@@ -40,10 +41,10 @@ export interface MysqlCoverage {
 
 const fmt = (d: Date) => d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 
-/** Complete MySQL/MariaDB backups (logical or physical) that record a binlog position, by the moment they restore to. */
-export function mysqlBases(manifests: Manifest[]): Manifest[] {
+/** Complete MySQL/MariaDB backups (logical or physical) that record a binlog position, by the moment they restore to (never a corrupt one). */
+export function mysqlBases(manifests: Manifest[], status: 'complete' | 'corrupt' = 'complete'): Manifest[] {
   return manifests
-    .filter((m) => m.status === 'complete' && m.engine === 'mysql' && m.mysql?.binlogFile !== undefined && m.mysql.binlogPosition !== undefined)
+    .filter((m) => m.status === status && m.engine === 'mysql' && m.mysql?.binlogFile !== undefined && m.mysql.binlogPosition !== undefined)
     .sort((a, b) => Date.parse(baseMoment(a)) - Date.parse(baseMoment(b)) || a.id.localeCompare(b.id));
 }
 
@@ -123,13 +124,17 @@ export function planMysqlRestore(
 ): MysqlRestorePlan {
   if (target.kind === 'immediate') return planOwnMoment(target, manifests, opts);
   let bases = mysqlBases(manifests);
+  let corrupt = mysqlBases(manifests, 'corrupt');
   if (opts.backup) {
     bases = bases.filter((m) => m.id === opts.backup);
+    corrupt = corrupt.filter((m) => m.id === opts.backup);
+    if (corrupt.length > 0) throw invalid(`Backup ${opts.backup} is corrupt (${corruptReason(corrupt[0]!)}); restore from another backup (see dbdrill catalog), or put the damaged file back and run dbdrill verify.`);
     if (bases.length === 0) {
       throw invalid(`Backup ${opts.backup} is not a complete backup with binlog coordinates; a point-in-time restore of MySQL/MariaDB starts from one (see dbdrill catalog).`);
     }
   }
   if (bases.length === 0) {
+    if (corrupt.length > 0) throw invalid(`There is no complete backup with binlog coordinates to start from: ${corruptWords(corrupt)}; take a new one with dbdrill backup NAME.`);
     throw invalid('There is no complete backup with binlog coordinates to start from; take one with dbdrill backup NAME --kind logical (or physical) while the server writes binary logs (log_bin=ON).');
   }
   const covs = bases.map((m) => coverageOf(m, inv.files));
@@ -195,6 +200,9 @@ export function planMysqlRestore(
     default:
       throw invalid(`MySQL/MariaDB restores take --to TIME|latest, --gtid G or --position FILE:POS (or --backup ID alone); --${target.kind} is a PostgreSQL recovery target.`);
   }
+  // Corrupt backups the rule above would have preferred (for a time target or latest).
+  const at = target.kind === 'time' ? target.at.getTime() : target.kind === 'latest' ? Infinity : -Infinity;
+  notes.push(...skippedNote(corrupt.filter((m) => Date.parse(baseMoment(m)) > chosen.from.getTime() && Date.parse(baseMoment(m)) <= at), chosen.backup));
   const last = files.length - 1;
   const bytes = files.reduce((n, f, i) => {
     const upTo = i === last && stopPosition !== undefined ? Math.min(f.size, stopPosition) : f.size;
@@ -221,6 +229,8 @@ export function planMysqlRestore(
 function planOwnMoment(target: RestoreTarget, manifests: Manifest[], opts: { backup?: string; schema?: string }): MysqlRestorePlan {
   const complete = manifests.filter((m) => m.status === 'complete' && m.engine === 'mysql').sort((a, b) => a.id.localeCompare(b.id));
   const m = opts.backup ? complete.find((x) => x.id === opts.backup) : complete.at(-1);
+  const bad = manifests.find((x) => x.id === opts.backup && x.status === 'corrupt');
+  if (bad) throw invalid(`Backup ${bad.id} is corrupt (${corruptReason(bad)}); restore another backup (see dbdrill catalog), or put the damaged file back and run dbdrill verify.`);
   if (!m) {
     throw invalid(opts.backup ? `Backup ${opts.backup} is not a complete backup of this target; list them with dbdrill catalog.` : 'There is no complete backup to restore; take one with dbdrill backup NAME.');
   }

@@ -10,7 +10,8 @@ import { connectMysql } from '../engines/mysql/client.js';
 import { checkTables } from '../engines/mysql/verify.js';
 import { DbdrillError, invalid } from '../errors.js';
 import type { RestoreTarget } from '../pitr/time.js';
-import { verifyFiles } from '../repo/checksum.js';
+import { markCorrupt } from '../repo/backup-files.js';
+import { describeMismatch, verifyFiles } from '../repo/checksum.js';
 import type { Manifest, TableStat } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
 import { startMariadbSandbox, type SandboxInstance } from '../sandbox/index.js';
@@ -47,6 +48,7 @@ export async function runMysqlDrill(ctx: EngineContext, target: Target, opts: Dr
     await step('verify backup files', async () => {
       const bad = await verifyFiles(backupDir, m.files);
       if (bad.length > 0) {
+        markCorrupt(new Repository(target.repo), m.id, `${bad.map(describeMismatch).join('; ')} (found by a drill)`);
         throw new DbdrillError('failed', `backup ${m.id} is damaged: ${bad.map((b) => `${b.path} ${b.problem === 'checksum' ? 'does not match its checksum' : `is ${b.problem}`}`).join('; ')}`);
       }
       if (m.kind === 'logical') await checkDumpFlavor(m, backupDir);

@@ -15,7 +15,8 @@ import { pgLogicalRestore } from '../engines/postgres/logical-restore.js';
 import { tableStats } from '../engines/postgres/table-stats.js';
 import { DbdrillError, invalid } from '../errors.js';
 import type { DrillCheckResult, DrillReport, DrillStep } from '../drill/report.js';
-import { verifyFiles } from '../repo/checksum.js';
+import { markCorrupt } from '../repo/backup-files.js';
+import { describeMismatch, verifyFiles } from '../repo/checksum.js';
 import { writeFileAtomic } from '../repo/atomic.js';
 import type { Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
@@ -81,6 +82,7 @@ export async function runDrill(ctx: EngineContext, target: Target, opts: DrillOp
     await step('verify backup files', async () => {
       const bad = await verifyFiles(backupDir, chosen.m.files);
       if (bad.length > 0) {
+        markCorrupt(repo, chosen.m.id, `${bad.map(describeMismatch).join('; ')} (found by a drill)`);
         throw new DbdrillError('failed', `backup ${chosen.m.id} is damaged: ${bad.map((b) => `${b.path} ${b.problem === 'checksum' ? 'does not match its checksum' : `is ${b.problem}`}`).join('; ')}`);
       }
       return chosen.m.files.length;
