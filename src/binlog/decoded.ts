@@ -48,13 +48,37 @@ export interface ReplayProgress {
   rotations: number;
   /** end_log_pos of the last event seen. */
   lastEndPos?: number;
+  /** Header time of the last GTID event (that of lastGtid). */
+  lastGtidAt?: Date;
+  /**
+   * How far the stream got: the file (0 = the first one replayed, counted by the Format
+   * description event that opens each file) and the furthest offset printed in it, from event
+   * headers (end_log_pos) and "# at N" lines, which the tool prints even for events that a
+   * --database filter leaves out.
+   */
+  file: number;
+  position: number;
 }
 
+/** Where an event the tool printed came from, and the line of the stream it starts on. */
+interface EventLine {
+  line: number;
+  file: number;
+  position: number;
+}
+
+/** Events remembered with their line, enough to cover what the pipes hold when the client stops. */
+const RECENT_EVENTS = 8192;
+
 const MAX_HEAD = 512;
+const AT_RE = /^# at (\d+)\s*$/;
 
 /** Consumes the tool's output in chunks of any size. */
 export class ReplayTracker {
-  readonly progress: ReplayProgress = { events: 0, transactions: 0, rotations: 0 };
+  readonly progress: ReplayProgress = { events: 0, transactions: 0, rotations: 0, file: -1, position: 0 };
+  /** Lines seen so far (the client numbers its input lines from 1). */
+  #lines = 0;
+  #recent: EventLine[] = [];
   #head: Buffer[] = [];
   #headLen = 0;
   #atLineStart = true;
@@ -85,10 +109,33 @@ export class ReplayTracker {
     if (!this.#atLineStart) this.#line();
   }
 
+  /**
+   * The event a line of the stream belongs to (the client names the line of a statement it
+   * refused): the last "# at" at or before it, when it is among the events still remembered.
+   */
+  eventAtLine(line: number): { file: number; position: number } | undefined {
+    const r = this.#recent;
+    if (r.length === 0 || r[0]!.line > line) return undefined;
+    let lo = 0;
+    let hi = r.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (r[mid]!.line <= line) lo = mid;
+      else hi = mid - 1;
+    }
+    return { file: r[lo]!.file, position: r[lo]!.position };
+  }
+
   #line(): void {
+    this.#lines++;
     if (this.#wanted) {
-      const h = parseEventHeader(Buffer.concat(this.#head).toString('latin1').replace(/\r$/, ''));
-      if (h) this.#event(h);
+      const text = Buffer.concat(this.#head).toString('latin1').replace(/\r$/, '');
+      const at = AT_RE.exec(text);
+      if (at) this.#at(Number(at[1]));
+      else {
+        const h = parseEventHeader(text);
+        if (h) this.#event(h);
+      }
     }
     this.#head = [];
     this.#headLen = 0;
@@ -96,15 +143,33 @@ export class ReplayTracker {
     this.#atLineStart = true;
   }
 
+  /** "# at N": the next event starts at N (a new file's first one, 4, comes before its header). */
+  #at(position: number): void {
+    const p = this.progress;
+    if (p.file >= 0 && position >= p.position) {
+      p.position = position;
+      this.#recent.push({ line: this.#lines, file: p.file, position });
+      if (this.#recent.length > RECENT_EVENTS * 2) this.#recent = this.#recent.slice(-RECENT_EVENTS);
+    }
+  }
+
   #event(h: EventHeader): void {
     const p = this.progress;
     p.events++;
     p.lastEndPos = h.endPos;
+    if (/^Start: binlog/.test(h.what)) {
+      p.file++;
+      p.position = 0;
+    }
+    p.position = Math.max(p.position, h.endPos);
     if (/^Rotate to /.test(h.what)) p.rotations++;
     const g = GTID_RE.exec(h.what);
     if (g) {
       p.transactions++;
-      if (g[1]) p.lastGtid = g[1];
+      if (g[1]) {
+        p.lastGtid = g[1];
+        p.lastGtidAt = h.at;
+      }
     }
     if (!META_RE.test(h.what)) {
       p.firstChangeAt ??= h.at;
