@@ -2,18 +2,23 @@ import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Target } from '../config/target.js';
 import { binlogRoot, readBinlogInventory, type BinlogInventory } from '../binlog/archive.js';
-import { stopDatetimeArg } from '../binlog/decoded.js';
+import { stopDatetimeArg, stopSecond } from '../binlog/decoded.js';
+import { expectReplay } from '../binlog/expect.js';
+import { describePoint, missedPromise, promisedPoint, reachedPoint, type BinlogPoint } from '../binlog/reached.js';
+import type { StopRule } from '../binlog/simulate.js';
+import { checkSecondFor, subSecondMicros, targetFraction } from '../binlog/second.js';
 import { checkPosition, locateGtid, type ResolvedStop } from '../binlog/locate.js';
-import { computeMysqlWindow, describeMysqlWindow, mysqlBases, planMysqlRestore, type MysqlRestorePlan } from '../binlog/window.js';
+import { computeMysqlWindow, describeMysqlWindow, mysqlBases, planMysqlRestore, type AmbiguousSecond, type MysqlRestorePlan, type SecondChoice } from '../binlog/window.js';
 import type { EngineContext } from '../engines/context.js';
 import { findBinlogTool } from '../engines/mysql/binlog-server.js';
-import { replayBinlogs, type ReplayOutcome } from '../engines/mysql/binlog-replay.js';
+import { replayBinlogs, type ReplayFailure, type ReplayOutcome } from '../engines/mysql/binlog-replay.js';
 import { parseDumpHead, readDumpEnds } from '../engines/mysql/dump-head.js';
 import { DUMP_FILE } from '../engines/mysql/logical-backup.js';
 import { myLogicalRestore, restoredStats } from '../engines/mysql/logical-restore.js';
 import { copyBack, physicalRestoreSettings } from '../engines/mysql/physical-restore.js';
 import { schemaExists } from '../engines/mysql/schemas.js';
 import { DbdrillError, invalid } from '../errors.js';
+import type { RestoreTarget } from '../pitr/time.js';
 import type { RecoverableWindow } from '../pitr/window.js';
 import type { Manifest, TableStat } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
@@ -40,13 +45,44 @@ export async function readMysqlWindow(target: Target): Promise<RecoverableWindow
   return { target: target.name, ...(await readMysqlArchive(target)).window };
 }
 
+/** --second is about binlog events' whole seconds; PostgreSQL targets keep microseconds. */
+export function secondIsMysqlOnly(name: string): string {
+  return `--second is for MySQL/MariaDB time targets (binlog events carry whole seconds); target "${name}" is PostgreSQL, whose restores keep microseconds, so leave it out.`;
+}
+
+/** The stop a plan gives mariadb-binlog, as the simulator follows it. */
+function ruleOf(plan: MysqlRestorePlan): StopRule {
+  if (plan.stopAt) return { kind: 'time', at: plan.stopAt };
+  if (plan.stopPosition !== undefined) return { kind: 'position', position: plan.stopPosition };
+  return { kind: 'end' };
+}
+
+/** The inventory with the files found damaged on reading marked so (the planner then stops before them). */
+function withDamage(inv: BinlogInventory, damaged: Map<string, string>): BinlogInventory {
+  if (damaged.size === 0) return inv;
+  return { ...inv, files: inv.files.map((f) => (damaged.has(f.file) ? { ...f, problem: damaged.get(f.file)! } : f)) };
+}
+
+const fmt = (iso: string | Date) => new Date(iso).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+
 /**
- * The restore plan; a GTID or a position is first found in the archive's event headers (the
- * planner itself reads nothing), which refuses one the archive does not hold.
+ * The restore plan, with the point its replay must reach. A GTID or a position is first found in
+ * the archive's event headers (the planner itself reads nothing). Then every binlog the replay
+ * will read is read once: checked against the size and SHA-256 recorded when it was archived and
+ * its events followed as mariadb-binlog will follow them (src/binlog/expect.ts). A damaged file is
+ * marked and the plan made again without it, so a replay never reads one. A time with a fraction
+ * inside a second that holds transactions the replay would apply is refused, listing them, unless
+ * `second` says what to do with them: binlog events carry whole seconds, so rounding would guess.
  */
-export async function planMysqlPitr(view: MysqlArchiveView, target: Target, req: Pick<PitrRequest, 'target' | 'backup' | 'timeline'>, signal?: AbortSignal): Promise<MysqlRestorePlan> {
+export async function planMysqlPitr(
+  view: MysqlArchiveView,
+  target: Target,
+  req: Pick<PitrRequest, 'target' | 'backup' | 'timeline' | 'second'>,
+  signal?: AbortSignal,
+): Promise<MysqlRestorePlan> {
   if (req.timeline !== undefined) throw invalid('MySQL/MariaDB binlogs have no timelines; leave out --timeline.');
   const t = req.target;
+  checkSecondFor(req.second, t);
   let stop: ResolvedStop | undefined;
   if (t.kind === 'gtid' || t.kind === 'position') {
     const bases = mysqlBases(view.manifests).filter((m) => req.backup === undefined || m.id === req.backup);
@@ -55,13 +91,76 @@ export async function planMysqlPitr(view: MysqlArchiveView, target: Target, req:
       ? await locateGtid(target.repo, view.inventory.files, bases, t.gtid, win, signal)
       : await checkPosition(target.repo, view.inventory.files, t.file, t.position, win, signal);
   }
-  const plan = planMysqlRestore(t, view.manifests, view.inventory, view.window, { ...(req.backup ? { backup: req.backup } : {}), ...(stop ? { stop } : {}) });
-  if (!plan.schema) plan.schema = target.dbname;
-  return plan;
+  const fraction = t.kind === 'time' && subSecondMicros(t) > 0;
+  const damaged = new Map<string, string>();
+  for (;;) {
+    const inventory = withDamage(view.inventory, damaged);
+    const window = damaged.size > 0 ? computeMysqlWindow(view.manifests, inventory) : view.window;
+    const planFor = (second?: SecondChoice) =>
+      planMysqlRestore(t, view.manifests, inventory, window, { ...(req.backup ? { backup: req.backup } : {}), ...(stop ? { stop } : {}), ...(second ? { second } : {}) });
+    const plan = planFor(req.second);
+    if (!plan.schema) plan.schema = target.dbname;
+    // Read to the end of the target's second (when it is in the archive) to see what that second holds.
+    let wide = plan;
+    if (t.kind === 'time' && (fraction || req.second !== undefined) && req.second !== 'inclusive') {
+      try {
+        wide = planFor('inclusive');
+      } catch {
+        wide = plan;
+      }
+    }
+    if (wide.files.length === 0) return plan;
+    const second = t.kind === 'time' ? stopSecond(t.at) : undefined;
+    const look = await expectReplay(target.repo, wide.files, wide.startPosition, {
+      rule: ruleOf(plan),
+      ...(plan.backup.kind === 'logical' ? { schema: plan.schema } : {}),
+      ...(second ? { second } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    if (look.damaged) {
+      damaged.set(look.damaged.file, look.damaged.problem);
+      continue;
+    }
+    plan.expected = look.end!;
+    if (look.second && second) {
+      const listed: AmbiguousSecond = {
+        second: second.toISOString(),
+        transactions: look.second.transactions.map((x) => ({ gtid: x.gtid, at: x.at, statement: x.statement ?? '' })),
+        ...(look.second.more > 0 ? { more: look.second.more } : {}),
+      };
+      if (req.second !== undefined) plan.ambiguousSecond = listed;
+      else if (fraction && listed.transactions.length > 0) throw invalid(ambiguitySentence(t as Extract<RestoreTarget, { kind: 'time' }>, listed), { ambiguousSecond: listed });
+      else if (fraction) {
+        const i = plan.notes.findIndex((n) => n.startsWith('binlog events carry whole seconds'));
+        if (i >= 0) plan.notes[i] = `no transaction the replay applies is stamped ${fmt(second)}, so stopping before that second is exact`;
+      }
+    }
+    if (!plan.shortfall) plan.notes.push(`replay must end at ${describePoint(promisedPoint(plan.expected))}; the restore checks that it does`);
+    return plan;
+  }
 }
 
+/** One sentence listing the transactions of the target's second and the ways to choose. */
+function ambiguitySentence(t: Extract<RestoreTarget, { kind: 'time' }>, a: AmbiguousSecond): string {
+  const shown = a.transactions.slice(0, 10);
+  const more = a.transactions.length - shown.length + (a.more ?? 0);
+  const list = shown.map((x) => `${x.gtid} at ${x.at.slice(11, 19)}${x.statement ? ` (${x.statement})` : ''}`).join(', ');
+  return `${fmt(t.at).replace(/Z$/, '')}${targetFraction(t)}Z falls inside ${fmt(a.second)}, a second that holds ${a.transactions.length + (a.more ?? 0)} transaction(s) in the binlog, and binlog events carry whole seconds, so which of them came before the target cannot be told: ${list}${more > 0 ? ` and ${more} more` : ''}; give --gtid or --position to stop after one of them, or --second inclusive (replay all of them) or --second exclusive (none of them).`;
+}
+
+/** --to latest that the archive cannot deliver: what breaks it, where replay would stop, how to fix it. */
+export function shortfallSentence(plan: MysqlRestorePlan, target: Target): string | undefined {
+  const s = plan.shortfall;
+  if (!s) return undefined;
+  const stopAt = plan.expected ? describePoint(promisedPoint(plan.expected)) : `the backup's own position ${plan.startFile}:${plan.startPosition}`;
+  return `--to latest cannot be reached: ${s.reason}, so replay would stop at ${stopAt}, short of the newest archived binlog ${s.promised.file}${s.promised.lastEventAt ? ` (its last event at ${fmt(s.promised.lastEventAt)})` : ''}; put intact copies back into ${binlogRoot(target.repo)} (dbdrill binlog-sync ${target.name} copies missing binlogs again while the server still has them; move a damaged copy away first), or restore to a point before the damage with --to, --gtid or --position.`;
+}
+
+/** The plan as PitrReport carries it, plus what binlogs add: the point replay must reach, the target second's transactions. */
+export type MysqlPlanReport = PitrReport['plan'] & { promised?: BinlogPoint; ambiguousSecond?: AmbiguousSecond };
+
 /** The plan as PitrReport carries it: the same fields the PostgreSQL plan has, in binlog terms. */
-export function reportPlan(plan: MysqlRestorePlan): PitrReport['plan'] {
+export function reportPlan(plan: MysqlRestorePlan): MysqlPlanReport {
   return {
     backup: plan.backup.id,
     timeline: 0,
@@ -78,6 +177,8 @@ export function reportPlan(plan: MysqlRestorePlan): PitrReport['plan'] {
     segments: plan.files.length,
     estimatedBytes: plan.estimatedBytes,
     notes: plan.notes,
+    ...(plan.expected ? { promised: promisedPoint(plan.expected) } : {}),
+    ...(plan.ambiguousSecond ? { ambiguousSecond: plan.ambiguousSecond } : {}),
   };
 }
 
@@ -93,6 +194,9 @@ export interface MysqlRestoreInfo {
   transactionsReplayed: number;
   /** The GTID of the last transaction replayed. */
   lastGtid?: string;
+  /** Where replay ended, and where the plan said it would (they are equal, or the restore failed). */
+  reached?: BinlogPoint;
+  promised?: BinlogPoint;
   tables: TableStat[];
 }
 
@@ -167,15 +271,29 @@ export async function replayPlan(ctx: EngineContext, source: Target, into: Targe
   const step = hook ?? ((fn) => ctx.step('replay binlogs', fn));
   const tool = await findBinlogTool('mariadb');
   const root = binlogRoot(source.repo);
-  return step(() =>
-    replayBinlogs(ctx, into, tool, {
-      files: plan.files.map((f) => ({ path: join(root, f.file), size: f.size })),
-      startPosition: plan.startPosition,
-      ...(plan.stopAt ? { stopAt: plan.stopAt } : {}),
-      ...(plan.stopPosition !== undefined ? { stopPosition: plan.stopPosition } : {}),
-      ...(plan.backup.kind === 'logical' ? { schema: plan.schema } : {}),
-    }),
-  );
+  return step(async () => {
+    try {
+      return await replayBinlogs(ctx, into, tool, {
+        files: plan.files.map((f) => ({ path: join(root, f.file), size: f.size })),
+        startPosition: plan.startPosition,
+        ...(plan.stopAt ? { stopAt: plan.stopAt } : {}),
+        ...(plan.stopPosition !== undefined ? { stopPosition: plan.stopPosition } : {}),
+        ...(plan.backup.kind === 'logical' ? { schema: plan.schema } : {}),
+      });
+    } catch (e) {
+      const at = e instanceof DbdrillError ? (e.detail?.replayFailedAt as ReplayFailure | undefined) : undefined;
+      if (!at || !(e instanceof DbdrillError)) throw e;
+      const promised = plan.expected ? `, short of ${describePoint(promisedPoint(plan.expected))}` : '';
+      throw new DbdrillError('failed', `replay of the archived binlogs failed ${at.exact ? 'at' : 'at or before'} ${at.file}:${at.position} (${e.message.replace(/\.$/, '')})${promised}`, e.detail);
+    }
+  });
+}
+
+/** A sentence when a replay did not end where its plan said; undefined when it did (or nothing was replayed). */
+export function replayMissed(plan: MysqlRestorePlan, replay: ReplayOutcome | undefined): string | undefined {
+  if (!plan.expected || !replay) return undefined;
+  const names = plan.files.map((f) => f.file);
+  return missedPromise(reachedPoint(replay, names, plan.startPosition), plan.expected, names);
 }
 
 /**
@@ -215,6 +333,8 @@ export async function runMysqlPitrRestore(ctx: EngineContext, target: Target, re
   const dir = resolve(req.into);
   const view = await ctx.step('plan', () => readMysqlArchive(target, ctx.signal));
   const plan = await planMysqlPitr(view, target, req, ctx.signal);
+  const short = shortfallSentence(plan, target);
+  if (short) throw new DbdrillError('failed', short, { shortfall: plan.shortfall });
   const planOut = reportPlan(plan);
   const backupDir = new Repository(target.repo).backupDir(plan.backup.id);
   ctx.emit({
@@ -222,7 +342,7 @@ export async function runMysqlPitrRestore(ctx: EngineContext, target: Target, re
     level: 'info',
     text: `plan: backup ${plan.backup.id} (binlog ${plan.startFile}:${plan.startPosition}), ${plan.files.length ? `binlogs ${planOut.walFrom}…${planOut.walTo} (${plan.files.length} file(s))` : 'no binlog to replay'}${plan.stopAt ? `, stop before ${stopDatetimeArg(plan.stopAt)} UTC` : ''}${plan.stopPosition !== undefined ? `, stop at ${planOut.walTo}:${plan.stopPosition}` : ''}, schema ${plan.schema}`,
   });
-  if (req.exclusive) plan.notes.push('--exclusive changes nothing here: a binlog replay never includes the target second itself');
+  if (req.exclusive) plan.notes.push(`--exclusive changes nothing here: ${req.second === 'inclusive' ? '--second inclusive' : 'a binlog replay never'} includes the target second itself`);
   for (const n of plan.notes) ctx.emit({ type: 'log', level: 'info', text: n });
   const physical = plan.backup.kind === 'physical';
   if (!physical) await checkDumpFlavor(plan.backup, backupDir);
@@ -248,6 +368,9 @@ export async function runMysqlPitrRestore(ctx: EngineContext, target: Target, re
       ({ tables, replay } = await restoreAndReplay(ctx, target, into, plan));
     }
     if (!replay) ctx.emit({ type: 'step', step: 'replay binlogs', status: 'skipped', detail: plan.target.kind === 'immediate' ? 'the backup\'s own moment was asked for' : 'no archived binlog to replay after the backup\'s position' });
+    const missed = replayMissed(plan, replay);
+    if (missed) throw new DbdrillError('failed', missed, { reached: reachedPoint(replay!, plan.files.map((f) => f.file), plan.startPosition), promised: promisedPoint(plan.expected!) });
+    const reached = replay ? reachedPoint(replay, plan.files.map((f) => f.file), plan.startPosition) : undefined;
     unregister(sb.dir);
     return {
       target: target.name,
@@ -269,6 +392,8 @@ export async function runMysqlPitrRestore(ctx: EngineContext, target: Target, re
         stopCommand: `mariadb-admin --defaults-extra-file=${optionFile} shutdown`,
         transactionsReplayed: replay?.transactions ?? 0,
         ...(replay?.lastGtid ? { lastGtid: replay.lastGtid } : {}),
+        ...(reached ? { reached } : {}),
+        ...(plan.expected ? { promised: promisedPoint(plan.expected) } : {}),
         tables,
       },
     };
