@@ -119,9 +119,19 @@ describe('the point a replay reached, against the promise', () => {
   it('reads how far the stream got: file, offset, last GTID, and the event a line belongs to', () => {
     const full = track('replay-full.sql');
     expect(full.progress).toMatchObject({ file: 0, position: 1588, lastGtid: '0-1-40', lastGtidAt: new Date('2026-11-25T18:25:32Z') });
-    // The BINLOG statement of the insert into fx, which starts on line 98, is the Write_rows event at 1307.
-    expect(full.eventAtLine(98)).toEqual({ file: 0, position: 1307 });
+    // The client names a statement's first line: the BINLOG statement of the insert into fx
+    // starts on line 98 and carries the events from 1202 (its Annotate_rows) to 1351.
+    expect(full.eventAtLine(98)).toEqual({ file: 0, position: 1202 });
+    expect(full.eventAtLine(112)).toEqual({ file: 0, position: 1424 });
     expect(full.eventAtLine(1)).toBeUndefined();
+    // The same whatever the chunking.
+    const text = fixture('replay-full.sql');
+    for (const size of [1, 5, 7, 64]) {
+      const t = new ReplayTracker();
+      for (let i = 0; i < text.length; i += size) t.push(text.subarray(i, i + size));
+      t.end();
+      expect([t.eventAtLine(98), t.eventAtLine(112), t.progress.position], `chunks of ${size}`).toEqual([{ file: 0, position: 1202 }, { file: 0, position: 1424 }, 1588]);
+    }
     const stopped = track('replay-stop-datetime.sql');
     expect(stopped.progress).toMatchObject({ file: 0, position: 1160, lastGtid: '0-1-38' });
     expect(reachedPoint(stopped.progress, [NAME], 557)).toEqual({ file: NAME, position: 1160, lastGtid: '0-1-38', lastAt: '2026-11-25T18:25:31.000Z' });

@@ -60,15 +60,21 @@ export interface ReplayProgress {
   position: number;
 }
 
-/** Where an event the tool printed came from, and the line of the stream it starts on. */
-interface EventLine {
+/**
+ * Where a statement of the stream begins in the binlogs: the first event printed after the one
+ * before it ended, and the line of that event's "# at". One statement may carry several events (a
+ * BINLOG statement holds a table map and all the row events of one SQL statement).
+ */
+interface StatementStart {
   line: number;
   file: number;
   position: number;
 }
 
-/** Events remembered with their line, enough to cover what the pipes hold when the client stops. */
-const RECENT_EVENTS = 8192;
+/** Statements remembered with their line: far more than the pipes hold when the client stops. */
+const RECENT = 8192;
+/** mariadb-binlog ends every statement with this delimiter. */
+const DELIMITER = Buffer.from('/*!*/;');
 
 const MAX_HEAD = 512;
 const AT_RE = /^# at (\d+)\s*$/;
@@ -78,7 +84,12 @@ export class ReplayTracker {
   readonly progress: ReplayProgress = { events: 0, transactions: 0, rotations: 0, file: -1, position: 0 };
   /** Lines seen so far (the client numbers its input lines from 1). */
   #lines = 0;
-  #recent: EventLine[] = [];
+  #recent: StatementStart[] = [];
+  /** The last statement ended; the next "# at" starts the next one. */
+  #ended = true;
+  /** The last bytes of the current line (does it end the statement?), without allocating per line. */
+  #tail = Buffer.alloc(DELIMITER.length + 1);
+  #tailLen = 0;
   #head: Buffer[] = [];
   #headLen = 0;
   #atLineStart = true;
@@ -99,6 +110,7 @@ export class ReplayTracker {
         this.#head.push(Buffer.from(piece));
         this.#headLen += piece.length;
       }
+      if (!this.#wanted && end > start) this.#keepTail(chunk, start, end);
       if (nl < 0) break;
       this.#line();
       start = nl + 1;
@@ -110,8 +122,8 @@ export class ReplayTracker {
   }
 
   /**
-   * The event a line of the stream belongs to (the client names the line of a statement it
-   * refused): the last "# at" at or before it, when it is among the events still remembered.
+   * Where the statement on a line of the stream begins in the binlogs (the client names the first
+   * line of a statement it refused), when it is among the statements still remembered.
    */
   eventAtLine(line: number): { file: number; position: number } | undefined {
     const r = this.#recent;
@@ -136,11 +148,31 @@ export class ReplayTracker {
         const h = parseEventHeader(text);
         if (h) this.#event(h);
       }
+    } else {
+      let t = this.#tail.subarray(0, this.#tailLen);
+      if (t.at(-1) === 0x0d) t = t.subarray(0, -1);
+      if (t.length >= DELIMITER.length && t.subarray(-DELIMITER.length).equals(DELIMITER)) this.#ended = true;
     }
+    this.#tailLen = 0;
     this.#head = [];
     this.#headLen = 0;
     this.#wanted = false;
     this.#atLineStart = true;
+  }
+
+  /** Keeps the last few bytes of chunk[from, to) after those kept from the line so far. */
+  #keepTail(chunk: Buffer, from: number, to: number): void {
+    const size = this.#tail.length;
+    const n = to - from;
+    if (n >= size) {
+      chunk.copy(this.#tail, 0, to - size, to);
+      this.#tailLen = size;
+      return;
+    }
+    const keep = Math.min(this.#tailLen, size - n);
+    this.#tail.copyWithin(0, this.#tailLen - keep, this.#tailLen);
+    chunk.copy(this.#tail, keep, from, to);
+    this.#tailLen = keep + n;
   }
 
   /** "# at N": the next event starts at N (a new file's first one, 4, comes before its header). */
@@ -148,8 +180,11 @@ export class ReplayTracker {
     const p = this.progress;
     if (p.file >= 0 && position >= p.position) {
       p.position = position;
-      this.#recent.push({ line: this.#lines, file: p.file, position });
-      if (this.#recent.length > RECENT_EVENTS * 2) this.#recent = this.#recent.slice(-RECENT_EVENTS);
+      if (this.#ended) {
+        this.#ended = false;
+        this.#recent.push({ line: this.#lines, file: p.file, position });
+        if (this.#recent.length > RECENT * 2) this.#recent = this.#recent.slice(-RECENT);
+      }
     }
   }
 

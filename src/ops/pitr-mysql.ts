@@ -284,7 +284,10 @@ export async function replayPlan(ctx: EngineContext, source: Target, into: Targe
       const at = e instanceof DbdrillError ? (e.detail?.replayFailedAt as ReplayFailure | undefined) : undefined;
       if (!at || !(e instanceof DbdrillError)) throw e;
       const promised = plan.expected ? `, short of ${describePoint(promisedPoint(plan.expected))}` : '';
-      throw new DbdrillError('failed', `replay of the archived binlogs failed ${at.exact ? 'at' : 'at or before'} ${at.file}:${at.position} (${e.message.replace(/\.$/, '')})${promised}`, e.detail);
+      // The client echoes the statement it refused (a BINLOG statement can be megabytes): its ERROR line says it all.
+      const refused = ((e.detail?.stderrTail as string[] | undefined) ?? []).find((l) => /^ERROR \d+/.test(l));
+      const why = refused ? `${String(e.detail?.tool)} exited with code ${String(e.detail?.exitCode)}: ${refused}` : e.message.replace(/\.$/, '');
+      throw new DbdrillError('failed', `replay of the archived binlogs failed ${at.exact ? 'at' : 'at or before'} ${at.file}:${at.position} (${why})${promised}`, e.detail);
     }
   });
 }
