@@ -15,6 +15,10 @@ import { findBinlogGaps } from '../src/binlog/names.js';
 import { computeMysqlWindow, planMysqlRestore } from '../src/binlog/window.js';
 import { parseRestoreTarget, type RestoreTarget } from '../src/pitr/time.js';
 import type { Manifest } from '../src/repo/manifest.js';
+import { DbdrillError } from '../src/errors.js';
+import { locateReplayFailure, replayArgs } from '../src/engines/mysql/binlog-replay.js';
+import { findBinlogTool } from '../src/engines/mysql/binlog-server.js';
+import { runPipe } from '../src/runner/pipe.js';
 
 // closed.000004 (fixtures/mariadb-binlog/README.md): at 18:25:31 CREATE TABLE shop.fx (0-1-36,
 // 385…557), an insert (0-1-37, 557…793), an update of fx plus an insert into other.o (0-1-38,
@@ -219,5 +223,38 @@ describe('plans that can and cannot keep their promise', () => {
     expect(() => plan(at('2026-11-25T11:00:00Z'), [f1, f2], [], 'inclusive')).toThrow(
       '--second inclusive asks for every transaction stamped 2026-11-25 11:00:00Z, but the archive ends within that second (its newest event is at 2026-11-25 11:00:00Z), so some of them may not be archived yet; archive them (dbdrill binlog-sync --rotate) or give --second exclusive.',
     );
+  });
+});
+
+describe('where a replay that failed stopped', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dbdrill-replay-fail-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  // The real mariadb-binlog on damaged copies of the fixture; what it decodes goes to wc, and a
+  // --database nobody has keeps it to the event headers.
+  async function replayInto(bytes: Buffer): Promise<DbdrillError> {
+    const path = join(dir, NAME);
+    writeFileSync(path, bytes);
+    const tracker = new ReplayTracker();
+    const tool = await findBinlogTool('mariadb');
+    const args = replayArgs({ files: [{ path, size: bytes.length }], startPosition: 4, schema: 'no_such_schema' });
+    try {
+      await runPipe({ from: { tool, args, env: { TZ: 'UTC' } }, to: { tool: 'wc', args: ['-c'] }, tap: (c) => tracker.push(c) });
+    } catch (e) {
+      tracker.end();
+      return locateReplayFailure(e, tracker, [NAME], tool.name) as DbdrillError;
+    }
+    throw new Error('the replay did not fail');
+  }
+
+  it('names the offset mariadb-binlog could not read: a cut file, a flipped byte', async () => {
+    const cut = await replayInto(fixture('closed.000004').subarray(0, 1000));
+    expect(cut.message).toMatch(/^mariadb-binlog exited with code 1: .*Could not read entry at offset 993/);
+    expect(cut.detail?.replayFailedAt).toEqual({ file: NAME, position: 993, exact: true });
+    const flipped = Buffer.from(fixture('closed.000004'));
+    flipped[900] = flipped[900]! ^ 0x01;
+    const bad = await replayInto(flipped);
+    expect(bad.message).toMatch(/crc check failed/i);
+    expect(bad.detail?.replayFailedAt).toEqual({ file: NAME, position: 893, exact: true });
   });
 });

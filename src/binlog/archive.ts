@@ -152,7 +152,10 @@ export async function readBinlogInventory(repo: string, signal?: AbortSignal): P
   return { dir, files, gaps: findBinlogGaps(names), unindexed, ...(missing.length ? { missing } : {}) };
 }
 
-/** Brings the index in line with the files (adds what is missing with checksums, drops what is gone). */
+/**
+ * The intact archived files with their checksums: what the index lacks is read and added. Files
+ * that are damaged or gone are left out here; writeIndex keeps their records.
+ */
 export async function reindex(repo: string, signal?: AbortSignal): Promise<ArchivedBinlog[]> {
   const dir = binlogRoot(repo);
   const inv = await readBinlogInventory(repo, signal);

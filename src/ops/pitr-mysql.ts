@@ -371,9 +371,10 @@ export async function runMysqlPitrRestore(ctx: EngineContext, target: Target, re
       ({ tables, replay } = await restoreAndReplay(ctx, target, into, plan));
     }
     if (!replay) ctx.emit({ type: 'step', step: 'replay binlogs', status: 'skipped', detail: plan.target.kind === 'immediate' ? 'the backup\'s own moment was asked for' : 'no archived binlog to replay after the backup\'s position' });
-    const missed = replayMissed(plan, replay);
-    if (missed) throw new DbdrillError('failed', missed, { reached: reachedPoint(replay!, plan.files.map((f) => f.file), plan.startPosition), promised: promisedPoint(plan.expected!) });
     const reached = replay ? reachedPoint(replay, plan.files.map((f) => f.file), plan.startPosition) : undefined;
+    const missed = replayMissed(plan, replay);
+    if (missed) throw new DbdrillError('failed', missed, { reached, promised: promisedPoint(plan.expected!) });
+    if (reached && plan.expected) ctx.emit({ type: 'log', level: 'info', text: `replay reached ${describePoint(reached)}, the point the plan promised` });
     unregister(sb.dir);
     return {
       target: target.name,

@@ -97,7 +97,7 @@ export async function replayBinlogs(ctx: EngineContext, into: Target, binlogTool
     });
   } catch (e) {
     tracker.end();
-    throw failedAt(e, tracker, spec.files.map((f) => basename(f.path)), binlogTool.name);
+    throw locateReplayFailure(e, tracker, spec.files.map((f) => basename(f.path)), binlogTool.name);
   }
   tracker.end();
   ctx.emit({ type: 'progress', phase: 'replaying binlogs', done: total, total, unit: 'bytes' });
@@ -117,7 +117,7 @@ export interface ReplayFailure {
  * line of the statement it refused, which the tracker maps back to its event; the binlog tool names
  * the offset it could not read; otherwise the stream got at most as far as the tracker saw.
  */
-function failedAt(e: unknown, tracker: ReplayTracker, files: string[], binlogToolName: string): unknown {
+export function locateReplayFailure(e: unknown, tracker: ReplayTracker, files: string[], binlogToolName: string): unknown {
   if (!(e instanceof DbdrillError) || e.code === 'aborted') return e;
   const p = tracker.progress;
   const tail = ((e.detail?.stderrTail as string[] | undefined) ?? []).join('\n');
