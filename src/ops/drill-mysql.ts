@@ -16,7 +16,8 @@ import type { Manifest, TableStat } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
 import { startMariadbSandbox, type SandboxInstance } from '../sandbox/index.js';
 import { closeDrill, drillObjectives, failDrill, judgeDrill, openDrillReport, verifyStep, type DrillOptions } from './drill.js';
-import { checkDumpFlavor, planMysqlPitr, readMysqlArchive, replayMissed, replayPlan, restoreAndReplay, shortfallSentence, startOnPhysicalBackup } from './pitr-mysql.js';
+import { checkDumpFlavor, replayMissed, replayPlan, restoreAndReplay, startOnPhysicalBackup } from './pitr-mysql.js';
+import { planMysqlPitr, readMysqlArchive, shortfallSentence } from './plan-mysql.js';
 import { sandboxTarget } from './sandbox-target.js';
 
 const STEPS = ['pick backup', 'verify backup files', 'provision scratch instance', 'restore base', 'replay binlogs', 'verify', 'measure', 'tear down'];

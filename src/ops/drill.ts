@@ -27,7 +27,7 @@ import { startJob, type Job } from './job.js';
 import { runMysqlDrill } from './drill-mysql.js';
 import { PhysicalScratch } from './physical-scratch.js';
 import { planPitr, readArchive } from './pitr.js';
-import { secondIsMysqlOnly } from './pitr-mysql.js';
+import { secondIsMysqlOnly } from './plan-mysql.js';
 import type { SecondChoice } from '../binlog/window.js';
 import { sandboxTarget } from './sandbox-target.js';
 

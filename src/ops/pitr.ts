@@ -18,7 +18,8 @@ import { restoreCommand } from '../wal/command.js';
 import { findArchived, walRoot } from '../wal/layout.js';
 import { withPlainSegments } from '../wal/readable.js';
 import { startJob, type Job } from './job.js';
-import { readMysqlWindow, runMysqlPitrRestore, secondIsMysqlOnly } from './pitr-mysql.js';
+import { readMysqlWindow, runMysqlPitrRestore } from './pitr-mysql.js';
+import { secondIsMysqlOnly } from './plan-mysql.js';
 import type { SecondChoice } from '../binlog/window.js';
 
 /** How far back pg_waldump looks for a commit when the newest segments hold none (idle server). */
