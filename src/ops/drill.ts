@@ -28,10 +28,14 @@ import { startJob, type Job } from './job.js';
 import { runMysqlDrill } from './drill-mysql.js';
 import { PhysicalScratch } from './physical-scratch.js';
 import { planPitr, readArchive } from './pitr.js';
+import { secondIsMysqlOnly } from './plan-mysql.js';
+import type { SecondChoice } from '../binlog/window.js';
 import { sandboxTarget } from './sandbox-target.js';
 
 export interface DrillOptions {
   to?: RestoreTarget;
+  /** MySQL/MariaDB time targets: replay every transaction stamped the target's second, or none. */
+  second?: SecondChoice;
   rto?: string;
   rpo?: string;
   keep?: boolean;
@@ -63,6 +67,7 @@ interface Scratch {
  */
 export async function runDrill(ctx: EngineContext, target: Target, opts: DrillOptions): Promise<DrillReport> {
   if (target.engine === 'mysql') return runMysqlDrill(ctx, target, opts);
+  if (opts.second !== undefined) throw invalid(secondIsMysqlOnly(target.name));
   const requested: RestoreTarget = opts.to ?? { kind: 'latest' };
   const objectives = drillObjectives(target, opts);
   const repo = new Repository(target.repo);
