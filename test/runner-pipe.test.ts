@@ -42,10 +42,14 @@ describe('runPipe cancel', () => {
     let ticks = 0;
     // Each side starts a background helper, which (in a non-interactive shell) ignores SIGINT the
     // way a forked WAL receiver or a decompressor child would keep running after its parent.
+    // Cancelled once both helpers run and data flows, whichever of the two is seen last.
+    const cancelWhenRunning = () => {
+      if (helpers.length === 2 && ticks > 0 && !ac.signal.aborted) ac.abort();
+    };
     const helperLine = (ev: RunEvent) => {
       if (ev.type === 'start' && ev.pid !== undefined) leaders.push(ev.pid);
       if (ev.type === 'line' && ev.stream === 'stderr' && /^helper \d+$/.test(ev.text)) helpers.push(Number(ev.text.slice(7)));
-      if (helpers.length === 2 && ticks > 0 && !ac.signal.aborted) ac.abort();
+      cancelWhenRunning();
     };
     const e = await rejection(
       runPipe({
@@ -55,6 +59,7 @@ describe('runPipe cancel', () => {
         killGraceMs: 200,
         tap: () => {
           ticks++;
+          cancelWhenRunning();
         },
         onEvent: helperLine,
       }),
