@@ -67,7 +67,7 @@ function manifest(i: number, at: Date): Manifest {
     m.database = 'app';
     m.tables = Array.from({ length: 12 }, (_, t) => ({ table: `public.table_${t}`, rows: 1000 * (t + 1) + i, digest: String(BigInt(`0x${hex(`${i}/${t}`).slice(0, 15)}`)) }));
   } else {
-    const lsn = (n: number) => `${(n >> 8).toString(16).toUpperCase()}/${((n & 0xff) << 24).toString(16).toUpperCase()}`;
+    const lsn = (n: number) => `${(n >> 8).toString(16).toUpperCase()}/${(((n & 0xff) << 24) >>> 0).toString(16).toUpperCase()}`;
     m.format = 'pg_basebackup-tar';
     m.postgres = { systemId: '7311234567890123456', timeline: 1, startLsn: lsn(i * 3), stopLsn: lsn(i * 3 + 1), walStart: segmentName({ timeline: 1, segNo: i * 3 }), walEnd: segmentName({ timeline: 1, segNo: i * 3 + 1 }), consistentAt: finished };
   }

@@ -8,6 +8,10 @@ bash scripts/prepare.sh
 # Type-check the tests too: the build covers src/, screens/ and bench/ only.
 npx --no-install tsc -p tsconfig.test.json --noEmit
 
+# The import rules (no cycles, screens only through the console API, no drivers in src/ops):
+# a new break fails the run here, before any server starts.
+npm run --silent lint:deps
+
 report=$(mktemp /tmp/dbdrill-vitest-XXXXXX.json)
 trap 'rm -f "$report"' EXIT
 status=0

@@ -17,7 +17,9 @@ describe('drill ids', () => {
     expect(ids).toEqual(['20261201T100000Z', '20261201T100000Z-2', '20261201T100000Z-3']);
     const later = freeDrillId(repo, new Date('2026-12-01T10:00:01Z'));
     for (const id of [...ids, later]) {
-      writeFileSync(join(drillsDir(repo), `${id}.json`), JSON.stringify({ formatVersion: 1, id, target: 't', steps: [], checks: [] }));
+      // A whole report: the history refuses one without the fields every reader relies on.
+      const report = { formatVersion: 1, id, target: 't', engine: 'postgres', status: 'passed', startedAt: at.toISOString(), requested: 'latest', steps: [], checks: [] };
+      writeFileSync(join(drillsDir(repo), `${id}.json`), JSON.stringify(report));
     }
     const config = join(dir, 'config');
     new TargetStore(config).add({ name: 't', engine: 'postgres', repo });

@@ -1,9 +1,11 @@
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DbdrillError } from '../errors.js';
 import { fsyncDir, writeFileAtomic } from '../repo/atomic.js';
 import { sha256File } from '../repo/checksum.js';
+import { readJsonFile } from '../util/untrusted-file.js';
 import { isClosed, scanBinlogFile, whyNotClosed, type BinlogScan } from './events.js';
+import { parseBinlogIndex } from './index-schema.js';
 import { compareBinlogNames, findBinlogGaps, parseBinlogFileName, type BinlogGap } from './names.js';
 
 /**
@@ -49,15 +51,17 @@ export interface BinlogIndex {
 
 const emptyIndex = (): BinlogIndex => ({ format: 'dbdrill-binlog-index', formatVersion: 1, files: [] });
 
-/** The index, or an empty one when there is none or it cannot be read (it is rebuilt from the files). */
+/**
+ * The index, or an empty one when there is none (it is then rebuilt from the files). One that is
+ * there but damaged, foreign or newer is refused with a sentence naming the field: its checksums
+ * are the archive's reference, not something to replace quietly.
+ */
 export function readIndex(repo: string): BinlogIndex {
-  try {
-    const v = JSON.parse(readFileSync(join(binlogRoot(repo), INDEX_FILE), 'utf8')) as BinlogIndex;
-    if (v.format !== 'dbdrill-binlog-index' || !Array.isArray(v.files)) return emptyIndex();
-    return v;
-  } catch {
-    return emptyIndex();
-  }
+  const file = join(binlogRoot(repo), INDEX_FILE);
+  const raw = readJsonFile(file);
+  if (raw === undefined) return emptyIndex();
+  const idx: BinlogIndex = parseBinlogIndex(raw, file);
+  return idx;
 }
 
 /**

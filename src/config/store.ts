@@ -2,11 +2,32 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Conf from 'conf';
 import { DbdrillError, invalid } from '../errors.js';
+import { checkFormat, damaged, describeValue, unreadable } from '../util/untrusted-file.js';
 import { validateTarget, type Target, type TargetInput } from './target.js';
 
 interface StoredConfig {
   version: 1;
   targets: Record<string, TargetInput>;
+}
+
+/**
+ * The config file's shape, checked every time conf reads it: a file that is JSON but not a config
+ * (a list, a newer version, targets that are not objects) is refused with one sentence rather than
+ * read as "no targets", which the next `target add` would then write over. The targets' fields
+ * are checked by validateTarget when they are used. Hand-written, not a schema: wal-push loads
+ * this module for every WAL segment and must not pay for a schema library.
+ */
+function checkStoredConfig(raw: unknown, file: string): StoredConfig {
+  const obj = checkFormat(raw, file, { what: 'the dbdrill config', versionKey: 'version', version: 1, versionOptional: true });
+  const targets = obj.targets;
+  if (targets === undefined) return obj as unknown as StoredConfig;
+  if (typeof targets !== 'object' || targets === null || Array.isArray(targets)) {
+    throw damaged(file, `targets must be an object holding each target by name, not ${describeValue(targets)}`);
+  }
+  for (const [name, t] of Object.entries(targets)) {
+    if (typeof t !== 'object' || t === null || Array.isArray(t)) throw damaged(file, `targets.${name} must be an object (the target's settings), not ${describeValue(t)}`);
+  }
+  return obj as unknown as StoredConfig;
 }
 
 /**
@@ -30,8 +51,11 @@ export class TargetStore {
         clearInvalidConfig: false,
         accessPropertiesByDotNotation: false,
         defaults: { version: 1, targets: {} },
+        deserialize: (text) => checkStoredConfig(JSON.parse(text), join(dir, 'config.json')),
       });
     } catch (e) {
+      if (e instanceof DbdrillError) throw e;
+      if ((e as NodeJS.ErrnoException).code === 'EISDIR' || (e as NodeJS.ErrnoException).code === 'EACCES') throw unreadable(join(dir, 'config.json'), e);
       throw invalid(
         `The config file ${join(dir, 'config.json')} cannot be read (${(e as Error).message}); fix the JSON or move the file away.`,
       );

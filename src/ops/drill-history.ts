@@ -1,11 +1,16 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TargetStore } from '../config/store.js';
 import { invalid } from '../errors.js';
 import type { DrillReport } from '../drill/report.js';
+import { parseDrillReport } from '../drill/report-schema.js';
+import { readJsonFile } from '../util/untrusted-file.js';
 import { drillsDir } from './drill.js';
 
-/** Every drill report of a target, newest first. */
+/**
+ * Every drill report of a target, newest first. A damaged or foreign report stops the listing
+ * with its sentence (file and field): a history that silently drops a failed drill would flatter.
+ */
 export function listDrills(configDir: string, name: string): DrillReport[] {
   const target = new TargetStore(configDir).get(name);
   const dir = drillsDir(target.repo);
@@ -20,7 +25,12 @@ export function listDrills(configDir: string, name: string): DrillReport[] {
   return files
     .sort((a, b) => key(a).localeCompare(key(b)))
     .reverse()
-    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as DrillReport);
+    .flatMap((f) => {
+      const file = join(dir, f);
+      const raw = readJsonFile(file);
+      // Removed between listing and reading: it is simply no longer part of the history.
+      return raw === undefined ? [] : [parseDrillReport(raw, file, f.slice(0, -'.json'.length))];
+    });
 }
 
 export function readDrill(configDir: string, name: string, id?: string): DrillReport {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
@@ -17,6 +17,8 @@ import { isPidAlive, pidMatches, signalProcess, waitForPidExit } from '../runner
 import {
   disasterInfo, noRestoreYet, scoreRecovery, TRAINING_OBJECTIVES, TRAINING_TABLE, type DisasterKind, type TrainingRestore, type TrainingScore, type TrainingSession,
 } from '../training/session.js';
+import { parseTrainingSession } from '../training/session-schema.js';
+import { readJsonFile } from '../util/untrusted-file.js';
 import { runBackup } from './backup.js';
 import { startJob, type Job } from './job.js';
 import type { PitrReport } from './pitr.js';
@@ -32,8 +34,8 @@ function sessionFile(configDir: string, name: string): string {
 
 export function readTrainingSession(configDir: string, name: string): TrainingSession | undefined {
   const file = sessionFile(configDir, name);
-  if (!existsSync(file)) return undefined;
-  return JSON.parse(readFileSync(file, 'utf8')) as TrainingSession;
+  const raw = readJsonFile(file);
+  return raw === undefined ? undefined : parseTrainingSession(raw, file, name);
 }
 
 function saveSession(configDir: string, s: TrainingSession): void {

@@ -1,18 +1,12 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from '../config/target.js';
-import { DbdrillError } from '../errors.js';
+import { DbdrillError, invalid } from '../errors.js';
+import { readJsonFile } from '../util/untrusted-file.js';
 import { fsyncDir, writeFileAtomic } from './atomic.js';
 import { backupId, ID_RE, type BackupKind, type BackupType, type Manifest } from './manifest.js';
-
-interface RepoFile {
-  format: 'dbdrill-repo';
-  formatVersion: 1;
-  engine: Engine;
-  target: string;
-  systemId?: string;
-  createdAt: string;
-}
+import { parseManifest } from './manifest-schema.js';
+import { parseRepoFile, type RepoFile } from './repo-file.js';
 
 /**
  * A target's repository: a directory that describes itself (repo.json) and holds one folder per
@@ -67,13 +61,9 @@ export class Repository {
   }
 
   #readRepoFile(file: string): RepoFile {
-    try {
-      const repo = JSON.parse(readFileSync(file, 'utf8')) as RepoFile;
-      if (repo.format !== 'dbdrill-repo') throw new Error('not a dbdrill repository');
-      return repo;
-    } catch (e) {
-      throw new DbdrillError('invalid-input', `${file} is not a readable dbdrill repository file (${(e as Error).message}); point --repo at an empty or dbdrill directory.`);
-    }
+    const raw = readJsonFile(file);
+    if (raw === undefined) throw invalid(`${file} disappeared while it was read; run the command again.`);
+    return parseRepoFile(raw, file);
   }
 
   /** Reserves a new backup id (a fresh directory), moving one second on if the id is taken. */
@@ -97,21 +87,20 @@ export class Repository {
   }
 
   readManifest(id: string): Manifest {
-    const file = join(this.backupDir(id), 'manifest.json');
-    try {
-      return JSON.parse(readFileSync(file, 'utf8')) as Manifest;
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new DbdrillError(
-        code === 'ENOENT' ? 'invalid-input' : 'failed',
-        code === 'ENOENT'
-          ? `There is no backup ${id} in ${this.root}; list them with dbdrill catalog.`
-          : `The manifest of backup ${id} cannot be read (${(e as Error).message}).`,
-      );
-    }
+    if (!ID_RE.test(id)) throw invalid(`"${id}" is not a backup id (they look like 20261124T143000Z-F); list them with dbdrill catalog.`);
+    const m = this.#manifestIn(id);
+    if (!m) throw invalid(`There is no backup ${id} in ${this.root}; list them with dbdrill catalog.`);
+    return m;
   }
 
-  /** All manifests, newest first. Unreadable ones are reported, not skipped silently. */
+  /** The checked manifest of backup directory `id`; undefined when it has none. */
+  #manifestIn(id: string): Manifest | undefined {
+    const file = join(this.backupDir(id), 'manifest.json');
+    const raw = readJsonFile(file);
+    return raw === undefined ? undefined : parseManifest(raw, file, id);
+  }
+
+  /** All manifests, newest first. Unreadable ones are reported with their sentence, not skipped silently. */
   catalog(): { manifests: Manifest[]; unreadable: { id: string; error: string }[] } {
     let ids: string[];
     try {
@@ -124,7 +113,9 @@ export class Repository {
     const unreadable: { id: string; error: string }[] = [];
     for (const id of ids) {
       try {
-        manifests.push(JSON.parse(readFileSync(join(this.backupsDir, id, 'manifest.json'), 'utf8')) as Manifest);
+        const m = this.#manifestIn(id);
+        if (m) manifests.push(m);
+        else unreadable.push({ id, error: `${join(this.backupDir(id), 'manifest.json')}: is missing (a backup that is just starting, or its manifest was removed).` });
       } catch (e) {
         unreadable.push({ id, error: (e as Error).message });
       }

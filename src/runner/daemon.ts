@@ -1,16 +1,11 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
-import type { Tool } from './tools.js';
+import { toolPath, type ToolCall } from './tool-call.js';
 
-export interface DaemonSpec {
-  tool: Tool | string;
-  args: string[];
+/** A server takes no password: it has no secret to pass. */
+export interface DaemonSpec extends Omit<ToolCall, 'secret'> {
   /** Everything the daemon prints goes here. */
   logFile: string;
-  env?: Record<string, string | undefined>;
-  cwd?: string;
-  uid?: number;
-  gid?: number;
 }
 
 /**
@@ -19,7 +14,7 @@ export interface DaemonSpec {
  * Returns the pid; callers wait for readiness and stop it themselves.
  */
 export function spawnDaemon(spec: DaemonSpec): number {
-  const path = typeof spec.tool === 'string' ? spec.tool : spec.tool.path;
+  const path = toolPath(spec.tool);
   const fd = openSync(spec.logFile, 'a', 0o600);
   try {
     // node's spawn, not execa: execa ties a child's lifetime to ours, a daemon must not be.

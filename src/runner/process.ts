@@ -9,13 +9,13 @@ import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 
 export type Signal = 'SIGTERM' | 'SIGKILL' | 'SIGINT' | 'SIGQUIT' | 'SIGHUP';
 
-/** State letter ("R", "S", "Z", ...) and parent pid from /proc/<pid>/stat; undefined without /proc. */
-function procStat(pid: number): { state: string; ppid: number } | undefined {
+/** State letter ("R", "S", "Z", ...), parent pid and process group from /proc/<pid>/stat; undefined without /proc. */
+function procStat(pid: number): { state: string; ppid: number; pgrp: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name is in parentheses and may itself contain spaces or parentheses.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: rest[0] ?? '', ppid: Number(rest[1]) };
+    return { state: rest[0] ?? '', ppid: Number(rest[1]), pgrp: Number(rest[2]) };
   } catch {
     return undefined;
   }
@@ -107,6 +107,29 @@ function send(pid: number, signal: Signal): boolean {
     if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
     throw e;
   }
+}
+
+/**
+ * Signals a whole process group: a tool started by src/runner leads its own group, and the
+ * helpers it forks stay in it even after the tool itself has exited. False when no member is left.
+ */
+export function signalGroup(pgid: number, signal: Signal): boolean {
+  if (!Number.isInteger(pgid) || pgid <= 1) return false;
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    // ESRCH: the group is gone already, nothing is left to signal.
+    return false;
+  }
+}
+
+/** Live (not zombie) members of a process group (Linux /proc; empty elsewhere). */
+export function groupMembers(pgid: number): number[] {
+  return allPids().filter((p) => {
+    const st = procStat(p);
+    return st !== undefined && st.pgrp === pgid && st.state !== 'Z' && st.state !== 'X';
+  });
 }
 
 /** Children, grandchildren, ... of a process (Linux /proc; empty elsewhere). */
