@@ -11,7 +11,7 @@ import { isoMicros } from '../pitr/micros.js';
 import { planRestore, type RestorePlan } from '../pitr/plan.js';
 import { replayCheckOf } from '../pitr/reached.js';
 import type { RestoreTarget } from '../pitr/time.js';
-import { timelineOfSegment } from '../pitr/timelines.js';
+import { timelineOfSegment, type Leg } from '../pitr/timelines.js';
 import { DEFAULT_SEGMENT_BYTES, isSegmentSize, parseSegment, segmentName, timelineHex } from '../pitr/wal-names.js';
 import { parseHistory, type HistoryEntry } from '../pitr/history.js';
 import { baseBackups, computeWindow, reachableCoverages, type ArchiveFacts, type CommitPoint, type RecoverableWindow } from '../pitr/window.js';
@@ -68,14 +68,20 @@ function legacySegNo(segment: string): number | undefined {
   return segmentName(s) === segment ? s.segNo : undefined;
 }
 
-/** The newest commit in an archived segment, or undefined (not archived, or no commit in it). */
-async function commitIn(repo: string, timeline: number, segNo: number, segmentBytes: number, serverMajor: number): Promise<CommitPoint | undefined> {
+/** The newest commit in an archived segment of a path, or undefined (not archived, or no commit in it). */
+async function commitIn(repo: string, legs: Leg[], segNo: number, segmentBytes: number, serverMajor: number): Promise<CommitPoint | undefined> {
+  const timeline = timelineOfSegment(legs, segNo);
   const name = segmentName({ timeline, segNo }, segmentBytes);
   const here = legacySegNo(name);
   if (here === undefined) return undefined;
-  // The next segment too: a commit record may continue into it.
-  const next = legacySegNo(segmentName({ timeline, segNo: segNo + 1 }, segmentBytes));
-  return withPlainSegments(repo, timeline, next === undefined ? [here] : [here, next], (dir) => lastCommitInSegment(dir, name, serverMajor));
+  // The next segment too, when the path reads it from the same timeline: a commit record may
+  // continue into it.
+  // pg_waldump stops at the last segment named, not at the end of what the directory holds (an
+  // archive's timeline directory goes on past a branch point the path leaves it at).
+  const sameTimeline = timelineOfSegment(legs, segNo + 1) === timeline;
+  const last = sameTimeline ? segmentName({ timeline, segNo: segNo + 1 }, segmentBytes) : name;
+  const next = sameTimeline ? legacySegNo(last) : undefined;
+  return withPlainSegments(repo, timeline, next === undefined ? [here] : [here, next], (dir) => lastCommitInSegment(dir, name, last, serverMajor));
 }
 
 /**
@@ -104,7 +110,7 @@ export async function readArchive(target: Target): Promise<ArchiveView> {
       if (known.has(key)) continue;
       let found: CommitPoint | undefined;
       for (let seg = c.endSeg; seg >= Math.max(c.startSeg, c.endSeg - COMMIT_LOOKBACK) && !found; seg--) {
-        found = await commitIn(target.repo, timelineOfSegment(c.path.legs, seg), seg, segmentBytes, major);
+        found = await commitIn(target.repo, c.path.legs, seg, segmentBytes, major);
       }
       known.set(key, found);
     }

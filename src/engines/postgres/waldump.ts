@@ -26,15 +26,16 @@ export function lastCommitInDump(text: string): CommitRecord | undefined {
 }
 
 /**
- * The newest commit recorded in one segment (by name), read with pg_waldump from `dir` (which
- * holds it as a plain file; pg_waldump reads the segment size from its header). A segment ending
- * in a torn record makes pg_waldump exit 1 after printing what it could read, which is still valid.
+ * The newest commit recorded from segment `first` through `last` (by name), read with pg_waldump
+ * from `dir` (which holds them as plain files; pg_waldump reads the segment size from the first
+ * one's header). A run ending in a torn record or a missing file makes pg_waldump exit 1 after
+ * printing what it could read, which is still valid.
  */
-export async function lastCommitInSegment(dir: string, segment: string, serverMajor = 15): Promise<CommitRecord | undefined> {
+export async function lastCommitInSegment(dir: string, first: string, last = first, serverMajor = 15): Promise<CommitRecord | undefined> {
   const tool = await findTool('pg_waldump', { serverMajor });
   const r = await runTool({
     tool,
-    args: ['--path', dir, '--rmgr', 'Transaction', segment],
+    args: ['--path', dir, '--rmgr', 'Transaction', first, last],
     env: { TZ: 'UTC' },
     capture: true,
     okExitCodes: [0, 1],
