@@ -67,7 +67,7 @@ describe('a 1 MiB-segment cluster under pgbench load', () => {
     expect(w.gaps).toEqual([]);
     expect(w.segments).toBeGreaterThan(5);
     expect(Date.parse(w.to)).toBeGreaterThanOrEqual(Date.parse(markers.at(-1)!.at));
-  });
+  }, 120_000);
 
   // Markers whose commit time is not a whole millisecond, spread over the run: restoring to one
   // of them with its time cut to milliseconds would lose it.
@@ -88,7 +88,7 @@ describe('a 1 MiB-segment cluster under pgbench load', () => {
       expect(sums!.balance).toBe(sums!.history);
       await restores.stop(r.report!.pid);
     }
-  });
+  }, 900_000);
 
   it('--exclusive stops just before a commit at exactly the target', async () => {
     const m = picks()[2]!;
@@ -96,5 +96,5 @@ describe('a 1 MiB-segment cluster under pgbench load', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(await markersIn(r.port)).toEqual(markers.filter((x) => x.at < m.at).map((x) => x.n));
     await restores.stop(r.report!.pid);
-  });
+  }, 300_000);
 });

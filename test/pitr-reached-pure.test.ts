@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { judgeReplay, whereReplayStopped, type ReplayCheck } from '../src/pitr/reached.js';
 import { emptyRecovery, foldRecovery, parseRecoveryLine } from '../src/pitr/recovery-log.js';
 import { parseRestoreTarget } from '../src/pitr/time.js';
+import { consistentPointCheck } from '../src/ops/physical-scratch.js';
+import type { Manifest } from '../src/repo/manifest.js';
 
 /**
  * The reached-point check on recoveries captured from real PostgreSQL 15 servers (fixtures/
@@ -91,5 +93,16 @@ describe('targets PostgreSQL announces reaching', () => {
     expect(judgeReplay(check({ lsn: '0/3000148' }), s)).toEqual({ ok: true, reached: 'LSN 0/3000148 (after it)' });
     expect(judgeReplay(check({ name: 'after_one' }), s)).toEqual({ ok: true, reached: 'restore point "after_one"' });
     expect(judgeReplay(check({ lsn: '0/3000148' }), emptyRecovery()).ok).toBe(false);
+  });
+});
+
+describe('verify --restore: a base backup restored to its own end', () => {
+  const m = (stopLsn: string) => ({ serverVersion: '15.18', postgres: { timeline: 1, startLsn: '0/2000028', stopLsn } }) as Manifest;
+  it('must report consistency at the backup\'s stop LSN (the same check, through the same scratch restore)', () => {
+    const s = replay('stopped-at-time.log', 16 * 1024 * 1024);
+    expect(judgeReplay(consistentPointCheck(m('0/2000100')), s)).toEqual({ ok: true, reached: 'the consistent point 0/2000100' });
+    const short = judgeReplay(consistentPointCheck(m('0/5000000')), s);
+    expect(short.ok).toBe(false);
+    expect(short.ok === false && short.sentence).toMatch(/^Recovery ended short of the plan: replay stopped at 0\/4000678 in segment 000000010000000000000004; .*, while the plan promised the backup's consistent point 0\/5000000\.$/);
   });
 });

@@ -46,7 +46,7 @@ beforeAll(async () => {
   for (let g = 1; g <= 5; g++) await group(g);
   afterGroup5 = await db.now();
   await group(6);
-});
+}, 600_000);
 
 afterAll(async () => {
   await restores?.stopAll();
@@ -66,7 +66,7 @@ describe('a 64 MiB-segment cluster, archive intact', () => {
     expect(w.gaps).toEqual([]);
     expect(w.newestSegment).toBe(segs.at(-1));
     expect(Date.parse(w.to)).toBeGreaterThan(Date.parse(afterGroup5));
-  });
+  }, 300_000);
 
   it('--to latest replays every archived segment and proves it reached the end of the archive', async () => {
     const r = await restores.restore('reach', ['--to', 'latest']);
@@ -75,7 +75,7 @@ describe('a 64 MiB-segment cluster, archive intact', () => {
     expect(r.report!.plan.walTo).toBe(segs.at(-1));
     expect(r.report!.reached.proven).toBe(`reached the end of the archive on timeline 1 (redo done at ${r.report!.reached.redoDoneAt})`);
     await restores.stop(r.report!.pid);
-  });
+  }, 300_000);
 });
 
 describe('damaged archived WAL: the restore fails naming the segment, never reports success', () => {
@@ -98,7 +98,7 @@ describe('damaged archived WAL: the restore fails naming the segment, never repo
     } finally {
       damage.restore();
     }
-  });
+  }, 300_000);
 
   it('the same flip: drill --to latest FAILS and names the segment', async () => {
     const bad = segs[2]!;
@@ -117,7 +117,7 @@ describe('damaged archived WAL: the restore fails naming the segment, never repo
     } finally {
       damage.restore();
     }
-  });
+  }, 300_000);
 
   it('a time target past the damaged segment fails naming it (not only "recovery ended before the target")', async () => {
     const bad = segs[1]!;
@@ -129,7 +129,7 @@ describe('damaged archived WAL: the restore fails naming the segment, never repo
     } finally {
       damage.restore();
     }
-  });
+  }, 300_000);
 
   it('a truncated segment: restore --to latest fails naming it', async () => {
     const bad = segs[3]!;
@@ -141,7 +141,7 @@ describe('damaged archived WAL: the restore fails naming the segment, never repo
     } finally {
       undo();
     }
-  });
+  }, 300_000);
 
   it('a zstd-compressed segment with a flipped bit: restore --to latest and drill both fail naming it', async () => {
     await db.sql(`ALTER SYSTEM SET archive_command = '${archiveCommand(db.repo, { compress: 'zstd' }).replace(/'/g, "''")}'`);
@@ -164,6 +164,6 @@ describe('damaged archived WAL: the restore fails naming the segment, never repo
     } finally {
       damage.restore();
     }
-  });
+  }, 300_000);
 });
 

@@ -74,13 +74,13 @@ async function commitIn(repo: string, legs: Leg[], segNo: number, segmentBytes: 
   const name = segmentName({ timeline, segNo }, segmentBytes);
   const here = legacySegNo(name);
   if (here === undefined) return undefined;
-  // The next segment too, when the path reads it from the same timeline: a commit record may
-  // continue into it.
-  // pg_waldump stops at the last segment named, not at the end of what the directory holds (an
-  // archive's timeline directory goes on past a branch point the path leaves it at).
-  const sameTimeline = timelineOfSegment(legs, segNo + 1) === timeline;
-  const last = sameTimeline ? segmentName({ timeline, segNo: segNo + 1 }, segmentBytes) : name;
-  const next = sameTimeline ? legacySegNo(last) : undefined;
+  // The next segment too, when it is archived and the path reads it from the same timeline: a
+  // commit record may continue into it. pg_waldump is told where to stop (an archive's timeline
+  // directory goes on past a branch point the path leaves it at), and refuses an end segment it
+  // cannot open.
+  const nextName = segmentName({ timeline, segNo: segNo + 1 }, segmentBytes);
+  const next = timelineOfSegment(legs, segNo + 1) === timeline && findArchived(repo, nextName) ? legacySegNo(nextName) : undefined;
+  const last = next === undefined ? name : nextName;
   return withPlainSegments(repo, timeline, next === undefined ? [here] : [here, next], (dir) => lastCommitInSegment(dir, name, last, serverMajor));
 }
 

@@ -101,7 +101,12 @@ export function planRestore(
   if (opts.timeline !== undefined) refuseUnknownTimeline(opts.timeline, inv, bases.map((m) => m.postgres!.timeline ?? 1));
   const timeline = opts.timeline ?? newestTimeline(reachable) ?? bases.at(-1)!.postgres!.timeline ?? 1;
   const covs = opts.timeline === undefined ? reachable.filter((c) => c.timeline === timeline) : coveragesOn(timeline, bases, inv, lastCommit, facts);
-  const win = describeWindow(window);
+  // The window of the timeline planned on (the one `dbdrill window` shows is the default's).
+  const win = covs.length === 0 ? describeWindow(window) : describeWindow({
+    ...window,
+    from: new Date(Math.min(...covs.map((c) => c.from.getTime()))).toISOString(),
+    to: new Date(Math.max(...covs.map((c) => c.to.getTime()))).toISOString(),
+  });
   const name = (tl: number, segNo: number) => segmentName({ timeline: tl, segNo }, segBytes);
   let chosen: Coverage;
   const settings: Record<string, string> = {};
