@@ -107,7 +107,7 @@ export async function runDrill(ctx: EngineContext, target: Target, opts: DrillOp
       replaySeconds = (performance.now() - tr) / 1000;
       lastCommitAt = outcome.state.lastCommitAt;
       const v = outcome.verdict;
-      if (v) reachedCheck = { name: REACHED_CHECK, ok: v.ok, detail: v.ok ? `reached ${v.reached}` : v.sentence };
+      reachedCheck = { name: REACHED_CHECK, ok: v.ok, detail: v.ok ? `reached ${v.reached}` : v.sentence };
     } else {
       let sandbox: SandboxInstance | undefined;
       await step('provision scratch instance', async () => {

@@ -75,7 +75,7 @@ export class PhysicalScratch {
       if (isDbdrillError(e) && e.code === 'aborted') throw new DbdrillError('aborted', `WAL replay was cancelled; the scratch server was stopped${this.keep ? ` and ${this.dir} kept` : ''}.`);
       throw e;
     }
-    if (outcome.verdict && !outcome.verdict.ok && !opts.deferShort) throw new DbdrillError('failed', outcome.verdict.sentence, { logFile: outcome.logFile });
+    if (!outcome.verdict.ok && !opts.deferShort) throw new DbdrillError('failed', outcome.verdict.sentence, { logFile: outcome.logFile });
     return outcome;
   }
 

@@ -8,7 +8,7 @@ import { lastCommitInSegment } from '../engines/postgres/waldump.js';
 import { invalid } from '../errors.js';
 import { readInventory, type WalInventory } from '../pitr/inventory.js';
 import { isoMicros } from '../pitr/micros.js';
-import { planRestore, type RestorePlan } from '../pitr/plan.js';
+import { planRestore, type PgRestorePlan, type RestorePlan } from '../pitr/plan.js';
 import { replayCheckOf } from '../pitr/reached.js';
 import type { RestoreTarget } from '../pitr/time.js';
 import { timelineOfSegment, type Leg } from '../pitr/timelines.js';
@@ -152,7 +152,7 @@ export interface PitrReport {
   dryRun: boolean;
 }
 
-export function planPitr(view: ArchiveView, req: PitrRequest): RestorePlan {
+export function planPitr(view: ArchiveView, req: PitrRequest): PgRestorePlan {
   const plan = planRestore(req.target, view.manifests, view.inventory, view.window, view.lastCommit, { backup: req.backup, timeline: req.timeline, facts: view.facts });
   if (req.exclusive) plan.settings.recovery_target_inclusive = 'false';
   return plan;
@@ -195,7 +195,7 @@ export async function runPitrRestore(ctx: EngineContext, target: Target, req: Pi
   const outcome = await ctx.step('replay WAL', () => runRecovery(ctx, dataDir, Number(backup.serverVersion.split('.')[0]), { segments: plan.segments, startLsn: plan.startLsn, endLsn: plan.endLsn, check }, logFile));
   // A recovery that ended early looks like a finished one to PostgreSQL: only the check tells.
   const proven = await ctx.step('check the point reached', () => stopShortRecovery(outcome, dataDir));
-  if (proven) ctx.emit({ type: 'log', level: 'info', text: proven });
+  ctx.emit({ type: 'log', level: 'info', text: proven });
   const s = outcome.state;
   return {
     target: target.name,
@@ -208,7 +208,7 @@ export async function runPitrRestore(ctx: EngineContext, target: Target, req: Pi
       ...(s.lastCommitMicros !== undefined ? { lastCommitAt: isoMicros(s.lastCommitMicros) } : {}),
       ...(s.stoppedBefore ? { stoppedBeforeXid: s.stoppedBefore.xid, stoppedBeforeCommitAt: isoMicros(s.stoppedBefore.micros) } : {}),
       ...(s.redoDoneAt ? { redoDoneAt: s.redoDoneAt } : {}),
-      ...(proven ? { proven } : {}),
+      proven,
     },
     ...(s.newTimeline ? { timeline: s.newTimeline } : {}),
     segmentsRestored: s.restored.length,

@@ -57,6 +57,9 @@ export interface RestorePlan {
   notes: string[];
 }
 
+/** A PostgreSQL plan: it always knows its segment size, its timeline path and what it promises. */
+export type PgRestorePlan = RestorePlan & Required<Pick<RestorePlan, 'segmentBytes' | 'legs' | 'promise'>>;
+
 export interface PlanOptions {
   backup?: string;
   timeline?: number;
@@ -86,7 +89,7 @@ export function planRestore(
   window: RecoverableWindow,
   lastCommit: LastCommit,
   opts: PlanOptions = {},
-): RestorePlan {
+): PgRestorePlan {
   const facts: ArchiveFacts = opts.facts ?? { ...DEFAULT_FACTS, history: (tl) => (tl === opts.timeline ? opts.timelineHistory : undefined) };
   const segBytes = facts.segmentBytes;
   let bases = baseBackups(manifests);

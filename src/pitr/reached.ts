@@ -1,7 +1,7 @@
 import { formatDuration } from '../config/duration.js';
 import { formatBytes } from '../util/bytes.js';
 import { isoMicros, microsOf, type Micros } from './micros.js';
-import type { ReplayPromise, RestorePlan } from './plan.js';
+import type { PgRestorePlan, ReplayPromise } from './plan.js';
 import type { RecoveryState } from './recovery-log.js';
 import type { RestoreTarget } from './time.js';
 import { timelineOfSegment, type Leg } from './timelines.js';
@@ -25,9 +25,8 @@ export type ReplayVerdict =
   | { ok: true; reached: string }
   | { ok: false; sentence: string; stoppedAt?: string; segment?: string };
 
-/** The plan's part of a replay check (undefined for plans without a promise: binlog plans). */
-export function replayCheckOf(plan: RestorePlan): ReplayCheck | undefined {
-  if (!plan.promise || !plan.legs || !plan.segmentBytes) return undefined;
+/** The plan's part of a replay check. */
+export function replayCheckOf(plan: PgRestorePlan): ReplayCheck {
   return { target: plan.target, settings: plan.settings, promise: plan.promise, legs: plan.legs, segmentBytes: plan.segmentBytes };
 }
 

@@ -10,7 +10,7 @@ import { canBind } from '../../sandbox/ports.js';
 import { serverAccount, type Account } from '../../sandbox/users.js';
 import { judgeReplay, whereReplayStopped, type ReplayCheck, type ReplayVerdict } from '../../pitr/reached.js';
 import { emptyRecovery, foldRecovery, parseRecoveryLine, type RecoveryState } from '../../pitr/recovery-log.js';
-import { DEFAULT_SEGMENT_BYTES, parseLsn } from '../../pitr/wal-names.js';
+import { parseLsn } from '../../pitr/wal-names.js';
 import type { EngineContext, JobEventInput } from '../context.js';
 
 /** Refuses a destination that holds anything, or a port something already listens on. */
@@ -90,12 +90,15 @@ export interface ReplayExpectation {
   check?: ReplayCheck;
 }
 
+/** Every recovery dbdrill starts is judged: it knows the point it must reach. */
+export type CheckedReplay = ReplayExpectation & { check: ReplayCheck };
+
 export interface RecoveryOutcome {
   state: RecoveryState;
   pid: number;
   logFile: string;
-  /** Whether replay reached the point the check promised (when there was one to check). */
-  verdict?: ReplayVerdict;
+  /** Whether replay reached the point the check promised. */
+  verdict: ReplayVerdict;
 }
 
 /**
@@ -107,7 +110,7 @@ export async function runRecovery(
   ctx: EngineContext,
   dataDir: string,
   serverMajor: number,
-  expect: ReplayExpectation,
+  expect: CheckedReplay,
   logFile: string,
   onSpawn?: (pid: number) => void,
 ): Promise<RecoveryOutcome> {
@@ -119,7 +122,7 @@ export async function runRecovery(
   const pid = spawnDaemon({ tool: postgres, args: ['-D', dataDir], logFile, uid: account?.uid, gid: account?.gid });
   onSpawn?.(pid);
 
-  let state = emptyRecovery(expect.check?.segmentBytes ?? DEFAULT_SEGMENT_BYTES);
+  let state = emptyRecovery(expect.check.segmentBytes);
   let offset = 0;
   let rest = '';
   const readNew = () => {
@@ -153,13 +156,13 @@ export async function runRecovery(
       throw new DbdrillError('aborted', `The restore was cancelled during recovery; the server in ${dataDir} was stopped and the directory left for inspection.`);
     }
     readNew();
-    if (state.ready) return { state, pid, logFile, ...(expect.check ? { verdict: judgeReplay(expect.check, state) } : {}) };
+    if (state.ready) return { state, pid, logFile, verdict: judgeReplay(expect.check, state) };
     if (state.fatal || !isPidAlive(pid)) {
       readNew();
       await waitForPidExit(pid, 10_000);
       const why = state.fatal ?? lastLines(logFile);
       // PostgreSQL names the file it could not restore, not where replay got to or what wal-fetch said.
-      const where = whereReplayStopped({ legs: expect.check?.legs ?? [{ timeline: 1, fromSeg: 0 }], segmentBytes: state.segmentBytes }, state);
+      const where = whereReplayStopped(expect.check, state);
       throw new DbdrillError('failed', `Recovery failed: ${why}; ${where.text}. The server log is ${logFile}.`, { logFile, ...(where.fault ? { segment: where.fault } : {}) });
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -171,9 +174,8 @@ export async function runRecovery(
  * ended there, and PostgreSQL promotes anyway): the server is stopped before anyone uses it, its
  * files stay for inspection, and the restore fails saying where replay stopped and what it lacks.
  */
-export async function stopShortRecovery(outcome: RecoveryOutcome, dataDir: string): Promise<string | undefined> {
+export async function stopShortRecovery(outcome: RecoveryOutcome, dataDir: string): Promise<string> {
   const v = outcome.verdict;
-  if (!v) return undefined;
   if (v.ok) return `reached ${v.reached}`;
   signalProcess(outcome.pid, 'SIGINT');
   const stopped = await waitForPidExit(outcome.pid, 30_000);
