@@ -76,6 +76,14 @@ describe('a 64 MiB-segment cluster, archive intact', () => {
     expect(r.report!.reached.proven).toBe(`reached the end of the archive on timeline 1 (redo done at ${r.report!.reached.redoDoneAt})`);
     await restores.stop(r.report!.pid);
   }, 300_000);
+
+  it('a time target is exact: everything committed before it, nothing after', async () => {
+    const r = await restores.restore('reach', ['--to', afterGroup5]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await groups(r.port)).toEqual([1, 2, 3, 4, 5]);
+    expect(r.report!.reached.proven).toMatch(new RegExp(`^reached the target ${afterGroup5.replace(/\.?0*Z$/, 'Z').replace(/\./g, '\\.')}: stopped before transaction \\d+, committed `));
+    await restores.stop(r.report!.pid);
+  }, 300_000);
 });
 
 describe('damaged archived WAL: the restore fails naming the segment, never reports success', () => {

@@ -10,6 +10,8 @@ import { microsWithinSecond, parseRestoreTarget } from '../src/pitr/time.js';
 import { pathEnd, timelinePath } from '../src/pitr/timelines.js';
 import { computeWindow, type ArchiveFacts } from '../src/pitr/window.js';
 import type { Manifest } from '../src/repo/manifest.js';
+import { Repository } from '../src/repo/repository.js';
+import { archiveSegmentBytes } from '../src/ops/pitr.js';
 
 const MiB = 1024 * 1024;
 const SEG16 = 16 * MiB;
@@ -67,6 +69,24 @@ describe('segment size', () => {
     expect([p.walFrom, p.walTo, p.segments]).toEqual(['00000001000000000000002C', '00000001000000000000002F', 4]);
     expect(p.endLsn).toBe('0/3000000');
     expect(p.estimatedBytes).toBe(1000 + 4 * MiB);
+  });
+});
+
+describe('where the segment size comes from', () => {
+  it('repo.json or the backups; 16 MiB only when neither says; two sizes in one repository refused', () => {
+    const root = mkdtempSync(join(tmpdir(), 'dbdrill-repo-'));
+    try {
+      const repo = new Repository(root);
+      const b = (bytes: number) => backup('20261125T090130Z-F', 2, '2026-11-25T09:01:30Z', { bytes });
+      expect(archiveSegmentBytes(repo, [backup('20261125T090130Z-F', 2, '2026-11-25T09:01:30Z')])).toBe(SEG16);
+      expect(archiveSegmentBytes(repo, [b(MiB)])).toBe(MiB);
+      writeFileSync(join(root, 'repo.json'), JSON.stringify({ format: 'dbdrill-repo', formatVersion: 1, engine: 'postgres', target: 't', createdAt: '2026-11-25T09:00:00Z', walSegmentBytes: 64 * MiB }));
+      expect(archiveSegmentBytes(repo, [])).toBe(64 * MiB);
+      expect(() => archiveSegmentBytes(repo, [b(MiB)])).toThrow(`${join(root, 'repo.json')} records WAL segments of ${64 * MiB} bytes but backup 20261125T090130Z-F ${MiB} bytes: two clusters share the repository ${root}; give each its own --repo.`);
+      expect(() => archiveSegmentBytes(repo, [b(3000)])).toThrow('backup 20261125T090130Z-F records a WAL segment size of 3000 bytes, which PostgreSQL never uses');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 
