@@ -16,6 +16,8 @@ const SCREEN_SAFE = [
   'src/pitr/time.ts',
   'src/pitr/inventory.ts',
   'src/pitr/wal-names.ts',
+  'src/pitr/micros.ts',
+  'src/pitr/timelines.ts',
   'src/binlog/stops.ts',
   'src/binlog/events.ts',
   'src/drill/estimate.ts',

@@ -23,8 +23,14 @@ describe('pg_basebackup output (captured fixture)', () => {
     expect(phases).toEqual(['checkpoint', 'copying', 'wal', 'sync', 'done']);
   });
 
-  it('maps LSNs to WAL file names', () => {
-    expect(walFileName(1, '0/7000028')).toBe('000000010000000000000007');
-    expect(walFileName(2, '1/FF000000')).toBe('0000000200000001000000FF');
+  it('maps LSNs to WAL file names for the cluster\'s segment size', () => {
+    const MiB = 1024 * 1024;
+    expect(walFileName(1, '0/7000028', 16 * MiB)).toBe('000000010000000000000007');
+    expect(walFileName(2, '1/FF000000', 16 * MiB)).toBe('0000000200000001000000FF');
+    // initdb --wal-segsize=1: 4096 segments per log id (issue 11 saw …02 here, as if 16 MiB).
+    expect(walFileName(1, '0/2C000D8', MiB)).toBe('00000001000000000000002C');
+    expect(walFileName(1, '1/FFF00000', MiB)).toBe('000000010000000100000FFF');
+    // --wal-segsize=64: 64 segments per log id.
+    expect(walFileName(1, '0/C4000028', 64 * MiB)).toBe('000000010000000000000031');
   });
 });

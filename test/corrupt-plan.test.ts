@@ -83,7 +83,7 @@ describe('MySQL/MariaDB plans around a corrupt backup', () => {
   const inv = { files, gaps: findBinlogGaps(files.map((f) => f.file)) };
   const b1 = manifest('20261125T100000Z-L', '2026-11-25T10:00:00.500Z', 'mysql-bin.000001', 400);
   const b2 = manifest('20261125T110500Z-L', '2026-11-25T11:05:00.500Z', 'mysql-bin.000003', 300, true);
-  const at = (iso: string): RestoreTarget => ({ kind: 'time', at: new Date(iso), input: iso });
+  const at = (iso: string): RestoreTarget => ({ kind: 'time', at: new Date(iso), input: iso, usec: new Date(iso).getUTCMilliseconds() * 1000 });
 
   it('starts from the previous good backup and says why; refuses the corrupt one by name', () => {
     const w = computeMysqlWindow([b1, b2], inv);

@@ -216,7 +216,7 @@ describe('plans that can and cannot keep their promise', () => {
   });
 
   it('--second inclusive stops before the next second; refused when the archive ends inside that second', () => {
-    const at = (iso: string): RestoreTarget => ({ kind: 'time', at: new Date(iso), input: iso });
+    const at = (iso: string): RestoreTarget => ({ kind: 'time', at: new Date(iso), input: iso, usec: new Date(iso).getUTCMilliseconds() * 1000 });
     expect(plan(at('2026-11-25T10:45:10.250Z'), [f1, f2], [], 'inclusive').stopAt?.toISOString()).toBe('2026-11-25T10:45:11.000Z');
     expect(plan(at('2026-11-25T10:45:10.250Z'), [f1, f2], [], 'exclusive').stopAt?.toISOString()).toBe('2026-11-25T10:45:10.000Z');
     expect(plan(at('2026-11-25T10:45:10.250Z'), [f1, f2], [], 'inclusive').notes).toEqual(['--second inclusive: replays every transaction stamped 2026-11-25 10:45:10Z and stops before 2026-11-25 10:45:11Z']);

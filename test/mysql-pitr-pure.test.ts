@@ -159,7 +159,7 @@ describe('recoverable window and restore plans of MySQL targets', () => {
   ];
   const inv = { files, gaps: findBinlogGaps(files.map((f) => f.file)).map((g) => g) };
   const window = computeMysqlWindow([b1, b2], inv);
-  const at = (iso: string): RestoreTarget => ({ kind: 'time', at: new Date(iso), input: iso });
+  const at = (iso: string): RestoreTarget => ({ kind: 'time', at: new Date(iso), input: iso, usec: new Date(iso).getUTCMilliseconds() * 1000 });
 
   it('spans from the first backup to the newest event reachable without a gap', () => {
     expect(window).toEqual({

@@ -104,7 +104,7 @@ describe('archive inventory, window and plan', () => {
     expect(early.backup.id).toBe('20261125T090130Z-F');
     const late = planRestore(parseRestoreTarget({ to: '2026-11-25T09:07:00Z' }), ms, i, w, lastCommit);
     expect(late.backup.id).toBe('20261125T090430Z-F');
-    expect(late.settings).toMatchObject({ recovery_target_time: '2026-11-25 09:07:00.000+00', recovery_target_timeline: '1' });
+    expect(late.settings).toMatchObject({ recovery_target_time: '2026-11-25 09:07:00.000000+00', recovery_target_timeline: '1' });
     expect(late.walFrom).toBe('000000010000000000000005');
     expect(late.walTo).toBe('000000010000000000000008');
     expect(late.segments).toBe(4);
@@ -125,7 +125,7 @@ describe('archive inventory, window and plan', () => {
     ]);
     const latest = parseRestoreTarget({ to: 'latest' });
     expect(() => planRestore(latest, ms, i, w, lastCommit, { timeline: 7 })).toThrow(
-      "Timeline 7 is not in the archive, which holds segments of timelines 1, 2, 3 and history files of 2; give one of those with --timeline, or leave it out to follow the backup's timeline.",
+      "Timeline 7 is not in the archive, which holds segments of timelines 1, 2, 3 and history files of 2; give one of those with --timeline, or leave it out to follow the newest timeline the backups reach.",
     );
     expect(() => planRestore(latest, ms, i, w, lastCommit, { timeline: 3 })).toThrow(
       'Timeline 3 has no history file in the archive (wal/00000003.history), so recovery cannot follow it from backup 20261125T090130Z-F on timeline 1; archive that file or leave --timeline out.',
@@ -178,7 +178,7 @@ describe('captured tool output', () => {
   it('follows a recovery that stopped at the target time', () => {
     const s = fixture('postgres-recovery/stopped-at-time.log').split('\n').map(parseRecoveryLine).reduce(foldRecovery, emptyRecovery());
     expect(s.restored).toEqual(['000000010000000000000002', '000000010000000000000003', '000000010000000000000004']);
-    expect(s.stoppedBefore).toEqual({ xid: '772', before: true, at: new Date('2026-11-25T18:05:03.856Z') });
+    expect(s.stoppedBefore).toEqual({ xid: '772', before: true, at: new Date('2026-11-25T18:05:03.856Z'), micros: Date.parse('2026-11-25T18:05:03Z') * 1000 + 856211 });
     expect(s.lastCommitAt?.toISOString()).toBe('2026-11-25T18:05:01.785Z');
     expect(s.newTimeline).toBe(2);
     expect(s.ready).toBe(true);

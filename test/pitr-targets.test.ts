@@ -100,14 +100,20 @@ describe('--to latest and timelines', () => {
     const r = await restores.restore('pt', ['--to', 'latest', '--timeline', '7']);
     expect(r.code).toBe(2);
     expect(errorLines(r.stderr)).toEqual([
-      "dbdrill: Timeline 7 is not in the archive, which holds segments of timeline 1; give one of those with --timeline, or leave it out to follow the backup's timeline.",
+      "dbdrill: Timeline 7 is not in the archive, which holds segments of timeline 1; give one of those with --timeline, or leave it out to follow the newest timeline the backups reach.",
     ]);
     expect(existsSync(r.into)).toBe(false);
   });
 
-  it('follows a timeline once its segments and history file are archived; without --timeline stays on the backup\'s', async () => {
+  let markOn2 = '';
+
+  it('follows a timeline once its segments and history file are archived', async () => {
     // Work on the restored copy (now timeline 2), then archive its WAL as its archive_command would have.
     await db.sql(`INSERT INTO steps VALUES (4, 'on timeline 2')`, latestPort);
+    await new Promise((r) => setTimeout(r, 300));
+    markOn2 = (await db.sql<{ now: string }>(`SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS now`, latestPort))[0]!.now;
+    await new Promise((r) => setTimeout(r, 300));
+    await db.sql(`INSERT INTO steps VALUES (6, 'later on timeline 2')`, latestPort);
     const finished = (await db.sql<{ name: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS name', latestPort))[0]!.name;
     expect(finished.slice(0, 8)).toBe('00000002');
     const pgWal = join(latest.dataDir, 'pg_wal');
@@ -135,21 +141,43 @@ describe('--to latest and timelines', () => {
     expect(w.code, w.stderr).toBe(0);
     expect(w.stdout).toMatch(/\n {2}timeline 1: \d+ segment\(s\), 00000001[0-9A-F]{16}…00000001[0-9A-F]{16}\n/);
     expect(w.stdout).toContain(`\n  timeline 2: ${tl2.length} segment(s), ${tl2[0]}…${tl2.at(-1)}, history archived\n`);
-    const wj = JSON.parse((await cli(['window', 'pt', '--json'])).stdout) as { perTimeline: { timeline: number; segments: number; history: boolean }[] };
+    const wj = JSON.parse((await cli(['window', 'pt', '--json'])).stdout) as { timeline: number; perTimeline: { timeline: number; segments: number; history: boolean }[]; ranges: { timeline: number }[] };
     expect(wj.perTimeline.map((t) => [t.timeline, t.history])).toEqual([[1, false], [2, true]]);
     expect(wj.perTimeline[1]!.segments).toBe(tl2.length);
+    // A range per timeline the backup reaches; the window is the newest timeline's.
+    expect(wj.ranges.map((r) => r.timeline)).toEqual([1, 2]);
+    expect(wj.timeline).toBe(2);
 
     const on2 = await restores.restore('pt', ['--to', 'latest', '--timeline', '2']);
     expect(on2.code, on2.stderr).toBe(0);
     expect(on2.report!.plan.settings.recovery_target_timeline).toBe('2');
-    expect(await rows(on2.port)).toEqual([1, 2, 3, 4]);
+    expect(await rows(on2.port)).toEqual([1, 2, 3, 4, 6]);
     expect(on2.report!.timeline).toBe(3);
     await restores.stop(on2.report!.pid);
+  }, 300_000);
 
-    const on1 = await restores.restore('pt', ['--to', 'latest']);
+  it('without --timeline follows the newest timeline (PostgreSQL\'s default); the abandoned one needs --timeline', async () => {
+    const newest = await restores.restore('pt', ['--to', 'latest']);
+    expect(newest.code, newest.stderr).toBe(0);
+    expect(newest.report!.plan.settings.recovery_target_timeline).toBe('2');
+    expect(newest.stderr).toContain('following timeline 2, the newest backup');
+    expect(await rows(newest.port)).toEqual([1, 2, 3, 4, 6]);
+    await restores.stop(newest.report!.pid);
+
+    const on1 = await restores.restore('pt', ['--to', 'latest', '--timeline', '1']);
     expect(on1.code, on1.stderr).toBe(0);
     expect(on1.report!.plan.settings.recovery_target_timeline).toBe('1');
     expect(await rows(on1.port)).toEqual([1, 2, 3, 5]);
     await restores.stop(on1.report!.pid);
-  });
+  }, 300_000);
+
+  it('a time on timeline 2, with and without --timeline 2: exact (row 6 came after it)', async () => {
+    for (const args of [['--to', markOn2], ['--to', markOn2, '--timeline', '2']]) {
+      const t = await restores.restore('pt', args);
+      expect(t.code, t.stderr).toBe(0);
+      expect(t.report!.plan.settings.recovery_target_timeline).toBe('2');
+      expect(await rows(t.port)).toEqual([1, 2, 3, 4]);
+      await restores.stop(t.report!.pid);
+    }
+  }, 300_000);
 });

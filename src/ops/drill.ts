@@ -21,6 +21,7 @@ import { writeFileAtomic } from '../repo/atomic.js';
 import type { Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
 import { startPostgresSandbox, type SandboxInstance } from '../sandbox/index.js';
+import { replayCheckOf } from '../pitr/reached.js';
 import type { RestoreTarget } from '../pitr/time.js';
 import { formatBytes } from '../util/bytes.js';
 import { archivedBytes } from '../wal/layout.js';
@@ -41,6 +42,9 @@ export interface DrillOptions {
   keep?: boolean;
   backup?: string;
 }
+
+/** The drill's first check for a physical restore: replay got as far as the plan said. */
+export const REACHED_CHECK = 'replay reached the planned point';
 
 export function drillsDir(repo: string): string {
   return join(repo, 'drills');
@@ -94,6 +98,7 @@ export async function runDrill(ctx: EngineContext, target: Target, opts: DrillOp
     }, (n) => `${n} file(s) match their checksums`);
 
     let lastCommitAt: Date | undefined;
+    let reachedCheck: DrillCheckResult | undefined;
     if (chosen.m.kind === 'physical') {
       const ps = await step('provision scratch instance', () => PhysicalScratch.provision(target, 'drill', opts.keep === true), (p) => `${p.dataDir} on 127.0.0.1:${p.port}, archive_mode off`);
       scratch = ps;
@@ -102,11 +107,14 @@ export async function runDrill(ctx: EngineContext, target: Target, opts: DrillOp
       await step('restore base', () => ps.restoreBase(ctx, chosen.m, backupDir, chosen.settings!), (b) => `unpacked ${formatBytes(b)} of base backup`, (b) => b);
       transferSeconds = (performance.now() - tt) / 1000;
       const tr = performance.now();
-      const outcome = await step('replay WAL', () => ps.replay(ctx, chosen.m, chosen.replay ?? { segments: 1 }),
+      // A short replay is not a failed replay to PostgreSQL: the drill fails it at verify.
+      const outcome = await step('replay WAL', () => ps.replay(ctx, chosen.m, chosen.replay ?? { segments: 1 }, { deferShort: true }),
         (o) => `${o.state.restored.length} archived segment(s) replayed${o.state.lastCommitAt ? `, last commit ${o.state.lastCommitAt.toISOString()}` : ''}`,
         (o) => archivedBytes(target.repo, o.state.restored));
       replaySeconds = (performance.now() - tr) / 1000;
       lastCommitAt = outcome.state.lastCommitAt;
+      const v = outcome.verdict;
+      reachedCheck = { name: REACHED_CHECK, ok: v.ok, detail: v.ok ? `reached ${v.reached}` : v.sentence };
     } else {
       let sandbox: SandboxInstance | undefined;
       await step('provision scratch instance', async () => {
@@ -126,7 +134,7 @@ export async function runDrill(ctx: EngineContext, target: Target, opts: DrillOp
 
     const drillTarget: Target = { ...scratch.target, dbname: chosen.m.database ?? target.dbname };
     const targetTime = requested.kind === 'time' ? requested.at : new Date();
-    await verifyStep(rec, ctx, chosen.m, () => verifyInstance(ctx, drillTarget, chosen.m, target.checks ?? [], targetTime));
+    await verifyStep(rec, ctx, chosen.m, async () => [...(reachedCheck ? [reachedCheck] : []), ...(await verifyInstance(ctx, drillTarget, chosen.m, target.checks ?? [], targetTime))]);
     const rtoSeconds = (performance.now() - t0) / 1000;
 
     await step('measure', async () => {
@@ -340,7 +348,7 @@ async function pickForDrill(target: Target, repo: Repository, requested: Restore
     return {
       m: plan.backup,
       settings: plan.settings,
-      replay: { segments: plan.segments, startLsn: plan.startLsn, endLsn: plan.endLsn },
+      replay: { segments: plan.segments, startLsn: plan.startLsn, endLsn: plan.endLsn, check: replayCheckOf(plan) },
       ...(view.window.newestArchivedAt ? { newestArchivedAt: view.window.newestArchivedAt } : {}),
       detail: `WAL ${plan.walFrom}…${plan.walTo}`,
     };

@@ -4,6 +4,8 @@ import type { Target } from '../config/target.js';
 import type { EngineContext } from '../engines/context.js';
 import { checkDestination, runRecovery, unpackBaseBackup, writeRecoveryConfig, type RecoveryOutcome, type ReplayExpectation } from '../engines/postgres/pitr-restore.js';
 import { DbdrillError, isDbdrillError } from '../errors.js';
+import type { ReplayCheck } from '../pitr/reached.js';
+import { DEFAULT_SEGMENT_BYTES, segmentOfLsn } from '../pitr/wal-names.js';
 import type { Manifest } from '../repo/manifest.js';
 import { isPidAlive, signalProcess, waitForPidExit } from '../runner/process.js';
 import { sandboxParent } from '../sandbox/dirs.js';
@@ -55,9 +57,16 @@ export class PhysicalScratch {
     return bytes;
   }
 
-  async replay(ctx: EngineContext, m: Manifest, expect: ReplayExpectation): Promise<RecoveryOutcome> {
+  /**
+   * Replays WAL and checks the point reached against `expect.check` (without one: the backup's
+   * own consistent point, what restoreBase with recovery_target=immediate aims at). A recovery
+   * short of it fails here, unless the caller takes the verdict itself (deferShort: a drill fails
+   * it at its verify step).
+   */
+  async replay(ctx: EngineContext, m: Manifest, expect: ReplayExpectation, opts: { deferShort?: boolean } = {}): Promise<RecoveryOutcome> {
+    let outcome: RecoveryOutcome;
     try {
-      return await runRecovery(ctx, this.dataDir, Number(m.serverVersion.split('.')[0]), expect, join(this.dir, 'recovery.log'), (pid) => {
+      outcome = await runRecovery(ctx, this.dataDir, Number(m.serverVersion.split('.')[0]), { ...expect, check: expect.check ?? consistentPointCheck(m) }, join(this.dir, 'recovery.log'), (pid) => {
         this.#pid = pid;
         register({ pid, dir: this.dir, keep: this.keep, emergencySignal: 'SIGQUIT' });
       });
@@ -66,6 +75,8 @@ export class PhysicalScratch {
       if (isDbdrillError(e) && e.code === 'aborted') throw new DbdrillError('aborted', `WAL replay was cancelled; the scratch server was stopped${this.keep ? ` and ${this.dir} kept` : ''}.`);
       throw e;
     }
+    if (!outcome.verdict.ok && !opts.deferShort) throw new DbdrillError('failed', outcome.verdict.sentence, { logFile: outcome.logFile });
+    return outcome;
   }
 
   async stop(): Promise<void> {
@@ -76,4 +87,18 @@ export class PhysicalScratch {
     unregister(this.dir);
     if (!this.keep) rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** A base backup restored to its own end: recovery must report it consistent at the backup's stop LSN. */
+export function consistentPointCheck(m: Manifest): ReplayCheck {
+  const pg = m.postgres!;
+  const timeline = pg.timeline ?? 1;
+  const segmentBytes = pg.walSegmentBytes ?? DEFAULT_SEGMENT_BYTES;
+  return {
+    target: { kind: 'immediate' },
+    settings: { recovery_target: 'immediate' },
+    promise: { kind: 'consistent', lsn: pg.stopLsn ?? pg.startLsn! },
+    legs: [{ timeline, fromSeg: segmentOfLsn(timeline, pg.startLsn!, segmentBytes).segNo }],
+    segmentBytes,
+  };
 }

@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { archivedSegment, HISTORY_RE, parseSegment } from './wal-names.js';
+import { archivedSegment, DEFAULT_SEGMENT_BYTES, HISTORY_RE, parseSegment } from './wal-names.js';
 
 /** What the WAL archive holds, per timeline, as sorted segment numbers. */
 export interface WalInventory {
@@ -13,9 +13,10 @@ export interface WalInventory {
 
 /**
  * Reads the archive's directory listing (names only, plus one stat per timeline): 100,000
- * segments list in well under a second. Segments count whether stored plain or as .zst.
+ * segments list in well under a second. Segments count whether stored plain or as .zst. Their
+ * numbers depend on the cluster's segment size, which names alone do not tell.
  */
-export function readInventory(walRoot: string): WalInventory {
+export function readInventory(walRoot: string, segmentBytes = DEFAULT_SEGMENT_BYTES): WalInventory {
   const timelines = new Map<number, number[]>();
   const histories: number[] = [];
   const newestArchivedAt = new Map<number, number>();
@@ -38,7 +39,7 @@ export function readInventory(walRoot: string): WalInventory {
     for (const file of readdirSync(join(walRoot, entry))) {
       const name = archivedSegment(file);
       if (!name) continue;
-      segs.push(parseSegment(name)!.segNo);
+      segs.push(parseSegment(name, segmentBytes)!.segNo);
       if (name > newest) {
         newest = name;
         newestEntry = file;

@@ -4,7 +4,8 @@ import { checkGtidArg, checkPositionArg } from '../binlog/stops.js';
 
 export type RestoreTarget =
   | { kind: 'latest' }
-  | { kind: 'time'; at: Date; input: string }
+  /** usec: the exact microseconds within at's second (PostgreSQL's resolution; a Date keeps milliseconds). */
+  | { kind: 'time'; at: Date; input: string; usec: number }
   | { kind: 'lsn'; lsn: string }
   | { kind: 'xid'; xid: string }
   | { kind: 'name'; name: string }
@@ -53,5 +54,15 @@ export function parseRestoreTarget(opts: { to?: string; lsn?: string; xid?: stri
   }
   if (opts.name !== undefined) return { kind: 'name', name: opts.name };
   if (opts.to === 'latest') return { kind: 'latest' };
-  return { kind: 'time', at: parseRestoreTime(opts.to!, now), input: opts.to! };
+  const at = parseRestoreTime(opts.to!, now);
+  return { kind: 'time', at, input: opts.to!, usec: microsWithinSecond(opts.to!, at) };
+}
+
+/**
+ * The microseconds within the second that a time names: all the digits typed (up to six), so
+ * "…25.655398Z" keeps its 398 µs that a Date would drop; a relative time has only `at`'s.
+ */
+export function microsWithinSecond(text: string, at: Date): number {
+  const m = /^\s*\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}\.(\d{1,6})(?!\d)/i.exec(text);
+  return m ? Number(m[1]!.padEnd(6, '0')) : (((at.getTime() % 1000) + 1000) % 1000) * 1000;
 }

@@ -1,7 +1,8 @@
 /**
- * PostgreSQL WAL file names: 24 hex digits, timeline (8) + log (8) + segment (8), with 16 MB
- * segments by default (256 per log id). Pure functions, so the archive can be reasoned about
- * from names alone.
+ * PostgreSQL WAL file names: 24 hex digits, timeline (8) + log (8) + segment (8). How many
+ * segments a log id holds depends on the cluster's segment size (initdb --wal-segsize, 1 MB to
+ * 1 GB; 16 MB by default), so every function that maps names to positions takes it. Pure
+ * functions, so the archive can be reasoned about from names alone.
  */
 export const SEGMENT_RE = /^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})$/;
 export const HISTORY_RE = /^([0-9A-F]{8})\.history$/;
@@ -11,6 +12,11 @@ export interface Segment {
   timeline: number;
   /** Position of the segment in the WAL stream: log * segmentsPerLog + seg. */
   segNo: number;
+}
+
+/** initdb accepts powers of two from 1 MB to 1 GB. */
+export function isSegmentSize(bytes: number): boolean {
+  return Number.isInteger(bytes) && bytes >= 1024 * 1024 && bytes <= 1024 * 1024 * 1024 && (bytes & (bytes - 1)) === 0;
 }
 
 export function segmentsPerLog(segmentBytes = DEFAULT_SEGMENT_BYTES): number {
@@ -47,6 +53,11 @@ export function formatLsn(pos: bigint): string {
 /** The segment holding an LSN. */
 export function segmentOfLsn(timeline: number, lsn: string, segmentBytes = DEFAULT_SEGMENT_BYTES): Segment {
   return { timeline, segNo: Number(parseLsn(lsn) / BigInt(segmentBytes)) };
+}
+
+/** The LSN where a segment begins. */
+export function segmentStart(segNo: number, segmentBytes = DEFAULT_SEGMENT_BYTES): bigint {
+  return BigInt(segNo) * BigInt(segmentBytes);
 }
 
 /** What kind of file archive_command was handed, by its name. */

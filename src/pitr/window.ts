@@ -1,23 +1,61 @@
 import type { Manifest } from '../repo/manifest.js';
-import { contiguousEnd, findGaps, type WalInventory } from './inventory.js';
-import { segmentName, segmentOfLsn } from './wal-names.js';
+import type { HistoryEntry } from './history.js';
+import { findGaps, type WalInventory } from './inventory.js';
+import { microsOf, type Micros } from './micros.js';
+import { isPath, pathEnd, timelinePath, type PathRefusal, type TimelinePath } from './timelines.js';
+import { DEFAULT_SEGMENT_BYTES, segmentName, segmentOfLsn } from './wal-names.js';
 
-/** How far one base backup can be rolled forward with the archive as it is. */
+/** A commit found in archived WAL: its time to the microsecond and, when pg_waldump said, its LSN. */
+export interface CommitPoint {
+  at: Date;
+  micros: Micros;
+  lsn?: string;
+}
+
+/**
+ * `lastCommit(timeline, seg)` answers from pg_waldump (resolved by the caller) the newest commit
+ * at or before the end of that segment, or undefined if none is known. A bare Date is accepted
+ * (millisecond precision, no LSN) from callers that know no more.
+ */
+export type LastCommit = (timeline: number, seg: number) => CommitPoint | Date | undefined;
+
+/** What the archive says beyond its segment names: the segment size and the timelines' histories. */
+export interface ArchiveFacts {
+  segmentBytes: number;
+  history: (timeline: number) => HistoryEntry[] | undefined;
+}
+
+export const DEFAULT_FACTS: ArchiveFacts = { segmentBytes: DEFAULT_SEGMENT_BYTES, history: () => undefined };
+
+/** How far one base backup can be rolled forward along one timeline path, with the archive as it is. */
 export interface Coverage {
   backup: string;
+  /** The timeline recovery follows to get here. */
   timeline: number;
+  /** The backup's own timeline. */
+  backupTimeline: number;
   /** The backup's earliest restorable time. */
   from: Date;
   /** The last commit reachable by replaying archived WAL without a gap (from when there is none). */
   to: Date;
+  /** That commit, precisely, when one is known. */
+  lastCommit?: CommitPoint;
   startSeg: number;
-  /** Last segment of the gap-free run from the backup's start, if the start is archived. */
+  /** Last segment of the gap-free run along the path, if the start is archived. */
   endSeg?: number;
+  /** The timeline endSeg is read from. */
+  endTimeline?: number;
+  /** Replay gets onto the path's last timeline (false: the archive stops before the branch). */
+  entered: boolean;
+  path: TimelinePath;
 }
 
 export interface RecoverableWindow {
   from?: string;
   to?: string;
+  /** The timeline `latest` and a time without --timeline follow (PostgreSQL): the newest the backups reach. */
+  timeline?: number;
+  /** One per backup and timeline it reaches. */
   ranges: { backup: string; timeline: number; from: string; to: string }[];
   gaps: { timeline: number; from: string; to: string; missing: number }[];
   timelines: number[];
@@ -35,26 +73,68 @@ export function baseBackups(manifests: Manifest[], status: 'complete' | 'corrupt
     .sort((a, b) => a.id.localeCompare(b.id));
 }
 
-/**
- * `lastCommit(timeline, seg)` answers from pg_waldump (resolved by the caller) the newest
- * commit time at or before the end of that segment, or undefined if none is known.
- */
-export function coverageOf(m: Manifest, inv: WalInventory, lastCommit: (timeline: number, seg: number) => Date | undefined): Coverage {
-  const pgm = m.postgres!;
-  const timeline = pgm.timeline ?? 1;
-  const from = new Date(pgm.consistentAt!);
-  const startSeg = segmentOfLsn(timeline, pgm.startLsn!).segNo;
-  const endSeg = contiguousEnd(inv, timeline, startSeg);
-  let to = from;
-  if (endSeg !== undefined) {
-    const t = lastCommit(timeline, endSeg);
-    if (t && t > from) to = t;
-  }
-  return { backup: m.id, timeline, from, to, startSeg, ...(endSeg !== undefined ? { endSeg } : {}) };
+export function commitPoint(c: CommitPoint | Date | undefined): CommitPoint | undefined {
+  return c instanceof Date ? { at: c, micros: microsOf(c) } : c;
 }
 
-export function computeWindow(manifests: Manifest[], inv: WalInventory, lastCommit: (timeline: number, seg: number) => Date | undefined): RecoverableWindow {
-  const covs = baseBackups(manifests).map((m) => coverageOf(m, inv, lastCommit));
+function backupStart(m: Manifest, segmentBytes: number) {
+  const pgm = m.postgres!;
+  const timeline = pgm.timeline ?? 1;
+  return { timeline, startSeg: segmentOfLsn(timeline, pgm.startLsn!, segmentBytes).segNo, endLsn: pgm.stopLsn ?? pgm.startLsn! };
+}
+
+/** The coverage of backup `m` along `timeline` (its own by default), or why recovery cannot follow that timeline from it. */
+export function coverageOn(m: Manifest, timeline: number, inv: WalInventory, lastCommit: LastCommit, facts: ArchiveFacts = DEFAULT_FACTS): Coverage | PathRefusal {
+  const start = backupStart(m, facts.segmentBytes);
+  const path = timelinePath(start, timeline, facts.history(timeline), facts.segmentBytes);
+  if (!isPath(path)) return path;
+  const from = new Date(m.postgres!.consistentAt!);
+  const end = pathEnd(path, inv);
+  const commit = end ? commitPoint(lastCommit(end.timeline, end.seg)) : undefined;
+  const reached = commit && commit.at > from ? commit : undefined;
+  return {
+    backup: m.id,
+    timeline,
+    backupTimeline: start.timeline,
+    from,
+    to: reached?.at ?? from,
+    ...(reached ? { lastCommit: reached } : {}),
+    startSeg: start.startSeg,
+    ...(end ? { endSeg: end.seg, endTimeline: end.timeline } : {}),
+    entered: end?.entered ?? false,
+    path,
+  };
+}
+
+/** How far a backup rolls forward on its own timeline. */
+export function coverageOf(m: Manifest, inv: WalInventory, lastCommit: LastCommit, facts: ArchiveFacts = DEFAULT_FACTS): Coverage {
+  return coverageOn(m, m.postgres!.timeline ?? 1, inv, lastCommit, facts) as Coverage;
+}
+
+/**
+ * Every timeline a backup can be rolled forward on: its own, and each later one whose archived
+ * history branches from it after the backup's end and whose segments the archive holds from there.
+ */
+export function reachableCoverages(m: Manifest, inv: WalInventory, lastCommit: LastCommit, facts: ArchiveFacts = DEFAULT_FACTS): Coverage[] {
+  const own = m.postgres!.timeline ?? 1;
+  const out = [coverageOf(m, inv, lastCommit, facts)];
+  for (const tl of inv.histories) {
+    if (tl <= own) continue;
+    const c = coverageOn(m, tl, inv, lastCommit, facts);
+    if ('path' in c && c.entered) out.push(c);
+  }
+  return out;
+}
+
+/** The timeline PostgreSQL's default (latest) would follow from these backups: the newest any of them reaches. */
+export function newestTimeline(covs: Coverage[]): number | undefined {
+  const tls = covs.filter((c) => c.entered || c.timeline === c.backupTimeline).map((c) => c.timeline);
+  return tls.length ? Math.max(...tls) : undefined;
+}
+
+export function computeWindow(manifests: Manifest[], inv: WalInventory, lastCommit: LastCommit, facts: ArchiveFacts = DEFAULT_FACTS): RecoverableWindow {
+  const covs = baseBackups(manifests).flatMap((m) => reachableCoverages(m, inv, lastCommit, facts));
+  const name = (timeline: number, segNo: number) => segmentName({ timeline, segNo }, facts.segmentBytes);
   let segments = 0;
   let newest: { tl: number; seg: number } | undefined;
   for (const [tl, segs] of inv.timelines) {
@@ -63,29 +143,33 @@ export function computeWindow(manifests: Manifest[], inv: WalInventory, lastComm
     if (!newest || tl > newest.tl || (tl === newest.tl && last > newest.seg)) newest = { tl, seg: last };
   }
   const archivedAt = newest ? inv.newestArchivedAt.get(newest.tl) : undefined;
+  const timeline = newestTimeline(covs);
   const w: RecoverableWindow = {
+    ...(timeline !== undefined ? { timeline } : {}),
     ranges: covs.map((c) => ({ backup: c.backup, timeline: c.timeline, from: c.from.toISOString(), to: c.to.toISOString() })),
     gaps: findGaps(inv).map((g) => ({
       timeline: g.timeline,
-      from: segmentName({ timeline: g.timeline, segNo: g.from }),
-      to: segmentName({ timeline: g.timeline, segNo: g.to }),
+      from: name(g.timeline, g.from),
+      to: name(g.timeline, g.to),
       missing: g.to - g.from + 1,
     })),
     timelines: [...inv.timelines.keys()].sort((a, b) => a - b),
-    perTimeline: [...inv.timelines.entries()].sort(([a], [b]) => a - b).map(([timeline, segs]) => ({
-      timeline,
+    perTimeline: [...inv.timelines.entries()].sort(([a], [b]) => a - b).map(([tl, segs]) => ({
+      timeline: tl,
       segments: segs.length,
-      first: segmentName({ timeline, segNo: segs[0]! }),
-      last: segmentName({ timeline, segNo: segs.at(-1)! }),
-      history: inv.histories.includes(timeline),
+      first: name(tl, segs[0]!),
+      last: name(tl, segs.at(-1)!),
+      history: inv.histories.includes(tl),
     })),
     segments,
-    ...(newest ? { newestSegment: segmentName({ timeline: newest.tl, segNo: newest.seg }) } : {}),
+    ...(newest ? { newestSegment: name(newest.tl, newest.seg) } : {}),
     ...(archivedAt ? { newestArchivedAt: new Date(archivedAt).toISOString() } : {}),
   };
-  if (covs.length > 0) {
-    w.from = new Date(Math.min(...covs.map((c) => c.from.getTime()))).toISOString();
-    w.to = new Date(Math.max(...covs.map((c) => c.to.getTime()))).toISOString();
+  // The window is what a restore without --timeline reaches: the newest timeline's ranges.
+  const onDefault = covs.filter((c) => c.timeline === timeline);
+  if (onDefault.length > 0) {
+    w.from = new Date(Math.min(...onDefault.map((c) => c.from.getTime()))).toISOString();
+    w.to = new Date(Math.max(...onDefault.map((c) => c.to.getTime()))).toISOString();
   }
   return w;
 }

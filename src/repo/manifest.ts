@@ -51,6 +51,8 @@ export interface Manifest {
     walEnd?: string;
     /** Server time when the backup became consistent (its earliest restore point). */
     consistentAt?: string;
+    /** The cluster's WAL segment size in bytes (initdb --wal-segsize; 16 MiB unless chosen). */
+    walSegmentBytes?: number;
   };
   mysql?: {
     binlogFile?: string;

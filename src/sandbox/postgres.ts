@@ -33,7 +33,7 @@ export async function startPostgres(opts: PostgresSandboxOptions = {}): Promise<
     const dataDir = join(dir, 'data');
     const logFile = join(dir, 'postgres.log');
     const password = randomPassword();
-    await initCluster(initdb, dir, dataDir, password, account, opts.signal);
+    await initCluster(initdb, dir, dataDir, password, account, opts.signal, opts.walSegmentMB);
 
     let archiveDir: string | undefined;
     let archiveCommand: string | undefined;
@@ -101,6 +101,7 @@ async function initCluster(
   password: string,
   account: Account | undefined,
   signal: AbortSignal | undefined,
+  walSegmentMB: number | undefined,
 ): Promise<void> {
   // initdb reads the superuser's password from a file so it never shows in argv.
   const pwfile = join(dir, '.initdb-password');
@@ -120,6 +121,7 @@ async function initCluster(
         // Skips only initdb's final flush of the new files: a throw-away cluster that a crash
         // would lose anyway. The running server keeps fsync on, so durability claims hold.
         '--no-sync',
+        ...(walSegmentMB !== undefined ? [`--wal-segsize=${walSegmentMB}`] : []),
       ],
       cwd: dir,
       env: C_LOCALE,

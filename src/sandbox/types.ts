@@ -76,6 +76,8 @@ export interface PostgresSandboxOptions extends CommonSandboxOptions {
   archive?: boolean | { command: string };
   /** Extra postgresql.conf settings, applied last (e.g. {archive_timeout: '5s'}). */
   settings?: Record<string, string>;
+  /** WAL segment size in MiB (initdb --wal-segsize: a power of two from 1 to 1024); 16 when left out. */
+  walSegmentMB?: number;
 }
 
 export interface MariadbSandboxOptions extends CommonSandboxOptions {

@@ -19,12 +19,17 @@ import { sandboxRunDir } from './sandbox.js';
 export class ArchivedPostgres {
   constructor(readonly server: SandboxInstance, readonly repo: string) {}
 
-  static async start(tag: string, opts: { compress?: Compression } = {}): Promise<ArchivedPostgres> {
+  static async start(tag: string, opts: { compress?: Compression; walSegmentMB?: number; settings?: Record<string, string> } = {}): Promise<ArchivedPostgres> {
     process.env.DBDRILL_ENTRY = CLI;
     const repo = join(sandboxRunDir(), `${tag}-repo-${process.pid}`);
     mkdirSync(repo, { recursive: true, mode: 0o700 });
     prepareWalDir(repo, serverAccount('postgres'));
-    const server = await startPostgresSandbox({ sampleData: true, archive: { command: archiveCommand(repo, opts) } });
+    const server = await startPostgresSandbox({
+      sampleData: true,
+      archive: { command: archiveCommand(repo, { compress: opts.compress }) },
+      ...(opts.walSegmentMB !== undefined ? { walSegmentMB: opts.walSegmentMB } : {}),
+      ...(opts.settings ? { settings: opts.settings } : {}),
+    });
     return new ArchivedPostgres(server, repo);
   }
 
@@ -73,7 +78,7 @@ export interface PitrJson {
   port: number;
   timeline?: number;
   segmentsRestored: number;
-  reached: { lastCommitAt?: string; stoppedBeforeXid?: string };
+  reached: { lastCommitAt?: string; stoppedBeforeXid?: string; redoDoneAt?: string; proven?: string };
   plan: { backup: string; timeline: number; settings: Record<string, string>; walFrom: string; walTo: string; startLsn: string; endLsn: string };
 }
 

@@ -133,7 +133,7 @@ describe('Restore screen', () => {
     expect(frame).toMatch(new RegExp(`backup\\s+${BASE_A}, timeline 1`));
     expect(frame).toMatch(/WAL\s+000000010000000000000002 … 000000010000000000000006, 5 segments/);
     expect(frame).toMatch(/size\s+about 176 MiB to copy/);
-    expect(frame).toMatch(/recovery\s+recovery_target_time=2026-11-25 09:04:00\.000\+00\s+recovery_target_inclusive=true\s+recovery_target_timeline=1/);
+    expect(frame).toMatch(/recovery\s+recovery_target_time=2026-11-25 09:04:00\.000000\+00\s+recovery_target_inclusive=true\s+recovery_target_timeline=1/);
     expect(frame).toContain('then promote (recovery_target_action); archive_mode=off');
     expect(frame).toMatch(/into\s+\/tmp\/dbdrill-prod-20261125T090400Z/);
     expect(frame).toMatch(/port\s+54871 on 127\.0\.0\.1/);

@@ -1,3 +1,5 @@
+import { segmentName, segmentOfLsn } from '../../pitr/wal-names.js';
+
 /**
  * Reads what `pg_basebackup -P -v` prints on a pipe (one line per update, see
  * fixtures/pg_basebackup/): phases, progress in kB, and the WAL start/end points.
@@ -38,12 +40,7 @@ export function parseBaseBackupLine(text: string): BaseBackupLine {
   return { kind: 'other', text };
 }
 
-/** WAL segment file name for an LSN (16 MB segments, the default). */
-export function walFileName(timeline: number, lsn: string, segmentBytes = 16 * 1024 * 1024): string {
-  const [hi, lo] = lsn.split('/').map((x) => BigInt(`0x${x}`)) as [bigint, bigint];
-  const pos = (hi << 32n) | lo;
-  const seg = pos / BigInt(segmentBytes);
-  const perId = 0x100000000n / BigInt(segmentBytes);
-  const hex = (n: bigint) => n.toString(16).toUpperCase().padStart(8, '0');
-  return `${hex(BigInt(timeline))}${hex(seg / perId)}${hex(seg % perId)}`;
+/** WAL segment file name for an LSN, given the cluster's segment size (the server's wal_segment_size). */
+export function walFileName(timeline: number, lsn: string, segmentBytes: number): string {
+  return segmentName(segmentOfLsn(timeline, lsn, segmentBytes), segmentBytes);
 }

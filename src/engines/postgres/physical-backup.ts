@@ -78,11 +78,17 @@ export async function pgPhysicalBackup(ctx: EngineContext, target: Target, probe
 
   // The backup is consistent once WAL up to its end point is replayed; the server's clock right
   // after pg_basebackup returns is a safe (slightly late) bound for "earliest restorable time".
+  // The segment size maps LSNs to segment names: initdb --wal-segsize makes it anything from
+  // 1 MiB to 1 GiB (pg_settings gives it in bytes from PostgreSQL 11 on).
   const client = await connectPostgres(target);
   let consistentAt: string;
+  let walSegmentBytes: number;
   try {
-    const { rows } = await client.query<{ now: Date }>('SELECT now() AS now');
+    const { rows } = await client.query<{ now: Date; bytes: string }>(
+      `SELECT now() AS now, (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size') AS bytes`,
+    );
     consistentAt = rows[0]!.now.toISOString();
+    walSegmentBytes = Number(rows[0]!.bytes);
   } finally {
     await client.end().catch(() => {});
   }
@@ -93,9 +99,10 @@ export async function pgPhysicalBackup(ctx: EngineContext, target: Target, probe
     postgres: {
       systemId: probe.systemId,
       timeline,
-      ...(start ? { startLsn: start.lsn, walStart: walFileName(timeline, start.lsn) } : {}),
-      ...(end ? { stopLsn: end, walEnd: walFileName(timeline, end) } : {}),
+      ...(start ? { startLsn: start.lsn, walStart: walFileName(timeline, start.lsn, walSegmentBytes) } : {}),
+      ...(end ? { stopLsn: end, walEnd: walFileName(timeline, end, walSegmentBytes) } : {}),
       consistentAt,
+      walSegmentBytes,
     },
   };
 }

@@ -9,6 +9,7 @@ import { runTool } from '../../runner/run.js';
 import { findTool } from '../../runner/tools.js';
 import { canBind } from '../../sandbox/ports.js';
 import { serverAccount, type Account } from '../../sandbox/users.js';
+import { judgeReplay, whereReplayStopped, type ReplayCheck, type ReplayVerdict } from '../../pitr/reached.js';
 import { emptyRecovery, foldRecovery, parseRecoveryLine, type RecoveryState } from '../../pitr/recovery-log.js';
 import { parseLsn } from '../../pitr/wal-names.js';
 import type { EngineContext, JobEventInput } from '../context.js';
@@ -91,17 +92,23 @@ function chownTree(path: string, account: Account): void {
   if (statSync(path).isDirectory()) for (const e of readdirSync(path)) chownTree(join(path, e), account);
 }
 
-/** What replay is expected to cover: archived segments, and the LSN range where it is known. */
+/** What replay is expected to cover: archived segments, the LSN range where it is known, and the point it must reach. */
 export interface ReplayExpectation {
   segments: number;
   startLsn?: string;
   endLsn?: string;
+  check?: ReplayCheck;
 }
+
+/** Every recovery dbdrill starts is judged: it knows the point it must reach. */
+export type CheckedReplay = ReplayExpectation & { check: ReplayCheck };
 
 export interface RecoveryOutcome {
   state: RecoveryState;
   pid: number;
   logFile: string;
+  /** Whether replay reached the point the check promised. */
+  verdict: ReplayVerdict;
 }
 
 /**
@@ -113,7 +120,7 @@ export async function runRecovery(
   ctx: EngineContext,
   dataDir: string,
   serverMajor: number,
-  expect: ReplayExpectation,
+  expect: CheckedReplay,
   logFile: string,
   onSpawn?: (pid: number) => void,
 ): Promise<RecoveryOutcome> {
@@ -125,7 +132,7 @@ export async function runRecovery(
   const pid = spawnDaemon({ tool: postgres, args: ['-D', dataDir], logFile, uid: account?.uid, gid: account?.gid });
   onSpawn?.(pid);
 
-  let state = emptyRecovery();
+  let state = emptyRecovery(expect.check.segmentBytes);
   let offset = 0;
   let rest = '';
   const readNew = () => {
@@ -159,15 +166,36 @@ export async function runRecovery(
       throw new DbdrillError('aborted', `The restore was cancelled during recovery; the server in ${dataDir} was stopped and the directory left for inspection.`);
     }
     readNew();
-    if (state.ready) return { state, pid, logFile };
+    if (state.ready) return { state, pid, logFile, verdict: judgeReplay(expect.check, state) };
     if (state.fatal || !isPidAlive(pid)) {
       readNew();
       await waitForPidExit(pid, 10_000);
       const why = state.fatal ?? lastLines(logFile);
-      throw new DbdrillError('failed', `Recovery failed: ${why}. The server log is ${logFile}.`, { logFile });
+      // PostgreSQL names the file it could not restore, not where replay got to or what wal-fetch said.
+      const where = whereReplayStopped(expect.check, state);
+      throw new DbdrillError('failed', `Recovery failed: ${why}; ${where.text}. The server log is ${logFile}.`, { logFile, ...(where.fault ? { segment: where.fault } : {}) });
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * A recovery that ended short of its plan (corrupt or unreadable WAL ends replay as if the archive
+ * ended there, and PostgreSQL promotes anyway): the server is stopped before anyone uses it, its
+ * files stay for inspection, and the restore fails saying where replay stopped and what it lacks.
+ */
+export async function stopShortRecovery(outcome: RecoveryOutcome, dataDir: string): Promise<string> {
+  const v = outcome.verdict;
+  if (v.ok) return `reached ${v.reached}`;
+  signalProcess(outcome.pid, 'SIGINT');
+  const stopped = await waitForPidExit(outcome.pid, 30_000);
+  const server = stopped ? 'The restored server was stopped' : `The restored server (pid ${outcome.pid}) did not stop within 30 s; stop it with pg_ctl -D ${dataDir} stop -m immediate`;
+  throw new DbdrillError('failed', `${v.sentence} ${server}; ${dataDir} is left for inspection and its log is ${outcome.logFile}.`, {
+    logFile: outcome.logFile,
+    dataDir,
+    ...(v.stoppedAt ? { stoppedAt: v.stoppedAt } : {}),
+    ...(v.segment ? { segment: v.segment } : {}),
+  });
 }
 
 /** The progress event for where replay is now. */

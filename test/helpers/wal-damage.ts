@@ -1,0 +1,56 @@
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { segmentStart, parseSegment, parseLsn } from '../../src/pitr/wal-names.js';
+import { runTool } from '../../src/runner/run.js';
+import { findTool } from '../../src/runner/tools.js';
+import { findArchived } from '../../src/wal/layout.js';
+
+/**
+ * Damage to archived WAL, as a failing disk or a bad copy would do it. Each function returns one
+ * that puts the original bytes back, so one archive serves several fault tests.
+ */
+function archived(repo: string, segment: string): { path: string; compressed: boolean; original: Buffer } {
+  const at = findArchived(repo, segment);
+  if (!at) throw new Error(`${segment} is not archived in ${repo}`);
+  return { ...at, original: readFileSync(at.path) };
+}
+
+function restorer(path: string, original: Buffer): () => void {
+  return () => writeFileSync(path, original);
+}
+
+/**
+ * Flips one bit inside the data of a WAL record in the middle of the segment (a record
+ * pg_waldump lists there, away from page headers), so only the record's CRC can tell; in a .zst
+ * copy, one bit in the middle of the compressed frame. Returns the LSN of the damaged record
+ * (plain) and how to undo it.
+ */
+export async function flipBitInRecord(repo: string, segment: string, segmentBytes: number): Promise<{ restore: () => void; lsn?: string }> {
+  const a = archived(repo, segment);
+  const bad = Buffer.from(a.original);
+  if (a.compressed) {
+    bad[bad.length >> 1] = bad[bad.length >> 1]! ^ 0x10;
+    writeFileSync(a.path, bad);
+    return { restore: restorer(a.path, a.original) };
+  }
+  if (a.original.length !== segmentBytes) throw new Error(`${a.path} is ${a.original.length} bytes, not a ${segmentBytes}-byte segment`);
+  const tool = await findTool('pg_waldump');
+  const r = await runTool({ tool, args: ['--path', dirname(a.path), segment], capture: true, okExitCodes: [0, 1] });
+  const records = [...r.stdout.matchAll(/len \(rec\/tot\):\s*(\d+)\/\s*\d+, tx:\s*\d+, lsn: ([0-9A-F]+\/[0-9A-F]+)/g)]
+    .map((m) => ({ len: Number(m[1]), lsn: m[2]! }))
+    // Whole record on one page, with data past its 24-byte header.
+    .filter((x) => x.len >= 40 && Number(parseLsn(x.lsn) % 8192n) + x.len < 8192);
+  if (records.length < 3) throw new Error(`pg_waldump found only ${records.length} usable records in ${segment}`);
+  const pick = records[records.length >> 1]!;
+  const offset = Number(parseLsn(pick.lsn) - segmentStart(parseSegment(segment, segmentBytes)!.segNo, segmentBytes)) + 30;
+  bad[offset] = bad[offset]! ^ 0x10;
+  writeFileSync(a.path, bad);
+  return { restore: restorer(a.path, a.original), lsn: pick.lsn };
+}
+
+/** Cuts an archived segment to half its size (a copy that ran out of space). */
+export function truncateSegment(repo: string, segment: string): () => void {
+  const a = archived(repo, segment);
+  writeFileSync(a.path, a.original.subarray(0, statSync(a.path).size >> 1));
+  return restorer(a.path, a.original);
+}
