@@ -4,6 +4,7 @@ import type { BinlogView } from '../../src/health/mysql-derive.js';
 import type { ArchiveEvidence, PgArchiveView } from '../../src/health/pg-derive.js';
 import { formatDuration } from '../../src/config/duration.js';
 import { formatBytes } from '../../src/util/bytes.js';
+import { fullInWords, rateWords } from '../../src/health/words.js';
 import { utc } from '../text/time.js';
 
 /** One labelled line of the panel: "archived    142 segments · 1.5/min · last …". */
@@ -95,7 +96,7 @@ function archiverLine(a: PgArchiveView): PanelLine {
 function diskWords(disk: DiskView | null, fullIn: number | null): string {
   if (!disk) return 'disk —';
   if ('unknown' in disk) return 'disk: cannot tell (not local)';
-  return `disk ${formatBytes(disk.freeBytes)} free${fullIn !== null ? `, full in ~${formatDuration(fullIn)}` : ''}`;
+  return `disk ${formatBytes(disk.freeBytes)} free${fullIn !== null ? `, full in ${fullInWords(fullIn)}` : ''}`;
 }
 
 /** What waits unarchived, how fast it grows, when the disk fills. */
@@ -103,7 +104,7 @@ function riskLine(a: PgArchiveView): PanelLine {
   const rate = a.walGrowth.bytesPerSecond;
   return {
     label: 'at risk',
-    text: `${formatBytes(a.backlogBytes)} since ${clock(a.stalledSince)} · WAL ${rate === null ? '—' : `${formatBytes(rate)}/s`} · ${diskWords(a.walDisk, a.diskFullInSeconds)}`,
+    text: `${formatBytes(a.backlogBytes)} since ${clock(a.stalledSince)} · WAL ${rate === null ? '—' : rateWords(rate)} · ${diskWords(a.walDisk, a.diskFullInSeconds)}`,
     ...(a.broken ? { tone: 'bad' as const } : {}),
   };
 }

@@ -6,6 +6,7 @@ import { syncSchedule, type BinlogSyncRun } from './binlog-sync-runs.js';
 import { fullInSeconds, type DiskView } from './local-disk.js';
 import { binlogGrowth, findBinlogEvidence, lastSyncRun, type BinlogEvidence } from './mysql-evidence.js';
 import type { MysqlSample } from './mysql-sample.js';
+import { fullInWords, rateWords } from './words.js';
 
 export type { BinlogEvidence } from './mysql-evidence.js';
 import { levelOf, type HealthCheck, type HealthStatus } from './status.js';
@@ -192,10 +193,10 @@ function syncCause(v: BinlogView): string {
 function binlogsAtRisk(v: BinlogView): string {
   const parts = [`${formatBytes(v.pendingBytes)} of closed binlogs wait${v.behindSince ? ` since ${v.behindSince.slice(11, 19)}Z` : ''}, and the server purges them once they expire`];
   const rate = v.binlogGrowthBytesPerSecond;
-  parts.push(rate === null ? 'how fast binlogs grow cannot be told yet (one sample)' : `binlogs grow ${formatBytes(rate)}/s`);
+  parts.push(rate === null ? 'how fast binlogs grow cannot be told yet (one sample)' : `binlogs grow ${rateWords(rate)}`);
   const disk = v.binlogDisk;
   if (disk && 'unknown' in disk) parts.push(`when their disk is full cannot be told: ${disk.unknown}`);
-  else if (disk) parts.push(`their disk (${disk.path}) has ${formatBytes(disk.freeBytes)} free${v.diskFullInSeconds !== null ? `: full in about ${formatDuration(v.diskFullInSeconds)} at that rate` : ''}`);
+  else if (disk) parts.push(`their disk (${disk.path}) has ${formatBytes(disk.freeBytes)} free${v.diskFullInSeconds !== null ? `: full in ${fullInWords(v.diskFullInSeconds)} at that rate` : ''}`);
   return `${capital(parts.join('; '))}.`;
 }
 

@@ -4,6 +4,7 @@ import { formatBytes } from '../util/bytes.js';
 import { fullInSeconds, type DiskView } from './local-disk.js';
 import { findArchiveEvidence, progressPoint, walGrowth, type ArchiveEvidence, type WalGrowth } from './pg-evidence.js';
 import type { PgSample } from './pg-sample.js';
+import { fullInWords, rateWords } from './words.js';
 import { levelOf, type HealthCheck, type HealthStatus } from './status.js';
 
 export type { ArchiveEvidence, WalGrowth } from './pg-evidence.js';
@@ -249,13 +250,13 @@ export function atRisk(v: PgArchiveView): string {
   const parts = [`${plural(v.backlog, 'file')} (${formatBytes(v.backlogBytes)}) wait${v.backlog === 1 ? 's' : ''} since ${clock(v.stalledSince)}`];
   const rate = v.walGrowth.bytesPerSecond;
   if (rate === null) parts.push('how fast pg_wal grows cannot be told yet (one sample)');
-  else parts.push(`pg_wal grows with the WAL written, ${formatBytes(rate)}/s`);
+  else parts.push(`pg_wal grows with the WAL written, ${rateWords(rate)}`);
   const disk = v.walDisk;
   if (!disk) parts.push('whether the disk holding pg_wal fills cannot be told');
   else if ('unknown' in disk) parts.push(`when the disk holding pg_wal is full cannot be told: ${disk.unknown}`);
   else {
     const left = `the disk holding pg_wal (${disk.path}) has ${formatBytes(disk.freeBytes)} free`;
-    parts.push(v.diskFullInSeconds !== null ? `${left}: full in about ${formatDuration(v.diskFullInSeconds)} at that rate` : left);
+    parts.push(v.diskFullInSeconds !== null ? `${left}: full in ${fullInWords(v.diskFullInSeconds)} at that rate` : left);
   }
   return `${capital(parts.join('; '))}.`;
 }
