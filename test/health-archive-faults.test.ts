@@ -154,6 +154,13 @@ describe('no false CRIT under a steady load', () => {
     }
     expect(await loadDone).toBe(0);
     const last = reports.at(-1)!;
+    // The last archive_timeout switches drain before the fault tests break archiving.
+    let prev = '';
+    await sampleUntil((r) => {
+      const settled = r.archive!.backlog === 0 && r.archive!.currentWal === prev;
+      prev = r.archive!.currentWal ?? '';
+      return settled;
+    }, 30_000);
     // The load was real: the archive kept moving (a segment every 2 s or so) while health looked.
     expect(last.archive!.archivedCount - first.archive!.archivedCount).toBeGreaterThanOrEqual(15);
     expect(reports.length).toBeGreaterThanOrEqual(15);
@@ -162,9 +169,10 @@ describe('no false CRIT under a steady load', () => {
     expect(reports.every((r) => r.status === 'OK')).toBe(true);
     expect(oneShots.length).toBeGreaterThanOrEqual(4);
     expect(oneShots).toEqual(oneShots.map(() => ({ code: 0, status: 'OK' })));
-    // A healthy server under load costs the one-shot at most a second look, not the stall wait.
+    // A healthy server under load costs the one-shot at most a second look, never the wait for
+    // archiveStall (30 s); the rest is node starting and the machine's load.
     console.log(`health under load: ${reports.length} samples, ${last.archive!.archivedCount - first.archive!.archivedCount} segments archived, one-shot ms ${oneShotMs.join(' ')}`);
-    expect(Math.max(...oneShotMs)).toBeLessThan(10_000);
+    expect(Math.max(...oneShotMs)).toBeLessThan(20_000);
     // The WAL rate was measured from the samples.
     expect(last.archive!.walGrowth).toMatchObject({ basis: 'lsn' });
     expect(last.archive!.walGrowth.bytesPerSecond).toBeGreaterThan(0);
