@@ -234,7 +234,8 @@ function brokenCause(series: readonly PgSample[], v: PgArchiveView, waiting: str
   const restarted = v.evidence.find((e) => e.kind === 'archiver-restarted');
   const stalled = v.evidence.find((e) => e.kind === 'stalled');
   if (down) {
-    cause = `no archiver process runs (none seen since ${clock(down.since)}): ${exitsAbove125}`;
+    const seen = down.since !== s.at ? ` (none seen since ${clock(down.since)})` : '';
+    cause = `no archiver process runs${seen}: ${exitsAbove125}`;
   } else if (restarted) {
     cause = `the archiver process exited ${restarted.exits === 1 ? 'once' : `${restarted.exits} times`} since ${clock(restarted.since)} (pid ${restarted.pids.join(' → ')}): ${exitsAbove125}`;
   } else if (stalled?.inCommand) {
@@ -246,7 +247,7 @@ function brokenCause(series: readonly PgSample[], v: PgArchiveView, waiting: str
 }
 
 /** What a broken archiver puts at risk, in words: the backlog, pg_wal's growth, the disk. */
-export function atRisk(v: PgArchiveView): string {
+function atRisk(v: PgArchiveView): string {
   const parts = [`${plural(v.backlog, 'file')} (${formatBytes(v.backlogBytes)}) wait${v.backlog === 1 ? 's' : ''} since ${clock(v.stalledSince)}`];
   const rate = v.walGrowth.bytesPerSecond;
   if (rate === null) parts.push('how fast pg_wal grows cannot be told yet (one sample)');

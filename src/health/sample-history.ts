@@ -43,11 +43,21 @@ export function loadSampleHistory(configDir: string, target: string, engine: Sto
   return { engine, samples: fresh(samples, now) } as StoredSeries;
 }
 
+/**
+ * What derivation needs of archive_command: whether one is set. The command itself may carry a
+ * credential an administrator put there, and has no business in another file.
+ */
+function redactCommand(command: string): string {
+  return command === '' || command === '(disabled)' ? command : '(set)';
+}
+
 /** Saves the newest samples; returns the error's sentence when the file cannot be written. */
 export function saveSampleHistory(configDir: string, target: string, series: StoredSeries, now = Date.now()): string | undefined {
   // binlog-sync's run records travel with the newest MySQL sample only; older copies are noise.
   const samples =
-    series.engine === 'mysql' ? fresh(series.samples, now).map((s, i, all) => (i === all.length - 1 ? s : { ...s, sync: undefined })) : fresh(series.samples, now);
+    series.engine === 'mysql'
+      ? fresh(series.samples, now).map((s, i, all) => (i === all.length - 1 ? s : { ...s, sync: undefined }))
+      : fresh(series.samples, now).map((s) => ({ ...s, archiveCommand: redactCommand(s.archiveCommand) }));
   try {
     writeFileAtomic(sampleHistoryFile(configDir, target), `${JSON.stringify({ version: VERSION, engine: series.engine, samples })}\n`);
     return undefined;
