@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TargetStore } from '../src/config/store.js';
+import { sampleHistoryFile } from '../src/health/sample-history.js';
 import { openHealthSampler, type HealthReport, type HealthSampler } from '../src/ops/health.js';
 import { isPidAlive, signalProcess } from '../src/runner/process.js';
 import { findTool } from '../src/runner/tools.js';
@@ -54,6 +55,15 @@ async function sampleUntil(done: (r: HealthReport) => boolean, timeoutMs: number
     await new Promise((r) => setTimeout(r, 2000));
   }
   throw new Error(`condition not reached in ${timeoutMs} ms; last sample ${describeReport(last)}`);
+}
+
+/** The samples one-shot runs keep for the next (src/health/sample-history.ts). */
+function keptSamples(): { at: string }[] {
+  try {
+    return (JSON.parse(readFileSync(sampleHistoryFile(cfg.dir, NAME), 'utf8')) as { samples: { at: string }[] }).samples;
+  } catch {
+    return [];
+  }
 }
 
 /** Processes under the test server's postmaster (archive_command's shell and its children). */
@@ -184,15 +194,18 @@ describe('archive_command failing, to CRIT within 60 s', () => {
    * Breaks archiving, then runs the one-shot at once (cron's worst phase: the next run is a minute
    * away, so this one must see it) and the console's sampler; both must be CRIT inside the goal.
    */
-  async function breakAndDetect(command: string): Promise<{ cli: HealthReport; sampled: HealthReport; segment: string; oneShotMs: number }> {
+  async function breakAndDetect(command: string): Promise<{ cli: HealthReport; sampled: HealthReport; segment: string; oneShotMs: number; oneShotSamples: number }> {
     await setArchiveCommand(command);
     const segment = await switchWal();
     const t0 = Date.now();
     const prom = join(cfg.dir, `${NAME}.prom`);
+    const before = keptSamples().at(-1)?.at ?? '';
     const c = await cli(['health', NAME, '--json', '--prom', prom]);
     const oneShotMs = Date.now() - t0;
+    // How many looks the one-shot took (it keeps its samples for the next run).
+    const oneShotSamples = keptSamples().filter((x) => x.at > before).length;
     const fromCli = JSON.parse(c.stdout) as HealthReport;
-    console.log(`${command}: one-shot CRIT after ${oneShotMs} ms`);
+    console.log(`${command}: one-shot CRIT after ${oneShotMs} ms, ${oneShotSamples} sample(s)`);
     expect(c.code, describeReport(fromCli)).toBe(4);
     expect(archiving(fromCli).status).toBe('CRIT');
     expect(oneShotMs).toBeLessThan(GOAL_MS);
@@ -212,41 +225,45 @@ describe('archive_command failing, to CRIT within 60 s', () => {
       expect(reason).toContain(`the disk holding pg_wal (${join(pg.server.dataDir, 'pg_wal')}) has `);
       expect(r.archive!.oldestReady).toBe(segment);
     }
-    return { cli: fromCli, sampled: report, segment, oneShotMs };
+    return { cli: fromCli, sampled: report, segment, oneShotMs, oneShotSamples };
   }
 
   it('exit 1: the failed attempt is CRIT at once, naming the segment and failed_count', async () => {
-    const { cli: r, segment, oneShotMs } = await breakAndDetect('exit 1');
+    const { cli: r, segment, oneShotSamples } = await breakAndDetect('exit 1');
     expect(r.archive!.evidence.map((e) => e.kind)).toContain('failing');
     expect(archiving(r).reason).toMatch(new RegExp(`^archive_command fails: ${segment} failed \\d+s ago \\(failed_count [1-9]`));
-    // No waiting needed: the evidence is in the first sample.
-    expect(oneShotMs).toBeLessThan(15_000);
+    // No waiting: the evidence is in the first sample.
+    expect(oneShotSamples).toBe(1);
     await repairAndSeeOk();
   }, 180_000);
 
   it('exit 200 (failed_count never moves): the missing archiver process is CRIT at once', async () => {
     const before = (await sampler.sample()).archive!.failedCount;
-    const { cli: r, sampled, oneShotMs } = await breakAndDetect('exit 200');
+    const { cli: r, sampled, oneShotSamples } = await breakAndDetect('exit 200');
     for (const x of [r, sampled]) {
       expect(x.archive!.failedCount).toBe(before);
       expect(x.archive!.evidence.map((e) => e.kind).some((k) => k === 'archiver-down' || k === 'archiver-restarted')).toBe(true);
       expect(archiving(x).reason).toContain('archive_command probably exits above 125 or is killed by a signal');
     }
-    expect(oneShotMs).toBeLessThan(15_000);
+    // At most a second look: the one-shot's own connection may have woken a new archiver.
+    expect(oneShotSamples).toBeLessThanOrEqual(2);
     await repairAndSeeOk();
   }, 180_000);
 
   it('kill -9 $$ (the shell dies from a signal): CRIT at once, the same blind spot', async () => {
     const before = (await sampler.sample()).archive!.failedCount;
-    const { cli: r, oneShotMs } = await breakAndDetect('kill -9 $$');
+    const { cli: r, oneShotSamples } = await breakAndDetect('kill -9 $$');
     expect(r.archive!.failedCount).toBe(before);
     expect(r.archive!.evidence.map((e) => e.kind).some((k) => k === 'archiver-down' || k === 'archiver-restarted')).toBe(true);
-    expect(oneShotMs).toBeLessThan(15_000);
+    // At most a second look: the one-shot's own connection may have woken a new archiver.
+    expect(oneShotSamples).toBeLessThanOrEqual(2);
     await repairAndSeeOk();
   }, 180_000);
 
   it('a hang (sleep): nothing archived for archiveStall (30 s) while the archiver sits in archive_command is CRIT', async () => {
-    const { cli: r, sampled } = await breakAndDetect('sleep 600');
+    const { cli: r, sampled, oneShotSamples } = await breakAndDetect('sleep 600');
+    // The one-shot looked again every second until the stall reached archiveStall.
+    expect(oneShotSamples).toBeGreaterThanOrEqual(10);
     for (const x of [r, sampled]) {
       expect(x.archive!.evidence).toContainEqual(expect.objectContaining({ kind: 'stalled', inCommand: true }));
       expect(x.archive!.archiver?.waitEvent).toBe('ArchiveCommand');

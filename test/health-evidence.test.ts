@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { thresholdsOf } from '../src/config/health-settings.js';
+import { TargetStore } from '../src/config/store.js';
+import { checkHealth } from '../src/ops/health.js';
 import { readBinlogSyncRuns, recordBinlogSyncRun, syncSchedule, SYNC_RUNS_KEPT, type BinlogSyncRun } from '../src/health/binlog-sync-runs.js';
 import { localDiskOf } from '../src/health/local-disk.js';
 import { deriveMysqlBinlog } from '../src/health/mysql-derive.js';
@@ -262,6 +264,17 @@ describe('state kept in the config directory', () => {
     // A config directory that cannot be written is one phrase, not an exception.
     writeFileSync(join(dir, 'state', 'blocked'), '');
     expect(saveSampleHistory(join(dir, 'state', 'blocked'), 'prod', { engine: 'postgres', samples }, now)).toMatch(/cannot be written \(ENOTDIR\)$/);
+  });
+
+  it('a one-shot whose samples cannot be kept still answers, and says so once', async () => {
+    const dir = tmp();
+    new TargetStore(dir).add({ name: 'gone', engine: 'postgres', host: '127.0.0.1', port: 1, user: 'x', dbname: 'postgres', repo: join(dir, 'repo') });
+    writeFileSync(join(dir, 'state'), 'not a directory');
+    const notes: string[] = [];
+    const r = await checkHealth(dir, 'gone', { window: null, onHistoryError: (s) => notes.push(s) });
+    expect(r.status).toBe('CRIT');
+    expect(r.checks[0]).toMatchObject({ name: 'server', status: 'CRIT' });
+    expect(notes).toEqual([`${join(dir, 'state', 'gone', 'health-samples.json')} cannot be written (ENOTDIR)`]);
   });
 
   it('binlog-sync\'s runs: appended, bounded, damage read as empty', () => {

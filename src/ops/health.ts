@@ -237,7 +237,11 @@ function cachedWindow(target: Target, provider: WindowProvider | null, maxAgeMs:
  * stall reaches archiveStall: at most archiveStall (30 s by default), only while archiving makes
  * no progress, so a run every minute reports CRIT within a minute of the first failure.
  */
-export async function checkHealth(configDir: string, name: string, opts: HealthSamplerOptions = {}): Promise<HealthReport> {
+export async function checkHealth(
+  configDir: string,
+  name: string,
+  opts: HealthSamplerOptions & { onHistoryError?: (sentence: string) => void } = {},
+): Promise<HealthReport> {
   const target = new TargetStore(configDir).get(name);
   const seed = loadSampleHistory(configDir, name, target.engine);
   const sampler = healthSamplerFor(target, { configDir, seed, ...opts });
@@ -250,7 +254,8 @@ export async function checkHealth(configDir: string, name: string, opts: HealthS
       await sleep(RESAMPLE_MS);
       report = await sampler.sample();
     }
-    saveSampleHistory(configDir, name, sampler.series());
+    const unsaved = saveSampleHistory(configDir, name, sampler.series());
+    if (unsaved) opts.onHistoryError?.(unsaved);
     return report;
   } finally {
     await sampler.close();
