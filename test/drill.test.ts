@@ -106,7 +106,9 @@ describe('restore drills', () => {
   it('fails at the file check of a corrupted backup, naming the file, and starts nothing', async () => {
     const id = readdirSync(join(db.repo, 'backups')).find((d) => d.endsWith('-F'))!;
     const file = join(db.repo, 'backups', id, 'base', 'pg_wal.tar');
+    const manifestFile = join(db.repo, 'backups', id, 'manifest.json');
     const original = readFileSync(file);
+    const recorded = readFileSync(manifestFile);
     const bad = Buffer.from(original);
     bad[bad.length >> 1] = bad[bad.length >> 1]! ^ 0x55;
     writeFileSync(file, bad);
@@ -120,8 +122,12 @@ describe('restore drills', () => {
       expect(report.steps.find((s) => s.name === 'provision scratch instance')!.status).toBe('skipped');
       const md = await cli(['drill-report', 'prod']);
       expect(md.stdout).toContain('- failed at **verify backup files**: backup');
+      // What the drill found marks the backup corrupt, so no later plan starts from it.
+      expect((JSON.parse(readFileSync(manifestFile, 'utf8')) as { status: string }).status).toBe('corrupt');
     } finally {
+      // The later drills need the backup as it was: its bytes and its manifest (status complete).
       writeFileSync(file, original);
+      writeFileSync(manifestFile, recorded);
     }
   });
 

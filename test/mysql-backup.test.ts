@@ -376,7 +376,9 @@ describe('failed and interrupted backups', () => {
     const ids = cat.backups.map((b) => b.id);
     expect(ids).toEqual([...ids].sort().reverse());
     expect(cat.backups.filter((b) => b.status === 'failed').length).toBe(2);
-    expect(cat.backups.filter((b) => b.status === 'complete').map((b) => b.kind).sort()).toEqual(['logical', 'logical', 'physical']);
+    // The dump and the physical backup whose bytes were flipped above failed verify: they are corrupt now.
+    expect(cat.backups.filter((b) => b.status === 'complete').map((b) => b.kind).sort()).toEqual(['logical']);
+    expect(cat.backups.filter((b) => b.status === 'corrupt').map((b) => b.kind).sort()).toEqual(['logical', 'physical']);
   });
 
   it('the password never appears in manifests, stdout or stderr', () => {

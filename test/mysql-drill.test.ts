@@ -98,11 +98,16 @@ describe('MySQL/MariaDB restore drills', () => {
     expect(report.steps.find((s) => s.name === 'replay binlogs')!.detail).toMatch(/^[1-9]\d* transaction\(s\) replayed, last change \d{4}-/);
     // Replayed binlogs change the tables, so the backup's counts are held against the tables as
     // the dump loaded them, before the replay.
+    // The replay is held to the point its plan promised: here the end of the newest archived binlog.
     expect(report.checks.map((c) => [c.name, c.ok])).toEqual([
-      ['accepts connections', true], ['tables match the backup', true], ['orders are there', true], ['latest order is recent enough', true], ['CHECK TABLE', true],
+      ['accepts connections', true], ['replay reached the target', true], ['tables match the backup', true], ['orders are there', true], ['latest order is recent enough', true], ['CHECK TABLE', true],
     ]);
+    const newest = readdirSync(join(repo, 'binlog')).filter((f) => /\.\d{6}$/.test(f)).sort().at(-1)!;
+    expect(report.checks.find((c) => c.name === 'replay reached the target')!.detail).toMatch(
+      new RegExp(`^${newest.replace('.', '\\.')}:${statSync(join(repo, 'binlog', newest)).size} \\(after transaction \\d+-\\d+-\\d+ of [0-9: -]+Z\\), as planned$`),
+    );
     expect(report.checks.find((c) => c.name === 'tables match the backup')!.detail).toMatch(/^3 table\(s\): row counts and digests as recorded, as loaded from the dump before [1-9]\d* binlog transaction\(s\) were replayed$/);
-    expect(report.steps.find((s) => s.name === 'verify')!.detail).toBe('5/5 check(s) passed');
+    expect(report.steps.find((s) => s.name === 'verify')!.detail).toBe('6/6 check(s) passed');
     expect(report.notes).toBeUndefined();
     expect(report.rto!.seconds).toBeGreaterThan(0);
     expect(report.rto!.transferSeconds).toBeGreaterThan(0);
@@ -223,7 +228,9 @@ describe('MySQL/MariaDB restore drills', () => {
   it('fails at the file check of a corrupted dump, naming the file, and starts nothing', async () => {
     const id = readdirSync(join(repo, 'backups')).find((d) => d.endsWith('-L'))!;
     const file = join(repo, 'backups', id, 'dump.sql');
+    const manifestFile = join(repo, 'backups', id, 'manifest.json');
     const original = readFileSync(file);
+    const recorded = readFileSync(manifestFile);
     const bad = Buffer.from(original);
     bad[bad.length >> 1] = bad[bad.length >> 1]! ^ 0x55;
     writeFileSync(file, bad);
@@ -235,8 +242,12 @@ describe('MySQL/MariaDB restore drills', () => {
       expect(report.error).toBe(`backup ${id} is damaged: dump.sql does not match its checksum`);
       expect(report.steps.find((s) => s.name === 'provision scratch instance')!.status).toBe('skipped');
       expect(report.steps.find((s) => s.name === 'tear down')).toMatchObject({ status: 'skipped', detail: 'nothing was started' });
+      // What the drill found marks the backup corrupt, so no later plan starts from it.
+      expect((JSON.parse(readFileSync(manifestFile, 'utf8')) as { status: string }).status).toBe('corrupt');
     } finally {
+      // The later drills need the backup as it was: its bytes and its manifest (status complete).
       writeFileSync(file, original);
+      writeFileSync(manifestFile, recorded);
     }
   });
 

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
@@ -69,7 +69,10 @@ interface MysqlRestoreJson {
   port: number;
   reached: { lastCommitAt?: string };
   plan: { backup: string; settings: Record<string, string>; notes: string[] };
-  mysql: { instanceDir: string; schema: string; optionFile: string; stopCommand: string; transactionsReplayed: number; lastGtid?: string; user: string; tables: { table: string; rows: number }[] };
+  mysql: {
+    instanceDir: string; schema: string; optionFile: string; stopCommand: string; transactionsReplayed: number; lastGtid?: string; user: string; tables: { table: string; rows: number }[];
+    reached?: { file: string; position: number; lastGtid?: string }; promised?: { file: string; position: number; lastGtid?: string };
+  };
 }
 
 async function restore(args: string[]): Promise<{ r: CliResult; report: MysqlRestoreJson; login: { user: string; password: string } }> {
@@ -222,7 +225,8 @@ describe('point-in-time restore of MariaDB from a physical backup', () => {
       ['replay binlogs', 'done'], ['verify', 'done'], ['measure', 'done'], ['tear down', 'done'],
     ]);
     expect(report.steps.find((s) => s.name === 'restore base')!.detail).toBe(`copied ${m.sizeBytes} bytes of data files`);
-    expect(report.checks.map((c) => [c.name, c.ok])).toEqual([['accepts connections', true], ['CHECK TABLE', true]]);
+    expect(report.checks.map((c) => [c.name, c.ok])).toEqual([['accepts connections', true], ['replay reached the target', true], ['CHECK TABLE', true]]);
+    expect(report.checks[1]!.detail).toMatch(/^mysql-bin\.\d{6}:\d+ \(after transaction \d+-\d+-\d+ of [0-9: -]+Z\), as planned$/);
     expect(report.rto!.transferSeconds).toBeGreaterThan(0);
     expect(report.rto!.replaySeconds).toBeGreaterThan(0);
     expect(report.rpo!.reference).toBe(`target ${new Date(markedAt).toISOString()} minus the last replayed change`);
@@ -290,6 +294,32 @@ describe('point-in-time restore of MariaDB from a physical backup', () => {
     expect(mysqlGtid.code).toBe(2);
     expect(mysqlGtid.stderr).toContain('is a MySQL GTID');
     expect(existsSync(into)).toBe(false);
+  });
+
+  it('--to latest replays every schema to the end of the archive and proves it; a flipped byte in an archived binlog fails it, naming the file', async () => {
+    const newest = readdirSync(join(repo, 'binlog')).filter((f) => /^mysql-bin\.\d{6}$/.test(f)).sort().at(-1)!;
+    const path = join(repo, 'binlog', newest);
+    const { report, login } = await restore(['--to', 'latest']);
+    expect(report.mysql.promised).toEqual({ file: newest, position: statSync(path).size, lastGtid: gtids.drop, lastAt: expect.stringMatching(/Z$/) });
+    expect(report.mysql.reached).toEqual(report.mysql.promised);
+    await expect(sql('SELECT 1 FROM order_items LIMIT 1', { port: report.port, ...login })).rejects.toThrow(/doesn't exist/);
+    await stopRestored(report);
+
+    const original = readFileSync(path);
+    const bad = Buffer.from(original);
+    bad[bad.length >> 1] = bad[bad.length >> 1]! ^ 0x10;
+    writeFileSync(path, bad);
+    try {
+      const into = join(runDir, `myphys-damaged-${process.pid}`);
+      const r = await cli(['restore', 'myphys', '--to', 'latest', '--into', into, '--port', String(await freePort())]);
+      expect(r.code).toBe(1);
+      // The backup's position lies in that very file: replay could not even start.
+      expect(newest).toBe(m.mysql!.binlogFile);
+      expect(r.stderr).toMatch(new RegExp(`\ndbdrill: --to latest cannot be reached: the archived ${newest.replace('.', '\\.')} is damaged \\(its sha256 [0-9a-f]{64} differs from the one recorded when it was archived, [0-9a-f]{64}\\), so replay would stop at the backup's own position ${newest.replace('.', '\\.')}:${m.mysql!.binlogPosition}, short of the newest archived binlog ${newest.replace('.', '\\.')} \\(its last event at [0-9: -]+Z\\); put intact copies back into `));
+      expect(existsSync(into)).toBe(false);
+    } finally {
+      writeFileSync(path, original);
+    }
   });
 
   it('the password never appears in stdout or stderr', () => {

@@ -130,12 +130,12 @@ describe('mariadb-binlog output (text)', () => {
     expect(stopSecond(new Date('2026-11-25T18:25:31.999Z')).toISOString()).toBe('2026-11-25T18:25:31.000Z');
     expect(stopDatetimeArg(new Date('2026-11-25T18:25:31.000Z'))).toBe('2026-11-25 18:25:31');
     expect(replayArgs({ files: [{ path: '/r/b.000001', size: 1 }, { path: '/r/b.000002', size: 1 }], startPosition: 609, stopAt: new Date('2026-11-25T18:25:31Z'), schema: 'shop' })).toEqual([
-      '--disable-log-bin', '--database=shop', '--start-position=609', '--stop-datetime=2026-11-25 18:25:31', '/r/b.000001', '/r/b.000002',
+      '--disable-log-bin', '--verify-binlog-checksum', '--database=shop', '--start-position=609', '--stop-datetime=2026-11-25 18:25:31', '/r/b.000001', '/r/b.000002',
     ]);
   });
 
   it('replays every schema after a physical backup (no --database)', () => {
-    expect(replayArgs({ files: [{ path: '/r/b.000003', size: 1 }], startPosition: 4 })).toEqual(['--disable-log-bin', '--start-position=4', '/r/b.000003']);
+    expect(replayArgs({ files: [{ path: '/r/b.000003', size: 1 }], startPosition: 4 })).toEqual(['--disable-log-bin', '--verify-binlog-checksum', '--start-position=4', '/r/b.000003']);
   });
 });
 
@@ -371,7 +371,7 @@ describe('GTID and position targets', () => {
       const same = planMysqlRestore(pos('mysql-bin.000004', 300), [b1, b2], inv, window, { stop: { file: 'mysql-bin.000004', position: 300 } });
       expect([same.backup.id, same.files, same.stopPosition]).toEqual([b2.id, [], undefined]);
       expect(replayArgs({ files: [{ path: '/r/b.000001', size: 5000 }, { path: '/r/b.000002', size: 5000 }], startPosition: 400, stopPosition: 1160, schema: 'shop' })).toEqual([
-        '--disable-log-bin', '--database=shop', '--start-position=400', '--stop-position=1160', '/r/b.000001', '/r/b.000002',
+        '--disable-log-bin', '--verify-binlog-checksum', '--database=shop', '--start-position=400', '--stop-position=1160', '/r/b.000001', '/r/b.000002',
       ]);
     });
 

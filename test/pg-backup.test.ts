@@ -341,7 +341,9 @@ describe('failed and interrupted backups', () => {
     const ids = cat.backups.map((b) => b.id);
     expect(ids).toEqual([...ids].sort().reverse());
     expect(cat.backups.filter((b) => b.status === 'failed').length).toBe(4);
-    expect(cat.backups.filter((b) => b.status === 'complete').length).toBe(7);
+    // The dump and the base backup whose bytes were flipped above failed verify: they are corrupt now.
+    expect(cat.backups.filter((b) => b.status === 'complete').length).toBe(5);
+    expect(cat.backups.filter((b) => b.status === 'corrupt').length).toBe(2);
     expect(cat.backups.filter((b) => b.status === 'running')).toEqual([]);
     const text = await cli(['catalog', 'pgt']);
     expect(text.stdout.split('\n')[0]).toMatch(/^ID\s+KIND\s+TYPE\s+STATUS\s+STARTED\s+DURATION\s+SIZE\s+VERIFIED/);

@@ -7,8 +7,8 @@ import { markerColor, type Marker } from '../widgets/StatusMarker/StatusMarker.j
 
 const UNKNOWN = '—';
 
-/** A backup's status as a word that reads without colour: OK, FAIL or RUN. */
-export function statusMarker(e: Pick<CatalogEntry, 'status'>): Marker | 'RUN' {
+/** A backup's status as a word that reads without colour: OK, FAIL, BAD (corrupt) or RUN. */
+export function statusMarker(e: Pick<CatalogEntry, 'status'>): Marker | 'RUN' | 'BAD' {
   switch (e.status) {
     case 'complete':
       return 'OK';
@@ -17,6 +17,8 @@ export function statusMarker(e: Pick<CatalogEntry, 'status'>): Marker | 'RUN' {
     case 'failed':
     case 'interrupted':
       return 'FAIL';
+    case 'corrupt':
+      return 'BAD';
   }
 }
 
@@ -27,7 +29,7 @@ export function verifiedText(e: CatalogEntry): string {
   return `${e.verified.ok ? 'OK' : 'FAIL'}${restored ? ' restore' : ''}`;
 }
 
-const colorOf = (m: string) => (m === 'RUN' ? 'cyan' : markerColor(m as Marker));
+const colorOf = (m: string) => (m === 'RUN' ? 'cyan' : m === 'BAD' ? 'red' : markerColor(m as Marker));
 
 export const BACKUP_COLUMNS: readonly Column<CatalogEntry>[] = [
   { header: 'id', width: 18, value: (e) => e.id },

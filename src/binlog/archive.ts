@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { DbdrillError } from '../errors.js';
 import { fsyncDir, writeFileAtomic } from '../repo/atomic.js';
 import { sha256File } from '../repo/checksum.js';
-import { isClosed, scanBinlogFile, type BinlogScan } from './events.js';
+import { isClosed, scanBinlogFile, whyNotClosed, type BinlogScan } from './events.js';
 import { compareBinlogNames, findBinlogGaps, parseBinlogFileName, type BinlogGap } from './names.js';
 
 /**
@@ -60,8 +60,15 @@ export function readIndex(repo: string): BinlogIndex {
   }
 }
 
+/**
+ * Writes the index: these entries, plus every entry recorded before that they do not replace. A
+ * file that was archived keeps its record (size and SHA-256 at archive time) after it is damaged
+ * or lost, so a restore can tell a broken archive from one that simply ends there.
+ */
 export function writeIndex(repo: string, files: ArchivedBinlog[]): void {
-  const idx: BinlogIndex = { ...emptyIndex(), files: [...files].sort((a, b) => compareBinlogNames(a.file, b.file)) };
+  const names = new Set(files.map((f) => f.file));
+  const kept = readIndex(repo).files.filter((f) => !names.has(f.file));
+  const idx: BinlogIndex = { ...emptyIndex(), files: [...files, ...kept].sort((a, b) => compareBinlogNames(a.file, b.file)) };
   writeFileAtomic(join(binlogRoot(repo), INDEX_FILE), `${JSON.stringify(idx, null, 2)}\n`);
 }
 
@@ -89,7 +96,7 @@ export function entryOf(file: string, size: number, scan: BinlogScan, sha256?: s
     ...(scan.serverId !== undefined ? { serverId: scan.serverId } : {}),
     ...(scan.serverVersion ? { serverVersion: scan.serverVersion } : {}),
     ...(archivedAt ? { archivedAt } : {}),
-    ...(isClosed(scan) ? {} : { problem: scan.problem ?? (scan.badChecksums > 0 ? `${scan.badChecksums} event(s) fail their CRC-32 check` : 'not a closed binlog') }),
+    ...(isClosed(scan) ? {} : { problem: whyNotClosed(scan)! }),
   };
 }
 
@@ -100,15 +107,25 @@ export interface BinlogInventory {
   gaps: BinlogGap[];
   /** Files that are in the archive but not in the index. */
   unindexed: string[];
+  /** Files the index records as archived that are no longer in the archive. */
+  missing?: ArchivedBinlog[];
 }
 
-/** What the archive holds. Files the index does not describe (by name and size) are read once. */
+export function sizeProblem(actual: number, recorded: number): string {
+  return `it holds ${actual} bytes where ${recorded} were archived`;
+}
+
+/**
+ * What the archive holds. Files the index does not describe are read once; a file whose size is
+ * not the one recorded when it was archived is damaged (cut short or grown), whatever it holds.
+ */
 export async function readBinlogInventory(repo: string, signal?: AbortSignal): Promise<BinlogInventory> {
   const dir = binlogRoot(repo);
   const names = listArchived(repo);
   const indexed = new Map(readIndex(repo).files.map((f) => [f.file, f]));
   const files: ArchivedBinlog[] = [];
   const unindexed: string[] = [];
+  const seen = new Set<string>();
   for (const name of names) {
     let size: number;
     try {
@@ -118,18 +135,27 @@ export async function readBinlogInventory(repo: string, signal?: AbortSignal): P
     } catch {
       continue;
     }
+    seen.add(name);
     const known = indexed.get(name);
     if (known && known.size === size) {
       files.push(known);
       continue;
     }
+    if (known) {
+      files.push({ ...known, problem: sizeProblem(size, known.size) });
+      continue;
+    }
     unindexed.push(name);
     files.push(entryOf(name, size, await scanBinlogFile(join(dir, name), signal)));
   }
-  return { dir, files, gaps: findBinlogGaps(names), unindexed };
+  const missing = [...indexed.values()].filter((f) => !seen.has(f.file));
+  return { dir, files, gaps: findBinlogGaps(names), unindexed, ...(missing.length ? { missing } : {}) };
 }
 
-/** Brings the index in line with the files (adds what is missing with checksums, drops what is gone). */
+/**
+ * The intact archived files with their checksums: what the index lacks is read and added. Files
+ * that are damaged or gone are left out here; writeIndex keeps their records.
+ */
 export async function reindex(repo: string, signal?: AbortSignal): Promise<ArchivedBinlog[]> {
   const dir = binlogRoot(repo);
   const inv = await readBinlogInventory(repo, signal);
@@ -168,8 +194,7 @@ export interface Placed {
 export async function placeBinlog(repo: string, tmpPath: string, name: string, signal?: AbortSignal): Promise<Placed> {
   const scan = await scanBinlogFile(tmpPath, signal);
   if (!isClosed(scan)) {
-    const why = scan.problem ?? (scan.badChecksums > 0 ? `${scan.badChecksums} event(s) fail their CRC-32 check (first at offset ${scan.firstBadChecksumAt})` : scan.inUse ? 'the server still marks it as in use' : `it ends with no Rotate or Stop event (${scan.end})`);
-    throw new DbdrillError('failed', `The copy of ${name} is not a closed binlog (${why}); it was not archived — run binlog-sync again, and if it persists check the server's binlog.`, { file: name });
+    throw new DbdrillError('failed', `The copy of ${name} is not a closed binlog (${whyNotClosed(scan)}); it was not archived — run binlog-sync again, and if it persists check the server's binlog.`, { file: name });
   }
   const fd = openSync(tmpPath, 'r');
   try {

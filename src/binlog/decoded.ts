@@ -48,13 +48,48 @@ export interface ReplayProgress {
   rotations: number;
   /** end_log_pos of the last event seen. */
   lastEndPos?: number;
+  /** Header time of the last GTID event (that of lastGtid). */
+  lastGtidAt?: Date;
+  /**
+   * How far the stream got: the file (0 = the first one replayed, counted by the Format
+   * description event that opens each file) and the furthest offset printed in it, from event
+   * headers (end_log_pos) and "# at N" lines, which the tool prints even for events that a
+   * --database filter leaves out.
+   */
+  file: number;
+  position: number;
 }
 
+/**
+ * Where a statement of the stream begins in the binlogs: the first event printed after the one
+ * before it ended, and the line of that event's "# at". One statement may carry several events (a
+ * BINLOG statement holds a table map and all the row events of one SQL statement).
+ */
+interface StatementStart {
+  line: number;
+  file: number;
+  position: number;
+}
+
+/** Statements remembered with their line: far more than the pipes hold when the client stops. */
+const RECENT = 8192;
+/** mariadb-binlog ends every statement with this delimiter. */
+const DELIMITER = Buffer.from('/*!*/;');
+
 const MAX_HEAD = 512;
+const AT_RE = /^# at (\d+)\s*$/;
 
 /** Consumes the tool's output in chunks of any size. */
 export class ReplayTracker {
-  readonly progress: ReplayProgress = { events: 0, transactions: 0, rotations: 0 };
+  readonly progress: ReplayProgress = { events: 0, transactions: 0, rotations: 0, file: -1, position: 0 };
+  /** Lines seen so far (the client numbers its input lines from 1). */
+  #lines = 0;
+  #recent: StatementStart[] = [];
+  /** The last statement ended; the next "# at" starts the next one. */
+  #ended = true;
+  /** The last bytes of the current line (does it end the statement?), without allocating per line. */
+  #tail = Buffer.alloc(DELIMITER.length + 1);
+  #tailLen = 0;
   #head: Buffer[] = [];
   #headLen = 0;
   #atLineStart = true;
@@ -75,6 +110,7 @@ export class ReplayTracker {
         this.#head.push(Buffer.from(piece));
         this.#headLen += piece.length;
       }
+      if (!this.#wanted && end > start) this.#keepTail(chunk, start, end);
       if (nl < 0) break;
       this.#line();
       start = nl + 1;
@@ -85,26 +121,90 @@ export class ReplayTracker {
     if (!this.#atLineStart) this.#line();
   }
 
-  #line(): void {
-    if (this.#wanted) {
-      const h = parseEventHeader(Buffer.concat(this.#head).toString('latin1').replace(/\r$/, ''));
-      if (h) this.#event(h);
+  /**
+   * Where the statement on a line of the stream begins in the binlogs (the client names the first
+   * line of a statement it refused), when it is among the statements still remembered.
+   */
+  eventAtLine(line: number): { file: number; position: number } | undefined {
+    const r = this.#recent;
+    if (r.length === 0 || r[0]!.line > line) return undefined;
+    let lo = 0;
+    let hi = r.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (r[mid]!.line <= line) lo = mid;
+      else hi = mid - 1;
     }
+    return { file: r[lo]!.file, position: r[lo]!.position };
+  }
+
+  #line(): void {
+    this.#lines++;
+    if (this.#wanted) {
+      const text = Buffer.concat(this.#head).toString('latin1').replace(/\r$/, '');
+      const at = AT_RE.exec(text);
+      if (at) this.#at(Number(at[1]));
+      else {
+        const h = parseEventHeader(text);
+        if (h) this.#event(h);
+      }
+    } else {
+      let t = this.#tail.subarray(0, this.#tailLen);
+      if (t.at(-1) === 0x0d) t = t.subarray(0, -1);
+      if (t.length >= DELIMITER.length && t.subarray(-DELIMITER.length).equals(DELIMITER)) this.#ended = true;
+    }
+    this.#tailLen = 0;
     this.#head = [];
     this.#headLen = 0;
     this.#wanted = false;
     this.#atLineStart = true;
   }
 
+  /** Keeps the last few bytes of chunk[from, to) after those kept from the line so far. */
+  #keepTail(chunk: Buffer, from: number, to: number): void {
+    const size = this.#tail.length;
+    const n = to - from;
+    if (n >= size) {
+      chunk.copy(this.#tail, 0, to - size, to);
+      this.#tailLen = size;
+      return;
+    }
+    const keep = Math.min(this.#tailLen, size - n);
+    this.#tail.copyWithin(0, this.#tailLen - keep, this.#tailLen);
+    chunk.copy(this.#tail, keep, from, to);
+    this.#tailLen = keep + n;
+  }
+
+  /** "# at N": the next event starts at N (a new file's first one, 4, comes before its header). */
+  #at(position: number): void {
+    const p = this.progress;
+    if (p.file >= 0 && position >= p.position) {
+      p.position = position;
+      if (this.#ended) {
+        this.#ended = false;
+        this.#recent.push({ line: this.#lines, file: p.file, position });
+        if (this.#recent.length > RECENT * 2) this.#recent = this.#recent.slice(-RECENT);
+      }
+    }
+  }
+
   #event(h: EventHeader): void {
     const p = this.progress;
     p.events++;
     p.lastEndPos = h.endPos;
+    if (/^Start: binlog/.test(h.what)) {
+      p.file++;
+      p.position = 0;
+    }
+    p.position = Math.max(p.position, h.endPos);
     if (/^Rotate to /.test(h.what)) p.rotations++;
     const g = GTID_RE.exec(h.what);
     if (g) {
       p.transactions++;
-      if (g[1]) p.lastGtid = g[1];
+      if (g[1]) {
+        p.lastGtid = g[1];
+        p.lastGtidAt = h.at;
+      }
     }
     if (!META_RE.test(h.what)) {
       p.firstChangeAt ??= h.at;

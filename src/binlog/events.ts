@@ -20,6 +20,7 @@ const IN_USE_FLAG = 0x1;
 
 export const EVENT = {
   QUERY: 2,
+  TABLE_MAP: 19,
   STOP: 3,
   ROTATE: 4,
   FORMAT_DESCRIPTION: 15,
@@ -92,6 +93,11 @@ export interface BinlogEvent {
   ts: number;
   /** MariaDB GTID events: domain-server-sequence. */
   gtid?: string;
+  /**
+   * With `bodies` on: the first bytes of a Query, Annotate_rows or Table_map event after its
+   * header (never its CRC), enough for the schema and the start of the statement.
+   */
+  body?: Buffer;
 }
 
 /** Events that describe the file or the server, not a change to data. */
@@ -108,8 +114,20 @@ export function isClosed(s: BinlogScan): boolean {
   return (s.end === 'rotate' || s.end === 'stop') && !s.inUse && s.badChecksums === 0 && s.problem === undefined;
 }
 
+/** Why a scanned file is not one a restore may replay to its end; undefined when it is. */
+export function whyNotClosed(s: BinlogScan): string | undefined {
+  if (isClosed(s)) return undefined;
+  if (s.problem) return s.problem;
+  if (s.badChecksums > 0) return `${s.badChecksums} event(s) fail their CRC-32 check, the first at offset ${s.firstBadChecksumAt}`;
+  if (s.inUse) return 'the server marks it as in use (it was copied while being written)';
+  return `it ends with no Rotate or Stop event (${s.end})`;
+}
+
 /** Events whose bodies are read: small, and few enough to keep whole. */
 const KEPT = new Set<number>([EVENT.FORMAT_DESCRIPTION, EVENT.ROTATE, EVENT.GTID]);
+/** Events whose first bytes say which schema and statement they are (kept when asked for). */
+const HEADED = new Set<number>([EVENT.QUERY, EVENT.ANNOTATE_ROWS, EVENT.TABLE_MAP]);
+const HEAD_BYTES = HEADER + 1024;
 
 /** The event being read: where it starts, its header fields, its running CRC and kept bytes. */
 interface EventState {
@@ -120,6 +138,7 @@ interface EventState {
   flags: number;
   /** Header and body of the few events whose contents are read (Format_description, Rotate). */
   keep: Buffer[];
+  kept: number;
   crc: number;
   /** The stored CRC (the event's last 4 bytes). */
   tail: Buffer[];
@@ -138,8 +157,14 @@ export class BinlogWalker {
   #encrypted = false;
   #scan: BinlogScan = { bytes: 0, validBytes: 0, events: 0, transactions: 0, inUse: false, end: 'open', badChecksums: 0 };
 
-  /** onEvent sees every complete event, in order (for finding transaction boundaries). */
-  constructor(private readonly onEvent?: (e: BinlogEvent) => void) {}
+  /**
+   * onEvent sees every complete event, in order (for finding transaction boundaries); with
+   * `bodies`, the first bytes of statement events come along (for listing transactions).
+   */
+  constructor(
+    private readonly onEvent?: (e: BinlogEvent) => void,
+    private readonly opts: { bodies?: boolean } = {},
+  ) {}
 
   push(chunk: Buffer): void {
     let off = 0;
@@ -181,7 +206,7 @@ export class BinlogWalker {
           hashed = Buffer.from(h);
           hashed.writeUInt16LE(flags & ~IN_USE_FLAG, 17);
         }
-        this.#ev = { start, len, type, ts: h.readUInt32LE(0), flags, keep: [h], crc: crc32(hashed), tail: [] };
+        this.#ev = { start, len, type, ts: h.readUInt32LE(0), flags, keep: [h], kept: HEADER, crc: crc32(hashed), tail: [] };
         if (this.#scan.serverId === undefined) this.#scan.serverId = h.readUInt32LE(5);
       }
       const ev = this.#ev;
@@ -191,6 +216,11 @@ export class BinlogWalker {
       // Kept whole: the Format_description and Rotate events (small). Everything else is hashed
       // as it passes and forgotten; the last 4 bytes (the stored CRC) are set aside.
       if (KEPT.has(ev.type)) ev.keep.push(Buffer.from(piece));
+      else if (this.opts.bodies && HEADED.has(ev.type) && ev.kept < HEAD_BYTES) {
+        const part = piece.subarray(0, HEAD_BYTES - ev.kept);
+        ev.keep.push(Buffer.from(part));
+        ev.kept += part.length;
+      }
       const crcEnd = ev.len - 4;
       const hashed = piece.subarray(0, Math.max(0, Math.min(take, crcEnd - done)));
       if (hashed.length > 0) ev.crc = crc32(hashed, ev.crc);
@@ -249,6 +279,10 @@ export class BinlogWalker {
       if (ev.type === EVENT.GTID && body && body.length >= HEADER + 12) {
         e.gtid = `${body.readUInt32LE(HEADER + 8)}-${ev.keep[0]!.readUInt32LE(5)}-${body.readBigUInt64LE(HEADER)}`;
       }
+      if (this.opts.bodies && HEADED.has(ev.type)) {
+        const head = Buffer.concat(ev.keep);
+        e.body = head.subarray(HEADER, Math.min(head.length, ev.len - (this.#checksum ? 4 : 0)));
+      }
       this.onEvent(e);
     }
   }
@@ -273,8 +307,8 @@ export class BinlogWalker {
   }
 }
 
-export function scanBinlogBuffer(buf: Buffer, onEvent?: (e: BinlogEvent) => void): BinlogScan {
-  const w = new BinlogWalker(onEvent);
+export function scanBinlogBuffer(buf: Buffer, onEvent?: (e: BinlogEvent) => void, opts: { bodies?: boolean } = {}): BinlogScan {
+  const w = new BinlogWalker(onEvent, opts);
   w.push(buf);
   return w.result();
 }

@@ -1,11 +1,13 @@
 import { invalid } from '../errors.js';
 import type { RestoreTarget } from '../pitr/time.js';
 import { describeWindow, type RecoverableWindow } from '../pitr/window.js';
-import type { Manifest } from '../repo/manifest.js';
+import { corruptWords, skippedNote } from '../pitr/corrupt.js';
+import { corruptReason, type Manifest } from '../repo/manifest.js';
 import type { ArchivedBinlog, BinlogInventory } from './archive.js';
 import { stopSecond } from './decoded.js';
 import type { ResolvedStop } from './locate.js';
-import { compareBinlogNames, contiguousFrom, parseBinlogFileName } from './names.js';
+import { binlogFileName, compareBinlogNames, contiguousFrom, parseBinlogFileName } from './names.js';
+import type { ExpectedEnd } from './simulate.js';
 
 /**
  * The recoverable window and restore plans of a MySQL/MariaDB target, as pure functions of its
@@ -40,10 +42,10 @@ export interface MysqlCoverage {
 
 const fmt = (d: Date) => d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 
-/** Complete MySQL/MariaDB backups (logical or physical) that record a binlog position, by the moment they restore to. */
-export function mysqlBases(manifests: Manifest[]): Manifest[] {
+/** Complete MySQL/MariaDB backups (logical or physical) that record a binlog position, by the moment they restore to (never a corrupt one). */
+export function mysqlBases(manifests: Manifest[], status: 'complete' | 'corrupt' = 'complete'): Manifest[] {
   return manifests
-    .filter((m) => m.status === 'complete' && m.engine === 'mysql' && m.mysql?.binlogFile !== undefined && m.mysql.binlogPosition !== undefined)
+    .filter((m) => m.status === status && m.engine === 'mysql' && m.mysql?.binlogFile !== undefined && m.mysql.binlogPosition !== undefined)
     .sort((a, b) => Date.parse(baseMoment(a)) - Date.parse(baseMoment(b)) || a.id.localeCompare(b.id));
 }
 
@@ -107,7 +109,26 @@ export interface MysqlRestorePlan {
   /** The dump's bytes plus the binlog bytes replay reads. */
   estimatedBytes: number;
   notes: string[];
+  /**
+   * --to latest only: replay cannot reach the newest binlog the archive holds or recorded (a
+   * damaged or lost file, a gap), why, and which file that newest one is.
+   */
+  shortfall?: { reason: string; promised: { file: string; lastEventAt?: string } };
+  /** Where the replay must end, worked out from the binlogs themselves (src/binlog/expect.ts). */
+  expected?: ExpectedEnd;
+  /** Time targets: the transactions --second decides about (stamped in the target's second). */
+  ambiguousSecond?: AmbiguousSecond;
 }
+
+/** What `--second inclusive` replays and `--second exclusive` leaves out. */
+export interface AmbiguousSecond {
+  second: string;
+  transactions: { gtid: string; at: string; statement: string }[];
+  /** Transactions beyond those listed. */
+  more?: number;
+}
+
+export type SecondChoice = 'inclusive' | 'exclusive';
 
 /**
  * Chooses the backup and the binlogs to replay, or refuses before anything is written: a target
@@ -117,19 +138,23 @@ export interface MysqlRestorePlan {
 export function planMysqlRestore(
   target: RestoreTarget,
   manifests: Manifest[],
-  inv: Pick<BinlogInventory, 'files' | 'gaps'>,
+  inv: Pick<BinlogInventory, 'files' | 'gaps'> & Partial<Pick<BinlogInventory, 'missing'>>,
   window: RecoverableWindow,
-  opts: { backup?: string; schema?: string; stop?: ResolvedStop } = {},
+  opts: { backup?: string; schema?: string; stop?: ResolvedStop; second?: SecondChoice } = {},
 ): MysqlRestorePlan {
   if (target.kind === 'immediate') return planOwnMoment(target, manifests, opts);
   let bases = mysqlBases(manifests);
+  let corrupt = mysqlBases(manifests, 'corrupt');
   if (opts.backup) {
     bases = bases.filter((m) => m.id === opts.backup);
+    corrupt = corrupt.filter((m) => m.id === opts.backup);
+    if (corrupt.length > 0) throw invalid(`Backup ${opts.backup} is corrupt (${corruptReason(corrupt[0]!)}); restore from another backup (see dbdrill catalog), or put the damaged file back and run dbdrill verify.`);
     if (bases.length === 0) {
       throw invalid(`Backup ${opts.backup} is not a complete backup with binlog coordinates; a point-in-time restore of MySQL/MariaDB starts from one (see dbdrill catalog).`);
     }
   }
   if (bases.length === 0) {
+    if (corrupt.length > 0) throw invalid(`There is no complete backup with binlog coordinates to start from: ${corruptWords(corrupt)}; take a new one with dbdrill backup NAME.`);
     throw invalid('There is no complete backup with binlog coordinates to start from; take one with dbdrill backup NAME --kind logical (or physical) while the server writes binary logs (log_bin=ON).');
   }
   const covs = bases.map((m) => coverageOf(m, inv.files));
@@ -139,6 +164,7 @@ export function planMysqlRestore(
   let files: ArchivedBinlog[];
   let stopAt: Date | undefined;
   let stopPosition: number | undefined;
+  let shortfall: MysqlRestorePlan['shortfall'];
 
   switch (target.kind) {
     case 'time': {
@@ -153,19 +179,31 @@ export function planMysqlRestore(
         if (reach.length === 0) throw invalid(`${fmt(t)} is past the end of the recoverable window (${win}): ${whyShort(chosen, inv)}; choose an earlier time, or --to latest to replay everything archived.`);
         chosen = reach.at(-1)!;
       }
-      stopAt = stopSecond(t);
+      const second = stopSecond(t);
+      // --second inclusive: every event of the target's second too, so stop before the next one.
+      stopAt = opts.second === 'inclusive' ? new Date(second.getTime() + 1000) : second;
       const stop = stopAt.getTime();
+      if (opts.second === 'inclusive' && chosen.to.getTime() < stop) {
+        throw invalid(`--second inclusive asks for every transaction stamped ${fmt(second)}, but the archive ends within that second (its newest event is at ${fmt(chosen.to)}), so some of them may not be archived yet; archive them (dbdrill binlog-sync --rotate) or give --second exclusive.`);
+      }
       // Up to the first file holding an event at or after the stop second: replay stops in it.
       const end = chosen.chain.findIndex((f) => f.lastEventAt !== undefined && Date.parse(f.lastEventAt) >= stop);
       files = end < 0 ? chosen.chain : chosen.chain.slice(0, end + 1);
-      if (t.getTime() !== stop) notes.push(`binlog events carry whole seconds: replay stops before ${fmt(stopAt)}, so changes made earlier within that second are left out`);
+      if (opts.second === 'inclusive') notes.push(`--second inclusive: replays every transaction stamped ${fmt(second)} and stops before ${fmt(stopAt)}`);
+      else if (opts.second === 'exclusive') notes.push(`--second exclusive: leaves out every transaction stamped ${fmt(second)}`);
+      else if (t.getTime() !== stop) notes.push(`binlog events carry whole seconds: replay stops before ${fmt(stopAt)}, so changes made earlier within that second are left out`);
       break;
     }
-    case 'latest':
+    case 'latest': {
       chosen = covs.at(-1)!;
       files = chosen.chain;
+      const promised = newestRecorded(inv, chosen.startFile);
+      if (promised && files.at(-1)?.file !== promised.file) {
+        shortfall = { reason: breakAfter(chosen, inv), promised: { file: promised.file, ...(promised.lastEventAt ? { lastEventAt: promised.lastEventAt } : {}) } };
+      }
       notes.push(files.length > 0 ? `replays every archived binlog after the backup; the newest archived event is at ${fmt(chosen.to)}` : `no archived binlog follows the backup's position (${chosen.startFile}:${chosen.startPosition}); the restore holds the backup's own moment`);
       break;
+    }
     case 'gtid':
     case 'position': {
       const stop = opts.stop;
@@ -195,6 +233,9 @@ export function planMysqlRestore(
     default:
       throw invalid(`MySQL/MariaDB restores take --to TIME|latest, --gtid G or --position FILE:POS (or --backup ID alone); --${target.kind} is a PostgreSQL recovery target.`);
   }
+  // Corrupt backups the rule above would have preferred (for a time target or latest).
+  const at = target.kind === 'time' ? target.at.getTime() : target.kind === 'latest' ? Infinity : -Infinity;
+  notes.push(...skippedNote(corrupt.filter((m) => Date.parse(baseMoment(m)) > chosen.from.getTime() && Date.parse(baseMoment(m)) <= at), chosen.backup));
   const last = files.length - 1;
   const bytes = files.reduce((n, f, i) => {
     const upTo = i === last && stopPosition !== undefined ? Math.min(f.size, stopPosition) : f.size;
@@ -211,7 +252,35 @@ export function planMysqlRestore(
     ...(stopPosition !== undefined && files.length > 0 ? { stopPosition } : {}),
     estimatedBytes: chosen.backup.sizeBytes + bytes,
     notes,
+    ...(shortfall ? { shortfall } : {}),
   };
+}
+
+type InventoryView = Pick<BinlogInventory, 'files' | 'gaps' | 'missing'>;
+
+/** The newest binlog of the start file's series that the archive holds or its index recorded. */
+function newestRecorded(inv: InventoryView, startFile: string): ArchivedBinlog | undefined {
+  const s = parseBinlogFileName(startFile);
+  if (!s) return undefined;
+  return [...inv.files, ...(inv.missing ?? [])]
+    .filter((f) => {
+      const p = parseBinlogFileName(f.file);
+      return p !== undefined && p.base === s.base && p.seq >= s.seq;
+    })
+    .sort((a, b) => compareBinlogNames(a.file, b.file))
+    .at(-1);
+}
+
+/** What stops a replay from the backup at the end of its gap-free run: the next file's fault. */
+function breakAfter(c: MysqlCoverage, inv: InventoryView): string {
+  const from = c.chain.at(-1)?.file;
+  const p = parseBinlogFileName(from ?? c.startFile)!;
+  const name = from === undefined ? c.startFile : binlogFileName(p.base, p.seq + 1, (from ?? c.startFile).length - p.base.length - 1);
+  if (inv.missing?.some((f) => f.file === name)) return `${name} is recorded in the binlog index but missing from the archive`;
+  const bad = inv.files.find((f) => f.file === name && f.problem !== undefined);
+  if (bad) return `the archived ${name} is damaged (${bad.problem})`;
+  const gap = inv.gaps.find((g) => g.from === name);
+  return gap && gap.missing > 1 ? `${gap.from}…${gap.to} are missing from the binlog archive` : `${name} is missing from the binlog archive`;
 }
 
 /**
@@ -221,6 +290,8 @@ export function planMysqlRestore(
 function planOwnMoment(target: RestoreTarget, manifests: Manifest[], opts: { backup?: string; schema?: string }): MysqlRestorePlan {
   const complete = manifests.filter((m) => m.status === 'complete' && m.engine === 'mysql').sort((a, b) => a.id.localeCompare(b.id));
   const m = opts.backup ? complete.find((x) => x.id === opts.backup) : complete.at(-1);
+  const bad = manifests.find((x) => x.id === opts.backup && x.status === 'corrupt');
+  if (bad) throw invalid(`Backup ${bad.id} is corrupt (${corruptReason(bad)}); restore another backup (see dbdrill catalog), or put the damaged file back and run dbdrill verify.`);
   if (!m) {
     throw invalid(opts.backup ? `Backup ${opts.backup} is not a complete backup of this target; list them with dbdrill catalog.` : 'There is no complete backup to restore; take one with dbdrill backup NAME.');
   }

@@ -6,7 +6,7 @@ import { levelOf, type HealthCheck, type HealthStatus } from './status.js';
 /** One catalog entry as health reads it (src/ops/catalog.ts's BackupEntry fits this shape). */
 export interface BackupEntry {
   id: string;
-  status: 'running' | 'complete' | 'failed' | 'interrupted';
+  status: 'running' | 'complete' | 'failed' | 'interrupted' | 'corrupt';
   startedAt: string;
   durationSeconds?: number;
   verified?: { at: string; ok: boolean; method: string };
@@ -87,7 +87,8 @@ function lastRun(f: BackupFacts, complete: BackupEntry | undefined, newest: Back
   if (newest.status === 'running') return check('OK', `Backup ${newest.id} is running (started ${newest.startedAt}).`);
   // A failed run is a warning, not critical: the previous complete backup still restores (and
   // when there is none, the "backup" check is already critical).
-  return check('WARN', `The last backup, ${newest.id}, ${newest.status === 'interrupted' ? 'was interrupted' : 'failed'}${newest.error ? `: ${newest.error}` : ''}.`);
+  const what = newest.status === 'interrupted' ? 'was interrupted' : newest.status === 'corrupt' ? 'is corrupt (it failed verification; it is not restored from)' : 'failed';
+  return check('WARN', `The last backup, ${newest.id}, ${what}${newest.error ? `: ${newest.error}` : ''}.`);
 }
 
 function repository(f: BackupFacts): HealthCheck {

@@ -1,7 +1,8 @@
 import type mysql from 'mysql2/promise';
 import type { Target } from '../config/target.js';
 import { evaluateExpectation, type DrillCheck } from '../config/drill-checks.js';
-import { baseMoment, type MysqlRestorePlan } from '../binlog/window.js';
+import { describePoint, promisedPoint } from '../binlog/reached.js';
+import { baseMoment, type MysqlRestorePlan, type SecondChoice } from '../binlog/window.js';
 import type { DrillCheckResult, DrillReport } from '../drill/report.js';
 import { compareStats, describeMismatches, whatWasCompared } from '../engines/compare-stats.js';
 import type { EngineContext } from '../engines/context.js';
@@ -10,12 +11,14 @@ import { connectMysql } from '../engines/mysql/client.js';
 import { checkTables } from '../engines/mysql/verify.js';
 import { DbdrillError, invalid } from '../errors.js';
 import type { RestoreTarget } from '../pitr/time.js';
-import { verifyFiles } from '../repo/checksum.js';
+import { markCorrupt } from '../repo/backup-files.js';
+import { describeMismatch, verifyFiles } from '../repo/checksum.js';
 import type { Manifest, TableStat } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
 import { startMariadbSandbox, type SandboxInstance } from '../sandbox/index.js';
 import { closeDrill, drillObjectives, failDrill, judgeDrill, openDrillReport, verifyStep, type DrillOptions } from './drill.js';
-import { checkDumpFlavor, planMysqlPitr, readMysqlArchive, replayPlan, restoreAndReplay, startOnPhysicalBackup } from './pitr-mysql.js';
+import { checkDumpFlavor, replayMissed, replayPlan, restoreAndReplay, startOnPhysicalBackup } from './pitr-mysql.js';
+import { planMysqlPitr, readMysqlArchive, shortfallSentence } from './plan-mysql.js';
 import { sandboxTarget } from './sandbox-target.js';
 
 const STEPS = ['pick backup', 'verify backup files', 'provision scratch instance', 'restore base', 'replay binlogs', 'verify', 'measure', 'tear down'];
@@ -38,7 +41,7 @@ export async function runMysqlDrill(ctx: EngineContext, target: Target, opts: Dr
   let transferSeconds = 0;
   let replaySeconds = 0;
   try {
-    const plan = await step('pick backup', () => pickMysqlForDrill(ctx, target, requested, opts.backup), (p) =>
+    const plan = await step('pick backup', () => pickMysqlForDrill(ctx, target, requested, opts.backup, opts.second), (p) =>
       `${p.backup.kind} backup ${p.backup.id}; ${p.files.length ? `binlogs ${p.files[0]!.file}…${p.files.at(-1)!.file} from position ${p.startPosition}${p.stopAt ? `, stopping before ${p.stopAt.toISOString()}` : ''}` : 'no binlog to replay after its position'}`);
     const m = plan.backup;
     report.backup = m.id;
@@ -47,6 +50,7 @@ export async function runMysqlDrill(ctx: EngineContext, target: Target, opts: Dr
     await step('verify backup files', async () => {
       const bad = await verifyFiles(backupDir, m.files);
       if (bad.length > 0) {
+        markCorrupt(new Repository(target.repo), m.id, `${bad.map(describeMismatch).join('; ')} (found by a drill)`);
         throw new DbdrillError('failed', `backup ${m.id} is damaged: ${bad.map((b) => `${b.path} ${b.problem === 'checksum' ? 'does not match its checksum' : `is ${b.problem}`}`).join('; ')}`);
       }
       if (m.kind === 'logical') await checkDumpFlavor(m, backupDir);
@@ -95,7 +99,13 @@ export async function runMysqlDrill(ctx: EngineContext, target: Target, opts: Dr
 
     const targetTime = requested.kind === 'time' ? requested.at : new Date();
     const drillTarget: Target = { ...into, dbname: plan.schema };
-    await verifyStep(rec, ctx, m, () => verifyMysqlInstance(drillTarget, m, loaded, replay, target.checks ?? [], targetTime));
+    const point = reachedCheck(target, plan, replay);
+    await verifyStep(rec, ctx, m, async () => {
+      const checks = await verifyMysqlInstance(drillTarget, m, loaded, replay, target.checks ?? [], targetTime);
+      // Right after "accepts connections": the point reached decides what every later check sees.
+      if (point) checks.splice(Math.min(1, checks.length), 0, point);
+      return checks;
+    });
     const rtoSeconds = (performance.now() - t0) / 1000;
 
     await step('measure', async () => {
@@ -127,6 +137,19 @@ export async function runMysqlDrill(ctx: EngineContext, target: Target, opts: Dr
   return report;
 }
 
+/**
+ * The replay against the plan's promise: the whole archive for latest, the last transaction at or
+ * before the target otherwise. None when the plan replays nothing.
+ */
+function reachedCheck(target: Target, plan: MysqlRestorePlan, replay: ReplayOutcome | undefined): DrillCheckResult | undefined {
+  const short = shortfallSentence(plan, target);
+  if (short) return { name: 'replay reached the target', ok: false, detail: short };
+  if (!plan.expected) return undefined;
+  const missed = replayMissed(plan, replay);
+  if (missed) return { name: 'replay reached the target', ok: false, detail: missed };
+  return { name: 'replay reached the target', ok: true, detail: `${describePoint(promisedPoint(plan.expected))}, as planned` };
+}
+
 function replayDetail(r: ReplayOutcome): string {
   return `${r.transactions} transaction(s) replayed${r.lastChangeAt ? `, last change ${r.lastChangeAt.toISOString()}` : ''}`;
 }
@@ -136,7 +159,7 @@ function replayDetail(r: ReplayOutcome): string {
  * record no binlog position (a server without binary logs) can still drill its newest logical
  * backup to that backup's own moment.
  */
-async function pickMysqlForDrill(ctx: EngineContext, target: Target, requested: RestoreTarget, backup?: string): Promise<MysqlRestorePlan> {
+async function pickMysqlForDrill(ctx: EngineContext, target: Target, requested: RestoreTarget, backup?: string, second?: SecondChoice): Promise<MysqlRestorePlan> {
   const view = await readMysqlArchive(target, ctx.signal);
   const complete = view.manifests.filter((m) => m.status === 'complete' && (backup === undefined || m.id === backup));
   if (backup !== undefined && complete.length === 0) {
@@ -144,7 +167,7 @@ async function pickMysqlForDrill(ctx: EngineContext, target: Target, requested: 
   }
   if (complete.length === 0) throw invalid(`Target "${target.name}" has no complete backup to drill; take one with dbdrill backup ${target.name} --kind logical.`);
   const withPosition = complete.some((m) => m.mysql?.binlogFile !== undefined && m.mysql.binlogPosition !== undefined);
-  if (withPosition) return planMysqlPitr(view, target, { target: requested, ...(backup ? { backup } : {}) }, ctx.signal);
+  if (withPosition) return planMysqlPitr(view, target, { target: requested, ...(backup ? { backup } : {}), ...(second ? { second } : {}) }, ctx.signal);
   if (requested.kind !== 'latest') {
     throw invalid(`The backups of "${target.name}" record no binlog position (the server writes no binary log), so they restore to their own moment only; drill with --to latest.`);
   }

@@ -15,7 +15,8 @@ import { pgLogicalRestore } from '../engines/postgres/logical-restore.js';
 import { tableStats } from '../engines/postgres/table-stats.js';
 import { DbdrillError, invalid } from '../errors.js';
 import type { DrillCheckResult, DrillReport, DrillStep } from '../drill/report.js';
-import { verifyFiles } from '../repo/checksum.js';
+import { markCorrupt } from '../repo/backup-files.js';
+import { describeMismatch, verifyFiles } from '../repo/checksum.js';
 import { writeFileAtomic } from '../repo/atomic.js';
 import type { Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
@@ -27,10 +28,14 @@ import { startJob, type Job } from './job.js';
 import { runMysqlDrill } from './drill-mysql.js';
 import { PhysicalScratch } from './physical-scratch.js';
 import { planPitr, readArchive } from './pitr.js';
+import { secondIsMysqlOnly } from './plan-mysql.js';
+import type { SecondChoice } from '../binlog/window.js';
 import { sandboxTarget } from './sandbox-target.js';
 
 export interface DrillOptions {
   to?: RestoreTarget;
+  /** MySQL/MariaDB time targets: replay every transaction stamped the target's second, or none. */
+  second?: SecondChoice;
   rto?: string;
   rpo?: string;
   keep?: boolean;
@@ -62,6 +67,7 @@ interface Scratch {
  */
 export async function runDrill(ctx: EngineContext, target: Target, opts: DrillOptions): Promise<DrillReport> {
   if (target.engine === 'mysql') return runMysqlDrill(ctx, target, opts);
+  if (opts.second !== undefined) throw invalid(secondIsMysqlOnly(target.name));
   const requested: RestoreTarget = opts.to ?? { kind: 'latest' };
   const objectives = drillObjectives(target, opts);
   const repo = new Repository(target.repo);
@@ -81,6 +87,7 @@ export async function runDrill(ctx: EngineContext, target: Target, opts: DrillOp
     await step('verify backup files', async () => {
       const bad = await verifyFiles(backupDir, chosen.m.files);
       if (bad.length > 0) {
+        markCorrupt(repo, chosen.m.id, `${bad.map(describeMismatch).join('; ')} (found by a drill)`);
         throw new DbdrillError('failed', `backup ${chosen.m.id} is damaged: ${bad.map((b) => `${b.path} ${b.problem === 'checksum' ? 'does not match its checksum' : `is ${b.problem}`}`).join('; ')}`);
       }
       return chosen.m.files.length;

@@ -1,13 +1,13 @@
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Target } from '../config/target.js';
-import { binlogRoot, readBinlogInventory, type BinlogInventory } from '../binlog/archive.js';
+import { binlogRoot } from '../binlog/archive.js';
 import { stopDatetimeArg } from '../binlog/decoded.js';
-import { checkPosition, locateGtid, type ResolvedStop } from '../binlog/locate.js';
-import { computeMysqlWindow, describeMysqlWindow, mysqlBases, planMysqlRestore, type MysqlRestorePlan } from '../binlog/window.js';
+import { describePoint, missedPromise, promisedPoint, reachedPoint, type BinlogPoint } from '../binlog/reached.js';
+import type { AmbiguousSecond, MysqlRestorePlan } from '../binlog/window.js';
 import type { EngineContext } from '../engines/context.js';
 import { findBinlogTool } from '../engines/mysql/binlog-server.js';
-import { replayBinlogs, type ReplayOutcome } from '../engines/mysql/binlog-replay.js';
+import { replayBinlogs, type ReplayFailure, type ReplayOutcome } from '../engines/mysql/binlog-replay.js';
 import { parseDumpHead, readDumpEnds } from '../engines/mysql/dump-head.js';
 import { DUMP_FILE } from '../engines/mysql/logical-backup.js';
 import { myLogicalRestore, restoredStats } from '../engines/mysql/logical-restore.js';
@@ -21,47 +21,21 @@ import { startMariadbSandbox, type SandboxInstance } from '../sandbox/index.js';
 import { canBind } from '../sandbox/ports.js';
 import { unregister } from '../sandbox/registry.js';
 import type { PitrReport, PitrRequest } from './pitr.js';
+import { planMysqlPitr, readMysqlArchive, shortfallSentence } from './plan-mysql.js';
 import { sandboxTarget } from './sandbox-target.js';
 
-/** Everything a MySQL/MariaDB window or plan needs, read from the repository. */
-export interface MysqlArchiveView {
-  manifests: Manifest[];
-  inventory: BinlogInventory;
-  window: RecoverableWindow;
-}
-
-export async function readMysqlArchive(target: Target, signal?: AbortSignal): Promise<MysqlArchiveView> {
-  const { manifests } = new Repository(target.repo).catalog();
-  const inventory = await readBinlogInventory(target.repo, signal);
-  return { manifests, inventory, window: computeMysqlWindow(manifests, inventory) };
-}
+// Planning moved to plan-mysql.ts; its names stay importable from here for existing callers.
+export { planMysqlPitr, readMysqlArchive, type MysqlArchiveView } from './plan-mysql.js';
 
 export async function readMysqlWindow(target: Target): Promise<RecoverableWindow & { target: string }> {
   return { target: target.name, ...(await readMysqlArchive(target)).window };
 }
 
-/**
- * The restore plan; a GTID or a position is first found in the archive's event headers (the
- * planner itself reads nothing), which refuses one the archive does not hold.
- */
-export async function planMysqlPitr(view: MysqlArchiveView, target: Target, req: Pick<PitrRequest, 'target' | 'backup' | 'timeline'>, signal?: AbortSignal): Promise<MysqlRestorePlan> {
-  if (req.timeline !== undefined) throw invalid('MySQL/MariaDB binlogs have no timelines; leave out --timeline.');
-  const t = req.target;
-  let stop: ResolvedStop | undefined;
-  if (t.kind === 'gtid' || t.kind === 'position') {
-    const bases = mysqlBases(view.manifests).filter((m) => req.backup === undefined || m.id === req.backup);
-    const win = describeMysqlWindow(view.window);
-    stop = t.kind === 'gtid'
-      ? await locateGtid(target.repo, view.inventory.files, bases, t.gtid, win, signal)
-      : await checkPosition(target.repo, view.inventory.files, t.file, t.position, win, signal);
-  }
-  const plan = planMysqlRestore(t, view.manifests, view.inventory, view.window, { ...(req.backup ? { backup: req.backup } : {}), ...(stop ? { stop } : {}) });
-  if (!plan.schema) plan.schema = target.dbname;
-  return plan;
-}
+/** The plan as PitrReport carries it, plus what binlogs add: the point replay must reach, the target second's transactions. */
+export type MysqlPlanReport = PitrReport['plan'] & { promised?: BinlogPoint; ambiguousSecond?: AmbiguousSecond };
 
 /** The plan as PitrReport carries it: the same fields the PostgreSQL plan has, in binlog terms. */
-export function reportPlan(plan: MysqlRestorePlan): PitrReport['plan'] {
+export function reportPlan(plan: MysqlRestorePlan): MysqlPlanReport {
   return {
     backup: plan.backup.id,
     timeline: 0,
@@ -78,6 +52,8 @@ export function reportPlan(plan: MysqlRestorePlan): PitrReport['plan'] {
     segments: plan.files.length,
     estimatedBytes: plan.estimatedBytes,
     notes: plan.notes,
+    ...(plan.expected ? { promised: promisedPoint(plan.expected) } : {}),
+    ...(plan.ambiguousSecond ? { ambiguousSecond: plan.ambiguousSecond } : {}),
   };
 }
 
@@ -93,6 +69,9 @@ export interface MysqlRestoreInfo {
   transactionsReplayed: number;
   /** The GTID of the last transaction replayed. */
   lastGtid?: string;
+  /** Where replay ended, and where the plan said it would (they are equal, or the restore failed). */
+  reached?: BinlogPoint;
+  promised?: BinlogPoint;
   tables: TableStat[];
 }
 
@@ -167,15 +146,32 @@ export async function replayPlan(ctx: EngineContext, source: Target, into: Targe
   const step = hook ?? ((fn) => ctx.step('replay binlogs', fn));
   const tool = await findBinlogTool('mariadb');
   const root = binlogRoot(source.repo);
-  return step(() =>
-    replayBinlogs(ctx, into, tool, {
-      files: plan.files.map((f) => ({ path: join(root, f.file), size: f.size })),
-      startPosition: plan.startPosition,
-      ...(plan.stopAt ? { stopAt: plan.stopAt } : {}),
-      ...(plan.stopPosition !== undefined ? { stopPosition: plan.stopPosition } : {}),
-      ...(plan.backup.kind === 'logical' ? { schema: plan.schema } : {}),
-    }),
-  );
+  return step(async () => {
+    try {
+      return await replayBinlogs(ctx, into, tool, {
+        files: plan.files.map((f) => ({ path: join(root, f.file), size: f.size })),
+        startPosition: plan.startPosition,
+        ...(plan.stopAt ? { stopAt: plan.stopAt } : {}),
+        ...(plan.stopPosition !== undefined ? { stopPosition: plan.stopPosition } : {}),
+        ...(plan.backup.kind === 'logical' ? { schema: plan.schema } : {}),
+      });
+    } catch (e) {
+      const at = e instanceof DbdrillError ? (e.detail?.replayFailedAt as ReplayFailure | undefined) : undefined;
+      if (!at || !(e instanceof DbdrillError)) throw e;
+      const promised = plan.expected ? `, short of ${describePoint(promisedPoint(plan.expected))}` : '';
+      // The client echoes the statement it refused (a BINLOG statement can be megabytes): its ERROR line says it all.
+      const refused = ((e.detail?.stderrTail as string[] | undefined) ?? []).find((l) => /^ERROR \d+/.test(l));
+      const why = refused ? `${String(e.detail?.tool)} exited with code ${String(e.detail?.exitCode)}: ${refused}` : e.message.replace(/\.$/, '');
+      throw new DbdrillError('failed', `replay of the archived binlogs failed ${at.exact ? 'at' : 'at or before'} ${at.file}:${at.position} (${why})${promised}`, e.detail);
+    }
+  });
+}
+
+/** A sentence when a replay did not end where its plan said; undefined when it did (or nothing was replayed). */
+export function replayMissed(plan: MysqlRestorePlan, replay: ReplayOutcome | undefined): string | undefined {
+  if (!plan.expected || !replay) return undefined;
+  const names = plan.files.map((f) => f.file);
+  return missedPromise(reachedPoint(replay, names, plan.startPosition), plan.expected, names);
 }
 
 /**
@@ -215,6 +211,8 @@ export async function runMysqlPitrRestore(ctx: EngineContext, target: Target, re
   const dir = resolve(req.into);
   const view = await ctx.step('plan', () => readMysqlArchive(target, ctx.signal));
   const plan = await planMysqlPitr(view, target, req, ctx.signal);
+  const short = shortfallSentence(plan, target);
+  if (short) throw new DbdrillError('failed', short, { shortfall: plan.shortfall });
   const planOut = reportPlan(plan);
   const backupDir = new Repository(target.repo).backupDir(plan.backup.id);
   ctx.emit({
@@ -222,7 +220,7 @@ export async function runMysqlPitrRestore(ctx: EngineContext, target: Target, re
     level: 'info',
     text: `plan: backup ${plan.backup.id} (binlog ${plan.startFile}:${plan.startPosition}), ${plan.files.length ? `binlogs ${planOut.walFrom}…${planOut.walTo} (${plan.files.length} file(s))` : 'no binlog to replay'}${plan.stopAt ? `, stop before ${stopDatetimeArg(plan.stopAt)} UTC` : ''}${plan.stopPosition !== undefined ? `, stop at ${planOut.walTo}:${plan.stopPosition}` : ''}, schema ${plan.schema}`,
   });
-  if (req.exclusive) plan.notes.push('--exclusive changes nothing here: a binlog replay never includes the target second itself');
+  if (req.exclusive) plan.notes.push(`--exclusive changes nothing here: ${req.second === 'inclusive' ? '--second inclusive' : 'a binlog replay never'} includes the target second itself`);
   for (const n of plan.notes) ctx.emit({ type: 'log', level: 'info', text: n });
   const physical = plan.backup.kind === 'physical';
   if (!physical) await checkDumpFlavor(plan.backup, backupDir);
@@ -248,6 +246,10 @@ export async function runMysqlPitrRestore(ctx: EngineContext, target: Target, re
       ({ tables, replay } = await restoreAndReplay(ctx, target, into, plan));
     }
     if (!replay) ctx.emit({ type: 'step', step: 'replay binlogs', status: 'skipped', detail: plan.target.kind === 'immediate' ? 'the backup\'s own moment was asked for' : 'no archived binlog to replay after the backup\'s position' });
+    const reached = replay ? reachedPoint(replay, plan.files.map((f) => f.file), plan.startPosition) : undefined;
+    const missed = replayMissed(plan, replay);
+    if (missed) throw new DbdrillError('failed', missed, { reached, promised: promisedPoint(plan.expected!) });
+    if (reached && plan.expected) ctx.emit({ type: 'log', level: 'info', text: `replay reached ${describePoint(reached)}, the point the plan promised` });
     unregister(sb.dir);
     return {
       target: target.name,
@@ -269,6 +271,8 @@ export async function runMysqlPitrRestore(ctx: EngineContext, target: Target, re
         stopCommand: `mariadb-admin --defaults-extra-file=${optionFile} shutdown`,
         transactionsReplayed: replay?.transactions ?? 0,
         ...(replay?.lastGtid ? { lastGtid: replay.lastGtid } : {}),
+        ...(reached ? { reached } : {}),
+        ...(plan.expected ? { promised: promisedPoint(plan.expected) } : {}),
         tables,
       },
     };

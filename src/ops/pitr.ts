@@ -19,6 +19,8 @@ import { findArchived, walRoot } from '../wal/layout.js';
 import { withPlainSegments } from '../wal/readable.js';
 import { startJob, type Job } from './job.js';
 import { readMysqlWindow, runMysqlPitrRestore } from './pitr-mysql.js';
+import { secondIsMysqlOnly } from './plan-mysql.js';
+import type { SecondChoice } from '../binlog/window.js';
 
 /** How far back pg_waldump looks for a commit when the newest segments hold none (idle server). */
 const COMMIT_LOOKBACK = 64;
@@ -73,6 +75,8 @@ export interface PitrRequest {
   timeline?: number;
   /** Stop just before the target instead of just after (recovery_target_inclusive = false). */
   exclusive?: boolean;
+  /** MySQL/MariaDB time targets: replay every transaction stamped the target's second, or none. */
+  second?: SecondChoice;
   /** Only plan: check and describe, write nothing. */
   dryRun?: boolean;
 }
@@ -108,6 +112,7 @@ function readHistory(repo: string, timeline: number): HistoryEntry[] | undefined
 export function startPitrRestore(configDir: string, name: string, req: PitrRequest, signal?: AbortSignal): Job<PitrReport> {
   const target = new TargetStore(configDir).get(name);
   if (target.engine === 'mysql') return startJob((ctx) => runMysqlPitrRestore(ctx, target, req), signal);
+  if (req.second !== undefined) throw invalid(secondIsMysqlOnly(target.name));
   return startJob((ctx) => runPitrRestore(ctx, target, req), signal);
 }
 

@@ -5,6 +5,7 @@ import type { EngineContext } from '../engines/context.js';
 import { pgLogicalRestore, splitTable } from '../engines/postgres/logical-restore.js';
 import { invalid } from '../errors.js';
 import type { TableStat } from '../repo/manifest.js';
+import { skippedNote } from '../pitr/corrupt.js';
 import { Repository } from '../repo/repository.js';
 import { startJob, type Job } from './job.js';
 import { mysqlLogicalRestore } from './restore-mysql.js';
@@ -38,8 +39,11 @@ export async function runLogicalRestore(ctx: EngineContext, target: Target, req:
     throw invalid(`--dbname ${req.dbname} is the target's own database; a restore never overwrites its source, so name a new database.`);
   }
   const repo = new Repository(target.repo);
-  const m = req.backup ? pickBackup(repo, target, req.backup) : repo.catalog().manifests.find((x) => x.status === 'complete' && x.kind === 'logical');
+  const all = req.backup ? [] : repo.catalog().manifests;
+  const m = req.backup ? pickBackup(repo, target, req.backup) : all.find((x) => x.status === 'complete' && x.kind === 'logical');
   if (!m) throw invalid(`Target "${target.name}" has no complete logical backup; take one with dbdrill backup ${target.name} --kind logical.`);
+  // The newest logical backup is corrupt: say which one is restored instead.
+  for (const note of skippedNote(all.filter((x) => x.status === 'corrupt' && x.kind === 'logical' && x.id > m.id), m)) ctx.emit({ type: 'log', level: 'warn', text: note });
   if (m.kind !== 'logical') {
     throw invalid(`Backup ${m.id} is physical; restore it with --into DIR --port P (point-in-time restore), or pick a logical backup for --dbname.`);
   }

@@ -6,8 +6,8 @@ import { runAmcheck } from '../engines/postgres/amcheck.js';
 import { dumpPathOf, pgLogicalRestore } from '../engines/postgres/logical-restore.js';
 import { verifyBaseBackup, verifyDumpToc, type CheckOutcome } from '../engines/postgres/verify.js';
 import { DbdrillError, invalid } from '../errors.js';
-import { verifyFiles } from '../repo/checksum.js';
-import type { Manifest } from '../repo/manifest.js';
+import { describeMismatch, verifyFiles } from '../repo/checksum.js';
+import { corruptReason, type BackupStatus, type Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
 import { startPostgresSandbox } from '../sandbox/index.js';
 import { verifyDumpStructure, verifyPhysical } from '../engines/mysql/verify.js';
@@ -26,6 +26,9 @@ export interface VerifyReport {
   backup: string;
   ok: boolean;
   checks: CheckOutcome[];
+  /** The backup's status before and after this run: corrupt when its files or the tool's reading of them failed. */
+  statusBefore?: BackupStatus;
+  status?: BackupStatus;
 }
 
 export function startVerify(configDir: string, name: string, opts: VerifyOptions, signal?: AbortSignal): Job<VerifyReport> {
@@ -33,11 +36,20 @@ export function startVerify(configDir: string, name: string, opts: VerifyOptions
   return startJob((ctx) => runVerify(ctx, target, opts), signal);
 }
 
-/** The backup named, or the newest complete one. */
-export function pickBackup(repo: Repository, target: Target, id?: string): Manifest {
+/**
+ * The backup named, or the newest complete one. A corrupt backup is never picked by default and
+ * is refused when named, unless `corrupt` allows it (verify: checking it again is how a repaired
+ * backup becomes complete again).
+ */
+export function pickBackup(repo: Repository, target: Target, id?: string, opts: { corrupt?: boolean } = {}): Manifest {
   if (id) {
     const m = repo.readManifest(id);
-    if (m.status !== 'complete') {
+    if (m.status === 'corrupt' && !opts.corrupt) {
+      throw invalid(
+        `Backup ${id} is corrupt (${corruptReason(m)}); restore another one (dbdrill catalog ${target.name}), or put the damaged file back and run dbdrill verify ${target.name} --backup ${id}.`,
+      );
+    }
+    if (m.status !== 'complete' && m.status !== 'corrupt') {
       throw invalid(`Backup ${id} is ${m.status}${m.error ? ` (${m.error})` : ''}; only complete backups can be verified or restored.`);
     }
     return m;
@@ -55,7 +67,7 @@ export function pickBackup(repo: Repository, target: Target, id?: string): Manif
  */
 export async function runVerify(ctx: EngineContext, target: Target, opts: VerifyOptions): Promise<VerifyReport> {
   const repo = new Repository(target.repo);
-  const m = pickBackup(repo, target, opts.backup);
+  const m = pickBackup(repo, target, opts.backup, { corrupt: true });
   const dir = repo.backupDir(m.id);
   const checks: CheckOutcome[] = [];
 
@@ -63,11 +75,7 @@ export async function runVerify(ctx: EngineContext, target: Target, opts: Verify
   checks.push(
     bad.length === 0
       ? { method: 'sha256', ok: true, detail: `${m.files.length} file(s) match their checksums` }
-      : {
-          method: 'sha256',
-          ok: false,
-          detail: bad.map((b) => (b.problem === 'checksum' ? `${b.path}: checksum differs` : `${b.path}: ${b.problem} (expected ${b.expected}, found ${b.actual})`)).join('; '),
-        },
+      : { method: 'sha256', ok: false, detail: bad.map(describeMismatch).join('; ') },
   );
 
   if (m.engine === 'postgres') {
@@ -77,6 +85,8 @@ export async function runVerify(ctx: EngineContext, target: Target, opts: Verify
     if (m.kind === 'physical') checks.push(verifyPhysical(m, dir));
     else checks.push(await ctx.step('dump structure', () => verifyDumpStructure(ctx, m, dir)));
   }
+  // The files and the tool's own reading of them: when either fails, the backup is corrupt.
+  const integrity = [...checks];
 
   if (opts.restore) {
     if (bad.length > 0) {
@@ -90,9 +100,18 @@ export async function runVerify(ctx: EngineContext, target: Target, opts: Verify
 
   const at = new Date().toISOString();
   const recorded = repo.readManifest(m.id);
+  // A restore check that read a file differing from its record has marked the backup corrupt already.
+  const markedNow = (recorded.verification ?? []).slice(m.verification?.length ?? 0).some((v) => !v.ok);
   recorded.verification = [...(recorded.verification ?? []), ...checks.map((c) => ({ at, ...c }))];
+  recorded.status = statusAfterVerify(recorded.status, integrity.every((c) => c.ok) && !markedNow);
   repo.writeManifest(recorded);
-  return { target: target.name, backup: m.id, ok: checks.every((c) => c.ok), checks };
+  return { target: target.name, backup: m.id, ok: checks.every((c) => c.ok), checks, statusBefore: m.status, status: recorded.status };
+}
+
+/** corrupt when the files or the tool's reading of them failed; complete again once they pass. */
+export function statusAfterVerify(current: BackupStatus, intact: boolean): BackupStatus {
+  if (current !== 'complete' && current !== 'corrupt') return current;
+  return intact ? 'complete' : 'corrupt';
 }
 
 /**

@@ -1,5 +1,6 @@
 import { invalid } from '../errors.js';
-import type { Manifest } from '../repo/manifest.js';
+import { corruptReason, type Manifest } from '../repo/manifest.js';
+import { corruptClause, corruptWords, passedOver, skippedNote } from './corrupt.js';
 import type { WalInventory } from './inventory.js';
 import type { RestoreTarget } from './time.js';
 import { baseBackups, coverageOf, describeWindow, type RecoverableWindow } from './window.js';
@@ -41,11 +42,15 @@ export function planRestore(
   opts: { backup?: string; timeline?: number; timelineHistory?: HistoryEntry[] } = {},
 ): RestorePlan {
   let bases = baseBackups(manifests);
+  let corrupt = baseBackups(manifests, 'corrupt');
   if (opts.backup) {
     bases = bases.filter((m) => m.id === opts.backup);
+    corrupt = corrupt.filter((m) => m.id === opts.backup);
+    if (corrupt.length > 0) throw invalid(`Backup ${opts.backup} is corrupt (${corruptReason(corrupt[0]!)}); restore from another backup (see dbdrill catalog), or put the damaged file back and run dbdrill verify.`);
     if (bases.length === 0) throw invalid(`Backup ${opts.backup} is not a complete physical backup; point-in-time restore starts from one (see dbdrill catalog).`);
   }
   if (bases.length === 0) {
+    if (corrupt.length > 0) throw invalid(`There is no complete physical backup to start from: ${corruptWords(corrupt)}; take a new one with dbdrill backup NAME --kind physical.`);
     throw invalid('There is no complete physical backup to start from; take one with dbdrill backup NAME --kind physical.');
   }
   const covs = bases.map((m) => ({ m, c: coverageOf(m, inv, lastCommit) }));
@@ -59,8 +64,9 @@ export function planRestore(
     case 'time': {
       const t = target.at;
       const before = covs.filter((x) => x.c.from <= t);
+      const servedBy = corrupt.filter((m) => new Date(m.postgres!.consistentAt!) <= t);
       if (before.length === 0) {
-        throw invalid(`${fmt(t)} is before the earliest restorable point (${fmt(covs[0]!.c.from)}, when the first backup became consistent); the recoverable window is ${win}.`);
+        throw invalid(`${fmt(t)} is before the earliest restorable point (${fmt(covs[0]!.c.from)}, when the first backup became consistent)${corruptClause(servedBy)}; the recoverable window is ${win}.`);
       }
       chosen = before.at(-1)!;
       if (chosen.c.to < t) {
@@ -74,7 +80,8 @@ export function planRestore(
             : gap
               ? `replay would stop at the gap ${gap.from}…${gap.to} in the archive`
               : `the newest archived commit is at ${fmt(chosen.c.to)}`;
-          throw invalid(`${fmt(t)} is past the end of the recoverable window (${win}): ${why}; choose an earlier time, or --to latest to replay everything archived.`);
+          const lost = servedBy.filter((m) => m.id > chosen.m.id);
+          throw invalid(`${fmt(t)} is past the end of the recoverable window (${win}): ${why}${corruptClause(lost)}; choose an earlier time, or --to latest to replay everything archived.`);
         }
         chosen = reach.at(-1)!;
       }
@@ -115,6 +122,7 @@ export function planRestore(
       break;
   }
 
+  notes.push(...skippedNote(passedOver(corrupt, chosen.m, target), chosen.m));
   const timeline = opts.timeline ?? chosen.c.timeline;
   if (timeline !== chosen.c.timeline) refuseUnrelatedTimeline(timeline, chosen.m.id, chosen.c.timeline, opts.timelineHistory);
   settings.recovery_target_timeline = String(timeline);

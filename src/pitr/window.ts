@@ -28,10 +28,10 @@ export interface RecoverableWindow {
   newestArchivedAt?: string;
 }
 
-/** Complete physical PostgreSQL backups that can start a point-in-time restore, oldest first. */
-export function baseBackups(manifests: Manifest[]): Manifest[] {
+/** Complete physical PostgreSQL backups that can start a point-in-time restore, oldest first (never a corrupt one). */
+export function baseBackups(manifests: Manifest[], status: 'complete' | 'corrupt' = 'complete'): Manifest[] {
   return manifests
-    .filter((m) => m.status === 'complete' && m.kind === 'physical' && m.engine === 'postgres' && m.postgres?.consistentAt && m.postgres.startLsn)
+    .filter((m) => m.status === status && m.kind === 'physical' && m.engine === 'postgres' && m.postgres?.consistentAt && m.postgres.startLsn)
     .sort((a, b) => a.id.localeCompare(b.id));
 }
 

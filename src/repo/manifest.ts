@@ -3,7 +3,11 @@ import type { FileSum } from './checksum.js';
 
 export type BackupKind = 'logical' | 'physical';
 export type BackupType = 'full' | 'diff' | 'incr';
-export type BackupStatus = 'running' | 'complete' | 'failed';
+/**
+ * corrupt: it completed, but a file no longer matches its checksum or the tool's own check of it
+ * failed (verify, or a restore reading it); never offered for restore until verify passes again.
+ */
+export type BackupStatus = 'running' | 'complete' | 'failed' | 'corrupt';
 
 export interface TableStat {
   /** schema.table */
@@ -86,3 +90,14 @@ export function backupId(at: Date, kind: BackupKind, type: BackupType): string {
 }
 
 export const ID_RE = /^\d{8}T\d{6}Z-[FDIL]$/;
+
+/**
+ * Why a backup is corrupt, from the first failed check of its newest failing verification run
+ * (the checksum before the tool's reading): "verify at 2026-11-24 14:30:00Z: base/base.tar: checksum differs".
+ */
+export function corruptReason(m: Manifest): string {
+  const failed = (m.verification ?? []).filter((x) => !x.ok);
+  const at = failed.at(-1)?.at;
+  const v = failed.find((x) => x.at === at);
+  return v ? `verify at ${v.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}: ${v.detail}` : 'marked corrupt';
+}

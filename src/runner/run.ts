@@ -1,5 +1,6 @@
 import { execa, type ResultPromise } from 'execa';
 import { basename } from 'node:path';
+import type { Readable } from 'node:stream';
 import { aborted, toolFailed } from './errors.js';
 import { prepareSecret, type Secret } from './secrets.js';
 import { LineSplitter, Tail } from './tail.js';
@@ -21,7 +22,11 @@ export interface RunSpec {
   /** Run as another user (initdb and postgres refuse root). */
   uid?: number;
   gid?: number;
-  stdin?: 'ignore' | { file: string } | { text: string };
+  /**
+   * A stream is piped in; if it fails (a backup file that does not match its checksum), the tool
+   * is stopped before it can take the short input for a whole one, and that error is thrown.
+   */
+  stdin?: 'ignore' | { file: string } | { text: string } | { stream: Readable };
   /** Where stdout goes: parsed as lines (default), straight into a file, or nowhere. */
   stdout?: 'lines' | { file: string; append?: boolean } | 'ignore';
   /** Keep all of stdout (for small outputs such as --version or pg_controldata). */
@@ -112,6 +117,17 @@ export async function runTool(spec: RunSpec): Promise<RunResult> {
     out.write(chunk);
   });
   child.stderr?.on('data', (chunk: Buffer) => err.write(chunk));
+  let feedError: Error | undefined;
+  const feed = spec.stdin && typeof spec.stdin === 'object' && 'stream' in spec.stdin ? spec.stdin.stream : undefined;
+  if (feed && child.stdin) {
+    // A tool that stops reading early (EPIPE) is judged by its exit status, not by the pipe.
+    child.stdin.on('error', () => {});
+    feed.once('error', (e) => {
+      feedError = e;
+      killGroup(child, 'SIGTERM');
+    });
+    feed.pipe(child.stdin);
+  }
 
   let cancelled = false;
   const timers: NodeJS.Timeout[] = [];
@@ -132,6 +148,7 @@ export async function runTool(spec: RunSpec): Promise<RunResult> {
     const signal = result.signal ?? undefined;
     emit({ type: 'exit', tool: name, exitCode: result.exitCode, signal, durationMs });
     if (cancelled) throw aborted(name);
+    if (feedError) throw feedError;
     if (result.failed && result.exitCode === undefined && !signal) {
       // Could not start at all (ENOENT, EACCES) or timed out.
       const why = result.timedOut ? `did not finish within ${spec.timeoutMs} ms` : (result.originalMessage ?? result.shortMessage ?? "could not start");
@@ -154,6 +171,7 @@ export async function runTool(spec: RunSpec): Promise<RunResult> {
   } finally {
     // A cancelled tool may leave helpers that ignored SIGINT (background children): none may outlive it.
     if (cancelled) killGroup(child, 'SIGKILL');
+    feed?.destroy();
     untrack();
     spec.signal?.removeEventListener('abort', onAbort);
     for (const t of timers) clearTimeout(t);
@@ -186,8 +204,9 @@ function killGroup(child: ResultPromise, signal: NodeJS.Signals): void {
   }
 }
 
-function stdinOptions(s: RunSpec['stdin']): { stdin: 'ignore' | { file: string } } | { input: string } {
+function stdinOptions(s: RunSpec['stdin']): { stdin: 'ignore' | 'pipe' | { file: string } } | { input: string } {
   if (!s || s === 'ignore') return { stdin: 'ignore' };
+  if ('stream' in s) return { stdin: 'pipe' };
   if ('file' in s) return { stdin: { file: s.file } };
   return { input: s.text };
 }

@@ -3,25 +3,28 @@ import { formatDuration } from '../../config/duration.js';
 import { drillMarkdown, type DrillReport } from '../../drill/report.js';
 import { startDrill } from '../../ops/drill.js';
 import { listDrills, readDrill } from '../../ops/drill-history.js';
+import { checkSecondFor, parseSecondArg } from '../../binlog/second.js';
 import { parseRestoreTarget } from '../../pitr/time.js';
 import { noExtraPositionals, parseCommand, requirePositional, str } from '../args.js';
 import { interruptSignal } from '../interrupt.js';
 import { Output } from '../output.js';
 import { table } from '../text-table.js';
 
-const DRILL = 'dbdrill drill NAME [--to TIME|latest] [--backup ID] [--rto 4h] [--rpo 15m] [--keep] [--json]';
+const DRILL = 'dbdrill drill NAME [--to TIME|latest] [--second inclusive|exclusive] [--backup ID] [--rto 4h] [--rpo 15m] [--keep] [--json]';
 const REPORT = 'dbdrill drill-report NAME [ID] [--json]';
 const HISTORY = 'dbdrill drills NAME [--json]';
 
 const secs = (s?: number) => (s === undefined || Number.isNaN(s) ? '—' : formatDuration(s));
 
 export async function drillCommand(argv: string[]): Promise<number> {
-  const p = parseCommand(argv, { to: { type: 'string' }, backup: { type: 'string' }, rto: { type: 'string' }, rpo: { type: 'string' }, keep: { type: 'boolean' } }, DRILL);
+  const p = parseCommand(argv, { to: { type: 'string' }, second: { type: 'string' }, backup: { type: 'string' }, rto: { type: 'string' }, rpo: { type: 'string' }, keep: { type: 'boolean' } }, DRILL);
   const name = requirePositional(p, 0, 'The target NAME', DRILL);
   noExtraPositionals(p, 1, DRILL);
   const to = parseRestoreTarget({ to: str(p, 'to') ?? 'latest' });
+  const second = parseSecondArg(str(p, 'second'));
+  checkSecondFor(second, to);
   const out = new Output(p.values.json === true);
-  const job = startDrill(resolveConfigDir(str(p, 'config')), name, { to, rto: str(p, 'rto'), rpo: str(p, 'rpo'), keep: p.values.keep === true, backup: str(p, 'backup') }, interruptSignal());
+  const job = startDrill(resolveConfigDir(str(p, 'config')), name, { to, ...(second ? { second } : {}), rto: str(p, 'rto'), rpo: str(p, 'rpo'), keep: p.values.keep === true, backup: str(p, 'backup') }, interruptSignal());
   out.follow(job);
   const r = await job.result;
   out.result(r, () => summary(r));

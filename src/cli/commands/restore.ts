@@ -4,6 +4,7 @@ import { usage } from '../../errors.js';
 import { startPitrRestore, type PitrReport } from '../../ops/pitr.js';
 import { isMysqlPitrReport, isMysqlPlan } from '../../ops/pitr-mysql.js';
 import { startLogicalRestore } from '../../ops/restore.js';
+import { checkSecondFor, parseSecondArg } from '../../binlog/second.js';
 import { parseRestoreTarget, type RestoreTarget } from '../../pitr/time.js';
 import { formatBytes } from '../../util/bytes.js';
 import { noExtraPositionals, parseCommand, requirePositional, str, type Parsed } from '../args.js';
@@ -11,7 +12,7 @@ import { interruptSignal } from '../interrupt.js';
 import { Output } from '../output.js';
 
 const USAGE =
-  'dbdrill restore NAME --to TIME|latest [--lsn L|--xid X|--name N|--gtid G|--position FILE:POS] [--exclusive] [--timeline T] [--backup ID] --into DIR --port P [--dry-run]  |  dbdrill restore NAME --backup ID --into DIR --port P  |  dbdrill restore NAME [--backup ID] --dbname NEWDB [--table T] [--jobs N]';
+  'dbdrill restore NAME --to TIME|latest [--lsn L|--xid X|--name N|--gtid G|--position FILE:POS] [--exclusive] [--second inclusive|exclusive] [--timeline T] [--backup ID] --into DIR --port P [--dry-run]  |  dbdrill restore NAME --backup ID --into DIR --port P  |  dbdrill restore NAME [--backup ID] --dbname NEWDB [--table T] [--jobs N]';
 
 export async function restoreCommand(argv: string[]): Promise<number> {
   const p = parseCommand(
@@ -28,6 +29,7 @@ export async function restoreCommand(argv: string[]): Promise<number> {
       gtid: { type: 'string' },
       position: { type: 'string' },
       exclusive: { type: 'boolean' },
+      second: { type: 'string' },
       timeline: { type: 'string' },
       into: { type: 'string' },
       port: { type: 'string' },
@@ -37,7 +39,7 @@ export async function restoreCommand(argv: string[]): Promise<number> {
   );
   const name = requirePositional(p, 0, 'The target NAME', USAGE);
   noExtraPositionals(p, 1, USAGE);
-  const pitr = ['to', 'lsn', 'xid', 'name', 'gtid', 'position', 'into', 'port'].some((k) => p.values[k] !== undefined);
+  const pitr = ['to', 'lsn', 'xid', 'name', 'gtid', 'position', 'into', 'port', 'second'].some((k) => p.values[k] !== undefined);
   if (pitr && str(p, 'dbname')) throw usage('Give either --dbname (logical restore into a new database) or --to/--into/--port (point-in-time restore), not both.');
   return pitr ? pointInTime(name, p) : logical(name, p);
 }
@@ -51,6 +53,8 @@ async function pointInTime(name: string, p: Parsed): Promise<number> {
   const given = { to: str(p, 'to'), lsn: str(p, 'lsn'), xid: str(p, 'xid'), name: str(p, 'name'), gtid: str(p, 'gtid'), position: str(p, 'position') };
   // --backup ID with no target: that backup as it was taken.
   const target: RestoreTarget = Object.values(given).every((v) => v === undefined) && str(p, 'backup') !== undefined ? { kind: 'immediate' } : parseRestoreTarget(given);
+  const second = parseSecondArg(str(p, 'second'));
+  checkSecondFor(second, target);
   const out = new Output(p.values.json === true);
   if (target.kind === 'time') out.log(`restore target: ${target.at.toISOString()} (UTC; given as "${target.input}")`);
   const job = startPitrRestore(
@@ -63,6 +67,7 @@ async function pointInTime(name: string, p: Parsed): Promise<number> {
       backup: str(p, 'backup'),
       timeline: timelineText === undefined ? undefined : Number(timelineText),
       exclusive: p.values.exclusive === true,
+      second,
       dryRun: p.values['dry-run'] === true,
     },
     interruptSignal(),

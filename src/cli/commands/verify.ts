@@ -18,6 +18,9 @@ export async function verifyCommand(argv: string[]): Promise<number> {
     [
       ...r.checks.map((c) => `${c.ok ? 'OK  ' : 'FAIL'} ${c.method}: ${c.detail}`),
       r.ok ? `Backup ${r.backup} verified.` : `Backup ${r.backup} FAILED verification.`,
+      ...(r.status === 'corrupt'
+        ? [`It is marked corrupt: no restore, drill or plan starts from it until verify passes again.`]
+        : r.statusBefore === 'corrupt' ? ['Its files match again: it is complete again and restores may start from it.'] : []),
     ].join('\n'),
   );
   return r.ok ? 0 : 1;

@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import type { Target } from '../../config/target.js';
 import { ReplayTracker, stopDatetimeArg, type ReplayProgress } from '../../binlog/decoded.js';
+import { DbdrillError } from '../../errors.js';
 import { runPipe } from '../../runner/pipe.js';
 import { findTool, type Tool } from '../../runner/tools.js';
 import type { EngineContext } from '../context.js';
@@ -36,6 +37,8 @@ export function replayArgs(spec: ReplaySpec): string[] {
   return [
     // The restored copy must not write the replayed changes into a binlog of its own.
     '--disable-log-bin',
+    // A damaged event stops the tool instead of reaching the server as data.
+    '--verify-binlog-checksum',
     ...(spec.schema !== undefined ? [`--database=${spec.schema}`] : []),
     `--start-position=${spec.startPosition}`,
     ...(spec.stopAt ? [`--stop-datetime=${stopDatetimeArg(spec.stopAt)}`] : []),
@@ -74,23 +77,59 @@ export async function replayBinlogs(ctx: EngineContext, into: Target, binlogTool
     level: 'info',
     text: `replaying ${spec.files.length} binlog file(s) (${spec.files.map((f) => basename(f.path)).join(', ')}) from position ${spec.startPosition}${spec.stopAt ? `, stopping before ${stopDatetimeArg(spec.stopAt)} UTC` : ''}${spec.stopPosition !== undefined ? `, stopping at position ${spec.stopPosition} of ${basename(spec.files.at(-1)!.path)}` : ''}${spec.schema === undefined ? ', every schema' : ''}`,
   });
-  const r = await runPipe({
-    from: { tool: binlogTool, args, env: { TZ: 'UTC' } },
-    to: { tool: client, args: [...myConnArgs(into), '--binary-mode', '--max-allowed-packet=1G'], secret: mySecret(into) },
-    signal: ctx.signal,
-    onEvent: forwardToolEvents(ctx),
-    tap: (chunk) => {
-      tracker.push(chunk);
-      const now = performance.now();
-      if (now - lastEmit > 500) {
-        lastEmit = now;
-        const p = tracker.progress;
-        const done = Math.max(0, before(p.rotations) + (p.lastEndPos ?? 0) - spec.startPosition);
-        ctx.emit({ type: 'progress', phase: 'replaying binlogs', done: Math.min(done, total), total, unit: 'bytes' });
-      }
-    },
-  });
+  let r: Awaited<ReturnType<typeof runPipe>>;
+  try {
+    r = await runPipe({
+      from: { tool: binlogTool, args, env: { TZ: 'UTC' } },
+      to: { tool: client, args: [...myConnArgs(into), '--binary-mode', '--max-allowed-packet=1G'], secret: mySecret(into) },
+      signal: ctx.signal,
+      onEvent: forwardToolEvents(ctx),
+      tap: (chunk) => {
+        tracker.push(chunk);
+        const now = performance.now();
+        if (now - lastEmit > 500) {
+          lastEmit = now;
+          const p = tracker.progress;
+          const done = Math.max(0, before(Math.max(0, p.file)) + p.position - spec.startPosition);
+          ctx.emit({ type: 'progress', phase: 'replaying binlogs', done: Math.min(done, total), total, unit: 'bytes' });
+        }
+      },
+    });
+  } catch (e) {
+    tracker.end();
+    throw locateReplayFailure(e, tracker, spec.files.map((f) => basename(f.path)), binlogTool.name);
+  }
   tracker.end();
   ctx.emit({ type: 'progress', phase: 'replaying binlogs', done: total, total, unit: 'bytes' });
   return { ...tracker.progress, bytes: r.bytes, seconds: (performance.now() - t0) / 1000, argv: [binlogTool.path, ...args] };
+}
+
+/** Where in the binlogs a replay that failed stopped, as exactly as the tools say. */
+export interface ReplayFailure {
+  file: string;
+  position: number;
+  /** The event the tool named (the client's line or the binlog tool's offset), not just how far the stream got. */
+  exact: boolean;
+}
+
+/**
+ * The tool's error with the place it stopped in its detail (replayFailedAt): the client names the
+ * line of the statement it refused, which the tracker maps back to its event; the binlog tool names
+ * the offset it could not read; otherwise the stream got at most as far as the tracker saw.
+ */
+export function locateReplayFailure(e: unknown, tracker: ReplayTracker, files: string[], binlogToolName: string): unknown {
+  if (!(e instanceof DbdrillError) || e.code === 'aborted') return e;
+  const p = tracker.progress;
+  const tail = ((e.detail?.stderrTail as string[] | undefined) ?? []).join('\n');
+  let at: ReplayFailure | undefined;
+  const line = /ERROR \d+ \(\w+\) at line (\d+)/.exec(tail);
+  const offset = /at offset (\d+)/.exec(tail);
+  if (e.detail?.tool !== binlogToolName && line) {
+    const ev = tracker.eventAtLine(Number(line[1]));
+    if (ev && files[ev.file] !== undefined) at = { file: files[ev.file]!, position: ev.position, exact: true };
+  } else if (e.detail?.tool === binlogToolName && offset && files[p.file] !== undefined) {
+    at = { file: files[p.file]!, position: Number(offset[1]), exact: true };
+  }
+  if (!at && files[Math.max(0, p.file)] !== undefined) at = { file: files[Math.max(0, p.file)]!, position: p.position, exact: false };
+  return at ? new DbdrillError(e.code, e.message, { ...e.detail, replayFailedAt: at }) : e;
 }

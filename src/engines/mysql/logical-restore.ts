@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
 import type mysql from 'mysql2/promise';
 import type { Target } from '../../config/target.js';
 import { DbdrillError, invalid } from '../../errors.js';
+import { BackupFiles } from '../../repo/backup-files.js';
 import type { Manifest, TableStat } from '../../repo/manifest.js';
 import { runTool } from '../../runner/run.js';
 import { findTool } from '../../runner/tools.js';
@@ -11,7 +13,7 @@ import { forwardToolEvents } from '../tool-events.js';
 import { connectMysql } from './client.js';
 import { myConnArgs, mySecret, quoteIdent } from './connection-args.js';
 import { charsetClause, readDatabaseFile } from './database-file.js';
-import { filterDump, scanDump } from './dump-sections.js';
+import { DumpScanner, filterDump, LineSplitter, type DumpScan } from './dump-sections.js';
 import { DUMP_FILE } from './logical-backup.js';
 import { listTables, prepareStatsSession, tableStats } from './table-stats.js';
 
@@ -56,7 +58,12 @@ export async function myLogicalRestore(ctx: EngineContext, target: Target, m: Ma
     await admin.end().catch(() => {});
   }
 
-  const scan = await ctx.step('read dump', () => scanDump(dump, source, ctx.signal));
+  // The scan is the restore's first read of the whole dump and comes before anything is created,
+  // so the dump's sha256 is proven on it: a damaged dump stops here, named and marked corrupt,
+  // with no schema made. The load below reads the proven file again (or a filtered copy of it).
+  const scan = await ctx.step('read dump', () =>
+    BackupFiles.at(dir).read(DUMP_FILE, ctx.signal, `before creating the schema "${opts.dbname}"`, (stream) => scanDumpStream(stream, source)),
+  );
   if (!scan.completed) {
     throw invalid(`The dump of backup ${m.id} ends early (no "-- Dump completed" line); run dbdrill verify ${m.target} --backup ${m.id} and restore another backup.`);
   }
@@ -114,6 +121,14 @@ export async function myLogicalRestore(ctx: EngineContext, target: Target, m: Ma
   }
 
   return restoredStats(ctx, target, opts.dbname, opts.table);
+}
+
+async function scanDumpStream(stream: Readable, schema: string | undefined): Promise<DumpScan> {
+  const scanner = new DumpScanner(schema);
+  const lines = new LineSplitter(scanner);
+  for await (const chunk of stream) lines.push(chunk as Buffer);
+  lines.end();
+  return scanner.result();
 }
 
 /** Counts and digests the restored tables the same way the backup did. */

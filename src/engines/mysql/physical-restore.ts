@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { invalid } from '../../errors.js';
+import { BackupFiles } from '../../repo/backup-files.js';
 import type { Manifest } from '../../repo/manifest.js';
 import { runTool } from '../../runner/run.js';
 import { findTool } from '../../runner/tools.js';
@@ -38,6 +39,12 @@ export async function physicalRestoreSettings(m: Manifest, backupDir: string): P
  */
 export async function copyBack(ctx: EngineContext, backupDir: string, dataDir: string): Promise<void> {
   const tool = await findTool(['mariadb-backup', 'mariabackup']);
+  // --copy-back opens and copies the files itself, so there is no stream to hash on the way: each
+  // recorded file is read once right before, and a damaged backup (named, marked corrupt) never
+  // reaches the new data directory.
+  await ctx.step('check backup files', () =>
+    BackupFiles.at(backupDir).check((rel) => rel.startsWith('base/'), ctx.signal, `before copying anything into ${dataDir}`),
+  );
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const stop = watchGrowth(ctx, 'copying', dataDir);
   try {

@@ -1,6 +1,8 @@
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { Target } from '../../config/target.js';
 import { DbdrillError, invalid } from '../../errors.js';
+import { BackupFiles, CorruptBackupError } from '../../repo/backup-files.js';
 import type { Manifest, TableStat } from '../../repo/manifest.js';
 import { runTool } from '../../runner/run.js';
 import { findTool } from '../../runner/tools.js';
@@ -32,18 +34,29 @@ export function splitTable(name: string): { schema: string; table: string } {
  * restore fails, the half-filled database it created is dropped (it held nothing before).
  */
 export async function pgLogicalRestore(ctx: EngineContext, target: Target, m: Manifest, dir: string, opts: LogicalRestoreOptions): Promise<TableStat[]> {
-  const admin = await connectPostgres(target);
   const only = opts.table ? splitTable(opts.table) : undefined;
   if (only && m.tables && !m.tables.some((t) => t.table === `${only.schema}.${only.table}`)) {
-    await admin.end().catch(() => {});
     throw invalid(`Backup ${m.id} has no table ${only.schema}.${only.table}; the tables it holds are: ${m.tables.map((t) => t.table).join(', ')}.`);
   }
+  const jobs = opts.jobs && opts.jobs > 1 ? opts.jobs : undefined;
+  const dump = dumpPathOf(m, dir);
+  const rel = relative(dir, dump);
+  const files = BackupFiles.at(dir);
+  // A custom-format file restored by one job is read front to back, so pg_restore takes it on
+  // stdin from a stream checked against its sha256 as it goes. A directory dump, or --jobs, needs
+  // files pg_restore opens and seeks itself: those are checked in one pass before anything is created.
+  const streamed = m.format !== 'pg_dump-directory' && jobs === undefined;
+
+  const admin = await connectPostgres(target);
   try {
     const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [opts.dbname]);
     if (rowCount) {
       throw invalid(
         `Database "${opts.dbname}" already exists on ${target.host}:${target.port}; a restore never writes into an existing database, so choose a new --dbname.`,
       );
+    }
+    if (!streamed) {
+      await ctx.step('check backup files', () => files.check((f) => f === rel || f.startsWith(`${rel}/`), ctx.signal, `before creating the database "${opts.dbname}"`));
     }
     await ctx.step(`create database ${opts.dbname}`, () => admin.query(`CREATE DATABASE ${quoteIdent(opts.dbname)} TEMPLATE template0`));
   } finally {
@@ -55,14 +68,18 @@ export async function pgLogicalRestore(ctx: EngineContext, target: Target, m: Ma
     ...pgConnArgs(target),
     '--dbname', opts.dbname,
     '--exit-on-error',
-    ...(opts.jobs && opts.jobs > 1 ? ['--jobs', String(opts.jobs)] : []),
+    ...(jobs ? ['--jobs', String(jobs)] : []),
     ...(only ? ['--schema', only.schema, '--table', only.table] : []),
-    dumpPathOf(m, dir),
+    ...(streamed ? ['--format', 'custom'] : [dump]),
   ];
+  const run = (stdin?: { stream: Readable }) => runTool({ tool, args, secret: pgSecret(target), signal: ctx.signal, onEvent: forwardToolEvents(ctx), ...(stdin ? { stdin } : {}) });
   try {
-    await ctx.step('pg_restore', () => runTool({ tool, args, secret: pgSecret(target), signal: ctx.signal, onEvent: forwardToolEvents(ctx) }));
+    await ctx.step('pg_restore', () =>
+      streamed ? files.read(rel, ctx.signal, `and left the partial database "${opts.dbname}" for inspection`, (stream) => run({ stream })) : run(),
+    );
   } catch (e) {
-    await dropCreated(target, opts.dbname);
+    // What a corrupt backup loaded stays for inspection (the sentence names it); any other failure leaves nothing.
+    if (!(e instanceof CorruptBackupError)) await dropCreated(target, opts.dbname);
     throw e;
   }
 

@@ -1,6 +1,7 @@
 import { chownSync, existsSync, mkdirSync, openSync, readFileSync, readSync, closeSync, readdirSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DbdrillError, invalid } from '../../errors.js';
+import { BackupFiles } from '../../repo/backup-files.js';
 import type { Manifest } from '../../repo/manifest.js';
 import { spawnDaemon } from '../../runner/daemon.js';
 import { isPidAlive, signalProcess, waitForPidExit } from '../../runner/process.js';
@@ -25,14 +26,23 @@ export async function checkDestination(dir: string, port: number): Promise<void>
   if (!(await canBind(port))) throw invalid(`Port ${port} is already in use on 127.0.0.1; give --port a free port.`);
 }
 
-/** Unpacks base.tar into the data directory and the streamed WAL into its pg_wal; returns the bytes read. */
+/**
+ * Unpacks base.tar into the data directory and the streamed WAL into its pg_wal; returns the bytes
+ * read. tar reads each file from a stream checked against the manifest's sha256 as it goes, so a
+ * damaged backup stops here (named, marked corrupt, the directory left as it got) before any
+ * server starts on it.
+ */
 export async function unpackBaseBackup(ctx: EngineContext, backupDir: string, dataDir: string): Promise<number> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const tar = await findTool('tar');
-  const base = join(backupDir, 'base');
-  await runTool({ tool: tar, args: ['-xf', join(base, 'base.tar'), '-C', dataDir], signal: ctx.signal });
+  const files = BackupFiles.at(backupDir);
+  const stopped = `before starting a server and left ${dataDir} for inspection`;
+  const unpack = (rel: string, into: string) =>
+    files.read(rel, ctx.signal, stopped, (stream) => runTool({ tool: tar, args: ['-xf', '-', '-C', into], stdin: { stream }, signal: ctx.signal }));
+  await unpack('base/base.tar', dataDir);
   mkdirSync(join(dataDir, 'pg_wal'), { recursive: true, mode: 0o700 });
-  await runTool({ tool: tar, args: ['-xf', join(base, 'pg_wal.tar'), '-C', join(dataDir, 'pg_wal')], signal: ctx.signal });
+  await unpack('base/pg_wal.tar', join(dataDir, 'pg_wal'));
+  const base = join(backupDir, 'base');
   return statSync(join(base, 'base.tar')).size + statSync(join(base, 'pg_wal.tar')).size;
 }
 
