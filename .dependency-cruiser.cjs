@@ -18,6 +18,7 @@ const SCREEN_SAFE = [
   'src/pitr/wal-names.ts',
   'src/pitr/micros.ts',
   'src/pitr/timelines.ts',
+  'src/health/words.ts',
   'src/binlog/stops.ts',
   'src/binlog/events.ts',
   'src/drill/estimate.ts',

@@ -43,6 +43,12 @@ function pg(t: number, over: Partial<PgSample> = {}): PgSample {
     oldestReadyTime: null,
     currentWal: seg(11),
     walBytes: 48 << 20,
+    readyBytes: (over.readyCount ?? 0) * (16 << 20),
+    walSegmentBytes: 16 << 20,
+    walLsnBytes: 12 * (16 << 20) - (8 << 20),
+    postmasterStart: at(-86400),
+    archiver: { pid: 100, startedAt: at(-86400), waitEvent: 'ArchiverMain' },
+    dataDirectory: '/var/lib/postgresql/15/main',
     ...over,
   };
 }
@@ -82,13 +88,13 @@ describe('PostgreSQL archive derivation', () => {
     expect(archiving([pg(0, { archiveCommand: '', archiveLibrary: 'basic_archive' })]).status).toBe('OK');
   });
 
-  it('names the failing segment at once (WARN) and turns CRIT when it has waited past the threshold', () => {
+  it('names the failing segment and is CRIT at once: a failed attempt is evidence that archiving is broken, not slow', () => {
     const failing = (t: number, failed: number) =>
       pg(t, { readyCount: 1, oldestReady: seg(11), oldestReadyTime: at(0), lastArchivedTime: at(-2), failedCount: failed, lastFailedWal: seg(11), lastFailedTime: at(t - 1) });
     const early = archiving([failing(3, 3)]);
-    expect(early.status).toBe('WARN');
+    expect(early.status).toBe('CRIT');
     expect(early.reason).toMatch(/^archive_command fails: 00000001000000000000000B failed 1s ago \(failed_count 3\); 1 file waits to be archived, the oldest \(00000001000000000000000B\) for 3s/);
-    expect(archiving([failing(61, 9)]).status).toBe('WARN');
+    expect(archiving([failing(61, 9)]).status).toBe('CRIT');
     const late = archiving([failing(3, 3), failing(301, 30)]);
     expect(late.status).toBe('CRIT');
     expect(late.reason).toContain('00000001000000000000000B');
@@ -107,7 +113,8 @@ describe('PostgreSQL archive derivation', () => {
     expect(c.reason).toContain('the backlog grew by 5');
     // The same moment seen in one sample only (the CLI's one-shot) is just as critical.
     expect(archiving([series.at(-1)!]).status).toBe('CRIT');
-    expect(archiving(series.slice(0, 2)).status).toBe('WARN');
+    // A minute without progress is past archiveStall (30 s): broken, not slow, whatever the age.
+    expect(archiving(series.slice(0, 2)).status).toBe('CRIT');
     expect(archiving(series.slice(0, 1)).status).toBe('OK');
   });
 
@@ -164,6 +171,7 @@ function my(t: number, over: Partial<MysqlSample> = {}, archive: Partial<MysqlSa
       { name: 'mysql-bin.000006', bytes: 2000 },
       { name: 'mysql-bin.000007', bytes: 300 },
     ],
+    binlogDir: '/var/lib/mysql',
     archive: { dir: '/repo/binlog', present: true, count: 6, newest: [{ name: 'mysql-bin.000006', base: 'mysql-bin', seq: 6, mtime: at(-30), bytes: 2000 }], ...archive },
     ...over,
   };
@@ -311,11 +319,11 @@ describe('health settings in the target config', () => {
   it('validates and keeps the thresholds', () => {
     expect(validateTarget({ ...base, health: { backupWarn: '20h', archiveCrit: '10m' } }).health).toEqual({ backupWarn: '20h', archiveCrit: '10m' });
     expect(validateTarget(base).health).toBeUndefined();
-    expect(thresholdsOf(undefined)).toEqual({ backupWarnSeconds: 26 * 3600, backupCritSeconds: 50 * 3600, archiveWarnSeconds: 300, archiveCritSeconds: 900 });
+    expect(thresholdsOf(undefined)).toEqual({ backupWarnSeconds: 26 * 3600, backupCritSeconds: 50 * 3600, archiveWarnSeconds: 300, archiveCritSeconds: 900, archiveStallSeconds: 30, binlogSyncEverySeconds: null });
     expect(thresholdsOf({ archiveWarn: '0.5s', archiveCrit: '2s' })).toMatchObject({ archiveWarnSeconds: 0.5, archiveCritSeconds: 2 });
   });
   it('refuses unknown keys, bad durations and warn >= crit with one sentence', () => {
-    expect(() => validateTarget({ ...base, health: { backupwarn: '1h' } }, 'cfg')).toThrow('cfg: health.backupwarn is not a health setting; use backupWarn, backupCrit, archiveWarn, archiveCrit.');
+    expect(() => validateTarget({ ...base, health: { backupwarn: '1h' } }, 'cfg')).toThrow('cfg: health.backupwarn is not a health setting; use backupWarn, backupCrit, archiveWarn, archiveCrit, archiveStall, binlogSyncEvery.');
     expect(() => validateHealthSettings({ archiveWarn: 'soon' })).toThrow('health.archiveWarn "soon" is not a duration');
     expect(() => validateHealthSettings({ backupCrit: '12h' })).toThrow('health.backupWarn (default 26h) must be shorter than health.backupCrit (12h).');
     expect(() => validateHealthSettings('26h')).toThrow('health must be an object');

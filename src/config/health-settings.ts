@@ -14,18 +14,32 @@ export interface HealthSettings {
   archiveWarn?: string;
   /** … and this long: CRIT. */
   archiveCrit?: string;
+  /**
+   * Nothing archived this long while files wait: CRIT, whatever their age. A working archiver
+   * makes progress every few seconds however far behind it is; one that makes none is broken
+   * (a hung archive_command), not slow.
+   */
+  archiveStall?: string;
+  /**
+   * How often binlog-sync is scheduled (MySQL/MariaDB): a run this much overdue while closed
+   * binlogs wait is CRIT. Without it, the schedule is learned from binlog-sync's recorded runs.
+   */
+  binlogSyncEvery?: string;
 }
 
 /**
  * Defaults. Backups: a daily cron job that is late by two hours is still fine (26h), one missed
  * night is critical (50h). Archiving: a healthy archive_command copies a segment in seconds, so a
- * segment waiting 5 minutes means trouble and 15 minutes is data at risk.
+ * segment waiting 5 minutes means trouble and 15 minutes is data at risk. A stall of 30 s leaves
+ * room for a slow upload of one segment and still puts CRIT inside the minute a cron-driven
+ * `dbdrill health` has (the one-shot waits out a stall shorter than this instead of guessing).
  */
-export const HEALTH_DEFAULTS: Required<HealthSettings> = {
+export const HEALTH_DEFAULTS: Required<Omit<HealthSettings, 'binlogSyncEvery'>> = {
   backupWarn: '26h',
   backupCrit: '50h',
   archiveWarn: '5m',
   archiveCrit: '15m',
+  archiveStall: '30s',
 };
 
 export interface HealthThresholds {
@@ -33,9 +47,12 @@ export interface HealthThresholds {
   backupCritSeconds: number;
   archiveWarnSeconds: number;
   archiveCritSeconds: number;
+  archiveStallSeconds: number;
+  /** null: not configured (learned from binlog-sync's recorded runs, if regular). */
+  binlogSyncEverySeconds: number | null;
 }
 
-const KEYS = Object.keys(HEALTH_DEFAULTS) as (keyof HealthSettings)[];
+const KEYS: (keyof HealthSettings)[] = [...(Object.keys(HEALTH_DEFAULTS) as (keyof HealthSettings)[]), 'binlogSyncEvery'];
 
 /**
  * Checks the `health` field of a target: an object with known duration fields, each warning
@@ -77,11 +94,13 @@ export function validateHealthSettings(value: unknown, field = 'health'): Health
 
 /** The thresholds in seconds, defaults filled in. */
 export function thresholdsOf(settings: HealthSettings | undefined): HealthThresholds {
-  const get = (k: keyof HealthSettings) => parseDuration(settings?.[k] ?? HEALTH_DEFAULTS[k], `health.${k}`);
+  const get = (k: keyof typeof HEALTH_DEFAULTS) => parseDuration(settings?.[k] ?? HEALTH_DEFAULTS[k], `health.${k}`);
   return {
     backupWarnSeconds: get('backupWarn'),
     backupCritSeconds: get('backupCrit'),
     archiveWarnSeconds: get('archiveWarn'),
     archiveCritSeconds: get('archiveCrit'),
+    archiveStallSeconds: get('archiveStall'),
+    binlogSyncEverySeconds: settings?.binlogSyncEvery ? parseDuration(settings.binlogSyncEvery, 'health.binlogSyncEvery') : null,
   };
 }

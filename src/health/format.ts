@@ -16,12 +16,15 @@ export function archiveFacts(r: HealthReport): string {
     ];
     if (a.ratePerMinute !== null) parts.push(`${a.ratePerMinute.toFixed(1)} segments/min`);
     parts.push(`pg_wal ${formatBytes(a.walBytes)}`);
+    parts.push(a.archiver ? `archiver pid ${a.archiver.pid} up ${formatDuration(Math.max(0, (Date.parse(a.at) - Date.parse(a.archiver.startedAt)) / 1000))}` : 'no archiver process');
+    if (a.stallSeconds !== null && a.stallSeconds > 0) parts.push(`nothing archived for ${formatDuration(a.stallSeconds)}`);
     return `archive: ${parts.join(', ')}`;
   }
   const b = r.binlog;
   if (b) {
+    const sync = b.lastSync ? `, binlog-sync ${b.lastSync.ok ? 'ran' : 'FAILED'} ${ago((Date.parse(b.at) - Date.parse(b.lastSync.startedAt)) / 1000)}` : '';
     return `binlog: current ${b.currentBinlog ?? '—'}, newest archived ${b.newestArchived ?? '—'} ${b.newestArchived ? ago(b.newestArchivedAgeSeconds) : ''}`.trimEnd() +
-      `, ${b.pending.length + (b.currentBehind ? 1 : 0)} waiting`;
+      `, ${b.pending.length + (b.currentBehind ? 1 : 0)} waiting${sync}`;
   }
   return `server: ${r.server.error ?? 'not reached'}`;
 }

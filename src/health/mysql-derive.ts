@@ -1,7 +1,14 @@
 import { formatDuration } from '../config/duration.js';
 import type { HealthThresholds } from '../config/health-settings.js';
+import { formatBytes } from '../util/bytes.js';
 import { parseBinlogName } from './binlog-archive.js';
+import { syncSchedule, type BinlogSyncRun } from './binlog-sync-runs.js';
+import { fullInSeconds, type DiskView } from './local-disk.js';
+import { binlogGrowth, findBinlogEvidence, lastSyncRun, type BinlogEvidence } from './mysql-evidence.js';
 import type { MysqlSample } from './mysql-sample.js';
+import { fullInWords, rateWords } from './words.js';
+
+export type { BinlogEvidence } from './mysql-evidence.js';
 import { levelOf, type HealthCheck, type HealthStatus } from './status.js';
 
 /** What the console's health panel and the CLI show about binlog archiving. */
@@ -22,6 +29,19 @@ export interface BinlogView {
   newestArchivedAgeSeconds: number | null;
   /** Closed binlogs still on the server but not archived (the MySQL .ready backlog). */
   pending: string[];
+  /** Their bytes on the server. */
+  pendingBytes: number;
+  /** binlog-sync's newest recorded run, and how often it is meant to run (null: unknown). */
+  lastSync: BinlogSyncRun | null;
+  syncSchedule: { everySeconds: number; basis: 'configured' | 'learned' } | null;
+  /** Definite evidence that archiving is broken, not slow (empty: none). */
+  evidence: BinlogEvidence[];
+  broken: boolean;
+  /** Bytes of binlog the server writes per second (null from one sample). */
+  binlogGrowthBytesPerSecond: number | null;
+  /** The disk holding the binlogs, and when it is full at that rate. */
+  binlogDisk: DiskView | null;
+  diskFullInSeconds: number | null;
   /** True when the archive holds the current file but fewer bytes (a live stream that stopped). */
   currentBehind: boolean;
   /** Binlogs purged from the server before being archived: the archive has a hole. */
@@ -66,6 +86,8 @@ function snapshot(s: MysqlSample) {
  * its binlog once a day must not look a day late the moment it rotates.
  */
 export function deriveMysqlBinlog(series: readonly MysqlSample[], th: HealthThresholds): MysqlDerived {
+  // (Evidence of a broken binlog-sync — a failed or overdue run — is CRIT at once while closed
+  // binlogs wait; the lag thresholds below are for a binlog-sync that runs but falls behind.)
   const s = series.at(-1);
   if (!s) throw new Error('deriveMysqlBinlog needs at least one sample');
   const now = Date.parse(s.at);
@@ -80,6 +102,8 @@ export function deriveMysqlBinlog(series: readonly MysqlSample[], th: HealthThre
     if (i > 0) behindSince = series[i]!.at;
   }
   const first = series[0]!;
+  const evidence = s.logBin ? findBinlogEvidence(s, th.binlogSyncEverySeconds) : [];
+  const growth = binlogGrowth(series);
   const view: BinlogView = {
     at: s.at,
     logBin: s.logBin,
@@ -95,6 +119,14 @@ export function deriveMysqlBinlog(series: readonly MysqlSample[], th: HealthThre
     newestArchivedTime: snap.newest?.mtime ?? null,
     newestArchivedAgeSeconds: snap.newest ? Math.max(0, (now - Date.parse(snap.newest.mtime)) / 1000) : null,
     pending: snap.pending,
+    pendingBytes: s.binlogs.filter((b) => snap.pending.includes(b.name)).reduce((n, b) => n + b.bytes, 0),
+    lastSync: lastSyncRun(s) ?? null,
+    syncSchedule: syncSchedule(s.sync ?? [], th.binlogSyncEverySeconds),
+    evidence,
+    broken: evidence.length > 0,
+    binlogGrowthBytesPerSecond: growth,
+    binlogDisk: s.binlogDisk ?? null,
+    diskFullInSeconds: fullInSeconds(s.binlogDisk, growth),
     currentBehind: snap.currentBehind,
     gap: snap.gap,
     behindSince,
@@ -126,13 +158,46 @@ function archivingCheck(s: MysqlSample, v: BinlogView, th: HealthThresholds): He
   }
   const backlog = v.pending.length + (v.currentBehind ? 1 : 0);
   if (backlog === 0) {
-    return check('OK', `The archive is up to date with ${v.currentBinlog} (newest archived ${v.newestArchived}, written ${formatDuration(age)} ago).`);
+    const upToDate = `The archive is up to date with ${v.currentBinlog} (newest archived ${v.newestArchived}, written ${formatDuration(age)} ago).`;
+    // Nothing waits yet, but the next closed binlog will: say so before it is at risk.
+    return v.broken ? check('WARN', `${syncCause(v)}; nothing waits yet, but changes in ${v.currentBinlog} will not be archived. ${upToDate}`) : check('OK', upToDate);
   }
   const lag = v.behindSince ? Math.min(age, (Date.parse(v.at) - Date.parse(v.behindSince)) / 1000) : age;
   const what = v.pending.length > 0
     ? `${v.pending.length} closed binlog${v.pending.length === 1 ? '' : 's'} not archived yet (${v.pending[0]}${v.pending.length > 1 ? ` to ${v.pending.at(-1)}` : ''})`
     : `the archived copy of ${v.currentBinlog} is behind the server's`;
-  return check(levelOf(lag, th.archiveWarnSeconds, th.archiveCritSeconds), `${capital(what)}; the newest archived, ${v.newestArchived}, was written ${formatDuration(age)} ago.`);
+  const newest = `the newest archived, ${v.newestArchived}, was written ${formatDuration(age)} ago`;
+  if (v.broken) return check('CRIT', `${syncCause(v)}. ${capital(what)}; ${newest}. ${binlogsAtRisk(v)}`);
+  return check(levelOf(lag, th.archiveWarnSeconds, th.archiveCritSeconds), `${capital(what)}; ${newest}.`);
+}
+
+/** Which evidence, since when: the first sentence of a broken binlog-sync's reason. */
+function syncCause(v: BinlogView): string {
+  const now = Date.parse(v.at);
+  const agoAt = (iso: string) => `${formatDuration(Math.max(0, (now - Date.parse(iso)) / 1000))} ago (${iso.slice(11, 19)}Z)`;
+  const failing = v.evidence.find((e) => e.kind === 'sync-failing');
+  const overdue = v.evidence.find((e) => e.kind === 'sync-overdue');
+  const parts: string[] = [];
+  if (failing) {
+    const runs = failing.failedRuns > 1 ? `its last ${failing.failedRuns} runs failed, the newest` : 'its last run failed';
+    parts.push(`binlog-sync fails: ${runs} ${agoAt(failing.at)}: ${failing.error.replace(/[.\s]+$/, '')}`);
+  }
+  if (overdue) {
+    const every = overdue.basis === 'configured' ? `health.binlogSyncEvery is ${formatDuration(overdue.everySeconds)}` : `it ran every ${formatDuration(overdue.everySeconds)}`;
+    parts.push(`${failing ? 'and it' : 'binlog-sync'} has not run since ${agoAt(overdue.lastRunAt)} though ${every}: it is not running`);
+  }
+  return parts.join(', ');
+}
+
+/** What waits and what grows, in words. */
+function binlogsAtRisk(v: BinlogView): string {
+  const parts = [`${formatBytes(v.pendingBytes)} of closed binlogs wait${v.behindSince ? ` since ${v.behindSince.slice(11, 19)}Z` : ''}, and the server purges them once they expire`];
+  const rate = v.binlogGrowthBytesPerSecond;
+  parts.push(rate === null ? 'how fast binlogs grow cannot be told yet (one sample)' : `binlogs grow ${rateWords(rate)}`);
+  const disk = v.binlogDisk;
+  if (disk && 'unknown' in disk) parts.push(`when their disk is full cannot be told: ${disk.unknown}`);
+  else if (disk) parts.push(`their disk (${disk.path}) has ${formatBytes(disk.freeBytes)} free${v.diskFullInSeconds !== null ? `: full in ${fullInWords(v.diskFullInSeconds)} at that rate` : ''}`);
+  return `${capital(parts.join('; '))}.`;
 }
 
 function formatCheck(s: MysqlSample): HealthCheck {

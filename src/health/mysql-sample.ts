@@ -1,6 +1,9 @@
 import type mysql from 'mysql2/promise';
 import { DbdrillError } from '../errors.js';
+import { dirname } from 'node:path';
 import { readBinlogArchive, type BinlogArchive } from './binlog-archive.js';
+import type { BinlogSyncRun } from './binlog-sync-runs.js';
+import type { DiskView } from './local-disk.js';
 
 /**
  * One look at a MySQL/MariaDB server's binary logs and the target's binlog archive. `at` is this
@@ -17,14 +20,20 @@ export interface MysqlSample {
   binlogFormat: string;
   /** SHOW BINARY LOGS, oldest first; the last one is the file being written. */
   binlogs: { name: string; bytes: number }[];
+  /** Where the server writes its binlogs (dirname of @@log_bin_basename; null with log_bin off). */
+  binlogDir: string | null;
   archive: BinlogArchive;
+  /** binlog-sync's recorded runs, oldest first (undefined: not known to this sampler). */
+  sync?: BinlogSyncRun[];
+  /** The disk holding the binlogs, when it can be seen from here (the sampler fills it in). */
+  binlogDisk?: DiskView;
 }
 
 type Row = Record<string, string | null>;
 
 export async function sampleMysql(conn: Pick<mysql.Connection, 'query'>, target: { name: string; port: number; repo: string }): Promise<MysqlSample> {
   const [vars] = await conn.query(
-    'SELECT @@version AS version, @@log_bin AS log_bin, @@GLOBAL.binlog_format AS binlog_format, @@server_id AS server_id, @@hostname AS hostname',
+    'SELECT @@version AS version, @@log_bin AS log_bin, @@GLOBAL.binlog_format AS binlog_format, @@server_id AS server_id, @@hostname AS hostname, @@log_bin_basename AS log_bin_basename',
   );
   const v = (vars as Row[])[0]!;
   const version = String(v.version);
@@ -63,6 +72,7 @@ export async function sampleMysql(conn: Pick<mysql.Connection, 'query'>, target:
     logBin,
     binlogFormat: String(v.binlog_format ?? ''),
     binlogs,
+    binlogDir: v.log_bin_basename ? dirname(String(v.log_bin_basename)) : null,
     archive: readBinlogArchive(target.repo),
   };
 }

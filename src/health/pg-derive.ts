@@ -1,7 +1,13 @@
 import { formatDuration } from '../config/duration.js';
 import type { HealthThresholds } from '../config/health-settings.js';
+import { formatBytes } from '../util/bytes.js';
+import { fullInSeconds, type DiskView } from './local-disk.js';
+import { findArchiveEvidence, progressPoint, walGrowth, type ArchiveEvidence, type WalGrowth } from './pg-evidence.js';
 import type { PgSample } from './pg-sample.js';
-import { levelOf, worst, type HealthCheck, type HealthStatus } from './status.js';
+import { fullInWords, rateWords } from './words.js';
+import { levelOf, type HealthCheck, type HealthStatus } from './status.js';
+
+export type { ArchiveEvidence, WalGrowth } from './pg-evidence.js';
 
 /**
  * How much committed work would be lost if the server vanished now, as far as the archive can
@@ -42,6 +48,26 @@ export interface PgArchiveView {
   oldestReadyAgeSeconds: number | null;
   /** While something waits: how long the archiver has made no progress (null when nothing waits). */
   stallSeconds: number | null;
+  /** …and since when (ISO). */
+  stalledSince: string | null;
+  /** Bytes of the files waiting. */
+  backlogBytes: number;
+  /** The archiver process; null when none runs. */
+  archiver: PgSample['archiver'];
+  /** Definite evidence that archiving is broken, not slow (empty: none); any of it is CRIT. */
+  evidence: ArchiveEvidence[];
+  broken: boolean;
+  /**
+   * Files wait and nothing has moved since, yet nothing proves a fault and the stall is shorter than
+   * archiveStall: only another look tells a segment being copied from a hung command.
+   */
+  unresolved: boolean;
+  /** How fast WAL is written: while archiving is broken, pg_wal grows that fast. */
+  walGrowth: WalGrowth;
+  /** The disk holding pg_wal (or why it cannot be seen from here). */
+  walDisk: DiskView | null;
+  /** At walGrowth's rate, seconds until that disk is full. */
+  diskFullInSeconds: number | null;
   walBytes: number;
   /** The series the rates come from: the samples since the statistics were last reset. */
   window: { seconds: number; samples: number; archived: number; failed: number; backlogDelta: number };
@@ -89,9 +115,10 @@ export function archivingEnabled(s: PgSample): boolean {
  * Derives archive health from a series of samples (oldest first; at least one). Pure: the same
  * series always gives the same verdict, which is what the unit tests feed it.
  *
- * The level rests on the age of the oldest .ready file, not on failed_count: that catches every
- * way archiving can stop — a failing command, a command that exits above 125 or is killed (which
- * pg_stat_archiver never counts), a hung command, an archiver that falls behind.
+ * Broken is told from slow: definite evidence of a fault (pg-evidence.ts: a failed attempt, no or
+ * a restarted archiver process, no progress for archiveStall) is CRIT at once, with what is at
+ * risk in words. Only an archiver that works but falls behind is graded by the age of the oldest
+ * .ready file (archiveWarn/archiveCrit).
  */
 export function derivePgArchive(series: readonly PgSample[], th: HealthThresholds, opts: { rpoSeconds?: number } = {}): PgDerived {
   const s = series.at(-1);
@@ -104,12 +131,13 @@ export function derivePgArchive(series: readonly PgSample[], th: HealthThreshold
 
   const lastArchivedMs = ms(s.lastArchivedTime);
   const lastFailedMs = ms(s.lastFailedTime);
-  const oldestReadyMs = ms(s.oldestReadyTime);
   const failingNow = lastFailedMs !== null && (lastArchivedMs === null || lastFailedMs > lastArchivedMs);
   const oldestReadyAge = s.readyCount > 0 ? ageOf(now, s.oldestReadyTime) : null;
-  // Progress is the later of "something was archived" and "the oldest file became ready": a
-  // segment that closed a second ago after a quiet day has not stalled, it just arrived.
-  const stallSeconds = s.readyCount > 0 && oldestReadyMs !== null ? Math.max(0, (now - Math.max(lastArchivedMs ?? -Infinity, oldestReadyMs)) / 1000) : null;
+  const progress = progressPoint(s);
+  const stallSeconds = progress === null ? null : Math.max(0, (now - progress) / 1000);
+  const checked = archivingEnabled(s) && !(s.inRecovery && s.archiveMode !== 'always');
+  const evidence = checked ? findArchiveEvidence(series, th.archiveStallSeconds) : [];
+  const growth = walGrowth(series);
 
   const window = {
     seconds: windowSeconds,
@@ -136,6 +164,15 @@ export function derivePgArchive(series: readonly PgSample[], th: HealthThreshold
     oldestReady: s.readyCount > 0 ? s.oldestReady : null,
     oldestReadyAgeSeconds: oldestReadyAge,
     stallSeconds,
+    stalledSince: progress === null ? null : new Date(progress).toISOString(),
+    backlogBytes: s.readyBytes,
+    archiver: s.archiver,
+    evidence,
+    broken: evidence.length > 0,
+    unresolved: checked && s.readyCount > 0 && evidence.length === 0 && (stallSeconds ?? 0) < th.archiveStallSeconds,
+    walGrowth: growth,
+    walDisk: s.walDisk ?? null,
+    diskFullInSeconds: fullInSeconds(s.walDisk, growth.bytesPerSecond),
     walBytes: s.walBytes,
     window,
     ratePerMinute: perMinute(window.archived),
@@ -168,32 +205,66 @@ function archivingCheck(series: readonly PgSample[], v: PgArchiveView, th: Healt
   }
 
   const age = v.oldestReadyAgeSeconds ?? 0;
-  const status = worst([levelOf(age, th.archiveWarnSeconds, th.archiveCritSeconds), v.failingNow ? 'WARN' : 'OK']);
   const waiting = `${plural(s.readyCount, 'file')} wait${s.readyCount === 1 ? 's' : ''} to be archived, the oldest (${s.oldestReady}) for ${formatDuration(age)}`;
-  const failedAtOrAfterReady = Date.parse(s.lastFailedTime ?? '') >= Date.parse(s.oldestReadyTime ?? '');
-  const stall = v.stallSeconds ?? 0;
   const grew = v.window.samples > 1 && v.window.backlogDelta > 0 ? `; the backlog grew by ${v.window.backlogDelta} in ${formatDuration(v.window.seconds)}` : '';
 
-  if (v.failingNow) {
-    return check(
-      status,
-      `archive_command fails: ${s.lastFailedWal} failed ${ago(ageOf(Date.parse(s.at), s.lastFailedTime))} (failed_count ${s.failedCount}); ${waiting}; ${last}${grew}.`,
-    );
-  }
-  if (status !== 'OK' && stall >= th.archiveWarnSeconds && !failedAtOrAfterReady) {
-    // pg_stat_archiver's blind spot: nothing archived, nothing counted as failed.
-    const unchanged = quietSince(series, Date.parse(s.oldestReadyTime ?? s.at));
-    const stayed = unchanged > 0 ? ` (failed_count stayed at ${s.failedCount} over the last ${formatDuration(unchanged)} of samples)` : '';
-    return check(
-      status,
-      `Nothing archived for ${formatDuration(stall)} while ${waiting}, yet pg_stat_archiver counts no failure${stayed}: archive_command probably exits above 125, is killed by a signal or hangs (the archiver restarts instead of counting it); see the server log. ${capital(last)}${grew}.`,
-    );
-  }
+  if (v.broken) return check('CRIT', `${brokenCause(series, v, waiting, last, grew)} ${atRisk(v)}`);
+  const status = levelOf(age, th.archiveWarnSeconds, th.archiveCritSeconds);
   if (status !== 'OK') {
     const rate = v.ratePerMinute !== null ? ` at ${v.ratePerMinute.toFixed(1)} segments/min` : '';
     return check(status, `Archiving falls behind: ${waiting}; ${last}${rate}${grew}.`);
   }
   return check('OK', `${capital(waiting)}; ${last}.`);
+}
+
+/** The first sentence of a broken archiver's reason: which evidence, since when. */
+function brokenCause(series: readonly PgSample[], v: PgArchiveView, waiting: string, last: string, grew: string): string {
+  const s = series.at(-1)!;
+  const failing = v.evidence.find((e) => e.kind === 'failing');
+  if (failing) {
+    const rose = failing.rose !== null && failing.rose > 0 && failing.overSeconds !== null ? `, up ${failing.rose} in ${formatDuration(failing.overSeconds)}` : '';
+    return `archive_command fails: ${failing.wal} failed ${ago(ageOf(Date.parse(s.at), failing.at))} (failed_count ${failing.failedCount}${rose}); ${waiting}; ${last}${grew}.`;
+  }
+  const stall = formatDuration(v.stallSeconds ?? 0);
+  const unchanged = quietSince(series, Date.parse(v.stalledSince ?? s.at));
+  const stayed = unchanged > 0 ? ` (failed_count stayed at ${s.failedCount} over the last ${formatDuration(unchanged)} of samples)` : '';
+  const exitsAbove125 = 'archive_command probably exits above 125 or is killed by a signal, which makes the archiver exit before it counts the failure';
+  let cause: string;
+  const down = v.evidence.find((e) => e.kind === 'archiver-down');
+  const restarted = v.evidence.find((e) => e.kind === 'archiver-restarted');
+  const stalled = v.evidence.find((e) => e.kind === 'stalled');
+  if (down) {
+    const seen = down.since !== s.at ? ` (none seen since ${clock(down.since)})` : '';
+    cause = `no archiver process runs${seen}: ${exitsAbove125}`;
+  } else if (restarted) {
+    cause = `the archiver process exited ${restarted.exits === 1 ? 'once' : `${restarted.exits} times`} since ${clock(restarted.since)} (pid ${restarted.pids.join(' → ')}): ${exitsAbove125}`;
+  } else if (stalled?.inCommand) {
+    cause = `the archiver is still inside archive_command (wait event ArchiveCommand): archive_command probably hangs (a stuck mount, network or lock)`;
+  } else {
+    cause = 'archive_command probably exits above 125, is killed by a signal or hangs (the archiver restarts instead of counting it)';
+  }
+  return `Nothing archived for ${stall} while ${waiting}, yet pg_stat_archiver counts no failure${stayed}: ${cause}; see the server log. ${capital(last)}${grew}.`;
+}
+
+/** What a broken archiver puts at risk, in words: the backlog, pg_wal's growth, the disk. */
+function atRisk(v: PgArchiveView): string {
+  const parts = [`${plural(v.backlog, 'file')} (${formatBytes(v.backlogBytes)}) wait${v.backlog === 1 ? 's' : ''} since ${clock(v.stalledSince)}`];
+  const rate = v.walGrowth.bytesPerSecond;
+  if (rate === null) parts.push('how fast pg_wal grows cannot be told yet (one sample)');
+  else parts.push(`pg_wal grows with the WAL written, ${rateWords(rate)}`);
+  const disk = v.walDisk;
+  if (!disk) parts.push('whether the disk holding pg_wal fills cannot be told');
+  else if ('unknown' in disk) parts.push(`when the disk holding pg_wal is full cannot be told: ${disk.unknown}`);
+  else {
+    const left = `the disk holding pg_wal (${disk.path}) has ${formatBytes(disk.freeBytes)} free`;
+    parts.push(v.diskFullInSeconds !== null ? `${left}: full in ${fullInWords(v.diskFullInSeconds)} at that rate` : left);
+  }
+  return `${capital(parts.join('; '))}.`;
+}
+
+/** HH:MM:SSZ of an ISO time (the day is today's on every screen that shows it). */
+function clock(iso: string | null): string {
+  return iso === null ? '—' : `${iso.slice(11, 19)}Z`;
 }
 
 /**

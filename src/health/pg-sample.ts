@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { DbdrillError } from '../errors.js';
+import type { DiskView } from './local-disk.js';
 
 /**
  * One look at a PostgreSQL server's WAL archiving. Times are ISO 8601 strings from the server's
@@ -36,6 +37,25 @@ export interface PgSample {
   currentWal: string | null;
   /** Total size of pg_wal: grows without bound when archiving stalls. */
   walBytes: number;
+  /** Bytes of the files waiting (*.ready): what a broken archiver leaves unprotected. */
+  readyBytes: number;
+  /** wal_segment_size. */
+  walSegmentBytes: number;
+  /** pg_current_wal_lsn() as a byte position (null on a standby): its rate is how fast WAL is written. */
+  walLsnBytes: number | null;
+  /** When the postmaster started: an archiver younger than that has been restarted. */
+  postmasterStart: string;
+  /**
+   * The archiver's row in pg_stat_activity; null when no archiver runs. The archiver exits (FATAL)
+   * when archive_command exits above 125 or dies from a signal, and the postmaster starts another
+   * only when its loop next wakes: a missing or restarted archiver is the evidence that
+   * pg_stat_archiver never records.
+   */
+  archiver: { pid: number; startedAt: string; waitEvent: string | null } | null;
+  /** data_directory, as the server reports it (where pg_wal lives, unless it is a link elsewhere). */
+  dataDirectory: string;
+  /** The disk holding pg_wal, when it can be seen from here (the sampler fills it in). */
+  walDisk?: DiskView;
 }
 
 interface Row {
@@ -59,13 +79,23 @@ interface Row {
   oldest_ready_time: Date | null;
   current_wal: string | null;
   wal_bytes: string;
+  ready_bytes: string;
+  wal_segment_bytes: string;
+  wal_lsn_bytes: string | null;
+  postmaster_start: Date;
+  archiver_pid: number | null;
+  archiver_start: Date | null;
+  archiver_wait: string | null;
+  data_directory: string;
 }
 
 /**
  * One query, so a sample is a consistent moment and costs one round trip (the console samples
- * every second). pg_ls_archive_statusdir and pg_ls_waldir need superuser or pg_monitor.
+ * every second). pg_ls_archive_statusdir and pg_ls_waldir need superuser or pg_monitor (which
+ * also lets data_directory and the archiver's wait event be read).
  */
 export const PG_SAMPLE_SQL = `
+WITH w AS MATERIALIZED (SELECT name, size FROM pg_ls_waldir())
 SELECT now() AS at,
        (SELECT system_identifier::text FROM pg_control_system()) AS system_id,
        current_setting('server_version_num') AS version_num,
@@ -78,13 +108,23 @@ SELECT now() AS at,
        a.failed_count, a.last_failed_wal, a.last_failed_time, a.stats_reset,
        r.ready_count, r.oldest_ready, r.oldest_ready_time,
        CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(pg_current_wal_lsn()) END AS current_wal,
-       (SELECT coalesce(sum(size), 0) FROM pg_ls_waldir()) AS wal_bytes
+       (SELECT coalesce(sum(size), 0) FROM w) AS wal_bytes,
+       r.ready_bytes,
+       (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size') AS wal_segment_bytes,
+       CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text END AS wal_lsn_bytes,
+       pg_postmaster_start_time() AS postmaster_start,
+       arch.pid AS archiver_pid, arch.backend_start AS archiver_start, arch.wait_event AS archiver_wait,
+       current_setting('data_directory') AS data_directory
   FROM pg_stat_archiver a,
        LATERAL (SELECT count(*) AS ready_count,
-                       (array_agg(name ORDER BY modification, name))[1] AS oldest_ready,
-                       min(modification) AS oldest_ready_time
-                  FROM pg_ls_archive_statusdir()
-                 WHERE name LIKE '%.ready') r`;
+                       (array_agg(s.name ORDER BY s.modification, s.name))[1] AS oldest_ready,
+                       min(s.modification) AS oldest_ready_time,
+                       coalesce(sum(w.size), 0) AS ready_bytes
+                  FROM pg_ls_archive_statusdir() s
+                  LEFT JOIN w ON w.name = left(s.name, -6)
+                 WHERE s.name LIKE '%.ready') r
+  LEFT JOIN LATERAL (SELECT pid, backend_start, wait_event FROM pg_stat_activity
+                      WHERE backend_type = 'archiver' ORDER BY backend_start DESC LIMIT 1) arch ON true`;
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
@@ -110,6 +150,12 @@ export function pgSampleOf(r: Row): PgSample {
     oldestReadyTime: iso(r.oldest_ready_time),
     currentWal: r.current_wal,
     walBytes: Number(r.wal_bytes),
+    readyBytes: Number(r.ready_bytes),
+    walSegmentBytes: Number(r.wal_segment_bytes),
+    walLsnBytes: r.wal_lsn_bytes === null ? null : Number(r.wal_lsn_bytes),
+    postmasterStart: r.postmaster_start.toISOString(),
+    archiver: r.archiver_pid === null ? null : { pid: r.archiver_pid, startedAt: iso(r.archiver_start) ?? r.at.toISOString(), waitEvent: r.archiver_wait },
+    dataDirectory: r.data_directory,
   };
 }
 

@@ -35,6 +35,57 @@ const FAMILIES: Family[] = [
     value: (m) => m.archiveFailedTotal,
   },
   { name: 'dbdrill_archive_rpo_estimate_seconds', type: 'gauge', help: 'Estimated age of the oldest change not yet archived.', value: (m) => m.rpoEstimateSeconds },
+  {
+    name: 'dbdrill_archive_broken',
+    type: 'gauge',
+    help: 'Definite evidence that archiving is broken, not slow (1): a failed attempt, no or a restarted archiver, no progress for archiveStall, a failed or overdue binlog-sync.',
+    value: (m) => m.archiveBroken,
+  },
+  {
+    name: 'dbdrill_archive_stall_seconds',
+    type: 'gauge',
+    help: 'PostgreSQL: seconds without an archived segment while files wait (0 when nothing waits).',
+    value: (m) => m.archiveStallSeconds,
+  },
+  {
+    name: 'dbdrill_archive_oldest_waiting_age_seconds',
+    type: 'gauge',
+    help: 'How long the oldest file waiting to be archived has waited (0 when nothing waits).',
+    value: (m) => m.archiveOldestWaitingAgeSeconds,
+  },
+  { name: 'dbdrill_archive_backlog_bytes', type: 'gauge', help: 'Bytes of the files waiting to be archived.', value: (m) => m.archiveBacklogBytes },
+  { name: 'dbdrill_archiver_up', type: 'gauge', help: 'PostgreSQL: whether an archiver process runs (1) or not (0).', value: (m) => m.archiverUp },
+  {
+    name: 'dbdrill_archiver_start_timestamp_seconds',
+    type: 'gauge',
+    help: 'PostgreSQL: when the archiver process started (Unix time); it changes when the archiver exits on an archive_command exit above 125 or a signal.',
+    value: (m) => m.archiverStartTimestamp,
+  },
+  {
+    name: 'dbdrill_log_write_bytes_per_second',
+    type: 'gauge',
+    help: 'WAL (PostgreSQL) or binlog (MySQL) bytes written per second: how fast an unarchived backlog grows.',
+    value: (m) => m.logWriteBytesPerSecond,
+  },
+  {
+    name: 'dbdrill_log_disk_free_bytes',
+    type: 'gauge',
+    help: 'Free bytes on the disk holding pg_wal or the binlogs (only when the server is on this machine).',
+    value: (m) => m.logDiskFreeBytes,
+  },
+  {
+    name: 'dbdrill_log_disk_full_in_seconds',
+    type: 'gauge',
+    help: 'Seconds until the disk holding pg_wal or the binlogs is full at the current write rate (only when it is local and something is written).',
+    value: (m) => m.logDiskFullInSeconds,
+  },
+  {
+    name: 'dbdrill_binlog_sync_last_run_timestamp_seconds',
+    type: 'gauge',
+    help: 'MySQL: when binlog-sync last ran (Unix time), as it recorded in the config directory.',
+    value: (m) => m.binlogSyncLastRunTimestamp,
+  },
+  { name: 'dbdrill_binlog_sync_last_run_ok', type: 'gauge', help: 'MySQL: whether binlog-sync\'s last run succeeded (1) or failed (0).', value: (m) => m.binlogSyncLastRunOk },
   { name: 'dbdrill_pg_wal_bytes', type: 'gauge', help: 'Total size of pg_wal.', value: (m) => m.walBytes },
   {
     name: 'dbdrill_backup_last_complete_age_seconds',
@@ -85,6 +136,13 @@ export function renderPromTextfile(reports: readonly HealthReport[]): string {
     }
     if (lines.length === 0) continue;
     out.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`, ...lines);
+  }
+  // One series per kind of evidence, so an alert can name the fault without parsing text.
+  const evidenceLines = reports.flatMap((r) =>
+    Object.entries(r.metrics.archiveEvidence ?? {}).map(([kind, v]) => `dbdrill_archive_evidence{target="${escapeLabelValue(r.target)}",kind="${escapeLabelValue(kind)}"} ${v}`),
+  );
+  if (evidenceLines.length > 0) {
+    out.push('# HELP dbdrill_archive_evidence Each kind of evidence that archiving is broken: 1 present now, 0 not.', '# TYPE dbdrill_archive_evidence gauge', ...evidenceLines);
   }
   // One series per check, so an alert can name what is wrong without parsing text.
   const checkLines = reports.flatMap((r) =>

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type mysql from 'mysql2/promise';
 import type pg from 'pg';
 import type { Target } from '../config/target.js';
@@ -6,6 +7,7 @@ import { connectPostgres } from '../engines/postgres/client.js';
 import { DbdrillError, isDbdrillError } from '../errors.js';
 import { sampleMysql, type MysqlSample } from './mysql-sample.js';
 import { samplePostgres, type PgSample } from './pg-sample.js';
+import { localDiskOf } from './local-disk.js';
 
 /**
  * A server being sampled over one kept-open connection: connecting (SCRAM, TLS) costs far more
@@ -68,7 +70,10 @@ export function postgresSource(target: Target, timeoutMs = QUERY_TIMEOUT_MS): Sa
     target,
     () => connectPostgres(target),
     (c) => c.end(),
-    (c) => samplePostgres(c, target.name),
+    async (c) => {
+      const s = await samplePostgres(c, target.name);
+      return { ...s, walDisk: localDiskOf(target.host, join(s.dataDirectory, 'pg_wal'), s.currentWal) };
+    },
     timeoutMs,
   );
 }
@@ -79,7 +84,10 @@ export function mysqlSource(target: Target, timeoutMs = QUERY_TIMEOUT_MS): Sampl
     // No default schema: health reads server variables only, and a dropped schema must not stop it.
     () => connectMysql(target, { dbname: null }),
     (c) => c.end(),
-    (c) => sampleMysql(c, target),
+    async (c) => {
+      const s = await sampleMysql(c, target);
+      return s.binlogDir === null ? s : { ...s, binlogDisk: localDiskOf(target.host, s.binlogDir, s.binlogs.at(-1)?.name ?? null) };
+    },
     timeoutMs,
   );
 }

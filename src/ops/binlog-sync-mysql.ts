@@ -10,6 +10,7 @@ import type { EngineContext } from '../engines/context.js';
 import { closedBinlogs, fetchBinlogs, findBinlogTool, readServerBinlogs } from '../engines/mysql/binlog-server.js';
 import { probeMysql } from '../engines/mysql/probe.js';
 import { invalid } from '../errors.js';
+import { recordBinlogSyncRun } from '../health/binlog-sync-runs.js';
 import { sha256File } from '../repo/checksum.js';
 import { Repository } from '../repo/repository.js';
 import { startJob, type Job } from './job.js';
@@ -45,7 +46,17 @@ export function startBinlogSync(configDir: string, name: string, opts: BinlogSyn
   if (target.engine !== 'mysql') {
     throw invalid(`binlog-sync archives MySQL/MariaDB binary logs; target "${target.name}" is ${target.engine}, whose WAL is archived by archive_command (dbdrill archiving enable).`);
   }
-  return startJob((ctx) => runBinlogSync(ctx, target, opts), signal);
+  const job = startJob((ctx) => runBinlogSync(ctx, target, opts), signal);
+  // Every outcome is recorded for `dbdrill health`: a failing or missed run from cron leaves no
+  // other trace, and health turns it into CRIT while binlogs wait (src/health/binlog-sync-runs.ts).
+  const startedAt = new Date().toISOString();
+  const record = (ok: boolean, extra: { error?: string; copied?: number }) =>
+    recordBinlogSyncRun(configDir, target.name, { startedAt, finishedAt: new Date().toISOString(), ok, ...extra });
+  job.result.then(
+    (r) => record(true, { copied: r.copied.length }),
+    (e: unknown) => record(false, { error: e instanceof Error ? e.message : String(e) }),
+  );
+  return job;
 }
 
 /**

@@ -10,6 +10,8 @@ import type { MysqlSample } from '../health/mysql-sample.js';
 import { derivePgArchive, type PgArchiveView } from '../health/pg-derive.js';
 import type { PgSample } from '../health/pg-sample.js';
 import { assembleReport, type HealthPoint, type HealthReport } from '../health/report.js';
+import { readBinlogSyncRuns } from '../health/binlog-sync-runs.js';
+import { loadSampleHistory, saveSampleHistory, type StoredSeries } from '../health/sample-history.js';
 import { mysqlSource, postgresSource, QUERY_TIMEOUT_MS, type SampleSource } from '../health/sources.js';
 import type { HealthCheck } from '../health/status.js';
 import { Repository } from '../repo/repository.js';
@@ -20,8 +22,9 @@ import { readMysqlWindow } from './pitr-mysql.js';
 export type { HealthCheck, HealthStatus } from '../health/status.js';
 export { exitCodeOf } from '../health/status.js';
 export type { HealthMetrics, HealthPoint, HealthReport } from '../health/report.js';
-export type { PgArchiveView, RpoEstimate } from '../health/pg-derive.js';
-export type { BinlogView } from '../health/mysql-derive.js';
+export type { ArchiveEvidence, PgArchiveView, RpoEstimate, WalGrowth } from '../health/pg-derive.js';
+export type { BinlogEvidence, BinlogView } from '../health/mysql-derive.js';
+export type { DiskView } from '../health/local-disk.js';
 export type { BackupView } from '../health/backup-checks.js';
 export { renderPromTextfile } from '../health/prom.js';
 
@@ -52,6 +55,10 @@ export interface HealthSamplerOptions {
    * segments are archived.
    */
   windowMaxAgeMs?: number;
+  /** Samples of earlier runs to derive from (oldest first), e.g. loadSampleHistory's. */
+  seed?: StoredSeries;
+  /** The config directory, where binlog-sync records its runs (MySQL/MariaDB). */
+  configDir?: string;
 }
 
 /**
@@ -70,6 +77,8 @@ export interface HealthSampler {
   sample(): Promise<HealthReport>;
   /** The bounded history, oldest first. */
   history(): HealthPoint[];
+  /** The samples the verdicts are derived from, oldest first (what checkHealth persists). */
+  series(): StoredSeries;
   close(): Promise<void>;
 }
 
@@ -77,7 +86,7 @@ export const DEFAULT_HISTORY = 120;
 
 /** Opens a sampler for a configured target (throws one sentence when the target is unknown). */
 export function openHealthSampler(configDir: string, name: string, opts: HealthSamplerOptions = {}): HealthSampler {
-  return healthSamplerFor(new TargetStore(configDir).get(name), opts);
+  return healthSamplerFor(new TargetStore(configDir).get(name), { configDir, ...opts });
 }
 
 /** The same for a target held in memory (a sandbox, a drill's scratch instance, tests). */
@@ -88,8 +97,8 @@ export function healthSamplerFor(target: Target, opts: HealthSamplerOptions = {}
   const timeoutMs = opts.queryTimeoutMs ?? QUERY_TIMEOUT_MS;
   const pgSrc: SampleSource<PgSample> | undefined = target.engine === 'postgres' ? postgresSource(target, timeoutMs) : undefined;
   const mySrc: SampleSource<MysqlSample> | undefined = target.engine === 'mysql' ? mysqlSource(target, timeoutMs) : undefined;
-  const pgSeries: PgSample[] = [];
-  const mySeries: MysqlSample[] = [];
+  const pgSeries: PgSample[] = opts.seed?.engine === 'postgres' && target.engine === 'postgres' ? opts.seed.samples.slice(-size) : [];
+  const mySeries: MysqlSample[] = opts.seed?.engine === 'mysql' && target.engine === 'mysql' ? opts.seed.samples.slice(-size) : [];
   let points: HealthPoint[] = [];
   const catalog = cachedCatalog(target, opts.catalogMaxAgeMs ?? 10_000);
   const windowOf = cachedWindow(target, opts.window === undefined ? pitrWindow : opts.window, opts.windowMaxAgeMs ?? 60_000);
@@ -102,6 +111,7 @@ export function healthSamplerFor(target: Target, opts: HealthSamplerOptions = {}
   return {
     target,
     history: () => [...points],
+    series: () => (target.engine === 'postgres' ? { engine: 'postgres', samples: [...pgSeries] } : { engine: 'mysql', samples: [...mySeries] }),
     async sample() {
       const at = new Date();
       const checks: HealthCheck[] = [];
@@ -115,7 +125,10 @@ export function healthSamplerFor(target: Target, opts: HealthSamplerOptions = {}
       let mySample: MysqlSample | undefined;
       try {
         if (pgSrc) pgSample = await pgSrc.sample();
-        else mySample = await mySrc!.sample();
+        else {
+          mySample = await mySrc!.sample();
+          if (opts.configDir !== undefined) mySample = { ...mySample, sync: readBinlogSyncRuns(opts.configDir, target.name) };
+        }
       } catch (e) {
         const message = (e as Error).message;
         server = { reachable: false, error: message };
@@ -214,6 +227,42 @@ function cachedWindow(target: Target, provider: WindowProvider | null, maxAgeMs:
     return window;
   };
 }
+
+/**
+ * `dbdrill health NAME` once, as cron or a monitoring agent runs it. One sample cannot show that
+ * something *changed* (failed_count rose, the archiver restarted), so the samples of earlier runs
+ * are kept in the config directory and derived from together with this one. And when files wait
+ * with nothing moved yet and nothing proving a fault — a segment being copied, or a hung
+ * archive_command — it samples again every second until progress shows, a fault shows, or the
+ * stall reaches archiveStall: at most archiveStall (30 s by default), only while archiving makes
+ * no progress, so a run every minute reports CRIT within a minute of the first failure.
+ */
+export async function checkHealth(
+  configDir: string,
+  name: string,
+  opts: HealthSamplerOptions & { onHistoryError?: (sentence: string) => void } = {},
+): Promise<HealthReport> {
+  const target = new TargetStore(configDir).get(name);
+  const seed = loadSampleHistory(configDir, name, target.engine);
+  const sampler = healthSamplerFor(target, { configDir, seed, ...opts });
+  try {
+    const first = await sampler.sample();
+    let report = first;
+    const stall0 = first.archive?.stallSeconds ?? 0;
+    const deadline = Date.now() + Math.max(0, first.thresholds.archiveStallSeconds - stall0) * 1000 + 2000;
+    while (report.archive?.unresolved && report.archive.archivedCount === first.archive!.archivedCount && Date.now() < deadline) {
+      await sleep(RESAMPLE_MS);
+      report = await sampler.sample();
+    }
+    const unsaved = saveSampleHistory(configDir, name, sampler.series());
+    if (unsaved) opts.onHistoryError?.(unsaved);
+    return report;
+  } finally {
+    await sampler.close();
+  }
+}
+
+const RESAMPLE_MS = 1000;
 
 /** One sample of a configured target: connects, samples, closes. */
 export async function sampleHealth(configDir: string, name: string, opts: HealthSamplerOptions = {}): Promise<HealthReport> {

@@ -109,6 +109,7 @@ describe('Health panel lines for MySQL/MariaDB', () => {
         at: '2026-12-01T10:00:00.000Z', logBin: true, binlogFormat: 'ROW', currentBinlog: 'mysql-bin.000012', currentBytes: 2048, serverBinlogs: 5, oldestOnServer: 'mysql-bin.000008',
         archiveDir: '/srv/shop/binlog', archivePresent: true, archivedCount: 9, newestArchived: 'mysql-bin.000010', newestArchivedTime: '2026-12-01T09:58:00.000Z', newestArchivedAgeSeconds: 120,
         pending: ['mysql-bin.000011'], currentBehind: false, gap: { from: 'mysql-bin.000006', to: 'mysql-bin.000007' }, behindSince: null, window: { seconds: 0, samples: 1, backlogDelta: 0 },
+        pendingBytes: 1024, lastSync: null, syncSchedule: null, evidence: [], broken: false, binlogGrowthBytesPerSecond: null, binlogDisk: null, diskFullInSeconds: null,
       },
       backup: { count: 1, newestComplete: { id: '20261201T090000Z-L', finishedAt: '2026-12-01T09:00:10.000Z', ageSeconds: 3590 }, newest: { id: '20261201T090000Z-L', status: 'complete' } },
       thresholds: thresholdsOf(undefined),

@@ -7,7 +7,7 @@ import { assembleReport, type HealthPoint, type HealthReport } from '../../src/h
 const T0 = Date.parse('2026-12-01T10:00:00Z');
 export const at = (s: number) => new Date(T0 + s * 1000).toISOString();
 export const seg = (n: number) => `0000000100000000000000${n.toString(16).toUpperCase().padStart(2, '0')}`;
-const TH = thresholdsOf({ archiveWarn: '60s', archiveCrit: '2m' });
+const TH = thresholdsOf({ archiveWarn: '60s', archiveCrit: '2m', archiveStall: '90s' });
 
 function sample(t: number, over: Partial<PgSample>): PgSample {
   return {
@@ -31,6 +31,12 @@ function sample(t: number, over: Partial<PgSample>): PgSample {
     oldestReadyTime: null,
     currentWal: seg(41),
     walBytes: 64 << 20,
+    readyBytes: (over.readyCount ?? 0) * (16 << 20),
+    walSegmentBytes: 16 << 20,
+    walLsnBytes: 42 * (16 << 20),
+    postmasterStart: at(-86400),
+    archiver: { pid: 4242, startedAt: at(-86400), waitEvent: 'ArchiverMain' },
+    dataDirectory: '/var/lib/postgresql/15/main',
     ...over,
   };
 }

@@ -2,7 +2,7 @@ import { resolveConfigDir } from '../../config/paths.js';
 import { parseDuration } from '../../config/duration.js';
 import { DbdrillError, usage } from '../../errors.js';
 import { formatReport, formatWatchLine } from '../../health/format.js';
-import { exitCodeOf, openHealthSampler, renderPromTextfile, watchSampler, type HealthReport } from '../../ops/health.js';
+import { checkHealth, exitCodeOf, openHealthSampler, renderPromTextfile, watchSampler, type HealthReport } from '../../ops/health.js';
 import { writeFileAtomic } from '../../repo/atomic.js';
 import { noExtraPositionals, parseCommand, requirePositional, str } from '../args.js';
 import { interruptSignal } from '../interrupt.js';
@@ -18,9 +18,10 @@ function parseInterval(text: string): number {
 }
 
 /**
- * Samples archiving and backup health once (exit 0 OK, 3 WARN, 4 CRIT, Nagios style), or with
- * --watch once per interval until Ctrl-C, a line (or with --json a JSON document) per sample.
- * --prom rewrites a Prometheus textfile atomically after every sample.
+ * Checks archiving and backup health once (exit 0 OK, 3 WARN, 4 CRIT, Nagios style; see
+ * checkHealth for how a one-shot run gets its evidence), or with --watch once per interval until
+ * Ctrl-C, a line (or with --json a JSON document) per sample. --prom rewrites a Prometheus
+ * textfile atomically after every sample.
  */
 export async function healthCommand(argv: string[]): Promise<number> {
   const p = parseCommand(argv, { watch: { type: 'boolean' }, interval: { type: 'string' }, prom: { type: 'string' } }, USAGE);
@@ -32,7 +33,7 @@ export async function healthCommand(argv: string[]): Promise<number> {
   const intervalMs = Math.round((intervalText === undefined ? 5 : parseInterval(intervalText)) * 1000);
   const prom = str(p, 'prom');
   const out = new Output(p.values.json === true);
-  const sampler = openHealthSampler(resolveConfigDir(str(p, 'config')), name);
+  const configDir = resolveConfigDir(str(p, 'config'));
 
   const writeProm = (r: HealthReport) => {
     // Atomic, so node_exporter never reads half a file. 0600 like every file dbdrill writes: the
@@ -47,19 +48,17 @@ export async function healthCommand(argv: string[]): Promise<number> {
   };
 
   if (!watch) {
-    let report: HealthReport;
-    try {
-      report = await sampler.sample();
-    } finally {
-      await sampler.close();
-    }
+    const report = await checkHealth(configDir, name, {
+      // Not a failure of the check: the next run just starts without this run's samples.
+      onHistoryError: (why) => out.log(`dbdrill: note: the health samples ${why}; the next run sees only its own.`),
+    });
     writeProm(report);
     out.result(report, () => formatReport(report));
     return exitCodeOf(report.status);
   }
 
   let last: HealthReport | undefined;
-  for await (const report of watchSampler(sampler, intervalMs, interruptSignal())) {
+  for await (const report of watchSampler(openHealthSampler(configDir, name), intervalMs, interruptSignal())) {
     last = report;
     writeProm(report);
     // A stream: one compact JSON document per line (NDJSON), so a consumer can parse each sample
