@@ -6,8 +6,9 @@ import { formatBytes } from '../../util/bytes.js';
 import { noExtraPositionals, parseCommand, requirePositional, str } from '../args.js';
 import { interruptSignal } from '../interrupt.js';
 import { Output } from '../output.js';
+import { usageLine } from '../command-table.js';
 
-const USAGE = 'dbdrill backup NAME --kind logical|physical [--type full] [--jobs N] [--checkpoint fast|spread] [--digests] [--json]';
+const USAGE = usageLine('backup');
 
 export async function backupCommand(argv: string[]): Promise<number> {
   const p = parseCommand(

@@ -1,11 +1,12 @@
 import { parseCommand, str } from '../args.js';
+import { usageLine } from '../command-table.js';
 
 /**
  * `dbdrill` with no command. On a terminal it opens the console; on a pipe or in cron there is no
  * one to read a screen, so it prints what the console's first screen shows: the targets.
  */
 export async function consoleCommand(argv: string[]): Promise<number> {
-  const p = parseCommand(argv, {}, 'dbdrill [--config DIR]');
+  const p = parseCommand(argv, {}, usageLine('console'));
   if (!process.stdin.isTTY || !process.stdout.isTTY || p.values.json === true) {
     // Imported here only: the target commands load pg and mysql2, which the console defers.
     return (await import('./target.js')).targetCommand(['list', ...argv]);

@@ -6,13 +6,14 @@ import { addTarget, listTargets, removeTarget, showTarget, testTarget } from '..
 import { noExtraPositionals, parseCommand, requirePositional, str } from '../args.js';
 import { Output } from '../output.js';
 import { table } from '../text-table.js';
+import { usageLine } from '../command-table.js';
 
 const USAGE = {
-  add: 'dbdrill target add NAME --engine postgres|mysql --host H --port P --user U --dbname D --repo DIR [--password-env VAR] [--rto 4h] [--rpo 15m]',
-  list: 'dbdrill target list [--json]',
-  show: 'dbdrill target show NAME [--json]',
-  remove: 'dbdrill target remove NAME [--json]',
-  test: 'dbdrill target test NAME [--json]',
+  add: usageLine('target', 'add'),
+  list: usageLine('target', 'list'),
+  show: usageLine('target', 'show'),
+  remove: usageLine('target', 'remove'),
+  test: usageLine('target', 'test'),
 };
 
 export async function targetCommand(argv: string[]): Promise<number> {
