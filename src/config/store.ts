@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import Conf from 'conf';
 import { DbdrillError, invalid } from '../errors.js';
 import { validateTarget, type Target, type TargetInput } from './target.js';
+import { checkTargetPaths, withAbsolutePaths } from './target-paths.js';
 
 interface StoredConfig {
   version: 1;
@@ -73,7 +74,7 @@ export class TargetStore {
   }
 
   add(input: TargetInput): Target {
-    const target = validateTarget(input);
+    const target = validateNew(input);
     const raw = this.#conf.get('targets') ?? {};
     if (Object.prototype.hasOwnProperty.call(raw, target.name)) {
       throw new DbdrillError(
@@ -89,7 +90,7 @@ export class TargetStore {
   /** Replaces an existing target's settings (the console's edit form). */
   update(name: string, input: TargetInput): Target {
     this.get(name);
-    const target = validateTarget({ ...input, name });
+    const target = validateNew({ ...input, name });
     const raw = { ...(this.#conf.get('targets') ?? {}) };
     raw[name] = stripName(target);
     this.#save(raw);
@@ -103,6 +104,13 @@ export class TargetStore {
     this.#save(raw);
     return target;
   }
+}
+
+/** A target as typed, checked as a stored one is, plus what only adding can check: its paths on this host. */
+function validateNew(input: TargetInput): Target {
+  const target = validateTarget(withAbsolutePaths(input));
+  checkTargetPaths(target);
+  return target;
 }
 
 const whoAmI = () => (process.getuid?.() === 0 ? 'root' : `uid ${process.getuid?.() ?? '?'}`);
