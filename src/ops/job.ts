@@ -38,11 +38,12 @@ export function startJob<R>(work: (ctx: JobContext) => Promise<R>, external?: Ab
   const ctx: JobContext = {
     emit,
     signal: controller.signal,
-    async step(name, fn) {
+    async step(name, fn, outcome) {
       emit({ type: 'step', step: name, status: 'running' });
       try {
         const value = await fn();
-        emit({ type: 'step', step: name, status: 'done' });
+        const o = outcome?.(value);
+        emit({ type: 'step', step: name, status: o && !o.ok ? 'failed' : 'done', ...(o?.detail ? { detail: o.detail } : {}) });
         return value;
       } catch (raw) {
         // A file system refusal becomes its sentence here, so every screen and report shows it.
