@@ -126,7 +126,7 @@ function prepareConfigDir(dir: string): void {
       throw invalid(`The config directory ${dir} cannot be used: ${blockingFile(dir)} is a file, not a directory; move it away or ${HOW_TO_CHOOSE}.`);
     }
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-      throw invalid(`The config directory ${dir} cannot be created by ${whoAmI()} (${code === 'EROFS' ? 'read-only file system' : 'permission denied'}); ${HOW_TO_CHOOSE}.`);
+      throw invalid(`The config directory ${dir} cannot be created or entered by ${whoAmI()} (${code === 'EROFS' ? 'read-only file system' : 'permission denied'}); ${HOW_TO_CHOOSE}.`);
     }
     throw e;
   }

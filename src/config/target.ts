@@ -85,6 +85,10 @@ export function validateTarget(input: TargetInput, where = ''): Target {
   if (!/^[A-Za-z0-9._:%/[\]_-]+$/.test(host)) {
     throw invalid(`${at('host')} "${host}" is not a host name, an address or a socket directory; use e.g. db1.example.com, 10.0.0.5 or ::1.`, { field: 'host' });
   }
+  if (host.startsWith('-')) throw invalid(`${at('host')} "${host}" starts with "-", which no host name does; give a host name or address.`, { field: 'host' });
+  if (host.includes('/') && !host.startsWith('/')) {
+    throw invalid(`${at('host')} "${host}" is neither a host name nor a socket directory (those start with /); use e.g. db1.example.com or /var/run/postgresql.`, { field: 'host' });
+  }
   const port = parsePort(input.port ?? (engine === 'postgres' ? 5432 : 3306), at('port'));
   const user = str('user', false) ?? (engine === 'postgres' ? 'postgres' : 'root');
   const dbname = str('dbname', false) ?? (engine === 'postgres' ? 'postgres' : '');
@@ -97,6 +101,10 @@ export function validateTarget(input: TargetInput, where = ''): Target {
   }
   if (dbname.length > (engine === 'postgres' ? 63 : 64)) {
     throw invalid(`${at('dbname')} is ${dbname.length} characters long; ${engine === 'postgres' ? 'PostgreSQL database names have at most 63' : 'MySQL/MariaDB schema names have at most 64'}.`, { field: 'dbname' });
+  }
+  for (const [field, value] of [['user', user], ['dbname', dbname]] as const) {
+    // Legal inside quotes in PostgreSQL, but never a real account or database: a path in disguise.
+    if (/[/\\]/.test(value)) throw invalid(`${at(field)} "${value}" contains "/" or "\\"; give the ${field === 'user' ? 'account' : 'database'} name itself.`, { field });
   }
   if (engine === 'mysql' && /[/\\.]/.test(dbname)) {
     throw invalid(`${at('dbname')} "${dbname}" contains "/", "\\" or "."; MySQL/MariaDB schema names cannot, so give the schema's own name.`, { field: 'dbname' });
@@ -153,9 +161,10 @@ function objective(text: string, where: string, field: string): number {
 }
 
 export function parsePort(value: unknown, field = 'port'): number {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^ *\d+ *$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > 65535) {
-    throw invalid(`${field} "${String(value)}" is out of range; use a port number from 1 to 65535.`, { field: 'port' });
+    // JSON quoting shows a newline as \n: the sentence stays one line.
+    throw invalid(`${field} ${JSON.stringify(String(value))} is out of range; use a port number from 1 to 65535.`, { field: 'port' });
   }
   return n;
 }
