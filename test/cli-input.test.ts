@@ -133,7 +133,7 @@ describe('target add refuses what would be accepted but wrong', () => {
     [add('d1', '--dbname', '../../etc'), /^dbdrill: dbname "\.\.\/\.\.\/etc" contains "\/" or "\\"/],
     [add('d2', '--dbname', 'a'.repeat(64)), /^dbdrill: dbname is 64 characters long; PostgreSQL database names have at most 63\.$/],
     // passwords
-    [add('w1', '--password-env', 'PW', '--password-file', file), /^dbdrill: passwordEnv and passwordFile are both given; .* keep one of --password-env and --password-file\.$/],
+    [add('w1', '--password-env', 'PW', '--password-file', file), /^dbdrill: passwordEnv and passwordFile are both given; a target reads its password from one place, so keep only one of them\.$/],
     [add('w2', '--password-file', join(scratch, '..', 'no-such-pw-file')), /^dbdrill: The password file .*no-such-pw-file cannot be read \(it does not exist\)/],
     [add('w3', '--password-env', 'A\nB'), /^dbdrill: passwordEnv contains a newline/],
     [add('w4', '--password-file', scratch), /^dbdrill: The password file .* is not a regular file/],

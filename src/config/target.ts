@@ -125,7 +125,7 @@ export function validateTarget(input: TargetInput, where = ''): Target {
     throw invalid(`${at('passwordFile')} "${passwordFile}" is a relative path; give the full path of the file.`, { field: 'passwordFile' });
   }
   if (passwordEnv !== undefined && passwordFile !== undefined) {
-    throw invalid(`${at('passwordEnv')} and ${at('passwordFile')} are both given; a target reads its password from one place, so keep one of --password-env and --password-file.`, { field: 'passwordFile' });
+    throw invalid(`${at('passwordEnv')} and ${at('passwordFile')} are both given; a target reads its password from one place, so keep only one of them.`, { field: 'passwordFile' });
   }
   const rto = str('rto', false);
   if (rto !== undefined) objective(rto, at('rto'), 'rto');

@@ -6,7 +6,8 @@ import { addTarget, listTargets, removeTarget, showTarget, testTarget } from '..
 import { noExtraPositionals, parseCommand, requirePositional, str } from '../args.js';
 import { Output } from '../output.js';
 import { table } from '../text-table.js';
-import { usageLine } from '../command-table.js';
+import { subcommandsOf, usageLine } from '../command-table.js';
+import { closest } from '../suggest.js';
 
 const USAGE = {
   add: usageLine('target', 'add'),
@@ -31,10 +32,14 @@ export async function targetCommand(argv: string[]): Promise<number> {
       return remove(rest);
     case 'test':
       return test(rest);
-    default:
+    default: {
+      const guess = sub === undefined ? undefined : closest(sub, subcommandsOf('target'));
       throw usage(
-        sub ? `Unknown target command "${sub}"; use add, list, show, remove or test.` : 'A target command is missing; use add, list, show, remove or test.',
+        sub
+          ? `Unknown target command "${sub}"; ${guess ? `did you mean ${guess}?` : 'use add, list, show, remove or test.'}`
+          : 'A target command is missing; use add, list, show, remove or test.',
       );
+    }
   }
 }
 
