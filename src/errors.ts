@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+
 /**
  * Errors that dbdrill expects and explains. Each carries one sentence for the operator (what is
  * wrong and how to fix it) and the exit code the command contract assigns: 2 for bad usage or
@@ -107,8 +110,11 @@ export function explainSystemError(e: unknown): DbdrillError | undefined {
   const say = (message: string) => new DbdrillError('filesystem', message, detail);
   switch (err.code) {
     case 'EACCES':
-    case 'EPERM':
-      return say(`Permission denied: ${whoAmI()} cannot ${doing} ${path}; give that user access to it and the directories above it, or run dbdrill as a user that has it.`);
+    case 'EPERM': {
+      // Opening a file that is not there is creating it (often a temp name): the directory refuses.
+      const what = err.syscall === 'open' && !existsSync(path) ? `create files in ${dirname(path)}` : `${doing} ${path}`;
+      return say(`Permission denied: ${whoAmI()} cannot ${what}; give that user access to it and the directories above it, or run dbdrill as a user that has it.`);
+    }
     case 'EROFS':
       return say(`${path} is on a read-only file system, so dbdrill cannot ${doing} it; remount it read-write or point dbdrill at a writable directory.`);
     case 'ENOTDIR':
