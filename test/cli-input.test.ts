@@ -105,7 +105,7 @@ describe('target add refuses what would be accepted but wrong', () => {
   const add = (name: string, ...flags: string[]) => ['target', 'add', name, '--engine', 'postgres', '--repo', join(scratch, `repo-${name}`), ...flags];
   const huge = 'a'.repeat(5000);
 
-  it.each([
+  it.each(([
     // repository
     [['target', 'add', 'r1', '--engine', 'postgres', '--repo', file], /^dbdrill: The repository path .*not-a-dir is a file, not a directory/],
     [['target', 'add', 'r2', '--engine', 'postgres', '--repo', '/'], /^dbdrill: repo is the root directory \/; give the target a directory of its own/],
@@ -147,7 +147,7 @@ describe('target add refuses what would be accepted but wrong', () => {
     [['target', 'add', '../etc', '--engine', 'postgres', '--repo', '/srv/x'], /^dbdrill: name "\.\.\/etc" is not a valid target name/],
     [['target', 'add', huge, '--engine', 'postgres', '--repo', '/srv/x'], /^dbdrill: name is 5000 characters long/],
     [['target', 'add', 'e1', '--engine', '', '--repo', '/srv/x'], /^dbdrill: --engine is empty/],
-  ])('%j → exit 2, one sentence', async (args, pattern) => {
+  ] as [string[], RegExp][]).map(([args, pattern]) => [JSON.stringify(args).replace(/a{20,}/g, (a) => `a×${a.length}`), args, pattern] as const))('%s → exit 2, one sentence', async (_label, args, pattern) => {
     const r = await runCli(args as string[], { env });
     expect(r.code, r.stderr).toBe(2);
     oneSentence(r, pattern);
