@@ -3,6 +3,24 @@
 // (run by PostgreSQL for every WAL segment) must not pay for React or the database drivers.
 import { version } from '../version.js';
 
+const HELP_FLAGS = new Set(['--help', '-h']);
+
+/**
+ * `dbdrill --config DIR target list` reads as naturally as `dbdrill target list --config DIR`:
+ * global options written before the command move after it (every command parses them).
+ */
+function liftGlobalOptions(argv: string[]): string[] {
+  const lifted: string[] = [];
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--json' || a.startsWith('--config=')) lifted.push(a);
+    else if (a === '--config' && i + 1 < argv.length) lifted.push(a, argv[++i]!);
+    else break;
+  }
+  return i === argv.length ? lifted : [argv[i]!, ...argv.slice(i + 1), ...lifted];
+}
+
 async function main(argv: string[]): Promise<number> {
   const first = argv[0];
   if (first === '--version' || first === '-V' || first === 'version') {
@@ -15,57 +33,35 @@ async function main(argv: string[]): Promise<number> {
   if (process.env.NO_COLOR) process.env.FORCE_COLOR = '0';
 
   const { Output } = await import('./output.js');
-  const json = argv.includes('--json');
-  const out = new Output(json);
+  const out = new Output(argv.includes('--json'));
   try {
-    if (first === '--help' || first === '-h' || first === 'help') {
-      const { HELP } = await import('./help.js');
-      process.stdout.write(HELP);
+    const { COMMANDS, findCommand, subcommandsOf } = await import('./command-table.js');
+    type CommandRun = import('./command-table.js').CommandRun;
+    const args = liftGlobalOptions(argv);
+    const word = args[0];
+    if (word !== undefined && (HELP_FLAGS.has(word) || word === 'help')) {
+      const { helpText, commandHelp } = await import('./help.js');
+      // `dbdrill help restore` is `dbdrill restore --help`.
+      const about = word === 'help' && args[1] !== undefined ? findCommand(args[1]) : undefined;
+      process.stdout.write(about ? commandHelp(about.name, args[2]) : helpText());
       return 0;
     }
-    if (first === undefined || first.startsWith('-') || first === 'console') {
-      const rest = first === 'console' ? argv.slice(1) : argv;
-      const { consoleCommand } = await import('./commands/console.js');
-      return await consoleCommand(rest);
+    const cmd = word === undefined || word.startsWith('-') ? findCommand('console')! : findCommand(word);
+    if (!cmd) {
+      const { usage } = await import('../errors.js');
+      const { closest } = await import('./suggest.js');
+      const guess = closest(word!, [...COMMANDS.flatMap((c) => [c.name, ...(c.aliases ?? [])]), 'help', 'version']);
+      throw usage(guess ? `Unknown command "${word}"; did you mean ${guess}?` : `Unknown command "${word}"; run dbdrill --help for the list of commands.`);
     }
-    switch (first) {
-      case 'wal-push':
-        return await (await import('./commands/wal.js')).walPushCommand(argv.slice(1));
-      case 'wal-fetch':
-        return await (await import('./commands/wal.js')).walFetchCommand(argv.slice(1));
-      case 'target':
-        return await (await import('./commands/target.js')).targetCommand(argv.slice(1));
-      case 'backup':
-        return await (await import('./commands/backup.js')).backupCommand(argv.slice(1));
-      case 'catalog':
-        return await (await import('./commands/catalog.js')).catalogCommand(argv.slice(1));
-      case 'verify':
-        return await (await import('./commands/verify.js')).verifyCommand(argv.slice(1));
-      case 'restore':
-        return await (await import('./commands/restore.js')).restoreCommand(argv.slice(1));
-      case 'drill':
-        return await (await import('./commands/drill.js')).drillCommand(argv.slice(1));
-      case 'drill-report':
-        return await (await import('./commands/drill.js')).drillReportCommand(argv.slice(1));
-      case 'drills':
-        return await (await import('./commands/drill.js')).drillsCommand(argv.slice(1));
-      case 'train':
-        return await (await import('./commands/train.js')).trainCommand(argv.slice(1));
-      case 'binlog-sync':
-        return await (await import('./commands/binlog.js')).binlogSyncCommand(argv.slice(1));
-      case 'window':
-        return await (await import('./commands/window.js')).windowCommand(argv.slice(1));
-      case 'archiving':
-        return await (await import('./commands/archiving.js')).archivingCommand(argv.slice(1));
-      case 'sandbox':
-        return await (await import('./commands/sandbox.js')).sandboxCommand(argv.slice(1));
-      case 'health':
-        return await (await import('./commands/health.js')).healthCommand(argv.slice(1));
-      default: {
-        const { usage } = await import('../errors.js');
-        throw usage(`Unknown command "${first}"; run dbdrill --help for the list of commands.`);
-      }
+    const rest = cmd.name === 'console' && word !== 'console' ? args : args.slice(1);
+    if (rest.some((a) => HELP_FLAGS.has(a))) {
+      const { commandHelp } = await import('./help.js');
+      const sub = subcommandsOf(cmd.name).length > 0 ? rest[0] : undefined;
+      process.stdout.write(commandHelp(cmd.name, sub !== undefined && !sub.startsWith('-') ? sub : undefined));
+      return 0;
     }
+    const mod = (await import(`./commands/${cmd.run.module}.js`)) as Record<string, CommandRun>;
+    return await mod[cmd.run.fn]!(rest);
   } catch (e) {
     return out.error(e);
   }

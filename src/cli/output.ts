@@ -1,4 +1,4 @@
-import { DbdrillError, isDbdrillError } from '../errors.js';
+import { DbdrillError, explained, isDbdrillError } from '../errors.js';
 import type { Job, JobEvent } from '../ops/job.js';
 import { formatLsn } from '../pitr/wal-names.js';
 
@@ -63,7 +63,8 @@ export class Output {
   }
 
   /** Reports an error and returns the exit code the contract gives it. */
-  error(e: unknown): number {
+  error(raw: unknown): number {
+    const e = explained(raw);
     if (isDbdrillError(e)) {
       if (this.json) this.stdout.write(`${JSON.stringify({ ok: false, error: errorJson(e) }, null, 2)}\n`);
       this.stderr.write(`dbdrill: ${e.message}\n`);

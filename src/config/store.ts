@@ -1,9 +1,10 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Conf from 'conf';
 import { DbdrillError, invalid } from '../errors.js';
-import { checkFormat, damaged, describeValue, unreadable } from '../util/untrusted-file.js';
+import { checkFormat, damaged, describeValue } from '../util/untrusted-file.js';
 import { validateTarget, type Target, type TargetInput } from './target.js';
+import { checkTargetPaths, withAbsolutePaths } from './target-paths.js';
 
 interface StoredConfig {
   version: 1;
@@ -41,7 +42,7 @@ export class TargetStore {
 
   constructor(dir: string) {
     this.dir = dir;
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    prepareConfigDir(dir);
     try {
       this.#conf = new Conf<StoredConfig>({
         cwd: dir,
@@ -55,10 +56,16 @@ export class TargetStore {
       });
     } catch (e) {
       if (e instanceof DbdrillError) throw e;
-      if ((e as NodeJS.ErrnoException).code === 'EISDIR' || (e as NodeJS.ErrnoException).code === 'EACCES') throw unreadable(join(dir, 'config.json'), e);
-      throw invalid(
-        `The config file ${join(dir, 'config.json')} cannot be read (${(e as Error).message}); fix the JSON or move the file away.`,
-      );
+      throw configFileError(join(dir, 'config.json'), e);
+    }
+  }
+
+  /** Writes the targets; a config the caller may not write is one sentence, like a broken one. */
+  #save(targets: StoredConfig['targets']): void {
+    try {
+      this.#conf.set('targets', targets);
+    } catch (e) {
+      throw configFileError(this.path, e);
     }
   }
 
@@ -90,7 +97,7 @@ export class TargetStore {
   }
 
   add(input: TargetInput): Target {
-    const target = validateTarget(input);
+    const target = validateNew(input);
     const raw = this.#conf.get('targets') ?? {};
     if (Object.prototype.hasOwnProperty.call(raw, target.name)) {
       throw new DbdrillError(
@@ -99,17 +106,17 @@ export class TargetStore {
         { target: target.name },
       );
     }
-    this.#conf.set('targets', { ...raw, [target.name]: stripName(target) });
+    this.#save({ ...raw, [target.name]: stripName(target) });
     return target;
   }
 
   /** Replaces an existing target's settings (the console's edit form). */
   update(name: string, input: TargetInput): Target {
     this.get(name);
-    const target = validateTarget({ ...input, name });
+    const target = validateNew({ ...input, name });
     const raw = { ...(this.#conf.get('targets') ?? {}) };
     raw[name] = stripName(target);
-    this.#conf.set('targets', raw);
+    this.#save(raw);
     return target;
   }
 
@@ -117,8 +124,76 @@ export class TargetStore {
     const target = this.get(name);
     const raw = { ...(this.#conf.get('targets') ?? {}) };
     delete raw[name];
-    this.#conf.set('targets', raw);
+    this.#save(raw);
     return target;
+  }
+}
+
+/** A target as typed, checked as a stored one is, plus what only adding can check: its paths on this host. */
+function validateNew(input: TargetInput): Target {
+  const target = validateTarget(withAbsolutePaths(input));
+  checkTargetPaths(target);
+  return target;
+}
+
+const whoAmI = () => (process.getuid?.() === 0 ? 'root' : `uid ${process.getuid?.() ?? '?'}`);
+const HOW_TO_CHOOSE = 'give --config a directory of your own (or set DBDRILL_CONFIG_DIR)';
+
+/** The config directory, created 0700 when missing; a file or a foreign directory in its way is one sentence. */
+function prepareConfigDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      throw invalid(`The config directory ${dir} cannot be used: ${blockingFile(dir)} is a file, not a directory; move it away or ${HOW_TO_CHOOSE}.`);
+    }
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      throw invalid(`The config directory ${dir} cannot be created or entered by ${whoAmI()} (${code === 'EROFS' ? 'read-only file system' : 'permission denied'}); ${HOW_TO_CHOOSE}.`);
+    }
+    throw e;
+  }
+}
+
+/** The first part of `dir` (itself or a parent) that exists as something other than a directory. */
+function blockingFile(dir: string): string {
+  for (let p = dir; ; p = dirname(p)) {
+    try {
+      if (!statSync(p).isDirectory()) return p;
+    } catch {
+      // Not there (yet): look further up.
+    }
+    if (dirname(p) === p) return dir;
+  }
+}
+
+/**
+ * Why the config file could not be read or written, in one sentence: only a file that is there
+ * and readable but not JSON gets "fix the JSON".
+ */
+function configFileError(file: string, e: unknown): DbdrillError {
+  const err = e as NodeJS.ErrnoException;
+  const dir = dirname(file);
+  switch (err?.code) {
+    case 'EACCES':
+    case 'EPERM': {
+      // conf writes through a temp file beside the config: then it is the directory that refuses.
+      const inDir = typeof err.path === 'string' && err.path !== file;
+      return invalid(
+        inDir
+          ? `The config directory ${dir} is not writable by ${whoAmI()} (permission denied); run dbdrill as the user who owns it, or ${HOW_TO_CHOOSE}.`
+          : `The config file ${file} cannot be read by ${whoAmI()} (permission denied); run dbdrill as the user who owns it, or ${HOW_TO_CHOOSE}.`,
+      );
+    }
+    case 'EROFS':
+      return invalid(`The config directory ${dir} is on a read-only file system; ${HOW_TO_CHOOSE}.`);
+    case 'EISDIR':
+      return invalid(`The config file ${file} is a directory, not a file; move it away or ${HOW_TO_CHOOSE}.`);
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return invalid(`The config file ${file} cannot be written: no space left on its disk; free space there.`);
+    default:
+      return invalid(`The config file ${file} cannot be read (${(e as Error)?.message ?? String(e)}); fix the JSON or move the file away.`);
   }
 }
 

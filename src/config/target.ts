@@ -1,3 +1,4 @@
+import { isAbsolute, normalize } from 'node:path';
 import { invalid } from '../errors.js';
 import { parseDuration } from './duration.js';
 import { validateDrillChecks, type DrillCheck } from './drill-checks.js';
@@ -52,12 +53,18 @@ export function validateTarget(input: TargetInput, where = ''): Target {
   const at = (field: string) => (where ? `${where}: ` : '') + field;
   const str = (field: string, required: boolean): string | undefined => {
     const v = input[field];
-    if (v === undefined || v === null || v === '') {
+    if (v !== undefined && v !== null && typeof v !== 'string') throw invalid(`${at(field)} must be text, not ${typeof v}.`, { field });
+    const text = v?.trim();
+    if (text === undefined || text === '') {
       if (required) throw invalid(`${at(field)} is missing; give it with --${flagName(field)}.`, { field });
       return undefined;
     }
-    if (typeof v !== 'string') throw invalid(`${at(field)} must be text, not ${typeof v}.`, { field });
-    return v.trim();
+    // A newline or other control character in a setting ends up in a command line, a file
+    // name or a config line where it means something else.
+    if (/[\u0000-\u001f\u007f]/.test(text)) throw invalid(`${at(field)} contains a newline or another control character; type it on one line without them.`, { field });
+    const limit = LENGTH_LIMITS[field] ?? 255;
+    if (text.length > limit) throw invalid(`${at(field)} is ${text.length} characters long; at most ${limit} are allowed.`, { field });
+    return text;
   };
 
   const name = str('name', true)!;
@@ -75,6 +82,13 @@ export function validateTarget(input: TargetInput, where = ''): Target {
   }
   const host = str('host', false) ?? '127.0.0.1';
   if (/\s/.test(host)) throw invalid(`${at('host')} "${host}" contains spaces; give a host name or address.`, { field: 'host' });
+  if (!/^[A-Za-z0-9._:%/[\]_-]+$/.test(host)) {
+    throw invalid(`${at('host')} "${host}" is not a host name, an address or a socket directory; use e.g. db1.example.com, 10.0.0.5 or ::1.`, { field: 'host' });
+  }
+  if (host.startsWith('-')) throw invalid(`${at('host')} "${host}" starts with "-", which no host name does; give a host name or address.`, { field: 'host' });
+  if (host.includes('/') && !host.startsWith('/')) {
+    throw invalid(`${at('host')} "${host}" is neither a host name nor a socket directory (those start with /); use e.g. db1.example.com or /var/run/postgresql.`, { field: 'host' });
+  }
   const port = parsePort(input.port ?? (engine === 'postgres' ? 5432 : 3306), at('port'));
   const user = str('user', false) ?? (engine === 'postgres' ? 'postgres' : 'root');
   const dbname = str('dbname', false) ?? (engine === 'postgres' ? 'postgres' : '');
@@ -82,7 +96,24 @@ export function validateTarget(input: TargetInput, where = ''): Target {
     // A MySQL logical backup needs to know which schema it protects.
     throw invalid(`${at('dbname')} is missing; give the schema to protect with --dbname.`, { field: 'dbname' });
   }
+  if (user.length > (engine === 'postgres' ? 63 : 80)) {
+    throw invalid(`${at('user')} is ${user.length} characters long; ${engine === 'postgres' ? 'PostgreSQL role names have at most 63' : 'MariaDB user names have at most 80'}.`, { field: 'user' });
+  }
+  if (dbname.length > (engine === 'postgres' ? 63 : 64)) {
+    throw invalid(`${at('dbname')} is ${dbname.length} characters long; ${engine === 'postgres' ? 'PostgreSQL database names have at most 63' : 'MySQL/MariaDB schema names have at most 64'}.`, { field: 'dbname' });
+  }
+  for (const [field, value] of [['user', user], ['dbname', dbname]] as const) {
+    // Legal inside quotes in PostgreSQL, but never a real account or database: a path in disguise.
+    if (/[/\\]/.test(value)) throw invalid(`${at(field)} "${value}" contains "/" or "\\"; give the ${field === 'user' ? 'account' : 'database'} name itself.`, { field });
+  }
+  if (engine === 'mysql' && /[/\\.]/.test(dbname)) {
+    throw invalid(`${at('dbname')} "${dbname}" contains "/", "\\" or "."; MySQL/MariaDB schema names cannot, so give the schema's own name.`, { field: 'dbname' });
+  }
   const repo = str('repo', true)!;
+  if (!isAbsolute(repo)) {
+    throw invalid(`${at('repo')} "${repo}" is a relative path, which would mean a different directory in every working directory; give the full path, e.g. /srv/dbdrill/${name}.`, { field: 'repo' });
+  }
+  if (normalize(repo) === '/') throw invalid(`${at('repo')} is the root directory /; give the target a directory of its own, e.g. /srv/dbdrill/${name}.`, { field: 'repo' });
   const passwordEnv = str('passwordEnv', false);
   if (passwordEnv !== undefined && !ENV_RE.test(passwordEnv)) {
     throw invalid(`${at('passwordEnv')} "${passwordEnv}" is not an environment variable name; use e.g. PGPASSWORD_PROD.`, {
@@ -90,10 +121,16 @@ export function validateTarget(input: TargetInput, where = ''): Target {
     });
   }
   const passwordFile = str('passwordFile', false);
+  if (passwordFile !== undefined && !isAbsolute(passwordFile)) {
+    throw invalid(`${at('passwordFile')} "${passwordFile}" is a relative path; give the full path of the file.`, { field: 'passwordFile' });
+  }
+  if (passwordEnv !== undefined && passwordFile !== undefined) {
+    throw invalid(`${at('passwordEnv')} and ${at('passwordFile')} are both given; a target reads its password from one place, so keep only one of them.`, { field: 'passwordFile' });
+  }
   const rto = str('rto', false);
-  if (rto !== undefined) parseDuration(rto, at('rto'));
+  if (rto !== undefined) objective(rto, at('rto'), 'rto');
   const rpo = str('rpo', false);
-  if (rpo !== undefined) parseDuration(rpo, at('rpo'));
+  if (rpo !== undefined) objective(rpo, at('rpo'), 'rpo');
   const health = validateHealthSettings(input.health, at('health'));
 
   const target: Target = { name, engine: engine as Engine, host, port, user, dbname, repo };
@@ -108,10 +145,26 @@ export function validateTarget(input: TargetInput, where = ''): Target {
   return target;
 }
 
+/** Longest accepted text per field (paths: Linux PATH_MAX); others 255. */
+const LENGTH_LIMITS: Record<string, number> = { repo: 4095, passwordFile: 4095, host: 253, name: 63 };
+
+/** Objectives longer than this are a typo (99999999999999999h), not a plan. */
+const MAX_OBJECTIVE_SECONDS = 10 * 365 * 86400;
+
+/** An RTO or RPO: a duration above zero and at most ten years. */
+function objective(text: string, where: string, field: string): number {
+  if (text.startsWith('-')) throw invalid(`${where} "${text}" must be longer than zero; write it like 15m or 4h.`, { field });
+  const seconds = parseDuration(text, where);
+  if (seconds <= 0) throw invalid(`${where} "${text}" must be longer than zero; write it like 15m or 4h.`, { field });
+  if (seconds > MAX_OBJECTIVE_SECONDS) throw invalid(`${where} "${text}" is longer than ten years; write it like 15m or 4h.`, { field });
+  return seconds;
+}
+
 export function parsePort(value: unknown, field = 'port'): number {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^ *\d+ *$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > 65535) {
-    throw invalid(`${field} "${String(value)}" is out of range; use a port number from 1 to 65535.`, { field: 'port' });
+    // JSON quoting shows a newline as \n: the sentence stays one line.
+    throw invalid(`${field} ${JSON.stringify(String(value))} is out of range; use a port number from 1 to 65535.`, { field: 'port' });
   }
   return n;
 }

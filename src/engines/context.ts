@@ -24,9 +24,18 @@ export type JobEvent =
 
 export type JobEventInput = JobEvent extends infer E ? (E extends JobEvent ? Omit<E, 'at'> : never) : never;
 
+/** What a step that checks something found: a step whose check failed is shown failed, not done. */
+export interface StepOutcome {
+  ok: boolean;
+  detail?: string;
+}
+
 export interface EngineContext {
   emit(event: JobEventInput): void;
   signal: AbortSignal;
-  /** Runs fn as a named step, emitting running/done/failed around it. */
-  step<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs fn as a named step, emitting running/done/failed around it. A step that ran but whose
+   * check failed (outcome says not ok) ends failed with the outcome's detail, and still returns.
+   */
+  step<T>(name: string, fn: () => Promise<T>, outcome?: (value: T) => StepOutcome): Promise<T>;
 }

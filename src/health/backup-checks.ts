@@ -94,6 +94,8 @@ function lastRun(f: BackupFacts, complete: BackupEntry | undefined, newest: Back
 function repository(f: BackupFacts): HealthCheck {
   const check = (status: HealthStatus, reason: string): HealthCheck => ({ name: 'repository', status, reason });
   const r = f.repoInfo;
+  const broken = f.unreadable.find((u) => u.id === 'repository');
+  if (broken) return check('CRIT', broken.error);
   if (!r) return check('OK', `No repository at ${f.repo} yet; the first backup creates it.`);
   if (r.engine !== f.engine) {
     return check('CRIT', `The repository ${f.repo} holds ${r.engine} backups but the target is ${f.engine}; give this target its own --repo.`);

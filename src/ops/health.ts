@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDuration } from '../config/duration.js';
 import { thresholdsOf } from '../config/health-settings.js';
 import { TargetStore } from '../config/store.js';
+import { explained } from '../errors.js';
 import type { Target } from '../config/target.js';
 import { deriveBackupChecks, type BackupFacts } from '../health/backup-checks.js';
 import { deriveMysqlBinlog, type BinlogView } from '../health/mysql-derive.js';
@@ -14,6 +15,7 @@ import { readBinlogSyncRuns } from '../health/binlog-sync-runs.js';
 import { loadSampleHistory, saveSampleHistory, type StoredSeries } from '../health/sample-history.js';
 import { mysqlSource, postgresSource, QUERY_TIMEOUT_MS, type SampleSource } from '../health/sources.js';
 import type { HealthCheck } from '../health/status.js';
+import type { Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
 import { entryOf } from './catalog.js';
 import { readArchive } from './pitr.js';
@@ -187,15 +189,25 @@ function cachedCatalog(target: Target, maxAgeMs: number): () => Omit<BackupFacts
     const now = Date.now();
     if (cached && now - cached.at < maxAgeMs) return cached.facts;
     const repo = new Repository(target.repo);
-    const { manifests, unreadable } = repo.catalog();
+    const problems: BackupFacts['unreadable'] = [];
+    let manifests: Manifest[] = [];
+    try {
+      const read = repo.catalog();
+      manifests = read.manifests;
+      problems.push(...read.unreadable);
+    } catch (e) {
+      // A file where the repository belongs, or one this user cannot read: a check, not a crash.
+      problems.push({ id: 'repository', error: (explained(e) as Error).message });
+    }
     const host = hostname();
     let repoInfo: BackupFacts['repoInfo'];
-    const problems = [...unreadable];
-    try {
-      const info = repo.info();
-      if (info) repoInfo = { engine: info.engine, ...(info.systemId ? { systemId: info.systemId } : {}) };
-    } catch (e) {
-      problems.push({ id: 'repo.json', error: (e as Error).message });
+    if (problems.every((p) => p.id !== 'repository')) {
+      try {
+        const info = repo.info();
+        if (info) repoInfo = { engine: info.engine, ...(info.systemId ? { systemId: info.systemId } : {}) };
+      } catch (e) {
+        problems.push({ id: 'repo.json', error: (e as Error).message });
+      }
     }
     const facts = {
       target: target.name,

@@ -3,6 +3,7 @@
  * prints the events as lines or JSON; the console renders them. Neither knows how the work is done.
  */
 import type { EngineContext, JobEvent, JobEventInput } from '../engines/context.js';
+import { explained } from '../errors.js';
 
 export type { JobEvent, JobEventInput, StepStatus } from '../engines/context.js';
 
@@ -37,20 +38,23 @@ export function startJob<R>(work: (ctx: JobContext) => Promise<R>, external?: Ab
   const ctx: JobContext = {
     emit,
     signal: controller.signal,
-    async step(name, fn) {
+    async step(name, fn, outcome) {
       emit({ type: 'step', step: name, status: 'running' });
       try {
         const value = await fn();
-        emit({ type: 'step', step: name, status: 'done' });
+        const o = outcome?.(value);
+        emit({ type: 'step', step: name, status: o && !o.ok ? 'failed' : 'done', ...(o?.detail ? { detail: o.detail } : {}) });
         return value;
-      } catch (e) {
+      } catch (raw) {
+        // A file system refusal becomes its sentence here, so every screen and report shows it.
+        const e = explained(raw);
         emit({ type: 'step', step: name, status: 'failed', detail: (e as Error).message });
         throw e;
       }
     },
   };
   const result = new Promise<R>((resolve, reject) => {
-    setImmediate(() => work(ctx).then(resolve, reject));
+    setImmediate(() => work(ctx).then(resolve, (e: unknown) => reject(explained(e))));
   });
   return {
     on(listener) {

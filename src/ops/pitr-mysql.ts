@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Target } from '../config/target.js';
 import { binlogRoot } from '../binlog/archive.js';
@@ -18,7 +18,7 @@ import type { RecoverableWindow } from '../pitr/window.js';
 import type { Manifest, TableStat } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
 import { startMariadbSandbox, type SandboxInstance } from '../sandbox/index.js';
-import { canBind } from '../sandbox/ports.js';
+import { checkRestoreDestination } from '../engines/restore-destination.js';
 import { unregister } from '../sandbox/registry.js';
 import type { PitrReport, PitrRequest } from './pitr.js';
 import { planMysqlPitr, readMysqlArchive, shortfallSentence } from './plan-mysql.js';
@@ -88,17 +88,9 @@ export function isMysqlPitrReport(r: PitrReport): r is MysqlPitrReport {
   return typeof (r as Partial<MysqlPitrReport>).mysql === 'object';
 }
 
-/** Refuses a destination that holds anything, or a port something already listens on. */
-export async function checkMysqlDestination(dir: string, port: number): Promise<void> {
-  if (existsSync(dir)) {
-    if (!statSync(dir).isDirectory()) throw invalid(`${dir} exists and is not a directory; give --into a new or empty directory.`);
-    const entries = readdirSync(dir);
-    if (entries.length > 0) {
-      const running = entries.includes('mariadbd.pid') || entries.includes('data') ? ' and holds a server directory (one may be running there)' : '';
-      throw invalid(`${dir} is not empty${running}; a restore never writes over existing files, so give --into a new or empty directory.`);
-    }
-  }
-  if (!(await canBind(port))) throw invalid(`Port ${port} is already in use on 127.0.0.1; give --port a free port.`);
+/** The same destination checks as PostgreSQL's (src/engines/restore-destination.ts), for the MariaDB instance directory. */
+export async function checkMysqlDestination(dir: string, port: number, opts: { repo?: string; claim?: { target: string; backup?: string } } = {}): Promise<void> {
+  await checkRestoreDestination({ dir, port, server: 'mysql', serverTraces: ['mariadbd.pid', 'data'], ...opts });
 }
 
 /** A dump of MySQL (not MariaDB) may use syntax the MariaDB server dbdrill starts cannot load. */
@@ -224,7 +216,7 @@ export async function runMysqlPitrRestore(ctx: EngineContext, target: Target, re
   for (const n of plan.notes) ctx.emit({ type: 'log', level: 'info', text: n });
   const physical = plan.backup.kind === 'physical';
   if (!physical) await checkDumpFlavor(plan.backup, backupDir);
-  await ctx.step('check destination', () => checkMysqlDestination(dir, req.port));
+  await ctx.step('check destination', () => checkMysqlDestination(dir, req.port, { repo: target.repo, ...(req.dryRun ? {} : { claim: { target: target.name, backup: plan.backup.id } }) }));
   if (req.dryRun) return { target: target.name, plan: planOut, dataDir: join(dir, 'data'), port: req.port, seconds: (performance.now() - t0) / 1000, dryRun: true };
 
   // Registered like any sandbox until the restore succeeds, so a failure or Ctrl-C stops it.

@@ -189,7 +189,7 @@ export async function runPitrRestore(ctx: EngineContext, target: Target, req: Pi
   const planOut = { ...rest, backup: backup.id };
   ctx.emit({ type: 'log', level: 'info', text: `plan: backup ${backup.id}, WAL ${plan.walFrom}…${plan.walTo} (${plan.segments} segment(s)), ${Object.entries(plan.settings).map(([k, v]) => `${k}=${v}`).join(', ')}` });
   for (const n of plan.notes) ctx.emit({ type: 'log', level: 'info', text: n });
-  await ctx.step('check destination', () => checkDestination(dataDir, req.port));
+  await ctx.step('check destination', () => checkDestination(dataDir, req.port, { repo: target.repo, ...(req.dryRun ? {} : { claim: { target: target.name, backup: backup.id } }) }));
   if (req.dryRun) return { target: target.name, plan: planOut, dataDir, port: req.port, seconds: (performance.now() - t0) / 1000, dryRun: true };
 
   const repo = new Repository(target.repo);

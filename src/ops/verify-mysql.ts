@@ -41,7 +41,7 @@ export async function mysqlRestoreCheck(ctx: EngineContext, m: Manifest, dir: st
           ? { method: 'restore', ok: true, detail: `restored ${restored.length} tables; rows and digests match the backup (${rows} rows)` }
           : { method: 'restore', ok: false, detail: describeMismatches(mismatches) },
     ];
-    out.push(await ctx.step('CHECK TABLE', () => checkTables(scratch, dbname)));
+    out.push(await ctx.step('CHECK TABLE', () => checkTables(scratch, dbname), (c) => c));
     return out;
   } catch (e) {
     if (e instanceof DbdrillError && e.code !== 'aborted') return [{ method: 'restore', ok: false, detail: e.message }];
@@ -82,7 +82,7 @@ export async function mysqlPhysicalRestoreCheck(ctx: EngineContext, target: Targ
       const out: CheckOutcome[] = [];
       for (const s of schemas) out.push(await checkTables(scratch, s));
       return out;
-    });
+    }, (cs) => ({ ok: cs.every((c) => c.ok) }));
     const bad = checks.flatMap((c, i) => (c.ok ? [] : [`${schemas[i]}: ${c.detail}`]));
     return [
       restore,

@@ -31,6 +31,9 @@ export interface VerifyReport {
   status?: BackupStatus;
 }
 
+/** A check's own result is its step's: a check that ran and failed shows FAIL, not OK. */
+export const asOutcome = (c: CheckOutcome): CheckOutcome => c;
+
 export function startVerify(configDir: string, name: string, opts: VerifyOptions, signal?: AbortSignal): Job<VerifyReport> {
   const target = new TargetStore(configDir).get(name);
   return startJob((ctx) => runVerify(ctx, target, opts), signal);
@@ -71,7 +74,7 @@ export async function runVerify(ctx: EngineContext, target: Target, opts: Verify
   const dir = repo.backupDir(m.id);
   const checks: CheckOutcome[] = [];
 
-  const bad = await ctx.step('checksums', () => verifyFiles(dir, m.files));
+  const bad = await ctx.step('checksums', () => verifyFiles(dir, m.files), (b) => ({ ok: b.length === 0, ...(b.length > 0 ? { detail: `${b.length} file(s) differ from the manifest` } : {}) }));
   checks.push(
     bad.length === 0
       ? { method: 'sha256', ok: true, detail: `${m.files.length} file(s) match their checksums` }
@@ -79,11 +82,11 @@ export async function runVerify(ctx: EngineContext, target: Target, opts: Verify
   );
 
   if (m.engine === 'postgres') {
-    if (m.kind === 'physical') checks.push(await ctx.step('pg_verifybackup', () => verifyBaseBackup(ctx, m, dir)));
-    else checks.push(await ctx.step('pg_restore --list', () => verifyDumpToc(ctx, m, dumpPathOf(m, dir))));
+    if (m.kind === 'physical') checks.push(await ctx.step('pg_verifybackup', () => verifyBaseBackup(ctx, m, dir), asOutcome));
+    else checks.push(await ctx.step('pg_restore --list', () => verifyDumpToc(ctx, m, dumpPathOf(m, dir)), asOutcome));
   } else {
     if (m.kind === 'physical') checks.push(verifyPhysical(m, dir));
-    else checks.push(await ctx.step('dump structure', () => verifyDumpStructure(ctx, m, dir)));
+    else checks.push(await ctx.step('dump structure', () => verifyDumpStructure(ctx, m, dir), asOutcome));
   }
   // The files and the tool's own reading of them: when either fails, the backup is corrupt.
   const integrity = [...checks];
@@ -133,7 +136,7 @@ async function physicalRestoreCheck(ctx: EngineContext, target: Target, m: Manif
         detail: `started and recovered to the consistent point${outcome.state.consistentAt ? ` ${outcome.state.consistentAt}` : ''}; row counts are not compared for a physical backup (none can be recorded that match its end point), so this check proves it starts and passes pg_amcheck`,
       },
     ];
-    out.push(await ctx.step('pg_amcheck', () => runAmcheck(ctx, scratch.target, target.dbname, m.serverVersion)));
+    out.push(await ctx.step('pg_amcheck', () => runAmcheck(ctx, scratch.target, target.dbname, m.serverVersion), asOutcome));
     return out;
   } catch (e) {
     if (e instanceof DbdrillError && e.code !== 'aborted') return [{ method: 'restore', ok: false, detail: e.message }];
@@ -155,7 +158,7 @@ async function restoreCheck(ctx: EngineContext, m: Manifest, dir: string): Promi
         ? { method: 'restore', ok: true, detail: `restored ${restored.length} tables; ${whatWasCompared(m.tables ?? [])} match the backup (${restored.reduce((n, t) => n + t.rows, 0)} rows)` }
         : { method: 'restore', ok: false, detail: describeMismatches(mismatches) },
     ];
-    out.push(await ctx.step('pg_amcheck', () => runAmcheck(ctx, scratch, dbname, m.serverVersion)));
+    out.push(await ctx.step('pg_amcheck', () => runAmcheck(ctx, scratch, dbname, m.serverVersion), asOutcome));
     return out;
   } catch (e) {
     if (e instanceof DbdrillError && e.code !== 'aborted') return [{ method: 'restore', ok: false, detail: e.message }];

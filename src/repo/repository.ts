@@ -4,6 +4,7 @@ import type { Engine } from '../config/target.js';
 import { DbdrillError, invalid } from '../errors.js';
 import { readJsonFile } from '../util/untrusted-file.js';
 import { fsyncDir, writeFileAtomic } from './atomic.js';
+import { repoPathProblem } from './repo-path.js';
 import { backupId, ID_RE, type BackupKind, type BackupType, type Manifest } from './manifest.js';
 import { parseManifest } from './manifest-schema.js';
 import { parseRepoFile, type RepoFile } from './repo-file.js';
@@ -25,6 +26,7 @@ export class Repository {
 
   /** Creates the layout on first use, or checks that an existing one belongs to this target. */
   ensure(target: { name: string; engine: Engine }, systemId?: string): RepoFile {
+    this.#checkRoot();
     const file = join(this.root, 'repo.json');
     if (existsSync(file)) {
       const repo = this.#readRepoFile(file);
@@ -56,8 +58,14 @@ export class Repository {
   }
 
   info(): RepoFile | undefined {
+    this.#checkRoot();
     const file = join(this.root, 'repo.json');
     return existsSync(file) ? this.#readRepoFile(file) : undefined;
+  }
+
+  #checkRoot(): void {
+    const problem = repoPathProblem(this.root);
+    if (problem) throw new DbdrillError('invalid-input', problem, { repo: this.root });
   }
 
   #readRepoFile(file: string): RepoFile {
@@ -105,8 +113,12 @@ export class Repository {
     let ids: string[];
     try {
       ids = readdirSync(this.backupsDir).filter((d) => ID_RE.test(d));
-    } catch {
-      return { manifests: [], unreadable: [] };
+    } catch (e) {
+      // Only a repository that does not exist yet holds no backups; a file in its place, or one
+      // this user cannot read, is said as such (not "no backups yet").
+      this.#checkRoot();
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { manifests: [], unreadable: [] };
+      throw e;
     }
     ids.sort().reverse();
     const manifests: Manifest[] = [];

@@ -16,6 +16,12 @@ export const SANDBOX_PREFIX = 'dbdrill-sandbox-';
  */
 const MARKER = '.dbdrill-sandbox';
 
+/**
+ * The file a restore claims its destination with (src/engines/restore-destination.ts) before a
+ * server is set up there: a baseDir holding only it counts as empty.
+ */
+export const RESTORE_CLAIM = 'dbdrill-restore.json';
+
 /** Where sandboxes go when no baseDir is given; a test run points it at its own directory. */
 export const SANDBOX_PARENT_ENV = 'DBDRILL_SANDBOX_PARENT';
 
@@ -30,7 +36,7 @@ export function makeInstanceDir(tag: string, baseDir: string | undefined, accoun
     dir = mkdtempSync(join(sandboxParent(), `${SANDBOX_PREFIX}${tag}-`));
   } else {
     dir = resolve(baseDir);
-    if (existsSync(dir) && readdirSync(dir).length > 0) {
+    if (existsSync(dir) && readdirSync(dir).some((e) => e !== RESTORE_CLAIM)) {
       throw new DbdrillError('sandbox', `The sandbox directory ${dir} is not empty; give an empty or new directory so nothing in it is overwritten.`, { dir });
     }
     mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Compression } from './layout.js';
 
@@ -30,10 +30,11 @@ export function restoreCommand(repo: string): string {
  * archive_command runs as the server's user: node, dbdrill and the repository must be reachable.
  */
 export function blockedFor(path: string, uid: number, gid: number): string | undefined {
-  for (let p = dirname(path); ; p = dirname(p)) {
+  // Absolute first: dirname('.') is '.', so a relative path never reached '/' and looped forever.
+  for (let p = dirname(resolve(path)); ; p = dirname(p)) {
     const st = statSync(p);
     const ok = (st.mode & 0o001) !== 0 || (st.uid === uid && (st.mode & 0o100) !== 0) || (st.gid === gid && (st.mode & 0o010) !== 0);
     if (!ok) return p;
-    if (p === '/') return undefined;
+    if (dirname(p) === p) return undefined;
   }
 }

@@ -4,8 +4,9 @@ import { enableArchiving } from '../../ops/archiving.js';
 import { noExtraPositionals, parseCommand, requirePositional, str } from '../args.js';
 import { Output } from '../output.js';
 import { compressionOf } from './wal.js';
+import { usageLine } from '../command-table.js';
 
-const USAGE = 'dbdrill archiving enable NAME [--apply] [--archive-timeout 60s] [--compress zstd|none] [--json]';
+const USAGE = usageLine('archiving', 'enable');
 
 export async function archivingCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;

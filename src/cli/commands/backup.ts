@@ -1,13 +1,16 @@
 import { resolveConfigDir } from '../../config/paths.js';
 import { formatDuration } from '../../config/duration.js';
 import { usage } from '../../errors.js';
+import type { Engine } from '../../config/target.js';
 import { startBackup } from '../../ops/backup.js';
+import { showTarget } from '../../ops/targets.js';
 import { formatBytes } from '../../util/bytes.js';
 import { noExtraPositionals, parseCommand, requirePositional, str } from '../args.js';
 import { interruptSignal } from '../interrupt.js';
 import { Output } from '../output.js';
+import { usageLine } from '../command-table.js';
 
-const USAGE = 'dbdrill backup NAME --kind logical|physical [--type full] [--jobs N] [--checkpoint fast|spread] [--digests] [--json]';
+const USAGE = usageLine('backup');
 
 export async function backupCommand(argv: string[]): Promise<number> {
   const p = parseCommand(
@@ -17,7 +20,10 @@ export async function backupCommand(argv: string[]): Promise<number> {
   );
   const name = requirePositional(p, 0, 'The target NAME', USAGE);
   noExtraPositionals(p, 1, USAGE);
-  const kind = str(p, 'kind') ?? 'logical';
+  // No default kind: a logical and a physical backup restore in different ways (a new database
+  // against a point in time), so which one was taken must never be a surprise.
+  const kind = str(p, 'kind');
+  if (kind === undefined) throw usage(`--kind is missing; choose --kind logical (pg_dump, mariadb-dump) or --kind physical (pg_basebackup, mariadb-backup); usage: ${USAGE}.`);
   if (kind !== 'logical' && kind !== 'physical') throw usage(`--kind "${kind}" is not known; use --kind logical or --kind physical.`);
   const type = str(p, 'type') ?? 'full';
   if (type !== 'full' && type !== 'diff' && type !== 'incr') throw usage(`--type "${type}" is not known; use full, diff or incr.`);
@@ -27,8 +33,10 @@ export async function backupCommand(argv: string[]): Promise<number> {
   const checkpoint = str(p, 'checkpoint') ?? 'fast';
   if (checkpoint !== 'fast' && checkpoint !== 'spread') throw usage(`--checkpoint "${checkpoint}" is not known; use fast or spread.`);
 
+  const configDir = resolveConfigDir(str(p, 'config'));
+  refuseIgnoredOptions(showTarget(configDir, name).engine, kind, str(p, 'jobs') !== undefined ? jobs : undefined, str(p, 'checkpoint') !== undefined);
   const out = new Output(p.values.json === true);
-  const job = startBackup(resolveConfigDir(str(p, 'config')), name, { kind, type, jobs, checkpoint, digests: p.values.digests === true }, interruptSignal());
+  const job = startBackup(configDir, name, { kind, type, jobs, checkpoint, digests: p.values.digests === true }, interruptSignal());
   out.follow(job);
   const m = await job.result;
   out.result({ ok: true, backup: m }, () => {
@@ -36,4 +44,20 @@ export async function backupCommand(argv: string[]): Promise<number> {
     return `Backup ${m.id} complete: ${m.kind}, ${formatBytes(m.sizeBytes)} in ${m.files.length} file(s), ${formatDuration(secs)}.`;
   });
   return 0;
+}
+
+/** An option the chosen tool would not use is refused, not silently dropped. */
+function refuseIgnoredOptions(engine: Engine, kind: 'logical' | 'physical', jobs: number | undefined, checkpoint: boolean): void {
+  if (checkpoint && kind === 'logical') {
+    throw usage('--checkpoint applies to physical backups (the checkpoint pg_basebackup starts with); a logical backup takes none, so drop --checkpoint or use --kind physical.');
+  }
+  if (checkpoint && engine === 'mysql') {
+    throw usage('--checkpoint is for PostgreSQL (pg_basebackup); mariadb-backup has no checkpoint to choose, so drop --checkpoint.');
+  }
+  if (jobs !== undefined && kind === 'physical' && engine === 'postgres') {
+    throw usage('--jobs does not apply to a physical PostgreSQL backup: pg_basebackup copies over one connection; drop --jobs, or use --kind logical for a parallel pg_dump.');
+  }
+  if (jobs !== undefined && jobs > 1 && kind === 'logical' && engine === 'mysql') {
+    throw usage('--jobs does not apply to a MySQL/MariaDB logical backup: mariadb-dump reads over one connection; drop --jobs, or use --kind physical (mariadb-backup --parallel).');
+  }
 }

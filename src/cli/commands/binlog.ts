@@ -4,8 +4,9 @@ import { formatBytes } from '../../util/bytes.js';
 import { noExtraPositionals, parseCommand, requirePositional, str } from '../args.js';
 import { interruptSignal } from '../interrupt.js';
 import { Output } from '../output.js';
+import { usageLine } from '../command-table.js';
 
-const USAGE = 'dbdrill binlog-sync NAME [--rotate] [--verify] [--json]';
+const USAGE = usageLine('binlog-sync');
 
 /**
  * Archives the closed binary logs of a MySQL/MariaDB target into <repo>/binlog (for cron, e.g.

@@ -5,8 +5,9 @@ import { formatBytes } from '../../util/bytes.js';
 import { noExtraPositionals, parseCommand, requirePositional, str } from '../args.js';
 import { Output } from '../output.js';
 import { table } from '../text-table.js';
+import { usageLine } from '../command-table.js';
 
-const USAGE = 'dbdrill catalog NAME [--json]';
+const USAGE = usageLine('catalog');
 
 export async function catalogCommand(argv: string[]): Promise<number> {
   const p = parseCommand(argv, {}, USAGE);

@@ -9,10 +9,11 @@ import { noExtraPositionals, parseCommand, requirePositional, str } from '../arg
 import { interruptSignal } from '../interrupt.js';
 import { Output } from '../output.js';
 import { table } from '../text-table.js';
+import { usageLine } from '../command-table.js';
 
-const DRILL = 'dbdrill drill NAME [--to TIME|latest] [--second inclusive|exclusive] [--backup ID] [--rto 4h] [--rpo 15m] [--keep] [--json]';
-const REPORT = 'dbdrill drill-report NAME [ID] [--json]';
-const HISTORY = 'dbdrill drills NAME [--json]';
+const DRILL = usageLine('drill');
+const REPORT = usageLine('drill-report');
+const HISTORY = usageLine('drills');
 
 const secs = (s?: number) => (s === undefined || Number.isNaN(s) ? '—' : formatDuration(s));
 

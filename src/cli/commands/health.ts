@@ -7,8 +7,9 @@ import { writeFileAtomic } from '../../repo/atomic.js';
 import { noExtraPositionals, parseCommand, requirePositional, str } from '../args.js';
 import { interruptSignal } from '../interrupt.js';
 import { Output } from '../output.js';
+import { usageLine } from '../command-table.js';
 
-const USAGE = 'dbdrill health NAME [--watch] [--interval S] [--prom FILE] [--json]';
+const USAGE = usageLine('health');
 
 /** --interval takes seconds ("5", "0.5") or a duration ("1m"). */
 function parseInterval(text: string): number {

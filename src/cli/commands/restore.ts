@@ -10,9 +10,9 @@ import { formatBytes } from '../../util/bytes.js';
 import { noExtraPositionals, parseCommand, requirePositional, str, type Parsed } from '../args.js';
 import { interruptSignal } from '../interrupt.js';
 import { Output } from '../output.js';
+import { usageLine } from '../command-table.js';
 
-const USAGE =
-  'dbdrill restore NAME --to TIME|latest [--lsn L|--xid X|--name N|--gtid G|--position FILE:POS] [--exclusive] [--second inclusive|exclusive] [--timeline T] [--backup ID] --into DIR --port P [--dry-run]  |  dbdrill restore NAME --backup ID --into DIR --port P  |  dbdrill restore NAME [--backup ID] --dbname NEWDB [--table T] [--jobs N]';
+const USAGE = usageLine('restore');
 
 export async function restoreCommand(argv: string[]): Promise<number> {
   const p = parseCommand(

@@ -6,8 +6,9 @@ import type { SandboxEngine } from '../../sandbox/index.js';
 import { noExtraPositionals, parseCommand, str } from '../args.js';
 import { interruptSignal } from '../interrupt.js';
 import { Output } from '../output.js';
+import { usageLine } from '../command-table.js';
 
-const USAGE = 'dbdrill sandbox start|stop|status [--engine postgres|mysql] [--port P] [--json]';
+const USAGE = usageLine('sandbox');
 
 export async function sandboxCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;

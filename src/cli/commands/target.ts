@@ -6,13 +6,15 @@ import { addTarget, listTargets, removeTarget, showTarget, testTarget } from '..
 import { noExtraPositionals, parseCommand, requirePositional, str } from '../args.js';
 import { Output } from '../output.js';
 import { table } from '../text-table.js';
+import { subcommandsOf, usageLine } from '../command-table.js';
+import { closest } from '../suggest.js';
 
 const USAGE = {
-  add: 'dbdrill target add NAME --engine postgres|mysql --host H --port P --user U --dbname D --repo DIR [--password-env VAR] [--rto 4h] [--rpo 15m]',
-  list: 'dbdrill target list [--json]',
-  show: 'dbdrill target show NAME [--json]',
-  remove: 'dbdrill target remove NAME [--json]',
-  test: 'dbdrill target test NAME [--json]',
+  add: usageLine('target', 'add'),
+  list: usageLine('target', 'list'),
+  show: usageLine('target', 'show'),
+  remove: usageLine('target', 'remove'),
+  test: usageLine('target', 'test'),
 };
 
 export async function targetCommand(argv: string[]): Promise<number> {
@@ -30,10 +32,14 @@ export async function targetCommand(argv: string[]): Promise<number> {
       return remove(rest);
     case 'test':
       return test(rest);
-    default:
+    default: {
+      const guess = sub === undefined ? undefined : closest(sub, subcommandsOf('target'));
       throw usage(
-        sub ? `Unknown target command "${sub}"; use add, list, show, remove or test.` : 'A target command is missing; use add, list, show, remove or test.',
+        sub
+          ? `Unknown target command "${sub}"; ${guess ? `did you mean ${guess}?` : 'use add, list, show, remove or test.'}`
+          : 'A target command is missing; use add, list, show, remove or test.',
       );
+    }
   }
 }
 

@@ -8,8 +8,9 @@ import { DISASTER_KINDS, isDisasterKind, trainingGuide, type TrainingScore, type
 import { noExtraPositionals, parseCommand, requirePositional, str } from '../args.js';
 import { interruptSignal } from '../interrupt.js';
 import { Output } from '../output.js';
+import { usageLine } from '../command-table.js';
 
-const USAGE = `dbdrill train NAME start --disaster ${DISASTER_KINDS.join('|')} | status | repair | score [--port P] | end`;
+const USAGE = usageLine('train');
 
 /**
  * Training without the console (the same engine as screen 6): cause a disaster on the sandbox,

@@ -3,8 +3,9 @@ import { startVerify } from '../../ops/verify.js';
 import { noExtraPositionals, parseCommand, requirePositional, str } from '../args.js';
 import { interruptSignal } from '../interrupt.js';
 import { Output } from '../output.js';
+import { usageLine } from '../command-table.js';
 
-const USAGE = 'dbdrill verify NAME [--backup ID] [--restore] [--json]';
+const USAGE = usageLine('verify');
 
 export async function verifyCommand(argv: string[]): Promise<number> {
   const p = parseCommand(argv, { backup: { type: 'string' }, restore: { type: 'boolean' } }, USAGE);

@@ -2,9 +2,10 @@ import { isDbdrillError, usage } from '../../errors.js';
 import { walFetch, walPush } from '../../wal/archive.js';
 import { COMPRESSIONS, type Compression } from '../../wal/layout.js';
 import { parseCommand, str, type Parsed } from '../args.js';
+import { usageLine } from '../command-table.js';
 
-const PUSH = 'dbdrill wal-push NAME|--repo DIR [--compress zstd] %p';
-const FETCH = 'dbdrill wal-fetch NAME|--repo DIR %f %p';
+const PUSH = usageLine('wal-push');
+const FETCH = usageLine('wal-fetch');
 
 /**
  * The repository from --repo (what `archiving enable` writes into archive_command, so the server's

@@ -5,8 +5,9 @@ import { TargetStore } from '../../config/store.js';
 import { describeWindow, type RecoverableWindow } from '../../pitr/window.js';
 import { noExtraPositionals, parseCommand, requirePositional, str } from '../args.js';
 import { Output } from '../output.js';
+import { usageLine } from '../command-table.js';
 
-const USAGE = 'dbdrill window NAME [--json]';
+const USAGE = usageLine('window');
 
 export async function windowCommand(argv: string[]): Promise<number> {
   const p = parseCommand(argv, {}, USAGE);

@@ -3,28 +3,24 @@ import { join } from 'node:path';
 import { DbdrillError, invalid } from '../../errors.js';
 import { BackupFiles } from '../../repo/backup-files.js';
 import type { Manifest } from '../../repo/manifest.js';
+import { checkRestoreDestination } from '../restore-destination.js';
 import { spawnDaemon } from '../../runner/daemon.js';
 import { isPidAlive, signalProcess, waitForPidExit } from '../../runner/process.js';
 import { runTool } from '../../runner/run.js';
 import { findTool } from '../../runner/tools.js';
-import { canBind } from '../../sandbox/ports.js';
 import { serverAccount, type Account } from '../../sandbox/users.js';
 import { judgeReplay, whereReplayStopped, type ReplayCheck, type ReplayVerdict } from '../../pitr/reached.js';
 import { emptyRecovery, foldRecovery, parseRecoveryLine, type RecoveryState } from '../../pitr/recovery-log.js';
 import { parseLsn } from '../../pitr/wal-names.js';
 import type { EngineContext, JobEventInput } from '../context.js';
 
-/** Refuses a destination that holds anything, or a port something already listens on. */
-export async function checkDestination(dir: string, port: number): Promise<void> {
-  if (existsSync(dir)) {
-    if (!statSync(dir).isDirectory()) throw invalid(`${dir} exists and is not a directory; give --into a new or empty directory.`);
-    const entries = readdirSync(dir);
-    if (entries.length > 0) {
-      const running = entries.includes('postmaster.pid') ? ' and holds a postmaster.pid (a server may be running there)' : '';
-      throw invalid(`${dir} is not empty${running}; a restore never writes over existing files, so give --into a new or empty directory.`);
-    }
-  }
-  if (!(await canBind(port))) throw invalid(`Port ${port} is already in use on 127.0.0.1; give --port a free port.`);
+/**
+ * Refuses a data directory the restore must not write (not empty, claimed by another restore,
+ * inside the repository or a data directory, out of the postgres user's reach) or a port the
+ * server cannot listen on; with `claim` (a real run, not a dry run) takes the directory.
+ */
+export async function checkDestination(dir: string, port: number, opts: { repo?: string; claim?: { target: string; backup?: string } } = {}): Promise<void> {
+  await checkRestoreDestination({ dir, port, server: 'postgres', serverTraces: ['postmaster.pid'], ...opts });
 }
 
 /**
