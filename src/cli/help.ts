@@ -22,6 +22,14 @@ Usage:
   dbdrill drill NAME [--to TIME|latest] [--rto 4h] [--rpo 15m] [--keep]
   dbdrill drills NAME | drill-report NAME [ID]
   dbdrill health NAME [--watch] [--interval S] [--prom FILE]
+  dbdrill policy set NAME [--full|--diff|--incr|--logical|--verify|--restore-verify|--drill CRON|off]
+                     [--keep-full N] [--keep-diff N] [--keep-days D] [--keep-archive D]
+                     [--gfs 7d,4w,12m,7y] [--rpo 15m] [--rto 4h] [--time-limit 24h]
+  dbdrill policy show NAME                 the policy, its jobs' last and next runs (UTC)
+  dbdrill tick [--wait]                    run what is due for every target (cron/systemd, each minute)
+  dbdrill schedule install [--cron | --systemd] [--apply] [--dir DIR]   the crontab line or timer units
+  dbdrill plan NAME [--days N]             next runs, repository size at steady state, RPO/RTO
+  dbdrill prune NAME [--dry-run]           remove what the retention no longer keeps, with reasons
   dbdrill sandbox start|stop|status [--engine postgres|mysql]
   dbdrill train NAME start --disaster drop-table|delete-rows|break-archiving
   dbdrill train NAME status | repair | score [--port P] | end     training on the sandbox

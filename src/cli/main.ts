@@ -61,6 +61,16 @@ async function main(argv: string[]): Promise<number> {
         return await (await import('./commands/sandbox.js')).sandboxCommand(argv.slice(1));
       case 'health':
         return await (await import('./commands/health.js')).healthCommand(argv.slice(1));
+      case 'policy':
+        return await (await import('./commands/policy.js')).policyCommand(argv.slice(1));
+      case 'tick':
+        return await (await import('./commands/tick.js')).tickCommand(argv.slice(1));
+      case 'prune':
+        return await (await import('./commands/prune.js')).pruneCommand(argv.slice(1));
+      case 'plan':
+        return await (await import('./commands/plan.js')).planCommand(argv.slice(1));
+      case 'schedule':
+        return await (await import('./commands/schedule.js')).scheduleCommand(argv.slice(1));
       default: {
         const { usage } = await import('../errors.js');
         throw usage(`Unknown command "${first}"; run dbdrill --help for the list of commands.`);
