@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { TargetStore } from '../config/store.js';
@@ -100,6 +100,7 @@ export async function installSchedule(configDir: string, scheduler: Scheduler, d
     const path = join(units.dir, f.name);
     // cron.d files and units must be readable by cron/systemd, not private like dbdrill's own files.
     writeFileAtomic(path, f.content, 0o644);
+    chmodSync(path, 0o644);
     written.push(path);
   }
   units.applied = { written };
