@@ -7,6 +7,7 @@ import { dueJobs, jobStates } from '../src/strategy/due.js';
 import { forecast } from '../src/strategy/forecast.js';
 import { gfsPeriods } from '../src/strategy/gfs.js';
 import { planRetention, type RetentionItem } from '../src/strategy/retention.js';
+import { policyChecks } from '../src/strategy/policy-checks.js';
 
 const sentence = (f: () => unknown): string => {
   try {
@@ -186,5 +187,30 @@ describe('forecast', () => {
     expect(f.steady.archive).toEqual({ days: 26.4, bytesPerDay: 100_000_000, bytes: 2_641_666_667 });
     expect(f.objectives.rpo).toMatchObject({ ok: true });
     expect(f.objectives.rto).toMatchObject({ ok: false, assessment: 'the last drills took 1h6m (d2): the slowest exceeds the RTO of 1h' });
+  });
+});
+
+describe('policy health checks', () => {
+  const policy = { schedule: { full: '0 2 * * *', drill: '0 4 1 * *' }, retention: { keepFull: 3 } };
+  const base = { target: 't', policy, fulls: { physical: 3, logical: 0 }, graceSeconds: 3600 };
+  const byName = (cs: ReturnType<typeof policyChecks>) => Object.fromEntries(cs.map((c) => [c.name, c]));
+
+  it('a missed job is WARN after its slot plus the grace, CRIT after two', () => {
+    const served = { full: { lastSlot: at('2026-03-19T02:00:00Z') }, drill: { artifact: at('2026-03-01T04:10:00Z') } };
+    expect(byName(policyChecks({ ...base, now: at('2026-03-20T02:59:00Z'), served }))['schedule-full']!.status).toBe('OK');
+    const warn = byName(policyChecks({ ...base, now: at('2026-03-20T03:01:00Z'), served }))['schedule-full']!;
+    expect(warn.status).toBe('WARN');
+    expect(warn.reason).toContain('its 2026-03-20 02:00Z run did not happen (last served 2026-03-19 02:00Z; grace 1h)');
+    expect(byName(policyChecks({ ...base, now: at('2026-03-21T03:01:00Z'), served }))['schedule-full']!.status).toBe('CRIT');
+    const drill = byName(policyChecks({ ...base, now: at('2026-04-01T05:01:00Z'), served }))['schedule-drill']!;
+    expect(drill).toMatchObject({ status: 'WARN' });
+    expect(drill.reason).toMatch(/^drill is overdue/);
+  });
+
+  it('retention not met and a full that would not fit are WARN', () => {
+    const cs = byName(policyChecks({ ...base, fulls: { physical: 1, logical: 0 }, now: at('2026-03-20T02:30:00Z'), served: { full: { lastSlot: at('2026-03-20T02:00:00Z') } }, nextFullBytes: 5e9, freeBytes: 4e9 }));
+    expect(cs.retention).toMatchObject({ status: 'WARN', reason: 'The policy keeps 3 physical fulls but the repository holds 1: retention is not met yet.' });
+    expect(cs['repository-space']!.status).toBe('WARN');
+    expect(cs['repository-space']!.reason).toContain('would not fit');
   });
 });
