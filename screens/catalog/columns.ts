@@ -7,8 +7,8 @@ import { markerColor, type Marker } from '../widgets/StatusMarker/StatusMarker.j
 
 const UNKNOWN = '—';
 
-/** A backup's status as a word that reads without colour: OK, FAIL, BAD (corrupt) or RUN. */
-export function statusMarker(e: Pick<CatalogEntry, 'status'>): Marker | 'RUN' | 'BAD' {
+/** A backup's status as a word that reads without colour: OK, FAIL, BAD (corrupt), RUN or DEL (being pruned). */
+export function statusMarker(e: Pick<CatalogEntry, 'status'>): Marker | 'RUN' | 'BAD' | 'DEL' {
   switch (e.status) {
     case 'complete':
       return 'OK';
@@ -19,6 +19,8 @@ export function statusMarker(e: Pick<CatalogEntry, 'status'>): Marker | 'RUN' | 
       return 'FAIL';
     case 'corrupt':
       return 'BAD';
+    case 'expiring':
+      return 'DEL';
   }
 }
 
@@ -29,7 +31,7 @@ export function verifiedText(e: CatalogEntry): string {
   return `${e.verified.ok ? 'OK' : 'FAIL'}${restored ? ' restore' : ''}`;
 }
 
-const colorOf = (m: string) => (m === 'RUN' ? 'cyan' : m === 'BAD' ? 'red' : markerColor(m as Marker));
+const colorOf = (m: string) => (m === 'RUN' ? 'cyan' : m === 'BAD' ? 'red' : m === 'DEL' ? 'gray' : markerColor(m as Marker));
 
 export const BACKUP_COLUMNS: readonly Column<CatalogEntry>[] = [
   { header: 'id', width: 18, value: (e) => e.id },

@@ -140,6 +140,38 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: { module: 'health', fn: 'healthCommand' },
   },
   {
+    name: 'policy',
+    forms: [
+      {
+        sub: 'set',
+        line: 'policy set NAME [--full|--diff|--incr|--logical CRON|off] [--verify|--restore-verify|--drill CRON|off] [--keep-full N] [--keep-diff N] [--keep-days D] [--keep-archive D] [--gfs 7d,4w,12m,7y] [--rpo 15m] [--rto 4h] [--time-limit 24h]',
+        summary: 'schedules, retention and objectives',
+      },
+      { sub: 'show', line: 'policy show NAME', summary: "the policy, its jobs' last and next runs (UTC)" },
+    ],
+    run: { module: 'policy', fn: 'policyCommand' },
+  },
+  {
+    name: 'tick',
+    forms: [{ line: 'tick [--wait]', summary: 'run what is due (cron/systemd, each minute)' }],
+    run: { module: 'tick', fn: 'tickCommand' },
+  },
+  {
+    name: 'schedule',
+    forms: [{ sub: 'install', line: 'schedule install [--cron | --systemd] [--apply] [--dir DIR]', summary: 'the crontab line or timer units' }],
+    run: { module: 'schedule', fn: 'scheduleCommand' },
+  },
+  {
+    name: 'plan',
+    forms: [{ line: 'plan NAME [--days N]', summary: 'next runs, repository size, RPO/RTO' }],
+    run: { module: 'plan', fn: 'planCommand' },
+  },
+  {
+    name: 'prune',
+    forms: [{ line: 'prune NAME [--dry-run]', summary: 'remove what retention no longer keeps' }],
+    run: { module: 'prune', fn: 'pruneCommand' },
+  },
+  {
     name: 'sandbox',
     forms: [{ line: 'sandbox start|stop|status [--engine postgres|mysql] [--port P]', summary: 'training sandbox' }],
     run: { module: 'sandbox', fn: 'sandboxCommand' },

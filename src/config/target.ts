@@ -3,9 +3,10 @@ import { invalid } from '../errors.js';
 import { parseDuration } from './duration.js';
 import { validateDrillChecks, type DrillCheck } from './drill-checks.js';
 import { validateHealthSettings, type HealthSettings } from './health-settings.js';
+import { ENGINES, type Engine } from './engines.js';
+import { configLabel, validatePolicy, type Policy } from './policy.js';
 
-export const ENGINES = ['postgres', 'mysql'] as const;
-export type Engine = (typeof ENGINES)[number];
+export { ENGINES, type Engine };
 
 /** A database dbdrill protects, as stored in the config file. Never holds a password. */
 export interface Target {
@@ -29,6 +30,8 @@ export interface Target {
   health?: HealthSettings;
   /** The target's own SQL checks, run against every drill's restored instance. */
   checks?: DrillCheck[];
+  /** Schedules, retention and job time limit; `dbdrill tick` runs it (src/config/policy.ts). */
+  policy?: Policy;
   /** Set for targets that dbdrill created itself (the training sandbox). */
   sandbox?: boolean;
   /**
@@ -141,6 +144,8 @@ export function validateTarget(input: TargetInput, where = ''): Target {
   if (health !== undefined) target.health = health;
   const checks = validateDrillChecks(input.checks, at('checks'));
   if (checks !== undefined) target.checks = checks;
+  const policy = validatePolicy(input.policy, { engine: target.engine, name }, configLabel(where));
+  if (policy !== undefined) target.policy = policy;
   if (input.sandbox === true) target.sandbox = true;
   return target;
 }

@@ -6,7 +6,7 @@ import { levelOf, type HealthCheck, type HealthStatus } from './status.js';
 /** One catalog entry as health reads it (src/ops/catalog.ts's BackupEntry fits this shape). */
 export interface BackupEntry {
   id: string;
-  status: 'running' | 'complete' | 'failed' | 'interrupted' | 'corrupt';
+  status: 'running' | 'complete' | 'failed' | 'interrupted' | 'corrupt' | 'expiring';
   startedAt: string;
   durationSeconds?: number;
   verified?: { at: string; ok: boolean; method: string };

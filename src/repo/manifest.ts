@@ -1,4 +1,4 @@
-import type { Engine } from '../config/target.js';
+import type { Engine } from '../config/engines.js';
 import type { FileSum } from './checksum.js';
 
 export type BackupKind = 'logical' | 'physical';
@@ -6,8 +6,10 @@ export type BackupType = 'full' | 'diff' | 'incr';
 /**
  * corrupt: it completed, but a file no longer matches its checksum or the tool's own check of it
  * failed (verify, or a restore reading it); never offered for restore until verify passes again.
+ * expiring: prune decided to remove it and may have removed part of its files already; nothing
+ * restores from it, and the next prune finishes the removal (src/repo/expire.ts).
  */
-export type BackupStatus = 'running' | 'complete' | 'failed' | 'corrupt';
+export type BackupStatus = 'running' | 'complete' | 'failed' | 'corrupt' | 'expiring';
 
 export interface TableStat {
   /** schema.table */

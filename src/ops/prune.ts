@@ -1,0 +1,118 @@
+import { TargetStore } from '../config/store.js';
+import type { Target } from '../config/target.js';
+import { DbdrillError } from '../errors.js';
+import { removeBinlogs } from '../binlog/prune.js';
+import { markExpiring, removeExpiring, sweepExpired } from '../repo/expire.js';
+import type { Manifest } from '../repo/manifest.js';
+import { removeWal } from '../wal/prune.js';
+import { startJob, type Job, type JobContext } from './job.js';
+import { readRetentionView, type ArchivePlanFile } from './retention-view.js';
+import { tryLock } from './target-lock.js';
+
+export interface PruneOptions {
+  dryRun?: boolean;
+  now?: Date;
+  /** The caller (tick) holds the target's lock already. */
+  lockHeld?: boolean;
+}
+
+export interface PruneBackup {
+  id: string;
+  kind: Manifest['kind'];
+  type: Manifest['type'];
+  status: string;
+  startedAt: string;
+  sizeBytes: number;
+  keep: boolean;
+  reasons: string[];
+}
+
+export interface PruneReport {
+  target: string;
+  dryRun: boolean;
+  retention?: NonNullable<Target['policy']>['retention'];
+  backups: PruneBackup[];
+  archive: {
+    /** The new start of the archive (a WAL position or binlog file), when the policy moves it. */
+    from?: string;
+    reason: string;
+    files: ArchivePlanFile[];
+  };
+  /** What this run removed (nothing on a dry run). */
+  removed: { backups: string[]; archiveFiles: number; bytes: number };
+}
+
+export function startPrune(configDir: string, name: string, opts: PruneOptions, signal?: AbortSignal): Job<PruneReport> {
+  const target = new TargetStore(configDir).get(name);
+  return startJob(async (ctx) => {
+    if (opts.dryRun || opts.lockHeld) return runPrune(ctx, target, opts);
+    const lock = tryLock(target.repo, 'prune');
+    if (!lock.ok) {
+      const h = lock.holder;
+      throw new DbdrillError('failed', `Target "${name}" is busy${h ? ` with ${h.job} (pid ${h.pid} on ${h.host} since ${h.since})` : ''}; prune again once it has finished.`, { target: name });
+    }
+    try {
+      return await runPrune(ctx, target, opts);
+    } finally {
+      lock.release();
+    }
+  }, signal);
+}
+
+/**
+ * Removes what the target's retention no longer keeps, each item with its reason. The caller
+ * holds the target's lock (tick, or startPrune). Crash-safe in this order: every backup that goes
+ * is marked expiring first, then their files go one backup at a time (src/repo/expire.ts), and
+ * only then the archive below the new window start, oldest file first; a rerun finishes whatever
+ * a crash left, because expiring backups are always removed.
+ */
+export async function runPrune(ctx: JobContext, target: Target, opts: PruneOptions = {}): Promise<PruneReport> {
+  const view = await ctx.step('plan', () => readRetentionView(target, opts.now ?? new Date()));
+  const byId = new Map(view.manifests.map((m) => [m.id, m]));
+  const report: PruneReport = {
+    target: target.name,
+    dryRun: opts.dryRun === true,
+    ...(target.policy?.retention ? { retention: target.policy.retention } : {}),
+    backups: view.plan.decisions.map((d) => {
+      const m = byId.get(d.id)!;
+      return { id: d.id, kind: m.kind, type: m.type, status: m.status, startedAt: m.startedAt, sizeBytes: m.sizeBytes, keep: d.keep, reasons: d.reasons };
+    }),
+    archive: {
+      ...(view.plan.archiveFrom ? { from: view.plan.archiveFrom.position } : {}),
+      reason: view.plan.archiveFrom?.reason ?? view.plan.archiveKept ?? '',
+      files: view.archive,
+    },
+    removed: { backups: [], archiveFiles: 0, bytes: 0 },
+  };
+  if (opts.dryRun) return report;
+
+  const going = report.backups.filter((b) => !b.keep).reverse();
+  if (going.length) {
+    await ctx.step('mark expiring', async () => {
+      for (const b of going) if (byId.get(b.id)!.status !== 'expiring') markExpiring(view.repo, byId.get(b.id)!);
+    });
+    await ctx.step('remove backups', async () => {
+      for (const b of going) {
+        ctx.signal.throwIfAborted();
+        removeExpiring(view.repo, b.id);
+        report.removed.backups.push(b.id);
+        report.removed.bytes += b.sizeBytes;
+        ctx.emit({ type: 'log', level: 'info', text: `removed backup ${b.id}: ${b.reasons.join('; ')}` });
+      }
+    });
+  }
+  sweepExpired(view.repo);
+  const files = view.archive.filter((f) => !f.keep);
+  if (files.length) {
+    await ctx.step('remove archive', async () => {
+      ctx.signal.throwIfAborted();
+      const names = files.map((f) => f.name);
+      if (target.engine === 'mysql') removeBinlogs(target.repo, names);
+      else removeWal(target.repo, names);
+      report.removed.archiveFiles = names.length;
+      report.removed.bytes += files.reduce((n, f) => n + f.bytes, 0);
+      ctx.emit({ type: 'log', level: 'info', text: `removed ${names.length} archive file(s) ${names[0]}…${names.at(-1)}: ${report.archive.reason}` });
+    });
+  }
+  return report;
+}
