@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { checkpointLsns } from '../src/engines/mysql/backup-info.js';
 import { chainBaseFor, chainForRestore, dependentsOf, lsnGapWords, resolveChain } from '../src/engines/mysql/chain.js';
+import { verifyChainLinks, verifyChainMember } from '../src/engines/mysql/chain-verify.js';
 import { checkIncremental } from '../src/engines/mysql/incremental-backup.js';
 import { DbdrillError } from '../src/errors.js';
 import type { BackupType, Manifest } from '../src/repo/manifest.js';
@@ -198,4 +200,41 @@ describe('the chain a restore reads', () => {
     expect(() => parseManifest({ ...I2, prior: '../F' }, file, I2.id)).toThrow(/prior/);
     expect(() => parseManifest({ ...I2, mysql: { ...I2.mysql, toLsn: 300 } }, file, I2.id)).toThrow(/toLsn/);
   });
+});
+
+describe('verify of a chain, on checkpoints files laid out as in a repository', () => {
+  const root = mkdtempSync(join(tmpdir(), 'dbdrill-chain-verify-'));
+  const F = member(0, 'full');
+  const I1 = member(1, 'incr', { prior: F.id });
+  const I2 = member(2, 'incr', { prior: I1.id, from: '300', to: '400' });
+  const lay = (m: Manifest, checkpoints: string, binlog = `mysql-bin.000001\t${m.mysql!.binlogPosition}\t0-1-5\n`) => {
+    mkdirSync(join(root, 'backups', m.id, 'base'), { recursive: true });
+    writeFileSync(join(root, 'backups', m.id, 'base/xtrabackup_checkpoints'), checkpoints);
+    writeFileSync(join(root, 'backups', m.id, 'base/xtrabackup_binlog_info'), binlog);
+  };
+  const cp = (type: string, from: number, to: number) => `backup_type = ${type}\nfrom_lsn = ${from}\nto_lsn = ${to}\nlast_lsn = ${to + 9}\n`;
+  lay(F, cp('log-applied', 0, 100));
+  // I1 was taken before LSNs were recorded in manifests: only its file knows where it ends.
+  lay(I1, cp('incremental', 100, 250));
+  lay(I2, cp('incremental', 300, 400));
+
+  it('names the link whose files do not continue, even when the manifests recorded no LSNs', () => {
+    expect(verifyChainLinks(root, [F, I1, I2], I1.id)).toMatchObject({ ok: true });
+    expect(verifyChainLinks(root, [F, I1, I2], I2.id)).toEqual({
+      method: 'chain links', ok: false,
+      detail: `incremental backup ${I2.id} starts at LSN 300, but backup ${I1.id} it was taken against ends at LSN 250, so the two do not link`,
+    });
+    expect(verifyChainLinks(root, [F, I2], I2.id)).toMatchObject({ ok: false, detail: expect.stringContaining('is no longer in the repository') });
+  });
+
+  it('checks a member against its manifest: type, LSN range, binlog position', () => {
+    expect(verifyChainMember(I2, join(root, 'backups', I2.id))).toMatchObject({ ok: true, detail: 'backup_type = incremental, LSN 300 to 400, binlog mysql-bin.000001:102' });
+    expect(verifyChainMember({ ...I2, mysql: { ...I2.mysql, toLsn: '401', binlogPosition: 7 } }, join(root, 'backups', I2.id)).detail).toBe(
+      "to_lsn is 400, the manifest says 401; the binlog position in the backup (mysql-bin.000001:102) differs from the manifest's",
+    );
+    lay(I1, cp('full-backuped', 100, 250));
+    expect(verifyChainMember(I1, join(root, 'backups', I1.id))).toMatchObject({ ok: false, detail: 'backup_type is full-backuped, not incremental' });
+  });
+
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
 });

@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Target } from '../src/config/target.js';
 import { chainBaseFor, chainForRestore } from '../src/engines/mysql/chain.js';
 import { chainRestoreSettings, restoreChainInto, type PreparedChain } from '../src/engines/mysql/chain-restore.js';
+import { verifyChainLinks, verifyChainMember } from '../src/engines/mysql/chain-verify.js';
+import { verifyPhysical } from '../src/engines/mysql/verify.js';
 import { listTables, prepareStatsSession, tableStats } from '../src/engines/mysql/table-stats.js';
 import type { JobEvent } from '../src/ops/job.js';
 import { sandboxTarget } from '../src/ops/sandbox-target.js';
@@ -186,6 +188,19 @@ describe('mariadb-backup chains: full, incr, incr, diff', () => {
     // The repository was only read: every member still matches its checksums.
     for (const k of members) expect(await verifyFiles(repo().backupDir(taken[k].id), taken[k].files)).toEqual([]);
   }, 180_000);
+
+  it('verify reads each member as mariadb-backup left it, and the LSN links from their own checkpoints files', () => {
+    for (const k of ['F', 'I1', 'I2', 'D'] as const) {
+      const v = verifyChainMember(taken[k], repo().backupDir(taken[k].id));
+      expect(v, k).toMatchObject({ ok: true });
+      if (k !== 'F') expect(v.detail).toBe(`backup_type = incremental, LSN ${taken[k].mysql!.fromLsn} to ${taken[k].mysql!.toLsn}, binlog ${taken[k].mysql!.binlogFile}:${taken[k].mysql!.binlogPosition}`);
+    }
+    // The check for a full alone would call an incremental unprepared: verify must choose by type.
+    expect(verifyPhysical(taken.I1, repo().backupDir(taken.I1.id))).toMatchObject({ ok: false, detail: 'backup_type is incremental, not a prepared full backup (full-prepared or log-applied)' });
+    expect(verifyChainLinks(repoDir, catalog(), taken.I2.id)).toEqual({
+      method: 'chain links', ok: true, detail: `full ${taken.F.id} → incremental ${taken.I1.id} → incremental ${taken.I2.id}: each starts where the one before ends`,
+    });
+  });
 
   it('a flipped byte in an incremental stops the restore before any server starts, naming the member and the file', async () => {
     const i1Dir = repo().backupDir(taken.I1.id);
