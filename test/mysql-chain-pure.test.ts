@@ -69,6 +69,10 @@ describe('xtrabackup_checkpoints, as captured', () => {
     );
     expect(() => checkIncremental({ backupType: 'full-backuped', fromLsn: '0', toLsn: '900' }, base, 'B')).toThrow('backup_type = full-backuped, not incremental');
     expect(() => checkIncremental(undefined, base, 'B')).toThrow('no readable base/xtrabackup_checkpoints');
+    expect(() => checkIncremental({ backupType: 'incremental', fromLsn: '500', toLsn: '500' }, base, 'B')).not.toThrow();
+    expect(() => checkIncremental({ backupType: 'incremental', fromLsn: '500', toLsn: '80' }, base, 'B')).toThrow(
+      "The server's InnoDB log ends at LSN 80, before LSN 500 where backup B ended, so its data directory was replaced since that backup; take a full backup.",
+    );
   });
 });
 

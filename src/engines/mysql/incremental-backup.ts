@@ -64,6 +64,14 @@ export function checkIncremental(ours: CheckpointLsns | undefined, base: Checkpo
   if (ours.fromLsn !== base.toLsn) {
     throw new DbdrillError('failed', `mariadb-backup copied from LSN ${ours.fromLsn}, but backup ${baseId} it was taken against ends at LSN ${base.toLsn}, so the two would not link.`);
   }
+  // A server whose log is behind its base's end runs on another data directory (re-created or
+  // restored since): its pages are not the base's plus changes, and a chain of them would be garbage.
+  if (BigInt(ours.toLsn) < BigInt(ours.fromLsn)) {
+    throw new DbdrillError(
+      'failed',
+      `The server's InnoDB log ends at LSN ${ours.toLsn}, before LSN ${ours.fromLsn} where backup ${baseId} ended, so its data directory was replaced since that backup; take a full backup.`,
+    );
+  }
 }
 
 function cap(s: string): string {
