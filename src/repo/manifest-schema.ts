@@ -16,6 +16,7 @@ export const MANIFEST_FORMAT: FileFormat = { what: 'a dbdrill backup manifest', 
 
 const lsn = () => v.pipe(text(), v.regex(/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/i, 'must be an LSN like 0/3000028'));
 const segment = () => v.pipe(text(), v.regex(SEGMENT_RE, 'must be a WAL segment name (24 hex digits)'));
+const innodbLsn = () => v.pipe(text(), v.regex(/^\d{1,20}$/, 'must be an InnoDB LSN (decimal digits)'));
 const binlogName = () => v.pipe(text(), v.check((n) => parseBinlogFileName(n) !== undefined, 'must be a binlog file name like mysql-bin.000042'));
 
 /**
@@ -40,6 +41,7 @@ export const ManifestSchema = loose({
   finishedAt: v.optional(isoTime()),
   sizeBytes: count(),
   files: list(loose({ path: innerPath(), bytes: count(), sha256: sha256Hex() })),
+  prior: v.optional(v.pipe(text(), v.regex(ID_RE, 'must be a backup id like 20261124T143000Z-F'))),
   format: v.optional(text()),
   database: v.optional(text()),
   postgres: v.optional(
@@ -59,6 +61,9 @@ export const ManifestSchema = loose({
       binlogPosition: v.optional(count()),
       gtid: v.optional(text()),
       consistentAt: v.optional(isoTime()),
+      fromLsn: v.optional(innodbLsn()),
+      toLsn: v.optional(innodbLsn()),
+      lastLsn: v.optional(innodbLsn()),
     }),
   ),
   tables: v.optional(list(loose({ table: nonEmptyText(), rows: count(), digest: v.optional(text()) }))),

@@ -41,6 +41,11 @@ export interface Manifest {
   finishedAt?: string;
   sizeBytes: number;
   files: FileSum[];
+  /**
+   * The backup this one was taken against (diff: its full; incr: the newest member of its chain
+   * then); absent for a full. Restoring this backup needs that one, and so on down to a full.
+   */
+  prior?: string;
   /** pg_dump format or other tool-specific layout notes. */
   format?: string;
   database?: string;
@@ -65,6 +70,14 @@ export interface Manifest {
      * position above); a point-in-time restore from the backup reaches no earlier moment.
      */
     consistentAt?: string;
+    /**
+     * mariadb-backup backups: the InnoDB checkpoint LSNs the copy covers, from its
+     * xtrabackup_checkpoints (decimal text: LSNs are 64-bit). A diff's or incr's fromLsn is its
+     * prior's toLsn; lastLsn is the end of the redo log copied with it.
+     */
+    fromLsn?: string;
+    toLsn?: string;
+    lastLsn?: string;
   };
   tables?: TableStat[];
   error?: string;

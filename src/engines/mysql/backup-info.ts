@@ -3,7 +3,10 @@
  *   xtrabackup_binlog_info   "mysql-bin.000001\t502593\t0-1-33" (file, position, GTID if any);
  *                            MariaDB 11 names it mariadb_backup_binlog_info
  *   xtrabackup_checkpoints   "backup_type = full-backuped" … after --prepare "log-applied"
- *                            (older releases: "full-prepared")
+ *                            (older releases: "full-prepared"); an incremental says
+ *                            "incremental". from_lsn/to_lsn: the InnoDB checkpoint LSNs the copy
+ *                            covers (an incremental's from_lsn is its base's to_lsn); last_lsn: the
+ *                            end of the redo log copied with it
  */
 export const BINLOG_INFO_FILES = ['mariadb_backup_binlog_info', 'xtrabackup_binlog_info'];
 export const CHECKPOINTS_FILES = ['mariadb_backup_checkpoints', 'xtrabackup_checkpoints'];
@@ -29,6 +32,27 @@ export function parseCheckpoints(text: string): Record<string, string> {
     if (m) out[m[1]!] = m[2]!;
   }
   return out;
+}
+
+/** backup_type of an incremental (or differential) backup, which only its full's prepare can use. */
+export const INCREMENTAL_TYPE = 'incremental';
+
+/** What a checkpoints file says about the LSN range of its copy; LSNs as decimal text (they are 64-bit). */
+export interface CheckpointLsns {
+  backupType: string;
+  fromLsn: string;
+  toLsn: string;
+  lastLsn?: string;
+}
+
+const LSN_RE = /^\d{1,20}$/;
+
+/** The LSN range of a checkpoints file; undefined when backup_type, from_lsn or to_lsn is missing or not a number. */
+export function checkpointLsns(text: string): CheckpointLsns | undefined {
+  const cp = parseCheckpoints(text);
+  const { backup_type: backupType, from_lsn: fromLsn, to_lsn: toLsn, last_lsn: lastLsn } = cp;
+  if (!backupType || !fromLsn || !toLsn || !LSN_RE.test(fromLsn) || !LSN_RE.test(toLsn)) return undefined;
+  return { backupType, fromLsn, toLsn, ...(lastLsn && LSN_RE.test(lastLsn) ? { lastLsn } : {}) };
 }
 
 /** The options file mariadb-backup writes beside the data: the source's InnoDB file layout. */

@@ -5,27 +5,36 @@ import type { Target } from '../../config/target.js';
 import { invalid } from '../../errors.js';
 import { toolTooOld } from '../../runner/errors.js';
 import { runTool } from '../../runner/run.js';
-import { findTool, packageFor } from '../../runner/tools.js';
+import { packageFor } from '../../runner/tools.js';
 import type { BackupResult, RecordTool } from '../backup-result.js';
 import type { EngineContext } from '../context.js';
 import { watchGrowth } from '../growth.js';
 import type { ProbeResult } from '../probe-types.js';
 import { forwardToolEvents } from '../tool-events.js';
-import { BINLOG_INFO_FILES, parseBinlogInfo } from './backup-info.js';
+import { BINLOG_INFO_FILES, CHECKPOINTS_FILES, checkpointLsns, parseBinlogInfo } from './backup-info.js';
+import { MEMBER_DIR, type ChainType } from './chain.js';
 import { connectMysql } from './client.js';
 import { isLocalHost, myConnArgs, mySecret } from './connection-args.js';
-import { majorMinor, parseClientVersion, versionAtLeast } from './dump-args.js';
+import { findBackupTool } from './backup-tool.js';
+import { majorMinor, versionAtLeast } from './dump-args.js';
+import { baseCheckpoints, checkIncremental, incrementalArgs, type ChainBase } from './incremental-backup.js';
 
 export const PHYSICAL_FORMAT = 'mariadb-backup';
 
 export interface MyPhysicalOptions {
   jobs?: number;
   recordTool?: RecordTool;
+  /**
+   * Take a diff or incr against this backup (chainBaseFor picks it): only the pages changed since
+   * it are copied, and the copy is left unprepared, to be applied onto its full at restore time.
+   */
+  base?: ChainBase & { type: ChainType };
 }
 
 /**
  * mariadb-backup --backup into <dir>/base, then --prepare, so the directory is a consistent data
- * directory a server can start on (given the binlogs after it for point-in-time recovery). The
+ * directory a server can start on (given the binlogs after it for point-in-time recovery). With
+ * opts.base, a diff or incr instead: the pages changed since that backup, unprepared. The
  * tool copies the server's files itself, so it must run on the server's host and be able to read
  * its data directory; it talks to the server (over TCP, the password in its option file) only to
  * take the backup locks and read the binlog position, which it writes to xtrabackup_binlog_info.
@@ -39,9 +48,7 @@ export async function myPhysicalBackup(ctx: EngineContext, target: Target, probe
       `mariadb-backup copies the server's data directory, so it must run on the database host, but target "${target.name}" is at ${target.host}; run dbdrill on that host with a target at 127.0.0.1, or use --kind logical.`,
     );
   }
-  const tool = await findTool(['mariadb-backup', 'mariabackup']);
-  const said = await runTool({ tool, args: ['--version'], capture: true, signal: ctx.signal, timeoutMs: 10_000 });
-  const version = parseClientVersion(`${said.stdout}\n${said.stderrTail.join('\n')}`)?.version ?? tool.version;
+  const { tool, version } = await findBackupTool(ctx.signal);
   if (majorMinor(version) !== majorMinor(probe.serverVersion)) {
     // InnoDB's on-disk formats change between release series; mariadb-backup reads only its own.
     if (!versionAtLeast(version, majorMinor(probe.serverVersion))) throw toolTooOld(tool.name, version, probe.serverVersion, packageFor(tool.name));
@@ -62,7 +69,9 @@ export async function myPhysicalBackup(ctx: EngineContext, target: Target, probe
     );
   }
 
-  const base = join(dir, 'base');
+  const chainBase = opts.base;
+  const baseLsns = chainBase ? await ctx.step('check base backup', () => baseCheckpoints(chainBase, chainBase.type)) : undefined;
+  const base = join(dir, MEMBER_DIR);
   const args = [
     ...myConnArgs(target),
     '--backup',
@@ -70,6 +79,7 @@ export async function myPhysicalBackup(ctx: EngineContext, target: Target, probe
     `--datadir=${layout.datadir}`,
     ...layout.innodb,
     ...((opts.jobs ?? 1) > 1 ? [`--parallel=${opts.jobs}`] : []),
+    ...(chainBase ? incrementalArgs(chainBase) : []),
   ];
   const toolRecord = { name: tool.name, version, argv: [tool.path, ...args] };
   opts.recordTool?.(toolRecord);
@@ -83,18 +93,25 @@ export async function myPhysicalBackup(ctx: EngineContext, target: Target, probe
   // before it exits: the end of the copy is a bound on that moment that is late, never early.
   const copiedAt = new Date().toISOString();
   // --prepare applies the redo log copied alongside, as crash recovery would: afterwards the files
-  // are consistent as of the backup's end, and restoring is a plain copy.
-  await ctx.step('prepare', () => runTool({ tool, args: ['--prepare', `--target-dir=${base}`], signal: ctx.signal, onEvent: forwardToolEvents(ctx) }));
+  // are consistent as of the backup's end, and restoring is a plain copy. An incremental cannot be
+  // prepared on its own: a restore applies it onto a prepared copy of its full (chain-restore.ts).
+  if (!chainBase) await ctx.step('prepare', () => runTool({ tool, args: ['--prepare', `--target-dir=${base}`], signal: ctx.signal, onEvent: forwardToolEvents(ctx) }));
+  const cpFile = CHECKPOINTS_FILES.map((f) => join(base, f)).find((p) => existsSync(p));
+  const lsns = cpFile ? checkpointLsns(readFileSync(cpFile, 'utf8')) : undefined;
+  if (chainBase) checkIncremental(lsns, baseLsns!, chainBase.manifest.id);
 
   const infoFile = BINLOG_INFO_FILES.map((f) => join(base, f)).find((p) => existsSync(p));
   const coords = infoFile ? parseBinlogInfo(readFileSync(infoFile, 'utf8')) : {};
   if (probe.archiving.enabled && coords.binlogFile === undefined) {
     ctx.emit({ type: 'log', level: 'warn', text: `${tool.name} recorded no binlog position; point-in-time recovery cannot start from this backup` });
   }
+  const lsnFields = lsns ? { fromLsn: lsns.fromLsn, toLsn: lsns.toLsn, ...(lsns.lastLsn ? { lastLsn: lsns.lastLsn } : {}) } : {};
+  const mysqlFields = { ...coords, ...(coords.binlogFile !== undefined ? { consistentAt: copiedAt } : {}), ...lsnFields };
   return {
     tool: toolRecord,
     format: PHYSICAL_FORMAT,
-    ...(Object.keys(coords).length > 0 ? { mysql: { ...coords, ...(coords.binlogFile !== undefined ? { consistentAt: copiedAt } : {}) } } : {}),
+    ...(chainBase ? { prior: chainBase.manifest.id } : {}),
+    ...(Object.keys(mysqlFields).length > 0 ? { mysql: mysqlFields } : {}),
   };
 }
 

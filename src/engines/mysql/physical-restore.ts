@@ -21,14 +21,19 @@ import { verifyPhysical } from './verify.js';
 export async function physicalRestoreSettings(m: Manifest, backupDir: string): Promise<Record<string, string>> {
   const prepared = verifyPhysical(m, backupDir);
   if (!prepared.ok) throw invalid(`Backup ${m.id} cannot be restored: ${prepared.detail}; run dbdrill verify ${m.target} --backup ${m.id} and restore another backup.`);
+  await checkServerReads(m);
+  const cnf = join(backupDir, 'base', BACKUP_CNF);
+  return existsSync(cnf) ? serverSettingsOf(readFileSync(cnf, 'utf8')) : {};
+}
+
+/** The local mariadbd must read the InnoDB format of the backup's release series (or be newer). */
+export async function checkServerReads(m: Manifest): Promise<void> {
   const server = await findTool(['mariadbd', 'mysqld']);
   if (!versionAtLeast(server.version, majorMinor(m.serverVersion))) {
     throw invalid(
       `Backup ${m.id} holds the data files of MariaDB ${m.serverVersion}, which ${server.name} ${server.version} on this host cannot open; restore it on a host with MariaDB ${majorMinor(m.serverVersion)} or newer.`,
     );
   }
-  const cnf = join(backupDir, 'base', BACKUP_CNF);
-  return existsSync(cnf) ? serverSettingsOf(readFileSync(cnf, 'utf8')) : {};
 }
 
 /**
