@@ -8,6 +8,7 @@ import { findPgbackrest, type Pgbackrest } from './command.js';
 import { DEFAULT_PROCESS_MAX, renderConf } from './conf.js';
 import { pgbackrestLayout, type PgbackrestLayout } from './layout.js';
 import { discoverLocalServer, runAsFor, type LocalServer } from './local-server.js';
+import { checkStanzaSystem, readStanzaInfo } from './stanza.js';
 
 export interface PgbackrestSetupOptions {
   processMax?: number;
@@ -27,7 +28,7 @@ export interface PreparedPgbackrest {
  * Gets a target ready for pgBackRest: finds the tool, learns from the server where its data
  * directory and socket are (and that they are on this host), and writes the generated conf and
  * the state directories, owned by the account pgBackRest and archive_command run as. The next
- * step is stanza-create.
+ * step is stanza-create. Running it again rewrites the conf (a moved data directory, a new port).
  */
 export async function preparePgbackrest(target: Target, opts: PgbackrestSetupOptions = {}): Promise<PreparedPgbackrest> {
   const tool = await findPgbackrest();
@@ -35,6 +36,11 @@ export async function preparePgbackrest(target: Target, opts: PgbackrestSetupOpt
   const server = await discoverLocalServer(target);
   const runAs = runAsFor(server.owner, server.dataDir);
   const layout = pgbackrestLayout(target.repo);
+  const secret = pgSecret(target);
+  const pb: Pgbackrest = { tool, stanza: target.name, layout, ...(runAs ? { runAs } : {}), ...(secret ? { secret } : {}), ...(cipherPass !== undefined ? { cipherPass } : {}) };
+  // A conf already there serves a stanza that may be another cluster's: refuse before
+  // rewriting it, or that cluster's archive_command would start pushing with this one's paths.
+  if (existsSync(layout.confFile)) checkStanzaSystem(pb, await readStanzaInfo(pb), server.systemId);
   const conf = renderConf({
     stanza: target.name,
     layout,
@@ -44,12 +50,7 @@ export async function preparePgbackrest(target: Target, opts: PgbackrestSetupOpt
     cipher: cipherPass !== undefined,
   });
   writeLayout(target.repo, layout, conf, runAs);
-  const secret = pgSecret(target);
-  return {
-    pb: { tool, stanza: target.name, layout, ...(runAs ? { runAs } : {}), ...(secret ? { secret } : {}), ...(cipherPass !== undefined ? { cipherPass } : {}) },
-    server,
-    conf,
-  };
+  return { pb, server, conf };
 }
 
 /**
