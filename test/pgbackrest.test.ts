@@ -186,4 +186,150 @@ describe('pgBackRest as a PostgreSQL method (real PostgreSQL 15 and pgBackRest 2
       await restores.stop(out.pid);
     }
   }, 240_000);
+  it('verify passes a healthy repository, then names a flipped byte in a diff, the incr that reads it and a damaged segment; a restore of that diff stops at the file', async () => {
+    const healthy = await runEngine((ctx) => pgbackrestVerify(ctx, pb, STANZA));
+    expect(healthy.value.verdict).toMatchObject({ ok: true, findings: [] });
+    expect(healthy.value.rows.map((r) => r.status)).toEqual(['complete', 'complete', 'complete']);
+
+    const [incr, diff, full] = [rows[0]!.id, rows[1]!.id, rows[2]!.id];
+    const diffData = join(stanzaBackupDir(pb.layout, STANZA), diff);
+    const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
+    const victim = files(join(diffData, 'pg_data')).sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
+    const rel = victim.slice(diffData.length + 1).replace(/\.zst$/, '');
+    const undoFile = flipByte(victim, Math.floor(statSync(victim).size / 2));
+    const archiveDir = archiveIdDir(pb, '15-1');
+    const segDir = join(archiveDir, '0000000100000000');
+    const segFile = readdirSync(segDir).find((f) => f.startsWith('000000010000000000000002-'))!;
+    const undoSeg = flipByte(join(segDir, segFile), 500);
+    try {
+      const bad = await runEngine((ctx) => pgbackrestVerify(ctx, pb, STANZA));
+      const v = bad.value.verdict;
+      expect(v.ok).toBe(false);
+      expect(v.damaged.get(diff)).toMatch(new RegExp(`^${rel} (does not match its checksum|cannot be read)`));
+      expect(v.damaged.get(incr)).toBe(`it references backup ${diff}, which is damaged`);
+      expect(v.damaged.has(full)).toBe(false);
+      expect(v.findings.some((f) => f.startsWith('WAL segment 000000010000000000000002 in the archive '))).toBe(true);
+      expect(bad.value.rows.map((r) => [r.id, r.status])).toEqual([[incr, 'corrupt'], [diff, 'corrupt'], [full, 'complete']]);
+      expect(bad.value.rows[1]!.verification![0]).toMatchObject({ method: 'pgbackrest verify', ok: false });
+
+      // pgBackRest checks every file it restores: the damaged one stops the restore before any server starts.
+      const dataDir = restores.dir();
+      const port = await freePort();
+      const { error } = await failEngine((ctx) =>
+        pgbackrestPitrRestore(ctx, pb, { set: diff, target: { kind: 'immediate' }, dataDir, port, targetName: STANZA, serverMajor: 15, expect: { segments: 1 } }),
+      );
+      expect(error.exitCode).toBe(1);
+      // Named either way pgBackRest notices it: a checksum that differs, or a copy that no longer decompresses.
+      expect(error.message).toMatch(/^pgBackRest stopped the restore/);
+      expect(error.message).toContain(rel.replace(/^pg_data\//, ''));
+      expect(existsSync(join(dataDir, 'global', 'pg_control'))).toBe(false);
+      expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(false);
+    } finally {
+      undoFile();
+      undoSeg();
+    }
+    // A missing segment in the middle of the archive, which pgBackRest's verify does not report.
+    const gapFile = readdirSync(segDir).find((f) => f.startsWith('000000010000000000000003-'))!;
+    renameSync(join(segDir, gapFile), join(archiveDir, gapFile));
+    try {
+      const gap = await runEngine((ctx) => pgbackrestVerify(ctx, pb, STANZA));
+      expect(gap.value.report.status).toBe('ok');
+      expect(gap.value.verdict.ok).toBe(false);
+      expect(gap.value.verdict.findings).toContain('The archive lacks WAL 000000010000000000000003…000000010000000000000003 (1 segment); no restore replays past it.');
+    } finally {
+      renameSync(join(archiveDir, gapFile), join(segDir, gapFile));
+    }
+    expect((await runEngine((ctx) => pgbackrestVerify(ctx, pb, STANZA))).value.verdict.ok).toBe(true);
+  }, 180_000);
+
+  it('reaches a server that demands a password through PGPASSWORD only; a wrong one gets one sentence', async () => {
+    const hba = join(db.server.dataDir, 'pg_hba.conf');
+    const original = readFileSync(hba, 'utf8');
+    writeFileSync(hba, original.replace(/^local(\s+)all(\s+)all(\s+)trust/m, 'local$1all$2all$3scram-sha-256'));
+    await db.sql('SELECT pg_reload_conf()');
+    try {
+      await runEngine((ctx) => stanzaCheck(ctx, pb));
+      const { error } = await failEngine((ctx) => stanzaCheck(ctx, { ...pb, secret: { kind: 'pg', password: 'not-the-password' } }));
+      expect(error.code).toBe('auth-failed');
+      expect(error.exitCode).toBe(2);
+      expect(error.message).toBe('pgBackRest could not connect to the PostgreSQL server of stanza "pgbr" through its Unix socket: password authentication failed for user "dbdrill"; check the target\'s user and password.');
+      expect(error.message).not.toContain('not-the-password');
+      expect(readConf(db.target)).not.toContain(db.server.password);
+    } finally {
+      writeFileSync(hba, original);
+      await db.sql('SELECT pg_reload_conf()');
+    }
+  }, 120_000);
+
+  it('refuses the stanza of another cluster naming both system ids, leaving the conf alone; refuses a data directory that is not this server\'s', async () => {
+    const other = await PgbackrestPostgres.start(STANZA, { sampleData: false, repo: db.target.repo, archive: false });
+    try {
+      const before = readConf(db.target);
+      const ours = (await readStanzaInfo(pb))!.db[0]!.systemId;
+      const theirs = (await other.sql<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()'))[0]!.id;
+      const error = await preparePgbackrest(other.target).then(() => undefined, (e: Error & { exitCode?: number }) => e);
+      expect(error?.exitCode).toBe(2);
+      expect(error?.message).toBe(
+        `The pgBackRest stanza "pgbr" in ${join(db.target.repo, 'pgbackrest')} belongs to another cluster (system id ${ours}), not to this target's server (system id ${theirs}); give the target a repository of its own, or remove that stanza if its cluster is gone.`,
+      );
+      expect(readConf(db.target)).toBe(before);
+
+      // A server reached over the network may report a path that exists here for another cluster.
+      expect(() => checkLocalDataDir('remote', other.server.dataDir, ours)).toThrow(
+        `${other.server.dataDir} on this machine holds another cluster (system id ${theirs}) than the server of target "remote" (system id ${ours}), which is elsewhere; pgBackRest copies the data directory itself, so run dbdrill on the database host (or keep the native method for a server reached only over the network).`,
+      );
+      expect(() => checkLocalDataDir('remote', '/var/lib/postgresql/99/main', ours)).toThrow(
+        'The server of target "remote" keeps its data in /var/lib/postgresql/99/main, which is not on this machine; pgBackRest copies the data directory itself, so run dbdrill on the database host (or keep the native method for a server reached only over the network).',
+      );
+    } finally {
+      await other.stop({ keepRepo: true });
+    }
+  }, 120_000);
+
+  it('says how to install pgBackRest when it is missing, before writing anything', async () => {
+    const path = process.env.PATH;
+    const target: Target = { ...db.target, repo: join(db.target.repo, '..', `pgbr-missing-${process.pid}`) };
+    process.env.PATH = '/nonexistent';
+    try {
+      const error = await preparePgbackrest(target).then(() => undefined, (e: Error & { exitCode?: number }) => e);
+      expect(error?.message).toBe('pgbackrest is not installed (looked in PATH and /usr/lib/postgresql/*/bin); install it with: apt-get install pgbackrest.');
+      expect(error?.exitCode).toBe(2);
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(existsSync(target.repo)).toBe(false);
+    await expect(findPgbackrest()).resolves.toMatchObject({ name: 'pgbackrest', version: '2.45' });
+  });
+
+  it('names the pgBackRest process that holds the backup lock, and an interrupted backup leaves no set behind', async () => {
+    // Dirty buffers, so the spread checkpoint the first backup waits for takes a while.
+    await db.sql('CREATE TABLE pgbr_lock AS SELECT g, md5(g::text) AS v FROM generate_series(1, 200000) g');
+    const sets = (await readStanzaInfo(pb))!.backup.length;
+    const stop = new AbortController();
+    let holder: number | undefined;
+    const first = runPgbackrest(pb, 'backup', ['--type=full', '--no-start-fast'], {
+      signal: stop.signal,
+      onEvent: (e) => {
+        if (e.type === 'start') holder = e.pid;
+      },
+    }).then(() => undefined, (e: Error & { code?: string }) => e);
+    const lockFile = join(pb.layout.lockPath, `${STANZA}-backup.lock`);
+    for (let i = 0; i < 100; i++) {
+      try {
+        if (holder !== undefined && (JSON.parse(readFileSync(lockFile, 'utf8')) as { pid: number }).pid === holder) break;
+      } catch {
+        // not written yet
+      }
+      await sleep(100);
+    }
+    try {
+      const { error } = await failEngine((ctx) => pgbackrestBackup(ctx, pb, STANZA, { type: 'incr' }));
+      expect(error.exitCode).toBe(1);
+      expect(error.message).toMatch(new RegExp(`^pgBackRest backup of stanza "pgbr" did not start: process ${holder} \\(\\S*pgbackrest .*backup\\) holds its backup lock \\(${lockFile}\\); wait for it to finish, or stop it, and run this again\\.$`));
+    } finally {
+      stop.abort();
+    }
+    expect((await first)?.code).toBe('aborted');
+    expect((await readStanzaInfo(pb))!.backup.length).toBe(sets);
+  }, 120_000);
 });

@@ -19,12 +19,12 @@ import { sandboxRunDir } from './sandbox.js';
 export class PgbackrestPostgres {
   constructor(readonly server: SandboxInstance, readonly target: Target) {}
 
-  static async start(tag: string, opts: { sampleData?: boolean; repo?: string } = {}): Promise<PgbackrestPostgres> {
+  static async start(tag: string, opts: { sampleData?: boolean; repo?: string; archive?: boolean } = {}): Promise<PgbackrestPostgres> {
     const repo = opts.repo ?? join(sandboxRunDir(), `${tag}-repo-${process.pid}`);
     mkdirSync(repo, { recursive: true, mode: 0o700 });
     const tool = await findPgbackrest();
     const command = archivePushCommand({ tool, layout: pgbackrestLayout(repo), stanza: tag });
-    const server = await startPostgresSandbox({ sampleData: opts.sampleData ?? true, archive: { command } });
+    const server = await startPostgresSandbox({ sampleData: opts.sampleData ?? true, ...(opts.archive === false ? {} : { archive: { command } }) });
     const target: Target = {
       name: tag, engine: 'postgres', host: server.host, port: server.port, user: server.user, dbname: server.dbname, repo,
       // In memory only, as for a drill's scratch instance: resolvePassword reads it.

@@ -106,6 +106,12 @@ export function explainFailure(ctx: FailureContext, command: string, stderr: str
     case 87:
       return invalid(`The server of stanza "${ctx.stanza}" has archive_mode off, and pgBackRest needs WAL archiving; turn archiving on (archive_mode needs a restart).`, detail);
   }
+  // Any other failure while restoring one file (a damaged file that no longer decompresses):
+  // name the file, whatever the error's number.
+  const restoring = /error restoring '([^']+)': (.*)$/.exec(err.message);
+  if (restoring) {
+    return new DbdrillError('failed', `pgBackRest stopped the restore at ${restoring[1]}: ${restoring[2]!.replace(/\.$/, '')}; the repository copy of that file is damaged or unreadable, so run verify and restore from another backup.`, { ...detail, file: restoring[1] });
+  }
   const hint = err.hints[0] ? ` (${err.hints[0].replace(/\?$/, '')})` : '';
   return new DbdrillError('tool-failed', `pgbackrest ${command} failed with error ${err.code}: ${err.message.replace(/:$/, '')}${hint}.`, detail);
 }

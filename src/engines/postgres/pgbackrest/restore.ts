@@ -1,6 +1,6 @@
 import { chownSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DbdrillError, invalid } from '../../../errors.js';
+import { DbdrillError, invalid, isDbdrillError } from '../../../errors.js';
 import type { RestoreTarget } from '../../../pitr/time.js';
 import type { EngineContext } from '../../context.js';
 import { forwardToolEvents } from '../../tool-events.js';
@@ -8,6 +8,7 @@ import { appendRestoredServerConfig, checkDestination, restoredServerSettings, r
 import { archiveGetCommand } from './archive.js';
 import { runPgbackrest, type Pgbackrest } from './command.js';
 import { CopyProgress, parseOutputLine } from './output.js';
+import { damagedFilesOf, describeProblem } from './verify.js';
 
 export interface PgbackrestRestoreRequest {
   /** The backup set to start from (the planner's choice): --set. */
@@ -90,21 +91,41 @@ export async function pgbackrestRestoreFiles(ctx: EngineContext, pb: Pgbackrest,
   if (pb.runAs) chownSync(dataDir, pb.runAs.uid, pb.runAs.gid);
   const copy = new CopyProgress();
   let bytes = 0;
-  await runPgbackrest(pb, 'restore', args, {
-    signal: ctx.signal,
-    onEvent: forwardToolEvents(ctx, (e) => {
-      if (e.type !== 'line') return;
-      const line = parseOutputLine(e.text);
-      if (line.kind === 'file') ctx.emit({ type: 'progress', phase: 'restoring files', unit: 'bytes', ...copy.update(line, performance.now()) });
-      else if (line.kind === 'done') bytes = line.bytes;
-    }),
-  });
+  try {
+    await runPgbackrest(pb, 'restore', args, {
+      signal: ctx.signal,
+      onEvent: forwardToolEvents(ctx, (e) => {
+        if (e.type !== 'line') return;
+        const line = parseOutputLine(e.text);
+        if (line.kind === 'file') ctx.emit({ type: 'progress', phase: 'restoring files', unit: 'bytes', ...copy.update(line, performance.now()) });
+        else if (line.kind === 'done') bytes = line.bytes;
+      }),
+    });
+  } catch (e) {
+    throw await nameDamagedFile(ctx, pb, req.set, dataDir, e);
+  }
   // pgBackRest writes recovery.signal for every --type dbdrill uses; without it the server would
   // start as a primary on an inconsistent copy.
   if (!existsSync(join(dataDir, 'recovery.signal'))) {
     throw new DbdrillError('failed', `pgBackRest restored ${dataDir} without recovery.signal; refusing to start a server on it.`, { dataDir });
   }
   return bytes;
+}
+
+/**
+ * A restore that failed on a file without naming it (pgBackRest reports a copy that no longer
+ * decompresses only as "zst error: Data corruption detected") gets the file from verify --set.
+ */
+async function nameDamagedFile(ctx: EngineContext, pb: Pgbackrest, set: string, dataDir: string, e: unknown): Promise<unknown> {
+  if (!isDbdrillError(e) || e.code === 'aborted' || e.detail?.file !== undefined || e.detail?.pgbackrestError === undefined) return e;
+  const damaged = await damagedFilesOf(pb, set, ctx.signal).catch(() => []);
+  if (damaged.length === 0) return e;
+  const why = e.message.replace(/^pgbackrest restore failed with error \d+: (?:raised from local-\d+ protocol: )?/, '').replace(/\.$/, '');
+  return new DbdrillError(
+    'failed',
+    `pgBackRest stopped the restore of backup set ${set} (${why}) before starting a server and left ${dataDir} for inspection: ${damaged.map(describeProblem).join('; ')}; restore from another backup.`,
+    { ...e.detail, damaged },
+  );
 }
 
 export interface PgbackrestPitrRequest extends PgbackrestRestoreRequest {

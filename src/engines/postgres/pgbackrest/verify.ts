@@ -2,6 +2,7 @@ import type { Verification } from '../../../repo/manifest.js';
 import { findGaps, type WalInventory } from '../../../pitr/inventory.js';
 import { parseSegment, segmentName } from '../../../pitr/wal-names.js';
 import type { EngineContext } from '../../context.js';
+import type { RunEvent } from '../../../runner/run.js';
 import { forwardToolEvents } from '../../tool-events.js';
 import { archiveIdDir, readPgbackrestInventory, storedSegment } from './archive.js';
 import { catalogRows, type Damage, type PgbackrestBackupRow } from './catalog.js';
@@ -123,9 +124,10 @@ export interface VerifyVerdict {
 }
 
 /**
- * Turns verify's output and dbdrill's own archive listing into a verdict. pgBackRest marks only
- * the set that holds a damaged file; a diff or incr that references it cannot restore either, so
- * it is marked too (the reference list says which sets a restore reads). pgBackRest does not
+ * Turns verify's output and dbdrill's own archive listing into a verdict. pgBackRest names the
+ * damaged file under the set that holds it, and counts it against a set referencing it only when
+ * that set's manifest points at that very copy; a diff or incr whose chain holds a damaged set is
+ * marked here whatever the counts (the reference list says which sets a restore reads). It does not
  * report a segment missing from the middle of the archive, or a set whose WAL up to its stop
  * point is gone; dbdrill's listing does.
  */
@@ -137,9 +139,6 @@ export function judgeVerify(report: VerifyReport, problems: VerifyProblem[], row
     const list = own.get(p.backup!) ?? [];
     list.push(`${dataFile(p)} ${KIND_WORDS[p.kind]}`);
     own.set(p.backup!, list);
-  }
-  for (const b of report.backups.filter((x) => x.status !== 'valid' && !own.has(x.label))) {
-    own.set(b.label, [`pgBackRest verify found ${b.checked - b.valid} of its ${b.checked} files invalid`]);
   }
   for (const [label, what] of own) {
     damaged.set(label, what.join('; '));
@@ -161,8 +160,12 @@ export function judgeVerify(report: VerifyReport, problems: VerifyProblem[], row
     // Only damaged files pass down a chain: a set that cannot become consistent for lack of its
     // own WAL does not hurt a diff or incr, which replays from its own start.
     const ref = row.reference.find((r) => own.has(r));
-    const walWhy = consistencyWal(row, inventory, badSegments);
-    const why = ref ? `it references backup ${ref}, which is damaged` : walWhy;
+    const counted = report.backups.find((b) => b.label === row.id && b.status !== 'valid');
+    const why = ref
+      ? `it references backup ${ref}, which is damaged`
+      : counted
+        ? `pgBackRest verify found ${counted.checked - counted.valid} of its ${counted.checked} files invalid`
+        : consistencyWal(row, inventory, badSegments);
     if (why) {
       damaged.set(row.id, why);
       findings.push(`Backup ${row.id} cannot be restored: ${why}.`);
@@ -205,19 +208,37 @@ export function verifyArgs(set?: string): string[] {
   return ['--output=text', '--verbose', '--log-level-console=off', '--log-level-stderr=info', '--job-retry=0', ...(set ? [`--set=${set}`] : [])];
 }
 
+/** Problem lines from verify's stderr, collected as they come. */
+function collectProblems(into: VerifyProblem[], also?: (e: RunEvent) => void): (e: RunEvent) => void {
+  return (e) => {
+    also?.(e);
+    if (e.type !== 'line' || e.stream !== 'stderr') return;
+    const p = parseVerifyProblem(e.text);
+    if (p) into.push(p);
+  };
+}
+
+/**
+ * The damaged files of one set and the sets it references, by pgbackrest verify --set: for a
+ * restore that failed on a file pgBackRest did not name (a copy that no longer decompresses).
+ */
+export async function damagedFilesOf(pb: Pgbackrest, set: string, signal?: AbortSignal): Promise<VerifyProblem[]> {
+  const problems: VerifyProblem[] = [];
+  await runPgbackrest(pb, 'verify', verifyArgs(set), { signal, capture: true, onEvent: collectProblems(problems) });
+  return problems;
+}
+
+/** "pg_data/base/5/1249 of backup X": a problem as a restore failure names it. */
+export function describeProblem(p: VerifyProblem): string {
+  if (p.backup) return `${dataFile(p)} of backup ${p.backup} ${KIND_WORDS[p.kind]}`;
+  return `${p.segment ? `WAL segment ${p.segment}` : p.path} ${KIND_WORDS[p.kind]}`;
+}
+
 /** Runs pgbackrest verify (every set and the archive, or one set) and judges the repository. */
 export async function pgbackrestVerify(ctx: EngineContext, pb: Pgbackrest, targetName: string, opts: { set?: string } = {}): Promise<PgbackrestVerifyResult> {
   const problems: VerifyProblem[] = [];
   const r = await ctx.step('pgbackrest verify', () =>
-    runPgbackrest(pb, 'verify', verifyArgs(opts.set), {
-      signal: ctx.signal,
-      capture: true,
-      onEvent: forwardToolEvents(ctx, (e) => {
-        if (e.type !== 'line' || e.stream !== 'stderr') return;
-        const p = parseVerifyProblem(e.text);
-        if (p) problems.push(p);
-      }),
-    }),
+    runPgbackrest(pb, 'verify', verifyArgs(opts.set), { signal: ctx.signal, capture: true, onEvent: collectProblems(problems, forwardToolEvents(ctx)) }),
   );
   const report = parseVerifyReport(r.stdout);
   const info = await readStanzaInfo(pb, ctx.signal);
