@@ -180,6 +180,11 @@ describe('pgbackrest verify (captured)', () => {
     expect(v.damaged.has('20261206-211232F_20261206-211614I')).toBe(false);
   });
 
+  it('fails a report it cannot read rather than passing it', () => {
+    const v = judgeVerify(parseVerifyReport(''), [], rows, inventory());
+    expect(v).toMatchObject({ ok: false, findings: ['pgBackRest verify reported status "unknown" without naming a damaged file.'] });
+  });
+
   it('reads missing and wrong-size files', () => {
     const problems = lines('verify-missing.stderr').map(parseVerifyProblem).filter((p) => p !== undefined);
     expect(problems.map((p) => [p.kind, p.backup, p.path])).toEqual([

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Target } from '../src/config/target.js';
 import { archiveIdDir, readPgbackrestInventory } from '../src/engines/postgres/pgbackrest/archive.js';
 import { pgbackrestBackup } from '../src/engines/postgres/pgbackrest/backup.js';
+import { pgbackrestExpire } from '../src/engines/postgres/pgbackrest/expire.js';
 import { chainOf, type PgbackrestBackupRow } from '../src/engines/postgres/pgbackrest/catalog.js';
 import { findPgbackrest, runPgbackrest, type Pgbackrest } from '../src/engines/postgres/pgbackrest/command.js';
 import { stanzaBackupDir } from '../src/engines/postgres/pgbackrest/layout.js';
@@ -332,4 +333,13 @@ describe('pgBackRest as a PostgreSQL method (real PostgreSQL 15 and pgBackRest 2
     expect((await first)?.code).toBe('aborted');
     expect((await readStanzaInfo(pb))!.backup.length).toBe(sets);
   }, 120_000);
+  it('expires the set it is told to with what depends on it, keeping the chain below', async () => {
+    const [incr, diff, full] = [rows[0]!.id, rows[1]!.id, rows[2]!.id];
+    const before = (await readStanzaInfo(pb))!.backup.map((b) => b.label);
+    expect(before).toEqual([full, diff, incr]);
+    const { events } = await runEngine((ctx) => pgbackrestExpire(ctx, pb, { set: diff }));
+    expect(events.some((e) => e.type === 'tool-line' && e.text.includes(`expire adhoc backup set ${diff}, ${incr}`))).toBe(true);
+    expect((await readStanzaInfo(pb))!.backup.map((b) => b.label)).toEqual([full]);
+    expect(existsSync(join(stanzaBackupDir(pb.layout, STANZA), incr))).toBe(false);
+  }, 60_000);
 });

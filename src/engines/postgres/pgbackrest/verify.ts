@@ -171,7 +171,9 @@ export function judgeVerify(report: VerifyReport, problems: VerifyProblem[], row
       findings.push(`Backup ${row.id} cannot be restored: ${why}.`);
     }
   }
-  return { ok: report.status === 'ok' && findings.length === 0, damaged, wal, gaps, findings };
+  // Never a silent failure: a report that is not "ok" fails verify even when nothing could be named.
+  if (report.status !== 'ok' && findings.length === 0) findings.push(`pgBackRest verify reported status "${report.status}" without naming a damaged file.`);
+  return { ok: findings.length === 0, damaged, wal, gaps, findings };
 }
 
 /** A set becomes consistent only by replaying its WAL from start to stop: each segment must be there, undamaged. */
