@@ -9,7 +9,7 @@ export function cliEntry(): string {
 }
 
 /** Quotes for /bin/sh, and doubles % because PostgreSQL expands %p/%f/%% in these commands. */
-function shellArg(s: string): string {
+export function shellArg(s: string): string {
   const quoted = /^[A-Za-z0-9_./=:-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
   return quoted.replace(/%/g, '%%');
 }

@@ -54,11 +54,22 @@ function confValue(v: string): string {
  */
 export function writeRecoveryConfig(dataDir: string, m: Manifest, settings: Record<string, string>, restoreCommand: string, port: number): void {
   const major = Number(m.serverVersion.split('.')[0]);
-  const all: Record<string, string> = {
+  appendRestoredServerConfig(dataDir, `point-in-time restore of ${m.target} from backup ${m.id}`, {
     restore_command: restoreCommand,
     ...settings,
     recovery_target_action: 'promote',
     archive_mode: 'off',
+    ...restoredServerSettings(dataDir, port, major),
+  });
+  writeFileSync(join(dataDir, 'recovery.signal'), '', { mode: 0o600 });
+}
+
+/**
+ * Where a restored server listens and logs, whoever wrote its recovery settings (dbdrill, or
+ * pgBackRest's restore): its own port on 127.0.0.1 and socket, and nothing from the source host.
+ */
+export function restoredServerSettings(dataDir: string, port: number, major: number): Record<string, string> {
+  return {
     port: String(port),
     listen_addresses: '127.0.0.1',
     unix_socket_directories: dataDir,
@@ -72,15 +83,18 @@ export function writeRecoveryConfig(dataDir: string, m: Manifest, settings: Reco
     // Older servers refuse to start with a setting they do not know.
     ...(major >= 15 ? { log_startup_progress_interval: '1s' } : {}),
   };
+}
+
+/** Appends settings to postgresql.auto.conf under a comment, adding the files a server needs that a backup may lack. */
+export function appendRestoredServerConfig(dataDir: string, comment: string, settings: Record<string, string>): void {
   // Debian keeps postgresql.conf and pg_hba.conf in /etc, so a base backup may lack them.
   if (!existsSync(join(dataDir, 'postgresql.conf'))) writeFileSync(join(dataDir, 'postgresql.conf'), '# written by dbdrill restore\n', { mode: 0o600 });
   if (!existsSync(join(dataDir, 'pg_hba.conf'))) {
     writeFileSync(join(dataDir, 'pg_hba.conf'), 'local all all peer\nhost all all 127.0.0.1/32 scram-sha-256\n', { mode: 0o600 });
   }
   if (!existsSync(join(dataDir, 'pg_ident.conf'))) writeFileSync(join(dataDir, 'pg_ident.conf'), '', { mode: 0o600 });
-  const lines = [`\n# dbdrill: point-in-time restore of ${m.target} from backup ${m.id}`, ...Object.entries(all).map(([k, v]) => `${k} = ${confValue(v)}`), ''];
+  const lines = [`\n# dbdrill: ${comment}`, ...Object.entries(settings).map(([k, v]) => `${k} = ${confValue(v)}`), ''];
   appendFileSync(join(dataDir, 'postgresql.auto.conf'), lines.join('\n'), { mode: 0o600 });
-  writeFileSync(join(dataDir, 'recovery.signal'), '', { mode: 0o600 });
 }
 
 function chownTree(path: string, account: Account): void {

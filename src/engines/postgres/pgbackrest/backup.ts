@@ -1,0 +1,77 @@
+import { DbdrillError, invalid } from '../../../errors.js';
+import type { ToolRecord } from '../../backup-result.js';
+import type { EngineContext } from '../../context.js';
+import { forwardToolEvents } from '../../tool-events.js';
+import { backupRow, type PgbackrestBackupRow } from './catalog.js';
+import { currentDb } from './info.js';
+import { commonArgs, runPgbackrest, type Pgbackrest } from './command.js';
+import { CopyProgress, parseOutputLine, PHASE_WORDS } from './output.js';
+import { checkStanzaSystem, readStanzaInfo } from './stanza.js';
+
+export type PgbackrestBackupType = 'full' | 'diff' | 'incr';
+
+export interface PgbackrestBackupOptions {
+  type: PgbackrestBackupType;
+  /** Overrides the conf's start-fast for this run. */
+  checkpoint?: 'fast' | 'spread';
+  /** The cluster's system id (from the probe): a stanza of another cluster is refused first. */
+  serverSystemId?: string;
+  /** Told the argv (no secret in it) before pgBackRest starts, so a failed run still records it. */
+  recordTool?: (tool: ToolRecord) => void;
+}
+
+export interface PgbackrestBackupOutcome {
+  label: string;
+  row: PgbackrestBackupRow;
+  tool: ToolRecord;
+}
+
+/** The argv after the common options: type, checkpoint and per-file lines for progress. */
+export function backupArgs(opts: Pick<PgbackrestBackupOptions, 'type' | 'checkpoint'>): string[] {
+  return [
+    `--type=${opts.type}`,
+    ...(opts.checkpoint === 'fast' ? ['--start-fast'] : opts.checkpoint === 'spread' ? ['--no-start-fast'] : []),
+    '--log-level-console=detail',
+  ];
+}
+
+/**
+ * One pgBackRest backup with live progress, returned as its catalog row. A diff or incr with no
+ * full to build on is refused before anything runs: pgBackRest would silently take a full
+ * instead, which costs a full's time and space on a schedule that planned for an incr.
+ */
+export async function pgbackrestBackup(ctx: EngineContext, pb: Pgbackrest, targetName: string, opts: PgbackrestBackupOptions): Promise<PgbackrestBackupOutcome> {
+  const before = await ctx.step('read catalog', () => readStanzaInfo(pb, ctx.signal));
+  if (!before) throw invalid(`The pgBackRest stanza "${pb.stanza}" does not exist in ${pb.layout.repoPath} yet; create it (stanza-create) before the first backup.`);
+  if (opts.serverSystemId) checkStanzaSystem(pb, before, opts.serverSystemId);
+  if (opts.type !== 'full') {
+    const db = currentDb(before)?.id;
+    if (!before.backup.some((b) => b.type === 'full' && b.database.id === db)) {
+      throw invalid(`There is no full pgBackRest backup of "${targetName}" for a ${opts.type} to build on; take one with --type full first.`, { type: opts.type });
+    }
+  }
+
+  const args = backupArgs(opts);
+  const tool: ToolRecord = { name: 'pgbackrest', version: pb.tool.version, argv: [pb.tool.path, ...commonArgs(pb), ...args, 'backup'] };
+  opts.recordTool?.(tool);
+  const copy = new CopyProgress();
+  let label: string | undefined;
+  await ctx.step(`${opts.type} backup`, () =>
+    runPgbackrest(pb, 'backup', args, {
+      signal: ctx.signal,
+      onEvent: forwardToolEvents(ctx, (e) => {
+        if (e.type !== 'line') return;
+        const line = parseOutputLine(e.text);
+        if (line.kind === 'phase') ctx.emit({ type: 'progress', phase: PHASE_WORDS[line.phase] });
+        else if (line.kind === 'file') ctx.emit({ type: 'progress', phase: 'copying', unit: 'bytes', ...copy.update(line, performance.now()) });
+        else if (line.kind === 'label') label = line.label;
+        else if (line.kind === 'changed-to-full') ctx.emit({ type: 'log', level: 'warn', text: `pgBackRest took a full backup instead of the ${line.asked} asked for: ${line.why}` });
+      }),
+    }),
+  );
+  if (!label) throw new DbdrillError('failed', `pgbackrest backup of stanza "${pb.stanza}" ended without naming the new backup set; see pgbackrest info.`);
+  const after = await readStanzaInfo(pb, ctx.signal);
+  const set = after?.backup.find((b) => b.label === label);
+  if (!after || !set) throw new DbdrillError('failed', `pgBackRest reported backup set ${label}, but pgbackrest info does not list it.`, { label });
+  return { label, row: backupRow(set, after, targetName), tool };
+}

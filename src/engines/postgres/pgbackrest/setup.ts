@@ -1,0 +1,97 @@
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import type { Target } from '../../../config/target.js';
+import { invalid } from '../../../errors.js';
+import { writeFileAtomic } from '../../../repo/atomic.js';
+import { isRoot } from '../../../sandbox/users.js';
+import { pgSecret } from '../connection-args.js';
+import { findPgbackrest, type Pgbackrest } from './command.js';
+import { DEFAULT_PROCESS_MAX, renderConf } from './conf.js';
+import { pgbackrestLayout, type PgbackrestLayout } from './layout.js';
+import { discoverLocalServer, runAsFor, type LocalServer } from './local-server.js';
+import { checkStanzaSystem, readStanzaInfo } from './stanza.js';
+
+export interface PgbackrestSetupOptions {
+  processMax?: number;
+  checkpoint?: 'fast' | 'spread';
+  /** Name of the environment variable holding the repository cipher pass; set: the repository is encrypted. */
+  cipherPassEnv?: string;
+}
+
+export interface PreparedPgbackrest {
+  pb: Pgbackrest;
+  server: LocalServer;
+  /** The conf as written (for `target show`). */
+  conf: string;
+}
+
+/**
+ * Gets a target ready for pgBackRest: finds the tool, learns from the server where its data
+ * directory and socket are (and that they are on this host), and writes the generated conf and
+ * the state directories, owned by the account pgBackRest and archive_command run as. The next
+ * step is stanza-create. Running it again rewrites the conf (a moved data directory, a new port).
+ */
+export async function preparePgbackrest(target: Target, opts: PgbackrestSetupOptions = {}): Promise<PreparedPgbackrest> {
+  const tool = await findPgbackrest();
+  const cipherPass = resolveCipherPass(target, opts.cipherPassEnv);
+  const server = await discoverLocalServer(target);
+  const runAs = runAsFor(server.owner, server.dataDir);
+  const layout = pgbackrestLayout(target.repo);
+  const secret = pgSecret(target);
+  const pb: Pgbackrest = { tool, stanza: target.name, layout, ...(runAs ? { runAs } : {}), ...(secret ? { secret } : {}), ...(cipherPass !== undefined ? { cipherPass } : {}) };
+  // A conf already there serves a stanza that may be another cluster's: refuse before
+  // rewriting it, or that cluster's archive_command would start pushing with this one's paths.
+  if (existsSync(layout.confFile)) checkStanzaSystem(pb, await readStanzaInfo(pb), server.systemId);
+  const conf = renderConf({
+    stanza: target.name,
+    layout,
+    pg: { dataDir: server.dataDir, port: server.port, socketDir: server.socketDir, user: target.user, database: target.dbname },
+    processMax: opts.processMax ?? DEFAULT_PROCESS_MAX,
+    checkpoint: opts.checkpoint ?? 'fast',
+    cipher: cipherPass !== undefined,
+  });
+  writeLayout(target.repo, layout, conf, runAs);
+  return { pb, server, conf };
+}
+
+/**
+ * pgBackRest for a target prepared earlier, without asking the server anything: the run-as
+ * account is whoever owns the state directory (preparePgbackrest gave it to the server's user).
+ */
+export async function openPgbackrest(target: Target, opts: { cipherPassEnv?: string } = {}): Promise<Pgbackrest> {
+  const layout = pgbackrestLayout(target.repo);
+  if (!existsSync(layout.confFile)) throw invalid(`Target "${target.name}" has no pgBackRest configuration (${layout.confFile}); set the target up for pgBackRest first.`);
+  const tool = await findPgbackrest();
+  const st = statSync(layout.stateDir);
+  const runAs = isRoot() && st.uid !== 0 ? { uid: st.uid, gid: st.gid } : undefined;
+  const secret = pgSecret(target);
+  const cipherPass = resolveCipherPass(target, opts.cipherPassEnv);
+  return { tool, stanza: target.name, layout, ...(runAs ? { runAs } : {}), ...(secret ? { secret } : {}), ...(cipherPass !== undefined ? { cipherPass } : {}) };
+}
+
+/** The generated conf as it is on disk (for `target show`). */
+export function readConf(target: Target): string {
+  return readFileSync(pgbackrestLayout(target.repo).confFile, 'utf8');
+}
+
+function resolveCipherPass(target: Target, env: string | undefined): string | undefined {
+  if (env === undefined) return undefined;
+  const v = process.env[env];
+  if (v === undefined || v === '') throw invalid(`Target "${target.name}" encrypts its pgBackRest repository with the pass in $${env}, which is not set; export ${env} before running dbdrill.`);
+  return v;
+}
+
+/**
+ * The repository root becomes enterable (0711) but not listable when another account must reach
+ * its own directories below it, as for native WAL archiving; everything else is 0700/0600 and
+ * belongs to that account.
+ */
+function writeLayout(repo: string, layout: PgbackrestLayout, conf: string, owner: { uid: number; gid: number } | undefined): void {
+  mkdirSync(repo, { recursive: true, mode: 0o700 });
+  if (owner) chmodSync(repo, 0o711);
+  for (const dir of [layout.repoPath, layout.stateDir, layout.includeDir, layout.spoolPath, layout.logPath, layout.lockPath]) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (owner) chownSync(dir, owner.uid, owner.gid);
+  }
+  writeFileAtomic(layout.confFile, conf, 0o600);
+  if (owner) chownSync(layout.confFile, owner.uid, owner.gid);
+}

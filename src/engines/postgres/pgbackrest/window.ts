@@ -1,0 +1,53 @@
+import { DbdrillError } from '../../../errors.js';
+import type { HistoryEntry } from '../../../pitr/history.js';
+import type { WalInventory } from '../../../pitr/inventory.js';
+import { lastCommitsAtRunEnds } from '../../../pitr/last-commits.js';
+import { computeWindow, type RecoverableWindow } from '../../../pitr/window.js';
+import { lastCommitInSegment } from '../waldump.js';
+import { archiveIdDir, readPgbackrestHistory, readPgbackrestInventory, withPlainSegmentsFromPgbackrest } from './archive.js';
+import { catalogRows, type Damage, type PgbackrestBackupRow } from './catalog.js';
+import type { Pgbackrest } from './command.js';
+import { currentArchiveId, type StanzaInfo } from './info.js';
+import { readStanzaInfo } from './stanza.js';
+
+/**
+ * Everything a window or a restore plan needs from a pgBackRest repository, in the shape the
+ * native archive view has (ops/pitr.ts ArchiveView), so planRestore and computeWindow run on it
+ * unchanged: the sets as catalog rows, the archive as a WalInventory, commit times at the end of
+ * each set's gap-free WAL run, and the timelines' history files.
+ */
+export interface PgbackrestArchiveView {
+  info: StanzaInfo;
+  archiveId: string;
+  archiveDir: string;
+  manifests: PgbackrestBackupRow[];
+  inventory: WalInventory;
+  window: RecoverableWindow;
+  lastCommit: (timeline: number, seg: number) => Date | undefined;
+  history: (timeline: number) => HistoryEntry[] | undefined;
+}
+
+export async function readPgbackrestArchive(pb: Pgbackrest, targetName: string, opts: { damage?: Damage; signal?: AbortSignal } = {}): Promise<PgbackrestArchiveView> {
+  const info = await readStanzaInfo(pb, opts.signal);
+  const archiveId = info && currentArchiveId(info);
+  if (!info || !archiveId) throw new DbdrillError('invalid-input', `The pgBackRest stanza "${pb.stanza}" does not exist in ${pb.layout.repoPath} yet; create it (stanza-create) first.`);
+  const archiveDir = archiveIdDir(pb, archiveId);
+  const manifests = catalogRows(info, targetName, opts.damage);
+  const inventory = readPgbackrestInventory(archiveDir);
+  const lastCommit = await lastCommitsAtRunEnds(
+    manifests,
+    inventory,
+    (tl, segs, fn) => withPlainSegmentsFromPgbackrest(pb, tl, segs, fn, opts.signal),
+    lastCommitInSegment,
+  );
+  return {
+    info,
+    archiveId,
+    archiveDir,
+    manifests,
+    inventory,
+    lastCommit,
+    history: (tl) => readPgbackrestHistory(archiveDir, tl),
+    window: computeWindow(manifests, inventory, lastCommit),
+  };
+}
