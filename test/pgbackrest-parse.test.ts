@@ -298,8 +298,8 @@ describe('the generated configuration and command lines', () => {
 
   it('turns each restore target into pgBackRest options, promote and timeline included', () => {
     const at = new Date('2026-12-06T21:11:59.612Z');
-    expect(recoveryTargetArgs({ kind: 'time', at, input: '' }, { timeline: 1 })).toEqual(['--type=time', '--target=2026-12-06 21:11:59.612+00', '--target-action=promote', '--target-timeline=1']);
-    expect(recoveryTargetArgs({ kind: 'time', at, input: '' }, { exclusive: true })).toContain('--target-exclusive');
+    expect(recoveryTargetArgs({ kind: 'time', at, input: '', usec: 612345 }, { timeline: 1 })).toEqual(['--type=time', '--target=2026-12-06 21:11:59.612345+00', '--target-action=promote', '--target-timeline=1']);
+    expect(recoveryTargetArgs({ kind: 'time', at, input: '', usec: 612000 }, { exclusive: true })).toContain('--target-exclusive');
     expect(recoveryTargetArgs({ kind: 'latest' })).toEqual(['--type=default']);
     expect(recoveryTargetArgs({ kind: 'lsn', lsn: '0/3000028' })).toEqual(['--type=lsn', '--target=0/3000028', '--target-action=promote']);
     expect(recoveryTargetArgs({ kind: 'xid', xid: '7734' })).toEqual(['--type=xid', '--target=7734', '--target-action=promote']);

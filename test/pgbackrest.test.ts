@@ -15,6 +15,7 @@ import { readStanzaInfo, stanzaCheck, stanzaCreate } from '../src/engines/postgr
 import { pgbackrestVerify } from '../src/engines/postgres/pgbackrest/verify.js';
 import { readPgbackrestArchive } from '../src/engines/postgres/pgbackrest/window.js';
 import { planRestore } from '../src/pitr/plan.js';
+import { replayCheckOf } from '../src/pitr/reached.js';
 import { segmentName } from '../src/pitr/wal-names.js';
 import { freePort } from '../src/sandbox/ports.js';
 import { failEngine, PgbackrestPostgres, RestoredServers, runEngine } from './helpers/pgbackrest-pg.js';
@@ -154,7 +155,7 @@ describe('pgBackRest as a PostgreSQL method (real PostgreSQL 15 and pgBackRest 2
 
   it('restores each set to a time after the writes it holds, chosen by the planner, with exact rows', async () => {
     const view = await readPgbackrestArchive(pb, STANZA);
-    const at = (i: number) => ({ kind: 'time' as const, at: marks[i]!, input: marks[i]!.toISOString() });
+    const at = (i: number) => ({ kind: 'time' as const, at: marks[i]!, input: marks[i]!.toISOString(), usec: marks[i]!.getUTCMilliseconds() * 1000 });
     const expected = [
       { target: at(0), set: rows[2]!.id, phases: { A: 100 } },
       { target: at(1), set: rows[1]!.id, phases: { A: 100, B: 100 } },
@@ -170,7 +171,7 @@ describe('pgBackRest as a PostgreSQL method (real PostgreSQL 15 and pgBackRest 2
       const { value: out } = await runEngine((ctx) =>
         pgbackrestPitrRestore(ctx, pb, {
           set: plan.backup.id, target, timeline: plan.timeline, dataDir, port, targetName: STANZA, serverMajor: 15,
-          expect: { segments: plan.segments, startLsn: plan.startLsn, endLsn: plan.endLsn },
+          expect: { segments: plan.segments, startLsn: plan.startLsn, endLsn: plan.endLsn, check: replayCheckOf(plan) },
         }),
       );
       restores.track(out.pid);
@@ -217,7 +218,7 @@ describe('pgBackRest as a PostgreSQL method (real PostgreSQL 15 and pgBackRest 2
       const dataDir = restores.dir();
       const port = await freePort();
       const { error } = await failEngine((ctx) =>
-        pgbackrestPitrRestore(ctx, pb, { set: diff, target: { kind: 'immediate' }, dataDir, port, targetName: STANZA, serverMajor: 15, expect: { segments: 1 } }),
+        pgbackrestPitrRestore(ctx, pb, { set: diff, target: { kind: 'immediate' }, dataDir, port, targetName: STANZA, serverMajor: 15, expect: { segments: 1, check: { target: { kind: 'immediate' }, settings: {}, promise: { kind: 'consistent', lsn: '0/0' }, legs: [], segmentBytes: 16 * 1024 * 1024 } } }),
       );
       expect(error.exitCode).toBe(1);
       // Named either way pgBackRest notices it: a checksum that differs, or a copy that no longer decompresses.

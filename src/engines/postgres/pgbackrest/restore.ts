@@ -1,10 +1,11 @@
 import { chownSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DbdrillError, invalid, isDbdrillError } from '../../../errors.js';
+import { microsOf, pgTimestamp } from '../../../pitr/micros.js';
 import type { RestoreTarget } from '../../../pitr/time.js';
 import type { EngineContext } from '../../context.js';
 import { forwardToolEvents } from '../../tool-events.js';
-import { appendRestoredServerConfig, checkDestination, restoredServerSettings, runRecovery, type RecoveryOutcome, type ReplayExpectation } from '../pitr-restore.js';
+import { appendRestoredServerConfig, checkDestination, restoredServerSettings, runRecovery, type CheckedReplay, type RecoveryOutcome } from '../pitr-restore.js';
 import { archiveGetCommand } from './archive.js';
 import { runPgbackrest, type Pgbackrest } from './command.js';
 import { CopyProgress, parseOutputLine } from './output.js';
@@ -41,7 +42,8 @@ export function recoveryTargetArgs(target: RestoreTarget, opts: { exclusive?: bo
       args = ['--type=default'];
       break;
     case 'time':
-      args = stop('time', target.at.toISOString().replace('T', ' ').replace('Z', '+00'));
+      // Every microsecond of the target, as native restores write recovery_target_time.
+      args = stop('time', pgTimestamp(microsOf(target.at, target.usec)));
       break;
     case 'lsn':
       args = stop('lsn', target.lsn);
@@ -133,7 +135,8 @@ export interface PgbackrestPitrRequest extends PgbackrestRestoreRequest {
   targetName: string;
   serverMajor: number;
   /** What replay covers, for the progress bar (the planner's WAL range). */
-  expect: ReplayExpectation;
+  /** What replay must reach, and how it is proven (the plan's check). */
+  expect: CheckedReplay;
 }
 
 export interface PgbackrestPitrOutcome extends RecoveryOutcome {

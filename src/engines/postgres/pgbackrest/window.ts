@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { DbdrillError } from '../../../errors.js';
+import { segmentName } from '../../../pitr/wal-names.js';
 import type { HistoryEntry } from '../../../pitr/history.js';
 import type { WalInventory } from '../../../pitr/inventory.js';
 import { lastCommitsAtRunEnds } from '../../../pitr/last-commits.js';
@@ -38,7 +41,13 @@ export async function readPgbackrestArchive(pb: Pgbackrest, targetName: string, 
     manifests,
     inventory,
     (tl, segs, fn) => withPlainSegmentsFromPgbackrest(pb, tl, segs, fn, opts.signal),
-    lastCommitInSegment,
+    // A commit record may continue into the next segment: pg_waldump reads on into it when the
+    // archive has it (plain() fetched both).
+    (dir, tl, segNo, major) => {
+      const name = segmentName({ timeline: tl, segNo });
+      const next = segmentName({ timeline: tl, segNo: segNo + 1 });
+      return lastCommitInSegment(dir, name, existsSync(join(dir, next)) ? next : name, major);
+    },
   );
   return {
     info,
