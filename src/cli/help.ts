@@ -16,7 +16,7 @@ Usage:
   dbdrill window NAME                      recoverable window: from, to, gaps
   dbdrill archiving enable NAME [--apply] [--compress zstd|none]
                                            ALTER SYSTEM statements for WAL archiving with wal-push
-  dbdrill wal-push NAME|--repo DIR [--compress zstd] %p   archive_command
+  dbdrill wal-push NAME|--repo DIR [--compress zstd] [--allow-root] %p   archive_command
   dbdrill wal-fetch NAME|--repo DIR %f %p  restore_command
   dbdrill binlog-sync NAME [--rotate] [--verify]  copy closed MySQL/MariaDB binlogs into the repository
   dbdrill drill NAME [--to TIME|latest] [--rto 4h] [--rpo 15m] [--keep]
