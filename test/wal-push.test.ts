@@ -100,16 +100,13 @@ describe('wal-push stores only what the name says', () => {
     const tl1 = basename(segs[1]!);
     const tl2 = `00000002${tl1.slice(8)}`;
     const forged = fileNamed(tl2, readFileSync(segs[1]!));
-    const noHistory = await cli(['wal-push', '--repo', repo2, forged]);
-    expect(noHistory.code).toBe(2);
-    expect(noHistory.stderr).toBe(`dbdrill: ${tl2} was not archived: it holds WAL of timeline 1 under a timeline 2 name, and 00000002.history, which says where timeline 2 began, is not archived; push the history file first, or check what wrote this file.\n`);
     const lsnOf = (seg: string, off: number) => `${parseInt(seg.slice(8, 16), 16).toString(16).toUpperCase()}/${(parseInt(seg.slice(16), 16) * 16777216 + off).toString(16).toUpperCase()}`;
     const elsewhere = lsnOf(basename(segs[3]!), 0x100);
     const h = await cli(['wal-push', '--repo', repo2, fileNamed('00000002.history', `1\t${elsewhere}\tno recovery target specified\n`)]);
     expect(h.code, h.stderr).toBe(0);
     const outside = await cli(['wal-push', '--repo', repo2, forged]);
     expect(outside.code).toBe(2);
-    expect(outside.stderr).toContain(`it holds WAL of timeline 1 under a timeline 2 name, but 00000002.history says timeline 2 began at ${elsewhere}, outside this segment`);
+    expect(outside.stderr).toBe(`dbdrill: ${tl2} was not archived: it holds WAL of timeline 1 under a timeline 2 name, but 00000002.history says timeline 2 began at ${elsewhere}, outside this segment; check what wrote this file.\n`);
     expect(list(tlDir(repo2, tl2))).toEqual([]);
 
     // Where the switch really is in this segment, the copy PostgreSQL makes is accepted.

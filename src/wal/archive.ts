@@ -208,7 +208,7 @@ function checkAgainstArchive(t: Target, name: string, head: SegmentHead): void {
       closeStored(f);
     }
     const r = checkBranchSegment(name, head, history);
-    if (r) throw invalid(`${name} was not archived: ${r}; push the history file first, or check what wrote this file.`);
+    if (r) throw invalid(`${name} was not archived: ${r}; check what wrote this file.`);
   }
 }
 

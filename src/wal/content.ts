@@ -100,19 +100,18 @@ export function checkSegmentBelongs(head: SegmentHead, known: { walSegmentBytes?
 
 /**
  * A segment named for timeline N whose first page is of an older timeline is genuine only where N
- * began: PostgreSQL copies the old timeline's segment up to the switch under the new name. So
- * N's history (archived before N's segments) must put N's switchpoint inside this segment.
+ * began: PostgreSQL copies the old timeline's segment up to the switch under the new name. N's
+ * history, which PostgreSQL archives before N's segments, must then put N's switchpoint inside
+ * this segment. Without it (a hand copy in another order) there is nothing to check against.
  */
 export function checkBranchSegment(name: string, head: SegmentHead, history: HistoryEntry[] | undefined): string | undefined {
   const nameTimeline = parseInt(name.slice(0, 8), 16);
-  if (head.timeline === nameTimeline) return undefined;
-  const file = `${timelineHex(nameTimeline)}.history`;
   const last = history?.at(-1);
-  if (!last) return `it holds WAL of timeline ${head.timeline} under a timeline ${nameTimeline} name, and ${file}, which says where timeline ${nameTimeline} began, is not archived`;
+  if (head.timeline === nameTimeline || !last) return undefined;
   const start = segmentStart(name, head.segmentBytes)!;
   const switchpoint = parseLsn(last.switchpoint);
   if (switchpoint < start || switchpoint >= start + BigInt(head.segmentBytes)) {
-    return `it holds WAL of timeline ${head.timeline} under a timeline ${nameTimeline} name, but ${file} says timeline ${nameTimeline} began at ${last.switchpoint}, outside this segment`;
+    return `it holds WAL of timeline ${head.timeline} under a timeline ${nameTimeline} name, but ${timelineHex(nameTimeline)}.history says timeline ${nameTimeline} began at ${last.switchpoint}, outside this segment`;
   }
   return undefined;
 }

@@ -11,6 +11,11 @@ import { join } from 'node:path';
  */
 const PROC_FD = existsSync('/proc/self/fd');
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+/**
+ * Linux O_PATH (Node does not export it): a handle on a directory this user may only enter, not
+ * list, which is how the server's user sees a repository root (0711). It cannot be fsynced.
+ */
+const O_PATH = process.platform === 'linux' ? 0o10000000 : 0;
 
 /** Why a directory cannot be used: its errno, and the sentence fragment for it. */
 export class UnsafePath extends Error {
@@ -46,6 +51,8 @@ export class Dir {
     readonly path: string,
     readonly fd: number,
     private readonly real: string,
+    /** False for an O_PATH handle: enterable, but not listable or fsyncable. */
+    readonly readable = true,
   ) {}
 
   /** The repository root: its own path may go through symlinks (the operator chose it). */
@@ -59,6 +66,13 @@ export class Dir {
     try {
       return new Dir(path, openSync(real, DIR_FLAGS), real);
     } catch (e) {
+      if (errnoOf(e) === 'EACCES' && O_PATH && PROC_FD) {
+        try {
+          return new Dir(path, openSync(real, O_PATH | constants.O_DIRECTORY), real, false);
+        } catch {
+          // report the first error
+        }
+      }
       throw new UnsafePath(path, errnoOf(e), describeFailure(path, errnoOf(e)));
     }
   }
@@ -78,7 +92,7 @@ export class Dir {
       try {
         mkdirSync(this.at(name), { mode: 0o700 });
         opts.onCreate?.(this.at(name));
-        fsyncSync(this.fd);
+        if (this.readable) fsyncSync(this.fd);
       } catch (e) {
         if (errnoOf(e) !== 'EEXIST') throw new UnsafePath(display, errnoOf(e), describeFailure(display, errnoOf(e)));
       }

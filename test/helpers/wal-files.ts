@@ -52,9 +52,11 @@ export function readDbw(path: string): { header: DbwHeader; payload: Buffer } {
   return { header, payload: buf.subarray(DBW_HEADER_BYTES) };
 }
 
-/** Flips one bit at `offset` of a file, in place. */
+/** Flips one bit at `offset` of a file (negative: from the end), in place. */
 export function flipByte(path: string, offset: number): void {
   const buf = readFileSync(path);
+  if (offset < 0) offset += buf.length;
+  if (offset < 0 || offset >= buf.length) throw new Error(`${path} has ${buf.length} bytes, no byte at ${offset}`);
   buf[offset] = buf[offset]! ^ 0x01;
   // writeFileSync on an existing file keeps its mode and owner.
   writeFileSync(path, buf);
