@@ -75,9 +75,7 @@ export function storedWalName(entry: string): string | undefined {
   let name = entry;
   if (entry.endsWith(DBW_SUFFIX)) name = entry.slice(0, -DBW_SUFFIX.length);
   else if (entry.length === 28 && entry.endsWith(ZSTD_SUFFIX)) name = entry.slice(0, 24);
-  if (!walFileKind(name)) return undefined;
-  if (name !== entry && entry.endsWith(ZSTD_SUFFIX) && walFileKind(name) !== 'segment') return undefined;
-  return name;
+  return walFileKind(name) ? name : undefined;
 }
 
 /** The segment an archive directory entry holds, in any stored form; undefined for anything else. */

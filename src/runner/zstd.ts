@@ -64,13 +64,13 @@ export function zstdPipe(mode: 'compress' | 'decompress', onOutput: (chunk: Buff
     async write(chunk) {
       if (child.stdin.write(chunk)) return;
       // Not once(): it rejects on EPIPE, and zstd's own exit says better why it stopped reading.
-      let done = () => undefined as void;
-      const ready = new Promise<void>((r) => (done = r));
-      child.stdin.once('drain', done).once('close', done);
+      let resume!: () => void;
+      const ready = new Promise<void>((r) => (resume = r));
+      child.stdin.once('drain', resume).once('close', resume);
       try {
         await Promise.race([ready, exited]);
       } finally {
-        child.stdin.off('drain', done).off('close', done);
+        child.stdin.off('drain', resume).off('close', resume);
       }
     },
     async end() {
