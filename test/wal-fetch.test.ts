@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, serverAccount } from '../src/sandbox/users.js';
 import { CLI, runCli } from './helpers/cli.js';
 import { sandboxRunDir } from './helpers/sandbox.js';
-import { flipByte, sharedSegments } from './helpers/wal-files.js';
+import { flipByte, flipMiddle, sharedSegments } from './helpers/wal-files.js';
 
 /**
  * wal-fetch as restore_command: exit 0 only for a copy proven intact, 1 only for "not archived
@@ -110,9 +110,10 @@ describe('wal-fetch', () => {
     const file = (r: string, name: string) => join(tl(r), `${name}.dbw`);
     const cases: [string, (r: string) => void, string, RegExp][] = [
       ['bit flip in a plain copy', (r) => flipByte(file(r, names[0]!), 512 + 0x150123), names[0]!, /is corrupt: the sha256 of its stored bytes is [0-9a-f]{64}, its header records [0-9a-f]{64}/],
-      ['bit flip in a zstd copy', (r) => flipByte(file(r, names[1]!), -1000), names[1]!, /is corrupt: the sha256 of its stored bytes is [0-9a-f]{64}, its header records [0-9a-f]{64}/],
+      ['bit flip in a zstd copy', (r) => flipMiddle(file(r, names[1]!), 512), names[1]!, /is corrupt: the sha256 of its stored bytes is [0-9a-f]{64}, its header records [0-9a-f]{64}/],
       ['truncated plain copy', (r) => truncateSync(file(r, names[2]!), 512 + 8 * 1024 * 1024), names[2]!, /is truncated: 8388608 payload bytes where its header records 16777216/],
-      ['truncated zstd copy', (r) => truncateSync(file(r, names[1]!), 4096), names[1]!, /is truncated: 3584 payload bytes where its header records \d+/],
+      ['truncated zstd copy', (r) => truncateSync(file(r, names[1]!), 512 + Math.floor((statSync(file(r, names[1]!)).size - 512) / 2)), names[1]!, /is truncated: \d+ payload bytes where its header records \d+/],
+      ['zstd copy with bytes appended', (r) => appendFileSync(file(r, names[3]!), 'more'), names[3]!, /is longer than recorded: \d+ payload bytes where its header records \d+/],
       ['header cut off', (r) => truncateSync(file(r, names[0]!), 100), names[0]!, /is damaged: it is 100 bytes, shorter than its 512-byte header/],
     ];
     for (const [what, damage, name, reason] of cases) {
@@ -149,7 +150,7 @@ describe('wal-fetch', () => {
     const wrong = await fetchInto(legacy, names[2]!);
     expect(wrong.code).toBe(255);
     expect(wrong.stderr).toContain(`${names[2]} cannot be restored: its archived copy ${join(tl(legacy), names[2]!)} is not that file: it starts at WAL position`);
-    flipByte(join(tl(legacy), `${names[1]}.zst`), -1000);
+    flipMiddle(join(tl(legacy), `${names[1]}.zst`));
     const flipped = await fetchInto(legacy, names[1]!);
     expect(flipped.code).toBe(255);
     expect(flipped.stderr).toMatch(new RegExp(`^dbdrill wal-fetch: ${names[1]} cannot be restored: its archived copy .*${names[1]}\\.zst does not decompress \\(zstd exited with code 1`));

@@ -9,7 +9,7 @@ import { prepareWalDir } from '../src/wal/layout.js';
 import { ArchivedPostgres, PitrRestores } from './helpers/archived-pg.js';
 import { runCli, tempConfigDir } from './helpers/cli.js';
 import { sandboxRunDir } from './helpers/sandbox.js';
-import { flipByte, sharedSegments } from './helpers/wal-files.js';
+import { flipByte, flipMiddle, sharedSegments } from './helpers/wal-files.js';
 
 /**
  * A real point-in-time restore through wal-fetch over a damaged archive: recovery must abort
@@ -124,7 +124,7 @@ describe('recovery over a damaged archive', () => {
 
     const mid = marked[1]!;
     const file = join(tl1(zrepo), `${mid}.dbw`);
-    flipByte(file, -1000);
+    flipMiddle(file, 512);
     expectAborted(await restores.restore('walrec-z', ['--to', 'latest']), mid, file);
   });
 });

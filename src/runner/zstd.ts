@@ -4,9 +4,9 @@ import { searchPath } from './path-lookup.js';
 
 /**
  * The zstd CLI for the WAL archive. node:child_process rather than execa because wal-push and
- * wal-fetch run once per segment and execa alone costs about 150 ms of start-up (measured). Data
- * streams through a pipe in both directions, so the caller hashes what goes in and what comes out
- * in the same pass and segments of up to 1 GB never sit in memory whole.
+ * wal-fetch run once per segment and execa alone costs about 150 ms of start-up (measured). The
+ * caller hashes what goes in and what comes out in the same pass: whole buffers for files that
+ * fit in memory (zstdSync), a pipe for segments of up to 1 GB (zstdPipe).
  */
 let cached: string | undefined;
 
@@ -19,6 +19,8 @@ function zstd(): string {
 function stderrLines(chunks: Buffer[]): string[] {
   return Buffer.concat(chunks).toString('utf8').split('\n');
 }
+
+const ARGS = { compress: ['-q', '-c'], decompress: ['-d', '-q', '-c'] } as const;
 
 export interface ZstdPipe {
   /** Feeds input; resolves when zstd can take more (backpressure), rejects when zstd failed. */
@@ -35,7 +37,7 @@ export interface ZstdPipe {
  * exception from onOutput (a full disk) stops zstd and is what end() rejects with.
  */
 export function zstdPipe(mode: 'compress' | 'decompress', onOutput: (chunk: Buffer) => void): ZstdPipe {
-  const child = spawn(zstd(), mode === 'compress' ? ['-q', '-c'] : ['-d', '-q', '-c'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(zstd(), [...ARGS[mode]], { stdio: ['pipe', 'pipe', 'pipe'] });
   const stderr: Buffer[] = [];
   let failure: unknown;
   const exited = new Promise<void>((resolve, reject) => {
@@ -89,7 +91,16 @@ function check(r: SpawnSyncReturns<Buffer>): Buffer {
   return r.stdout;
 }
 
-/** Decompresses a small buffer in one call (history and backup files, a few hundred bytes). */
-export function zstdDecompressSync(data: Uint8Array, maxBytes: number): Buffer {
-  return check(spawnSync(zstd(), ['-d', '-q', '-c'], { input: data, maxBuffer: maxBytes }));
+/**
+ * Compresses or decompresses a buffer in one call straight into the open file `fd`, at its
+ * current offset: for files that fit in memory (a 16 MB segment) this is much cheaper than
+ * passing the output through JavaScript.
+ */
+export function zstdIntoFd(mode: 'compress' | 'decompress', input: Uint8Array, fd: number): void {
+  check(spawnSync(zstd(), [...ARGS[mode]], { input, stdio: ['pipe', fd, 'pipe'] }));
+}
+
+/** The same into a buffer, for small files; output beyond maxOutput fails. */
+export function zstdSync(mode: 'compress' | 'decompress', input: Uint8Array, maxOutput: number): Buffer {
+  return check(spawnSync(zstd(), [...ARGS[mode]], { input, maxBuffer: maxOutput }));
 }

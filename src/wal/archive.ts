@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import { DbdrillError, invalid } from '../errors.js';
 import { DBW_SUFFIX, timelineHex, walFileKind } from '../pitr/wal-names.js';
 import { mkdirDurable } from '../repo/atomic.js';
-import { zstdPipe } from '../runner/zstd.js';
+import { zstdIntoFd, zstdPipe } from '../runner/zstd.js';
 import { parseHistory } from '../pitr/history.js';
 import { checkBranchSegment, checkSegmentBelongs, checkSegmentHead, checkSegmentSize, checkSmallFile, type SegmentHead } from './content.js';
 import { ARCHIVE_FACTS_FILE, recordedFacts, recordFacts } from './facts.js';
@@ -12,11 +12,11 @@ import { DBW_HEADER_BYTES, encodeDbwHeader, placeholderHeader } from './format.j
 import { compressible, timelineDirOf, type Compression } from './layout.js';
 import { removeOrphanTemps } from './orphans.js';
 import { CREATE_FLAGS, Dir, UnsafePath } from './safe-dir.js';
-import { CHUNK_BYTES, closeStored, openStored, readDbwHeader, readStored, readStoredSync, type StoredFile } from './stored.js';
+import { CHUNK_BYTES, closeStored, openStored, readDbwHeader, readStoredInto, readStoredSync, WHOLE_FILE_MAX, type StoredFile } from './stored.js';
 
 /**
  * archive_command. This path runs once per WAL segment for the life of a server, so it imports
- * nothing heavy (no pg, execa or zod) and streams: segments may be up to 1 GB.
+ * nothing heavy (no pg, execa or zod); a 16 MB segment is handled in memory, one up to 1 GB streams.
  *
  * wal-push stores only what is what its name says (a segment whose first page names this
  * position, timeline and server; a parseable history or backup file), under one name per WAL
@@ -212,14 +212,21 @@ function checkAgainstArchive(t: Target, name: string, head: SegmentHead): void {
   }
 }
 
-/** The content sha256 of what is already stored under `name`. */
+/** The content sha256 of what is already stored under `name` (a legacy copy is decoded into an unlinked temp file to be checked). */
 async function storedSha256(f: StoredFile, t: Target): Promise<{ sha256: string; compressed: boolean }> {
   if (f.form === 'dbw') {
     const h = readDbwHeader(f);
     return { sha256: h.sha256, compressed: h.encoding.includes('zstd') };
   }
-  const r = await readStored(f, recordedFacts(t.root, t.wal), () => undefined);
-  return { sha256: r.sha256, compressed: f.form === 'zst' };
+  const tmp = `.${f.name}.${randomBytes(4).toString('hex')}.tmp`;
+  const fd = openSync(t.dir.at(tmp), CREATE_FLAGS, 0o600);
+  rmSync(t.dir.at(tmp), { force: true });
+  try {
+    await readStoredInto(f, recordedFacts(t.root, t.wal), fd);
+    return { sha256: hashFile(fd, 0).sha256, compressed: f.form === 'zst' };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 async function sourceSha256(src: Source): Promise<string> {
@@ -243,37 +250,93 @@ async function compareWith(repo: string, t: Target, f: StoredFile, src: Source, 
   );
 }
 
-/** Header placeholder, payload streamed (compressed or not) while both checksums are taken, header, fsync. */
-async function writeTemp(t: Target, tmp: string, src: Source, compress: boolean): Promise<{ sha256: string; storedBytes: number }> {
-  const fd = openSync(t.dir.at(tmp), CREATE_FLAGS, 0o600);
-  let pipe: ReturnType<typeof zstdPipe> | undefined;
+/** The whole source in memory (it fits: WHOLE_FILE_MAX), the checked head first. */
+function readAll(src: Source): Buffer {
+  const data = Buffer.allocUnsafe(src.size);
+  src.head.copy(data);
+  let got = src.head.length;
+  while (got < data.length) {
+    const n = readSync(src.fd, data, got, data.length - got, got);
+    if (n === 0) break;
+    got += n;
+  }
+  return data.subarray(0, got);
+}
+
+/** sha256 and size of an open file's bytes from `from` on. */
+function hashFile(fd: number, from: number): { bytes: number; sha256: string } {
+  const h = createHash('sha256');
+  const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  let pos = from;
+  for (;;) {
+    const n = readSync(fd, buf, 0, CHUNK_BYTES, pos);
+    if (n === 0) break;
+    h.update(buf.subarray(0, n));
+    pos += n;
+  }
+  return { bytes: pos - from, sha256: h.digest('hex') };
+}
+
+interface Payload {
+  bytes: number;
+  sha256: string;
+  storedBytes: number;
+  storedSha256: string;
+}
+
+/**
+ * Writes the payload (the source, or it compressed) after the header placeholder in `fd` and
+ * returns both checksums, the source's taken from the very bytes that are stored or compressed:
+ * to compress a file that fits in memory, zstd writes straight into `fd` in one call (then the
+ * stored bytes are hashed back from the page cache); otherwise it streams in chunks, through a
+ * zstd pipe when compressing.
+ */
+async function writePayload(fd: number, src: Source, compress: boolean): Promise<Payload> {
+  if (compress && src.size <= WHOLE_FILE_MAX) {
+    const data = readAll(src);
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    zstdIntoFd('compress', data, fd);
+    const stored = hashFile(fd, DBW_HEADER_BYTES);
+    return { bytes: data.length, sha256, storedBytes: stored.bytes, storedSha256: stored.sha256 };
+  }
+  const plain = createHash('sha256');
+  // Stored as it is, the payload's checksum is the file's: no second hash over the same bytes.
+  const stored = compress ? createHash('sha256') : undefined;
+  let pos = DBW_HEADER_BYTES;
+  const store = (c: Buffer) => {
+    stored?.update(c);
+    writeAll(fd, c, pos);
+    pos += c.length;
+  };
+  const pipe = compress ? zstdPipe('compress', store) : undefined;
   try {
-    if (t.owner) fchownSync(fd, t.owner.uid, t.owner.gid);
-    writeAll(fd, placeholderHeader(), 0);
-    let pos = DBW_HEADER_BYTES;
-    const stored = createHash('sha256');
-    const plain = createHash('sha256');
-    const store = (c: Buffer) => {
-      stored.update(c);
-      writeAll(fd, c, pos);
-      pos += c.length;
-    };
-    pipe = compress ? zstdPipe('compress', store) : undefined;
-    const total = await eachChunk(src, async (c) => {
+    const bytes = await eachChunk(src, async (c) => {
       plain.update(c);
       if (pipe) await pipe.write(c);
       else store(c);
     });
     if (pipe) await pipe.end();
-    if (total !== src.size) throw invalid(`${src.path} changed size while it was being archived (${src.size} bytes, then ${total}); nothing was stored.`);
     const sha256 = plain.digest('hex');
-    const storedBytes = pos - DBW_HEADER_BYTES;
-    const name = basename(src.path);
-    writeAll(fd, encodeDbwHeader({ name, bytes: total, sha256, encoding: compress ? ['zstd'] : [], storedBytes, storedSha256: stored.digest('hex') }), 0);
-    fsyncSync(fd);
-    return { sha256, storedBytes: pos };
+    return { bytes, sha256, storedBytes: pos - DBW_HEADER_BYTES, storedSha256: stored?.digest('hex') ?? sha256 };
   } catch (e) {
     pipe?.kill();
+    throw e;
+  }
+}
+
+/** Header placeholder, payload, then the real header, fsync. */
+async function writeTemp(t: Target, tmp: string, src: Source, compress: boolean): Promise<{ sha256: string; storedBytes: number }> {
+  const fd = openSync(t.dir.at(tmp), CREATE_FLAGS, 0o600);
+  try {
+    if (t.owner) fchownSync(fd, t.owner.uid, t.owner.gid);
+    // Without a position: the file offset moves past the placeholder, where zstd (given fd) writes.
+    writeSync(fd, placeholderHeader());
+    const p = await writePayload(fd, src, compress);
+    if (p.bytes !== src.size) throw invalid(`${src.path} changed size while it was being archived (${src.size} bytes, then ${p.bytes}); nothing was stored.`);
+    writeAll(fd, encodeDbwHeader({ name: basename(src.path), bytes: p.bytes, sha256: p.sha256, encoding: compress ? ['zstd'] : [], storedBytes: p.storedBytes, storedSha256: p.storedSha256 }), 0);
+    fsyncSync(fd);
+    return { sha256: p.sha256, storedBytes: DBW_HEADER_BYTES + p.storedBytes };
+  } catch (e) {
     rmSync(t.dir.at(tmp), { force: true });
     if (e instanceof DbdrillError) throw e;
     throw new DbdrillError('failed', `Could not write ${basename(src.path)} into ${t.dir.path} (${errno(e)}); free space or fix permissions there.`);

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DbdrillError } from '../errors.js';
 import { walFileKind } from '../pitr/wal-names.js';
 import { fsyncDir } from '../repo/atomic.js';
-import { ArchiveFault, closeStored, laterSegment, openArchive, openStored, readStored } from './stored.js';
+import { ArchiveFault, closeStored, laterSegment, openArchive, openStored, readStoredInto } from './stored.js';
 
 /**
  * restore_command. PostgreSQL reads exit status 1 (any status up to 125) as "no such file": the
@@ -48,7 +48,7 @@ export async function walFetch(repo: string, name: string, target: string): Prom
       return false;
     }
     try {
-      await copyChecked(target, (sink) => readStored(stored, archive.known, sink));
+      await copyChecked(target, (fd) => readStoredInto(stored, archive.known, fd));
     } finally {
       closeStored(stored);
     }
@@ -58,21 +58,17 @@ export async function walFetch(repo: string, name: string, target: string): Prom
   }
 }
 
-/** Runs `read` into a temp file next to `target` and renames it there only when the read completed. */
-export async function copyChecked(target: string, read: (sink: (chunk: Buffer) => void) => Promise<unknown>): Promise<void> {
+/** Runs `read` into a new temp file next to `target` and renames it there only when the read completed. */
+export async function copyChecked(target: string, read: (fd: number) => Promise<unknown>): Promise<void> {
   const tmp = `${target}.${randomBytes(4).toString('hex')}.dbdrill-fetch`;
   let fd: number;
   try {
-    fd = openSync(tmp, 'wx', 0o600);
+    fd = openSync(tmp, 'wx+', 0o600);
   } catch (e) {
     throw new DbdrillError('failed', `Could not create ${tmp} (${errno(e)}); the destination directory must exist and be writable.`);
   }
-  let pos = 0;
   try {
-    await read((c) => {
-      for (let off = 0; off < c.length; ) off += writeSync(fd, c, off, c.length - off, pos + off);
-      pos += c.length;
-    });
+    await read(fd);
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);

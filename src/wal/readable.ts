@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { segmentName } from '../pitr/wal-names.js';
 import { copyChecked } from './fetch.js';
-import { closeStored, openArchive, openStored, readStored, readStoredSync, type StoredFile } from './stored.js';
+import { closeStored, openArchive, openStored, readStoredInto, readStoredSync, type StoredFile } from './stored.js';
 
 /**
  * Runs `fn` with a directory where the archived segments `segNos` of `timeline` (those that are
@@ -25,7 +25,7 @@ export async function withPlainSegments<T>(repo: string, timeline: number, segNo
     if (found.length === 0 || found.every((f) => f.form === 'plain')) return await fn(archive.dir ? join(repo, 'wal', name0.slice(0, 8)) : repo);
     const dir = mkdtempSync(join(tmpdir(), 'dbdrill-wal-'));
     try {
-      for (const f of found) await copyChecked(join(dir, f.name), (sink) => readStored(f, archive.known, sink));
+      for (const f of found) await copyChecked(join(dir, f.name), (fd) => readStoredInto(f, archive.known, fd));
       return await fn(dir);
     } finally {
       rmSync(dir, { recursive: true, force: true });

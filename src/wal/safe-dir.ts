@@ -126,5 +126,5 @@ export class Dir {
 
 /** Flags to open a file inside the archive for reading: no symlink, and a planted FIFO cannot block. */
 export const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-/** Flags to create a temp file inside the archive: new, never through a symlink. */
-export const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+/** Flags to create a temp file inside the archive: new, never through a symlink (read back to be hashed). */
+export const CREATE_FLAGS = constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;

@@ -1,8 +1,8 @@
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readSync, writeSync } from 'node:fs';
 import { DbdrillError } from '../errors.js';
 import { storedWalName, walFileKind } from '../pitr/wal-names.js';
-import { zstdDecompressSync, zstdPipe } from '../runner/zstd.js';
+import { zstdIntoFd, zstdPipe, zstdSync } from '../runner/zstd.js';
 import { checkSegmentBelongs, checkSegmentHead, checkSegmentSize, checkSmallFile, LONG_HEADER_BYTES } from './content.js';
 import { ARCHIVE_FACTS_FILE, recordedFacts, type RecordedFacts } from './facts.js';
 import { DBW_HEADER_BYTES, decodeDbwHeader, type DbwHeader } from './format.js';
@@ -17,6 +17,8 @@ import { describeFailure, Dir, READ_FLAGS, UnsafePath } from './safe-dir.js';
  * the caller writes to a temp file and keeps it only when the read completes.
  */
 export const CHUNK_BYTES = 1 << 20;
+/** Compressed files up to this size are decoded in one zstd call; larger ones (up to 1 GB) stream. */
+export const WHOLE_FILE_MAX = 64 << 20;
 /** History and backup files are a few hundred bytes; anything near this is not one. */
 const SMALL_FILE_MAX = 1 << 20;
 const PUT_BACK = 'put back a good copy of that file (from a copy of the archive) or restore to a point before it';
@@ -96,17 +98,37 @@ class Verifier {
   #head = Buffer.alloc(0);
   #headChecked = false;
   #segmentBytes: number | undefined;
+  /** Stored as it is: the stored bytes are the plain bytes, hashed once. */
+  readonly #identity: boolean;
+  /** Decoded by zstd, whose frame checksum vouches for the output: its hash is not recomputed. */
+  #decodedByZstd = false;
 
-  constructor(private readonly f: StoredFile, private readonly header: DbwHeader | undefined, private readonly known: RecordedFacts[]) {}
+  constructor(private readonly f: StoredFile, private readonly header: DbwHeader | undefined, private readonly known: RecordedFacts[]) {
+    this.#identity = header ? header.encoding.length === 0 : f.form === 'plain';
+  }
 
   stored(c: Buffer): void {
-    this.#stored.update(c);
+    if (this.header) this.#stored.update(c);
     this.#storedBytes += c.length;
   }
 
   plain(c: Buffer): void {
-    this.#plain.update(c);
+    if (!(this.#identity && this.header)) this.#plain.update(c);
     this.#plainBytes += c.length;
+    this.#see(c);
+  }
+
+  /**
+   * zstd decoded the stored bytes (already hashed against the header, when there is one) and
+   * checked its own frame checksum on what it wrote: `bytes` long, starting with `head`.
+   */
+  decodedByZstd(bytes: number, head: Buffer): void {
+    this.#decodedByZstd = true;
+    this.#plainBytes = bytes;
+    this.#see(head);
+  }
+
+  #see(c: Buffer): void {
     if (this.header) return;
     // A legacy copy carries no checksum: what it starts with is all there is to check.
     const kind = walFileKind(this.f.name);
@@ -136,10 +158,10 @@ class Verifier {
 
   /** After the last byte: throws the fault that explains a mismatch, best explanation first. */
   finish(decodeError: unknown): { bytes: number; sha256: string } {
-    const sha256 = hex(this.#plain);
     const h = this.header;
     if (h) {
       const storedSha = hex(this.#stored);
+      const sha256 = this.#identity ? storedSha : this.#decodedByZstd ? h.sha256 : hex(this.#plain);
       if (this.#storedBytes !== h.storedBytes) {
         const how = this.#storedBytes < h.storedBytes ? 'truncated' : 'longer than recorded';
         throw new ArchiveFault(this.f.name, `its archived copy ${this.f.path} is ${how}: ${this.#storedBytes} payload bytes where its header records ${h.storedBytes}`, PUT_BACK);
@@ -154,6 +176,8 @@ class Verifier {
       return { bytes: this.#plainBytes, sha256 };
     }
     if (decodeError !== undefined) throw this.#undecodable(decodeError);
+    // A legacy .zst decoded whole has no recorded checksum to report; none is needed to fetch it.
+    const sha256 = this.#decodedByZstd ? '' : hex(this.#plain);
     const kind = walFileKind(this.f.name);
     if (kind === 'history' || kind === 'backup-label') {
       const r = checkSmallFile(this.f.name, this.#head);
@@ -181,31 +205,77 @@ function isDecodeFailure(e: unknown): boolean {
   return e instanceof DbdrillError && e.code === 'tool-failed';
 }
 
-/**
- * Streams the checked plain content of `f` to `sink` and returns its size and sha256; throws an
- * ArchiveFault when the copy is not what was pushed. `sink` may receive bytes before the fault
- * is known (the end of a copy decides): write them somewhere temporary.
- */
-export async function readStored(f: StoredFile, known: RecordedFacts[], sink: (chunk: Buffer) => void): Promise<{ bytes: number; sha256: string }> {
-  const h = f.form === 'dbw' ? readDbwHeader(f) : undefined;
+function readAt(fd: number, buf: Buffer, position: number): number {
+  let got = 0;
+  while (got < buf.length) {
+    const n = readSync(fd, buf, got, buf.length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+
+function writeAt(fd: number, buf: Buffer, position: number): void {
+  for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off, position + off);
+}
+
+/** The stored bytes after any header, whole, seen by a new verifier. */
+function loadWhole(f: StoredFile, h: DbwHeader | undefined, known: RecordedFacts[]): { v: Verifier; stored: Buffer } {
   const v = new Verifier(f, h, known);
-  const out = (c: Buffer) => {
+  const from = h ? DBW_HEADER_BYTES : 0;
+  const buf = Buffer.allocUnsafe(Math.max(0, f.size - from));
+  const stored = buf.subarray(0, readAt(f.fd, buf, from));
+  v.stored(stored);
+  return { v, stored };
+}
+
+/**
+ * Writes the checked plain content of `f` into the empty file `out` and returns its size and
+ * sha256; throws an ArchiveFault when the copy is not what was pushed. Bytes reach `out` before
+ * the end of the copy decides, so `out` must be a temp file the caller drops on a fault.
+ * A compressed copy that fits in memory is read whole and zstd writes straight into `out`: the
+ * sha256 of every stored byte and zstd's own frame checksum on what it wrote prove the output,
+ * which is then not hashed a second time. A larger one streams through a pipe (and is hashed);
+ * a plain one is copied in chunks.
+ */
+export async function readStoredInto(f: StoredFile, known: RecordedFacts[], out: number): Promise<{ bytes: number; sha256: string }> {
+  const h = f.form === 'dbw' ? readDbwHeader(f) : undefined;
+  const zstd = zstdEncoded(f, h);
+  if (zstd && f.size <= WHOLE_FILE_MAX + DBW_HEADER_BYTES) {
+    const { v, stored } = loadWhole(f, h, known);
+    let decodeError: unknown;
+    try {
+      zstdIntoFd('decompress', stored, out);
+    } catch (e) {
+      decodeError = e;
+    }
+    if (decodeError === undefined) {
+      const head = Buffer.alloc(LONG_HEADER_BYTES);
+      v.decodedByZstd(fstatSync(out).size, head.subarray(0, readAt(out, head, 0)));
+    }
+    return v.finish(decodeError);
+  }
+  const v = new Verifier(f, h, known);
+  let written = 0;
+  const emit = (c: Buffer) => {
     v.plain(c);
-    sink(c);
+    writeAt(out, c, written);
+    written += c.length;
   };
-  const pipe = zstdEncoded(f, h) ? zstdPipe('decompress', out) : undefined;
+  const pipe = zstd ? zstdPipe('decompress', emit) : undefined;
   let decodeError: unknown;
   let pos = h ? DBW_HEADER_BYTES : 0;
+  let buf = Buffer.allocUnsafe(CHUNK_BYTES);
   try {
     for (;;) {
-      // A fresh buffer per chunk: the pipe may still hold the previous one.
-      const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+      // A fresh buffer per chunk for the pipe, which may still hold the previous one.
+      if (pipe) buf = Buffer.allocUnsafe(CHUNK_BYTES);
       const n = readSync(f.fd, buf, 0, CHUNK_BYTES, pos);
       if (n === 0) break;
       pos += n;
       const c = buf.subarray(0, n);
       v.stored(c);
-      if (!pipe) out(c);
+      if (!pipe) emit(c);
       else if (decodeError === undefined) await pipe.write(c).catch((e: unknown) => (decodeError = e));
     }
     if (pipe && decodeError === undefined) await pipe.end().catch((e: unknown) => (decodeError = e));
@@ -217,25 +287,16 @@ export async function readStored(f: StoredFile, known: RecordedFacts[], sink: (c
   return v.finish(decodeError);
 }
 
-/** The same check for a small file read whole (history and backup files), synchronously. */
+/** The checked content of a small file (history and backup files), in memory. */
 export function readStoredSync(f: StoredFile, known: RecordedFacts[]): Buffer {
   if (f.size > SMALL_FILE_MAX + DBW_HEADER_BYTES) throw new ArchiveFault(f.name, `its archived copy ${f.path} is ${f.size} bytes, too large for a ${walFileKind(f.name)} file`, PUT_BACK);
   const h = f.form === 'dbw' ? readDbwHeader(f) : undefined;
-  const v = new Verifier(f, h, known);
-  const from = h ? DBW_HEADER_BYTES : 0;
-  const stored = Buffer.alloc(Math.max(0, f.size - from));
-  let got = 0;
-  while (got < stored.length) {
-    const n = readSync(f.fd, stored, got, stored.length - got, from + got);
-    if (n === 0) break;
-    got += n;
-  }
-  v.stored(stored.subarray(0, got));
-  let plain: Buffer = stored.subarray(0, got);
+  const { v, stored } = loadWhole(f, h, known);
+  let plain = stored;
   let decodeError: unknown;
   if (zstdEncoded(f, h)) {
     try {
-      plain = zstdDecompressSync(plain, SMALL_FILE_MAX * 2);
+      plain = zstdSync('decompress', stored, SMALL_FILE_MAX + 1);
     } catch (e) {
       decodeError = e;
     }

@@ -26,8 +26,8 @@ export async function sharedSegments(count: number, into: string): Promise<strin
   for (let i = 0; !picked && i < count + 2; i++) {
     const before = full().length;
     await withPg(info, async (c) => {
-      await c.query('CREATE TABLE IF NOT EXISTS wal_files_seed (n int)');
-      await c.query('INSERT INTO wal_files_seed SELECT generate_series(1, 1000)');
+      // Some WAL to switch away from, without a table that parallel test files would race to create.
+      await c.query(`SELECT pg_logical_emit_message(false, 'dbdrill-test', repeat('x', 1000))`);
       await c.query('SELECT pg_switch_wal()');
     });
     for (let w = 0; w < 100 && full().length <= before; w++) await new Promise((r) => setTimeout(r, 100));
@@ -50,6 +50,11 @@ export function readDbw(path: string): { header: DbwHeader; payload: Buffer } {
   const header = decodeDbwHeader(buf);
   if (typeof header === 'string') throw new Error(`${path}: ${header}`);
   return { header, payload: buf.subarray(DBW_HEADER_BYTES) };
+}
+
+/** Flips one bit in the middle of a file's bytes after `from` (a .dbw's payload: from = 512). */
+export function flipMiddle(path: string, from = 0): void {
+  flipByte(path, from + Math.floor((statSync(path).size - from) / 2));
 }
 
 /** Flips one bit at `offset` of a file (negative: from the end), in place. */
