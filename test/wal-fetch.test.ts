@@ -13,7 +13,9 @@ import { flipByte, flipMiddle, sharedSegments } from './helpers/wal-files.js';
  * recovery aborts instead of ending early. Real segments from the suite's PostgreSQL.
  */
 const work = join(sandboxRunDir(), `wal-fetch-${process.pid}`);
-const cli = (args: string[]) => runCli(args, { timeoutMs: 60_000 });
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { timeoutMs: 60_000, env });
+/** What segments above 64 MB go through: the streaming path, here with 16 MB ones. */
+const STREAM = { DBDRILL_WAL_STREAM_ABOVE: '0' };
 let segs: string[];
 let names: string[];
 let repo = '';
@@ -29,11 +31,11 @@ function copyRepo(): string {
 }
 
 /** Fetches into a fresh path and checks that a failure leaves nothing there or beside it. */
-async function fetchInto(r: string, name: string) {
+async function fetchInto(r: string, name: string, env: Record<string, string> = {}) {
   const dir = join(work, `out-${n++}`);
   mkdirSync(dir);
   const target = join(dir, 'RECOVERYXLOG');
-  const res = await cli(['wal-fetch', '--repo', r, name, target]);
+  const res = await cli(['wal-fetch', '--repo', r, name, target], env);
   if (res.code !== 0) expect(readdirSync(dir)).toEqual([]);
   else expect(readdirSync(dir)).toEqual(['RECOVERYXLOG']);
   return { ...res, target };
@@ -178,6 +180,41 @@ describe('wal-fetch', () => {
     const history = await fetchInto(r, '00000002.history');
     expect(history.code).toBe(1);
     expect(history.stderr).toBe('');
+  });
+
+  it('the streaming path (segments above 64 MB) stores and checks the same way', async () => {
+    const r = join(work, 'streamed');
+    for (const [i, s] of segs.entries()) {
+      const p = await cli(['wal-push', '--repo', r, ...(i % 2 ? ['--compress', 'zstd'] : []), s], STREAM);
+      expect(p.code, p.stderr).toBe(0);
+    }
+    for (const [i, name] of names.entries()) {
+      // The stored form does not depend on the path that wrote it: each reads the other's.
+      expect(readFileSync(join(tl(r), `${name}.dbw`)).equals(readFileSync(join(tl(repo), `${name}.dbw`))), name).toBe(true);
+      const f = await fetchInto(repo, name, STREAM);
+      expect(f.code, f.stderr).toBe(0);
+      expect(readFileSync(f.target).equals(readFileSync(segs[i]!))).toBe(true);
+    }
+    const file = (name: string) => join(tl(r), `${name}.dbw`);
+    flipMiddle(file(names[1]!), 512);
+    truncateSync(file(names[3]!), 512 + Math.floor((statSync(file(names[3]!)).size - 512) / 2));
+    flipMiddle(file(names[2]!), 512);
+    for (const [name, reason] of [[names[1]!, 'is corrupt: the sha256 of its stored bytes is'], [names[3]!, 'is truncated:'], [names[2]!, 'is corrupt: the sha256 of its stored bytes is']] as const) {
+      const f = await fetchInto(r, name, STREAM);
+      expect(f.code, name).toBe(255);
+      expect(f.stderr, name).toContain(`${name} cannot be restored: its archived copy ${file(name)} ${reason}`);
+    }
+    const legacy = join(work, 'streamed-legacy');
+    mkdirSync(tl(legacy), { recursive: true });
+    writeFileSync(join(legacy, 'repo.json'), '{}');
+    expect(spawnSync('zstd', ['-q', '-o', join(tl(legacy), `${names[1]}.zst`), segs[1]!]).status).toBe(0);
+    const ok = await fetchInto(legacy, names[1]!, STREAM);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(readFileSync(ok.target).equals(readFileSync(segs[1]!))).toBe(true);
+    flipMiddle(join(tl(legacy), `${names[1]}.zst`));
+    const bad = await fetchInto(legacy, names[1]!, STREAM);
+    expect(bad.code).toBe(255);
+    expect(bad.stderr).toContain(`${names[1]}.zst does not decompress (zstd exited with code 1`);
   });
 
   it.runIf(isRoot())("exits 255 when the server's user cannot read the repository", async () => {

@@ -17,8 +17,12 @@ import { describeFailure, Dir, READ_FLAGS, UnsafePath } from './safe-dir.js';
  * the caller writes to a temp file and keeps it only when the read completes.
  */
 export const CHUNK_BYTES = 1 << 20;
-/** Compressed files up to this size are decoded in one zstd call; larger ones (up to 1 GB) stream. */
-export const WHOLE_FILE_MAX = 64 << 20;
+/**
+ * Compressed files up to this size are handled in one zstd call; larger ones (up to 1 GB)
+ * stream. DBDRILL_WAL_STREAM_ABOVE (bytes) lowers it so tests can drive the streaming path
+ * with ordinary 16 MB segments.
+ */
+export const WHOLE_FILE_MAX = /^\d+$/.test(process.env.DBDRILL_WAL_STREAM_ABOVE ?? '') ? Number(process.env.DBDRILL_WAL_STREAM_ABOVE) : 64 << 20;
 /** History and backup files are a few hundred bytes; anything near this is not one. */
 const SMALL_FILE_MAX = 1 << 20;
 const PUT_BACK = 'put back a good copy of that file (from a copy of the archive) or restore to a point before it';
