@@ -251,6 +251,40 @@ describe('symlinks and root', () => {
   });
 });
 
+describe("permissions, as the server's user", () => {
+  it.runIf(isRoot())('a repository it cannot write gets one sentence and exit 1, never an internal error', async () => {
+    const name = basename(segs[0]!);
+    const asPostgres = (repo: string) => spawnSync('runuser', ['-u', 'postgres', '--', process.execPath, CLI, 'wal-push', '--repo', repo, segs[0]!], { encoding: 'utf8' });
+    const repo = freshRepo();
+    mkdirSync(join(repo, 'wal'), { recursive: true, mode: 0o755 });
+    chmodSync(repo, 0o755);
+    chmodSync(join(repo, 'wal'), 0o755);
+    const noTimelineDir = asPostgres(repo);
+    expect(noTimelineDir.status).toBe(1);
+    expect(noTimelineDir.stderr).toBe(`dbdrill: ${name} was not archived: ${tlDir(repo, name)} cannot be created by this user (EACCES); fix permissions or free space there.\n`);
+    mkdirSync(tlDir(repo, name), { mode: 0o755 });
+    chmodSync(tlDir(repo, name), 0o755);
+    // wal/archive.json cannot be written either: the first check that needs to write says so.
+    const noWrite = asPostgres(repo);
+    expect(noWrite.status).toBe(1);
+    expect(noWrite.stderr).toBe(`dbdrill: ${name} was not archived: could not record the archive's segment size and system in ${join(repo, 'wal')}/archive.json (EACCES); free space or fix permissions there.\n`);
+    expect(list(tlDir(repo, name))).toEqual([]);
+
+    const parent = join(work, 'locked-parent');
+    mkdirSync(parent, { mode: 0o755 });
+    chmodSync(parent, 0o755);
+    const missing = asPostgres(join(parent, 'repo'));
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toBe(`dbdrill: ${name} was not archived: the repository ${join(parent, 'repo')} does not exist and cannot be created (EACCES); create it or fix permissions on its parent.\n`);
+
+    const file = join(work, 'repo-is-a-file');
+    writeFileSync(file, 'x');
+    const notDir = await cli(['wal-push', '--repo', file, segs[0]!]);
+    expect(notDir.code).toBe(2);
+    expect(notDir.stderr).toBe(`dbdrill: ${name} was not archived: ${file} is not a directory; point --repo at a directory.\n`);
+  });
+});
+
 describe('temp files of killed pushes', () => {
   it('a push killed mid-write leaves no stored file; the next push stores it; old temp files are removed and counted', async () => {
     const name = basename(segs[0]!);

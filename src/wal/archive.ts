@@ -137,7 +137,11 @@ function openTarget(repo: string, name: string, allowRoot: boolean): Target {
       root = Dir.openRoot(repo);
     } catch (e) {
       if (!(e instanceof UnsafePath) || e.code !== 'ENOENT') throw e;
-      mkdirDurable(repo);
+      try {
+        mkdirDurable(repo);
+      } catch (m) {
+        throw new DbdrillError('failed', `${name} was not archived: the repository ${repo} does not exist and cannot be created (${errno(m)}); create it or fix permissions on its parent.`);
+      }
       root = Dir.openRoot(repo);
     }
     opened.push(root);
@@ -161,9 +165,11 @@ function openTarget(repo: string, name: string, allowRoot: boolean): Target {
   } catch (e) {
     close();
     if (e instanceof UnsafePath) {
-      const link = /symbolic link|not a directory/.test(e.message);
-      const sentence = `${name} was not archived: ${e.message}; ${link ? `the archive's directories must be real directories inside ${repo}` : 'fix permissions or free space there'}.`;
-      throw link ? invalid(sentence) : new DbdrillError('failed', sentence);
+      const link = e.message.includes('symbolic link');
+      const notDir = e.message.endsWith('is not a directory');
+      const fix = link ? `the archive's directories must be real directories inside ${repo}` : notDir ? (e.path === repo ? 'point --repo at a directory' : 'it must be a directory') : 'fix permissions or free space there';
+      const sentence = `${name} was not archived: ${e.message}; ${fix}.`;
+      throw link || notDir ? invalid(sentence) : new DbdrillError('failed', sentence);
     }
     throw e;
   }
@@ -194,7 +200,11 @@ function checkAgainstArchive(t: Target, name: string, head: SegmentHead): void {
   };
   const known = check();
   if (!known.some((k) => k.source.endsWith(`/${ARCHIVE_FACTS_FILE}`))) {
-    recordFacts(t.wal, { walSegmentBytes: head.segmentBytes, systemId: head.systemId }, t.owner);
+    try {
+      recordFacts(t.wal, { walSegmentBytes: head.segmentBytes, systemId: head.systemId }, t.owner);
+    } catch (e) {
+      throw new DbdrillError('failed', `${name} was not archived: could not record the archive's segment size and system in ${t.wal.path}/${ARCHIVE_FACTS_FILE} (${errno(e)}); free space or fix permissions there.`);
+    }
     // Another server's first push may have won the race to record its facts.
     check();
   }
@@ -219,7 +229,12 @@ async function storedSha256(f: StoredFile, t: Target): Promise<{ sha256: string;
     return { sha256: h.sha256, compressed: h.encoding.includes('zstd') };
   }
   const tmp = `.${f.name}.${randomBytes(4).toString('hex')}.tmp`;
-  const fd = openSync(t.dir.at(tmp), CREATE_FLAGS, 0o600);
+  let fd: number;
+  try {
+    fd = openSync(t.dir.at(tmp), CREATE_FLAGS, 0o600);
+  } catch (e) {
+    throw new DbdrillError('failed', `Could not compare ${f.name} with its archived copy: no temp file in ${t.dir.path} (${errno(e)}); free space or fix permissions there.`);
+  }
   rmSync(t.dir.at(tmp), { force: true });
   try {
     await readStoredInto(f, recordedFacts(t.root, t.wal), fd);
@@ -326,7 +341,12 @@ async function writePayload(fd: number, src: Source, compress: boolean): Promise
 
 /** Header placeholder, payload, then the real header, fsync. */
 async function writeTemp(t: Target, tmp: string, src: Source, compress: boolean): Promise<{ sha256: string; storedBytes: number }> {
-  const fd = openSync(t.dir.at(tmp), CREATE_FLAGS, 0o600);
+  let fd: number;
+  try {
+    fd = openSync(t.dir.at(tmp), CREATE_FLAGS, 0o600);
+  } catch (e) {
+    throw new DbdrillError('failed', `Could not write ${basename(src.path)} into ${t.dir.path} (${errno(e)}); free space or fix permissions there.`);
+  }
   try {
     if (t.owner) fchownSync(fd, t.owner.uid, t.owner.gid);
     // Without a position: the file offset moves past the placeholder, where zstd (given fd) writes.

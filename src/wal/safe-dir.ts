@@ -94,7 +94,9 @@ export class Dir {
         opts.onCreate?.(this.at(name));
         if (this.readable) fsyncSync(this.fd);
       } catch (e) {
-        if (errnoOf(e) !== 'EEXIST') throw new UnsafePath(display, errnoOf(e), describeFailure(display, errnoOf(e)));
+        const code = errnoOf(e);
+        if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOSPC') throw new UnsafePath(display, code, `${display} cannot be created by this user (${code})`);
+        if (code !== 'EEXIST') throw new UnsafePath(display, code, describeFailure(display, code));
       }
     }
     let fd: number;
