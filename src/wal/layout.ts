@@ -1,6 +1,7 @@
 import { chmodSync, chownSync, lstatSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DBW_SUFFIX, walFileKind, ZSTD_SUFFIX } from '../pitr/wal-names.js';
+import { DBW_HEADER_BYTES } from './format.js';
 
 /**
  * Where a WAL file lives in a repository: segments (and their .backup / .partial companions)
@@ -53,12 +54,15 @@ export function findArchived(repo: string, name: string): { path: string; form: 
   return undefined;
 }
 
-/** The archived size of these WAL files (what a replay fetched from the repository, compressed or not). */
+/**
+ * The archived size of these WAL files: what a replay fetched from the repository, compressed or
+ * not, without the .dbw headers (a plain 16 MB segment counts 16 MB).
+ */
 export function archivedBytes(repo: string, names: string[]): number {
   return names.reduce((n, name) => {
     const f = findArchived(repo, name);
     try {
-      return f ? n + lstatSync(f.path).size : n;
+      return f ? n + lstatSync(f.path).size - (f.form === 'dbw' ? DBW_HEADER_BYTES : 0) : n;
     } catch {
       return n;
     }
