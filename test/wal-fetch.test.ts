@@ -86,7 +86,15 @@ describe('wal-fetch', () => {
     mkdirSync(empty);
     const e = await fetchInto(empty, name);
     expect(e.code).toBe(255);
-    expect(e.stderr).toBe(`dbdrill wal-fetch: ${name} cannot be restored: ${empty} has no wal/ directory, so it is not a dbdrill WAL archive; recovery stops here instead of ending early — point --repo at the dbdrill repository that holds the archive.\n`);
+    expect(e.stderr).toBe(`dbdrill wal-fetch: ${name} cannot be restored: ${empty} is not a dbdrill repository (it has neither repo.json nor wal/archive.json); recovery stops here instead of ending early — point --repo at the dbdrill repository that holds the archive.\n`);
+
+    // A repository of backups taken without WAL archiving: nothing is archived, which is no error.
+    writeFileSync(join(empty, 'repo.json'), '{}');
+    for (const f of [name, '00000002.history']) {
+      const none = await fetchInto(empty, f);
+      expect(none.code, f).toBe(1);
+      expect(none.stderr, f).toBe('');
+    }
 
     const bare = join(work, 'bare');
     mkdirSync(join(bare, 'wal', '00000001'), { recursive: true });

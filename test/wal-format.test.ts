@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readInventory } from '../src/pitr/inventory.js';
 import { archivedHistory, archivedSegment, storedWalName } from '../src/pitr/wal-names.js';
 import { checkBackupLabel, checkBranchSegment, checkHistory, checkSegmentHead, segmentStart } from '../src/wal/content.js';
+import { restoreCommand } from '../src/wal/command.js';
 import { DBW_HEADER_BYTES, decodeDbwHeader, encodeDbwHeader, type DbwHeader } from '../src/wal/format.js';
 import { sandboxRunDir } from './helpers/sandbox.js';
 import { sharedSegments } from './helpers/wal-files.js';
@@ -134,6 +135,19 @@ describe('stored names', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
       rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('restore_command', () => {
+  it('points at wal-fetch when the repository has a WAL archive, and is `false` (not archived) when it has none', () => {
+    const repo = mkdtempSync(join(tmpdir(), 'dbdrill-rc-'));
+    try {
+      expect(restoreCommand(repo)).toBe('false');
+      mkdirSync(join(repo, 'wal'));
+      expect(restoreCommand(repo)).toMatch(new RegExp(` wal-fetch --repo ${repo} %f %p$`));
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
     }
   });
 });

@@ -313,8 +313,7 @@ export function readStoredSync(f: StoredFile, known: RecordedFacts[]): Buffer {
 /** The repository opened for reading `name`: its root, wal/, the directory `name` lives in (if any), what it records. */
 export interface OpenArchive {
   root: Dir;
-  wal: Dir;
-  /** Undefined when the timeline's directory does not exist: nothing of that timeline is archived. */
+  /** Undefined when `name`'s directory does not exist (nor, maybe, wal/): nothing there is archived. */
   dir: Dir | undefined;
   known: RecordedFacts[];
   close(): void;
@@ -324,13 +323,26 @@ const FIX_REPO = 'point --repo at the dbdrill repository that holds the archive'
 
 /**
  * Opens the repository for reading `name`, never through a symlink inside it. A repository that
- * does not exist, has no wal/, or (with `strict`) has neither repo.json nor wal/archive.json is
- * a fault: restore_command pointed at the wrong place must not look like an empty archive.
+ * does not exist, or (with `strict`) that has neither repo.json nor wal/archive.json, is a fault:
+ * restore_command pointed at the wrong place must not look like an empty archive. A repository
+ * (repo.json) without wal/ has nothing archived: backups taken without WAL archiving.
  */
 export function openArchive(repo: string, name: string, opts: { strict?: boolean } = {}): OpenArchive {
   const opened: Dir[] = [];
   const close = () => {
     for (const d of opened.reverse()) d.close();
+  };
+  /** A subdirectory, or undefined when it does not exist; a fault for a symlink or no access. */
+  const sub = (parent: Dir, child: string): Dir | undefined => {
+    try {
+      const d = parent.child(child);
+      opened.push(d);
+      return d;
+    } catch (e) {
+      if (!(e instanceof UnsafePath)) throw e;
+      if (e.code === 'ENOENT') return undefined;
+      throw new ArchiveFault(name, e.message, e.code === 'EACCES' ? "let the server's user read the archive" : 'replace it with the real directory');
+    }
   };
   try {
     let root: Dir;
@@ -341,30 +353,13 @@ export function openArchive(repo: string, name: string, opts: { strict?: boolean
       throw new ArchiveFault(name, e.code === 'ENOENT' ? `the repository ${repo} does not exist` : e.message, e.code === 'EACCES' ? "let the server's user enter the repository" : FIX_REPO);
     }
     opened.push(root);
-    let wal: Dir;
-    try {
-      wal = root.child('wal');
-    } catch (e) {
-      if (!(e instanceof UnsafePath)) throw e;
-      throw new ArchiveFault(name, e.code === 'ENOENT' ? `${repo} has no wal/ directory, so it is not a dbdrill WAL archive` : e.message, e.code === 'EACCES' ? "let the server's user read the archive" : FIX_REPO);
-    }
-    opened.push(wal);
-    if (opts.strict && !exists(root.at('repo.json')) && !exists(wal.at(ARCHIVE_FACTS_FILE))) {
+    const wal = sub(root, 'wal');
+    if (opts.strict && !exists(root.at('repo.json')) && !(wal && exists(wal.at(ARCHIVE_FACTS_FILE)))) {
       throw new ArchiveFault(name, `${repo} is not a dbdrill repository (it has neither repo.json nor wal/${ARCHIVE_FACTS_FILE})`, FIX_REPO);
     }
     const tl = timelineDirOf(name);
-    let dir: Dir | undefined = wal;
-    if (tl) {
-      try {
-        dir = wal.child(tl);
-        opened.push(dir);
-      } catch (e) {
-        if (!(e instanceof UnsafePath)) throw e;
-        if (e.code !== 'ENOENT') throw new ArchiveFault(name, e.message, e.code === 'EACCES' ? "let the server's user read the archive" : 'replace it with the real directory');
-        dir = undefined;
-      }
-    }
-    return { root, wal, dir, known: recordedFacts(root, wal), close };
+    const dir = wal && tl ? sub(wal, tl) : wal;
+    return { root, dir, known: wal ? recordedFacts(root, wal) : [], close };
   } catch (e) {
     close();
     throw e;
