@@ -7,6 +7,7 @@ import { startPostgresSandbox, type SandboxInstance } from '../src/sandbox/index
 import { serverAccount } from '../src/sandbox/users.js';
 import { archiveCommand } from '../src/wal/command.js';
 import { prepareWalDir } from '../src/wal/layout.js';
+import { archivedSegment } from '../src/pitr/wal-names.js';
 import { CLI, runCli, tempConfigDir } from './helpers/cli.js';
 import { parsePromText } from './helpers/prom-parse.js';
 import { sandboxRunDir } from './helpers/sandbox.js';
@@ -40,7 +41,7 @@ async function switchAndArchive(): Promise<string> {
   const name = String((await sql('SELECT pg_walfile_name(pg_switch_wal()) AS name'))[0]!.name);
   for (let i = 0; i < 150; i++) {
     try {
-      if (readdirSync(join(repo, 'wal', name.slice(0, 8))).includes(name)) return name;
+      if (readdirSync(join(repo, 'wal', name.slice(0, 8))).some((f) => archivedSegment(f) === name)) return name;
     } catch {
       // the timeline folder is not there yet
     }

@@ -120,7 +120,7 @@ describe('--to latest and timelines', () => {
     const tl2 = readdirSync(pgWal).filter((n) => SEGMENT_RE.test(n) && n.startsWith('00000002') && n <= finished).sort();
     expect(tl2.length).toBeGreaterThan(0);
     for (const seg of tl2) {
-      const p = await cli(['wal-push', 'pt', join(pgWal, seg)]);
+      const p = await cli(['wal-push', 'pt', '--allow-root', join(pgWal, seg)]);
       expect(p.code, p.stderr).toBe(0);
     }
     // Segments alone are not enough: recovery needs the history to know where timeline 2 branched.
@@ -129,7 +129,7 @@ describe('--to latest and timelines', () => {
     expect(errorLines(noHistory.stderr)).toEqual([
       `dbdrill: Timeline 2 has no history file in the archive (wal/00000002.history), so recovery cannot follow it from backup ${latest.plan.backup} on timeline 1; archive that file or leave --timeline out.`,
     ]);
-    const h = await cli(['wal-push', 'pt', join(pgWal, '00000002.history')]);
+    const h = await cli(['wal-push', 'pt', '--allow-root', join(pgWal, '00000002.history')]);
     expect(h.code, h.stderr).toBe(0);
     await restores.stop(latest.pid);
 

@@ -5,6 +5,7 @@ import { isPidAlive, signalProcess, waitForPidExit } from '../src/runner/process
 import { ArchivedPostgres } from './helpers/archived-pg.js';
 import { runCli, tempConfigDir } from './helpers/cli.js';
 import { sandboxRunDir } from './helpers/sandbox.js';
+import { readDbw } from './helpers/wal-files.js';
 
 const cfg = tempConfigDir();
 const runDir = sandboxRunDir();
@@ -115,7 +116,7 @@ describe('point-in-time restore of PostgreSQL', () => {
     await sql(`INSERT INTO marks VALUES (5, 'segment c')`);
     afterGap = await db.now();
     await db.switchAndArchive();
-    unlinkSync(join(db.repo, 'wal', missing.slice(0, 8), missing));
+    unlinkSync(join(db.repo, 'wal', missing.slice(0, 8), `${missing}.dbw`));
 
     const w = await cli(['window', 'pitr', '--json']);
     const win = JSON.parse(w.stdout) as { gaps: { from: string; to: string; missing: number }[]; to: string };
@@ -131,10 +132,14 @@ describe('point-in-time restore of PostgreSQL', () => {
 
   it('wal-push refuses to overwrite an archived segment with different bytes', async () => {
     const dir = join(db.repo, 'wal', '00000001');
-    const name = readdirSync(dir).filter((n) => /^[0-9A-F]{24}$/.test(n)).sort()[0]!;
+    const stored = readdirSync(dir).filter((n) => /^[0-9A-F]{24}\.dbw$/.test(n)).sort()[0]!;
+    const name = stored.slice(0, 24);
+    // The same segment with one byte changed past its header: valid, but not what is archived.
     const fake = join(cfg.dir, name);
-    writeFileSync(fake, Buffer.alloc(16 * 1024 * 1024, 7));
-    const r = await cli(['wal-push', '--repo', db.repo, fake]);
+    const bytes = readDbw(join(dir, stored)).payload;
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
+    writeFileSync(fake, bytes);
+    const r = await cli(['wal-push', '--repo', db.repo, '--allow-root', fake]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^dbdrill: ${name} is already archived with different contents \\(archived sha256 [0-9a-f]{64}, new sha256 [0-9a-f]{64}\\); it was not overwritten`));
   });

@@ -101,7 +101,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'wal-push',
-    forms: [{ line: 'wal-push NAME|--repo DIR [--compress zstd] %p', summary: 'archive_command' }],
+    forms: [{ line: 'wal-push NAME|--repo DIR [--compress zstd] [--allow-root] %p', summary: 'archive_command' }],
     run: { module: 'wal', fn: 'walPushCommand' },
   },
   {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
@@ -19,7 +18,7 @@ import type { Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
 import { restoreCommand } from '../wal/command.js';
 import { findArchived, walRoot } from '../wal/layout.js';
-import { withPlainSegments } from '../wal/readable.js';
+import { readArchivedFile, withPlainSegments } from '../wal/readable.js';
 import { startJob, type Job } from './job.js';
 import { readMysqlWindow, runMysqlPitrRestore } from './pitr-mysql.js';
 import { secondIsMysqlOnly } from './plan-mysql.js';
@@ -164,8 +163,8 @@ export function planPitr(view: ArchiveView, req: PitrRequest): PgRestorePlan {
 
 /** The archived history file of a timeline, parsed, or undefined when it is not archived. */
 function readHistory(repo: string, timeline: number): HistoryEntry[] | undefined {
-  const at = findArchived(repo, `${timelineHex(timeline)}.history`);
-  return at ? parseHistory(readFileSync(at.path, 'utf8')) : undefined;
+  const data = readArchivedFile(repo, `${timelineHex(timeline)}.history`);
+  return data ? parseHistory(data.toString('utf8')) : undefined;
 }
 
 export function startPitrRestore(configDir: string, name: string, req: PitrRequest, signal?: AbortSignal): Job<PitrReport> {

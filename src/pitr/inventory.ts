@@ -1,6 +1,6 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
-import { archivedSegment, DEFAULT_SEGMENT_BYTES, HISTORY_RE, parseSegment } from './wal-names.js';
+import { archivedHistory, archivedSegment, DEFAULT_SEGMENT_BYTES, parseSegment } from './wal-names.js';
 
 /** What the WAL archive holds, per timeline, as sorted segment numbers. */
 export interface WalInventory {
@@ -13,26 +13,28 @@ export interface WalInventory {
 
 /**
  * Reads the archive's directory listing (names only, plus one stat per timeline): 100,000
- * segments list in well under a second. Segments count whether stored plain or as .zst. Their
+ * segments list in well under a second. Segments count in any stored form (.dbw, legacy plain or
+ * .zst). A timeline directory that is a symbolic link is not the archive's and is not read. Their
  * numbers depend on the cluster's segment size, which names alone do not tell.
  */
 export function readInventory(walRoot: string, segmentBytes = DEFAULT_SEGMENT_BYTES): WalInventory {
   const timelines = new Map<number, number[]>();
   const histories: number[] = [];
   const newestArchivedAt = new Map<number, number>();
-  let entries: string[];
+  let entries: Dirent[];
   try {
-    entries = readdirSync(walRoot);
+    entries = readdirSync(walRoot, { withFileTypes: true });
   } catch {
     return { timelines, histories, newestArchivedAt };
   }
-  for (const entry of entries) {
-    const h = HISTORY_RE.exec(entry);
-    if (h) {
-      histories.push(parseInt(h[1]!, 16));
+  for (const dirent of entries) {
+    const entry = dirent.name;
+    const h = archivedHistory(entry);
+    if (h !== undefined) {
+      if (!histories.includes(h)) histories.push(h);
       continue;
     }
-    if (!/^[0-9A-F]{8}$/.test(entry)) continue;
+    if (!/^[0-9A-F]{8}$/.test(entry) || !dirent.isDirectory()) continue;
     let segs: number[] = [];
     let newest = '';
     let newestEntry = '';
@@ -47,7 +49,7 @@ export function readInventory(walRoot: string, segmentBytes = DEFAULT_SEGMENT_BY
     }
     if (segs.length === 0) continue;
     segs.sort((a, b) => a - b);
-    // A segment stored both plain and compressed (compression turned on mid-way) counts once.
+    // A segment stored in two forms (a legacy one and .dbw) counts once.
     segs = segs.filter((n, i) => i === 0 || n !== segs[i - 1]);
     const tl = parseInt(entry, 16);
     timelines.set(tl, segs);

@@ -69,11 +69,35 @@ export function walFileKind(name: string): 'segment' | 'history' | 'backup-label
   return undefined;
 }
 
-/** wal-push --compress zstd stores segments (only segments: the rest is tiny) as <segment>.zst. */
+/**
+ * How an archived WAL file is stored: `<name>.dbw` (a header with its checksums, then the
+ * payload; src/wal/format.ts). Earlier versions stored `<segment>` plain or `<segment>.zst`;
+ * those legacy forms stay readable.
+ */
+export const DBW_SUFFIX = '.dbw';
+/** Legacy: wal-push --compress zstd stored segments as <segment>.zst before the .dbw form. */
 export const ZSTD_SUFFIX = '.zst';
 
-/** The segment an archive directory entry holds, compressed or not; undefined for anything else. */
+/**
+ * The WAL file an archive directory entry holds, in any stored form (`.dbw`, legacy plain, legacy
+ * `.zst` of a segment); undefined for anything else (temp files, archive.json).
+ */
+export function storedWalName(entry: string): string | undefined {
+  let name = entry;
+  if (entry.endsWith(DBW_SUFFIX)) name = entry.slice(0, -DBW_SUFFIX.length);
+  else if (entry.length === 28 && entry.endsWith(ZSTD_SUFFIX)) name = entry.slice(0, 24);
+  return walFileKind(name) ? name : undefined;
+}
+
+/** The segment an archive directory entry holds, in any stored form; undefined for anything else. */
 export function archivedSegment(entry: string): string | undefined {
-  const name = entry.length === 28 && entry.endsWith(ZSTD_SUFFIX) ? entry.slice(0, 24) : entry;
-  return SEGMENT_RE.test(name) ? name : undefined;
+  const name = storedWalName(entry);
+  return name && SEGMENT_RE.test(name) ? name : undefined;
+}
+
+/** The timeline whose history file an archive entry holds (`0000000N.history[.dbw]`), or undefined. */
+export function archivedHistory(entry: string): number | undefined {
+  const name = storedWalName(entry);
+  const m = name ? HISTORY_RE.exec(name) : null;
+  return m ? parseInt(m[1]!, 16) : undefined;
 }

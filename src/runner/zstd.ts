@@ -1,12 +1,12 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { toolFailed, toolMissing } from './errors.js';
 import { searchPath } from './path-lookup.js';
 
 /**
  * The zstd CLI for the WAL archive. node:child_process rather than execa because wal-push and
- * wal-fetch run once per segment and execa alone costs about 150 ms of start-up (measured); the
- * data goes straight between zstd and a file descriptor, never through a JavaScript buffer.
+ * wal-fetch run once per segment and execa alone costs about 150 ms of start-up (measured). The
+ * caller hashes what goes in and what comes out in the same pass: whole buffers for files that
+ * fit in memory (zstdSync), a pipe for segments of up to 1 GB (zstdPipe).
  */
 let cached: string | undefined;
 
@@ -16,37 +16,91 @@ function zstd(): string {
   return cached;
 }
 
-function check(r: SpawnSyncReturns<Buffer>): void {
-  if (r.error) throw toolFailed('zstd', undefined, undefined, [r.error.message]);
-  if (r.status !== 0) throw toolFailed('zstd', r.status ?? undefined, r.signal ?? undefined, r.stderr.toString('utf8').split('\n'));
+function stderrLines(chunks: Buffer[]): string[] {
+  return Buffer.concat(chunks).toString('utf8').split('\n');
 }
 
-/** Compresses `data` into the open file `fd` (zstd's frame carries a checksum of the content). */
-export function zstdCompressInto(data: Uint8Array, fd: number): void {
-  check(spawnSync(zstd(), ['-q', '-c'], { input: data, stdio: ['pipe', fd, 'pipe'] }));
+const ARGS = { compress: ['-q', '-c'], decompress: ['-d', '-q', '-c'] } as const;
+
+export interface ZstdPipe {
+  /** Feeds input; resolves when zstd can take more (backpressure), rejects when zstd failed. */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Ends the input; resolves once zstd exited 0 and every output chunk was handed to onOutput. */
+  end(): Promise<void>;
+  /** Stops zstd (the caller gave up, e.g. on a checksum mismatch). */
+  kill(): void;
 }
 
-/** Decompresses the file `src` into the open file `fd`; a corrupt frame fails its checksum. */
-export function zstdDecompressInto(src: string, fd: number): void {
-  check(spawnSync(zstd(), ['-d', '-q', '-c', '--', src], { stdio: ['ignore', fd, 'pipe'] }));
-}
-
-/** sha256 and size of the content of a .zst file, streamed: segments may be up to 1 GB. */
-export function zstdContentSha256(src: string): Promise<{ sha256: string; bytes: number }> {
-  return new Promise((done, fail) => {
-    const child = spawn(zstd(), ['-d', '-q', '-c', '--', src], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const hash = createHash('sha256');
-    let bytes = 0;
-    const stderr: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => {
-      hash.update(c);
-      bytes += c.length;
-    });
-    child.stderr.on('data', (c: Buffer) => stderr.push(c));
-    child.on('error', (e) => fail(toolFailed('zstd', undefined, undefined, [e.message])));
+/**
+ * zstd compressing or decompressing between the caller and `onOutput`. The CLI writes a content
+ * checksum into every frame and checks it when decompressing, so a damaged frame fails here. An
+ * exception from onOutput (a full disk) stops zstd and is what end() rejects with.
+ */
+export function zstdPipe(mode: 'compress' | 'decompress', onOutput: (chunk: Buffer) => void): ZstdPipe {
+  const child = spawn(zstd(), [...ARGS[mode]], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const stderr: Buffer[] = [];
+  let failure: unknown;
+  const exited = new Promise<void>((resolve, reject) => {
+    child.on('error', (e) => reject(toolFailed('zstd', undefined, undefined, [e.message])));
     child.on('close', (code, signal) => {
-      if (code === 0) done({ sha256: hash.digest('hex'), bytes });
-      else fail(toolFailed('zstd', code ?? undefined, signal ?? undefined, Buffer.concat(stderr).toString('utf8').split('\n')));
+      if (failure !== undefined) reject(failure);
+      else if (code === 0) resolve();
+      else reject(toolFailed('zstd', code ?? undefined, signal ?? undefined, stderrLines(stderr)));
     });
   });
+  // Reported through write()/end(); a caller that gave up early must not crash on it.
+  exited.catch(() => undefined);
+  child.stdout.on('data', (c: Buffer) => {
+    if (failure !== undefined) return;
+    try {
+      onOutput(c);
+    } catch (e) {
+      failure = e;
+      child.kill('SIGKILL');
+    }
+  });
+  child.stderr.on('data', (c: Buffer) => stderr.push(c));
+  // EPIPE when zstd stopped reading (a corrupt frame): its exit status says why.
+  child.stdin.on('error', () => undefined);
+  return {
+    async write(chunk) {
+      if (child.stdin.write(chunk)) return;
+      // Not once(): it rejects on EPIPE, and zstd's own exit says better why it stopped reading.
+      let resume!: () => void;
+      const ready = new Promise<void>((r) => (resume = r));
+      child.stdin.once('drain', resume).once('close', resume);
+      try {
+        await Promise.race([ready, exited]);
+      } finally {
+        child.stdin.off('drain', resume).off('close', resume);
+      }
+    },
+    async end() {
+      child.stdin.end();
+      await exited;
+    },
+    kill() {
+      child.kill('SIGKILL');
+    },
+  };
+}
+
+function check(r: SpawnSyncReturns<Buffer>): Buffer {
+  if (r.error) throw toolFailed('zstd', undefined, undefined, [r.error.message]);
+  if (r.status !== 0) throw toolFailed('zstd', r.status ?? undefined, r.signal ?? undefined, r.stderr.toString('utf8').split('\n'));
+  return r.stdout;
+}
+
+/**
+ * Compresses or decompresses a buffer in one call straight into the open file `fd`, at its
+ * current offset: for files that fit in memory (a 16 MB segment) this is much cheaper than
+ * passing the output through JavaScript.
+ */
+export function zstdIntoFd(mode: 'compress' | 'decompress', input: Uint8Array, fd: number): void {
+  check(spawnSync(zstd(), [...ARGS[mode]], { input, stdio: ['pipe', fd, 'pipe'] }));
+}
+
+/** The same into a buffer, for small files; output beyond maxOutput fails. */
+export function zstdSync(mode: 'compress' | 'decompress', input: Uint8Array, maxOutput: number): Buffer {
+  return check(spawnSync(zstd(), [...ARGS[mode]], { input, maxBuffer: maxOutput }));
 }

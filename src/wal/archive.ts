@@ -1,20 +1,29 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chownSync, closeSync, copyFileSync, fchownSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { DbdrillError } from '../errors.js';
-import { fsyncDir, mkdirDurable } from '../repo/atomic.js';
-import { walFileKind, ZSTD_SUFFIX } from '../pitr/wal-names.js';
-import { zstdCompressInto, zstdContentSha256, zstdDecompressInto } from '../runner/zstd.js';
-import { archivePath, compressible, findArchived, walRoot, type Compression } from './layout.js';
+import { closeSync, fchownSync, fstatSync, fsyncSync, linkSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { basename } from 'node:path';
+import { DbdrillError, invalid } from '../errors.js';
+import { DBW_SUFFIX, timelineHex, walFileKind } from '../pitr/wal-names.js';
+import { mkdirDurable } from '../repo/atomic.js';
+import { zstdIntoFd, zstdPipe } from '../runner/zstd.js';
+import { parseHistory } from '../pitr/history.js';
+import { checkBranchSegment, checkSegmentBelongs, checkSegmentHead, checkSegmentSize, checkSmallFile, type SegmentHead } from './content.js';
+import { ARCHIVE_FACTS_FILE, recordedFacts, recordFacts } from './facts.js';
+import { DBW_HEADER_BYTES, encodeDbwHeader, placeholderHeader } from './format.js';
+import { compressible, timelineDirOf, type Compression } from './layout.js';
+import { removeOrphanTemps } from './orphans.js';
+import { CREATE_FLAGS, Dir, UnsafePath } from './safe-dir.js';
+import { CHUNK_BYTES, closeStored, openStored, readDbwHeader, readStoredInto, readStoredSync, WHOLE_FILE_MAX, type StoredFile } from './stored.js';
 
 /**
- * archive_command and restore_command. This path runs once per WAL segment for the life of a
- * server, so it imports nothing heavy and reads whole segments (16 MB) in one go.
+ * archive_command. This path runs once per WAL segment for the life of a server, so it imports
+ * nothing heavy (no pg, execa or zod); a 16 MB segment is handled in memory, one up to 1 GB streams.
  *
- * wal-push never replaces an archived file: the same content again is success (PostgreSQL retries
- * after a crash between copy and acknowledgement), different content is an error naming both
- * checksums. Content means the uncompressed bytes, whichever form either copy is stored in. It
- * fsyncs the file and its directory before reporting success.
+ * wal-push stores only what is what its name says (a segment whose first page names this
+ * position, timeline and server; a parseable history or backup file), under one name per WAL
+ * file, `<name>.dbw`, whatever the compression: link(2) failing with EEXIST is the no-overwrite
+ * rule across every form. The same content again is success (PostgreSQL retries after a crash
+ * between copy and acknowledgement); different content is an error naming both checksums.
+ * Content means the uncompressed bytes. It fsyncs the file and its directory before success.
  */
 export interface PushResult {
   name: string;
@@ -23,133 +32,393 @@ export interface PushResult {
   bytes: number;
   sha256: string;
   compressed: boolean;
-  /** Size in the repository (smaller than bytes when compressed). */
+  /** Size in the repository (the stored file, header included). */
   storedBytes: number;
   alreadyArchived: boolean;
 }
 
 export interface PushOptions {
   compress?: Compression;
-}
-
-function sha256(buf: Buffer): string {
-  return createHash('sha256').update(buf).digest('hex');
+  /** Root may write into a wal/ that belongs to the server's user (files are given to that user). */
+  allowRoot?: boolean;
 }
 
 function errno(e: unknown): string {
   return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 }
 
-/** Checksum of an archived file's content, decompressing a .zst on the way. */
-async function contentSha256(path: string, compressed: boolean): Promise<string> {
-  return compressed ? (await zstdContentSha256(path)).sha256 : sha256(readFileSync(path));
+function writeAll(fd: number, buf: Buffer, position: number): void {
+  for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off, position + off);
 }
 
-/** The same content is a retry that already succeeded; different content must never replace it. */
-async function compareArchived(repo: string, name: string, at: { path: string; compressed: boolean }, data: Buffer, sum: string): Promise<PushResult> {
-  const have = await contentSha256(at.path, at.compressed);
-  if (have === sum) {
-    const storedBytes = at.compressed ? statSync(at.path).size : data.length;
-    return { name, path: at.path, bytes: data.length, sha256: sum, compressed: at.compressed, storedBytes, alreadyArchived: true };
+/** The file PostgreSQL handed over, open, with its first chunk read (the bytes that are checked are the bytes stored). */
+interface Source {
+  path: string;
+  fd: number;
+  size: number;
+  head: Buffer;
+}
+
+function openSource(path: string): Source {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw invalid(`Cannot read ${path} (${errno(e)}); archive_command must pass %p, the path relative to the data directory.`);
   }
-  throw new DbdrillError(
-    'failed',
-    `${name} is already archived with different contents (archived sha256 ${have}, new sha256 ${sum}); it was not overwritten — check whether two servers archive into ${repo}.`,
-    { name, archived: have, incoming: sum },
-  );
+  const st = fstatSync(fd);
+  if (!st.isFile()) {
+    closeSync(fd);
+    throw invalid(`${path} is not a regular file; archive_command must pass %p, the file PostgreSQL completed.`);
+  }
+  const head = Buffer.allocUnsafe(Math.min(st.size, CHUNK_BYTES));
+  let got = 0;
+  while (got < head.length) {
+    const n = readSync(fd, head, got, head.length - got, got);
+    if (n === 0) break;
+    got += n;
+  }
+  return { path, fd, size: st.size, head: head.subarray(0, got) };
+}
+
+/** Every byte of the source once, the checked head first. */
+async function eachChunk(src: Source, fn: (c: Buffer) => Promise<void> | void): Promise<number> {
+  let total = 0;
+  let c = src.head;
+  while (c.length > 0) {
+    await fn(c);
+    total += c.length;
+    const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+    c = buf.subarray(0, readSync(src.fd, buf, 0, CHUNK_BYTES, total));
+  }
+  return total;
+}
+
+function refuse(name: string, source: string, reason: string): DbdrillError {
+  return invalid(`${name} was not archived: ${reason}; archive_command must hand over the file PostgreSQL completed (%p), so check what wrote ${source}.`);
+}
+
+/** What the bytes are: a segment's first page header, or a whole small file that parses. */
+function checkContent(name: string, src: Source): SegmentHead | undefined {
+  const kind = walFileKind(name);
+  if (kind === 'history' || kind === 'backup-label') {
+    const r = src.size > src.head.length ? `it is ${src.size} bytes, far larger than a ${kind === 'history' ? 'timeline history' : 'backup history'} file` : checkSmallFile(name, src.head);
+    if (r) throw refuse(name, src.path, r);
+    return undefined;
+  }
+  const head = checkSegmentHead(name, src.head);
+  if (typeof head === 'string') throw refuse(name, src.path, head);
+  const r = checkSegmentSize(head.segmentBytes, src.size);
+  if (r) throw refuse(name, src.path, r);
+  return head;
+}
+
+interface Target {
+  root: Dir;
+  wal: Dir;
+  dir: Dir;
+  owner: { uid: number; gid: number } | undefined;
+  close(): void;
 }
 
 /**
- * The server's user when root pushes by hand (a history file, say) into a wal/ that belongs to
- * it: restore_command runs as that user and must be able to read what root archived.
+ * The directory `name` goes into, created when missing, never through a symlink. Root may write
+ * into a wal/ that belongs to the server's user only when told to: that user could have planted
+ * links there, and what root writes must stay readable by restore_command (it is chowned).
  */
-function walOwner(repo: string): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
+function openTarget(repo: string, name: string, allowRoot: boolean): Target {
+  const opened: Dir[] = [];
+  const close = () => {
+    for (const d of opened.reverse()) d.close();
+  };
   try {
-    const st = statSync(walRoot(repo));
-    return st.uid !== 0 ? { uid: st.uid, gid: st.gid } : undefined;
-  } catch {
-    return undefined;
+    let root: Dir;
+    try {
+      root = Dir.openRoot(repo);
+    } catch (e) {
+      if (!(e instanceof UnsafePath) || e.code !== 'ENOENT') throw e;
+      try {
+        mkdirDurable(repo);
+      } catch (m) {
+        throw new DbdrillError('failed', `${name} was not archived: the repository ${repo} does not exist and cannot be created (${errno(m)}); create it or fix permissions on its parent.`);
+      }
+      root = Dir.openRoot(repo);
+    }
+    opened.push(root);
+    const wal = root.child('wal', { create: true });
+    opened.push(wal);
+    const st = fstatSync(wal.fd);
+    let owner: Target['owner'];
+    if (process.getuid?.() === 0 && st.uid !== 0) {
+      if (!allowRoot) {
+        throw invalid(`wal-push runs as root, but ${wal.path} belongs to uid ${st.uid} (the server's user); run it as that user, as archive_command does, or pass --allow-root to write files owned by that user.`);
+      }
+      owner = { uid: st.uid, gid: st.gid };
+    }
+    const tl = timelineDirOf(name);
+    let dir = wal;
+    if (tl) {
+      dir = wal.child(tl, { create: true, onCreate: (p) => owner && fchownPath(p, owner) });
+      opened.push(dir);
+    }
+    return { root, wal, dir, owner, close };
+  } catch (e) {
+    close();
+    if (e instanceof UnsafePath) {
+      const link = e.message.includes('symbolic link');
+      const notDir = e.message.endsWith('is not a directory');
+      const fix = link ? `the archive's directories must be real directories inside ${repo}` : notDir ? (e.path === repo ? 'point --repo at a directory' : 'it must be a directory') : 'fix permissions or free space there';
+      const sentence = `${name} was not archived: ${e.message}; ${fix}.`;
+      throw link || notDir ? invalid(sentence) : new DbdrillError('failed', sentence);
+    }
+    throw e;
+  }
+}
+
+function fchownPath(path: string, owner: { uid: number; gid: number }): void {
+  const fd = openSync(path, 'r');
+  try {
+    fchownSync(fd, owner.uid, owner.gid);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A segment from another server, or with another segment size, than the archive records is
+ * refused (the first one records them), and so is an older timeline's WAL under a newer
+ * timeline's name, except in the segment where that timeline began.
+ */
+function checkAgainstArchive(t: Target, name: string, head: SegmentHead): void {
+  const check = () => {
+    const known = recordedFacts(t.root, t.wal);
+    for (const k of known) {
+      const r = checkSegmentBelongs(head, k);
+      if (r) throw invalid(`${name} was not archived: ${r} (recorded in ${k.source}); give each server its own repository.`);
+    }
+    return known;
+  };
+  const known = check();
+  if (!known.some((k) => k.source.endsWith(`/${ARCHIVE_FACTS_FILE}`))) {
+    try {
+      recordFacts(t.wal, { walSegmentBytes: head.segmentBytes, systemId: head.systemId }, t.owner);
+    } catch (e) {
+      throw new DbdrillError('failed', `${name} was not archived: could not record the archive's segment size and system in ${t.wal.path}/${ARCHIVE_FACTS_FILE} (${errno(e)}); free space or fix permissions there.`);
+    }
+    // Another server's first push may have won the race to record its facts.
+    check();
+  }
+  const nameTimeline = parseInt(name.slice(0, 8), 16);
+  if (head.timeline !== nameTimeline) {
+    const f = openStored(t.wal, `${timelineHex(nameTimeline)}.history`);
+    let history;
+    try {
+      history = f ? parseHistory(readStoredSync(f, known).toString('utf8')) : undefined;
+    } finally {
+      closeStored(f);
+    }
+    const r = checkBranchSegment(name, head, history);
+    if (r) throw invalid(`${name} was not archived: ${r}; check what wrote this file.`);
+  }
+}
+
+/** The content sha256 of what is already stored under `name` (a legacy copy is decoded into an unlinked temp file to be checked). */
+async function storedSha256(f: StoredFile, t: Target): Promise<{ sha256: string; compressed: boolean }> {
+  if (f.form === 'dbw') {
+    const h = readDbwHeader(f);
+    return { sha256: h.sha256, compressed: h.encoding.includes('zstd') };
+  }
+  const tmp = `.${f.name}.${randomBytes(4).toString('hex')}.tmp`;
+  let fd: number;
+  try {
+    fd = openSync(t.dir.at(tmp), CREATE_FLAGS, 0o600);
+  } catch (e) {
+    throw new DbdrillError('failed', `Could not compare ${f.name} with its archived copy: no temp file in ${t.dir.path} (${errno(e)}); free space or fix permissions there.`);
+  }
+  rmSync(t.dir.at(tmp), { force: true });
+  try {
+    await readStoredInto(f, recordedFacts(t.root, t.wal), fd);
+    return { sha256: hashFile(fd, 0).sha256, compressed: f.form === 'zst' };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function sourceSha256(src: Source): Promise<string> {
+  const h = createHash('sha256');
+  await eachChunk(src, (c) => {
+    h.update(c);
+  });
+  return h.digest('hex');
+}
+
+/** The same content is a retry that already succeeded; different content must never replace it. */
+async function compareWith(repo: string, t: Target, f: StoredFile, src: Source, sum: string): Promise<PushResult> {
+  const have = await storedSha256(f, t);
+  if (have.sha256 === sum) {
+    return { name: f.name, path: f.path, bytes: src.size, sha256: sum, compressed: have.compressed, storedBytes: f.size, alreadyArchived: true };
+  }
+  throw new DbdrillError(
+    'failed',
+    `${f.name} is already archived with different contents (archived sha256 ${have.sha256}, new sha256 ${sum}); it was not overwritten — check whether two servers archive into ${repo}.`,
+    { name: f.name, archived: have.sha256, incoming: sum },
+  );
+}
+
+/** The whole source in memory (it fits: WHOLE_FILE_MAX), the checked head first. */
+function readAll(src: Source): Buffer {
+  const data = Buffer.allocUnsafe(src.size);
+  src.head.copy(data);
+  let got = src.head.length;
+  while (got < data.length) {
+    const n = readSync(src.fd, data, got, data.length - got, got);
+    if (n === 0) break;
+    got += n;
+  }
+  return data.subarray(0, got);
+}
+
+/** sha256 and size of an open file's bytes from `from` on. */
+function hashFile(fd: number, from: number): { bytes: number; sha256: string } {
+  const h = createHash('sha256');
+  const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  let pos = from;
+  for (;;) {
+    const n = readSync(fd, buf, 0, CHUNK_BYTES, pos);
+    if (n === 0) break;
+    h.update(buf.subarray(0, n));
+    pos += n;
+  }
+  return { bytes: pos - from, sha256: h.digest('hex') };
+}
+
+interface Payload {
+  bytes: number;
+  sha256: string;
+  storedBytes: number;
+  storedSha256: string;
+}
+
+/**
+ * Writes the payload (the source, or it compressed) after the header placeholder in `fd` and
+ * returns both checksums, the source's taken from the very bytes that are stored or compressed:
+ * to compress a file that fits in memory, zstd writes straight into `fd` in one call (then the
+ * stored bytes are hashed back from the page cache); otherwise it streams in chunks, through a
+ * zstd pipe when compressing.
+ */
+async function writePayload(fd: number, src: Source, compress: boolean): Promise<Payload> {
+  if (compress && src.size <= WHOLE_FILE_MAX) {
+    const data = readAll(src);
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    zstdIntoFd('compress', data, fd);
+    const stored = hashFile(fd, DBW_HEADER_BYTES);
+    return { bytes: data.length, sha256, storedBytes: stored.bytes, storedSha256: stored.sha256 };
+  }
+  const plain = createHash('sha256');
+  // Stored as it is, the payload's checksum is the file's: no second hash over the same bytes.
+  const stored = compress ? createHash('sha256') : undefined;
+  let pos = DBW_HEADER_BYTES;
+  const store = (c: Buffer) => {
+    stored?.update(c);
+    writeAll(fd, c, pos);
+    pos += c.length;
+  };
+  const pipe = compress ? zstdPipe('compress', store) : undefined;
+  try {
+    const bytes = await eachChunk(src, async (c) => {
+      plain.update(c);
+      if (pipe) await pipe.write(c);
+      else store(c);
+    });
+    if (pipe) await pipe.end();
+    const sha256 = plain.digest('hex');
+    return { bytes, sha256, storedBytes: pos - DBW_HEADER_BYTES, storedSha256: stored?.digest('hex') ?? sha256 };
+  } catch (e) {
+    pipe?.kill();
+    throw e;
+  }
+}
+
+/** Header placeholder, payload, then the real header, fsync. */
+async function writeTemp(t: Target, tmp: string, src: Source, compress: boolean): Promise<{ sha256: string; storedBytes: number }> {
+  let fd: number;
+  try {
+    fd = openSync(t.dir.at(tmp), CREATE_FLAGS, 0o600);
+  } catch (e) {
+    throw new DbdrillError('failed', `Could not write ${basename(src.path)} into ${t.dir.path} (${errno(e)}); free space or fix permissions there.`);
+  }
+  try {
+    if (t.owner) fchownSync(fd, t.owner.uid, t.owner.gid);
+    // Without a position: the file offset moves past the placeholder, where zstd (given fd) writes.
+    writeSync(fd, placeholderHeader());
+    const p = await writePayload(fd, src, compress);
+    if (p.bytes !== src.size) throw invalid(`${src.path} changed size while it was being archived (${src.size} bytes, then ${p.bytes}); nothing was stored.`);
+    writeAll(fd, encodeDbwHeader({ name: basename(src.path), bytes: p.bytes, sha256: p.sha256, encoding: compress ? ['zstd'] : [], storedBytes: p.storedBytes, storedSha256: p.storedSha256 }), 0);
+    fsyncSync(fd);
+    return { sha256: p.sha256, storedBytes: DBW_HEADER_BYTES + p.storedBytes };
+  } catch (e) {
+    rmSync(t.dir.at(tmp), { force: true });
+    if (e instanceof DbdrillError) throw e;
+    throw new DbdrillError('failed', `Could not write ${basename(src.path)} into ${t.dir.path} (${errno(e)}); free space or fix permissions there.`);
+  } finally {
+    closeSync(fd);
   }
 }
 
 export async function walPush(repo: string, source: string, opts: PushOptions = {}): Promise<PushResult> {
   const name = basename(source);
-  if (!walFileKind(name)) {
-    throw new DbdrillError('invalid-input', `"${name}" is not a WAL segment, history, backup or partial file name; archive_command must pass %p.`);
+  const kind = walFileKind(name);
+  if (!kind) {
+    throw invalid(`"${name}" is not a WAL segment, history, backup or partial file name; archive_command must pass %p.`);
   }
-  let data: Buffer;
+  const src = openSource(source);
   try {
-    data = readFileSync(source);
-  } catch (e) {
-    throw new DbdrillError('invalid-input', `Cannot read ${source} (${errno(e)}); archive_command must pass %p, the path relative to the data directory.`);
-  }
-  const sum = sha256(data);
-  // A retry is the common case after a crash: answer it without writing anything.
-  const existing = findArchived(repo, name);
-  if (existing) return compareArchived(repo, name, existing, data, sum);
-
-  const compressed = opts.compress === 'zstd' && compressible(name);
-  const dest = archivePath(repo, name) + (compressed ? ZSTD_SUFFIX : '');
-  const dir = dirname(dest);
-  const owner = walOwner(repo);
-  for (const d of mkdirDurable(dir)) if (owner) chownSync(d, owner.uid, owner.gid);
-  const tmp = join(dir, `.${basename(dest)}.${randomBytes(4).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    if (owner) fchownSync(fd, owner.uid, owner.gid);
-    if (compressed) zstdCompressInto(data, fd);
-    else for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    if (e instanceof DbdrillError) throw e;
-    throw new DbdrillError('failed', `Could not write ${name} into ${dir} (${errno(e)}); free space or fix permissions there.`);
-  }
-  closeSync(fd);
-  // link(2) never replaces an existing name: if a concurrent push won, EEXIST says so atomically,
-  // where checking for the file and then renaming would let the later push overwrite it.
-  let lost = false;
-  try {
-    linkSync(tmp, dest);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
-      rmSync(tmp, { force: true });
-      throw new DbdrillError('failed', `Could not archive ${name} into ${dir} (${errno(e)}); fix permissions or space there.`);
-    }
-    lost = true;
-  }
-  rmSync(tmp, { force: true });
-  fsyncDir(dir);
-  if (lost) return compareArchived(repo, name, { path: dest, compressed }, data, sum);
-  const storedBytes = compressed ? statSync(dest).size : data.length;
-  return { name, path: dest, bytes: data.length, sha256: sum, compressed, storedBytes, alreadyArchived: false };
-}
-
-/**
- * restore_command: copies an archived file to where PostgreSQL asks, decompressing a .zst; false
- * when it is not archived. The copy is fsynced before the rename and the directory after it, so
- * PostgreSQL never replays a file that a crash could still take back.
- */
-export function walFetch(repo: string, name: string, target: string): boolean {
-  const src = findArchived(repo, name);
-  if (!src) return false;
-  const tmp = `${target}.dbdrill-fetch`;
-  try {
-    if (!src.compressed) copyFileSync(src.path, tmp);
-    const fd = openSync(tmp, src.compressed ? 'w' : 'r+', 0o600);
+    const head = checkContent(name, src);
+    const t = openTarget(repo, name, opts.allowRoot === true);
     try {
-      if (src.compressed) zstdDecompressInto(src.path, fd);
-      fsyncSync(fd);
+      if (head) checkAgainstArchive(t, name, head);
+      const existing = openStored(t.dir, name);
+      if (existing) {
+        // A retry is the common case after a crash: answer it without writing anything.
+        try {
+          return await compareWith(repo, t, existing, src, await sourceSha256(src));
+        } finally {
+          closeStored(existing);
+        }
+      }
+      const file = name + DBW_SUFFIX;
+      const compressed = opts.compress === 'zstd' && compressible(name);
+      const tmp = `.${file}.${randomBytes(4).toString('hex')}.tmp`;
+      const written = await writeTemp(t, tmp, src, compressed);
+      // link(2) never replaces an existing name: if a concurrent push won, EEXIST says so atomically.
+      let lost = false;
+      try {
+        linkSync(t.dir.at(tmp), t.dir.at(file));
+      } catch (e) {
+        if (errno(e) !== 'EEXIST') {
+          rmSync(t.dir.at(tmp), { force: true });
+          throw new DbdrillError('failed', `Could not archive ${name} into ${t.dir.path} (${errno(e)}); fix permissions or space there.`);
+        }
+        lost = true;
+      }
+      rmSync(t.dir.at(tmp), { force: true });
+      fsyncSync(t.dir.fd);
+      // Temp files of killed pushes: cleaned now and then (every 16th segment), not on every push.
+      if (kind !== 'segment' || name.endsWith('0')) removeOrphanTemps(t.dir);
+      if (lost) {
+        const winner = openStored(t.dir, name);
+        if (!winner) throw new DbdrillError('failed', `${name} was archived by another push and then removed from ${t.dir.path}; push it again.`);
+        try {
+          return await compareWith(repo, t, winner, src, written.sha256);
+        } finally {
+          closeStored(winner);
+        }
+      }
+      return { name, path: `${t.dir.path}/${file}`, bytes: src.size, sha256: written.sha256, compressed, storedBytes: written.storedBytes, alreadyArchived: false };
     } finally {
-      closeSync(fd);
+      t.close();
     }
-    renameSync(tmp, target);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
+  } finally {
+    closeSync(src.fd);
   }
-  fsyncDir(dirname(target));
-  return true;
 }

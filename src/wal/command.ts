@@ -1,7 +1,7 @@
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Compression } from './layout.js';
+import { walRoot, type Compression } from './layout.js';
 
 /** This installation's CLI entry (dist/src/cli/main.js next to this file's dist/src/wal/). */
 export function cliEntry(): string {
@@ -20,8 +20,14 @@ export function archiveCommand(repo: string, opts: { compress?: Compression } = 
   return `${shellArg(process.execPath)} ${shellArg(cliEntry())} wal-push --repo ${shellArg(repo)}${compress} %p`;
 }
 
-/** restore_command: `node …/main.js wal-fetch --repo REPO %f %p`. */
+/**
+ * restore_command: `node …/main.js wal-fetch --repo REPO %f %p`. A repository without wal/ holds
+ * no WAL archive (backups taken without archiving): then `false`, PostgreSQL's "not archived",
+ * so that recovering a base backup to its end does not need the server's user to reach a
+ * repository that may be root's alone, where wal-fetch would rightly abort on EACCES.
+ */
 export function restoreCommand(repo: string): string {
+  if (!existsSync(walRoot(repo))) return 'false';
   return `${shellArg(process.execPath)} ${shellArg(cliEntry())} wal-fetch --repo ${shellArg(repo)} %f %p`;
 }
 

@@ -1,39 +1,61 @@
-import { closeSync, copyFileSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { segmentName } from '../pitr/wal-names.js';
-import { zstdDecompressInto } from '../runner/zstd.js';
-import { findArchived } from './layout.js';
+import { copyChecked } from './fetch.js';
+import { closeStored, openArchive, openStored, readStoredInto, readStoredSync, type StoredFile } from './stored.js';
 
 /**
  * Runs `fn` with a directory where the archived segments `segNos` of `timeline` (those that are
- * archived) are plain files, for tools such as pg_waldump that cannot read .zst: the archive's
- * own directory when they are stored plain, else a private temp copy removed afterwards.
+ * archived) are plain files, for tools such as pg_waldump that read WAL files by name: the
+ * archive's own directory when they are all legacy plain copies, else a private temp directory
+ * of checked copies, removed afterwards. A damaged copy throws its ArchiveFault.
  */
 export async function withPlainSegments<T>(repo: string, timeline: number, segNos: number[], fn: (dir: string) => Promise<T>): Promise<T> {
-  const found = segNos.flatMap((segNo) => {
-    const name = segmentName({ timeline, segNo });
-    const at = findArchived(repo, name);
-    return at ? [{ name, ...at }] : [];
-  });
-  if (found.length === 0 || found.every((f) => !f.compressed)) return fn(found[0] ? dirname(found[0].path) : repo);
-  const dir = mkdtempSync(join(tmpdir(), 'dbdrill-wal-'));
+  const name0 = segmentName({ timeline, segNo: segNos[0] ?? 0 });
+  const archive = openArchive(repo, name0);
+  const found: StoredFile[] = [];
   try {
-    for (const f of found) {
-      const dest = join(dir, f.name);
-      if (!f.compressed) {
-        copyFileSync(f.path, dest);
-        continue;
-      }
-      const fd = openSync(dest, 'w', 0o600);
-      try {
-        zstdDecompressInto(f.path, fd);
-      } finally {
-        closeSync(fd);
+    if (archive.dir) {
+      for (const segNo of segNos) {
+        const f = openStored(archive.dir, segmentName({ timeline, segNo }));
+        if (f) found.push(f);
       }
     }
-    return await fn(dir);
+    if (found.length === 0 || found.every((f) => f.form === 'plain')) return await fn(archive.dir ? join(repo, 'wal', name0.slice(0, 8)) : repo);
+    const dir = mkdtempSync(join(tmpdir(), 'dbdrill-wal-'));
+    try {
+      for (const f of found) await copyChecked(join(dir, f.name), (fd) => readStoredInto(f, archive.known, fd));
+      return await fn(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    for (const f of found) closeStored(f);
+    archive.close();
+  }
+}
+
+/**
+ * A small archived file (a timeline history or backup file), checked, or undefined when it is
+ * not archived or the repository has no archive.
+ */
+export function readArchivedFile(repo: string, name: string): Buffer | undefined {
+  let archive: ReturnType<typeof openArchive>;
+  try {
+    archive = openArchive(repo, name);
+  } catch {
+    return undefined;
+  }
+  try {
+    const f = archive.dir ? openStored(archive.dir, name) : undefined;
+    if (!f) return undefined;
+    try {
+      return readStoredSync(f, archive.known);
+    } finally {
+      closeStored(f);
+    }
+  } finally {
+    archive.close();
   }
 }

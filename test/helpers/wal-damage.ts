@@ -1,18 +1,25 @@
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { segmentStart, parseSegment, parseLsn } from '../../src/pitr/wal-names.js';
 import { runTool } from '../../src/runner/run.js';
 import { findTool } from '../../src/runner/tools.js';
+import { DBW_HEADER_BYTES, decodeDbwHeader } from '../../src/wal/format.js';
 import { findArchived } from '../../src/wal/layout.js';
 
 /**
  * Damage to archived WAL, as a failing disk or a bad copy would do it. Each function returns one
  * that puts the original bytes back, so one archive serves several fault tests.
  */
-function archived(repo: string, segment: string): { path: string; compressed: boolean; original: Buffer } {
+function archived(repo: string, segment: string): { path: string; compressed: boolean; payloadAt: number; original: Buffer } {
   const at = findArchived(repo, segment);
   if (!at) throw new Error(`${segment} is not archived in ${repo}`);
-  return { ...at, original: readFileSync(at.path) };
+  const original = readFileSync(at.path);
+  if (at.form !== 'dbw') return { path: at.path, compressed: at.form === 'zst', payloadAt: 0, original };
+  // A .dbw copy: the header, then the payload as pushed (plain or zstd).
+  const h = decodeDbwHeader(original);
+  if (typeof h === 'string') throw new Error(`${at.path}: ${h}`);
+  return { path: at.path, compressed: h.encoding.includes('zstd'), payloadAt: DBW_HEADER_BYTES, original };
 }
 
 function restorer(path: string, original: Buffer): () => void {
@@ -29,20 +36,30 @@ export async function flipBitInRecord(repo: string, segment: string, segmentByte
   const a = archived(repo, segment);
   const bad = Buffer.from(a.original);
   if (a.compressed) {
-    bad[bad.length >> 1] = bad[bad.length >> 1]! ^ 0x10;
+    const mid = a.payloadAt + ((bad.length - a.payloadAt) >> 1);
+    bad[mid] = bad[mid]! ^ 0x10;
     writeFileSync(a.path, bad);
     return { restore: restorer(a.path, a.original) };
   }
-  if (a.original.length !== segmentBytes) throw new Error(`${a.path} is ${a.original.length} bytes, not a ${segmentBytes}-byte segment`);
+  const payload = a.original.subarray(a.payloadAt);
+  if (payload.length !== segmentBytes) throw new Error(`${a.path} holds ${payload.length} bytes, not a ${segmentBytes}-byte segment`);
   const tool = await findTool('pg_waldump');
-  const r = await runTool({ tool, args: ['--path', dirname(a.path), segment], capture: true, okExitCodes: [0, 1] });
+  // pg_waldump reads plain segments under their own names: a private copy of the payload.
+  const dir = mkdtempSync(join(tmpdir(), 'dbdrill-waldump-'));
+  let r: Awaited<ReturnType<typeof runTool>>;
+  try {
+    writeFileSync(join(dir, segment), payload);
+    r = await runTool({ tool, args: ['--path', dir, segment], capture: true, okExitCodes: [0, 1] });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   const records = [...r.stdout.matchAll(/len \(rec\/tot\):\s*(\d+)\/\s*\d+, tx:\s*\d+, lsn: ([0-9A-F]+\/[0-9A-F]+)/g)]
     .map((m) => ({ len: Number(m[1]), lsn: m[2]! }))
     // Whole record on one page, with data past its 24-byte header.
     .filter((x) => x.len >= 40 && Number(parseLsn(x.lsn) % 8192n) + x.len < 8192);
   if (records.length < 3) throw new Error(`pg_waldump found only ${records.length} usable records in ${segment}`);
   const pick = records[records.length >> 1]!;
-  const offset = Number(parseLsn(pick.lsn) - segmentStart(parseSegment(segment, segmentBytes)!.segNo, segmentBytes)) + 30;
+  const offset = a.payloadAt + Number(parseLsn(pick.lsn) - segmentStart(parseSegment(segment, segmentBytes)!.segNo, segmentBytes)) + 30;
   bad[offset] = bad[offset]! ^ 0x10;
   writeFileSync(a.path, bad);
   return { restore: restorer(a.path, a.original), lsn: pick.lsn };
@@ -51,6 +68,6 @@ export async function flipBitInRecord(repo: string, segment: string, segmentByte
 /** Cuts an archived segment to half its size (a copy that ran out of space). */
 export function truncateSegment(repo: string, segment: string): () => void {
   const a = archived(repo, segment);
-  writeFileSync(a.path, a.original.subarray(0, statSync(a.path).size >> 1));
+  writeFileSync(a.path, a.original.subarray(0, a.payloadAt + ((statSync(a.path).size - a.payloadAt) >> 1)));
   return restorer(a.path, a.original);
 }

@@ -1,6 +1,8 @@
 import { isDbdrillError, usage } from '../../errors.js';
-import { walFetch, walPush } from '../../wal/archive.js';
+import { walPush } from '../../wal/archive.js';
+import { FETCH_FATAL_EXIT, walFetch } from '../../wal/fetch.js';
 import { COMPRESSIONS, type Compression } from '../../wal/layout.js';
+import { ArchiveFault } from '../../wal/stored.js';
 import { parseCommand, str, type Parsed } from '../args.js';
 import { usageLine } from '../command-table.js';
 
@@ -13,7 +15,8 @@ const FETCH = usageLine('wal-fetch');
  */
 async function repoOf(p: Parsed, need: number, line: string): Promise<{ repo: string; rest: string[] }> {
   const repo = str(p, 'repo');
-  if (repo) {
+  if (repo !== undefined) {
+    if (repo === '') throw usage(`--repo is empty; usage: ${line}.`);
     if (p.positionals.length !== need) throw usage(`Expected ${need} argument(s) after --repo; usage: ${line}.`);
     return { repo, rest: p.positionals };
   }
@@ -32,23 +35,33 @@ export function compressionOf(value: string | undefined, line: string): Compress
 }
 
 export async function walPushCommand(argv: string[]): Promise<number> {
-  const p = parseCommand(argv, { repo: { type: 'string' }, compress: { type: 'string' } }, PUSH);
+  const p = parseCommand(argv, { repo: { type: 'string' }, compress: { type: 'string' }, 'allow-root': { type: 'boolean' } }, PUSH);
   const compress = compressionOf(str(p, 'compress'), PUSH);
   const { repo, rest } = await repoOf(p, 1, PUSH);
-  const r = await walPush(repo, rest[0]!, { compress });
+  const r = await walPush(repo, rest[0]!, { compress, allowRoot: p.values['allow-root'] === true });
   if (p.values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
   return 0;
 }
 
+/**
+ * restore_command's contract: 0 fetched and checked, 1 only for "not archived" (PostgreSQL's
+ * end of the archive, so it says nothing), FETCH_FATAL_EXIT with one sentence for everything
+ * else, usage errors included: a restore_command that cannot work must stop recovery, not end it.
+ */
 export async function walFetchCommand(argv: string[]): Promise<number> {
-  const p = parseCommand(argv, { repo: { type: 'string' } }, FETCH);
-  const { repo, rest } = await repoOf(p, 2, FETCH);
+  let name = '';
   try {
-    // Not found is routine (recovery probes for files that do not exist): exit 1, say nothing.
-    return walFetch(repo, rest[0]!, rest[1]!) ? 0 : 1;
+    const p = parseCommand(argv, { repo: { type: 'string' } }, FETCH);
+    const { repo, rest } = await repoOf(p, 2, FETCH);
+    name = rest[0]!;
+    return (await walFetch(repo, name, rest[1]!)) ? 0 : 1;
   } catch (e) {
-    if (isDbdrillError(e)) throw e;
-    process.stderr.write(`dbdrill: could not restore ${rest[0]} from ${repo}: ${(e as Error).message}\n`);
-    return 1;
+    let sentence: string;
+    if (e instanceof ArchiveFault) sentence = e.forRecovery();
+    else if (isDbdrillError(e)) sentence = name ? `${name} cannot be restored: ${e.message.replace(/\.$/, '')}; recovery stops here instead of ending early.` : e.message;
+    else sentence = `${name || 'the WAL file'} cannot be restored: ${(e as Error)?.message ?? String(e)}; recovery stops here instead of ending early (this is a bug; rerun with DBDRILL_DEBUG=1 and report it).`;
+    process.stderr.write(`dbdrill wal-fetch: ${sentence}\n`);
+    if (!isDbdrillError(e) && process.env.DBDRILL_DEBUG && (e as Error)?.stack) process.stderr.write(`${(e as Error).stack}\n`);
+    return FETCH_FATAL_EXIT;
   }
 }
