@@ -318,7 +318,8 @@ describe('the config file (target list)', () => {
     mkdirSync(file(), { recursive: true });
     const r = await list();
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe(`dbdrill: ${file()}: is a directory where a file belongs; move it away.`);
+    // The config store's own sentence for its file (src/config/store.ts), which also says how to choose another.
+    expect(r.stderr.trim()).toBe(`dbdrill: The config file ${file()} is a directory, not a file; move it away or give --config a directory of your own (or set DBDRILL_CONFIG_DIR).`);
   });
 });
 
