@@ -17,9 +17,8 @@ import { mysqlSource, postgresSource, QUERY_TIMEOUT_MS, type SampleSource } from
 import type { HealthCheck } from '../health/status.js';
 import type { Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
+import { engineFor } from '../engines/registry.js';
 import { entryOf } from './catalog.js';
-import { readArchive } from './pitr.js';
-import { readMysqlWindow } from './pitr-mysql.js';
 
 export type { HealthCheck, HealthStatus } from '../health/status.js';
 export { exitCodeOf } from '../health/status.js';
@@ -69,7 +68,7 @@ export interface HealthSamplerOptions {
  * undefined when empty.
  */
 export const pitrWindow: WindowProvider = async (target) => {
-  const window = target.engine === 'mysql' ? await readMysqlWindow(target) : (await readArchive(target)).window;
+  const window = await (await engineFor(target)).readWindow(target);
   return window.from && window.to ? { start: window.from, end: window.to } : undefined;
 };
 

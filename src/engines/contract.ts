@@ -1,0 +1,137 @@
+/**
+ * The engine contract: everything src/ops needs from a database engine, in one interface. The ops
+ * layer orchestrates (jobs, manifests, steps, reports, judging) and reaches an engine only through
+ * engineFor() (src/engines/registry.ts); an engine (src/engines/postgres, src/engines/mysql) is one
+ * module that implements EngineModule. A new engine is a new directory with an index.ts and one
+ * row in the registry's table; a new way to back up inside an engine (pgBackRest next to
+ * pg_basebackup) is one more entry in that engine's `methods`.
+ *
+ * Types only: importing this module loads nothing.
+ */
+import type { SecondChoice } from '../binlog/window.js';
+import type { DrillCheck } from '../config/drill-checks.js';
+import type { Engine } from '../config/engines.js';
+import type { Target } from '../config/target.js';
+import type { DrillCheckResult, DrillReport } from '../drill/report.js';
+import type { RecoverableWindow } from '../pitr/window.js';
+import type { RestoreTarget } from '../pitr/time.js';
+import type { BackupKind, BackupType, Manifest } from '../repo/manifest.js';
+import type { CommonSandboxOptions, SandboxInstance } from '../sandbox/types.js';
+import type { BackupResult, RecordTool } from './backup-result.js';
+import type { EngineContext } from './context.js';
+import type { ProbeResult } from './probe-types.js';
+import type { CheckOutcome, LogicalRestoreReport, LogicalRestoreRequest, PitrReport, PitrRequest } from './restore-types.js';
+
+export type { CheckOutcome, LogicalRestoreReport, LogicalRestoreRequest, PitrReport, PitrRequest } from './restore-types.js';
+
+/** What a backup asks of an engine once the job, manifest and checksums are taken care of. */
+export interface EngineBackupRequest {
+  kind: BackupKind;
+  type: BackupType;
+  jobs?: number;
+  checkpoint?: 'fast' | 'spread';
+  digests?: boolean;
+}
+
+/**
+ * One way an engine takes backups (pg_basebackup/pg_dump, pgBackRest, mariadb-backup/-dump). The
+ * target's method picks it; `native` always exists.
+ */
+export interface EngineMethod {
+  readonly name: string;
+  /** The backup types this method takes, by kind. */
+  readonly backupTypes: Readonly<Record<BackupKind, readonly BackupType[]>>;
+  /**
+   * Takes a backup into `dir` (a fresh directory in the repository), telling `recordTool` what
+   * runs before it starts. Absent while the method is not wired into `dbdrill backup` yet: then
+   * `unwired` says so in one sentence.
+   */
+  backup?(ctx: EngineContext, target: Target, probe: ProbeResult, dir: string, req: EngineBackupRequest, recordTool: RecordTool): Promise<BackupResult>;
+  readonly unwired?: string;
+}
+
+/** The drill's timed steps, handed to an engine's drill so it can run its parts as them. */
+export interface DrillHooks {
+  /** Runs fn as the report's 'restore base' step; its time is the RTO's transfer. */
+  restoreBase<T>(fn: () => Promise<T>, detail?: (v: T) => string | undefined, bytes?: (v: T) => number | undefined): Promise<T>;
+  /** Runs fn as the report's replay step (DrillEngine.replayStep); its time is the RTO's replay. */
+  replay<T>(fn: () => Promise<T>, detail?: (v: T) => string | undefined, bytes?: (v: T) => number | undefined): Promise<T>;
+  /** Marks a step skipped, with why. */
+  skip(step: string, why: string): void;
+}
+
+/** The scratch instance a drill restores into; tear-down stops it and removes `dir` unless kept. */
+export interface DrillScratch {
+  readonly dir: string;
+  readonly dataDir: string;
+  readonly port: number;
+  /** The provision step's detail: what runs where. */
+  readonly detail: string;
+  stop(): Promise<void>;
+}
+
+export type DrillRpo = NonNullable<DrillReport['rpo']>;
+
+/**
+ * One drill of one backup, as the engine planned it at the pick step. The pipeline in
+ * src/ops/drill.ts calls its members in order: provision, restoreBase, replay, verifyInstance,
+ * rpo; it times them, records them, judges and tears down.
+ */
+export interface DrillRun {
+  readonly backup: Manifest;
+  /** The pick step's detail: the backup and what will be replayed after it. */
+  readonly detail: string;
+  /** Engine checks of the backup's files beyond their checksums (run in 'verify backup files'). */
+  checkFiles?(backupDir: string): Promise<void>;
+  /** Starts the scratch instance (the 'provision scratch instance' step runs this). */
+  provision(hooks: DrillHooks, keep: boolean): Promise<DrillScratch>;
+  /** Puts the backup into the scratch instance, through hooks.restoreBase (or already did, inside provision). */
+  restoreBase(hooks: DrillHooks): Promise<void>;
+  /** Replays the archive to the target through hooks.replay, or skips the replay step saying why. */
+  replay(hooks: DrillHooks): Promise<void>;
+  /** Every check of the restored instance (connects, matches the backup, the point reached, the target's own checks). */
+  verifyInstance(checks: DrillCheck[], targetTime: Date): Promise<DrillCheckResult[]>;
+  /** The data lost: the target moment (or now) minus what the instance holds, with what it was measured against. */
+  rpo(requested: RestoreTarget): DrillRpo;
+}
+
+export interface DrillEngine {
+  /** The replay step's name in the report ('replay WAL', 'replay binlogs'). */
+  readonly replayStep: string;
+  /** Picks the backup a restore to `requested` would use and plans the drill of it. */
+  pick(ctx: EngineContext, target: Target, requested: RestoreTarget, opts: { backup?: string; second?: SecondChoice }): Promise<DrillRun>;
+}
+
+/** A throw-away server of this engine (training, verify --restore, drills). */
+export interface EngineSandbox {
+  start(opts: CommonSandboxOptions): Promise<SandboxInstance>;
+}
+
+export interface EngineModule {
+  readonly engine: Engine;
+  /** How sentences name it: "PostgreSQL", "MySQL/MariaDB". */
+  readonly label: string;
+  /** The ways it takes backups; `native` always. */
+  readonly methods: Readonly<Record<string, EngineMethod>>;
+  /** The method a target runs (its own, else native); one sentence when the engine has no such method. */
+  methodOf(target: Target): EngineMethod;
+  /** Connects and reports version, archiving and privileges; throws one sentence when it cannot. */
+  probe(target: Target): Promise<ProbeResult>;
+  /** The backup tool's own reading of a backup's files (run after the checksums). */
+  verifyStructure(ctx: EngineContext, m: Manifest, dir: string): Promise<CheckOutcome>;
+  /** verify --restore: the backup restored into a scratch server and checked there. */
+  restoreCheck(ctx: EngineContext, target: Target, m: Manifest, dir: string): Promise<CheckOutcome[]>;
+  /** A logical backup loaded into a new database on the target's server, compared with its record. */
+  logicalRestore(ctx: EngineContext, target: Target, m: Manifest, dir: string, req: LogicalRestoreRequest): Promise<LogicalRestoreReport>;
+  /** What the repository can restore to: base backups, archive coverage, gaps. */
+  readWindow(target: Target, signal?: AbortSignal): Promise<RecoverableWindow>;
+  /**
+   * A point-in-time restore into a new directory and port: plan (refusing before anything is
+   * written), check the destination, and unless req.dryRun restore, replay and prove the point reached.
+   */
+  pointInTimeRestore(ctx: EngineContext, target: Target, req: PitrRequest): Promise<PitrReport>;
+  /** The drill's engine steps. */
+  readonly drill: DrillEngine;
+  /** A throw-away server of this engine. */
+  readonly sandbox: EngineSandbox;
+}
