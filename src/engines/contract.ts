@@ -12,7 +12,13 @@ import type { SecondChoice } from '../binlog/window.js';
 import type { DrillCheck } from '../config/drill-checks.js';
 import type { Engine } from '../config/engines.js';
 import type { Target } from '../config/target.js';
+import type { HealthThresholds } from '../config/health-settings.js';
 import type { DrillCheckResult, DrillReport } from '../drill/report.js';
+import type { BinlogView } from '../health/mysql-derive.js';
+import type { PgArchiveView } from '../health/pg-derive.js';
+import type { HealthReport } from '../health/report.js';
+import type { StoredSeries } from '../health/sample-history.js';
+import type { HealthCheck } from '../health/status.js';
 import type { RecoverableWindow } from '../pitr/window.js';
 import type { RestoreTarget } from '../pitr/time.js';
 import type { BackupKind, BackupType, Manifest } from '../repo/manifest.js';
@@ -102,9 +108,71 @@ export interface DrillEngine {
   pick(ctx: EngineContext, target: Target, requested: RestoreTarget, opts: { backup?: string; second?: SecondChoice }): Promise<DrillRun>;
 }
 
+/** An archived file (WAL segment, binlog) as retention, prune and the plan see it. */
+export interface ArchivedFile {
+  name: string;
+  bytes: number;
+  /** When it reached the archive (ms). */
+  archivedAt: number;
+}
+
+/** The engine's archive in the repository (WAL segments, binlogs): what retention, prune and the plan read. */
+export interface EngineArchive {
+  /** Archived files before `position` (all of them without one), oldest first. */
+  filesBelow(repo: string, position?: string): ArchivedFile[];
+  /** Removes archived files by name; returns how many went. */
+  remove(repo: string, names: string[]): number;
+  /** Orders two archive positions. */
+  compare(a: string, b: string): number;
+  /** Where a backup starts a point-in-time restore and the archive position it reads from; undefined when it starts none. */
+  pitrStart(m: Manifest): { pitrFrom: string; archiveFrom: string } | undefined;
+  /** The server closes an archive file on a timer (archive_timeout), which the plan reads from a health sample. */
+  readonly closesOnTimer: boolean;
+}
+
+/** What one health sample of a server shows: its state, the checks derived from the history, the engine's view. */
+export interface EngineHealthSample {
+  server: HealthReport['server'];
+  /** The server check first, then the archiving checks derived from the history. */
+  checks: HealthCheck[];
+  archive?: PgArchiveView;
+  binlog?: BinlogView;
+}
+
+export interface EngineHealthOptions {
+  timeoutMs: number;
+  /** How many samples the history keeps. */
+  size: number;
+  /** Samples of earlier runs (used when they are this engine's). */
+  seed?: StoredSeries;
+  thresholds: HealthThresholds;
+  rpoSeconds?: number;
+  /** The config directory, where the engine's own records live (binlog-sync runs). */
+  configDir?: string;
+}
+
+/** One target's health sampling: a connection kept between samples and the bounded history. */
+export interface EngineHealthSampler {
+  /**
+   * Reads a sample from the server; throws when the server cannot be reached (a result the
+   * caller reports, not an error). derive() then adds it to the history and derives from it.
+   */
+  sample(): Promise<{ derive(): EngineHealthSample }>;
+  series(): StoredSeries;
+  close(): Promise<void>;
+}
+
 /** A throw-away server of this engine (training, verify --restore, drills). */
 export interface EngineSandbox {
+  /** The server's name in steps and sentences: "PostgreSQL", "MariaDB". */
+  readonly server: string;
+  /** The system account the server runs as when dbdrill runs as root. */
+  readonly account: 'postgres' | 'mysql';
   start(opts: CommonSandboxOptions): Promise<SandboxInstance>;
+  /** The training sandbox: sample data, archiving into `repo` on, detached from this process. */
+  startTraining(opts: { port?: number; repo: string; signal: AbortSignal }): Promise<SandboxInstance>;
+  /** Readies a new repository for the training sandbox's archive (owned by `owner` when given). */
+  prepareRepo(repo: string, owner?: { uid: number; gid: number }): Promise<void>;
 }
 
 export interface EngineModule {
@@ -132,6 +200,10 @@ export interface EngineModule {
   pointInTimeRestore(ctx: EngineContext, target: Target, req: PitrRequest): Promise<PitrReport>;
   /** The drill's engine steps. */
   readonly drill: DrillEngine;
+  /** Its archive in the repository, loaded on first use. */
+  archive(): Promise<EngineArchive>;
+  /** Health sampling of a target's server (loaded on first use). */
+  healthSampler(target: Target, opts: EngineHealthOptions): Promise<EngineHealthSampler>;
   /** A throw-away server of this engine. */
   readonly sandbox: EngineSandbox;
 }

@@ -35,11 +35,20 @@ export const mysqlEngine: EngineModule = {
   logicalRestore: async (ctx, target, m, dir, req) => (await import('./logical-restore-report.js')).mysqlLogicalRestore(ctx, target, m, dir, req),
   readWindow: async (target, signal) => (await (await import('./plan.js')).readMysqlArchive(target, signal)).window,
   pointInTimeRestore: async (ctx, target, req) => (await import('./pitr.js')).runMysqlPitrRestore(ctx, target, req),
+  healthSampler: async (target, opts) => (await import('./health.js')).mysqlHealthSampler(target, opts),
+  archive: async () => (await import('./archive.js')).mysqlArchive,
   drill: {
     replayStep: 'replay binlogs',
     pick: async (ctx, target, requested, opts) => (await import('./drill.js')).mysqlDrill.pick(ctx, target, requested, opts),
   },
   sandbox: {
+    server: 'MariaDB',
+    account: 'mysql',
     start: async (opts) => (await import('../../sandbox/index.js')).startMariadbSandbox(opts),
+    async startTraining({ port, signal }) {
+      return (await import('../../sandbox/index.js')).startMariadbSandbox({ port, sampleData: true, binlog: true, detach: true, signal });
+    },
+    // Its binlogs are copied into the repository by binlog-sync, which makes its own directory.
+    async prepareRepo() {},
   },
 };

@@ -40,11 +40,23 @@ export const postgresEngine: EngineModule = {
   logicalRestore: async (ctx, target, m, dir, req) => (await import('./logical-restore-report.js')).pgLogicalRestoreReport(ctx, target, m, dir, req),
   readWindow: async (target) => (await (await import('./pitr.js')).readArchive(target)).window,
   pointInTimeRestore: async (ctx, target, req) => (await import('./pitr.js')).runPitrRestore(ctx, target, req),
+  healthSampler: async (target, opts) => (await import('./health.js')).pgHealthSampler(target, opts),
+  archive: async () => (await import('./archive.js')).pgArchive,
   drill: {
     replayStep: 'replay WAL',
     pick: async (ctx, target, requested, opts) => (await import('./drill.js')).pgDrill.pick(ctx, target, requested, opts),
   },
   sandbox: {
+    server: 'PostgreSQL',
+    account: 'postgres',
     start: async (opts) => (await import('../../sandbox/index.js')).startPostgresSandbox(opts),
+    // WAL goes into the repository through wal-push, so window and point-in-time restore work on it at once.
+    async startTraining({ port, repo, signal }) {
+      const [{ startPostgresSandbox }, { archiveCommand }] = await Promise.all([import('../../sandbox/index.js'), import('../../wal/command.js')]);
+      return startPostgresSandbox({ port, sampleData: true, archive: { command: archiveCommand(repo) }, detach: true, signal, settings: { archive_timeout: '60s' } });
+    },
+    async prepareRepo(repo, owner) {
+      (await import('../../wal/layout.js')).prepareWalDir(repo, owner);
+    },
   },
 };
