@@ -22,6 +22,7 @@ import type { HealthCheck } from '../health/status.js';
 import type { RecoverableWindow } from '../pitr/window.js';
 import type { RestoreTarget } from '../pitr/time.js';
 import type { BackupKind, BackupType, Manifest } from '../repo/manifest.js';
+import type { Compression } from '../wal/layout.js';
 import type { CommonSandboxOptions, SandboxInstance } from '../sandbox/types.js';
 import type { BackupResult, RecordTool } from './backup-result.js';
 import type { EngineContext } from './context.js';
@@ -162,6 +163,24 @@ export interface EngineHealthSampler {
   close(): Promise<void>;
 }
 
+export interface ArchivingRequest {
+  apply: boolean;
+  archiveTimeout?: string;
+  compress?: Compression;
+}
+
+/** What it takes to archive a target's log into its repository (`dbdrill archiving enable`). */
+export interface ArchivingPlan {
+  target: string;
+  statements: string[];
+  restartNeeded: boolean;
+  applied: boolean;
+  /** After --apply: settings still waiting for a restart (pg_settings.pending_restart). */
+  pendingRestart: string[];
+  archiveCommand: string;
+  warnings: string[];
+}
+
 /** A throw-away server of this engine (training, verify --restore, drills). */
 export interface EngineSandbox {
   /** The server's name in steps and sentences: "PostgreSQL", "MariaDB". */
@@ -202,6 +221,11 @@ export interface EngineModule {
   readonly drill: DrillEngine;
   /** Its archive in the repository, loaded on first use. */
   archive(): Promise<EngineArchive>;
+  /**
+   * The statements that make the server archive its log into the repository through dbdrill (and
+   * with req.apply, runs them); an engine whose server archives otherwise refuses in one sentence.
+   */
+  enableArchiving(target: Target, req: ArchivingRequest): Promise<ArchivingPlan>;
   /** Health sampling of a target's server (loaded on first use). */
   healthSampler(target: Target, opts: EngineHealthOptions): Promise<EngineHealthSampler>;
   /** A throw-away server of this engine. */

@@ -35,6 +35,10 @@ export const mysqlEngine: EngineModule = {
   logicalRestore: async (ctx, target, m, dir, req) => (await import('./logical-restore-report.js')).mysqlLogicalRestore(ctx, target, m, dir, req),
   readWindow: async (target, signal) => (await (await import('./plan.js')).readMysqlArchive(target, signal)).window,
   pointInTimeRestore: async (ctx, target, req) => (await import('./pitr.js')).runMysqlPitrRestore(ctx, target, req),
+  // MariaDB's binary log is turned on in the server's configuration; binlog-sync then copies it.
+  enableArchiving: async () => {
+    throw invalid(`archiving enable is for PostgreSQL targets; for MySQL/MariaDB turn on log_bin in the server's configuration.`);
+  },
   healthSampler: async (target, opts) => (await import('./health.js')).mysqlHealthSampler(target, opts),
   archive: async () => (await import('./archive.js')).mysqlArchive,
   drill: {

@@ -40,6 +40,7 @@ export const postgresEngine: EngineModule = {
   logicalRestore: async (ctx, target, m, dir, req) => (await import('./logical-restore-report.js')).pgLogicalRestoreReport(ctx, target, m, dir, req),
   readWindow: async (target) => (await (await import('./pitr.js')).readArchive(target)).window,
   pointInTimeRestore: async (ctx, target, req) => (await import('./pitr.js')).runPitrRestore(ctx, target, req),
+  enableArchiving: async (target, req) => (await import('./archiving.js')).pgEnableArchiving(target, req),
   healthSampler: async (target, opts) => (await import('./health.js')).pgHealthSampler(target, opts),
   archive: async () => (await import('./archive.js')).pgArchive,
   drill: {
