@@ -139,13 +139,28 @@ describe('damaged archived WAL: the restore fails naming the segment, never repo
     }
   }, 300_000);
 
+  it('a bit flipped in the archive after the push: wal-fetch refuses the copy, the restore fails naming it', async () => {
+    const bad = segs[2]!;
+    const damage = await flipBitInRecord(db.repo, bad, SEG, { reseal: false });
+    try {
+      const r = await restores.restore('reach', ['--to', 'latest']);
+      expect(r.code, r.stderr).toBe(1);
+      expect(errorLine(r.stderr)).toMatch(new RegExp(`^dbdrill: Recovery failed: could not restore file "${bad}" from archive: .*; the next segment, ${bad}, was never restored from the archive \\(wal-fetch said "${bad} cannot be restored: its archived copy \\S+${bad}\\.dbw is corrupt: the sha256 of its stored bytes is [0-9a-f]{64}, its header records [0-9a-f]{64}`));
+      expect((JSON.parse(r.stdout) as { error: { segment: string } }).error.segment).toBe(bad);
+    } finally {
+      damage.restore();
+    }
+  }, 300_000);
+
   it('a truncated segment: restore --to latest fails naming it', async () => {
     const bad = segs[3]!;
     const undo = truncateSegment(db.repo, bad);
     try {
       const r = await restores.restore('reach', ['--to', 'latest']);
       expect(r.code, r.stderr).toBe(1);
-      expect(errorLine(r.stderr)).toMatch(new RegExp(`^dbdrill: Recovery failed: archive file "${bad}" has wrong size: ${SEG / 2} instead of ${SEG}; replay stopped at [0-9A-F]+/[0-9A-F]+ in segment ${segs[2]}; the next segment, ${bad}, was never restored from the archive`));
+      // wal-fetch sees the stored size differ from its header and aborts recovery (exit 255).
+      expect(errorLine(r.stderr)).toMatch(new RegExp(`^dbdrill: Recovery failed: could not restore file "${bad}" from archive: child process exited with exit code 255; replay stopped at [0-9A-F]+/[0-9A-F]+ in segment ${segs[2]}; the next segment, ${bad}, was never restored from the archive \\(wal-fetch said "${bad} cannot be restored: `));
+      expect((JSON.parse(r.stdout) as { error: { segment: string } }).error.segment).toBe(bad);
     } finally {
       undo();
     }
