@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DrillReport } from '../src/drill/report.js';
 import type { Manifest } from '../src/repo/manifest.js';
 import { archiveCommand } from '../src/wal/command.js';
+import { decodeDbwHeader } from '../src/wal/format.js';
+import { findArchived } from '../src/wal/layout.js';
 import { ArchivedPostgres, PitrRestores } from './helpers/archived-pg.js';
 import { runCli, tempConfigDir } from './helpers/cli.js';
 import { flipBitInRecord, truncateSegment } from './helpers/wal-damage.js';
@@ -172,7 +174,9 @@ describe('damaged archived WAL: the restore fails naming the segment, never repo
     await group(7);
     await group(8);
     const bad = segs[6]!;
-    expect(existsSync(join(db.repo, 'wal', '00000001', `${bad}.zst`))).toBe(true);
+    const stored = findArchived(db.repo, bad)!;
+    const header = decodeDbwHeader(readFileSync(stored.path));
+    expect(typeof header === 'string' ? header : header.encoding).toEqual(['zstd']);
     const damage = await flipBitInRecord(db.repo, bad, SEG);
     try {
       const r = await restores.restore('reach', ['--to', 'latest']);
