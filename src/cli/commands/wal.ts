@@ -35,10 +35,18 @@ export function compressionOf(value: string | undefined, line: string): Compress
 }
 
 export async function walPushCommand(argv: string[]): Promise<number> {
-  const p = parseCommand(argv, { repo: { type: 'string' }, compress: { type: 'string' }, 'allow-root': { type: 'boolean' } }, PUSH);
+  const p = parseCommand(argv, { repo: { type: 'string' }, compress: { type: 'string' }, 'allow-root': { type: 'boolean' }, batch: { type: 'boolean' } }, PUSH);
   const compress = compressionOf(str(p, 'compress'), PUSH);
   const { repo, rest } = await repoOf(p, 1, PUSH);
-  const r = await walPush(repo, rest[0]!, { compress, allowRoot: p.values['allow-root'] === true });
+  const opts = { compress, allowRoot: p.values['allow-root'] === true };
+  if (p.values.batch === true) {
+    // Loaded only for batching calls: the plain path stays as lean as it was.
+    const { walPushBatch } = await import('../../wal/batch.js');
+    const b = await walPushBatch(repo, rest[0]!, opts);
+    if (p.values.json) process.stdout.write(`${JSON.stringify(b)}\n`);
+    return 0;
+  }
+  const r = await walPush(repo, rest[0]!, opts);
   if (p.values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
   return 0;
 }
