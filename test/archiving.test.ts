@@ -29,8 +29,8 @@ describe('dbdrill archiving enable', () => {
     expect(r.stdout).toContain(`ALTER SYSTEM SET archive_mode = 'on';`);
     // Batching by default: the shell answers from the spool, else wal-push --batch runs.
     const id = (await withPg(server, (c) => c.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()'))).rows[0]!.id;
-    const record = `${repo}/wal/spool/${id}/%f`;
-    expect(r.stdout).toContain(`ALTER SYSTEM SET archive_command = 'test -f ${record} && rm -f ${record} || ${process.execPath} ${CLI} wal-push --repo ${repo} --batch %p';`);
+    expect(r.stdout).toContain(`ALTER SYSTEM SET archive_command = 'R=${repo}/wal/spool/${id}; test -f "$R"/%f || `);
+    expect(r.stdout).toContain(`; test -f "$R"/%f && rm -f "$R"/%f || ${process.execPath} ${CLI} wal-push --repo ${repo} --batch %p';`);
     const plain = await runCli(['archiving', 'enable', 'a', '--batch', 'off'], { env });
     expect(plain.stdout).toContain(`ALTER SYSTEM SET archive_command = '${process.execPath} ${CLI} wal-push --repo ${repo} %p';`);
     expect(r.stdout).toContain(`ALTER SYSTEM SET archive_timeout = '60s';`);

@@ -76,7 +76,7 @@ export function removeStaleRecords(spool: Dir, ready: ReadonlySet<string>): numb
     return 0;
   }
   for (const n of names) {
-    const stale = walFileKind(n) === 'segment' ? !ready.has(n) : /^\..+\.\d+\.tmp$/.test(n);
+    const stale = walFileKind(n) === 'segment' ? !ready.has(n) : /^\..+\.\d+\.tmp$/.test(n) && n !== '.ahead.lock';
     if (!stale) continue;
     rmSync(spool.at(n), { force: true });
     removed++;
