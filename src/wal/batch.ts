@@ -1,6 +1,6 @@
 import { closeSync, openSync, readFileSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { spawnDaemon } from '../runner/daemon.js';
+import { spawnDetached } from '../runner/detached.js';
 import { isPidAlive } from '../runner/process.js';
 import { walPush, type PushOptions, type PushResult } from './archive.js';
 import { cliEntry } from './command.js';
@@ -104,11 +104,7 @@ export async function walPushBatch(repo: string, source: string, opts: BatchOpti
   } finally {
     closeSpool(s);
   }
-  spawnDaemon({
-    tool: process.execPath,
-    args: [cliEntry(), 'wal-push', '--repo', repo, ...(opts.compress ? ['--compress', opts.compress] : []), '--ahead', dirname(resolve(source))],
-    logFile: '/dev/null',
-  });
+  spawnDetached(process.execPath, [cliEntry(), 'wal-push', '--repo', repo, ...(opts.compress ? ['--compress', opts.compress] : []), '--ahead', dirname(resolve(source))]);
   return { pushed, ahead: 'started' };
 }
 
