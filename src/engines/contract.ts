@@ -167,6 +167,8 @@ export interface ArchivingRequest {
   apply: boolean;
   archiveTimeout?: string;
   compress?: Compression;
+  /** Batched wal-push (spool records answered by the shell); on unless false. */
+  batch?: boolean;
 }
 
 /** What it takes to archive a target's log into its repository (`dbdrill archiving enable`). */

@@ -12,6 +12,8 @@ import { assembleReport, type HealthPoint, type HealthReport } from '../health/r
 import { loadSampleHistory, saveSampleHistory, type StoredSeries } from '../health/sample-history.js';
 import { QUERY_TIMEOUT_MS } from '../health/sources.js';
 import type { HealthCheck } from '../health/status.js';
+import { orphanTempCheck } from '../health/orphan-check.js';
+import { orphanTempFiles, type OrphanTemps } from '../wal/orphans.js';
 import type { Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
 import type { EngineHealthSample, EngineHealthSampler } from '../engines/contract.js';
@@ -105,6 +107,12 @@ export function healthSamplerFor(target: Target, opts: HealthSamplerOptions = {}
   let points: HealthPoint[] = [];
   const catalog = cachedCatalog(target, opts.catalogMaxAgeMs ?? 10_000);
   const windowOf = cachedWindow(target, opts.window === undefined ? pitrWindow : opts.window, opts.windowMaxAgeMs ?? 60_000);
+  // A readdir of the archive: once a minute is plenty for files that must be 15 minutes old.
+  let orphans: { at: number; found: OrphanTemps } | undefined;
+  const orphansNow = (now: number): OrphanTemps => {
+    if (!orphans || now - orphans.at >= 60_000) orphans = { at: now, found: orphanTempFiles(target.repo, { now }) };
+    return orphans.found;
+  };
 
   return {
     target,
@@ -139,12 +147,17 @@ export function healthSamplerFor(target: Target, opts: HealthSamplerOptions = {}
       checks.push(...backupChecks);
 
       const window = await windowOf();
+      // No wal/ (MySQL targets, nothing archived yet) simply finds none.
+      const orphanTemps = orphansNow(at.getTime());
+      const orphanCheck = orphanTempCheck(orphanTemps, at.getTime());
+      if (orphanCheck) checks.push(orphanCheck);
 
       const report = assembleReport(
         {
           target: target.name,
           engine: target.engine,
           at: at.toISOString(),
+          orphanTemps: orphanTemps.count,
           checks,
           server,
           ...(archive ? { archive } : {}),

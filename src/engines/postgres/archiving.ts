@@ -20,7 +20,9 @@ export async function pgEnableArchiving(target: Target, opts: ArchivingRequest):
   const probe = await probePostgres(target);
   const repo = new Repository(target.repo);
   repo.ensure(target, probe.systemId);
-  const command = archiveCommand(target.repo, { compress: opts.compress });
+  // Batching (a spool record answered by the shell) unless told not to: it is what keeps a busy
+  // server's .ready backlog from growing (README "WAL that keeps up").
+  const command = archiveCommand(target.repo, { compress: opts.compress, ...(opts.batch === false ? {} : { batch: { systemId: probe.systemId } }) });
   const warnings: string[] = [];
 
   const client = await connectPostgres(target);
