@@ -11,6 +11,7 @@ import { corruptReason, type BackupStatus, type Manifest } from '../repo/manifes
 import { Repository } from '../repo/repository.js';
 import { startPostgresSandbox } from '../sandbox/index.js';
 import { verifyDumpStructure, verifyPhysical } from '../engines/mysql/verify.js';
+import { verifyChainMember } from '../engines/repository-checks.js';
 import { startJob, type Job } from './job.js';
 import { mysqlPhysicalRestoreCheck, mysqlRestoreCheck } from './verify-mysql.js';
 import { PhysicalScratch } from './physical-scratch.js';
@@ -85,7 +86,8 @@ export async function runVerify(ctx: EngineContext, target: Target, opts: Verify
     if (m.kind === 'physical') checks.push(await ctx.step('pg_verifybackup', () => verifyBaseBackup(ctx, m, dir), asOutcome));
     else checks.push(await ctx.step('pg_restore --list', () => verifyDumpToc(ctx, m, dumpPathOf(m, dir)), asOutcome));
   } else {
-    if (m.kind === 'physical') checks.push(verifyPhysical(m, dir));
+    // A diff or incr of a mariadb-backup chain is an incremental copy, not a prepared full.
+    if (m.kind === 'physical') checks.push(m.type === 'full' ? verifyPhysical(m, dir) : verifyChainMember(m, dir));
     else checks.push(await ctx.step('dump structure', () => verifyDumpStructure(ctx, m, dir), asOutcome));
   }
   // The files and the tool's own reading of them: when either fails, the backup is corrupt.
