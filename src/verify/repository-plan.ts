@@ -138,12 +138,16 @@ function lastIntactBefore(items: ArchiveItem[], i: number): ArchiveItem | undefi
   return undefined;
 }
 
-/** Runs of one state: intact files grouped, missing files grouped, each damaged file on its own (its reason is its own). */
-function runsOf(line: ArchiveLine): ArchiveItem[][] {
+/**
+ * Runs of one state: intact files grouped, missing files grouped, each damaged file on its own
+ * (its reason is its own). A missing run is split where a replay starts, so the part before every
+ * backup's start (needed by none) is told from the part a backup needs.
+ */
+function runsOf(line: ArchiveLine, starts: Set<string>): ArchiveItem[][] {
   const runs: ArchiveItem[][] = [];
   for (const item of line.items) {
     const cur = runs.at(-1);
-    const same = cur && cur[0]!.problem === item.problem && item.problem !== 'damaged';
+    const same = cur && cur[0]!.problem === item.problem && item.problem !== 'damaged' && !(item.problem && starts.has(item.key));
     if (same) cur.push(item);
     else runs.push([item]);
   }
@@ -191,11 +195,12 @@ export function planArchive(lines: ArchiveLine[], replays: Replay[], commitAt: (
     };
   });
 
+  const starts = new Set(replays.flatMap((r) => r.needs.slice(0, 1)));
   const ranges: ArchiveRange[] = [];
   for (const line of lines) {
     const lastIntact = [...line.items].reverse().find((x) => !x.problem);
     const archiveEndAt = lastIntact ? commitAt(lastIntact.key) : undefined;
-    for (const run of runsOf(line)) {
+    for (const run of runsOf(line, starts)) {
       const first = run[0]!;
       const last = run.at(-1)!;
       const keys = new Set(run.map((x) => x.key));
