@@ -101,14 +101,14 @@ describe('verify of a damaged backup', () => {
     bytes[at] = bytes[at]! ^ 0xff;
     writeFileSync(file, bytes);
 
-    const r = await runCli(['verify', 'ver'], { env, timeoutMs: 120_000 });
+    const r = await runCli(['verify', 'ver', '--backup', m.id], { env, timeoutMs: 120_000 });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^FAIL checksums: 1 file\(s\) differ from the manifest$/m);
     expect(r.stderr).not.toMatch(/^OK checksums/m);
     expect(r.stdout).toMatch(/^FAIL sha256: .*checksum differs$/m);
-    expect(r.stdout).toMatch(/FAILED verification\.\n$/);
+    expect(r.stdout).toMatch(/FAILED verification\.\nIt is marked corrupt: .*\n$/);
     // Every step line says what its check found: an OK line only for a check whose result is OK.
-    const report = await runCli(['verify', 'ver', '--json'], { env, timeoutMs: 120_000 });
+    const report = await runCli(['verify', 'ver', '--backup', m.id, '--json'], { env, timeoutMs: 120_000 });
     const checks = (JSON.parse(report.stdout) as { checks: { method: string; ok: boolean }[] }).checks;
     for (const line of report.stderr.split('\n').filter((l) => l.startsWith('OK '))) {
       const step = line.slice(3).split(':')[0]!;

@@ -1,7 +1,7 @@
 import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
 import { lastCommitTimes, verifyChainLinks } from '../engines/repository-checks.js';
-import { DbdrillError } from '../errors.js';
+import { DbdrillError, invalid } from '../errors.js';
 import { parseHistory } from '../pitr/history.js';
 import { readInventory } from '../pitr/inventory.js';
 import { timelineHex } from '../pitr/wal-names.js';
@@ -73,6 +73,8 @@ export async function runVerifyRepository(ctx: JobContext, target: Target): Prom
   const entries: RepoBackupEntry[] = [];
   const oldestFirst = [...manifests].sort((a, b) => a.id.localeCompare(b.id));
   const toVerify = oldestFirst.filter((m) => m.status === 'complete' || m.status === 'corrupt');
+  // Nothing restores from a repository without a backup: saying it verified would mislead.
+  if (toVerify.length === 0 && unreadable.length === 0) throw invalid(`Target "${target.name}" has no complete backup yet; take one with dbdrill backup ${target.name}.`);
   let k = 0;
   for (const m of oldestFirst) {
     const base = { backup: m.id, kind: m.kind, type: m.type, statusBefore: m.status };
