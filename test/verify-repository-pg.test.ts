@@ -6,7 +6,7 @@ import type { Manifest } from '../src/repo/manifest.js';
 import { findArchived } from '../src/wal/layout.js';
 import { ArchivedPostgres } from './helpers/archived-pg.js';
 import { runCli, tempConfigDir } from './helpers/cli.js';
-import { truncateSegment } from './helpers/wal-damage.js';
+import { flipBitInRecord, truncateSegment } from './helpers/wal-damage.js';
 
 // A PostgreSQL of this file's own: its older backup gets a flipped bit and its archive loses a
 // segment from the middle and has one cut short, each put back after.
@@ -110,20 +110,29 @@ describe('verify NAME: the whole repository (PostgreSQL)', () => {
     }
   });
 
-  it('a segment cut short after the newest backup is named damaged and stops every backup up to the archive end', async () => {
+  it('a segment with one flipped bit and one cut short are each named damaged, with the backups each stops', async () => {
+    const flipped = between[2]!;
     const cut = after[0]!;
+    const unflip = (await flipBitInRecord(db.repo, flipped, 16 * 1024 * 1024)).restore;
     const putBack = truncateSegment(db.repo, cut);
     try {
       const { code, report } = await verify();
       expect(code).toBe(1);
       const bad = report.archive!.ranges.filter((r) => !r.ok);
-      expect(bad).toEqual([expect.objectContaining({ first: cut, status: 'damaged', breaks: [older.id, newer.id] })]);
-      expect(bad[0]!.reason).toContain(`segment ${cut} is damaged: its archived copy`);
-      expect(bad[0]!.reason).toContain('truncated');
-      expect(bad[0]!.lost?.untilBackup).toBeUndefined();
-      expect(bad[0]!.reason).toContain(`to the archive's end (${after.at(-1)}`);
+      expect(bad.map((r) => [r.first, r.status, r.breaks])).toEqual([
+        [flipped, 'damaged', [older.id]],
+        [cut, 'damaged', [older.id, newer.id]],
+      ]);
+      expect(bad[0]!.reason).toContain(`segment ${flipped} is damaged: its archived copy`);
+      expect(bad[0]!.reason).toContain('is corrupt: the sha256 of its stored bytes');
+      expect(bad[1]!.reason).toContain(`segment ${cut} is damaged: its archived copy`);
+      expect(bad[1]!.reason).toContain('truncated');
+      expect(bad[1]!.lost?.untilBackup).toBeUndefined();
+      expect(bad[1]!.reason).toContain(`to the archive's end (${after.at(-1)}`);
+      expect(report.problems).toHaveLength(2);
     } finally {
       putBack();
+      unflip();
     }
   });
 
