@@ -72,6 +72,20 @@ describe('whole-repository verify: the WAL archive as lines and replays', () => 
     expect(plan.replays[0]).toMatchObject({ ok: false, stopsAt: seg(2), reason: expect.stringContaining('it cannot replay any archived change') });
   });
 
+  it('follows a backup onto a later timeline: a gap on timeline 2 stops its replay there, not on timeline 1', () => {
+    const inv: WalInventory = { timelines: new Map([[1, [2, 3, 4, 5]], [2, [5, 6, 8]]]), histories: [2], newestArchivedAt: new Map() };
+    const history = (tl: number) => (tl === 2 ? [{ parent: 1, switchpoint: '0/5000100' }] : undefined);
+    const { lines, replays } = walArchiveLines(inv, [], [A], { ...facts, history });
+    expect(replays.map((r) => [r.timeline, r.needs])).toEqual([
+      [1, [seg(2), seg(3), seg(4), seg(5)]],
+      [2, [seg(2), seg(3), seg(4), seg(5, 2), seg(6, 2), seg(7, 2), seg(8, 2)]],
+    ]);
+    const plan = planArchive(lines, replays, () => undefined, 'segment');
+    expect(plan.ranges.filter((r) => !r.ok)).toEqual([expect.objectContaining({ line: 'timeline 2', first: seg(7, 2), status: 'missing', breaks: [A.id] })]);
+    expect(plan.replays.map((r) => [r.timeline, r.ok, r.stopsAt])).toEqual([[1, true, undefined], [2, false, seg(7, 2)]]);
+    expect(plan.replays[1]!.reason).toContain('on timeline 2');
+  });
+
   it('a clean archive: one intact range, every replay reaches the end', () => {
     const { lines, replays } = walArchiveLines(inventory([2, 3, 4, 5, 6, 7, 8]), [], [A, B], facts);
     const plan = planArchive(lines, replays, () => undefined, 'segment');
