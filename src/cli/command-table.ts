@@ -97,7 +97,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     forms: [
       {
         sub: 'enable',
-        line: 'archiving enable NAME [--apply] [--archive-timeout 60s] [--compress zstd|none]',
+        line: 'archiving enable NAME [--apply] [--archive-timeout 60s] [--compress zstd|none] [--batch on|off]',
         summary: 'set up WAL archiving with wal-push',
       },
     ],
@@ -105,7 +105,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'wal-push',
-    forms: [{ line: 'wal-push NAME|--repo DIR [--compress zstd] [--allow-root] %p', summary: 'archive_command' }],
+    forms: [{ line: 'wal-push NAME|--repo DIR [--compress zstd] [--batch] [--allow-root] %p', summary: 'archive_command' }],
     run: { module: 'wal', fn: 'walPushCommand' },
   },
   {

@@ -27,13 +27,15 @@ function sqlString(v: string): string {
  * ALTER SYSTEM statements to show (and with apply, to run). wal_level and archive_mode need a
  * restart; archive_command and archive_timeout a reload.
  */
-export async function enableArchiving(configDir: string, name: string, opts: { apply: boolean; archiveTimeout?: string; compress?: Compression }): Promise<ArchivingPlan> {
+export async function enableArchiving(configDir: string, name: string, opts: { apply: boolean; archiveTimeout?: string; compress?: Compression; batch?: boolean }): Promise<ArchivingPlan> {
   const target = new TargetStore(configDir).get(name);
   if (target.engine !== 'postgres') throw invalid(`archiving enable is for PostgreSQL targets; for MySQL/MariaDB turn on log_bin in the server's configuration.`);
   const probe = await testTarget(target);
   const repo = new Repository(target.repo);
   repo.ensure(target, probe.systemId);
-  const command = archiveCommand(target.repo, { compress: opts.compress });
+  // Batching (a spool record answered by the shell) unless told not to: it is what keeps a busy
+  // server's .ready backlog from growing (README "WAL that keeps up").
+  const command = archiveCommand(target.repo, { compress: opts.compress, ...(opts.batch === false ? {} : { batch: { systemId: probe.systemId } }) });
   const warnings: string[] = [];
 
   const client = await connectPostgres(target);

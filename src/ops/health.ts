@@ -15,6 +15,8 @@ import { readBinlogSyncRuns } from '../health/binlog-sync-runs.js';
 import { loadSampleHistory, saveSampleHistory, type StoredSeries } from '../health/sample-history.js';
 import { mysqlSource, postgresSource, QUERY_TIMEOUT_MS, type SampleSource } from '../health/sources.js';
 import type { HealthCheck } from '../health/status.js';
+import { orphanTempCheck } from '../health/orphan-check.js';
+import { orphanTempFiles, type OrphanTemps } from '../wal/orphans.js';
 import type { Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
 import { entryOf } from './catalog.js';
@@ -104,6 +106,12 @@ export function healthSamplerFor(target: Target, opts: HealthSamplerOptions = {}
   let points: HealthPoint[] = [];
   const catalog = cachedCatalog(target, opts.catalogMaxAgeMs ?? 10_000);
   const windowOf = cachedWindow(target, opts.window === undefined ? pitrWindow : opts.window, opts.windowMaxAgeMs ?? 60_000);
+  // A readdir of the archive: once a minute is plenty for files that must be 15 minutes old.
+  let orphans: { at: number; found: OrphanTemps } | undefined;
+  const orphansNow = (now: number): OrphanTemps => {
+    if (!orphans || now - orphans.at >= 60_000) orphans = { at: now, found: orphanTempFiles(target.repo, { now }) };
+    return orphans.found;
+  };
 
   const push = <T>(series: T[], s: T) => {
     series.push(s);
@@ -156,12 +164,17 @@ export function healthSamplerFor(target: Target, opts: HealthSamplerOptions = {}
       checks.push(...backupChecks);
 
       const window = await windowOf();
+      // No wal/ (MySQL targets, nothing archived yet) simply finds none.
+      const orphanTemps = orphansNow(at.getTime());
+      const orphanCheck = orphanTempCheck(orphanTemps, at.getTime());
+      if (orphanCheck) checks.push(orphanCheck);
 
       const report = assembleReport(
         {
           target: target.name,
           engine: target.engine,
           at: at.toISOString(),
+          orphanTemps: orphanTemps.count,
           checks,
           server,
           ...(archive ? { archive } : {}),
