@@ -113,7 +113,8 @@ describe('verify NAME: the whole repository (PostgreSQL)', () => {
   it('a segment with one flipped bit and one cut short are each named damaged, with the backups each stops', async () => {
     const flipped = between[2]!;
     const cut = after[0]!;
-    const unflip = (await flipBitInRecord(db.repo, flipped, 16 * 1024 * 1024)).restore;
+    // Damage in the archive after the push (disk rot): the .dbw checksums no longer agree.
+    const unflip = (await flipBitInRecord(db.repo, flipped, 16 * 1024 * 1024, { reseal: false })).restore;
     const putBack = truncateSegment(db.repo, cut);
     try {
       const { code, report } = await verify();
