@@ -82,7 +82,7 @@ describe('verify NAME: the whole repository (MariaDB)', () => {
     expect(report.archive!.ranges).toEqual([expect.objectContaining({ status: 'ok', ok: true, line: 'binlog mysql-bin' })]);
     expect(report.backups.flatMap((b) => b.replay ?? []).every((r) => r.ok)).toBe(true);
     expect(stderr).toContain('OK binlog archive');
-  });
+  }, 300_000);
 
   it('a truncated binlog between two backups is named, with the backup it stops and the window it loses', async () => {
     const middle = l1.mysql!.binlogFile!.replace(/\d+$/, (d) => String(Number(d) + 1).padStart(d.length, '0'));
@@ -101,7 +101,7 @@ describe('verify NAME: the whole repository (MariaDB)', () => {
     } finally {
       writeFileSync(path, original);
     }
-  });
+  }, 300_000);
 
   it('a bit flipped in the chain\'s full backup marks it corrupt and names it as the broken link of the incremental', async () => {
     const file = full.files.find((f) => f.path.endsWith('ibdata1')) ?? full.files.reduce((a, b) => (b.bytes > a.bytes ? b : a));
@@ -124,5 +124,5 @@ describe('verify NAME: the whole repository (MariaDB)', () => {
     }
     const again = await verify();
     expect(again.code, again.report.problems.join('\n')).toBe(0);
-  });
+  }, 300_000);
 });

@@ -82,7 +82,7 @@ describe('verify NAME: the whole repository (PostgreSQL)', () => {
     expect(stderr).toMatch(new RegExp(`backup ${older.id} \\(1 of 3\\)`));
     expect(stderr).toContain('OK WAL archive');
     expect(text).toContain(`Repository of vrepo verified: 3 backup(s) intact`);
-  });
+  }, 300_000);
 
   it('a segment deleted from the middle of the archive is named, with the backup it stops and the part of the window it loses', async () => {
     const gone = between[1]!;
@@ -108,11 +108,14 @@ describe('verify NAME: the whole repository (PostgreSQL)', () => {
     } finally {
       renameSync(`${at.path}.away`, at.path);
     }
-  });
+  }, 300_000);
 
-  it('a segment with one flipped bit and one cut short are each named damaged, with the backups each stops', async () => {
+  it('segments with a bit flipped before the push, one flipped after it and one cut short are each named damaged, with the backups each stops', async () => {
     const flipped = between[2]!;
     const cut = after[0]!;
+    // Damage from before the push (bad memory on the server): the .dbw checksums agree with it, the record's CRC does not.
+    const early = between[0]!;
+    const unflipEarly = (await flipBitInRecord(db.repo, early, 16 * 1024 * 1024)).restore;
     // Damage in the archive after the push (disk rot): the .dbw checksums no longer agree.
     const unflip = (await flipBitInRecord(db.repo, flipped, 16 * 1024 * 1024, { reseal: false })).restore;
     const putBack = truncateSegment(db.repo, cut);
@@ -121,21 +124,24 @@ describe('verify NAME: the whole repository (PostgreSQL)', () => {
       expect(code).toBe(1);
       const bad = report.archive!.ranges.filter((r) => !r.ok);
       expect(bad.map((r) => [r.first, r.status, r.breaks])).toEqual([
+        [early, 'damaged', [older.id]],
         [flipped, 'damaged', [older.id]],
         [cut, 'damaged', [older.id, newer.id]],
       ]);
-      expect(bad[0]!.reason).toContain(`segment ${flipped} is damaged: its archived copy`);
-      expect(bad[0]!.reason).toContain('is corrupt: the sha256 of its stored bytes');
-      expect(bad[1]!.reason).toContain(`segment ${cut} is damaged: its archived copy`);
-      expect(bad[1]!.reason).toContain('truncated');
-      expect(bad[1]!.lost?.untilBackup).toBeUndefined();
-      expect(bad[1]!.reason).toContain(`to the archive's end (${after.at(-1)}`);
-      expect(report.problems).toHaveLength(2);
+      expect(bad[0]!.reason).toMatch(new RegExp(`^segment ${early} is damaged: its WAL record at [0-9A-F]+/[0-9A-F]+ fails its CRC check \\(pg_waldump\\)`));
+      expect(bad[1]!.reason).toContain(`segment ${flipped} is damaged: its archived copy`);
+      expect(bad[1]!.reason).toContain('is corrupt: the sha256 of its stored bytes');
+      expect(bad[2]!.reason).toContain(`segment ${cut} is damaged: its archived copy`);
+      expect(bad[2]!.reason).toContain('truncated');
+      expect(bad[2]!.lost?.untilBackup).toBeUndefined();
+      expect(bad[2]!.reason).toContain(`to the archive's end (${after.at(-1)}`);
+      expect(report.problems).toHaveLength(3);
     } finally {
       putBack();
       unflip();
+      unflipEarly();
     }
-  });
+  }, 300_000);
 
   it('a bit flipped in the older backup is named, marks that backup corrupt (not the newer one), and verify passes again once the file is put back', async () => {
     const file = older.files.find((f) => /(^|\/)base\.tar/.test(f.path))!;
@@ -162,7 +168,7 @@ describe('verify NAME: the whole repository (PostgreSQL)', () => {
     expect(again.code, again.report.problems.join('\n')).toBe(0);
     expect(again.report.backups.find((b) => b.backup === older.id)).toMatchObject({ status: 'ok', statusBefore: 'corrupt', statusAfter: 'complete' });
     expect(manifestOf(older.id).status).toBe('complete');
-  });
+  }, 300_000);
 
   it('verify --backup ID still verifies one backup, and COMMAND --help prints the forms', async () => {
     const one = await cli(['verify', 'vrepo', '--backup', newer.id, '--json']);
@@ -172,5 +178,5 @@ describe('verify NAME: the whole repository (PostgreSQL)', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('dbdrill verify NAME  every backup, chain link and archived file');
     expect(help.stdout).toContain('dbdrill verify NAME --backup ID [--restore]');
-  });
+  }, 300_000);
 });

@@ -3,7 +3,7 @@ import type { ArchivedBinlog } from '../src/binlog/archive.js';
 import type { WalInventory } from '../src/pitr/inventory.js';
 import { segmentName } from '../src/pitr/wal-names.js';
 import type { Manifest } from '../src/repo/manifest.js';
-import { binlogArchiveLines, walArchiveLines } from '../src/verify/archive-lines.js';
+import { binlogArchiveLines, intactRuns, walArchiveLines } from '../src/verify/archive-lines.js';
 import { planArchive, timeQuestions } from '../src/verify/repository-plan.js';
 
 const seg = (n: number, tl = 1) => segmentName({ timeline: tl, segNo: n });
@@ -120,5 +120,17 @@ describe('whole-repository verify: the binlog archive', () => {
     expect(plan.ranges[1]!.reason).toBe(
       `binlog mysql-bin.000002 is damaged: it holds 50 bytes where 100 were archived; it stops the replay of backup ${L1.id}; no restore reaches from 2026-12-01 01:00:00Z (the last commit in mysql-bin.000001) to 2026-12-01 04:30:00Z, where backup ${L2.id} starts`,
     );
+  });
+});
+
+describe('whole-repository verify: which WAL pg_waldump reads', () => {
+  it('reads runs of consecutive intact segments per timeline, never a damaged copy', () => {
+    const runs = intactRuns(new Map([[1, [2, 3, 4, 6, 7, 8]], [2, [8, 9]]]), [{ timeline: 1, segNo: 7, reason: 'x' }]);
+    expect(runs).toEqual([
+      { timeline: 1, segNos: [2, 3, 4] },
+      { timeline: 1, segNos: [6] },
+      { timeline: 1, segNos: [8] },
+      { timeline: 2, segNos: [8, 9] },
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
-import { lastCommitTimes, verifyChainLinks } from '../engines/repository-checks.js';
+import { lastCommitTimes, verifyChainLinks, walRecordFaults } from '../engines/repository-checks.js';
 import { DbdrillError, invalid } from '../errors.js';
 import { parseHistory } from '../pitr/history.js';
 import { readInventory } from '../pitr/inventory.js';
@@ -8,7 +8,7 @@ import { timelineHex } from '../pitr/wal-names.js';
 import type { BackupStatus, Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
 import { checkBinlogArchive, checkWalArchive } from '../verify/archive-check.js';
-import { binlogArchiveLines, walBases, walArchiveLines } from '../verify/archive-lines.js';
+import { binlogArchiveLines, intactRuns, walBases, walArchiveLines } from '../verify/archive-lines.js';
 import { planArchive, timeQuestions, type ArchiveRange, type ReplayOutcome } from '../verify/repository-plan.js';
 import { walRoot } from '../wal/layout.js';
 import { readArchivedFile } from '../wal/readable.js';
@@ -168,6 +168,18 @@ async function verifyWalArchive(ctx: JobContext, repo: Repository, manifests: Ma
   }
   const inv = readInventory(walRoot(repo.root), segmentBytes);
   const check = await checkWalArchive(repo.root, inv, segmentBytes, progressOf(ctx, 'WAL segments read'), ctx.signal);
+  const newest = walBases(manifests).at(-1);
+  const major = newest ? Number(newest.serverVersion.split('.')[0]) : 15;
+  // Then every record of the intact copies: damage from before the push passes the archive's checksums.
+  const runs = intactRuns(inv.timelines, check.damaged);
+  const total = runs.reduce((n, r) => n + r.segNos.length, 0);
+  const recordProgress = progressOf(ctx, 'WAL records read');
+  let before = 0;
+  for (const run of runs) {
+    const faults = await walRecordFaults(repo.root, run.timeline, run.segNos, segmentBytes, major, (done) => recordProgress(before + done, total), ctx.signal);
+    check.damaged.push(...faults.map((f) => ({ timeline: run.timeline, ...f })));
+    before += run.segNos.length;
+  }
   const histories = new Map<number, ReturnType<typeof parseHistory> | undefined>();
   const history = (tl: number) => {
     if (check.damagedHistories.has(tl)) return undefined;
@@ -178,8 +190,6 @@ async function verifyWalArchive(ctx: JobContext, repo: Repository, manifests: Ma
     return histories.get(tl);
   };
   const { lines, replays } = walArchiveLines(inv, check.damaged, manifests, { segmentBytes, history });
-  const newest = walBases(manifests).at(-1);
-  const major = newest ? Number(newest.serverVersion.split('.')[0]) : 15;
   const times = await lastCommitTimes(repo.root, timeQuestions(lines), segmentBytes, major);
   const plan = planArchive(lines, replays, (key) => times.get(key), 'segment');
   const historyRanges: ArchiveRange[] = [...check.damagedHistories].map(([tl, reason]) => {

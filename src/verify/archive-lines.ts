@@ -19,6 +19,24 @@ export interface DamagedSegment {
   reason: string;
 }
 
+/** Each timeline's archived segments that passed their check, as runs of consecutive numbers. */
+export function intactRuns(timelines: Map<number, number[]>, damaged: DamagedSegment[]): { timeline: number; segNos: number[] }[] {
+  const out: { timeline: number; segNos: number[] }[] = [];
+  for (const [timeline, segs] of [...timelines].sort(([a], [b]) => a - b)) {
+    const bad = new Set(damaged.filter((d) => d.timeline === timeline).map((d) => d.segNo));
+    let cur: number[] = [];
+    for (const s of segs) {
+      if (bad.has(s) || (cur.length > 0 && s !== cur.at(-1)! + 1)) {
+        if (cur.length) out.push({ timeline, segNos: cur });
+        cur = [];
+      }
+      if (!bad.has(s)) cur.push(s);
+    }
+    if (cur.length) out.push({ timeline, segNos: cur });
+  }
+  return out;
+}
+
 /** Physical PostgreSQL backups that start a replay (complete, with a start LSN and a consistent point). */
 export function walBases(manifests: Manifest[]): Manifest[] {
   return manifests
