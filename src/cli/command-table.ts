@@ -64,7 +64,11 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'verify',
-    forms: [{ line: 'verify NAME [--backup ID] [--restore]', summary: 'checksums, tool check, restore' }],
+    forms: [
+      { line: 'verify NAME', summary: 'every backup, chain link and archived file' },
+      { line: 'verify NAME --backup ID [--restore]', summary: 'one backup: checksums, tool check, restore' },
+      { line: 'verify NAME --restore', summary: 'the newest backup, restored' },
+    ],
     run: { module: 'verify', fn: 'verifyCommand' },
   },
   {

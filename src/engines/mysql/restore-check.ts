@@ -14,10 +14,12 @@ import type { Target } from '../../config/target.js';
 import type { SandboxInstance } from '../../sandbox/index.js';
 import { startOnPhysicalBackup } from './pitr.js';
 import { sandboxTarget } from '../../sandbox/target.js';
+import { verifyChainMember } from '../repository-checks.js';
 
 /** The tool's own reading of a backup: mariadb-backup's files for a physical one, the dump's structure for a logical one. */
 export async function verifyStructure(ctx: EngineContext, m: Manifest, dir: string): Promise<CheckOutcome> {
-  if (m.kind === 'physical') return verifyPhysical(m, dir);
+  // A diff or incr of a mariadb-backup chain is an incremental copy, not a prepared full.
+  if (m.kind === 'physical') return m.type === 'full' ? verifyPhysical(m, dir) : verifyChainMember(m, dir);
   return ctx.step('dump structure', () => verifyDumpStructure(ctx, m, dir), (c) => c);
 }
 
