@@ -18,12 +18,55 @@ export interface EngineEntry {
    * the target second's transactions (--second).
    */
   readonly wholeSecondTimes: boolean;
+  /**
+   * How its continuous archive works: WAL segments pushed by archive_command (timelines,
+   * segments) or binary logs pulled by binlog-sync. Windows, verify and words follow it.
+   */
+  readonly archive: 'wal' | 'binlog';
+  /** How `target test` names its archiving setting. */
+  readonly archivingWord: string;
+  /** Physical backups form diff/incr chains that dbdrill links itself (mariadb-backup's LSNs). */
+  readonly ownChains: boolean;
+  /** The training scenarios run on its sandbox. */
+  readonly training: boolean;
+  /** What `dbdrill sandbox …` needs to name this engine (the default engine needs nothing). */
+  readonly sandboxFlag: string;
+  /** The backup options its tools would silently ignore, refused in one sentence (or undefined). */
+  refuseBackupOption(kind: 'logical' | 'physical', jobs: number | undefined, checkpoint: boolean): string | undefined;
   load(): Promise<EngineModule>;
 }
 
 const ENGINES: Readonly<Record<Engine, EngineEntry>> = {
-  postgres: { label: 'PostgreSQL', wholeSecondTimes: false, load: async () => (await import('./postgres/index.js')).postgresEngine },
-  mysql: { label: 'MySQL/MariaDB', wholeSecondTimes: true, load: async () => (await import('./mysql/index.js')).mysqlEngine },
+  postgres: {
+    label: 'PostgreSQL',
+    wholeSecondTimes: false,
+    archive: 'wal',
+    archivingWord: 'WAL archiving',
+    ownChains: false,
+    training: true,
+    sandboxFlag: '',
+    refuseBackupOption: (kind, jobs) =>
+      jobs !== undefined && kind === 'physical'
+        ? '--jobs does not apply to a physical PostgreSQL backup: pg_basebackup copies over one connection; drop --jobs, or use --kind logical for a parallel pg_dump.'
+        : undefined,
+    load: async () => (await import('./postgres/index.js')).postgresEngine,
+  },
+  mysql: {
+    label: 'MySQL/MariaDB',
+    wholeSecondTimes: true,
+    archive: 'binlog',
+    archivingWord: 'binary log',
+    ownChains: true,
+    training: false,
+    sandboxFlag: ' --engine mysql',
+    refuseBackupOption: (kind, jobs, checkpoint) =>
+      checkpoint
+        ? '--checkpoint is for PostgreSQL (pg_basebackup); mariadb-backup has no checkpoint to choose, so drop --checkpoint.'
+        : jobs !== undefined && jobs > 1 && kind === 'logical'
+          ? '--jobs does not apply to a MySQL/MariaDB logical backup: mariadb-dump reads over one connection; drop --jobs, or use --kind physical (mariadb-backup --parallel).'
+          : undefined,
+    load: async () => (await import('./mysql/index.js')).mysqlEngine,
+  },
 };
 
 const loaded = new Map<Engine, Promise<EngineModule>>();

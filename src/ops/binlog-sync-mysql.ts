@@ -14,6 +14,7 @@ import { recordBinlogSyncRun } from '../health/binlog-sync-runs.js';
 import { sha256File } from '../repo/checksum.js';
 import { Repository } from '../repo/repository.js';
 import { startJob, type Job } from './job.js';
+import { engineEntry } from '../engines/registry.js';
 
 export interface BinlogSyncOptions {
   /** FLUSH BINARY LOGS first, so that what the server wrote until now becomes archivable. */
@@ -43,7 +44,7 @@ export interface BinlogSyncReport {
 
 export function startBinlogSync(configDir: string, name: string, opts: BinlogSyncOptions, signal?: AbortSignal): Job<BinlogSyncReport> {
   const target = new TargetStore(configDir).get(name);
-  if (target.engine !== 'mysql') {
+  if (engineEntry(target.engine).archive !== 'binlog') {
     throw invalid(`binlog-sync archives MySQL/MariaDB binary logs; target "${target.name}" is ${target.engine}, whose WAL is archived by archive_command (dbdrill archiving enable).`);
   }
   const job = startJob((ctx) => runBinlogSync(ctx, target, opts), signal);
@@ -88,7 +89,7 @@ export async function runBinlogSync(ctx: EngineContext, target: Target, opts: Bi
   const copied: ArchivedBinlog[] = [];
 
   if (toCopy.length + toCompare.length > 0) {
-    const tool = await findBinlogTool(probe.flavor === 'mysql' ? 'mysql' : 'mariadb');
+    const tool = await findBinlogTool(probe.flavor === 'mariadb' ? 'mariadb' : 'mysql');
     const incoming = incomingDir(target.repo);
     try {
       const names = [...toCopy, ...toCompare].map((f) => f.name).sort(compareBinlogNames);

@@ -22,6 +22,7 @@ import { readJsonFile } from '../util/untrusted-file.js';
 import { runBackup } from './backup.js';
 import { startJob, type Job } from './job.js';
 import type { PitrReport } from './pitr.js';
+import { engineEntry } from '../engines/registry.js';
 
 /** How long a disaster waits for its WAL to reach the archive, so the window shows it. */
 const ARCHIVE_WAIT_MS = 30_000;
@@ -48,7 +49,7 @@ function trainingTarget(configDir: string, name: string): Target {
   if (!target.sandbox) {
     throw invalid(`Target "${name}" is not a training sandbox; disasters are only caused on the sandbox (start it with dbdrill sandbox start).`);
   }
-  if (target.engine !== 'postgres') {
+  if (!engineEntry(target.engine).training) {
     throw invalid(`Training runs on the PostgreSQL sandbox; target "${name}" is ${target.engine}. Start it with dbdrill sandbox start.`);
   }
   return target;

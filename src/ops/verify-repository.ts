@@ -14,6 +14,7 @@ import { walRoot } from '../wal/layout.js';
 import { readArchivedFile } from '../wal/readable.js';
 import { startJob, type Job, type JobContext } from './job.js';
 import { runVerify, type VerifyReport } from './verify.js';
+import { engineEntry } from '../engines/registry.js';
 
 type CheckOutcome = VerifyReport['checks'][number];
 
@@ -106,7 +107,7 @@ export async function runVerifyRepository(ctx: JobContext, target: Target): Prom
   const after = repo.catalog().manifests;
   for (const e of entries) {
     const m = after.find((x) => x.id === e.backup);
-    if (!m || m.engine !== 'mysql' || m.kind !== 'physical' || m.type === 'full' || e.status === 'skipped') continue;
+    if (!m || !engineEntry(m.engine).ownChains || m.kind !== 'physical' || m.type === 'full' || e.status === 'skipped') continue;
     const links = verifyChainLinks(repo.root, after, m.id);
     e.checks.push(links);
     if (!links.ok) {
@@ -116,9 +117,10 @@ export async function runVerifyRepository(ctx: JobContext, target: Target): Prom
   }
   ctx.emit({ type: 'progress', phase: `backups ${toVerify.length} of ${toVerify.length} verified`, done: toVerify.length, total: toVerify.length });
 
+  const wal = engineEntry(target.engine).archive === 'wal';
   const archive = await ctx.step(
-    target.engine === 'postgres' ? 'WAL archive' : 'binlog archive',
-    () => (target.engine === 'postgres' ? verifyWalArchive(ctx, repo, after) : verifyBinlogArchive(ctx, target, after)),
+    wal ? 'WAL archive' : 'binlog archive',
+    () => (wal ? verifyWalArchive(ctx, repo, after) : verifyBinlogArchive(ctx, target, after)),
     (a) => ({ ok: !a.error && a.ranges.every((r) => r.ok), detail: archiveSummary(a) }),
   );
   for (const e of entries) {

@@ -9,6 +9,7 @@ import { noExtraPositionals, parseCommand, requirePositional, str } from '../arg
 import { interruptSignal } from '../interrupt.js';
 import { Output } from '../output.js';
 import { usageLine } from '../command-table.js';
+import { engineEntry } from '../../engines/registry.js';
 
 const USAGE = usageLine('backup');
 
@@ -51,13 +52,6 @@ function refuseIgnoredOptions(engine: Engine, kind: 'logical' | 'physical', jobs
   if (checkpoint && kind === 'logical') {
     throw usage('--checkpoint applies to physical backups (the checkpoint pg_basebackup starts with); a logical backup takes none, so drop --checkpoint or use --kind physical.');
   }
-  if (checkpoint && engine === 'mysql') {
-    throw usage('--checkpoint is for PostgreSQL (pg_basebackup); mariadb-backup has no checkpoint to choose, so drop --checkpoint.');
-  }
-  if (jobs !== undefined && kind === 'physical' && engine === 'postgres') {
-    throw usage('--jobs does not apply to a physical PostgreSQL backup: pg_basebackup copies over one connection; drop --jobs, or use --kind logical for a parallel pg_dump.');
-  }
-  if (jobs !== undefined && jobs > 1 && kind === 'logical' && engine === 'mysql') {
-    throw usage('--jobs does not apply to a MySQL/MariaDB logical backup: mariadb-dump reads over one connection; drop --jobs, or use --kind physical (mariadb-backup --parallel).');
-  }
+  const refused = engineEntry(engine).refuseBackupOption(kind, jobs, checkpoint);
+  if (refused) throw usage(refused);
 }

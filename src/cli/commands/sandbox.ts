@@ -7,6 +7,8 @@ import { noExtraPositionals, parseCommand, str } from '../args.js';
 import { interruptSignal } from '../interrupt.js';
 import { Output } from '../output.js';
 import { usageLine } from '../command-table.js';
+import { engineEntry } from '../../engines/registry.js';
+import { ENGINES } from '../../config/engines.js';
 
 const USAGE = usageLine('sandbox');
 
@@ -15,7 +17,7 @@ export async function sandboxCommand(argv: string[]): Promise<number> {
   const p = parseCommand(rest, { engine: { type: 'string' }, port: { type: 'string' } }, USAGE);
   noExtraPositionals(p, 0, USAGE);
   const engineText = str(p, 'engine') ?? 'postgres';
-  if (engineText !== 'postgres' && engineText !== 'mysql') throw usage(`--engine "${engineText}" is not supported; use --engine postgres or --engine mysql.`);
+  if (!(ENGINES as readonly string[]).includes(engineText)) throw usage(`--engine "${engineText}" is not supported; use --engine postgres or --engine mysql.`);
   const engine = engineText as SandboxEngine;
   const configDir = resolveConfigDir(str(p, 'config'));
   const out = new Output(p.values.json === true);
@@ -29,7 +31,7 @@ export async function sandboxCommand(argv: string[]): Promise<number> {
       out.result(r, () =>
         [
           `${r.alreadyRunning ? 'Already running' : 'Started'}: ${engine} sandbox ${r.info.version} on ${r.info.host}:${r.info.port} as target "${r.target.name}" (database ${r.target.dbname}).`,
-          `Try: dbdrill target test ${r.target.name}; dbdrill backup ${r.target.name} --kind logical; stop it with dbdrill sandbox stop${engine === 'mysql' ? ' --engine mysql' : ''}.`,
+          `Try: dbdrill target test ${r.target.name}; dbdrill backup ${r.target.name} --kind logical; stop it with dbdrill sandbox stop${engineEntry(engine).sandboxFlag}.`,
         ].join('\n'),
       );
       return 0;
@@ -43,7 +45,7 @@ export async function sandboxCommand(argv: string[]): Promise<number> {
       const r = await namedSandboxStatus(configDir, engine);
       out.result(r, () =>
         !r.exists
-          ? `No ${engine} sandbox; start one with dbdrill sandbox start${engine === 'mysql' ? ' --engine mysql' : ''}.`
+          ? `No ${engine} sandbox; start one with dbdrill sandbox start${engineEntry(engine).sandboxFlag}.`
           : `${r.status!.running ? 'OK   running' : 'DOWN not running'}: ${engine} sandbox ${r.info!.version} on ${r.info!.host}:${r.info!.port}, pid ${r.info!.pid}, data in ${r.info!.dataDir}`,
       );
       return 0;

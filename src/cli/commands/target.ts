@@ -8,6 +8,7 @@ import { Output } from '../output.js';
 import { table } from '../text-table.js';
 import { subcommandsOf, usageLine } from '../command-table.js';
 import { closest } from '../suggest.js';
+import { engineEntry } from '../../engines/registry.js';
 
 const USAGE = {
   add: usageLine('target', 'add'),
@@ -148,7 +149,7 @@ function describeProbe(p: ProbeResult): string {
   const flavor = p.flavor === 'postgresql' ? 'PostgreSQL' : p.flavor === 'mariadb' ? 'MariaDB' : 'MySQL';
   const lines = [
     `OK   connected to ${p.target} in ${p.connectMs} ms: ${flavor} ${p.serverVersion}`,
-    `${p.archiving.enabled ? 'OK  ' : 'WARN'} ${p.engine === 'postgres' ? 'WAL archiving' : 'binary log'} ${p.archiving.enabled ? 'on' : 'off'} (${p.archiving.detail})`,
+    `${p.archiving.enabled ? 'OK  ' : 'WARN'} ${engineEntry(p.engine).archivingWord} ${p.archiving.enabled ? 'on' : 'off'} (${p.archiving.detail})`,
     `     system id ${p.systemId}`,
     ...p.privileges.map((c) => `${c.ok ? 'OK  ' : 'WARN'} ${c.purpose}: ${c.detail}`),
   ];

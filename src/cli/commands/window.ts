@@ -6,6 +6,7 @@ import { describeWindow, type RecoverableWindow } from '../../pitr/window.js';
 import { noExtraPositionals, parseCommand, requirePositional, str } from '../args.js';
 import { Output } from '../output.js';
 import { usageLine } from '../command-table.js';
+import { engineEntry } from '../../engines/registry.js';
 
 const USAGE = usageLine('window');
 
@@ -28,7 +29,7 @@ export async function windowCommand(argv: string[]): Promise<number> {
 }
 
 function isMysqlTarget(config: string | undefined, name: string): boolean {
-  return new TargetStore(resolveConfigDir(config)).get(name).engine === 'mysql';
+  return engineEntry(new TargetStore(resolveConfigDir(config)).get(name).engine).archive === 'binlog';
 }
 
 /** The window in binlog terms: files instead of segments, no timelines. */
