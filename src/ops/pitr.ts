@@ -138,6 +138,8 @@ export interface PitrRequest {
   second?: SecondChoice;
   /** Only plan: check and describe, write nothing. */
   dryRun?: boolean;
+  /** Read backups and WAL from this repository instead (a copy fetched by src/copies/fetch.ts). */
+  repo?: string;
 }
 
 export interface PitrReport {
@@ -168,7 +170,8 @@ function readHistory(repo: string, timeline: number): HistoryEntry[] | undefined
 }
 
 export function startPitrRestore(configDir: string, name: string, req: PitrRequest, signal?: AbortSignal): Job<PitrReport> {
-  const target = new TargetStore(configDir).get(name);
+  const stored = new TargetStore(configDir).get(name);
+  const target = req.repo ? { ...stored, repo: req.repo } : stored;
   if (target.engine === 'mysql') return startJob((ctx) => runMysqlPitrRestore(ctx, target, req), signal);
   if (req.second !== undefined) throw invalid(secondIsMysqlOnly(target.name));
   return startJob((ctx) => runPitrRestore(ctx, target, req), signal);

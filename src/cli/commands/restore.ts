@@ -34,6 +34,8 @@ export async function restoreCommand(argv: string[]): Promise<number> {
       into: { type: 'string' },
       port: { type: 'string' },
       'dry-run': { type: 'boolean' },
+      from: { type: 'string' },
+      identity: { type: 'string' },
     },
     USAGE,
   );
@@ -41,6 +43,9 @@ export async function restoreCommand(argv: string[]): Promise<number> {
   noExtraPositionals(p, 1, USAGE);
   const pitr = ['to', 'lsn', 'xid', 'name', 'gtid', 'position', 'into', 'port', 'second'].some((k) => p.values[k] !== undefined);
   if (pitr && str(p, 'dbname')) throw usage('Give either --dbname (logical restore into a new database) or --to/--into/--port (point-in-time restore), not both.');
+  if (!pitr && (str(p, 'from') !== undefined || str(p, 'identity') !== undefined)) {
+    throw usage(`--from COPY restores into a new directory and port: give --into DIR and --port P (with --to, or --backup ID for the backup as it was taken); usage: ${USAGE}.`);
+  }
   return pitr ? pointInTime(name, p) : logical(name, p);
 }
 
@@ -57,8 +62,32 @@ async function pointInTime(name: string, p: Parsed): Promise<number> {
   checkSecondFor(second, target);
   const out = new Output(p.values.json === true);
   if (target.kind === 'time') out.log(`restore target: ${target.at.toISOString()} (UTC; given as "${target.input}")`);
+  const configDir = resolveConfigDir(str(p, 'config'));
+  const fromCopy = str(p, 'from');
+  if (fromCopy === undefined && str(p, 'identity') !== undefined) throw usage(`--identity decrypts a copy: give it with --from COPY; usage: ${USAGE}.`);
+  // The primary repository lost: the copy is fetched (and checked, and decrypted) into a temp repository first.
+  const fetched = fromCopy === undefined ? undefined : await (await import('../../copies/restore-from.js')).fetchForRestore(configDir, name, fromCopy, str(p, 'identity'), (l) => out.log(l), interruptSignal());
+  try {
+    return await runPointInTime(out, configDir, name, p, target, second, timelineText, into, portText, fetched);
+  } finally {
+    fetched?.cleanup();
+  }
+}
+
+async function runPointInTime(
+  out: Output,
+  configDir: string,
+  name: string,
+  p: Parsed,
+  target: RestoreTarget,
+  second: ReturnType<typeof parseSecondArg>,
+  timelineText: string | undefined,
+  into: string,
+  portText: string,
+  fetched: { repo: string; copy: string; files: number; bytes: number; seconds: number } | undefined,
+): Promise<number> {
   const job = startPitrRestore(
-    resolveConfigDir(str(p, 'config')),
+    configDir,
     name,
     {
       target,
@@ -69,12 +98,14 @@ async function pointInTime(name: string, p: Parsed): Promise<number> {
       exclusive: p.values.exclusive === true,
       second,
       dryRun: p.values['dry-run'] === true,
+      ...(fetched ? { repo: fetched.repo } : {}),
     },
     interruptSignal(),
   );
   out.follow(job);
   const r = await job.result;
-  out.result(r, () => {
+  const from = fetched ? { copy: fetched.copy, files: fetched.files, bytes: fetched.bytes, seconds: fetched.seconds } : undefined;
+  out.result(from ? { ...r, from } : r, () => {
     if (isMysqlPlan(r.plan)) return mysqlText(r);
     const lines = [
       `plan:     backup ${r.plan.backup}, WAL ${r.plan.walFrom}…${r.plan.walTo} (${r.plan.segments} segment(s)), about ${formatBytes(r.plan.estimatedBytes)} to copy`,
