@@ -268,5 +268,21 @@ describe('copies: encrypted with age', { timeout: 400_000 }, () => {
     const v = await cli(['copy', 'cp', '--verify', '--to', 'sealed', '--identity', join(keys, 'id.txt'), '--json']);
     expect(v.code, v.stdout).toBe(0);
     expect((JSON.parse(v.stdout) as { copies: { decrypted: boolean }[] }).copies[0]!.decrypted).toBe(true);
+
+    // Through rclone (a `local` remote, which hashes sha256 itself): ciphertext staged, sent, hashed remotely.
+    const remoteDir = copyDir('sealed-remote');
+    const conf = join(keys, 'rclone.conf');
+    writeFileSync(conf, '[vault]\ntype = local\n', { mode: 0o600 });
+    expect((await cli(['target', 'copy-add', 'cp', 'vault', '--dest', `vault:${remoteDir}`, '--rclone-config', conf])).code).toBe(0);
+    const viaRclone = await cli(['copy', 'cp', '--to', 'vault', '--json']);
+    expect(viaRclone.code, viaRclone.stderr).toBe(0);
+    const vr = (JSON.parse(viaRclone.stdout) as { copies: { verifiedBy: string; verified: number; files: number }[] }).copies[0]!;
+    expect(vr.verifiedBy).toBe('remote hash');
+    expect(vr.verified).toBe(vr.files);
+    expect(filesUnder(remoteDir).filter(hasMarker)).toEqual([]);
+    const vv = await cli(['copy', 'cp', '--verify', '--to', 'vault', '--identity', join(keys, 'id.txt'), '--json']);
+    expect(vv.code, vv.stdout).toBe(0);
+    // No staging left behind, no plaintext anywhere under the temp directory we used.
+    expect(readdirSync(join(db.repo, 'copies')).filter((n) => !n.endsWith('.json'))).toEqual([]);
   });
 });

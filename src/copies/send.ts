@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { isPidAlive } from '../runner/process.js';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseDest, type CopySpec } from '../config/copies.js';
@@ -73,7 +74,7 @@ export async function runCopy(target: Target, spec: CopySpec, opts: CopyOptions 
   else delete record.encryption;
 
   const files = sourceFiles(target.repo, manifests, opts.backup);
-  const todo = missingFiles(files, record, encryption !== undefined);
+  const todo = missingFiles(files.filter((f) => !f.missing), record, encryption !== undefined);
   log(`copy ${spec.name}: ${files.length} file(s) in scope, ${todo.length} to send${encryption ? ' (encrypted with age)' : ''}`);
   const dest = parseDest(spec.dest)!;
   const report: CopyReport = {
@@ -89,12 +90,47 @@ export async function runCopy(target: Target, spec: CopySpec, opts: CopyOptions 
     failed: [],
     seconds: 0,
   };
-  if (dest.kind === 'local') await sendLocal(target, dest.dir, record, todo, report, opts, log);
-  else await sendRclone(target, { remote: dest.remote, path: dest.path, config: spec.rcloneConfig }, record, todo, report, opts, log);
+  for (const f of files.filter((x) => x.missing)) fail(report, record, f, `it is missing from the primary repository although backup ${f.backup}'s manifest lists it; check the backup with dbdrill verify ${target.name} --backup ${f.backup}`, log);
+  const release = lockCopy(target.repo, spec.name);
+  try {
+    if (dest.kind === 'local') await sendLocal(target, dest.dir, record, todo, report, opts, log);
+    else await sendRclone(target, { remote: dest.remote, path: dest.path, config: spec.rcloneConfig }, record, todo, report, opts, log);
+  } finally {
+    release();
+  }
   report.seconds = (performance.now() - t0) / 1000;
   record.lastRun = { at: new Date().toISOString(), sent: report.sent, verified: report.verified, failed: report.failed.length, seconds: report.seconds };
   writeRecord(target.repo, record);
   return report;
+}
+
+/**
+ * One copy run per copy at a time (`<repo>/copies/<COPY>.lock`, created exclusively, holding the
+ * pid): two runs would sweep each other's temp files. A lock whose process is gone is taken over.
+ */
+function lockCopy(repo: string, copy: string): () => void {
+  const dir = join(repo, 'copies');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, `${copy}.lock`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      return () => rmSync(file, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      let pid = NaN;
+      try {
+        pid = Number(readFileSync(file, 'utf8').trim());
+      } catch {
+        // removed meanwhile
+      }
+      if (Number.isInteger(pid) && pid > 0 && isPidAlive(pid)) {
+        throw new DbdrillError('failed', `Another dbdrill copy to ${copy} is running (pid ${pid}); wait for it to finish, or remove ${file} if that process is not dbdrill.`);
+      }
+      rmSync(file, { force: true });
+    }
+  }
+  throw new DbdrillError('failed', `Could not take the copy lock ${file}; remove it if no dbdrill copy runs.`);
 }
 
 /** The index a copy already holds must be this target's (and server's): never mix two repositories. */

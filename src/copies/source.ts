@@ -12,6 +12,8 @@ export interface SourceFile {
   sha256?: string;
   /** The backup it belongs to (for sentences and the catalog's "held" column). */
   backup?: string;
+  /** Listed by its manifest but not in the primary repository (bytes and mtime are then 0). */
+  missing?: boolean;
 }
 
 /** Temp files of wal-push, binlog-sync and of our own copies: never copied. */
@@ -25,8 +27,16 @@ const TEMP = (name: string) => name.startsWith('.') || name.endsWith('.tmp');
 export function sourceFiles(repo: string, manifests: Manifest[], only?: string): SourceFile[] {
   const out: SourceFile[] = [];
   const add = (rel: string, extra: Partial<SourceFile> = {}) => {
-    const st = lstatSync(join(repo, rel));
+    let st;
+    try {
+      st = lstatSync(join(repo, rel));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      if (extra.backup) out.push({ rel, bytes: 0, mtimeMs: 0, ...extra, missing: true });
+      return;
+    }
     if (st.isFile()) out.push({ rel, bytes: st.size, mtimeMs: Math.floor(st.mtimeMs), ...extra });
+    else if (extra.backup) out.push({ rel, bytes: 0, mtimeMs: 0, ...extra, missing: true });
   };
   add('repo.json');
   for (const m of manifests) {
