@@ -216,15 +216,42 @@ describe('copies: send, verify, restore with the primary gone', { timeout: 400_0
     while (Date.now() < deadline && !existsSync(join(dir, 'backups')) && !existsSync(join(dir, 'wal'))) await new Promise((r) => setTimeout(r, 5));
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
-    // It died before it finished: the index is written last.
-    expect(existsSync(join(dir, 'dbdrill-copy.json'))).toBe(false);
+    // What the killed run got to record (the index is rewritten every 2 s and at the end).
+    const indexFile = join(dir, 'dbdrill-copy.json');
+    const before = existsSync(indexFile) ? Object.keys((JSON.parse(readFileSync(indexFile, 'utf8')) as { files: object }).files).length : 0;
 
     const r = await cli(['copy', 'cp', '--to', 'killed', '--json']);
     expect(r.code, r.stderr).toBe(0);
+    const rep = (JSON.parse(r.stdout) as { copies: { files: number; sent: number }[] }).copies[0]!;
+    // It died before it finished, and the second run sent exactly what the first had not recorded.
+    expect(before).toBeLessThan(rep.files);
+    expect(rep.sent).toBe(rep.files - before);
     expect(filesUnder(dir).filter((f) => f.endsWith('.copy-tmp'))).toEqual([]);
     const v = await cli(['copy', 'cp', '--verify', '--to', 'killed', '--json']);
     expect(v.code, v.stdout).toBe(0);
     expect((await cli(['target', 'copy-remove', 'cp', 'killed'])).code).toBe(0);
+  });
+
+  it('an unreachable remote or a missing dest is one sentence, exit 1; one failing copy does not stop the next', async () => {
+    await sshd.stop();
+    const one = await cli(['copy', 'cp', '--to', 'offsite']);
+    expect(one.code).toBe(1);
+    expect(one.stderr.trim().split('\n').at(-1)).toMatch(/^dbdrill: rclone cat on offsite:.* failed: /);
+    const from = await restores.restore('cp', ['--from', 'offsite', '--to', markedAt]);
+    expect(from.code).toBe(1);
+    expect(from.stderr).toMatch(/rclone copy on offsite:.* failed/);
+    const nas = dirs.find((d) => d.includes('copies-nas-'))!;
+    renameSync(nas, `${nas}.unmounted`);
+    try {
+      const all = await cli(['copy', 'cp', '--json']);
+      expect(all.code).toBe(1);
+      const rep = JSON.parse(all.stdout) as { copies: { copy: string; failed: { why: string }[] }[] };
+      expect(rep.copies.find((c) => c.copy === 'nas')!.failed[0]!.why).toMatch(/does not exist \(a disk that is not mounted\?\)/);
+      expect(rep.copies.find((c) => c.copy === 'offsite')!.failed[0]!.why).toMatch(/rclone/);
+      expect(existsSync(nas)).toBe(false);
+    } finally {
+      renameSync(`${nas}.unmounted`, nas);
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isPidAlive } from '../runner/process.js';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -73,10 +73,14 @@ export async function runCopy(target: Target, spec: CopySpec, opts: CopyOptions 
   if (encryption) record.encryption = encryption;
   else delete record.encryption;
 
+  const dest = parseDest(spec.dest)!;
+  const rc: RcloneSpec | undefined = dest.kind === 'rclone' ? { remote: dest.remote, path: dest.path, config: spec.rcloneConfig } : undefined;
+  const index = dest.kind === 'local' ? readLocalIndex(record.copy, dest.dir) : await readRemoteIndex(rc!, opts.signal);
+  checkIndex(index, dest.kind === 'local' ? join(dest.dir, INDEX_NAME) : `${spec.dest}/${INDEX_NAME}`, target, record.systemId);
+  forgetIfEmptied(record, index === undefined, log);
   const files = sourceFiles(target.repo, manifests, opts.backup);
   const todo = missingFiles(files.filter((f) => !f.missing), record, encryption !== undefined);
   log(`copy ${spec.name}: ${files.length} file(s) in scope, ${todo.length} to send${encryption ? ' (encrypted with age)' : ''}`);
-  const dest = parseDest(spec.dest)!;
   const report: CopyReport = {
     target: target.name,
     copy: spec.name,
@@ -94,7 +98,7 @@ export async function runCopy(target: Target, spec: CopySpec, opts: CopyOptions 
   const release = lockCopy(target.repo, spec.name);
   try {
     if (dest.kind === 'local') await sendLocal(target, dest.dir, record, todo, report, opts, log);
-    else await sendRclone(target, { remote: dest.remote, path: dest.path, config: spec.rcloneConfig }, record, todo, report, opts, log);
+    else await sendRclone(target, rc!, record, todo, report, opts, log);
   } finally {
     release();
   }
@@ -133,6 +137,39 @@ function lockCopy(repo: string, copy: string): () => void {
   throw new DbdrillError('failed', `Could not take the copy lock ${file}; remove it if no dbdrill copy runs.`);
 }
 
+/**
+ * A copy whose index is gone while the record says it holds files was emptied or replaced (a new
+ * disk, a wiped bucket): what the record says no longer holds, so everything is sent again.
+ */
+/** The dest's own index (undefined: none), after checking the dest is there at all. */
+function readLocalIndex(copy: string, dir: string): unknown {
+  let st;
+  try {
+    st = statSync(dir);
+  } catch (e) {
+    throw new DbdrillError('failed', `The copy ${copy}'s dest ${dir} ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist (a disk that is not mounted?)' : `cannot be read (${(e as NodeJS.ErrnoException).code})`}; mount or create it, then run the copy again.`);
+  }
+  if (!st.isDirectory()) throw new DbdrillError('failed', `The copy ${copy}'s dest ${dir} is not a directory; fix the dest with target copy-remove and copy-add.`);
+  return readJsonFile(join(dir, INDEX_NAME));
+}
+
+async function readRemoteIndex(r: RcloneSpec, signal?: AbortSignal): Promise<unknown> {
+  // 3: directory not found, 4: file not found — a copy nothing was sent to yet.
+  const existing = await rclone(r, ['cat', `${remoteRoot(r)}/${INDEX_NAME}`], { capture: true, okExitCodes: [0, 3, 4], signal });
+  if (existing.exitCode !== 0 || !existing.stdout.trim()) return undefined;
+  try {
+    return JSON.parse(existing.stdout);
+  } catch {
+    return {};
+  }
+}
+
+function forgetIfEmptied(record: CopyRecord, indexMissing: boolean, log: (l: string) => void): void {
+  if (!indexMissing || Object.keys(record.files).length === 0) return;
+  log(`copy ${record.copy}: its ${INDEX_NAME} is gone although ${Object.keys(record.files).length} file(s) were copied there; sending everything again`);
+  record.files = {};
+}
+
 /** The index a copy already holds must be this target's (and server's): never mix two repositories. */
 function checkIndex(raw: unknown, where: string, target: Target, systemId: string | undefined): void {
   if (raw === undefined) return;
@@ -154,7 +191,6 @@ function fail(report: CopyReport, record: CopyRecord, f: SourceFile, why: string
 }
 
 async function sendLocal(target: Target, dir: string, record: CopyRecord, todo: SourceFile[], report: CopyReport, opts: CopyOptions, log: (l: string) => void): Promise<void> {
-  checkIndex(readJsonFile(join(dir, INDEX_NAME)), join(dir, INDEX_NAME), target, record.systemId);
   const swept = sweepTemps(dir);
   if (swept) log(`removed ${swept} temp file(s) of an earlier copy that did not finish`);
   let lastFlush = performance.now();
@@ -199,7 +235,9 @@ async function sendLocal(target: Target, dir: string, record: CopyRecord, todo: 
     report.verified++;
     report.verifiedBy = 'read back';
     if (performance.now() - lastFlush > 2000) {
+      // Record and index together: a run killed after this resumes from here, not from zero.
       writeRecord(target.repo, record);
+      writeIndexLocal(dir, record);
       lastFlush = performance.now();
     }
   }
@@ -225,16 +263,6 @@ function writeIndexLocal(dir: string, record: CopyRecord): void {
 async function sendRclone(target: Target, r: RcloneSpec, record: CopyRecord, todo: SourceFile[], report: CopyReport, opts: CopyOptions, log: (l: string) => void): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'dbdrill-copy-'));
   try {
-    const existing = await rclone(r, ['cat', `${remoteRoot(r)}/${INDEX_NAME}`], { capture: true, okExitCodes: [0, 1, 3, 4], signal: opts.signal });
-    if (existing.exitCode === 0 && existing.stdout.trim()) {
-      let raw: unknown;
-      try {
-        raw = JSON.parse(existing.stdout);
-      } catch {
-        raw = {};
-      }
-      checkIndex(raw, `${remoteRoot(r)}/${INDEX_NAME}`, target, record.systemId);
-    }
     // The source side: the repository itself, or (encrypted) a staging directory of ciphertext.
     const stage = join(work, 'stage');
     const srcRoot = record.encryption ? stage : target.repo;
