@@ -66,7 +66,7 @@ export async function remoteSha256(r: RcloneSpec, listFile: string, signal?: Abo
 export function parseHashsum(text: string): Map<string, string> {
   const m = new Map<string, string>();
   for (const line of text.split('\n')) {
-    const hit = /^(\S*)\s\s(.+)$/.exec(line);
+    const hit = /^(\S*)\s{2,}(\S.*)$/.exec(line);
     if (hit) m.set(hit[2]!, hit[1]!.toLowerCase());
   }
   return m;
