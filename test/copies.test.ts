@@ -115,6 +115,8 @@ describe('copies: send, verify, restore with the primary gone', { timeout: 400_0
   it('sends backups and WAL to a directory and to SFTP, verified; catalog and target show say where', async () => {
     const backup = await cli(['backup', 'cp', '--kind', 'physical', '--json']);
     expect(backup.code, backup.stderr).toBe(0);
+    const logical = await cli(['backup', 'cp', '--kind', 'logical', '--json']);
+    expect(logical.code, logical.stderr).toBe(0);
     await db.sql('CREATE TABLE marks (n int PRIMARY KEY, note text)');
     await db.sql(`INSERT INTO marks VALUES (1, '${MARKER}')`);
     await new Promise((r) => setTimeout(r, 300));
@@ -155,6 +157,7 @@ describe('copies: send, verify, restore with the primary gone', { timeout: 400_0
 
     const cat = await cli(['catalog', 'cp', '--json']);
     const backups = (JSON.parse(cat.stdout) as { backups: { id: string; held: { where: string; state: string }[] }[] }).backups;
+    expect(backups[1]!.held.map((h) => `${h.where}:${h.state}`)).toEqual(['local:ok', 'nas:ok', 'offsite:ok']);
     expect(backups[0]!.held.map((h) => `${h.where}:${h.state}`)).toEqual(['local:ok', 'nas:ok', 'offsite:ok']);
     const text = await cli(['catalog', 'cp']);
     expect(text.stdout).toContain('local ✓ nas ✓ offsite ✓');
@@ -177,6 +180,12 @@ describe('copies: send, verify, restore with the primary gone', { timeout: 400_0
         expect(Number(items[0]!.count)).toBe(4000);
         await restores.stop(r.report!.pid);
       }
+      // A logical backup from the copy, into a new database on the source server.
+      const l = await cli(['restore', 'cp', '--from', 'nas', '--dbname', 'shop_from_copy', '--json']);
+      expect(l.code, l.stderr).toBe(0);
+      expect((JSON.parse(l.stdout) as { from: { copy: string } }).from.copy).toBe('nas');
+      const items = await db.sql<{ count: string }>('SELECT count(*) FROM order_items', db.server.port, 'shop_from_copy');
+      expect(Number(items[0]!.count)).toBe(4000);
     } finally {
       renameSync(`${db.repo}.gone`, db.repo);
     }

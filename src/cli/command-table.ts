@@ -81,7 +81,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'restore',
     forms: [
-      { line: 'restore NAME [--backup ID] --dbname NEWDB [--table T] [--jobs N]', summary: 'logical, into a new database' },
+      { line: 'restore NAME [--backup ID] --dbname NEWDB [--table T] [--jobs N] [--from COPY [--identity FILE]]', summary: 'logical, into a new database' },
       {
         line: 'restore NAME --to TIME|latest [--lsn L | --xid X | --name N] [--exclusive] [--timeline T] [--backup ID] [--from COPY [--identity FILE]] --into DIR --port P [--dry-run]',
         summary: 'to a point in time',

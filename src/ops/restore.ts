@@ -16,6 +16,8 @@ export interface LogicalRestoreRequest {
   dbname: string;
   table?: string;
   jobs?: number;
+  /** Read the backup from this repository instead (a copy fetched by src/copies/fetch.ts). */
+  repo?: string;
 }
 
 export interface LogicalRestoreReport {
@@ -29,7 +31,8 @@ export interface LogicalRestoreReport {
 }
 
 export function startLogicalRestore(configDir: string, name: string, req: LogicalRestoreRequest, signal?: AbortSignal): Job<LogicalRestoreReport> {
-  const target = new TargetStore(configDir).get(name);
+  const stored = new TargetStore(configDir).get(name);
+  const target = req.repo ? { ...stored, repo: req.repo } : stored;
   return startJob((ctx) => runLogicalRestore(ctx, target, req), signal);
 }
 

@@ -43,9 +43,6 @@ export async function restoreCommand(argv: string[]): Promise<number> {
   noExtraPositionals(p, 1, USAGE);
   const pitr = ['to', 'lsn', 'xid', 'name', 'gtid', 'position', 'into', 'port', 'second'].some((k) => p.values[k] !== undefined);
   if (pitr && str(p, 'dbname')) throw usage('Give either --dbname (logical restore into a new database) or --to/--into/--port (point-in-time restore), not both.');
-  if (!pitr && (str(p, 'from') !== undefined || str(p, 'identity') !== undefined)) {
-    throw usage(`--from COPY restores into a new directory and port: give --into DIR and --port P (with --to, or --backup ID for the backup as it was taken); usage: ${USAGE}.`);
-  }
   return pitr ? pointInTime(name, p) : logical(name, p);
 }
 
@@ -151,15 +148,27 @@ async function logical(name: string, p: Parsed): Promise<number> {
   const jobsText = str(p, 'jobs') ?? '1';
   if (!/^\d+$/.test(jobsText) || Number(jobsText) < 1 || Number(jobsText) > 64) throw usage(`--jobs "${jobsText}" must be a whole number from 1 to 64.`);
   const out = new Output(p.values.json === true);
+  const configDir = resolveConfigDir(str(p, 'config'));
+  const fromCopy = str(p, 'from');
+  if (fromCopy === undefined && str(p, 'identity') !== undefined) throw usage(`--identity decrypts a copy: give it with --from COPY; usage: ${USAGE}.`);
+  const fetched = fromCopy === undefined ? undefined : await (await import('../../copies/restore-from.js')).fetchForRestore(configDir, name, fromCopy, str(p, 'identity'), (l) => out.log(l), interruptSignal());
+  try {
+    return await runLogical(out, configDir, name, p, dbname, Number(jobsText), fetched);
+  } finally {
+    fetched?.cleanup();
+  }
+}
+
+async function runLogical(out: Output, configDir: string, name: string, p: Parsed, dbname: string, jobs: number, fetched: { repo: string; copy: string } | undefined): Promise<number> {
   const job = startLogicalRestore(
-    resolveConfigDir(str(p, 'config')),
+    configDir,
     name,
-    { backup: str(p, 'backup'), dbname, table: str(p, 'table'), jobs: Number(jobsText) },
+    { backup: str(p, 'backup'), dbname, table: str(p, 'table'), jobs, ...(fetched ? { repo: fetched.repo } : {}) },
     interruptSignal(),
   );
   out.follow(job);
   const r = await job.result;
-  out.result(r, () =>
+  out.result(fetched ? { ...r, from: { copy: fetched.copy } } : r, () =>
     [
       ...r.tables.map((t) => `     ${t.table}: ${t.rows} rows`),
       `${r.matches ? 'OK  ' : 'WARN'} ${r.detail}`,
