@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processStartToken } from '../src/runner/process.js';
 import { ArchivedPostgres, PitrRestores } from './helpers/archived-pg.js';
 import { CLI, runCli, tempConfigDir } from './helpers/cli.js';
 import { sandboxRunDir } from './helpers/sandbox.js';
@@ -229,8 +230,17 @@ describe('copies: send, verify, restore with the primary gone', { timeout: 400_0
     const indexFile = join(dir, 'dbdrill-copy.json');
     const before = existsSync(indexFile) ? Object.keys((JSON.parse(readFileSync(indexFile, 'utf8')) as { files: object }).files).length : 0;
 
+    // A live run holds the copy: a second is refused. The killed run's lock (its pid gone) is taken over.
+    const lock = join(db.repo, 'copies', 'killed.lock');
+    writeFileSync(lock, `${process.pid} ${processStartToken(process.pid)}\n`);
+    const busy = await cli(['copy', 'cp', '--to', 'killed']);
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toMatch(/Another dbdrill copy to killed is running \(pid \d+\)/);
+    writeFileSync(lock, `${child.pid} ${processStartToken(process.pid)}\n`);
+
     const r = await cli(['copy', 'cp', '--to', 'killed', '--json']);
     expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(lock)).toBe(false);
     const rep = (JSON.parse(r.stdout) as { copies: { files: number; sent: number }[] }).copies[0]!;
     // It died before it finished, and the second run sent exactly what the first had not recorded.
     expect(before).toBeLessThan(rep.files);

@@ -1,5 +1,5 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { isPidAlive } from '../runner/process.js';
+import { isPidAlive, processStartToken } from '../runner/process.js';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseDest, type CopySpec } from '../config/copies.js';
@@ -118,17 +118,19 @@ function lockCopy(repo: string, copy: string): () => void {
   const file = join(dir, `${copy}.lock`);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      writeFileSync(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      writeFileSync(file, `${process.pid} ${processStartToken(process.pid) ?? ''}\n`, { flag: 'wx', mode: 0o600 });
       return () => rmSync(file, { force: true });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       let pid = NaN;
+      let token = '';
       try {
-        pid = Number(readFileSync(file, 'utf8').trim());
+        [pid, token] = ((t) => [Number(t[0]), t[1] ?? ''] as const)(readFileSync(file, 'utf8').trim().split(' '));
       } catch {
         // removed meanwhile
       }
-      if (Number.isInteger(pid) && pid > 0 && isPidAlive(pid)) {
+      // The pid of a run killed long ago may belong to another process now: its start token tells.
+      if (Number.isInteger(pid) && pid > 0 && isPidAlive(pid) && (token === '' || processStartToken(pid) === token)) {
         throw new DbdrillError('failed', `Another dbdrill copy to ${copy} is running (pid ${pid}); wait for it to finish, or remove ${file} if that process is not dbdrill.`);
       }
       rmSync(file, { force: true });
