@@ -13,6 +13,7 @@ import { findTool } from '../src/runner/tools.js';
 import { walPush } from '../src/wal/archive.js';
 import type { SandboxInstance } from '../src/sandbox/index.js';
 import { createStanza, type Stanza } from './pgbackrest.js';
+import { keepsUp } from './wal-keepsup.js';
 import { benchSandbox, CLI, exec, median, ms, note, printTable, ratio, rmTemp, stopBenchSandbox, tempDir, type Ran } from './util.js';
 
 const SEGMENTS = 30;
@@ -140,6 +141,13 @@ export async function run(): Promise<void> {
     if (!pgbackrest) note(`pgbackrest skipped: ${skipWhy}`);
     for (const m of methods) if (totals.get(m.name)!.error) note(`${m.name} failed: ${totals.get(m.name)!.error}`);
 
+    // Keeping up: paced at the cp + sync rate measured above.
+    const cp = perSeg('cp + sync FILE DIR (also fsyncs the directory)');
+    if (cp) {
+      const id = await systemIdOf(sandbox);
+      await keepsUp(join(dir, 'keepsup'), segments, id, cp);
+    }
+
     await startup(dir);
   } finally {
     try {
@@ -147,6 +155,16 @@ export async function run(): Promise<void> {
     } finally {
       rmTemp(dir);
     }
+  }
+}
+
+async function systemIdOf(sb: SandboxInstance): Promise<string> {
+  const client = new pg.Client({ host: sb.host, port: sb.port, user: sb.user, password: sb.password, database: 'postgres' });
+  await client.connect();
+  try {
+    return (await client.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()')).rows[0]!.id;
+  } finally {
+    await client.end().catch(() => undefined);
   }
 }
 

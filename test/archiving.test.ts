@@ -27,7 +27,12 @@ describe('dbdrill archiving enable', () => {
     const r = await runCli(['archiving', 'enable', 'a'], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`ALTER SYSTEM SET archive_mode = 'on';`);
-    expect(r.stdout).toContain(`ALTER SYSTEM SET archive_command = '${process.execPath} ${CLI} wal-push --repo ${repo} %p';`);
+    // Batching by default: the shell answers from the spool, else wal-push --batch runs.
+    const id = (await withPg(server, (c) => c.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()'))).rows[0]!.id;
+    expect(r.stdout).toContain(`ALTER SYSTEM SET archive_command = 'R=${repo}/wal/spool/${id}; test -f "$R"/%f || `);
+    expect(r.stdout).toContain(`; test -f "$R"/%f && rm -f "$R"/%f || ${process.execPath} ${CLI} wal-push --repo ${repo} --batch %p';`);
+    const plain = await runCli(['archiving', 'enable', 'a', '--batch', 'off'], { env });
+    expect(plain.stdout).toContain(`ALTER SYSTEM SET archive_command = '${process.execPath} ${CLI} wal-push --repo ${repo} %p';`);
     expect(r.stdout).toContain(`ALTER SYSTEM SET archive_timeout = '60s';`);
     expect(r.stdout).toContain('wal_level/archive_mode take effect only after a server restart.');
     const mode = await withPg(server, (c) => c.query<{ archive_mode: string }>('SHOW archive_mode'));
@@ -37,7 +42,7 @@ describe('dbdrill archiving enable', () => {
   it('with --compress zstd puts the option into archive_command', async () => {
     const r = await runCli(['archiving', 'enable', 'a', '--compress', 'zstd'], { env });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain(`ALTER SYSTEM SET archive_command = '${process.execPath} ${CLI} wal-push --repo ${repo} --compress zstd %p';`);
+    expect(r.stdout).toContain(` || ${process.execPath} ${CLI} wal-push --repo ${repo} --compress zstd --batch %p';`);
     const bad = await runCli(['archiving', 'enable', 'a', '--compress', 'gzip'], { env });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^dbdrill: --compress "gzip" is not supported; use --compress zstd or --compress none; usage: dbdrill archiving enable/);

@@ -128,10 +128,12 @@ describe('a physical backup with a flipped byte in a heap tuple of base.tar', ()
     expect(r.stdout).toMatch(/FAIL pg_verifybackup: .*base/);
     expect(r.stdout).toContain(`Backup ${b2.id} FAILED verification.\nIt is marked corrupt: no restore, drill or plan starts from it until verify passes again.`);
     expect((await catalog()).find((b) => b.id === b2.id)!.status).toBe('corrupt');
-    // A plain verify picks the newest complete backup, never the corrupt one.
+    // verify NAME checks every backup: the corrupt one fails again and stays corrupt, the older one passes.
     const plain = await cli(['verify', 'corrupt', '--json']);
-    expect(plain.code, plain.stdout).toBe(0);
-    expect(JSON.parse(plain.stdout)).toMatchObject({ backup: b1.id, ok: true, status: 'complete' });
+    expect(plain.code, plain.stdout).toBe(1);
+    const whole = JSON.parse(plain.stdout) as { backups: { backup: string; status: string; statusAfter?: string; reason: string }[] };
+    expect(whole.backups.find((b) => b.backup === b1.id)).toMatchObject({ status: 'ok', statusAfter: 'complete' });
+    expect(whole.backups.find((b) => b.backup === b2.id)).toMatchObject({ status: 'failed', statusAfter: 'corrupt', reason: expect.stringContaining('base/base.tar: checksum differs') });
   });
 
   it('a time the corrupt backup would serve is restored from the previous one, exactly, and the plan says why', async () => {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -269,6 +269,28 @@ describe('dbdrill health on PostgreSQL', () => {
     expect(c.code).toBe(4);
     expect(c.stdout).toMatch(/^CRIT server +Nothing accepts connections at 127\.0\.0\.1:1 /m);
     expect(c.stdout).toContain('server: Nothing accepts connections');
+  });
+
+  it('counts temp files a killed wal-push left in the archive (WARN, and in --prom), not younger ones', async () => {
+    const tl = join(cfg.dir, 'repo-nowhere', 'wal', '00000001');
+    mkdirSync(tl, { recursive: true });
+    const old = join(tl, '.000000010000000000000007.dbw.0badc0de.tmp');
+    writeFileSync(old, Buffer.alloc(3000));
+    const past = new Date(Date.now() - 20 * 60_000);
+    utimesSync(old, past, past);
+    // Young enough to belong to a push still running: not counted.
+    writeFileSync(join(tl, '.000000010000000000000008.dbw.12345678.tmp'), 'x');
+    const prom = join(cfg.dir, 'orphans.prom');
+    try {
+      const c = await cli(['health', 'nowhere', '--json', '--prom', prom]);
+      const r = JSON.parse(c.stdout) as HealthReport;
+      expect(check(r, 'archive temp files')).toMatchObject({ status: 'WARN' });
+      expect(check(r, 'archive temp files')!.reason).toMatch(/^1 temp file \(2\.9 KiB\) left in the WAL archive by wal-push runs that were killed, the oldest 20 min ago; /);
+      expect(r.metrics.archiveOrphanTempFiles).toBe(1);
+      expect(parsePromText(readFileSync(prom, 'utf8')).get('dbdrill_archive_orphan_temp_files')?.samples[0]?.value).toBe(1);
+    } finally {
+      rmSync(join(cfg.dir, 'repo-nowhere', 'wal'), { recursive: true, force: true });
+    }
   });
 
   it('answers bad usage with exit 2 and one sentence', async () => {

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, tempConfigDir } from './helpers/cli.js';
+import { readDbw, sharedSegments } from './helpers/wal-files.js';
 
 /**
  * What a command loads, traced by a module hook in the real process: wal-push (once per WAL
@@ -35,18 +36,18 @@ describe('lazy imports', () => {
     const repo = join(tmp.dir, 'repo');
     const wal = join(tmp.dir, 'pg_wal');
     mkdirSync(wal);
-    writeFileSync(join(wal, '000000010000000000000001'), Buffer.alloc(16 * 1024 * 1024, 1));
-    writeFileSync(join(wal, '000000010000000000000002'), Buffer.alloc(16 * 1024 * 1024, 2));
+    // Real segments: wal-push checks each one's first page (a made-up file is refused).
+    const [first, second] = (await sharedSegments(2, wal)).map((p) => basename(p));
     const cfg = ['--config', tmp.dir];
     expect((await traced('add', ['target', 'add', 'lz', '--engine', 'postgres', '--repo', repo, ...cfg])).code).toBe(0);
 
     const version = await traced('version', ['--version']);
-    const pushRepo = await traced('push-repo', ['wal-push', '--repo', repo, join(wal, '000000010000000000000001')]);
-    const pushName = await traced('push-name', ['wal-push', 'lz', join(wal, '000000010000000000000002'), ...cfg]);
+    const pushRepo = await traced('push-repo', ['wal-push', '--repo', repo, join(wal, first!)]);
+    const pushName = await traced('push-name', ['wal-push', 'lz', join(wal, second!), ...cfg]);
     const catalog = await traced('catalog', ['catalog', 'lz', ...cfg]);
     for (const r of [version, pushRepo, pushName, catalog]) expect(r.code, r.stderr).toBe(0);
     // The pushes really archived (the trace saw the whole command, not an early exit).
-    expect(readFileSync(join(repo, 'wal', '00000001', '000000010000000000000002')).length).toBe(16 * 1024 * 1024);
+    expect(readDbw(join(repo, 'wal', second!.slice(0, 8), `${second}.dbw`)).payload.length).toBe(16 * 1024 * 1024);
 
     expect(loads(version.modules, 'valibot')).toBe(false);
     expect(loads(pushRepo.modules, 'valibot')).toBe(false);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { judgeReplay, whereReplayStopped, type ReplayCheck } from '../src/pitr/reached.js';
 import { emptyRecovery, foldRecovery, parseRecoveryLine } from '../src/pitr/recovery-log.js';
 import { parseRestoreTarget } from '../src/pitr/time.js';
-import { consistentPointCheck } from '../src/ops/physical-scratch.js';
+import { consistentPointCheck } from '../src/engines/postgres/physical-scratch.js';
 import type { Manifest } from '../src/repo/manifest.js';
 
 /**

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DrillReport } from '../src/drill/report.js';
 import type { Manifest } from '../src/repo/manifest.js';
 import { archiveCommand } from '../src/wal/command.js';
+import { decodeDbwHeader } from '../src/wal/format.js';
+import { findArchived } from '../src/wal/layout.js';
 import { ArchivedPostgres, PitrRestores } from './helpers/archived-pg.js';
 import { runCli, tempConfigDir } from './helpers/cli.js';
 import { flipBitInRecord, truncateSegment } from './helpers/wal-damage.js';
@@ -139,13 +141,28 @@ describe('damaged archived WAL: the restore fails naming the segment, never repo
     }
   }, 300_000);
 
+  it('a bit flipped in the archive after the push: wal-fetch refuses the copy, the restore fails naming it', async () => {
+    const bad = segs[2]!;
+    const damage = await flipBitInRecord(db.repo, bad, SEG, { reseal: false });
+    try {
+      const r = await restores.restore('reach', ['--to', 'latest']);
+      expect(r.code, r.stderr).toBe(1);
+      expect(errorLine(r.stderr)).toMatch(new RegExp(`^dbdrill: Recovery failed: could not restore file "${bad}" from archive: .*; the next segment, ${bad}, was never restored from the archive \\(wal-fetch said "${bad} cannot be restored: its archived copy \\S+${bad}\\.dbw is corrupt: the sha256 of its stored bytes is [0-9a-f]{64}, its header records [0-9a-f]{64}`));
+      expect((JSON.parse(r.stdout) as { error: { segment: string } }).error.segment).toBe(bad);
+    } finally {
+      damage.restore();
+    }
+  }, 300_000);
+
   it('a truncated segment: restore --to latest fails naming it', async () => {
     const bad = segs[3]!;
     const undo = truncateSegment(db.repo, bad);
     try {
       const r = await restores.restore('reach', ['--to', 'latest']);
       expect(r.code, r.stderr).toBe(1);
-      expect(errorLine(r.stderr)).toMatch(new RegExp(`^dbdrill: Recovery failed: archive file "${bad}" has wrong size: ${SEG / 2} instead of ${SEG}; replay stopped at [0-9A-F]+/[0-9A-F]+ in segment ${segs[2]}; the next segment, ${bad}, was never restored from the archive`));
+      // wal-fetch sees the stored size differ from its header and aborts recovery (exit 255).
+      expect(errorLine(r.stderr)).toMatch(new RegExp(`^dbdrill: Recovery failed: could not restore file "${bad}" from archive: child process exited with exit code 255; replay stopped at [0-9A-F]+/[0-9A-F]+ in segment ${segs[2]}; the next segment, ${bad}, was never restored from the archive \\(wal-fetch said "${bad} cannot be restored: `));
+      expect((JSON.parse(r.stdout) as { error: { segment: string } }).error.segment).toBe(bad);
     } finally {
       undo();
     }
@@ -157,7 +174,9 @@ describe('damaged archived WAL: the restore fails naming the segment, never repo
     await group(7);
     await group(8);
     const bad = segs[6]!;
-    expect(existsSync(join(db.repo, 'wal', '00000001', `${bad}.zst`))).toBe(true);
+    const stored = findArchived(db.repo, bad)!;
+    const header = decodeDbwHeader(readFileSync(stored.path));
+    expect(typeof header === 'string' ? header : header.encoding).toEqual(['zstd']);
     const damage = await flipBitInRecord(db.repo, bad, SEG);
     try {
       const r = await restores.restore('reach', ['--to', 'latest']);

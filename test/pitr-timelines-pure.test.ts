@@ -11,7 +11,7 @@ import { pathEnd, timelinePath } from '../src/pitr/timelines.js';
 import { computeWindow, type ArchiveFacts } from '../src/pitr/window.js';
 import type { Manifest } from '../src/repo/manifest.js';
 import { Repository } from '../src/repo/repository.js';
-import { archiveSegmentBytes } from '../src/ops/pitr.js';
+import { archiveSegmentBytes } from '../src/engines/postgres/pitr.js';
 
 const MiB = 1024 * 1024;
 const SEG16 = 16 * MiB;

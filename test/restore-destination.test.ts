@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:f
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESTORE_CLAIM } from '../src/engines/restore-destination.js';
-import { checkMysqlDestination } from '../src/ops/pitr-mysql.js';
+import { checkMysqlDestination } from '../src/engines/mysql/pitr.js';
 import { isPidAlive, signalProcess, waitForPidExit } from '../src/runner/process.js';
 import { freePort } from '../src/sandbox/ports.js';
 import { ArchivedPostgres, type PitrJson } from './helpers/archived-pg.js';

@@ -161,7 +161,7 @@ describe('one stored form per WAL file', () => {
       expect(f.code, f.stderr).toBe(0);
       expect(sha(readFileSync(out))).toBe(sums[won]);
     }
-  });
+  }, 240_000);
 
   it('a push finding a legacy plain or .zst copy compares content and never writes a second form', async () => {
     const name = basename(segs[2]!);

@@ -75,7 +75,11 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'verify',
-    forms: [{ line: 'verify NAME [--backup ID] [--restore]', summary: 'checksums, tool check, restore' }],
+    forms: [
+      { line: 'verify NAME', summary: 'every backup, chain link and archived file' },
+      { line: 'verify NAME --backup ID [--restore]', summary: 'one backup: checksums, tool check, restore' },
+      { line: 'verify NAME --restore', summary: 'the newest backup, restored' },
+    ],
     run: { module: 'verify', fn: 'verifyCommand' },
   },
   {
@@ -104,7 +108,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     forms: [
       {
         sub: 'enable',
-        line: 'archiving enable NAME [--apply] [--archive-timeout 60s] [--compress zstd|none]',
+        line: 'archiving enable NAME [--apply] [--archive-timeout 60s] [--compress zstd|none] [--batch on|off]',
         summary: 'set up WAL archiving with wal-push',
       },
     ],
@@ -112,7 +116,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'wal-push',
-    forms: [{ line: 'wal-push NAME|--repo DIR [--compress zstd] [--allow-root] %p', summary: 'archive_command' }],
+    forms: [{ line: 'wal-push NAME|--repo DIR [--compress zstd] [--batch] [--allow-root] %p', summary: 'archive_command' }],
     run: { module: 'wal', fn: 'walPushCommand' },
   },
   {

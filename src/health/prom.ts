@@ -88,6 +88,12 @@ const FAMILIES: Family[] = [
   { name: 'dbdrill_binlog_sync_last_run_ok', type: 'gauge', help: 'MySQL: whether binlog-sync\'s last run succeeded (1) or failed (0).', value: (m) => m.binlogSyncLastRunOk },
   { name: 'dbdrill_pg_wal_bytes', type: 'gauge', help: 'Total size of pg_wal.', value: (m) => m.walBytes },
   {
+    name: 'dbdrill_archive_orphan_temp_files',
+    type: 'gauge',
+    help: 'PostgreSQL: temp files left in the WAL archive by killed wal-push runs (older than any running push).',
+    value: (m) => m.archiveOrphanTempFiles,
+  },
+  {
     name: 'dbdrill_backup_last_complete_age_seconds',
     type: 'gauge',
     help: 'Seconds since the newest complete backup finished.',

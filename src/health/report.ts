@@ -46,6 +46,8 @@ export interface HealthMetrics {
   binlogSyncLastRunTimestamp: number | null;
   binlogSyncLastRunOk: 0 | 1 | null;
   walBytes: number | null;
+  /** PostgreSQL: temp files killed wal-push runs left in the archive, old enough to be orphans. */
+  archiveOrphanTempFiles: number | null;
   backupLastCompleteAgeSeconds: number | null;
   /** Unix seconds; null until src/pitr computes the recoverable window (see ops/health.ts). */
   windowStart: number | null;
@@ -77,6 +79,8 @@ export interface HealthReport {
 
 export interface ReportParts {
   target: string;
+  /** PostgreSQL: orphan temp files in the WAL archive (src/wal/orphans.ts). */
+  orphanTemps?: number;
   engine: Engine;
   at: string;
   checks: HealthCheck[];
@@ -131,6 +135,7 @@ export function assembleReport(p: ReportParts, history: readonly HealthPoint[]):
     binlogSyncLastRunTimestamp: unix(b?.lastSync?.startedAt),
     binlogSyncLastRunOk: b?.lastSync ? (b.lastSync.ok ? 1 : 0) : null,
     walBytes: a ? a.walBytes : null,
+    archiveOrphanTempFiles: p.orphanTemps ?? null,
     backupLastCompleteAgeSeconds: round(p.backup.newestComplete?.ageSeconds),
     windowStart: p.window ? Date.parse(p.window.start) / 1000 : null,
     windowEnd: p.window ? Date.parse(p.window.end) / 1000 : null,

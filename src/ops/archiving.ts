@@ -1,94 +1,15 @@
-import { statSync } from 'node:fs';
 import { TargetStore } from '../config/store.js';
-import { connectPostgres } from '../engines/postgres/client.js';
-import { invalid } from '../errors.js';
-import { Repository } from '../repo/repository.js';
-import { archiveCommand, blockedFor, cliEntry } from '../wal/command.js';
-import { prepareWalDir, walRoot, type Compression } from '../wal/layout.js';
-import { testTarget } from './targets.js';
+import type { ArchivingPlan, ArchivingRequest } from '../engines/contract.js';
+import { engineFor } from '../engines/registry.js';
 
-export interface ArchivingPlan {
-  target: string;
-  statements: string[];
-  restartNeeded: boolean;
-  applied: boolean;
-  /** After --apply: settings still waiting for a restart (pg_settings.pending_restart). */
-  pendingRestart: string[];
-  archiveCommand: string;
-  warnings: string[];
-}
-
-function sqlString(v: string): string {
-  return `'${v.replace(/'/g, "''")}'`;
-}
+export type { ArchivingPlan } from '../engines/contract.js';
 
 /**
- * What it takes to archive a PostgreSQL target's WAL into its repository with wal-push, as
- * ALTER SYSTEM statements to show (and with apply, to run). wal_level and archive_mode need a
- * restart; archive_command and archive_timeout a reload.
+ * What it takes to archive a target's log into its repository (for PostgreSQL: ALTER SYSTEM
+ * statements for wal_level, archive_mode, archive_command with wal-push, archive_timeout), to show
+ * and with apply to run.
  */
-export async function enableArchiving(configDir: string, name: string, opts: { apply: boolean; archiveTimeout?: string; compress?: Compression }): Promise<ArchivingPlan> {
+export async function enableArchiving(configDir: string, name: string, opts: ArchivingRequest): Promise<ArchivingPlan> {
   const target = new TargetStore(configDir).get(name);
-  if (target.engine !== 'postgres') throw invalid(`archiving enable is for PostgreSQL targets; for MySQL/MariaDB turn on log_bin in the server's configuration.`);
-  const probe = await testTarget(target);
-  const repo = new Repository(target.repo);
-  repo.ensure(target, probe.systemId);
-  const command = archiveCommand(target.repo, { compress: opts.compress });
-  const warnings: string[] = [];
-
-  const client = await connectPostgres(target);
-  try {
-    const { rows } = await client.query<{ name: string; setting: string }>(
-      `SELECT name, setting FROM pg_settings WHERE name IN ('wal_level', 'archive_mode', 'archive_command', 'archive_timeout', 'data_directory')`,
-    );
-    const cur = Object.fromEntries(rows.map((r) => [r.name, r.setting]));
-    if (cur.archive_command === '(disabled)') {
-      // With archive_mode off the setting reads "(disabled)"; the configured value is in the files.
-      const f = await client.query<{ setting: string }>(`SELECT setting FROM pg_file_settings WHERE name = 'archive_command' AND applied ORDER BY seqno DESC LIMIT 1`);
-      cur.archive_command = f.rows[0]?.setting ?? '';
-    }
-    const statements: string[] = [];
-    let restartNeeded = false;
-    if (cur.wal_level === 'minimal') {
-      statements.push(`ALTER SYSTEM SET wal_level = 'replica'`);
-      restartNeeded = true;
-    }
-    if (cur.archive_mode === 'off') {
-      statements.push(`ALTER SYSTEM SET archive_mode = 'on'`);
-      restartNeeded = true;
-    }
-    if (cur.archive_command !== command) statements.push(`ALTER SYSTEM SET archive_command = ${sqlString(command)}`);
-    const timeout = opts.archiveTimeout ?? '60s';
-    if (cur.archive_timeout === '0') statements.push(`ALTER SYSTEM SET archive_timeout = ${sqlString(timeout)}`);
-
-    // The server's own user runs wal-push: on this host it must reach node, dbdrill and the repository.
-    const local = ['127.0.0.1', 'localhost', '::1'].includes(target.host);
-    if (local && cur.data_directory) {
-      try {
-        const owner = statSync(cur.data_directory);
-        const wal = prepareWalDir(target.repo, process.getuid?.() === 0 && owner.uid !== 0 ? owner : undefined);
-        for (const p of [process.execPath, cliEntry(), wal]) {
-          const blocked = blockedFor(p, owner.uid, owner.gid);
-          if (blocked) warnings.push(`the server's user (uid ${owner.uid}) cannot enter ${blocked}, so archive_command cannot run ${p}; install dbdrill and the repository where that user can reach them`);
-        }
-      } catch {
-        warnings.push(`could not inspect ${cur.data_directory}; make sure the server's user can run ${cliEntry()} and write ${walRoot(target.repo)}`);
-      }
-    } else {
-      warnings.push(`archive_command runs on the database host: install dbdrill there at ${cliEntry()} and make ${target.repo} reachable from it`);
-    }
-
-    let pendingRestart: string[] = [];
-    if (opts.apply) {
-      for (const s of statements) await client.query(s);
-      await client.query('SELECT pg_reload_conf()');
-      // The reload is asynchronous; give the postmaster a moment before reading pending_restart.
-      await new Promise((r) => setTimeout(r, 300));
-      const pr = await client.query<{ name: string }>(`SELECT name FROM pg_settings WHERE pending_restart`);
-      pendingRestart = pr.rows.map((r) => r.name);
-    }
-    return { target: target.name, statements, restartNeeded, applied: opts.apply, pendingRestart, archiveCommand: command, warnings };
-  } finally {
-    await client.end().catch(() => {});
-  }
+  return (await engineFor(target)).enableArchiving(target, opts);
 }

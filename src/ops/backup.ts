@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
 import type { BackupResult, RecordTool } from '../engines/backup-result.js';
+import { engineFor } from '../engines/registry.js';
 import { DbdrillError, invalid } from '../errors.js';
 import { checksumFiles, listFiles } from '../repo/checksum.js';
 import { FollowHash } from '../repo/follow-hash.js';
@@ -129,14 +130,9 @@ async function engineBackup(
   opts: BackupOptions,
   recordTool: RecordTool,
 ): Promise<BackupResult> {
-  // Only the target's own engine is loaded: a cron'd pg_dump need not pay for mysql2, nor the
-  // reverse (start-up is part of every backup's time, bench/backup.ts).
-  if (target.engine === 'postgres') {
-    return opts.kind === 'logical'
-      ? (await import('../engines/postgres/logical-backup.js')).pgLogicalBackup(ctx, target, probe, dir, { jobs: opts.jobs, digests: opts.digests, recordTool })
-      : (await import('../engines/postgres/physical-backup.js')).pgPhysicalBackup(ctx, target, probe, dir, { checkpoint: opts.checkpoint, recordTool });
-  }
-  return opts.kind === 'logical'
-    ? (await import('../engines/mysql/logical-backup.js')).myLogicalBackup(ctx, target, probe, dir, { jobs: opts.jobs, recordTool })
-    : (await import('../engines/mysql/physical-backup.js')).myPhysicalBackup(ctx, target, probe, dir, { jobs: opts.jobs, recordTool });
+  // Only the target's own engine is loaded, and of it only the tool that runs: a cron'd pg_dump
+  // need not pay for mysql2, nor the reverse (start-up is part of every backup's time, bench/backup.ts).
+  const method = (await engineFor(target)).methodOf(target);
+  if (!method.backup) throw invalid(method.unwired ?? `the ${method.name} method cannot take backups yet; take a native backup.`);
+  return method.backup(ctx, target, probe, dir, { kind: opts.kind, type: opts.type ?? 'full', jobs: opts.jobs, checkpoint: opts.checkpoint, digests: opts.digests }, recordTool);
 }

@@ -1,18 +1,11 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
 import { parseDuration } from '../config/duration.js';
-import { evaluateExpectation, type DrillCheck } from '../config/drill-checks.js';
-import { compareStats, describeMismatches, whatWasCompared } from '../engines/compare-stats.js';
 import type { EngineContext } from '../engines/context.js';
-import { runAmcheck } from '../engines/postgres/amcheck.js';
-import type { ReplayExpectation } from '../engines/postgres/pitr-restore.js';
-import { checkValue } from '../engines/postgres/check-value.js';
-import { connectPostgres } from '../engines/postgres/client.js';
-import { pgLogicalRestore } from '../engines/postgres/logical-restore.js';
-import { tableStats } from '../engines/postgres/table-stats.js';
+import type { DrillHooks, DrillScratch } from '../engines/contract.js';
+import { engineFor, secondNotFor } from '../engines/registry.js';
 import { DbdrillError, invalid } from '../errors.js';
 import type { DrillCheckResult, DrillReport, DrillStep } from '../drill/report.js';
 import { markCorrupt } from '../repo/backup-files.js';
@@ -20,18 +13,9 @@ import { describeMismatch, verifyFiles } from '../repo/checksum.js';
 import { writeFileAtomic } from '../repo/atomic.js';
 import type { Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
-import { startPostgresSandbox, type SandboxInstance } from '../sandbox/index.js';
-import { replayCheckOf } from '../pitr/reached.js';
 import type { RestoreTarget } from '../pitr/time.js';
-import { formatBytes } from '../util/bytes.js';
-import { archivedBytes } from '../wal/layout.js';
-import { startJob, type Job } from './job.js';
-import { runMysqlDrill } from './drill-mysql.js';
-import { PhysicalScratch } from './physical-scratch.js';
-import { planPitr, readArchive } from './pitr.js';
-import { secondIsMysqlOnly } from './plan-mysql.js';
 import type { SecondChoice } from '../binlog/window.js';
-import { sandboxTarget } from './sandbox-target.js';
+import { startJob, type Job } from './job.js';
 
 export interface DrillOptions {
   to?: RestoreTarget;
@@ -43,9 +27,6 @@ export interface DrillOptions {
   backup?: string;
 }
 
-/** The drill's first check for a physical restore: replay got as far as the plan said. */
-export const REACHED_CHECK = 'replay reached the planned point';
-
 export function drillsDir(repo: string): string {
   return join(repo, 'drills');
 }
@@ -55,100 +36,73 @@ export function startDrill(configDir: string, name: string, opts: DrillOptions, 
   return startJob((ctx) => runDrill(ctx, target, opts), signal);
 }
 
-interface Scratch {
-  readonly target: Target;
-  /** The instance's own directory (data, log, socket): all of it goes at tear-down. */
-  readonly dir: string;
-  readonly dataDir: string;
-  readonly port: number;
-  stop(): Promise<void>;
-}
-
 /**
- * A restore drill: pick a backup, check its files, restore it into a scratch instance on its own
- * port (archiving off), replay WAL to the target, verify, measure RTO and RPO, tear down. Every
- * step is timed and recorded; the report is written even when a step fails or Ctrl-C stops it.
+ * A restore drill, one pipeline for every engine: pick a backup (the one a point-in-time restore
+ * to the target would use), check its files, provision a scratch instance on its own port
+ * (archiving off), restore the base into it, replay the archive to the target, verify, measure RTO
+ * and RPO, tear down. The engine (src/engines/contract.ts DrillRun) does each step's work; every
+ * step is timed and recorded here, and the report is written even when a step fails or Ctrl-C
+ * stops it.
  */
 export async function runDrill(ctx: EngineContext, target: Target, opts: DrillOptions): Promise<DrillReport> {
-  if (target.engine === 'mysql') return runMysqlDrill(ctx, target, opts);
-  if (opts.second !== undefined) throw invalid(secondIsMysqlOnly(target.name));
+  const refused = opts.second !== undefined ? secondNotFor(target) : undefined;
+  if (refused) throw invalid(refused);
+  const engine = await engineFor(target);
   const requested: RestoreTarget = opts.to ?? { kind: 'latest' };
   const objectives = drillObjectives(target, opts);
   const repo = new Repository(target.repo);
   const t0 = performance.now();
-  const rec = openDrillReport(ctx, target, requested, ['pick backup', 'verify backup files', 'provision scratch instance', 'restore base', 'replay WAL', 'verify', 'measure', 'tear down']);
+  const rec = openDrillReport(ctx, target, requested, ['pick backup', 'verify backup files', 'provision scratch instance', 'restore base', engine.drill.replayStep, 'verify', 'measure', 'tear down']);
   const { report, step, skip } = rec;
   const { rtoLimit, rpoLimit } = objectives;
 
-  let scratch: Scratch | undefined;
+  let scratch: DrillScratch | undefined;
   let transferSeconds = 0;
   let replaySeconds = 0;
-  try {
-    const chosen = await step('pick backup', () => pickForDrill(target, repo, requested, opts.backup), (c) => `${c.m.kind} backup ${c.m.id}${c.detail ? `; ${c.detail}` : ''}`);
-    report.backup = chosen.m.id;
-    report.kind = chosen.m.kind;
-    const backupDir = repo.backupDir(chosen.m.id);
-    await step('verify backup files', async () => {
-      const bad = await verifyFiles(backupDir, chosen.m.files);
-      if (bad.length > 0) {
-        markCorrupt(repo, chosen.m.id, `${bad.map(describeMismatch).join('; ')} (found by a drill)`);
-        throw new DbdrillError('failed', `backup ${chosen.m.id} is damaged: ${bad.map((b) => `${b.path} ${b.problem === 'checksum' ? 'does not match its checksum' : `is ${b.problem}`}`).join('; ')}`);
+  const timed = (name: string, add: (s: number) => void) =>
+    async <T>(fn: () => Promise<T>, detail?: (v: T) => string | undefined, bytes?: (v: T) => number | undefined): Promise<T> => {
+      const st = performance.now();
+      try {
+        return await step(name, fn, detail, bytes);
+      } finally {
+        add((performance.now() - st) / 1000);
       }
-      return chosen.m.files.length;
+    };
+  const hooks: DrillHooks = {
+    restoreBase: timed('restore base', (s) => (transferSeconds = s)),
+    replay: timed(engine.drill.replayStep, (s) => (replaySeconds = s)),
+    skip,
+  };
+  try {
+    const run = await step('pick backup', () => engine.drill.pick(ctx, target, requested, { ...(opts.backup !== undefined ? { backup: opts.backup } : {}), ...(opts.second !== undefined ? { second: opts.second } : {}) }), (r) => r.detail);
+    const m = run.backup;
+    report.backup = m.id;
+    report.kind = m.kind;
+    const backupDir = repo.backupDir(m.id);
+    await step('verify backup files', async () => {
+      const bad = await verifyFiles(backupDir, m.files);
+      if (bad.length > 0) {
+        markCorrupt(repo, m.id, `${bad.map(describeMismatch).join('; ')} (found by a drill)`);
+        throw new DbdrillError('failed', `backup ${m.id} is damaged: ${bad.map((b) => `${b.path} ${b.problem === 'checksum' ? 'does not match its checksum' : `is ${b.problem}`}`).join('; ')}`);
+      }
+      await run.checkFiles?.(backupDir);
+      return m.files.length;
     }, (n) => `${n} file(s) match their checksums`);
 
-    let lastCommitAt: Date | undefined;
-    let reachedCheck: DrillCheckResult | undefined;
-    if (chosen.m.kind === 'physical') {
-      const ps = await step('provision scratch instance', () => PhysicalScratch.provision(target, 'drill', opts.keep === true), (p) => `${p.dataDir} on 127.0.0.1:${p.port}, archive_mode off`);
-      scratch = ps;
-      report.scratch = { dir: ps.dir, dataDir: ps.dataDir, port: ps.port };
-      const tt = performance.now();
-      await step('restore base', () => ps.restoreBase(ctx, chosen.m, backupDir, chosen.settings!), (b) => `unpacked ${formatBytes(b)} of base backup`, (b) => b);
-      transferSeconds = (performance.now() - tt) / 1000;
-      const tr = performance.now();
-      // A short replay is not a failed replay to PostgreSQL: the drill fails it at verify.
-      const outcome = await step('replay WAL', () => ps.replay(ctx, chosen.m, chosen.replay ?? { segments: 1 }, { deferShort: true }),
-        (o) => `${o.state.restored.length} archived segment(s) replayed${o.state.lastCommitAt ? `, last commit ${o.state.lastCommitAt.toISOString()}` : ''}`,
-        (o) => archivedBytes(target.repo, o.state.restored));
-      replaySeconds = (performance.now() - tr) / 1000;
-      lastCommitAt = outcome.state.lastCommitAt;
-      const v = outcome.verdict;
-      reachedCheck = { name: REACHED_CHECK, ok: v.ok, detail: v.ok ? `reached ${v.reached}` : v.sentence };
-    } else {
-      let sandbox: SandboxInstance | undefined;
-      await step('provision scratch instance', async () => {
-        sandbox = await startPostgresSandbox({ signal: ctx.signal, keep: opts.keep === true });
-        return sandbox;
-      }, (s) => `PostgreSQL ${s.version} on 127.0.0.1:${s.port}`);
-      const sb = sandbox!;
-      scratch = { target: sandboxTarget(sb, `${target.name}-drill`, ''), dir: sb.dir, dataDir: sb.dataDir, port: sb.port, stop: () => sb.stop() };
-      report.scratch = { dir: sb.dir, dataDir: sb.dataDir, port: sb.port };
-      const tt = performance.now();
-      await step('restore base', () => pgLogicalRestore(ctx, scratch!.target, chosen.m, backupDir, { dbname: chosen.m.database ?? target.dbname }), (t) => `${t.length} table(s) restored`, () => chosen.m.sizeBytes);
-      transferSeconds = (performance.now() - tt) / 1000;
-      skip('replay WAL', 'a logical backup is restored as of its dump; there is no WAL to replay');
-      // A dump holds what its snapshot saw, at the start of the backup.
-      lastCommitAt = new Date(chosen.m.startedAt);
-    }
+    const s = await step('provision scratch instance', () => run.provision(hooks, opts.keep === true), (x) => x.detail);
+    scratch = s;
+    report.scratch = { dir: s.dir, dataDir: s.dataDir, port: s.port };
+    await run.restoreBase(hooks);
+    await run.replay(hooks);
 
-    const drillTarget: Target = { ...scratch.target, dbname: chosen.m.database ?? target.dbname };
     const targetTime = requested.kind === 'time' ? requested.at : new Date();
-    await verifyStep(rec, ctx, chosen.m, async () => [...(reachedCheck ? [reachedCheck] : []), ...(await verifyInstance(ctx, drillTarget, chosen.m, target.checks ?? [], targetTime))]);
+    await verifyStep(rec, ctx, m, () => run.verifyInstance(target.checks ?? [], targetTime));
     const rtoSeconds = (performance.now() - t0) / 1000;
 
     await step('measure', async () => {
       report.rto = { seconds: rtoSeconds, transferSeconds, replaySeconds };
       if (rtoLimit !== undefined) Object.assign(report.rto, { objectiveSeconds: rtoLimit, ok: rtoSeconds <= rtoLimit });
-      if (requested.kind === 'time') {
-        const lost = lastCommitAt ? Math.max(0, (requested.at.getTime() - lastCommitAt.getTime()) / 1000) : NaN;
-        report.rpo = { seconds: lost, reference: `target ${requested.at.toISOString()} minus the last replayed commit`, ...(lastCommitAt ? { lastCommitAt: lastCommitAt.toISOString() } : {}) };
-      } else if (chosen.m.kind === 'physical') {
-        const newest = chosen.newestArchivedAt ? new Date(chosen.newestArchivedAt) : lastCommitAt;
-        report.rpo = { seconds: newest ? (Date.now() - newest.getTime()) / 1000 : NaN, reference: 'now minus the newest archived segment', ...(lastCommitAt ? { lastCommitAt: lastCommitAt.toISOString() } : {}) };
-      } else {
-        report.rpo = { seconds: (Date.now() - lastCommitAt!.getTime()) / 1000, reference: 'now minus the start of the logical backup', lastCommitAt: lastCommitAt!.toISOString() };
-      }
+      report.rpo = run.rpo(requested);
       if (rpoLimit !== undefined) Object.assign(report.rpo, { objectiveSeconds: rpoLimit, ok: report.rpo.seconds <= rpoLimit });
     }, () => `RTO ${report.rto!.seconds.toFixed(1)} s, RPO ${report.rpo!.seconds.toFixed(1)} s`);
 
@@ -332,77 +286,9 @@ export async function closeDrill(rec: DrillRecorder, scratch: { dataDir: string;
   save();
 }
 
-interface Chosen {
-  m: Manifest;
-  settings?: Record<string, string>;
-  replay?: ReplayExpectation;
-  newestArchivedAt?: string;
-  detail?: string;
-}
-
-async function pickForDrill(target: Target, repo: Repository, requested: RestoreTarget, backup?: string): Promise<Chosen> {
-  const view = await readArchive(target);
-  const hasBase = view.manifests.some((m) => m.status === 'complete' && m.kind === 'physical');
-  if (hasBase) {
-    const plan = planPitr(view, { target: requested, into: '', port: 0, backup });
-    return {
-      m: plan.backup,
-      settings: plan.settings,
-      replay: { segments: plan.segments, startLsn: plan.startLsn, endLsn: plan.endLsn, check: replayCheckOf(plan) },
-      ...(view.window.newestArchivedAt ? { newestArchivedAt: view.window.newestArchivedAt } : {}),
-      detail: `WAL ${plan.walFrom}…${plan.walTo}`,
-    };
-  }
-  if (requested.kind !== 'latest') {
-    throw invalid(`Target "${target.name}" has only logical backups, which restore to their own moment; drill with --to latest or take a physical backup.`);
-  }
-  const logical = backup ? repo.readManifest(backup) : view.manifests.find((m) => m.status === 'complete' && m.kind === 'logical');
-  if (!logical || logical.status !== 'complete') throw invalid(`Target "${target.name}" has no complete backup to drill; take one with dbdrill backup ${target.name}.`);
-  return { m: logical };
-}
-
 /** Says so when the restored tables could not be held against the backup's own record. */
 export function notComparedNote(m: Manifest, checks: DrillCheckResult[]): string | undefined {
   if (checks.some((c) => c.name === 'tables match the backup')) return undefined;
   const why = m.kind === 'physical' ? 'a physical backup records none' : 'the backup recorded none';
   return `table row counts not compared: ${why}; verified instead: ${checks.map((c) => c.name).join(', ')}`;
-}
-
-/**
- * The restored instance must accept connections, hold what the backup recorded (logical backups
- * carry row counts and digests of their own moment), pass pg_amcheck, and satisfy the target's
- * own SQL checks.
- */
-async function verifyInstance(ctx: EngineContext, t: Target, m: Manifest, checks: DrillCheck[], targetTime: Date): Promise<DrillCheckResult[]> {
-  const out: DrillCheckResult[] = [];
-  let client: pg.Client;
-  try {
-    client = await connectPostgres(t);
-    out.push({ name: 'accepts connections', ok: true, detail: `connected to 127.0.0.1:${t.port} as ${t.user}` });
-  } catch (e) {
-    out.push({ name: 'accepts connections', ok: false, detail: (e as Error).message });
-    return out;
-  }
-  try {
-    if (m.kind === 'logical' && m.tables?.length) {
-      const mismatches = compareStats(m.tables, await tableStats(client));
-      out.push({
-        name: 'tables match the backup',
-        ok: mismatches.length === 0,
-        detail: mismatches.length === 0 ? `${m.tables.length} table(s): ${whatWasCompared(m.tables)} as recorded` : describeMismatches(mismatches),
-      });
-    }
-    for (const c of checks) {
-      try {
-        out.push({ name: c.name, ...evaluateExpectation(await checkValue(client, c.sql), c.expect, targetTime) });
-      } catch (e) {
-        out.push({ name: c.name, ok: false, expected: c.expect, detail: `query failed: ${(e as Error).message}` });
-      }
-    }
-  } finally {
-    await client.end().catch(() => {});
-  }
-  const am = await runAmcheck(ctx, t, t.dbname, m.serverVersion);
-  out.push({ name: 'pg_amcheck', ok: am.ok, detail: am.detail });
-  return out;
 }

@@ -6,20 +6,19 @@ import { TargetStore } from '../config/store.js';
 import { explained } from '../errors.js';
 import type { Target } from '../config/target.js';
 import { deriveBackupChecks, type BackupFacts } from '../health/backup-checks.js';
-import { deriveMysqlBinlog, type BinlogView } from '../health/mysql-derive.js';
-import type { MysqlSample } from '../health/mysql-sample.js';
-import { derivePgArchive, type PgArchiveView } from '../health/pg-derive.js';
-import type { PgSample } from '../health/pg-sample.js';
+import type { BinlogView } from '../health/mysql-derive.js';
+import type { PgArchiveView } from '../health/pg-derive.js';
 import { assembleReport, type HealthPoint, type HealthReport } from '../health/report.js';
-import { readBinlogSyncRuns } from '../health/binlog-sync-runs.js';
 import { loadSampleHistory, saveSampleHistory, type StoredSeries } from '../health/sample-history.js';
-import { mysqlSource, postgresSource, QUERY_TIMEOUT_MS, type SampleSource } from '../health/sources.js';
+import { QUERY_TIMEOUT_MS } from '../health/sources.js';
 import type { HealthCheck } from '../health/status.js';
+import { orphanTempCheck } from '../health/orphan-check.js';
+import { orphanTempFiles, type OrphanTemps } from '../wal/orphans.js';
 import type { Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
+import type { EngineHealthSample, EngineHealthSampler } from '../engines/contract.js';
+import { engineFor } from '../engines/registry.js';
 import { entryOf } from './catalog.js';
-import { readArchive } from './pitr.js';
-import { readMysqlWindow } from './pitr-mysql.js';
 
 export type { HealthCheck, HealthStatus } from '../health/status.js';
 export { exitCodeOf } from '../health/status.js';
@@ -69,7 +68,7 @@ export interface HealthSamplerOptions {
  * undefined when empty.
  */
 export const pitrWindow: WindowProvider = async (target) => {
-  const window = target.engine === 'mysql' ? await readMysqlWindow(target) : (await readArchive(target)).window;
+  const window = await (await engineFor(target)).readWindow(target);
   return window.from && window.to ? { start: window.from, end: window.to } : undefined;
 };
 
@@ -97,23 +96,28 @@ export function healthSamplerFor(target: Target, opts: HealthSamplerOptions = {}
   const thresholds = thresholdsOf(target.health);
   const rpoSeconds = target.rpo ? parseDuration(target.rpo, 'rpo') : undefined;
   const timeoutMs = opts.queryTimeoutMs ?? QUERY_TIMEOUT_MS;
-  const pgSrc: SampleSource<PgSample> | undefined = target.engine === 'postgres' ? postgresSource(target, timeoutMs) : undefined;
-  const mySrc: SampleSource<MysqlSample> | undefined = target.engine === 'mysql' ? mysqlSource(target, timeoutMs) : undefined;
-  const pgSeries: PgSample[] = opts.seed?.engine === 'postgres' && target.engine === 'postgres' ? opts.seed.samples.slice(-size) : [];
-  const mySeries: MysqlSample[] = opts.seed?.engine === 'mysql' && target.engine === 'mysql' ? opts.seed.samples.slice(-size) : [];
+  // The engine's part (its connection, its history) is loaded with the engine, on the first sample.
+  let engineSampler: EngineHealthSampler | undefined;
+  let opening: Promise<EngineHealthSampler> | undefined;
+  const open = () =>
+    (opening ??= engineFor(target)
+      .then((e) => e.healthSampler(target, { timeoutMs, size, thresholds, ...(rpoSeconds !== undefined ? { rpoSeconds } : {}), ...(opts.seed ? { seed: opts.seed } : {}), ...(opts.configDir !== undefined ? { configDir: opts.configDir } : {}) }))
+      .then((s) => (engineSampler = s)));
+  const seeded = (): StoredSeries => ({ engine: target.engine, samples: opts.seed?.engine === target.engine ? opts.seed.samples.slice(-size) : [] }) as StoredSeries;
   let points: HealthPoint[] = [];
   const catalog = cachedCatalog(target, opts.catalogMaxAgeMs ?? 10_000);
   const windowOf = cachedWindow(target, opts.window === undefined ? pitrWindow : opts.window, opts.windowMaxAgeMs ?? 60_000);
-
-  const push = <T>(series: T[], s: T) => {
-    series.push(s);
-    if (series.length > size) series.splice(0, series.length - size);
+  // A readdir of the archive: once a minute is plenty for files that must be 15 minutes old.
+  let orphans: { at: number; found: OrphanTemps } | undefined;
+  const orphansNow = (now: number): OrphanTemps => {
+    if (!orphans || now - orphans.at >= 60_000) orphans = { at: now, found: orphanTempFiles(target.repo, { now }) };
+    return orphans.found;
   };
 
   return {
     target,
     history: () => [...points],
-    series: () => (target.engine === 'postgres' ? { engine: 'postgres', samples: [...pgSeries] } : { engine: 'mysql', samples: [...mySeries] }),
+    series: () => engineSampler?.series() ?? seeded(),
     async sample() {
       const at = new Date();
       const checks: HealthCheck[] = [];
@@ -123,45 +127,37 @@ export function healthSamplerFor(target: Target, opts: HealthSamplerOptions = {}
       // Only talking to the server may fail here: an unreachable server is a result, not an
       // error (monitoring must get CRIT, --watch must go on until it is back). A bug in the
       // derivation below still surfaces as one.
-      let pgSample: PgSample | undefined;
-      let mySample: MysqlSample | undefined;
+      let sampled: { derive(): EngineHealthSample } | undefined;
       try {
-        if (pgSrc) pgSample = await pgSrc.sample();
-        else {
-          mySample = await mySrc!.sample();
-          if (opts.configDir !== undefined) mySample = { ...mySample, sync: readBinlogSyncRuns(opts.configDir, target.name) };
-        }
+        sampled = await (await open()).sample();
       } catch (e) {
         const message = (e as Error).message;
         server = { reachable: false, error: message };
         checks.push({ name: 'server', status: 'CRIT', reason: message });
       }
-      if (pgSample) {
-        push(pgSeries, pgSample);
-        const d = derivePgArchive(pgSeries, thresholds, rpoSeconds === undefined ? {} : { rpoSeconds });
-        archive = d.view;
-        const n = pgSample.serverVersionNum;
-        server = { reachable: true, version: `${Math.floor(n / 10000)}.${n % 10000}`, systemId: pgSample.systemId };
-        checks.push({ name: 'server', status: 'OK', reason: `PostgreSQL ${server.version} at ${target.host}:${target.port} answers.` }, ...d.checks);
-      } else if (mySample) {
-        push(mySeries, mySample);
-        const d = deriveMysqlBinlog(mySeries, thresholds);
-        binlog = d.view;
-        server = { reachable: true, version: mySample.version, systemId: mySample.systemId };
-        const flavor = mySample.flavor === 'mariadb' ? 'MariaDB' : 'MySQL';
-        checks.push({ name: 'server', status: 'OK', reason: `${flavor} ${mySample.version} at ${target.host}:${target.port} answers.` }, ...d.checks);
+      if (sampled) {
+        const d = sampled.derive();
+        server = d.server;
+        checks.push(...d.checks);
+        archive = d.archive;
+        binlog = d.binlog;
       }
 
       const { view: backup, checks: backupChecks } = deriveBackupChecks({ ...catalog(), serverSystemId: server.systemId, now: at.getTime() }, thresholds);
       checks.push(...backupChecks);
 
       const window = await windowOf();
+      // No wal/ (MySQL targets, nothing archived yet) simply finds none.
+      const orphanTemps = orphansNow(at.getTime());
+      const orphanCheck = orphanTempCheck(orphanTemps, at.getTime());
+      if (orphanCheck) checks.push(orphanCheck);
 
       const report = assembleReport(
         {
           target: target.name,
           engine: target.engine,
           at: at.toISOString(),
+          orphanTemps: orphanTemps.count,
           checks,
           server,
           ...(archive ? { archive } : {}),
@@ -177,7 +173,7 @@ export function healthSamplerFor(target: Target, opts: HealthSamplerOptions = {}
       return report;
     },
     async close() {
-      await (pgSrc ?? mySrc)?.close();
+      if (opening) await (await opening.catch(() => undefined))?.close();
     },
   };
 }

@@ -1,11 +1,10 @@
 import { parseDuration } from '../config/duration.js';
 import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
-import { binlogsBelow } from '../binlog/prune.js';
+import { engineFor } from '../engines/registry.js';
 import type { Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
 import { forecast, type Forecast, type SizedJob } from '../strategy/forecast.js';
-import { walBelow } from '../wal/prune.js';
 import { listDrills } from './drill-history.js';
 import { sampleHealth } from './health.js';
 
@@ -35,8 +34,8 @@ export function measuredSizes(manifests: Manifest[]): Partial<Record<SizedJob, n
 }
 
 /** Bytes per day the archive grew over the last week (the files' arrival times), or undefined with too little history. */
-export function archiveRate(target: Target, now: Date): number | undefined {
-  const files = target.engine === 'mysql' ? binlogsBelow(target.repo) : walBelow(target.repo);
+export async function archiveRate(target: Target, now: Date): Promise<number | undefined> {
+  const files = (await (await engineFor(target)).archive()).filesBelow(target.repo);
   const since = now.getTime() - RATE_WINDOW_DAYS * DAY;
   const recent = files.filter((f) => f.archivedAt >= since);
   if (recent.length < 2) return undefined;
@@ -50,10 +49,11 @@ export async function strategyPlan(configDir: string, name: string, opts: { days
   const days = opts.days ?? 7;
   const manifests = new Repository(target.repo).catalog().manifests;
   const sizes = measuredSizes(manifests);
-  const archiveBytesPerDay = archiveRate(target, now);
+  const archiveBytesPerDay = await archiveRate(target, now);
   let archiveTimeoutSeconds: number | undefined;
   let serverError: string | undefined;
-  if (target.engine === 'postgres') {
+  // An engine whose server closes archive files on a timer: that timer bounds the RPO the plan forecasts.
+  if ((await (await engineFor(target)).archive()).closesOnTimer) {
     try {
       const h = await sampleHealth(configDir, name);
       archiveTimeoutSeconds = h.archive?.archiveTimeoutSeconds;

@@ -1,10 +1,9 @@
 import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
+import { engineFor } from '../engines/registry.js';
 import { DbdrillError } from '../errors.js';
-import { removeBinlogs } from '../binlog/prune.js';
 import { markExpiring, removeExpiring, sweepExpired } from '../repo/expire.js';
 import type { Manifest } from '../repo/manifest.js';
-import { removeWal } from '../wal/prune.js';
 import { startJob, type Job, type JobContext } from './job.js';
 import { readRetentionView, type ArchivePlanFile } from './retention-view.js';
 import { tryLock } from './target-lock.js';
@@ -107,8 +106,7 @@ export async function runPrune(ctx: JobContext, target: Target, opts: PruneOptio
     await ctx.step('remove archive', async () => {
       ctx.signal.throwIfAborted();
       const names = files.map((f) => f.name);
-      if (target.engine === 'mysql') removeBinlogs(target.repo, names);
-      else removeWal(target.repo, names);
+      (await (await engineFor(target)).archive()).remove(target.repo, names);
       report.removed.archiveFiles = names.length;
       report.removed.bytes += files.reduce((n, f) => n + f.bytes, 0);
       ctx.emit({ type: 'log', level: 'info', text: `removed ${names.length} archive file(s) ${names[0]}…${names.at(-1)}: ${report.archive.reason}` });

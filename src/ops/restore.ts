@@ -1,37 +1,19 @@
 import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
-import { compareStats, describeMismatches } from '../engines/compare-stats.js';
 import type { EngineContext } from '../engines/context.js';
-import { pgLogicalRestore, splitTable } from '../engines/postgres/logical-restore.js';
+import { engineFor } from '../engines/registry.js';
+import type { LogicalRestoreReport, LogicalRestoreRequest } from '../engines/restore-types.js';
 import { invalid } from '../errors.js';
-import type { TableStat } from '../repo/manifest.js';
 import { skippedNote } from '../pitr/corrupt.js';
 import { Repository } from '../repo/repository.js';
 import { startJob, type Job } from './job.js';
-import { mysqlLogicalRestore } from './restore-mysql.js';
 import { pickBackup } from './verify.js';
 
-export interface LogicalRestoreRequest {
-  backup?: string;
-  dbname: string;
-  table?: string;
-  jobs?: number;
-  /** Read the backup from this repository instead (a copy fetched by src/copies/fetch.ts). */
-  repo?: string;
-}
-
-export interface LogicalRestoreReport {
-  target: string;
-  backup: string;
-  dbname: string;
-  tables: TableStat[];
-  /** Restored tables compared with the counts recorded at backup time. */
-  matches: boolean;
-  detail: string;
-}
+export type { LogicalRestoreReport, LogicalRestoreRequest } from '../engines/restore-types.js';
 
 export function startLogicalRestore(configDir: string, name: string, req: LogicalRestoreRequest, signal?: AbortSignal): Job<LogicalRestoreReport> {
   const stored = new TargetStore(configDir).get(name);
+  // --from COPY: the backup is read from the copy fetched into a temp repository.
   const target = req.repo ? { ...stored, repo: req.repo } : stored;
   return startJob((ctx) => runLogicalRestore(ctx, target, req), signal);
 }
@@ -50,17 +32,5 @@ export async function runLogicalRestore(ctx: EngineContext, target: Target, req:
   if (m.kind !== 'logical') {
     throw invalid(`Backup ${m.id} is physical; restore it with --into DIR --port P (point-in-time restore), or pick a logical backup for --dbname.`);
   }
-  if (target.engine === 'mysql') return mysqlLogicalRestore(ctx, target, m, repo.backupDir(m.id), req);
-  ctx.emit({ type: 'log', level: 'info', text: `restoring backup ${m.id} into database ${req.dbname} on ${target.host}:${target.port}` });
-  const tables = await pgLogicalRestore(ctx, target, m, repo.backupDir(m.id), req);
-  const expected = req.table ? (m.tables ?? []).filter((t) => t.table === `${splitTable(req.table!).schema}.${splitTable(req.table!).table}`) : (m.tables ?? []);
-  const mismatches = compareStats(expected, tables);
-  return {
-    target: target.name,
-    backup: m.id,
-    dbname: req.dbname,
-    tables,
-    matches: mismatches.length === 0,
-    detail: mismatches.length === 0 ? `${tables.length} table(s) match the backup's row counts and digests` : describeMismatches(mismatches),
-  };
+  return (await engineFor(target)).logicalRestore(ctx, target, m, repo.backupDir(m.id), req);
 }

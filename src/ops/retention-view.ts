@@ -1,12 +1,9 @@
 import type { Target } from '../config/target.js';
-import { baseMoment } from '../binlog/window.js';
-import { binlogsBelow } from '../binlog/prune.js';
-import { compareBinlogNames } from '../binlog/names.js';
-import { segmentName, segmentOfLsn } from '../pitr/wal-names.js';
+import type { EngineArchive } from '../engines/contract.js';
+import { engineFor } from '../engines/registry.js';
 import type { Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
 import { planRetention, type RetentionItem, type RetentionPlan } from '../strategy/retention.js';
-import { walBelow, walPosition } from '../wal/prune.js';
 import { entryOf } from './catalog.js';
 import { reapInterrupted } from './interrupted.js';
 
@@ -31,21 +28,14 @@ export interface RetentionView {
 const DAY = 86_400_000;
 
 /** The catalog as retention sees it: where each backup starts a point-in-time restore and what it reads. */
-export function retentionItemOf(m: Manifest): RetentionItem {
+export function retentionItemOf(m: Manifest, archive: Pick<EngineArchive, 'pitrStart'>): RetentionItem {
   const e = entryOf(m);
   const item: RetentionItem = { id: m.id, kind: m.kind, type: m.type, status: e.status, startedAt: m.startedAt };
   const prior = (m as { prior?: unknown }).prior;
   if (typeof prior === 'string') item.prior = prior;
   if (e.verified?.ok) item.verified = true;
-  const pg = m.postgres;
-  if (m.engine === 'postgres' && m.kind === 'physical' && pg?.consistentAt && pg.startLsn) {
-    item.pitrFrom = pg.consistentAt;
-    item.archiveFrom = walPosition(segmentName(segmentOfLsn(pg.timeline ?? 1, pg.startLsn)));
-  }
-  if (m.engine === 'mysql' && m.mysql?.binlogFile !== undefined && m.mysql.binlogPosition !== undefined) {
-    item.pitrFrom = baseMoment(m);
-    item.archiveFrom = m.mysql.binlogFile;
-  }
+  const start = archive.pitrStart(m);
+  if (start) Object.assign(item, start);
   return item;
 }
 
@@ -57,20 +47,20 @@ export function retentionItemOf(m: Manifest): RetentionItem {
 export async function readRetentionView(target: Target, now = new Date()): Promise<RetentionView> {
   const repo = new Repository(target.repo);
   const { manifests } = await reapInterrupted(repo, repo.catalog().manifests);
-  const mysql = target.engine === 'mysql';
-  const plan = planRetention(manifests.map(retentionItemOf), target.policy?.retention, now, mysql ? compareBinlogNames : undefined);
-  const archive: ArchivePlanFile[] = [];
+  const archive = await (await engineFor(target)).archive();
+  const plan = planRetention(manifests.map((m) => retentionItemOf(m, archive)), target.policy?.retention, now, archive.compare);
+  const below: ArchivePlanFile[] = [];
   if (plan.archiveFrom) {
     const keepArchive = target.policy?.retention?.keepArchive;
     const since = keepArchive ? now.getTime() - keepArchive * DAY : undefined;
-    const files = mysql ? binlogsBelow(target.repo, plan.archiveFrom.position) : walBelow(target.repo, plan.archiveFrom.position);
+    const files = archive.filesBelow(target.repo, plan.archiveFrom.position);
     // Only a prefix of the archive goes: after the first file keep-archive protects, every newer
     // one stays too, so the archive never gets a hole in the middle.
     let protectedFrom: string | undefined;
     for (const f of files) {
       const covered = since !== undefined && f.archivedAt >= since;
       if (covered && protectedFrom === undefined) protectedFrom = f.name;
-      archive.push({
+      below.push({
         name: f.name,
         bytes: f.bytes,
         archivedAt: new Date(f.archivedAt).toISOString(),
@@ -83,5 +73,5 @@ export async function readRetentionView(target: Target, now = new Date()): Promi
       });
     }
   }
-  return { repo, manifests, plan, archive };
+  return { repo, manifests, plan, archive: below };
 }

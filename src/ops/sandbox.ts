@@ -5,15 +5,16 @@ import type { Target } from '../config/target.js';
 import { DbdrillError } from '../errors.js';
 import { writeFileAtomic } from '../repo/atomic.js';
 import {
-  parseSandboxInfo, sandboxInfo, sandboxStatus, startMariadbSandbox, startPostgresSandbox, stopSandbox,
+  parseSandboxInfo, sandboxInfo, sandboxStatus, stopSandbox,
   type SandboxEngine, type SandboxInfo, type SandboxStatus,
 } from '../sandbox/index.js';
 import { startJob, type Job } from './job.js';
 import { sandboxTarget } from './sandbox-target.js';
 import { sandboxParent } from '../sandbox/dirs.js';
 import { serverAccount } from '../sandbox/users.js';
-import { archiveCommand, blockedFor, cliEntry } from '../wal/command.js';
-import { prepareWalDir } from '../wal/layout.js';
+import { blockedFor, cliEntry } from '../wal/command.js';
+import type { EngineSandbox } from '../engines/contract.js';
+import { engineFor } from '../engines/registry.js';
 
 /**
  * "The sandbox": one long-lived training instance per engine that `dbdrill sandbox start` and the
@@ -71,12 +72,9 @@ export function startNamedSandbox(configDir: string, engine: SandboxEngine, opts
     }
     // A new instance is a new server (new system id): it gets a fresh repository, which its WAL
     // is archived into with wal-push, so window and point-in-time restore work on it at once.
-    const repo = sandboxRepo(configDir, name, engine);
-    const instance = await ctx.step(`start ${engine === 'postgres' ? 'PostgreSQL' : 'MariaDB'} sandbox`, () =>
-      engine === 'postgres'
-        ? startPostgresSandbox({ port: opts.port, sampleData: true, archive: { command: archiveCommand(repo) }, detach: true, signal: ctx.signal, settings: { archive_timeout: '60s' } })
-        : startMariadbSandbox({ port: opts.port, sampleData: true, binlog: true, detach: true, signal: ctx.signal }),
-    );
+    const sandbox = (await engineFor({ engine })).sandbox;
+    const repo = await sandboxRepo(configDir, name, sandbox);
+    const instance = await ctx.step(`start ${sandbox.server} sandbox`, () => sandbox.startTraining({ port: opts.port, repo, signal: ctx.signal }));
     try {
       const info = sandboxInfo(instance);
       writeFileAtomic(passwordFile(configDir, engine), `${info.password}\n`);
@@ -101,16 +99,16 @@ export function startNamedSandbox(configDir: string, engine: SandboxEngine, opts
  * The sandbox's repository: under the config dir when the server's user can reach it there,
  * otherwise (root's config lives in /root, closed to postgres) beside the sandbox instances.
  */
-function sandboxRepo(configDir: string, name: string, engine: SandboxEngine): string {
+async function sandboxRepo(configDir: string, name: string, sandbox: EngineSandbox): Promise<string> {
   const stamp = new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15);
-  const account = serverAccount(engine === 'postgres' ? 'postgres' : 'mysql');
+  const account = serverAccount(sandbox.account);
   let repo = join(configDir, 'repos', `${name}-${stamp}`);
   mkdirSync(dirname(repo), { recursive: true, mode: 0o700 });
   if (account && (blockedFor(repo, account.uid, account.gid) || blockedFor(cliEntry(), account.uid, account.gid))) {
     repo = join(sandboxParent(), `dbdrill-repo-${name}-${stamp}`);
   }
   mkdirSync(repo, { recursive: true, mode: 0o700 });
-  if (engine === 'postgres') prepareWalDir(repo, account);
+  await sandbox.prepareRepo(repo, account);
   return repo;
 }
 

@@ -8,6 +8,7 @@ import { thisProcessOwner } from './interrupted.js';
 import type { Job, JobEvent } from './job.js';
 import { startPrune } from './prune.js';
 import { startVerify } from './verify.js';
+import { startVerifyRepository } from './verify-repository.js';
 
 /**
  * Runs one scheduled job through the public ops (startBackup, startVerify, startDrill) and records
@@ -81,9 +82,14 @@ async function start(configDir: string, target: Target, job: ScheduledJob, signa
       const m = await follow(startBackup(configDir, name, { kind: 'logical' }, signal), onEvent);
       return { ok: true, result: { backup: m.id, sizeBytes: m.sizeBytes } };
     }
-    case 'verify':
+    case 'verify': {
+      // The whole repository: every backup, chain link and archived file (verify NAME).
+      const r = await follow(startVerifyRepository(configDir, name, signal), onEvent);
+      const verified = r.backups.filter((b) => b.status !== 'skipped').length;
+      return { ok: r.ok, result: { ok: r.ok, backups: verified, ...(r.archive ? { archiveFiles: r.archive.files } : {}), ...(r.problems.length ? { error: r.problems.join('; ') } : {}) } };
+    }
     case 'restore-verify': {
-      const r = await follow(startVerify(configDir, name, { restore: job === 'restore-verify' }, signal), onEvent);
+      const r = await follow(startVerify(configDir, name, { restore: true }, signal), onEvent);
       const failed = r.checks.filter((c) => !c.ok).map((c) => `${c.method}: ${c.detail}`);
       return { ok: r.ok, result: { backup: r.backup, ok: r.ok, ...(r.status ? { status: r.status } : {}), ...(failed.length ? { error: failed.join('; ') } : {}) } };
     }

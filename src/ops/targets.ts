@@ -1,6 +1,7 @@
 import { TargetStore } from '../config/store.js';
 import type { Target, TargetInput } from '../config/target.js';
 import type { ProbeResult } from '../engines/probe-types.js';
+import { engineFor } from '../engines/registry.js';
 
 /** Target use-cases shared by `dbdrill target …` and the console's Targets screen. */
 export function listTargets(configDir: string): Target[] {
@@ -21,11 +22,9 @@ export function removeTarget(configDir: string, name: string): Target {
 
 /**
  * Connects and reports version, archiving and privileges; throws one sentence when it cannot.
- * Each engine's driver is loaded only for its own targets: pg and mysql2 together cost a
- * noticeable part of every command's start-up.
+ * Each engine's driver is loaded only for its own targets (the registry loads engines lazily, and
+ * each engine its parts): pg and mysql2 together cost a noticeable part of every command's start-up.
  */
 export async function testTarget(target: Target): Promise<ProbeResult> {
-  return target.engine === 'postgres'
-    ? (await import('../engines/postgres/probe.js')).probePostgres(target)
-    : (await import('../engines/mysql/probe.js')).probeMysql(target);
+  return (await engineFor(target)).probe(target);
 }

@@ -20,12 +20,10 @@ const innodbLsn = () => v.pipe(text(), v.regex(/^\d{1,20}$/, 'must be an InnoDB 
 const binlogName = () => v.pipe(text(), v.check((n) => parseBinlogFileName(n) !== undefined, 'must be a binlog file name like mysql-bin.000042'));
 
 /**
- * Statuses a manifest may carry. 'corrupt' (verification found the backup damaged) is accepted
- * before BackupStatus names it, so a manifest marked so is read, never listed as unreadable; code
- * that tests for 'complete' already treats it as not restorable. Once BackupStatus has it, the
- * narrowing below is a no-op.
+ * Statuses a manifest may carry: every BackupStatus. 'expiring' (prune has started removing it)
+ * must be read, never listed as unreadable, so a prune killed half-way is finished by the next.
  */
-export const MANIFEST_STATUSES = ['running', 'complete', 'failed', 'corrupt'] as const;
+export const MANIFEST_STATUSES = ['running', 'complete', 'failed', 'corrupt', 'expiring'] as const satisfies readonly BackupStatus[];
 
 export const ManifestSchema = loose({
   formatVersion: v.literal(1),

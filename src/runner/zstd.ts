@@ -86,7 +86,10 @@ export function zstdPipe(mode: 'compress' | 'decompress', onOutput: (chunk: Buff
 }
 
 function check(r: SpawnSyncReturns<Buffer>): Buffer {
-  if (r.error) throw toolFailed('zstd', undefined, undefined, [r.error.message]);
+  // EPIPE: zstd stopped reading a corrupt frame and exited; its status and stderr say why.
+  const epipe = (r.error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE' && (r.status !== null || r.signal !== null);
+  if (r.error && !epipe) throw toolFailed('zstd', undefined, undefined, [r.error.message]);
+  if (epipe && r.status === 0) throw toolFailed('zstd', undefined, undefined, ['it stopped reading its input before the end']);
   if (r.status !== 0) throw toolFailed('zstd', r.status ?? undefined, r.signal ?? undefined, r.stderr.toString('utf8').split('\n'));
   return r.stdout;
 }

@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { walRoot, type Compression } from './layout.js';
+import { spoolPath } from './spool.js';
 
 /** This installation's CLI entry (dist/src/cli/main.js next to this file's dist/src/wal/). */
 export function cliEntry(): string {
@@ -14,10 +15,19 @@ export function shellArg(s: string): string {
   return quoted.replace(/%/g, '%%');
 }
 
-/** archive_command: `node …/main.js wal-push --repo REPO [--compress zstd] %p`. */
-export function archiveCommand(repo: string, opts: { compress?: Compression } = {}): string {
+/**
+ * archive_command: `node …/main.js wal-push --repo REPO [--compress zstd] %p`. With `batch` (the
+ * server's system id), a batching wal-push: a shell test of the spool record answers for
+ * segments a previous call already pushed ahead, without starting Node (src/wal/batch.ts).
+ */
+export function archiveCommand(repo: string, opts: { compress?: Compression; batch?: { systemId: string } } = {}): string {
   const compress = opts.compress ? ` --compress ${opts.compress}` : '';
-  return `${shellArg(process.execPath)} ${shellArg(cliEntry())} wal-push --repo ${shellArg(repo)}${compress} %p`;
+  const push = `${shellArg(process.execPath)} ${shellArg(cliEntry())} wal-push --repo ${shellArg(repo)}${compress}`;
+  if (!opts.batch) return `${push} %p`;
+  // While a worker pushes ahead (its lock exists), wait up to a second for its record: PostgreSQL
+  // asks for a new segment the moment it is closed, a little before the worker has stored it.
+  const wait = `for i in ${Array.from({ length: 20 }, (_, i) => i + 1).join(' ')}; do sleep 0.05; test -f "$R"/%f && break; done`;
+  return `R=${shellArg(spoolPath(repo, opts.batch.systemId))}; test -f "$R"/%f || { test -f "$R"/.ahead.lock && ${wait}; }; test -f "$R"/%f && rm -f "$R"/%f || ${push} --batch %p`;
 }
 
 /**

@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { segmentStart, parseSegment, parseLsn } from '../../src/pitr/wal-names.js';
 import { runTool } from '../../src/runner/run.js';
 import { findTool } from '../../src/runner/tools.js';
-import { DBW_HEADER_BYTES, decodeDbwHeader } from '../../src/wal/format.js';
+import { DBW_HEADER_BYTES, decodeDbwHeader, encodeDbwHeader } from '../../src/wal/format.js';
 import { findArchived } from '../../src/wal/layout.js';
 
 /**
@@ -22,6 +23,25 @@ function archived(repo: string, segment: string): { path: string; compressed: bo
   return { path: at.path, compressed: h.encoding.includes('zstd'), payloadAt: DBW_HEADER_BYTES, original };
 }
 
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/**
+ * Writes damaged bytes back. `reseal` rewrites a .dbw header's checksums to match the damaged
+ * payload: the segment was already bad when it was pushed (a server's bad memory or disk), so the
+ * archive's own checksums agree with it and only PostgreSQL's record CRCs can tell. Without it the
+ * damage happened in the archive after the push (disk rot, a bad copy), which wal-fetch catches.
+ */
+function writeDamaged(a: ReturnType<typeof archived>, bad: Buffer, reseal: boolean): void {
+  if (reseal && a.payloadAt > 0) {
+    const h = decodeDbwHeader(a.original);
+    if (typeof h === 'string') throw new Error(`${a.path}: ${h}`);
+    const payload = bad.subarray(a.payloadAt);
+    const stored = sha256(payload);
+    encodeDbwHeader({ ...h, storedSha256: stored, sha256: h.encoding.length ? h.sha256 : stored }).copy(bad, 0);
+  }
+  writeFileSync(a.path, bad);
+}
+
 function restorer(path: string, original: Buffer): () => void {
   return () => writeFileSync(path, original);
 }
@@ -30,15 +50,16 @@ function restorer(path: string, original: Buffer): () => void {
  * Flips one bit inside the data of a WAL record in the middle of the segment (a record
  * pg_waldump lists there, away from page headers), so only the record's CRC can tell; in a .zst
  * copy, one bit in the middle of the compressed frame. Returns the LSN of the damaged record
- * (plain) and how to undo it.
+ * (plain) and how to undo it. `reseal` (default): the flip predates the push (see writeDamaged).
  */
-export async function flipBitInRecord(repo: string, segment: string, segmentBytes: number): Promise<{ restore: () => void; lsn?: string }> {
+export async function flipBitInRecord(repo: string, segment: string, segmentBytes: number, opts: { reseal?: boolean } = {}): Promise<{ restore: () => void; lsn?: string }> {
+  const reseal = opts.reseal ?? true;
   const a = archived(repo, segment);
   const bad = Buffer.from(a.original);
   if (a.compressed) {
     const mid = a.payloadAt + ((bad.length - a.payloadAt) >> 1);
     bad[mid] = bad[mid]! ^ 0x10;
-    writeFileSync(a.path, bad);
+    writeDamaged(a, bad, reseal);
     return { restore: restorer(a.path, a.original) };
   }
   const payload = a.original.subarray(a.payloadAt);
@@ -61,7 +82,7 @@ export async function flipBitInRecord(repo: string, segment: string, segmentByte
   const pick = records[records.length >> 1]!;
   const offset = a.payloadAt + Number(parseLsn(pick.lsn) - segmentStart(parseSegment(segment, segmentBytes)!.segNo, segmentBytes)) + 30;
   bad[offset] = bad[offset]! ^ 0x10;
-  writeFileSync(a.path, bad);
+  writeDamaged(a, bad, reseal);
   return { restore: restorer(a.path, a.original), lsn: pick.lsn };
 }
 

@@ -56,7 +56,8 @@ describe('JobStore', () => {
       return true;
     });
     const store = new JobStore(job, { batchMs: 5 });
-    await sleep(30);
+    // Wait for the batch to land, not a fixed time: a loaded machine delays timers.
+    for (let i = 0; i < 200 && store.getSnapshot().steps.length < 2; i++) await sleep(10);
     expect(store.getSnapshot().steps).toMatchObject([
       { name: 'connect', status: 'done' },
       { name: 'copy', status: 'running' },

@@ -11,12 +11,14 @@ const USAGE = usageLine('archiving', 'enable');
 export async function archivingCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub !== 'enable') throw usage(sub ? `Unknown archiving command "${sub}"; use: ${USAGE}.` : `An archiving command is missing; usage: ${USAGE}.`);
-  const p = parseCommand(rest, { apply: { type: 'boolean' }, 'archive-timeout': { type: 'string' }, compress: { type: 'string' } }, USAGE);
+  const p = parseCommand(rest, { apply: { type: 'boolean' }, 'archive-timeout': { type: 'string' }, compress: { type: 'string' }, batch: { type: 'string' } }, USAGE);
+  const batch = str(p, 'batch');
+  if (batch !== undefined && batch !== 'on' && batch !== 'off') throw usage(`--batch "${batch}" is not on or off; usage: ${USAGE}.`);
   const compress = compressionOf(str(p, 'compress'), USAGE);
   const name = requirePositional(p, 0, 'The target NAME', USAGE);
   noExtraPositionals(p, 1, USAGE);
   const out = new Output(p.values.json === true);
-  const r = await enableArchiving(resolveConfigDir(str(p, 'config')), name, { apply: p.values.apply === true, archiveTimeout: str(p, 'archive-timeout'), compress });
+  const r = await enableArchiving(resolveConfigDir(str(p, 'config')), name, { apply: p.values.apply === true, archiveTimeout: str(p, 'archive-timeout'), compress, batch: batch !== 'off' });
   for (const w of r.warnings) out.log(`WARN ${w}`);
   out.result(r, () => {
     if (r.statements.length === 0) return `Archiving of ${r.target} is already set up with dbdrill wal-push.`;

@@ -2,7 +2,7 @@ import { resolveConfigDir } from '../../config/paths.js';
 import { parsePort } from '../../config/target.js';
 import { usage } from '../../errors.js';
 import { startPitrRestore, type PitrReport } from '../../ops/pitr.js';
-import { isMysqlPitrReport, isMysqlPlan } from '../../ops/pitr-mysql.js';
+import { isMysqlPitrReport, isMysqlPlan } from '../../engines/restore-types.js';
 import { startLogicalRestore } from '../../ops/restore.js';
 import { checkSecondFor, parseSecondArg } from '../../binlog/second.js';
 import { parseRestoreTarget, type RestoreTarget } from '../../pitr/time.js';

@@ -4,6 +4,7 @@ import { noExtraPositionals, parseCommand, requirePositional, str } from '../arg
 import { interruptSignal } from '../interrupt.js';
 import { Output } from '../output.js';
 import { usageLine } from '../command-table.js';
+import { repositoryText } from './verify-repository-text.js';
 
 const USAGE = usageLine('verify');
 
@@ -12,7 +13,19 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   const name = requirePositional(p, 0, 'The target NAME', USAGE);
   noExtraPositionals(p, 1, USAGE);
   const out = new Output(p.values.json === true);
-  const job = startVerify(resolveConfigDir(str(p, 'config')), name, { backup: str(p, 'backup'), restore: p.values.restore === true }, interruptSignal());
+  const configDir = resolveConfigDir(str(p, 'config'));
+  const backup = str(p, 'backup');
+  const restore = p.values.restore === true;
+  if (backup === undefined && !restore) {
+    // No backup named: every backup, every chain and the whole archive.
+    const { startVerifyRepository } = await import('../../ops/verify-repository.js');
+    const job = startVerifyRepository(configDir, name, interruptSignal());
+    out.follow(job);
+    const r = await job.result;
+    out.result(r, () => repositoryText(r));
+    return r.ok ? 0 : 1;
+  }
+  const job = startVerify(configDir, name, { backup, restore }, interruptSignal());
   out.follow(job);
   const r = await job.result;
   out.result(r, () =>

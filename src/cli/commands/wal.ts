@@ -35,10 +35,28 @@ export function compressionOf(value: string | undefined, line: string): Compress
 }
 
 export async function walPushCommand(argv: string[]): Promise<number> {
-  const p = parseCommand(argv, { repo: { type: 'string' }, compress: { type: 'string' }, 'allow-root': { type: 'boolean' } }, PUSH);
+  const p = parseCommand(argv, { repo: { type: 'string' }, compress: { type: 'string' }, 'allow-root': { type: 'boolean' }, batch: { type: 'boolean' }, ahead: { type: 'string' } }, PUSH);
   const compress = compressionOf(str(p, 'compress'), PUSH);
+  const ahead = str(p, 'ahead');
+  if (ahead !== undefined) {
+    // The worker a batching call starts (src/wal/batch.ts): --ahead PG_WAL_DIR, no %p.
+    const repo = str(p, 'repo');
+    if (!repo || p.positionals.length !== 0) throw usage(`--ahead takes the pg_wal directory and --repo, nothing else; usage: ${PUSH}.`);
+    const { pushAhead } = await import('../../wal/batch.js');
+    const r = await pushAhead(repo, ahead, { compress });
+    if (p.values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+    return 0;
+  }
   const { repo, rest } = await repoOf(p, 1, PUSH);
-  const r = await walPush(repo, rest[0]!, { compress, allowRoot: p.values['allow-root'] === true });
+  const opts = { compress, allowRoot: p.values['allow-root'] === true };
+  if (p.values.batch === true) {
+    // Loaded only for batching calls: the plain path stays as lean as it was.
+    const { walPushBatch } = await import('../../wal/batch.js');
+    const b = await walPushBatch(repo, rest[0]!, opts);
+    if (p.values.json) process.stdout.write(`${JSON.stringify(b)}\n`);
+    return 0;
+  }
+  const r = await walPush(repo, rest[0]!, opts);
   if (p.values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
   return 0;
 }

@@ -1,18 +1,18 @@
-import type { Target } from '../config/target.js';
-import { readBinlogInventory, binlogRoot, type BinlogInventory } from '../binlog/archive.js';
-import { stopSecond } from '../binlog/decoded.js';
-import { expectReplay } from '../binlog/expect.js';
-import { checkPosition, locateGtid, type ResolvedStop } from '../binlog/locate.js';
-import { describePoint, promisedPoint } from '../binlog/reached.js';
-import { checkSecondFor, subSecondMicros, targetFraction } from '../binlog/second.js';
-import type { StopRule } from '../binlog/simulate.js';
-import { computeMysqlWindow, describeMysqlWindow, mysqlBases, planMysqlRestore, type AmbiguousSecond, type MysqlRestorePlan, type SecondChoice } from '../binlog/window.js';
-import { invalid } from '../errors.js';
-import type { RestoreTarget } from '../pitr/time.js';
-import type { RecoverableWindow } from '../pitr/window.js';
-import type { Manifest } from '../repo/manifest.js';
-import { Repository } from '../repo/repository.js';
-import type { PitrRequest } from './pitr.js';
+import type { Target } from '../../config/target.js';
+import { readBinlogInventory, binlogRoot, type BinlogInventory } from '../../binlog/archive.js';
+import { stopSecond } from '../../binlog/decoded.js';
+import { expectReplay } from '../../binlog/expect.js';
+import { checkPosition, locateGtid, type ResolvedStop } from '../../binlog/locate.js';
+import { describePoint, promisedPoint } from '../../binlog/reached.js';
+import { checkSecondFor, subSecondMicros, targetFraction } from '../../binlog/second.js';
+import type { StopRule } from '../../binlog/simulate.js';
+import { computeMysqlWindow, describeMysqlWindow, mysqlBases, planMysqlRestore, type AmbiguousSecond, type MysqlRestorePlan, type SecondChoice } from '../../binlog/window.js';
+import { invalid } from '../../errors.js';
+import type { RestoreTarget } from '../../pitr/time.js';
+import type { RecoverableWindow } from '../../pitr/window.js';
+import type { Manifest } from '../../repo/manifest.js';
+import { Repository } from '../../repo/repository.js';
+import type { PitrRequest } from '../restore-types.js';
 
 /**
  * Planning a MySQL/MariaDB restore: what the repository holds, and the plan with the point its
@@ -31,11 +31,6 @@ export async function readMysqlArchive(target: Target, signal?: AbortSignal): Pr
   const { manifests } = new Repository(target.repo).catalog();
   const inventory = await readBinlogInventory(target.repo, signal);
   return { manifests, inventory, window: computeMysqlWindow(manifests, inventory) };
-}
-
-/** --second is about binlog events' whole seconds; PostgreSQL targets keep microseconds. */
-export function secondIsMysqlOnly(name: string): string {
-  return `--second is for MySQL/MariaDB time targets (binlog events carry whole seconds); target "${name}" is PostgreSQL, whose restores keep microseconds, so leave it out.`;
 }
 
 /** The stop a plan gives mariadb-binlog, as the simulator follows it. */

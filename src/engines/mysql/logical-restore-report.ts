@@ -1,9 +1,9 @@
-import type { Target } from '../config/target.js';
-import { compareStats, describeMismatches } from '../engines/compare-stats.js';
-import type { EngineContext } from '../engines/context.js';
-import { myLogicalRestore } from '../engines/mysql/logical-restore.js';
-import type { Manifest } from '../repo/manifest.js';
-import type { LogicalRestoreReport, LogicalRestoreRequest } from './restore.js';
+import type { Target } from '../../config/target.js';
+import { compareStats, describeMismatches } from '../compare-stats.js';
+import type { EngineContext } from '../context.js';
+import { myLogicalRestore } from './logical-restore.js';
+import type { Manifest } from '../../repo/manifest.js';
+import type { LogicalRestoreReport, LogicalRestoreRequest } from '../restore-types.js';
 
 /**
  * The MySQL/MariaDB half of runLogicalRestore: load the dump into a new schema, then compare the

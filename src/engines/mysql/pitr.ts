@@ -1,38 +1,27 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Target } from '../config/target.js';
-import { binlogRoot } from '../binlog/archive.js';
-import { stopDatetimeArg } from '../binlog/decoded.js';
-import { describePoint, missedPromise, promisedPoint, reachedPoint, type BinlogPoint } from '../binlog/reached.js';
-import type { AmbiguousSecond, MysqlRestorePlan } from '../binlog/window.js';
-import type { EngineContext } from '../engines/context.js';
-import { findBinlogTool } from '../engines/mysql/binlog-server.js';
-import { replayBinlogs, type ReplayFailure, type ReplayOutcome } from '../engines/mysql/binlog-replay.js';
-import { parseDumpHead, readDumpEnds } from '../engines/mysql/dump-head.js';
-import { DUMP_FILE } from '../engines/mysql/logical-backup.js';
-import { myLogicalRestore, restoredStats } from '../engines/mysql/logical-restore.js';
-import { copyBack, physicalRestoreSettings } from '../engines/mysql/physical-restore.js';
-import { schemaExists } from '../engines/mysql/schemas.js';
-import { DbdrillError, invalid } from '../errors.js';
-import type { RecoverableWindow } from '../pitr/window.js';
-import type { Manifest, TableStat } from '../repo/manifest.js';
-import { Repository } from '../repo/repository.js';
-import { startMariadbSandbox, type SandboxInstance } from '../sandbox/index.js';
-import { checkRestoreDestination } from '../engines/restore-destination.js';
-import { unregister } from '../sandbox/registry.js';
-import type { PitrReport, PitrRequest } from './pitr.js';
-import { planMysqlPitr, readMysqlArchive, shortfallSentence } from './plan-mysql.js';
-import { sandboxTarget } from './sandbox-target.js';
-
-// Planning moved to plan-mysql.ts; its names stay importable from here for existing callers.
-export { planMysqlPitr, readMysqlArchive, type MysqlArchiveView } from './plan-mysql.js';
-
-export async function readMysqlWindow(target: Target): Promise<RecoverableWindow & { target: string }> {
-  return { target: target.name, ...(await readMysqlArchive(target)).window };
-}
-
-/** The plan as PitrReport carries it, plus what binlogs add: the point replay must reach, the target second's transactions. */
-export type MysqlPlanReport = PitrReport['plan'] & { promised?: BinlogPoint; ambiguousSecond?: AmbiguousSecond };
+import type { Target } from '../../config/target.js';
+import { binlogRoot } from '../../binlog/archive.js';
+import { stopDatetimeArg } from '../../binlog/decoded.js';
+import { describePoint, missedPromise, promisedPoint, reachedPoint } from '../../binlog/reached.js';
+import type { MysqlRestorePlan } from '../../binlog/window.js';
+import type { EngineContext } from '../context.js';
+import { findBinlogTool } from './binlog-server.js';
+import { replayBinlogs, type ReplayFailure, type ReplayOutcome } from './binlog-replay.js';
+import { parseDumpHead, readDumpEnds } from './dump-head.js';
+import { DUMP_FILE } from './logical-backup.js';
+import { myLogicalRestore, restoredStats } from './logical-restore.js';
+import { copyBack, physicalRestoreSettings } from './physical-restore.js';
+import { schemaExists } from './schemas.js';
+import { DbdrillError, invalid } from '../../errors.js';
+import type { Manifest, TableStat } from '../../repo/manifest.js';
+import { Repository } from '../../repo/repository.js';
+import { startMariadbSandbox, type SandboxInstance } from '../../sandbox/index.js';
+import { checkRestoreDestination } from '../restore-destination.js';
+import { unregister } from '../../sandbox/registry.js';
+import type { MysqlPitrReport, MysqlPlanReport, PitrReport, PitrRequest } from '../restore-types.js';
+import { planMysqlPitr, readMysqlArchive, shortfallSentence } from './plan.js';
+import { sandboxTarget } from '../../sandbox/target.js';
 
 /** The plan as PitrReport carries it: the same fields the PostgreSQL plan has, in binlog terms. */
 export function reportPlan(plan: MysqlRestorePlan): MysqlPlanReport {
@@ -55,37 +44,6 @@ export function reportPlan(plan: MysqlRestorePlan): MysqlPlanReport {
     ...(plan.expected ? { promised: promisedPoint(plan.expected) } : {}),
     ...(plan.ambiguousSecond ? { ambiguousSecond: plan.ambiguousSecond } : {}),
   };
-}
-
-export interface MysqlRestoreInfo {
-  /** The new instance's own directory (data in data/, log, socket, pid file, client.cnf). */
-  instanceDir: string;
-  schema: string;
-  /** A 0600 option file with the new instance's user and password: mariadb --defaults-extra-file=… */
-  optionFile: string;
-  socket: string;
-  user: string;
-  stopCommand: string;
-  transactionsReplayed: number;
-  /** The GTID of the last transaction replayed. */
-  lastGtid?: string;
-  /** Where replay ended, and where the plan said it would (they are equal, or the restore failed). */
-  reached?: BinlogPoint;
-  promised?: BinlogPoint;
-  tables: TableStat[];
-}
-
-export interface MysqlPitrReport extends PitrReport {
-  mysql: MysqlRestoreInfo;
-}
-
-/** A plan made by reportPlan (binlog terms) rather than the PostgreSQL planner. */
-export function isMysqlPlan(plan: PitrReport['plan']): boolean {
-  return 'start-position' in plan.settings;
-}
-
-export function isMysqlPitrReport(r: PitrReport): r is MysqlPitrReport {
-  return typeof (r as Partial<MysqlPitrReport>).mysql === 'object';
 }
 
 /** The same destination checks as PostgreSQL's (src/engines/restore-destination.ts), for the MariaDB instance directory. */

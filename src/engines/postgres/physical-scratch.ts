@@ -1,18 +1,18 @@
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Target } from '../config/target.js';
-import type { EngineContext } from '../engines/context.js';
-import { checkDestination, runRecovery, unpackBaseBackup, writeRecoveryConfig, type RecoveryOutcome, type ReplayExpectation } from '../engines/postgres/pitr-restore.js';
-import { DbdrillError, isDbdrillError } from '../errors.js';
-import type { ReplayCheck } from '../pitr/reached.js';
-import { DEFAULT_SEGMENT_BYTES, segmentOfLsn } from '../pitr/wal-names.js';
-import type { Manifest } from '../repo/manifest.js';
-import { isPidAlive, signalProcess, waitForPidExit } from '../runner/process.js';
-import { sandboxParent } from '../sandbox/dirs.js';
-import { freePort } from '../sandbox/ports.js';
-import { register, unregister } from '../sandbox/registry.js';
-import { serverAccount } from '../sandbox/users.js';
-import { restoreCommand } from '../wal/command.js';
+import type { Target } from '../../config/target.js';
+import type { EngineContext } from '../context.js';
+import { checkDestination, runRecovery, unpackBaseBackup, writeRecoveryConfig, type RecoveryOutcome, type ReplayExpectation } from './pitr-restore.js';
+import { DbdrillError, isDbdrillError } from '../../errors.js';
+import type { ReplayCheck } from '../../pitr/reached.js';
+import { DEFAULT_SEGMENT_BYTES, segmentOfLsn } from '../../pitr/wal-names.js';
+import type { Manifest } from '../../repo/manifest.js';
+import { isPidAlive, signalProcess, waitForPidExit } from '../../runner/process.js';
+import { sandboxParent } from '../../sandbox/dirs.js';
+import { freePort } from '../../sandbox/ports.js';
+import { register, unregister } from '../../sandbox/registry.js';
+import { serverAccount } from '../../sandbox/users.js';
+import { restoreCommand } from '../../wal/command.js';
 
 /**
  * A base backup restored into a throw-away directory on a free port, for drills and

@@ -1,20 +1,32 @@
 import { join } from 'node:path';
-import { compareStats, describeMismatches } from '../engines/compare-stats.js';
-import type { EngineContext } from '../engines/context.js';
-import { parseDumpHead, readDumpEnds } from '../engines/mysql/dump-head.js';
-import { DUMP_FILE } from '../engines/mysql/logical-backup.js';
-import { myLogicalRestore } from '../engines/mysql/logical-restore.js';
-import { checkTables, type CheckOutcome } from '../engines/mysql/verify.js';
-import { DbdrillError, invalid } from '../errors.js';
-import type { Manifest } from '../repo/manifest.js';
-import { startMariadbSandbox } from '../sandbox/index.js';
-import { SYSTEM_SCHEMAS, userSchemas } from '../engines/mysql/schemas.js';
-import { restoredStats } from '../engines/mysql/logical-restore.js';
-import type { Target } from '../config/target.js';
-import type { SandboxInstance } from '../sandbox/index.js';
-import { startOnPhysicalBackup } from './pitr-mysql.js';
-import { sandboxTarget } from './sandbox-target.js';
+import { compareStats, describeMismatches } from '../compare-stats.js';
+import type { EngineContext } from '../context.js';
+import { parseDumpHead, readDumpEnds } from './dump-head.js';
+import { DUMP_FILE } from './logical-backup.js';
+import { myLogicalRestore } from './logical-restore.js';
+import { checkTables, verifyDumpStructure, verifyPhysical, type CheckOutcome } from './verify.js';
+import { DbdrillError, invalid } from '../../errors.js';
+import type { Manifest } from '../../repo/manifest.js';
+import { startMariadbSandbox } from '../../sandbox/index.js';
+import { SYSTEM_SCHEMAS, userSchemas } from './schemas.js';
+import { restoredStats } from './logical-restore.js';
+import type { Target } from '../../config/target.js';
+import type { SandboxInstance } from '../../sandbox/index.js';
+import { startOnPhysicalBackup } from './pitr.js';
+import { sandboxTarget } from '../../sandbox/target.js';
+import { verifyChainMember } from '../repository-checks.js';
 
+/** The tool's own reading of a backup: mariadb-backup's files for a physical one, the dump's structure for a logical one. */
+export async function verifyStructure(ctx: EngineContext, m: Manifest, dir: string): Promise<CheckOutcome> {
+  // A diff or incr of a mariadb-backup chain is an incremental copy, not a prepared full.
+  if (m.kind === 'physical') return m.type === 'full' ? verifyPhysical(m, dir) : verifyChainMember(m, dir);
+  return ctx.step('dump structure', () => verifyDumpStructure(ctx, m, dir), (c) => c);
+}
+
+/** verify --restore of a MySQL/MariaDB backup. */
+export function restoreCheck(ctx: EngineContext, target: Target, m: Manifest, dir: string): Promise<CheckOutcome[]> {
+  return m.kind === 'physical' ? mysqlPhysicalRestoreCheck(ctx, target, m) : mysqlRestoreCheck(ctx, m, dir);
+}
 
 /**
  * verify --restore for a MySQL/MariaDB logical backup: load the dump into a throw-away MariaDB,

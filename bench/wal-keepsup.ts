@@ -1,0 +1,94 @@
+/**
+ * Does archiving keep up (issue 19)? PostgreSQL's archiver is simulated exactly as it works: one
+ * archive_command at a time through /bin/sh, for the oldest `.ready` file, renamed `.done` on
+ * success. A producer marks real 16 MB segments ready at a fixed pace — as fast as cp + sync
+ * archives them, measured in the same run — and the bench reports the largest `.ready` backlog and
+ * the segments archived per second, for `dbdrill wal-push` as archive_command (one Node start per
+ * segment) and for the batching command `archiving enable` writes. Then the same with every
+ * segment ready at once (a backlog after an outage): the most segments/s each can archive.
+ */
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { archiveCommand } from '../src/wal/command.js';
+import { exec, printTable, note } from './util.js';
+
+export interface KeepsUpResult {
+  method: string;
+  paceMs: number | null;
+  segments: number;
+  seconds: number;
+  maxBacklog: number;
+  nodeStarts?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs one simulated archiver over `segments` with `command` (%p and %f as PostgreSQL expands them). */
+export async function simulateArchiver(dir: string, tag: string, segments: string[], command: (repo: string) => string, paceMs: number | null): Promise<KeepsUpResult & { failures: number }> {
+  const pgdata = join(dir, `pgdata-${tag}`);
+  const status = join(pgdata, 'pg_wal', 'archive_status');
+  mkdirSync(status, { recursive: true });
+  for (const s of segments) copyFileSync(s, join(pgdata, 'pg_wal', basename(s)));
+  const repo = join(dir, `repo-${tag}`);
+  const cmd = command(repo);
+  const names = segments.map((s) => basename(s));
+  let produced = 0;
+  const t0 = performance.now();
+  const produce = () => writeFileSync(join(status, `${names[produced++]!}.ready`), '');
+  if (paceMs === null) while (produced < names.length) produce();
+  else produce();
+  const timer = paceMs === null ? undefined : setInterval(() => produced < names.length && produce(), paceMs);
+  let done = 0;
+  let maxBacklog = 0;
+  let failures = 0;
+  try {
+    while (done < names.length) {
+      const ready = readdirSync(status).filter((f) => f.endsWith('.ready')).sort();
+      maxBacklog = Math.max(maxBacklog, ready.length);
+      if (ready.length === 0) {
+        await sleep(2);
+        continue;
+      }
+      const name = ready[0]!.slice(0, -'.ready'.length);
+      const r = await exec('/bin/sh', ['-c', cmd.replace(/%p/g, `pg_wal/${name}`).replace(/%f/g, name).replace(/%%/g, '%')], { cwd: pgdata });
+      if (r.code !== 0) {
+        failures++;
+        if (failures > 5) throw new Error(`${tag}: archive_command failed: ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`);
+        await sleep(100);
+        continue;
+      }
+      renameSync(join(status, `${name}.ready`), join(status, `${name}.done`));
+      done++;
+    }
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+  return { method: tag, paceMs, segments: names.length, seconds: (performance.now() - t0) / 1000, maxBacklog, failures };
+}
+
+export async function keepsUp(dir: string, segments: string[], systemId: string, cpMsPerSegment: number): Promise<KeepsUpResult[]> {
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o755);
+  const methods: [string, (repo: string) => string][] = [
+    ['dbdrill wal-push (one Node start per segment)', (repo) => archiveCommand(repo)],
+    ['dbdrill batching archive_command (archiving enable)', (repo) => archiveCommand(repo, { batch: { systemId } })],
+    ['dbdrill batching, --compress zstd', (repo) => archiveCommand(repo, { compress: 'zstd', batch: { systemId } })],
+  ];
+  const out: KeepsUpResult[] = [];
+  let i = 0;
+  for (const pace of [cpMsPerSegment, null]) {
+    for (const [name, command] of methods) {
+      const r = await simulateArchiver(dir, `k${i++}`, segments, command, pace);
+      out.push({ ...r, method: name });
+      // Let a worker of the batching command go idle before the next method runs.
+      await sleep(5500);
+    }
+  }
+  printTable(
+    `keeping up: ${segments.length} real 16 MB segments through a simulated archiver (one archive_command at a time)`,
+    ['method', 'segments ready', 'segments/s', 'max .ready backlog'],
+    out.map((r) => [r.method, r.paceMs === null ? 'all at once' : `every ${r.paceMs.toFixed(0)} ms (cp + sync pace)`, (r.segments / r.seconds).toFixed(1), String(r.maxBacklog)]),
+  );
+  note('goal: at the cp + sync pace the batching command keeps the backlog under 3, and archives at least as many segments/s as pgbackrest archive-push (zst) in the table above');
+  return out;
+}

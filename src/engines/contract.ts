@@ -1,0 +1,235 @@
+/**
+ * The engine contract: everything src/ops needs from a database engine, in one interface. The ops
+ * layer orchestrates (jobs, manifests, steps, reports, judging) and reaches an engine only through
+ * engineFor() (src/engines/registry.ts); an engine (src/engines/postgres, src/engines/mysql) is one
+ * module that implements EngineModule. A new engine is a new directory with an index.ts and one
+ * row in the registry's table; a new way to back up inside an engine (pgBackRest next to
+ * pg_basebackup) is one more entry in that engine's `methods`.
+ *
+ * Types only: importing this module loads nothing.
+ */
+import type { SecondChoice } from '../binlog/window.js';
+import type { DrillCheck } from '../config/drill-checks.js';
+import type { Engine } from '../config/engines.js';
+import type { Target } from '../config/target.js';
+import type { HealthThresholds } from '../config/health-settings.js';
+import type { DrillCheckResult, DrillReport } from '../drill/report.js';
+import type { BinlogView } from '../health/mysql-derive.js';
+import type { PgArchiveView } from '../health/pg-derive.js';
+import type { HealthReport } from '../health/report.js';
+import type { StoredSeries } from '../health/sample-history.js';
+import type { HealthCheck } from '../health/status.js';
+import type { RecoverableWindow } from '../pitr/window.js';
+import type { RestoreTarget } from '../pitr/time.js';
+import type { BackupKind, BackupType, Manifest } from '../repo/manifest.js';
+import type { Compression } from '../wal/layout.js';
+import type { CommonSandboxOptions, SandboxInstance } from '../sandbox/types.js';
+import type { BackupResult, RecordTool } from './backup-result.js';
+import type { EngineContext } from './context.js';
+import type { ProbeResult } from './probe-types.js';
+import type { CheckOutcome, LogicalRestoreReport, LogicalRestoreRequest, PitrReport, PitrRequest } from './restore-types.js';
+
+export type { CheckOutcome, LogicalRestoreReport, LogicalRestoreRequest, PitrReport, PitrRequest } from './restore-types.js';
+
+/** What a backup asks of an engine once the job, manifest and checksums are taken care of. */
+export interface EngineBackupRequest {
+  kind: BackupKind;
+  type: BackupType;
+  jobs?: number;
+  checkpoint?: 'fast' | 'spread';
+  digests?: boolean;
+}
+
+/**
+ * One way an engine takes backups (pg_basebackup/pg_dump, pgBackRest, mariadb-backup/-dump). The
+ * target's method picks it; `native` always exists.
+ */
+export interface EngineMethod {
+  readonly name: string;
+  /** The backup types this method takes, by kind. */
+  readonly backupTypes: Readonly<Record<BackupKind, readonly BackupType[]>>;
+  /**
+   * Takes a backup into `dir` (a fresh directory in the repository), telling `recordTool` what
+   * runs before it starts. Absent while the method is not wired into `dbdrill backup` yet: then
+   * `unwired` says so in one sentence.
+   */
+  backup?(ctx: EngineContext, target: Target, probe: ProbeResult, dir: string, req: EngineBackupRequest, recordTool: RecordTool): Promise<BackupResult>;
+  readonly unwired?: string;
+}
+
+/** The drill's timed steps, handed to an engine's drill so it can run its parts as them. */
+export interface DrillHooks {
+  /** Runs fn as the report's 'restore base' step; its time is the RTO's transfer. */
+  restoreBase<T>(fn: () => Promise<T>, detail?: (v: T) => string | undefined, bytes?: (v: T) => number | undefined): Promise<T>;
+  /** Runs fn as the report's replay step (DrillEngine.replayStep); its time is the RTO's replay. */
+  replay<T>(fn: () => Promise<T>, detail?: (v: T) => string | undefined, bytes?: (v: T) => number | undefined): Promise<T>;
+  /** Marks a step skipped, with why. */
+  skip(step: string, why: string): void;
+}
+
+/** The scratch instance a drill restores into; tear-down stops it and removes `dir` unless kept. */
+export interface DrillScratch {
+  readonly dir: string;
+  readonly dataDir: string;
+  readonly port: number;
+  /** The provision step's detail: what runs where. */
+  readonly detail: string;
+  stop(): Promise<void>;
+}
+
+export type DrillRpo = NonNullable<DrillReport['rpo']>;
+
+/**
+ * One drill of one backup, as the engine planned it at the pick step. The pipeline in
+ * src/ops/drill.ts calls its members in order: provision, restoreBase, replay, verifyInstance,
+ * rpo; it times them, records them, judges and tears down.
+ */
+export interface DrillRun {
+  readonly backup: Manifest;
+  /** The pick step's detail: the backup and what will be replayed after it. */
+  readonly detail: string;
+  /** Engine checks of the backup's files beyond their checksums (run in 'verify backup files'). */
+  checkFiles?(backupDir: string): Promise<void>;
+  /** Starts the scratch instance (the 'provision scratch instance' step runs this). */
+  provision(hooks: DrillHooks, keep: boolean): Promise<DrillScratch>;
+  /** Puts the backup into the scratch instance, through hooks.restoreBase (or already did, inside provision). */
+  restoreBase(hooks: DrillHooks): Promise<void>;
+  /** Replays the archive to the target through hooks.replay, or skips the replay step saying why. */
+  replay(hooks: DrillHooks): Promise<void>;
+  /** Every check of the restored instance (connects, matches the backup, the point reached, the target's own checks). */
+  verifyInstance(checks: DrillCheck[], targetTime: Date): Promise<DrillCheckResult[]>;
+  /** The data lost: the target moment (or now) minus what the instance holds, with what it was measured against. */
+  rpo(requested: RestoreTarget): DrillRpo;
+}
+
+export interface DrillEngine {
+  /** The replay step's name in the report ('replay WAL', 'replay binlogs'). */
+  readonly replayStep: string;
+  /** Picks the backup a restore to `requested` would use and plans the drill of it. */
+  pick(ctx: EngineContext, target: Target, requested: RestoreTarget, opts: { backup?: string; second?: SecondChoice }): Promise<DrillRun>;
+}
+
+/** An archived file (WAL segment, binlog) as retention, prune and the plan see it. */
+export interface ArchivedFile {
+  name: string;
+  bytes: number;
+  /** When it reached the archive (ms). */
+  archivedAt: number;
+}
+
+/** The engine's archive in the repository (WAL segments, binlogs): what retention, prune and the plan read. */
+export interface EngineArchive {
+  /** Archived files before `position` (all of them without one), oldest first. */
+  filesBelow(repo: string, position?: string): ArchivedFile[];
+  /** Removes archived files by name; returns how many went. */
+  remove(repo: string, names: string[]): number;
+  /** Orders two archive positions. */
+  compare(a: string, b: string): number;
+  /** Where a backup starts a point-in-time restore and the archive position it reads from; undefined when it starts none. */
+  pitrStart(m: Manifest): { pitrFrom: string; archiveFrom: string } | undefined;
+  /** The server closes an archive file on a timer (archive_timeout), which the plan reads from a health sample. */
+  readonly closesOnTimer: boolean;
+}
+
+/** What one health sample of a server shows: its state, the checks derived from the history, the engine's view. */
+export interface EngineHealthSample {
+  server: HealthReport['server'];
+  /** The server check first, then the archiving checks derived from the history. */
+  checks: HealthCheck[];
+  archive?: PgArchiveView;
+  binlog?: BinlogView;
+}
+
+export interface EngineHealthOptions {
+  timeoutMs: number;
+  /** How many samples the history keeps. */
+  size: number;
+  /** Samples of earlier runs (used when they are this engine's). */
+  seed?: StoredSeries;
+  thresholds: HealthThresholds;
+  rpoSeconds?: number;
+  /** The config directory, where the engine's own records live (binlog-sync runs). */
+  configDir?: string;
+}
+
+/** One target's health sampling: a connection kept between samples and the bounded history. */
+export interface EngineHealthSampler {
+  /**
+   * Reads a sample from the server; throws when the server cannot be reached (a result the
+   * caller reports, not an error). derive() then adds it to the history and derives from it.
+   */
+  sample(): Promise<{ derive(): EngineHealthSample }>;
+  series(): StoredSeries;
+  close(): Promise<void>;
+}
+
+export interface ArchivingRequest {
+  apply: boolean;
+  archiveTimeout?: string;
+  compress?: Compression;
+  /** Batched wal-push (spool records answered by the shell); on unless false. */
+  batch?: boolean;
+}
+
+/** What it takes to archive a target's log into its repository (`dbdrill archiving enable`). */
+export interface ArchivingPlan {
+  target: string;
+  statements: string[];
+  restartNeeded: boolean;
+  applied: boolean;
+  /** After --apply: settings still waiting for a restart (pg_settings.pending_restart). */
+  pendingRestart: string[];
+  archiveCommand: string;
+  warnings: string[];
+}
+
+/** A throw-away server of this engine (training, verify --restore, drills). */
+export interface EngineSandbox {
+  /** The server's name in steps and sentences: "PostgreSQL", "MariaDB". */
+  readonly server: string;
+  /** The system account the server runs as when dbdrill runs as root. */
+  readonly account: 'postgres' | 'mysql';
+  start(opts: CommonSandboxOptions): Promise<SandboxInstance>;
+  /** The training sandbox: sample data, archiving into `repo` on, detached from this process. */
+  startTraining(opts: { port?: number; repo: string; signal: AbortSignal }): Promise<SandboxInstance>;
+  /** Readies a new repository for the training sandbox's archive (owned by `owner` when given). */
+  prepareRepo(repo: string, owner?: { uid: number; gid: number }): Promise<void>;
+}
+
+export interface EngineModule {
+  readonly engine: Engine;
+  /** How sentences name it: "PostgreSQL", "MySQL/MariaDB". */
+  readonly label: string;
+  /** The ways it takes backups; `native` always. */
+  readonly methods: Readonly<Record<string, EngineMethod>>;
+  /** The method a target runs (its own, else native); one sentence when the engine has no such method. */
+  methodOf(target: Target): EngineMethod;
+  /** Connects and reports version, archiving and privileges; throws one sentence when it cannot. */
+  probe(target: Target): Promise<ProbeResult>;
+  /** The backup tool's own reading of a backup's files (run after the checksums). */
+  verifyStructure(ctx: EngineContext, m: Manifest, dir: string): Promise<CheckOutcome>;
+  /** verify --restore: the backup restored into a scratch server and checked there. */
+  restoreCheck(ctx: EngineContext, target: Target, m: Manifest, dir: string): Promise<CheckOutcome[]>;
+  /** A logical backup loaded into a new database on the target's server, compared with its record. */
+  logicalRestore(ctx: EngineContext, target: Target, m: Manifest, dir: string, req: LogicalRestoreRequest): Promise<LogicalRestoreReport>;
+  /** What the repository can restore to: base backups, archive coverage, gaps. */
+  readWindow(target: Target, signal?: AbortSignal): Promise<RecoverableWindow>;
+  /**
+   * A point-in-time restore into a new directory and port: plan (refusing before anything is
+   * written), check the destination, and unless req.dryRun restore, replay and prove the point reached.
+   */
+  pointInTimeRestore(ctx: EngineContext, target: Target, req: PitrRequest): Promise<PitrReport>;
+  /** The drill's engine steps. */
+  readonly drill: DrillEngine;
+  /** Its archive in the repository, loaded on first use. */
+  archive(): Promise<EngineArchive>;
+  /**
+   * The statements that make the server archive its log into the repository through dbdrill (and
+   * with req.apply, runs them); an engine whose server archives otherwise refuses in one sentence.
+   */
+  enableArchiving(target: Target, req: ArchivingRequest): Promise<ArchivingPlan>;
+  /** Health sampling of a target's server (loaded on first use). */
+  healthSampler(target: Target, opts: EngineHealthOptions): Promise<EngineHealthSampler>;
+  /** A throw-away server of this engine. */
+  readonly sandbox: EngineSandbox;
+}

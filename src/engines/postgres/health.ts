@@ -1,0 +1,32 @@
+import type { Target } from '../../config/target.js';
+import { derivePgArchive } from '../../health/pg-derive.js';
+import type { PgSample } from '../../health/pg-sample.js';
+import { postgresSource } from '../../health/sources.js';
+import type { EngineHealthOptions, EngineHealthSampler } from '../contract.js';
+
+/** PostgreSQL's health: the archiver's statistics sampled over time, derived into archiving checks. */
+export function pgHealthSampler(target: Target, o: EngineHealthOptions): EngineHealthSampler {
+  const src = postgresSource(target, o.timeoutMs);
+  const series: PgSample[] = o.seed?.engine === 'postgres' ? o.seed.samples.slice(-o.size) : [];
+  return {
+    async sample() {
+      const s = await src.sample();
+      return {
+        derive() {
+          series.push(s);
+          if (series.length > o.size) series.splice(0, series.length - o.size);
+          const d = derivePgArchive(series, o.thresholds, o.rpoSeconds === undefined ? {} : { rpoSeconds: o.rpoSeconds });
+          const n = s.serverVersionNum;
+          const version = `${Math.floor(n / 10000)}.${n % 10000}`;
+          return {
+            server: { reachable: true, version, systemId: s.systemId },
+            checks: [{ name: 'server', status: 'OK', reason: `PostgreSQL ${version} at ${target.host}:${target.port} answers.` }, ...d.checks],
+            archive: d.view,
+          };
+        },
+      };
+    },
+    series: () => ({ engine: 'postgres', samples: [...series] }),
+    close: () => src.close(),
+  };
+}

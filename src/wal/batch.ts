@@ -1,0 +1,218 @@
+import { closeSync, openSync, readFileSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { spawnDetached } from '../runner/detached.js';
+import { isPidAlive } from '../runner/process.js';
+import { walPush, type PushOptions, type PushResult } from './archive.js';
+import { cliEntry } from './command.js';
+import { archiveFacts } from './facts.js';
+import { CREATE_FLAGS, Dir, UnsafePath } from './safe-dir.js';
+import { readySegments, removeStaleRecords, spooled, SPOOL_DIR, writeRecord } from './spool.js';
+
+/**
+ * Batched archiving, as pgBackRest's archive-async does it but without a daemon: the wal-push
+ * PostgreSQL started for one segment also pushes the other segments already marked `.ready`,
+ * and leaves a spool record for each, so that PostgreSQL's next calls are answered by
+ * archive_command's shell fast path without starting Node (the start, not the copy, is what
+ * costs: about 4x). The segment PostgreSQL asked for is pushed first and reported as before;
+ * a failure among the others is left for PostgreSQL's own call to that segment to report.
+ * Pushing ahead is a detached worker, as pgBackRest's archive-async is, so a steady stream of
+ * segments keeps finding records instead of a Node start each.
+ */
+export interface BatchOptions extends PushOptions {
+  /** Pushes at once (default 2: the copy is I/O plus a zstd child). */
+  parallel?: number;
+  /** How long the worker waits for a new .ready file before it exits (DBDRILL_WAL_AHEAD_IDLE_MS, 5 s). */
+  idleMs?: number;
+}
+
+export interface BatchResult {
+  pushed: PushResult;
+  /** Whether a worker pushing ahead was started by this call, already ran, or is not used. */
+  ahead: 'started' | 'running' | 'off';
+  why?: string;
+}
+
+const AHEAD_LOCK = '.ahead.lock';
+
+interface Spool {
+  dirs: Dir[];
+  spool: Dir;
+}
+
+function openSpool(repo: string, systemId: string): Spool {
+  const dirs: Dir[] = [];
+  try {
+    const root = Dir.openRoot(repo);
+    dirs.push(root);
+    const wal = root.child('wal');
+    dirs.push(wal);
+    const base = wal.child(SPOOL_DIR, { create: true });
+    dirs.push(base);
+    const spool = base.child(systemId, { create: true });
+    dirs.push(spool);
+    return { dirs, spool };
+  } catch (e) {
+    for (const d of dirs.reverse()) d.close();
+    throw e;
+  }
+}
+
+const closeSpool = (s: Spool) => {
+  for (const d of [...s.dirs].reverse()) d.close();
+};
+
+/** The pid holding the worker lock, when that process still runs. */
+function aheadRunning(spool: Dir): number | undefined {
+  try {
+    const pid = Number(readFileSync(spool.at(AHEAD_LOCK), 'utf8').trim());
+    return Number.isSafeInteger(pid) && pid > 0 && isPidAlive(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The call archive_command makes: push the segment PostgreSQL asked for (reported as before),
+ * then make sure a worker pushes the other waiting segments ahead. The worker runs detached so
+ * that PostgreSQL gets its answer now and its next calls find spool records.
+ */
+export async function walPushBatch(repo: string, source: string, opts: BatchOptions = {}): Promise<BatchResult> {
+  const pushed = await walPush(repo, source, opts);
+  // Root pushing into the server's wal/ is a manual run: no spool the server's user could not write.
+  if (opts.allowRoot) return { pushed, ahead: 'off', why: 'a root push for the server (--allow-root)' };
+  const systemId = archiveFacts(repo).systemId;
+  if (!systemId) return { pushed, ahead: 'off', why: 'the archive records no system id yet' };
+  let s: Spool;
+  try {
+    s = openSpool(repo, systemId);
+  } catch (e) {
+    if (e instanceof UnsafePath) return { pushed, ahead: 'off', why: e.message };
+    throw e;
+  }
+  const idleMs = opts.idleMs ?? envNumber('DBDRILL_WAL_AHEAD_IDLE_MS', 5000);
+  try {
+    if (aheadRunning(s.spool)) return { pushed, ahead: 'running' };
+    // What waits now is pushed before answering, so a backlog costs PostgreSQL one Node start.
+    const pgWal = dirname(resolve(source));
+    const r = await pushReady(repo, pgWal, s.spool, opts, new Set([pushed.name]));
+    // A worker only for a server that archives often: one segment a minute needs none, and a
+    // worker per segment would double what archiving costs it.
+    const previous = touchLastCall(s.spool);
+    if (r.pushed.length + r.failed.length === 0 && (previous === undefined || Date.now() - previous > idleMs)) {
+      return { pushed, ahead: 'off', why: 'segments arrive slowly' };
+    }
+  } finally {
+    closeSpool(s);
+  }
+  spawnDetached(process.execPath, [cliEntry(), 'wal-push', '--repo', repo, ...(opts.compress ? ['--compress', opts.compress] : []), '--ahead', dirname(resolve(source))]);
+  return { pushed, ahead: 'started' };
+}
+
+/**
+ * The worker: while segments wait in `pgWal` without a spool record, push them (each fsynced,
+ * no overwrite, the same checks as any push) and write their records; exit after `idleMs` with
+ * nothing new. One per spool (a lock file with its pid; a dead holder's lock is taken over).
+ * A segment that fails is left to PostgreSQL's own call, which reports why.
+ */
+export async function pushAhead(repo: string, pgWal: string, opts: BatchOptions = {}): Promise<{ pushed: string[]; failed: string[] }> {
+  const systemId = archiveFacts(repo).systemId;
+  if (!systemId) return { pushed: [], failed: [] };
+  const s = openSpool(repo, systemId);
+  const out = { pushed: [] as string[], failed: [] as string[] };
+  try {
+    if (!takeLock(s.spool)) return out;
+    try {
+      const idleMs = opts.idleMs ?? envNumber('DBDRILL_WAL_AHEAD_IDLE_MS', 5000);
+      const failed = new Set<string>();
+      let idleSince = Date.now();
+      while (Date.now() - idleSince < idleMs) {
+        const r = await pushReady(repo, pgWal, s.spool, opts, failed);
+        out.pushed.push(...r.pushed);
+        out.failed.push(...r.failed);
+        for (const f of r.failed) failed.add(f);
+        if (r.pushed.length + r.failed.length === 0) {
+          await sleep(20);
+          continue;
+        }
+        idleSince = Date.now();
+      }
+    } finally {
+      rmSync(s.spool.at(AHEAD_LOCK), { force: true });
+    }
+  } finally {
+    closeSpool(s);
+  }
+  return out;
+}
+
+/** One pass: every waiting segment without a record (and not in `skip`) pushed, then recorded. */
+async function pushReady(repo: string, pgWal: string, spool: Dir, opts: BatchOptions, skip: ReadonlySet<string>): Promise<{ pushed: string[]; failed: string[] }> {
+  const ready = readySegments(pgWal);
+  removeStaleRecords(spool, new Set(ready));
+  const have = spooled(spool);
+  const todo = ready.filter((n) => !have.has(n) && !skip.has(n));
+  const out = { pushed: [] as string[], failed: [] as string[] };
+  let next = 0;
+  const worker = async () => {
+    while (next < todo.length) {
+      const name = todo[next++]!;
+      try {
+        const r = await walPush(repo, join(pgWal, name), opts);
+        writeRecord(spool, name, r.sha256);
+        out.pushed.push(name);
+      } catch {
+        // Archived and recycled meanwhile, or bad: PostgreSQL's own call for it reports why.
+        out.failed.push(name);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, opts.parallel ?? 2) }, worker));
+  return out;
+}
+
+const LAST_CALL = '.last-call';
+
+/** When the previous batching call ran (ms), and records this one. */
+function touchLastCall(spool: Dir): number | undefined {
+  let previous: number | undefined;
+  try {
+    previous = statSync(spool.at(LAST_CALL)).mtimeMs;
+  } catch {
+    // first call
+  }
+  try {
+    const now = new Date();
+    if (previous === undefined) closeSync(openSync(spool.at(LAST_CALL), 'w', 0o600));
+    utimesSync(spool.at(LAST_CALL), now, now);
+  } catch {
+    // only a hint
+  }
+  return previous;
+}
+
+function takeLock(spool: Dir): boolean {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(spool.at(AHEAD_LOCK), CREATE_FLAGS, 0o600);
+      try {
+        writeSync(fd, `${process.pid}\n`);
+      } finally {
+        closeSync(fd);
+      }
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (aheadRunning(spool)) return false;
+      // Left by a worker that was killed: take it over.
+      rmSync(spool.at(AHEAD_LOCK), { force: true });
+    }
+  }
+  return false;
+}
+
+function envNumber(name: string, fallback: number): number {
+  const v = Number(process.env[name]);
+  return process.env[name] !== undefined && Number.isSafeInteger(v) && v >= 0 ? v : fallback;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
