@@ -14,8 +14,11 @@ declare -A PROBE=(
   [pgbackrest]=/usr/bin/pgbackrest
   [zstd]=/usr/bin/zstd
   [tmux]=/usr/bin/tmux
+  [rclone]=/usr/bin/rclone
+  [age]=/usr/bin/age
+  [openssh-server]=/usr/sbin/sshd
 )
-ORDER=(postgresql postgresql-contrib mariadb-server mariadb-client mariadb-backup pgbackrest zstd tmux)
+ORDER=(postgresql postgresql-contrib mariadb-server mariadb-client mariadb-backup pgbackrest zstd tmux rclone age openssh-server)
 
 # Callers may ask for a subset (npm start needs only PostgreSQL for the training sandbox).
 if [ "$#" -gt 0 ]; then
@@ -54,8 +57,9 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/dbdrill-apt
 }
 
 # Debian starts the packaged services on install where it may; the tests start their own
-# servers on free ports, so a packaged one would only hold memory and the default port.
-for svc in mariadb postgresql; do
+# servers (and their own sshd for the SFTP copy tests) on free ports, so a packaged one would
+# only hold memory and the default port.
+for svc in mariadb postgresql ssh; do
   if command -v service >/dev/null && service "$svc" status >/dev/null 2>&1; then
     service "$svc" stop >/dev/null 2>&1 || true
   fi

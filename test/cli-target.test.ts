@@ -66,7 +66,7 @@ describe('dbdrill target (headless)', () => {
     [['target', 'add', 'o1', '--engine', 'oracle', '--repo', '/r'], /^dbdrill: engine "oracle" is not supported; use --engine postgres or --engine mysql\.$/],
     [['target', 'add', 'n1', '--engine', 'postgres'], /^dbdrill: repo is missing; give it with --repo\.$/],
     [['target', 'add', 'f1', '--engine', 'postgres', '--repo', '/r', '--colour'], /^dbdrill: Unknown option "--colour"; usage: dbdrill target add NAME/],
-    [['target', 'frobnicate'], /^dbdrill: Unknown target command "frobnicate"; use add, list, show, remove or test\.$/],
+    [['target', 'frobnicate'], /^dbdrill: Unknown target command "frobnicate"; use add, list, show, remove, test, edit, copy-add or copy-remove\.$/],
     [['launch'], /^dbdrill: Unknown command "launch"; run dbdrill --help/],
   ])('bad input %j gets exit 2 and one sentence', async (args, pattern) => {
     const r = await runCli(args, { env });

@@ -44,6 +44,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       { sub: 'show', line: 'target show NAME', summary: "a target's settings" },
       { sub: 'remove', line: 'target remove NAME', summary: 'forget it (the repository stays)' },
       { sub: 'test', line: 'target test NAME', summary: 'connect, check archiving, privileges' },
+      { sub: 'copy-add', line: 'target copy-add NAME COPY --dest DIR|REMOTE:PATH [--offsite] [--rclone-config FILE]', summary: 'a copy on other media (3-2-1)' },
+      { sub: 'copy-remove', line: 'target copy-remove NAME COPY', summary: 'forget a copy (its files stay)' },
+      { sub: 'edit', line: 'target edit NAME --encrypt-to RECIPIENT|off', summary: 'encrypt copies with age (public key, repeatable)' },
     ],
     run: { module: 'target', fn: 'targetCommand' },
   },
@@ -56,6 +59,14 @@ export const COMMANDS: readonly CommandSpec[] = [
       },
     ],
     run: { module: 'backup', fn: 'backupCommand' },
+  },
+  {
+    name: 'copy',
+    forms: [
+      { line: 'copy NAME [--backup ID] [--to COPY]', summary: 'send backups and the archive to copies, verified' },
+      { line: 'copy NAME --verify [--to COPY] [--identity FILE]', summary: 'check every file on the copies' },
+    ],
+    run: { module: 'copy', fn: 'copyCommand' },
   },
   {
     name: 'catalog',
@@ -74,16 +85,16 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'restore',
     forms: [
-      { line: 'restore NAME [--backup ID] --dbname NEWDB [--table T] [--jobs N]', summary: 'logical, into a new database' },
+      { line: 'restore NAME [--backup ID] --dbname NEWDB [--table T] [--jobs N] [--from COPY [--identity FILE]]', summary: 'logical, into a new database' },
       {
-        line: 'restore NAME --to TIME|latest [--lsn L | --xid X | --name N] [--exclusive] [--timeline T] [--backup ID] --into DIR --port P [--dry-run]',
+        line: 'restore NAME --to TIME|latest [--lsn L | --xid X | --name N] [--exclusive] [--timeline T] [--backup ID] [--from COPY [--identity FILE]] --into DIR --port P [--dry-run]',
         summary: 'to a point in time',
       },
       {
-        line: 'restore NAME --to TIME [--second inclusive|exclusive] | --gtid G | --position FILE:POS [--backup ID] --into DIR --port P [--dry-run]',
+        line: 'restore NAME --to TIME [--second inclusive|exclusive] | --gtid G | --position FILE:POS [--backup ID] [--from COPY [--identity FILE]] --into DIR --port P [--dry-run]',
         summary: 'MySQL/MariaDB: to a time, GTID or position',
       },
-      { line: 'restore NAME --backup ID --into DIR --port P [--dry-run]', summary: 'as the backup was taken' },
+      { line: 'restore NAME --backup ID [--from COPY [--identity FILE]] --into DIR --port P [--dry-run]', summary: 'as the backup was taken' },
     ],
     run: { module: 'restore', fn: 'restoreCommand' },
   },

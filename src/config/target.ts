@@ -4,6 +4,7 @@ import { parseDuration } from './duration.js';
 import { validateDrillChecks, type DrillCheck } from './drill-checks.js';
 import { validateHealthSettings, type HealthSettings } from './health-settings.js';
 import { ENGINES, type Engine } from './engines.js';
+import { validateCopies, validateRecipients, type CopySpec } from './copies.js';
 import { configLabel, validatePolicy, type Policy } from './policy.js';
 
 export { ENGINES, type Engine };
@@ -32,6 +33,10 @@ export interface Target {
   checks?: DrillCheck[];
   /** Schedules, retention and job time limit; `dbdrill tick` runs it (src/config/policy.ts). */
   policy?: Policy;
+  /** Copies of the repository on other media (src/config/copies.ts, issue 17). */
+  copies?: CopySpec[];
+  /** age public keys that copies are encrypted to. */
+  encryptTo?: string[];
   /** Set for targets that dbdrill created itself (the training sandbox). */
   sandbox?: boolean;
   /**
@@ -146,6 +151,10 @@ export function validateTarget(input: TargetInput, where = ''): Target {
   if (checks !== undefined) target.checks = checks;
   const policy = validatePolicy(input.policy, { engine: target.engine, name }, configLabel(where));
   if (policy !== undefined) target.policy = policy;
+  const copies = validateCopies(input.copies, where ? `${where}: ` : '', repo);
+  if (copies !== undefined && copies.length > 0) target.copies = copies;
+  const encryptTo = validateRecipients(input.encryptTo, at('encryptTo'));
+  if (encryptTo !== undefined) target.encryptTo = encryptTo;
   if (input.sandbox === true) target.sandbox = true;
   return target;
 }

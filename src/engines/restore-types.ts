@@ -27,6 +27,8 @@ export interface PitrRequest {
   second?: SecondChoice;
   /** Only plan: check and describe, write nothing. */
   dryRun?: boolean;
+  /** Read backups and WAL from this repository instead (a copy fetched by src/copies/fetch.ts). */
+  repo?: string;
 }
 
 export interface PitrReport {
@@ -83,6 +85,8 @@ export interface LogicalRestoreRequest {
   dbname: string;
   table?: string;
   jobs?: number;
+  /** Read the backup from this repository instead (a copy fetched by src/copies/fetch.ts). */
+  repo?: string;
 }
 
 export interface LogicalRestoreReport {

@@ -17,7 +17,9 @@ export async function readWindow(configDir: string, name: string): Promise<Recov
  * plan refuses unsafe targets before anything is written; the source server is never contacted.
  */
 export function startPitrRestore(configDir: string, name: string, req: PitrRequest, signal?: AbortSignal): Job<PitrReport> {
-  const target = new TargetStore(configDir).get(name);
+  const stored = new TargetStore(configDir).get(name);
+  // --from COPY: backups and WAL are read from the copy fetched into a temp repository.
+  const target = req.repo ? { ...stored, repo: req.repo } : stored;
   const refused = req.second !== undefined ? secondNotFor(target) : undefined;
   if (refused) throw invalid(refused);
   return startJob(async (ctx) => (await engineFor(target)).pointInTimeRestore(ctx, target, req), signal);

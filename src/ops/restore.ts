@@ -12,7 +12,9 @@ import { pickBackup } from './verify.js';
 export type { LogicalRestoreReport, LogicalRestoreRequest } from '../engines/restore-types.js';
 
 export function startLogicalRestore(configDir: string, name: string, req: LogicalRestoreRequest, signal?: AbortSignal): Job<LogicalRestoreReport> {
-  const target = new TargetStore(configDir).get(name);
+  const stored = new TargetStore(configDir).get(name);
+  // --from COPY: the backup is read from the copy fetched into a temp repository.
+  const target = req.repo ? { ...stored, repo: req.repo } : stored;
   return startJob((ctx) => runLogicalRestore(ctx, target, req), signal);
 }
 

@@ -1,6 +1,7 @@
 import { resolveConfigDir } from '../../config/paths.js';
 import { formatDuration } from '../../config/duration.js';
 import { readCatalog } from '../../ops/catalog.js';
+import { showTarget } from '../../ops/targets.js';
 import { formatBytes } from '../../util/bytes.js';
 import { noExtraPositionals, parseCommand, requirePositional, str } from '../args.js';
 import { Output } from '../output.js';
@@ -14,13 +15,20 @@ export async function catalogCommand(argv: string[]): Promise<number> {
   const name = requirePositional(p, 0, 'The target NAME', USAGE);
   noExtraPositionals(p, 1, USAGE);
   const out = new Output(p.values.json === true);
-  const cat = await readCatalog(resolveConfigDir(str(p, 'config')), name);
+  const configDir = resolveConfigDir(str(p, 'config'));
+  const cat = await readCatalog(configDir, name);
   for (const u of cat.unreadable) out.log(`WARN backup ${u.id}: manifest unreadable (${u.error})`);
-  out.result(cat, () =>
+  // Where each backup is held (the primary and each copy), when the target has copies.
+  const { heldForCatalog } = await import('../../copies/view.js');
+  const { heldText } = await import('../../copies/status.js');
+  const held = heldForCatalog(showTarget(configDir, name));
+  const backups = held.size ? cat.backups.map((b) => ({ ...b, held: held.get(b.id) ?? [] })) : cat.backups;
+  const heldCol = (id: string) => (held.size ? [heldText(held.get(id) ?? [])] : []);
+  out.result({ ...cat, backups }, () =>
     cat.backups.length === 0
       ? `No backups of ${cat.target} yet in ${cat.repo}; take one with: dbdrill backup ${cat.target} --kind logical`
       : table(
-          ['ID', 'KIND', 'TYPE', 'STATUS', 'STARTED', 'DURATION', 'SIZE', 'VERIFIED'],
+          ['ID', 'KIND', 'TYPE', 'STATUS', 'STARTED', 'DURATION', 'SIZE', 'VERIFIED', ...(held.size ? ['HELD'] : [])],
           cat.backups.map((b) => [
             b.id,
             b.kind,
@@ -30,6 +38,7 @@ export async function catalogCommand(argv: string[]): Promise<number> {
             b.durationSeconds === undefined ? '—' : formatDuration(b.durationSeconds),
             b.status === 'complete' ? formatBytes(b.sizeBytes) : '—',
             b.verified ? `${b.verified.ok ? 'OK' : 'FAIL'} ${b.verified.method}` : 'no',
+            ...heldCol(b.id),
           ]),
         ),
   );

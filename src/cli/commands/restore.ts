@@ -34,6 +34,8 @@ export async function restoreCommand(argv: string[]): Promise<number> {
       into: { type: 'string' },
       port: { type: 'string' },
       'dry-run': { type: 'boolean' },
+      from: { type: 'string' },
+      identity: { type: 'string' },
     },
     USAGE,
   );
@@ -57,8 +59,32 @@ async function pointInTime(name: string, p: Parsed): Promise<number> {
   checkSecondFor(second, target);
   const out = new Output(p.values.json === true);
   if (target.kind === 'time') out.log(`restore target: ${target.at.toISOString()} (UTC; given as "${target.input}")`);
+  const configDir = resolveConfigDir(str(p, 'config'));
+  const fromCopy = str(p, 'from');
+  if (fromCopy === undefined && str(p, 'identity') !== undefined) throw usage(`--identity decrypts a copy: give it with --from COPY; usage: ${USAGE}.`);
+  // The primary repository lost: the copy is fetched (and checked, and decrypted) into a temp repository first.
+  const fetched = fromCopy === undefined ? undefined : await (await import('../../copies/restore-from.js')).fetchForRestore(configDir, name, fromCopy, str(p, 'identity'), (l) => out.log(l), interruptSignal());
+  try {
+    return await runPointInTime(out, configDir, name, p, target, second, timelineText, into, portText, fetched);
+  } finally {
+    fetched?.cleanup();
+  }
+}
+
+async function runPointInTime(
+  out: Output,
+  configDir: string,
+  name: string,
+  p: Parsed,
+  target: RestoreTarget,
+  second: ReturnType<typeof parseSecondArg>,
+  timelineText: string | undefined,
+  into: string,
+  portText: string,
+  fetched: { repo: string; copy: string; files: number; bytes: number; seconds: number } | undefined,
+): Promise<number> {
   const job = startPitrRestore(
-    resolveConfigDir(str(p, 'config')),
+    configDir,
     name,
     {
       target,
@@ -69,12 +95,14 @@ async function pointInTime(name: string, p: Parsed): Promise<number> {
       exclusive: p.values.exclusive === true,
       second,
       dryRun: p.values['dry-run'] === true,
+      ...(fetched ? { repo: fetched.repo } : {}),
     },
     interruptSignal(),
   );
   out.follow(job);
   const r = await job.result;
-  out.result(r, () => {
+  const from = fetched ? { copy: fetched.copy, files: fetched.files, bytes: fetched.bytes, seconds: fetched.seconds } : undefined;
+  out.result(from ? { ...r, from } : r, () => {
     if (isMysqlPlan(r.plan)) return mysqlText(r);
     const lines = [
       `plan:     backup ${r.plan.backup}, WAL ${r.plan.walFrom}…${r.plan.walTo} (${r.plan.segments} segment(s)), about ${formatBytes(r.plan.estimatedBytes)} to copy`,
@@ -120,15 +148,27 @@ async function logical(name: string, p: Parsed): Promise<number> {
   const jobsText = str(p, 'jobs') ?? '1';
   if (!/^\d+$/.test(jobsText) || Number(jobsText) < 1 || Number(jobsText) > 64) throw usage(`--jobs "${jobsText}" must be a whole number from 1 to 64.`);
   const out = new Output(p.values.json === true);
+  const configDir = resolveConfigDir(str(p, 'config'));
+  const fromCopy = str(p, 'from');
+  if (fromCopy === undefined && str(p, 'identity') !== undefined) throw usage(`--identity decrypts a copy: give it with --from COPY; usage: ${USAGE}.`);
+  const fetched = fromCopy === undefined ? undefined : await (await import('../../copies/restore-from.js')).fetchForRestore(configDir, name, fromCopy, str(p, 'identity'), (l) => out.log(l), interruptSignal());
+  try {
+    return await runLogical(out, configDir, name, p, dbname, Number(jobsText), fetched);
+  } finally {
+    fetched?.cleanup();
+  }
+}
+
+async function runLogical(out: Output, configDir: string, name: string, p: Parsed, dbname: string, jobs: number, fetched: { repo: string; copy: string } | undefined): Promise<number> {
   const job = startLogicalRestore(
-    resolveConfigDir(str(p, 'config')),
+    configDir,
     name,
-    { backup: str(p, 'backup'), dbname, table: str(p, 'table'), jobs: Number(jobsText) },
+    { backup: str(p, 'backup'), dbname, table: str(p, 'table'), jobs, ...(fetched ? { repo: fetched.repo } : {}) },
     interruptSignal(),
   );
   out.follow(job);
   const r = await job.result;
-  out.result(r, () =>
+  out.result(fetched ? { ...r, from: { copy: fetched.copy } } : r, () =>
     [
       ...r.tables.map((t) => `     ${t.table}: ${t.rows} rows`),
       `${r.matches ? 'OK  ' : 'WARN'} ${r.detail}`,

@@ -33,12 +33,18 @@ export async function targetCommand(argv: string[]): Promise<number> {
       return remove(rest);
     case 'test':
       return test(rest);
+    case 'copy-add':
+      return (await import('./copy.js')).copyAddCommand(rest);
+    case 'copy-remove':
+      return (await import('./copy.js')).copyRemoveCommand(rest);
+    case 'edit':
+      return (await import('./copy.js')).targetEditCommand(rest);
     default: {
       const guess = sub === undefined ? undefined : closest(sub, subcommandsOf('target'));
       throw usage(
         sub
-          ? `Unknown target command "${sub}"; ${guess ? `did you mean ${guess}?` : 'use add, list, show, remove or test.'}`
-          : 'A target command is missing; use add, list, show, remove or test.',
+          ? `Unknown target command "${sub}"; ${guess ? `did you mean ${guess}?` : 'use add, list, show, remove, test, edit, copy-add or copy-remove.'}`
+          : 'A target command is missing; use add, list, show, remove, test, edit, copy-add or copy-remove.',
       );
     }
   }
@@ -98,13 +104,15 @@ function list(argv: string[]): number {
   return 0;
 }
 
-function show(argv: string[]): number {
+async function show(argv: string[]): Promise<number> {
   const p = parseCommand(argv, {}, USAGE.show);
   const name = requirePositional(p, 0, 'The target NAME', USAGE.show);
   noExtraPositionals(p, 1, USAGE.show);
   const out = new Output(p.values.json === true);
   const target = showTarget(resolveConfigDir(str(p, 'config')), name);
-  out.result({ target }, () => describe(target));
+  const { copiesView, copiesText } = await import('../../copies/view.js');
+  const copies = copiesView(target);
+  out.result({ target, copies }, () => `${describe(target)}\n${copiesText(copies)}`);
   return 0;
 }
 

@@ -1,0 +1,20 @@
+import { TargetStore } from '../config/store.js';
+import { serverAccount } from '../sandbox/users.js';
+import { formatBytes } from '../util/bytes.js';
+import { identityPath } from '../crypto/identity.js';
+import { fetchCopy } from './fetch.js';
+import { copyOf } from './send.js';
+
+/**
+ * `restore NAME --from COPY`: the copy fetched into a temp repository, every file checked (and
+ * decrypted with the identity when the copy is encrypted); the WAL archive made readable to the
+ * server's user, who runs wal-fetch against it as restore_command.
+ */
+export async function fetchForRestore(configDir: string, name: string, copy: string, identity: string | undefined, log: (l: string) => void, signal?: AbortSignal) {
+  const target = new TargetStore(configDir).get(name);
+  const spec = copyOf(target, copy);
+  const owner = target.engine === 'postgres' ? serverAccount('postgres') : undefined;
+  const f = await fetchCopy(target, spec, { identity: identityPath(identity), signal, log, ...(owner ? { owner } : {}) });
+  log(`OK fetched copy ${copy}: ${f.files} file(s), ${formatBytes(f.bytes)} in ${f.seconds.toFixed(1)} s, each checked against the copy's sha256`);
+  return { ...f, copy };
+}
