@@ -7,7 +7,7 @@ import { visibleWindow } from '../widgets/DataTable/fit.js';
 import { StatusMarker } from '../widgets/StatusMarker/StatusMarker.js';
 import { TextField } from '../widgets/TextField/TextField.js';
 import type { RestoreState } from './restoreState.js';
-import { resolveTime } from './restoreState.js';
+import { chosenPreset, resolveTime } from './restoreState.js';
 import { describeGaps, drawTimeline, LEGEND } from './timeline.js';
 
 export interface PickViewProps {
@@ -46,7 +46,8 @@ export function PickView({ state, into, width, height }: PickViewProps): ReactNo
         : [];
   const fixed = (drawing ? 6 : 2) + 1 + 1 + 3 + (message.length ? 1 + message.length : 0);
   const presetRoom = Math.max(1, height - fixed);
-  const { start, end } = visibleWindow(state.presets.length, state.preset, presetRoom);
+  const chosenAt = chosenPreset(state);
+  const { start, end } = visibleWindow(state.presets.length, Math.max(0, chosenAt), presetRoom);
   const presetsFocused = state.focus === 'presets' && state.phase === 'pick';
   const labelWidth = Math.max(6, ...state.presets.map((p) => textWidth(p.label)));
 
@@ -82,12 +83,14 @@ export function PickView({ state, into, width, height }: PickViewProps): ReactNo
       ) : (
         state.presets.slice(start, end).map((p, k) => {
           const i = start + k;
-          const on = i === state.preset;
+          const on = i === chosenAt;
+          // One › on the screen, where the keys go; the chosen preset is • while a field is edited.
           return (
             <Text key={p.label} wrap="truncate-end">
-              <Text bold={presetsFocused}>{fit(i === start ? 'Presets' : '', 9)}</Text>
+              {/* A time of one's own marks no preset: the › then stands by the label, so focus still shows. */}
+              <Text bold={presetsFocused}>{fit(i === start ? (presetsFocused && chosenAt < 0 ? '› Presets' : 'Presets') : '', 9)}</Text>
               <Text inverse={on && presetsFocused}>
-                {on ? '› ' : '  '}
+                {on ? (presetsFocused ? '› ' : '• ') : '  '}
                 {fit(p.label, labelWidth)}
                 {'  '}
                 {p.at ? utc(p.at) : ''}
@@ -97,9 +100,9 @@ export function PickView({ state, into, width, height }: PickViewProps): ReactNo
         })
       )}
       <Text> </Text>
-      <TextField label="Time" labelWidth={LABEL} value={state.time} focused={state.focus === 'time'} width={width} hint={timeHint(state)} />
-      <TextField label="Into" labelWidth={LABEL} value={into} focused={state.focus === 'into'} width={width} hint={state.into === undefined ? 'new directory' : undefined} />
-      <TextField label="Port" labelWidth={LABEL} value={state.port ?? '…'} focused={state.focus === 'port'} width={width} hint="on 127.0.0.1" />
+      <TextField label="Time" labelWidth={LABEL} value={state.time} focused={state.focus === 'time'} replacing={state.replacing} width={width} hint={timeHint(state)} />
+      <TextField label="Into" labelWidth={LABEL} value={into} focused={state.focus === 'into'} replacing={state.replacing} width={width} hint={state.into === undefined ? 'new directory' : undefined} />
+      <TextField label="Port" labelWidth={LABEL} value={state.port ?? '…'} focused={state.focus === 'port'} replacing={state.replacing} width={width} hint="on 127.0.0.1" />
       {message.length > 0 && <Text> </Text>}
       {message.map((line, i) =>
         state.phase === 'planning' ? (

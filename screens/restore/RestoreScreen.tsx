@@ -32,8 +32,8 @@ export function RestoreScreen(): ReactNode {
     dispatch({ type: 'target', target });
   }, [target, dispatch]);
   useEffect(() => {
-    if (handoff) dispatch({ type: 'handoff', handoff });
-  }, [handoff, dispatch]);
+    if (handoff) dispatch({ type: 'handoff', handoff, running: current().run?.store.getSnapshot().state === 'running' });
+  }, [handoff, dispatch, current]);
 
   const mounted = useMounted();
 
@@ -166,6 +166,10 @@ export function RestoreScreen(): ReactNode {
     if (s.focus === 'presets') {
       if (key.downArrow || input === 'j') dispatch({ type: 'preset', by: 1 });
       else if (key.upArrow || input === 'k') dispatch({ type: 'preset', by: -1 });
+      else if (input === ']') dispatch({ type: 'preset', by: -1 });
+      else if (input === '[') dispatch({ type: 'preset', by: 1 });
+      else if (key.leftArrow || input === 'h') dispatch({ type: 'nudge', minutes: -1 });
+      else if (key.rightArrow || input === 'l') dispatch({ type: 'nudge', minutes: 1 });
       else if (input === 't' || input === 'e') dispatch({ type: 'focus', focus: 'time' });
       else return false;
       return true;
@@ -177,7 +181,7 @@ export function RestoreScreen(): ReactNode {
     else {
       const field = s.focus;
       const value = field === 'time' ? s.time : field === 'into' ? intoOf(s) : (s.port ?? '');
-      const text = editText(value, input, key);
+      const text = editText(value, input, key, s.replacing);
       if (text !== undefined) dispatch({ type: 'edit', field, text });
     }
     return true;
@@ -233,15 +237,17 @@ function hintsFor(state: RestoreState, running: boolean): KeyHint[] {
   if (!state.window) return [];
   if (state.focus === 'presets') {
     return [
-      { keys: '↑↓', label: 'preset' },
-      { keys: 'tab', label: 'edit time, dir, port' },
       { keys: 'enter', label: 'plan' },
+      { keys: '↑↓', label: 'preset' },
+      { keys: '←→', label: '1 min' },
+      { keys: 'tab', label: 'fields' },
     ];
   }
   return [
     { keys: 'enter', label: 'plan' },
     { keys: 'tab ↑↓', label: 'field' },
     { keys: 'esc', label: 'presets' },
+    ...(state.replacing ? [{ keys: 'type', label: 'to replace' }] : []),
     { keys: 'ctrl-c', label: 'quit' },
   ];
 }
