@@ -4,6 +4,7 @@ import type { ConsoleApi } from '../api.js';
 import { CatalogScreen } from '../catalog/CatalogScreen.js';
 import { DrillScreen } from '../drill/DrillScreen.js';
 import { HealthScreen } from '../health/HealthScreen.js';
+import { ChangeFeed } from '../hooks/changeFeed.js';
 import { useSyncedReducer } from '../hooks/useSyncedReducer.js';
 import { useTerminalSize } from '../hooks/useTerminalSize.js';
 import { KeyRouter } from '../keys/keyRouter.js';
@@ -44,6 +45,7 @@ export function App({ api }: { api: ConsoleApi }): ReactNode {
   const { columns, rows } = useTerminalSize();
   const [state, dispatch, current] = useSyncedReducer(shellReducer, initialShell);
   const [router] = useState(() => new KeyRouter());
+  const [changes] = useState(() => new ChangeFeed());
 
   const go = useMemo(
     () => (screen: ScreenId, target?: string, backup?: string) =>
@@ -114,6 +116,7 @@ export function App({ api }: { api: ConsoleApi }): ReactNode {
                 handoff={state.handoff}
                 go={go}
                 select={select}
+                changes={changes}
               />
             ))}
           </Box>
@@ -134,13 +137,14 @@ interface ScreenSlotProps {
   handoff: Handoff | undefined;
   go: (screen: ScreenId, target?: string, backup?: string) => void;
   select: (target: string) => void;
+  changes: ChangeFeed;
 }
 
-function ScreenSlot({ id, router, shown, target, handoff, go, select }: ScreenSlotProps): ReactNode {
+function ScreenSlot({ id, router, shown, target, handoff, go, select, changes }: ScreenSlotProps): ReactNode {
   const Screen = SCREEN_COMPONENTS[id];
   const value = useMemo<ScreenContextValue>(
-    () => ({ router, screen: id, active: shown, target, handoff, go, select }),
-    [router, id, shown, target, handoff, go, select],
+    () => ({ router, screen: id, active: shown, target, handoff, go, select, changes }),
+    [router, id, shown, target, handoff, go, select, changes],
   );
   return (
     <Box display={shown ? 'flex' : 'none'} flexDirection="column">

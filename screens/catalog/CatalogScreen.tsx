@@ -31,7 +31,7 @@ const PREVIEW_HEIGHT = 6;
 
 export function CatalogScreen(): ReactNode {
   const api = useApi();
-  const { target, active, go } = useScreenContext();
+  const { target, active, go, changes } = useScreenContext();
   const { width, height } = useBodySize();
   const [state, dispatch, current] = useSyncedReducer(catalogReducer, initialCatalog);
   const runSnap = useJobEvents<unknown>(state.run?.store);
@@ -67,8 +67,11 @@ export function CatalogScreen(): ReactNode {
   const runState = runSnap?.state;
   const runTarget = state.run?.target;
   useEffect(() => {
-    if (runState && runState !== 'running' && runTarget !== undefined && runTarget === current().target) void load(runTarget);
-  }, [runState, runTarget, load, current]);
+    if (!runState || runState === 'running' || runTarget === undefined) return;
+    if (runTarget === current().target) void load(runTarget);
+    // Targets (its newest backup, its window) hears of it too.
+    changes.notify(runTarget);
+  }, [runState, runTarget, load, current, changes]);
 
   // Leaving the console must not leave a job running unseen.
   useEffect(() => () => state.run?.store.dispose(), [state.run]);

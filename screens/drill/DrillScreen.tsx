@@ -16,7 +16,7 @@ import { DRILL_FIELDS, drillReducer, initialDrill, type DrillState } from './dri
 
 export function DrillScreen(): ReactNode {
   const api = useApi();
-  const { target, active } = useScreenContext();
+  const { target, active, changes } = useScreenContext();
   const { width, height } = useBodySize();
   const [state, dispatch, current] = useSyncedReducer(drillReducer, initialDrill);
   const runSnap = useJobEvents(state.run?.store);
@@ -46,8 +46,10 @@ export function DrillScreen(): ReactNode {
   const runState = runSnap?.state;
   useEffect(() => {
     const name = current().target;
-    if (runState && runState !== 'running' && name !== undefined) void loadHistory(name);
-  }, [runState, loadHistory, current]);
+    if (!runState || runState === 'running' || name === undefined) return;
+    void loadHistory(name);
+    changes.notify(name);
+  }, [runState, loadHistory, current, changes]);
 
   useEffect(() => () => state.run?.store.dispose(), [state.run]);
   useQuitGuard(running ? () => dispatch({ type: 'ask' }) : undefined);

@@ -28,7 +28,7 @@ const secs = (s: number) => formatDuration(s);
  */
 export function TrainingScreen(): ReactNode {
   const api = useApi();
-  const { active, go, select } = useScreenContext();
+  const { active, go, select, changes } = useScreenContext();
   const { width, height } = useBodySize();
   const [state, dispatch, current] = useSyncedReducer(trainingReducer, initialTraining);
   const runSnap = useJobEvents(state.run?.store);
@@ -53,8 +53,12 @@ export function TrainingScreen(): ReactNode {
   }, [active, refresh]);
   const runState = runSnap?.state;
   useEffect(() => {
-    if (runState && runState !== 'running') void refresh();
-  }, [runState, refresh]);
+    if (!runState || runState === 'running') return;
+    void refresh();
+    // A disaster takes a base backup first and archives WAL: Targets re-reads the sandbox's row.
+    const sb = current().sandbox;
+    if (sb) changes.notify(sb);
+  }, [runState, refresh, current, changes]);
   useEffect(() => () => state.run?.store.dispose(), [state.run]);
 
   const startRun = (title: string, job: Job<unknown>, doneText = 'Done: enter shows the guide.') =>
