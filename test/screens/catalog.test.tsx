@@ -101,7 +101,9 @@ describe('details pane', () => {
     await r.press('j', 'j', KEYS.tab);
     let frame = stripAnsi(await r.waitForFrame((f) => stripAnsi(f).includes('› details') && f.includes('pg_basebackup 15.8')));
     // The table shrinks to the selected row; the details get the room.
-    expect(frameLines(frame).filter((l) => /^(› | {2})2026/.test(l))).toHaveLength(1);
+    expect(frameLines(frame).filter((l) => /^(› |• | {2})2026/.test(l))).toHaveLength(1);
+    // One › on screen: the details have the keys, the table's row is marked • meanwhile.
+    expect(frameLines(frame).filter((l) => l.startsWith('• 2026'))).toHaveLength(1);
     expect(frame).toMatch(/server\s+PostgreSQL 15\.8/);
     expect(frame).toMatch(/tool\s+pg_basebackup 15\.8 \(pg_basebackup-tar\)/);
     expect(frame).toMatch(/argv\s+\/usr\/lib\/postgresql\/15\/bin\/pg_basebackup --host 10\.0\.0\.5/);

@@ -60,7 +60,8 @@ export function DataTable<Row>(props: DataTableProps<Row>): ReactNode {
           const isSelected = start + k === selected;
           return (
             <Text key={rowKey(row)} wrap="truncate-end" inverse={isSelected && focused}>
-              {isSelected ? '› ' : '  '}
+              {/* One › on screen, where the keys go: an unfocused table marks its row with •. */}
+              {isSelected ? (focused ? '› ' : '• ') : '  '}
               {cells(row).map((c, i) => (
                 <Text key={i} color={c.color}>
                   {i > 0 ? ' '.repeat(GAP) : ''}
