@@ -216,7 +216,10 @@ export function CatalogScreen(): ReactNode {
     return true;
   };
 
-  useScreenKeys(onKey, hintsFor(state, running, showRun, entry !== undefined), state.filterEditing);
+  // The list of a target not read yet: keys typed meanwhile (j, r, v…) wait for it.
+  // (A target handed over but not taken up yet counts as not read.)
+  const busy = !showRun && ((target !== undefined && target !== state.target) || (state.target !== undefined && state.list === undefined && state.loadError === undefined));
+  useScreenKeys(onKey, hintsFor(state, running, showRun, entry !== undefined), state.filterEditing, busy);
 
   if (showRun && state.run) {
     return <BackupRun run={state.run} asking={state.asking} width={width} height={height} />;

@@ -49,8 +49,13 @@ export function useQuitGuard(guard: (() => void) | undefined): void {
   }, [router, screen, on]);
 }
 
-export function useScreenKeys(handler: ScreenKeyHandler, hints: readonly KeyHint[], exclusive = false): void {
+export function useScreenKeys(handler: ScreenKeyHandler, hints: readonly KeyHint[], exclusive = false, busy = false): void {
   const { router, screen } = useScreenContext();
+  // Busy: keys typed now are held by the shell and replayed once this screen can take them.
+  useLayoutEffect(() => {
+    router.setBusy(screen, busy);
+  }, [router, screen, busy]);
+  useLayoutEffect(() => () => router.setBusy(screen, false), [router, screen]);
   const ref = useRef(handler);
   ref.current = handler;
   useLayoutEffect(() => {

@@ -188,7 +188,11 @@ export function RestoreScreen(): ReactNode {
   };
 
   const editing = state.phase === 'plan' || (state.phase === 'pick' && state.focus !== 'presets' && state.window !== undefined);
-  useScreenKeys(onKey, hintsFor(state, running), editing);
+  // Reading the window (or about to apply a hand-off): keys typed meanwhile wait for it.
+  const busy =
+    state.phase === 'pick' &&
+    ((target !== undefined && target !== state.target) || (state.target !== undefined && state.windowError === undefined && (!state.window || state.pending !== undefined)));
+  useScreenKeys(onKey, hintsFor(state, running), editing, busy);
 
   if (state.phase === 'run' && state.run) {
     return <RestoreRun run={state.run} asking={state.asking} width={width} height={height} />;
