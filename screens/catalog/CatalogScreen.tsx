@@ -122,6 +122,11 @@ export function CatalogScreen(): ReactNode {
     const s = current();
     const showRun = s.run !== undefined && !s.runDismissed;
 
+    // A finished run's view gives way to any table key (r, v, j…), which then acts: nothing typed is lost.
+    if (showRun && s.run && s.run.store.getSnapshot().state !== 'running' && !key.return && !key.escape && input !== 'x' && !/^[1-6?q]$/.test(input)) {
+      dispatch({ type: 'run-dismissed' });
+      return onKey(input, key);
+    }
     if (showRun && s.run) {
       return runKeys(s.run.store, s.asking, input, key, {
         ask: () => dispatch({ type: 'ask' }),
@@ -301,7 +306,7 @@ function hintsFor(state: CatalogState, running: boolean, showRun: boolean, hasEn
   if (showRun && state.run) {
     if (running && state.asking) return [{ keys: 'y', label: `cancel the ${runNoun(state.run)}` }, { keys: 'n', label: 'keep it running' }];
     if (running) return [{ keys: 'x ctrl-c', label: 'cancel' }];
-    return [{ keys: 'enter', label: 'back to the catalog' }];
+    return [{ keys: 'enter esc', label: 'back to the catalog' }];
   }
   if (state.choosing !== undefined) {
     return [

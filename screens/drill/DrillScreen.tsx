@@ -132,7 +132,7 @@ function hintsFor(state: DrillState, running: boolean): KeyHint[] {
   if (state.runShown && state.run) {
     if (running && state.asking) return [{ keys: 'y', label: 'cancel the drill' }, { keys: 'n', label: 'keep it running' }];
     if (running) return [{ keys: 'x ctrl-c', label: 'cancel' }];
-    return [{ keys: 'enter', label: 'back to drills' }];
+    return [{ keys: 'enter esc', label: 'back to drills' }];
   }
   if (state.target === undefined) return [];
   if (state.opened !== undefined) return [{ keys: 'enter esc', label: 'back' }, { keys: '↑↓', label: 'scroll' }];

@@ -226,7 +226,7 @@ function hintsFor(state: RestoreState, running: boolean): KeyHint[] {
   if (state.phase === 'run') {
     if (running && state.asking) return [{ keys: 'y', label: 'cancel the restore' }, { keys: 'n', label: 'keep it running' }];
     if (running) return [{ keys: 'x ctrl-c', label: 'cancel' }];
-    return [{ keys: 'enter', label: 'back' }];
+    return [{ keys: 'enter esc', label: 'back to the picker' }];
   }
   if (state.phase === 'plan') {
     return [

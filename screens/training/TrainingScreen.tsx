@@ -248,7 +248,7 @@ function Guide({ session, width, height }: { session: TrainingSession; width: nu
 }
 
 function hintsFor(state: TrainingState, running: boolean): KeyHint[] {
-  if (state.runShown && state.run) return running ? [] : [{ keys: 'enter', label: 'back' }];
+  if (state.runShown && state.run) return running ? [] : [{ keys: 'enter esc', label: 'back to the guide' }];
   if (!state.sandbox) return [];
   if (state.confirming) return [{ keys: 'enter', label: 'go ahead (name typed)' }, { keys: 'esc', label: 'cancel' }, { keys: 'ctrl-c', label: 'quit' }];
   if (!state.session) return [{ keys: '↑↓', label: 'choose' }, { keys: 'enter', label: 'cause it' }];

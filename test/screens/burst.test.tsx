@@ -44,4 +44,30 @@ describe('a burst of keys across a screen change', () => {
     const frame = stripAnsi(await r.waitForFrame((f) => f.includes('· Restore') && stripAnsi(f).includes(`› end of ${BASE_B}`), 'Restore from the third row'));
     expect(selectedLine(frame)).toBeUndefined();
   });
+
+  test("a finished backup's view gives way to a table key: r right after it restores from the selected backup", async () => {
+    const api = fakeApi({ targets: [target('prod'), target('staging')], manifests: { prod: prodManifests() } });
+    const r = renderApp(api);
+    await r.waitForFrame((f) => f.includes('staging'));
+    await r.press(KEYS.enter);
+    await r.waitForFrame((f) => f.includes('prod · 4 backups'));
+    await r.press('b');
+    await r.waitForFrame((f) => stripAnsi(f).includes('logical'));
+    await r.press(KEYS.right, KEYS.enter);
+    await r.waitForFrame((f) => stripAnsi(f).includes('back to the catalog'), 'the physical backup finished');
+    // Footer: one key to go back, not "enter back … esc back".
+    expect(stripAnsi(r.lastFrame())).not.toMatch(/esc back\s*$/m);
+    // The new physical backup is the selected row; r is not swallowed by the finished run's view.
+    await r.press('r');
+    await r.waitForFrame((f) => f.includes('· Restore') && f.includes('Recoverable window of prod'), 'Restore opened by r');
+  });
+});
+
+describe('narrow terminals', () => {
+  test('at 60x20 Targets keeps the port of each target (the host is cut from the start)', async () => {
+    const r = renderApp(fakeApi({ targets: [target('prod', { host: 'db-primary.eu-west-1.internal.example.com', port: 6432 }), target('staging')] }), { columns: 60, rows: 20 });
+    const frame = stripAnsi(await r.waitForFrame((f) => f.includes('staging')));
+    expect(frame).toMatch(/› prod\s+postgres\s+…\S*:6432/);
+    expect(frame).toMatch(/staging\s+postgres\s+\S*:5432/);
+  });
 });

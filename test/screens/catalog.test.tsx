@@ -191,7 +191,7 @@ describe('Backup run view', () => {
     copy.open();
     frame = stripAnsi(await r.waitForFrame((f) => f.includes('Backup 20261125T110000Z-F complete'), 'the final OK'));
     expect(frame).toMatch(/OK\s+Backup 20261125T110000Z-F complete: physical, 100 MiB in 1 file, 4s\./);
-    expect(frameLines(frame).at(-1)).toContain('enter back to the catalog');
+    expect(frameLines(frame).at(-1)).toContain('enter esc back to the catalog');
     await r.press(KEYS.enter);
     frame = stripAnsi(await r.waitForFrame((f) => f.includes('prod · 5 backups')));
     expect(selectedLine(frame)).toMatch(/20261125T110000Z-F\s+physical\s+full\s+OK/);
