@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { runConsole, type RunConsoleOptions } from '../../screens/render.js';
+import { ENTER_ALT_SCREEN, LEAVE_ALT_SCREEN, runConsole, type RunConsoleOptions } from '../../screens/render.js';
 import { fakeApi, target } from './fakeApi.js';
 import { FakeStdin, FakeStdout, stripAnsi } from './helpers.js';
 import { VirtualTerminal } from './vt.js';
@@ -71,6 +71,9 @@ describe('runConsole on a terminal', () => {
     // A frame as tall as the terminal would make Ink clear it on every update (flicker).
     expect(written).not.toContain('\u001B[2J');
     expect(written).not.toContain('\u001Bc');
+    // The alternate screen, entered first and left last: no frame stays in the scrollback.
+    expect(stdout.frames[0]).toBe(ENTER_ALT_SCREEN);
+    expect(stdout.frames.at(-1)!.endsWith(LEAVE_ALT_SCREEN)).toBe(true);
   });
 
   test('what a terminal shows after each key: the whole frame in place, nothing scrolled away', async () => {
