@@ -8,7 +8,7 @@ import { StatusMarker } from '../widgets/StatusMarker/StatusMarker.js';
 import { TextField } from '../widgets/TextField/TextField.js';
 import type { RestoreState } from './restoreState.js';
 import { chosenPreset, resolveTime } from './restoreState.js';
-import { describeGaps, drawTimeline, LEGEND } from './timeline.js';
+import { describeGaps, drawTimeline, LEGEND, markLine } from './timeline.js';
 
 export interface PickViewProps {
   state: RestoreState;
@@ -38,13 +38,21 @@ export function PickView({ state, into, width, height }: PickViewProps): ReactNo
   const t = resolveTime(state.time);
   const chosen = t?.kind === 'time' ? t.at : t?.kind === 'latest' && w.to ? new Date(w.to) : undefined;
   const drawing = drawTimeline(w, width, chosen);
+  // A recorded disaster: D and g (the last good commit) under the bar, and a warning when the
+  // chosen moment would restore the damage too.
+  const inc = state.incident;
+  const marks = inc && drawing ? markLine(w, width, [{ at: inc.lastGoodAt, ch: 'g' }, { at: inc.disasterAt, ch: 'D' }]) : '';
+  const hms = (t: string) => utc(t).slice(11);
+  const incidentLine = inc ? `D ${hms(inc.disasterAt)} ${inc.what} · g last good commit ${hms(inc.lastGoodAt)}` : '';
+  const afterDisaster = inc && chosen && chosen.getTime() >= Date.parse(inc.disasterAt);
+  const incidentLines = inc ? (marks ? 2 : 1) + (afterDisaster ? 1 : 0) : 0;
   const message =
     state.phase === 'planning'
       ? [`…    planning: reading the archive, checking ${into} and port ${state.port ?? '?'}`]
       : state.refusal
         ? wrapText(`FAIL ${state.refusal}`, width).slice(0, 4)
         : [];
-  const fixed = (drawing ? 6 : 2) + 1 + 1 + 3 + (message.length ? 1 + message.length : 0);
+  const fixed = (drawing ? 6 : 2) + incidentLines + 1 + 1 + 3 + (message.length ? 1 + message.length : 0);
   const presetRoom = Math.max(1, height - fixed);
   const chosenAt = chosenPreset(state);
   const { start, end } = visibleWindow(state.presets.length, Math.max(0, chosenAt), presetRoom);
@@ -60,6 +68,7 @@ export function PickView({ state, into, width, height }: PickViewProps): ReactNo
         <>
           <Text wrap="truncate-end">{drawing.bar}</Text>
           <Text wrap="truncate-end">{drawing.caret || ' '}</Text>
+          {marks ? <Text wrap="truncate-end">{marks}</Text> : null}
           <Text dimColor wrap="truncate-end">
             {drawing.ends}
           </Text>
@@ -75,6 +84,12 @@ export function PickView({ state, into, width, height }: PickViewProps): ReactNo
       <Text dimColor={w.gaps.length === 0} color={w.gaps.length > 0 ? 'yellow' : undefined} wrap="truncate-end">
         {describeGaps(w, drawing?.unreachable ?? false)}
       </Text>
+      {inc ? <Text wrap="truncate-end">{incidentLine}</Text> : null}
+      {afterDisaster ? (
+        <Text color="yellow" wrap="truncate-end">
+          <StatusMarker marker="WARN" /> {`after the disaster: the damage comes back too; last good ${hms(inc!.lastGoodAt)}`}
+        </Text>
+      ) : null}
       <Text> </Text>
       {state.presets.length === 0 ? (
         <Text dimColor wrap="truncate-end">

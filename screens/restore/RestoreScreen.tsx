@@ -40,6 +40,11 @@ export function RestoreScreen(): ReactNode {
   const loadWindow = useCallback(
     async (name: string) => {
       try {
+        // A training session on this target marks its disaster on the timeline (none: nothing).
+        api.readTraining(name).then(
+          (t) => mounted.current && dispatch({ type: 'incident', target: name, incident: t && !t.score ? { disasterAt: t.disasterAt, lastGoodAt: t.lastGoodAt, what: t.what } : undefined }),
+          () => undefined,
+        );
         const window = await api.readWindow(name);
         if (mounted.current) dispatch({ type: 'window', target: name, window });
       } catch (e) {

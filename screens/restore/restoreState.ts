@@ -17,6 +17,13 @@ export interface Preset {
   at?: string;
 }
 
+/** Known events on the target's timeline (a training disaster and the last good commit before it). */
+export interface Incident {
+  disasterAt: string;
+  lastGoodAt: string;
+  what: string;
+}
+
 export type Field = 'presets' | 'time' | 'into' | 'port';
 export const FIELDS: readonly Field[] = ['presets', 'time', 'into', 'port'];
 
@@ -60,6 +67,8 @@ export interface RestoreState {
   confirmHint: string | undefined;
   run: RestoreRun | undefined;
   asking: boolean;
+  /** A recorded disaster on this target, marked on the timeline and warned of in the picker. */
+  incident: Incident | undefined;
 }
 
 export type RestoreAction =
@@ -81,7 +90,8 @@ export type RestoreAction =
   | { type: 'back-to-pick' }
   | { type: 'run-started'; run: RestoreRun }
   | { type: 'ask' }
-  | { type: 'answered' };
+  | { type: 'answered' }
+  | { type: 'incident'; target: string; incident: Incident | undefined };
 
 export const initialRestore: RestoreState = {
   target: undefined,
@@ -104,6 +114,7 @@ export const initialRestore: RestoreState = {
   confirmHint: undefined,
   run: undefined,
   asking: false,
+  incident: undefined,
 };
 
 /** "latest", then each base backup's end, newest first. */
@@ -252,6 +263,8 @@ export function restoreReducer(state: RestoreState, action: RestoreAction): Rest
       };
     case 'run-started':
       return { ...state, phase: 'run', run: action.run, asking: false };
+    case 'incident':
+      return action.target === state.target ? { ...state, incident: action.incident } : state;
     case 'ask':
       return { ...state, asking: true };
     case 'answered':

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { fakeApi, target, type FakeApi } from './fakeApi.js';
+import { fakeApi, target, trainingSession, type FakeApi } from './fakeApi.js';
 import { BASE_A, BASE_B, prodManifests } from './fixtures.js';
 import { cleanupAll, expectFits, frameLines, KEYS, renderApp, stripAnsi, type Rendered } from './helpers.js';
 
@@ -126,5 +126,23 @@ describe('Restore picker: the moment chosen', () => {
     expect(frameLines(frame).at(-1)).toContain('esc back');
     expectFits(frame, { columns: 60, rows: 20 });
     expect(plain(r)).toContain('› latest');
+  });
+
+  test('a recorded disaster is marked on the timeline, and a moment after it is warned of', async () => {
+    const session = trainingSession('drop-table', { target: 'prod', lastGoodAt: '2026-11-25T09:04:59.800Z', disasterAt: '2026-11-25T09:05:00.500Z' });
+    const api = fakeApi({ targets: targets(), manifests: { prod: prodManifests() }, training: { prod: session } });
+    const r = await openRestore(api);
+    let frame = stripAnsi(await r.waitForFrame((f) => f.includes('DROP TABLE order_items'), 'the disaster named'));
+    expect(frame).toContain('D 09:05:00Z DROP TABLE order_items · g last good commit 09:04:59Z');
+    // The marks line: D where it falls on the bar's scale (g, 0.7 s before, shares its cell).
+    expect(frame).toMatch(/^ {30,}D$/m);
+    // latest is after the disaster: the picker says so before any plan.
+    expect(frame).toMatch(/WARN\s+after the disaster: the damage comes back too; last good 09:04:59Z/);
+    for (const l of frameLines(frame)) expect(l.endsWith('…')).toBe(false);
+    expectFits(frame);
+    await r.press(KEYS.tab);
+    await typeKeys(r, '2026-11-25T09:05:00Z');
+    frame = stripAnsi(await r.waitForFrame((f) => /Time\s+2026-11-25T09:05:00Z█/.test(stripAnsi(f))));
+    expect(frame).not.toContain('after the disaster');
   });
 });
