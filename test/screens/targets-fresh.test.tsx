@@ -104,4 +104,18 @@ describe('Targets: fresh rows', () => {
     await r.waitForFrame((f) => f.includes('Connection test of billing'));
     expect(tested).toEqual(['billing']);
   });
+
+  test("the add form's port and user hints follow the engine chosen", async () => {
+    const r = renderApp(fakeApi({ targets: [target('prod')] }));
+    await r.waitForFrame((f) => f.includes('prod'));
+    await r.press('a');
+    let frame = stripAnsi(await r.waitForFrame((f) => f.includes('Add a target')));
+    expect(frame).toMatch(/port\s+blank: 5432$/m);
+    expect(frame).toMatch(/user\s+blank: postgres$/m);
+    await r.press(KEYS.down, KEYS.right);
+    frame = stripAnsi(await r.waitForFrame((f) => /engine\s+mysql/.test(stripAnsi(f))));
+    expect(frame).toMatch(/port\s+blank: 3306$/m);
+    expect(frame).toMatch(/user\s+blank: root$/m);
+    expect(frame).not.toContain('5432 / 3306');
+  });
 });
