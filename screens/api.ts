@@ -128,8 +128,10 @@ export type ArchiverStatus = 'OK' | 'WARN' | 'CRIT' | '?';
 
 /** A target plus what is known about it right now; a missing field is shown as "—" (unknown). */
 export interface TargetRow extends Target {
-  /** Age of the newest complete backup, already formatted, e.g. "3h" or "2d". */
+  /** Age of the newest complete backup, already formatted, e.g. "3h" or "2d" (when newestBackupAt is not known). */
   newestBackupAge?: string;
+  /** When the newest complete backup finished (ISO 8601): the screen shows its age, ticking. */
+  newestBackupAt?: string;
   archiver?: ArchiverStatus;
   /** The recoverable window, already formatted, e.g. "2d 4h" or "11-22 09:00 → now". */
   window?: string;

@@ -35,10 +35,29 @@ export async function runConsole(opts: RunConsoleOptions): Promise<void> {
   if (opts.stdin) options.stdin = opts.stdin;
   if (opts.stdout) options.stdout = opts.stdout;
   if (opts.stderr) options.stderr = opts.stderr;
-  const instance = render(<App api={opts.api} />, options);
+  // The terminal's alternate screen, as htop, k9s and lazygit use: quitting gives back the
+  // shell's screen as it was, with no last frame left in the scrollback. Left again on any exit,
+  // a crash included (the 'exit' handler runs even then).
+  const out = opts.stdout ?? process.stdout;
+  let inAlt = true;
+  const leave = () => {
+    if (!inAlt) return;
+    inAlt = false;
+    out.write(LEAVE_ALT_SCREEN);
+  };
+  out.write(ENTER_ALT_SCREEN);
+  process.once('exit', leave);
+  let instance: ReturnType<typeof render> | undefined;
   try {
+    instance = render(<App api={opts.api} />, options);
     await instance.waitUntilExit();
   } finally {
-    instance.cleanup();
+    instance?.cleanup();
+    leave();
+    process.removeListener('exit', leave);
   }
 }
+
+/** Switch to the alternate screen (and home the cursor), and back. */
+export const ENTER_ALT_SCREEN = '\u001B[?1049h\u001B[H';
+export const LEAVE_ALT_SCREEN = '\u001B[?1049l';

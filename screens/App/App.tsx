@@ -1,9 +1,10 @@
 import { Box, Text, useApp, useInput, useStdin, type Key } from 'ink';
-import { useMemo, useState, useSyncExternalStore, type ComponentType, type ReactNode } from 'react';
+import { useEffect, useMemo, useRef, useState, useSyncExternalStore, type ComponentType, type ReactNode } from 'react';
 import type { ConsoleApi } from '../api.js';
 import { CatalogScreen } from '../catalog/CatalogScreen.js';
 import { DrillScreen } from '../drill/DrillScreen.js';
 import { HealthScreen } from '../health/HealthScreen.js';
+import { ChangeFeed } from '../hooks/changeFeed.js';
 import { useSyncedReducer } from '../hooks/useSyncedReducer.js';
 import { useTerminalSize } from '../hooks/useTerminalSize.js';
 import { KeyRouter } from '../keys/keyRouter.js';
@@ -31,6 +32,8 @@ const SCREEN_COMPONENTS: Record<ScreenId, ComponentType> = {
 };
 
 export const MIN_COLUMNS = 40;
+/** How long keys wait for a busy screen before they are given to it anyway. */
+const HOLD_MS = 3000;
 export const MIN_ROWS = 10;
 
 /**
@@ -44,6 +47,7 @@ export function App({ api }: { api: ConsoleApi }): ReactNode {
   const { columns, rows } = useTerminalSize();
   const [state, dispatch, current] = useSyncedReducer(shellReducer, initialShell);
   const [router] = useState(() => new KeyRouter());
+  const [changes] = useState(() => new ChangeFeed());
 
   const go = useMemo(
     () => (screen: ScreenId, target?: string, backup?: string) =>
@@ -52,9 +56,17 @@ export function App({ api }: { api: ConsoleApi }): ReactNode {
   );
   const select = useMemo(() => (target: string) => dispatch({ type: 'select', target }), [dispatch]);
 
+  // Keys typed while the shown screen is busy (reading what it will show), replayed in order.
+  const held = useRef<Array<[string, Key]>>([]);
   const onKey = useMemo(() => {
-    const one = (input: string, key: Key): void => {
+    const one = (input: string, key: Key, replay = false): void => {
       const { screen, help } = current();
+      if (!replay && !(key.ctrl && input === 'c') && !help && (router.isBusy(screen) || held.current.length > 0)) {
+        held.current.push([input, key]);
+        // Never held for ever: a screen that stays busy gets the keys anyway.
+        setTimeout(() => drain(true), HOLD_MS);
+        return;
+      }
       // Ink's own ctrl-c exit is off (exitOnCtrlC: false) so every way out is this one path,
       // which a screen running a backup or a restore guards: it asks before anything is cancelled.
       const quit = (): void => {
@@ -77,11 +89,28 @@ export function App({ api }: { api: ConsoleApi }): ReactNode {
         if (input === 'q') return quit();
       }
     };
-    return (input: string, key: Key) => {
+    let draining = false;
+    const drain = (force: boolean): void => {
+      if (draining) return;
+      draining = true;
+      try {
+        // In order; a key that switches to a busy screen makes the ones after it wait again.
+        while (held.current.length > 0) {
+          if (!force && router.isBusy(current().screen)) return;
+          const [i, k] = held.current.shift()!;
+          one(i, k, true);
+        }
+      } finally {
+        draining = false;
+      }
+    };
+    const handler = (input: string, key: Key) => {
       for (const [i, k] of splitKeys(input, key)) one(i, k);
     };
+    return { handler, drain };
   }, [exit, go, router, current, dispatch]);
-  useInput(onKey, { isActive: isRawModeSupported === true });
+  useInput(onKey.handler, { isActive: isRawModeSupported === true });
+  useEffect(() => router.onReady(() => setImmediate(() => onKey.drain(false))), [router, onKey]);
 
   const tooSmall = columns < MIN_COLUMNS || rows < MIN_ROWS;
   // One line short of the terminal: a frame as tall as the window makes Ink clear the screen on
@@ -114,6 +143,7 @@ export function App({ api }: { api: ConsoleApi }): ReactNode {
                 handoff={state.handoff}
                 go={go}
                 select={select}
+                changes={changes}
               />
             ))}
           </Box>
@@ -134,13 +164,14 @@ interface ScreenSlotProps {
   handoff: Handoff | undefined;
   go: (screen: ScreenId, target?: string, backup?: string) => void;
   select: (target: string) => void;
+  changes: ChangeFeed;
 }
 
-function ScreenSlot({ id, router, shown, target, handoff, go, select }: ScreenSlotProps): ReactNode {
+function ScreenSlot({ id, router, shown, target, handoff, go, select, changes }: ScreenSlotProps): ReactNode {
   const Screen = SCREEN_COMPONENTS[id];
   const value = useMemo<ScreenContextValue>(
-    () => ({ router, screen: id, active: shown, target, handoff, go, select }),
-    [router, id, shown, target, handoff, go, select],
+    () => ({ router, screen: id, active: shown, target, handoff, go, select, changes }),
+    [router, id, shown, target, handoff, go, select, changes],
   );
   return (
     <Box display={shown ? 'flex' : 'none'} flexDirection="column">

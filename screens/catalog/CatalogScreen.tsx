@@ -31,7 +31,7 @@ const PREVIEW_HEIGHT = 6;
 
 export function CatalogScreen(): ReactNode {
   const api = useApi();
-  const { target, active, go } = useScreenContext();
+  const { target, active, go, changes } = useScreenContext();
   const { width, height } = useBodySize();
   const [state, dispatch, current] = useSyncedReducer(catalogReducer, initialCatalog);
   const runSnap = useJobEvents<unknown>(state.run?.store);
@@ -67,8 +67,11 @@ export function CatalogScreen(): ReactNode {
   const runState = runSnap?.state;
   const runTarget = state.run?.target;
   useEffect(() => {
-    if (runState && runState !== 'running' && runTarget !== undefined && runTarget === current().target) void load(runTarget);
-  }, [runState, runTarget, load, current]);
+    if (!runState || runState === 'running' || runTarget === undefined) return;
+    if (runTarget === current().target) void load(runTarget);
+    // Targets (its newest backup, its window) hears of it too.
+    changes.notify(runTarget);
+  }, [runState, runTarget, load, current, changes]);
 
   // Leaving the console must not leave a job running unseen.
   useEffect(() => () => state.run?.store.dispose(), [state.run]);
@@ -119,6 +122,11 @@ export function CatalogScreen(): ReactNode {
     const s = current();
     const showRun = s.run !== undefined && !s.runDismissed;
 
+    // A finished run's view gives way to any table key (r, v, j…), which then acts: nothing typed is lost.
+    if (showRun && s.run && s.run.store.getSnapshot().state !== 'running' && !key.return && !key.escape && input !== 'x' && !/^[1-6?q]$/.test(input)) {
+      dispatch({ type: 'run-dismissed' });
+      return onKey(input, key);
+    }
     if (showRun && s.run) {
       return runKeys(s.run.store, s.asking, input, key, {
         ask: () => dispatch({ type: 'ask' }),
@@ -213,7 +221,10 @@ export function CatalogScreen(): ReactNode {
     return true;
   };
 
-  useScreenKeys(onKey, hintsFor(state, running, showRun, entry !== undefined), state.filterEditing);
+  // The list of a target not read yet: keys typed meanwhile (j, r, v…) wait for it.
+  // (A target handed over but not taken up yet counts as not read.)
+  const busy = !showRun && ((target !== undefined && target !== state.target) || (state.target !== undefined && state.list === undefined && state.loadError === undefined));
+  useScreenKeys(onKey, hintsFor(state, running, showRun, entry !== undefined), state.filterEditing, busy);
 
   if (showRun && state.run) {
     return <BackupRun run={state.run} asking={state.asking} width={width} height={height} />;
@@ -295,7 +306,7 @@ function hintsFor(state: CatalogState, running: boolean, showRun: boolean, hasEn
   if (showRun && state.run) {
     if (running && state.asking) return [{ keys: 'y', label: `cancel the ${runNoun(state.run)}` }, { keys: 'n', label: 'keep it running' }];
     if (running) return [{ keys: 'x ctrl-c', label: 'cancel' }];
-    return [{ keys: 'enter', label: 'back to the catalog' }];
+    return [{ keys: 'enter esc', label: 'back to the catalog' }];
   }
   if (state.choosing !== undefined) {
     return [

@@ -1,5 +1,5 @@
 import { Box, Text, type Key } from 'ink';
-import { useCallback, useEffect, type ReactNode } from 'react';
+import { useCallback, useEffect, useRef, type ReactNode } from 'react';
 import { useApi } from '../App/ApiContext.js';
 import { JobStore, oneSentence } from '../hooks/jobStore.js';
 import { useJobEvents } from '../hooks/useJobEvents.js';
@@ -16,7 +16,7 @@ import { DRILL_FIELDS, drillReducer, initialDrill, type DrillState } from './dri
 
 export function DrillScreen(): ReactNode {
   const api = useApi();
-  const { target, active } = useScreenContext();
+  const { target, active, changes } = useScreenContext();
   const { width, height } = useBodySize();
   const [state, dispatch, current] = useSyncedReducer(drillReducer, initialDrill);
   const runSnap = useJobEvents(state.run?.store);
@@ -46,8 +46,10 @@ export function DrillScreen(): ReactNode {
   const runState = runSnap?.state;
   useEffect(() => {
     const name = current().target;
-    if (runState && runState !== 'running' && name !== undefined) void loadHistory(name);
-  }, [runState, loadHistory, current]);
+    if (!runState || runState === 'running' || name === undefined) return;
+    void loadHistory(name);
+    changes.notify(name);
+  }, [runState, loadHistory, current, changes]);
 
   useEffect(() => () => state.run?.store.dispose(), [state.run]);
   useQuitGuard(running ? () => dispatch({ type: 'ask' }) : undefined);
@@ -59,6 +61,8 @@ export function DrillScreen(): ReactNode {
     dispatch({ type: 'run-started', run: { store: new JobStore(api.startDrill(s.target, req)), target: s.target, startedAt: Date.now(), to, rto: s.rto.trim(), rpo: s.rpo.trim() } });
   };
 
+  // How far an opened report can scroll, as last drawn.
+  const reportMax = useRef(0);
   const onKey = (input: string, key: Key): boolean => {
     const s = current();
     if (s.runShown && s.run) {
@@ -70,11 +74,13 @@ export function DrillScreen(): ReactNode {
     }
     if (s.target === undefined) return false;
     if (s.opened !== undefined) {
-      if (key.escape || key.return || input === 'q') {
-        dispatch({ type: 'open', id: undefined });
-        return true;
-      }
-      return false;
+      if (key.escape || key.return || input === 'q') dispatch({ type: 'open', id: undefined });
+      else if (key.downArrow || input === 'j') dispatch({ type: 'report-scroll', by: 1, max: reportMax.current });
+      else if (key.upArrow || input === 'k') dispatch({ type: 'report-scroll', by: -1, max: reportMax.current });
+      else if (key.pageDown || input === ' ') dispatch({ type: 'report-scroll', by: Math.max(1, height - 4), max: reportMax.current });
+      else if (key.pageUp) dispatch({ type: 'report-scroll', by: -Math.max(1, height - 4), max: reportMax.current });
+      else return false;
+      return true;
     }
     const at = DRILL_FIELDS.indexOf(s.focus);
     if (key.tab) {
@@ -100,7 +106,7 @@ export function DrillScreen(): ReactNode {
     else if (key.escape) dispatch({ type: 'focus', focus: 'history' });
     else {
       const field = s.focus;
-      const text = editText(s[field], input, key);
+      const text = editText(s[field], input, key, s.replacing);
       if (text !== undefined) dispatch({ type: 'edit', field, text });
     }
     return true;
@@ -118,7 +124,7 @@ export function DrillScreen(): ReactNode {
     );
   }
   const opened = state.opened !== undefined ? state.history?.find((d) => d.id === state.opened) : undefined;
-  if (opened) return <DrillReportView report={opened} width={width} height={height} />;
+  if (opened) return <DrillReportView report={opened} width={width} height={height} scroll={state.reportScroll} maxRef={reportMax} />;
   return <DrillSetup state={state} width={width} height={height} />;
 }
 
@@ -126,10 +132,10 @@ function hintsFor(state: DrillState, running: boolean): KeyHint[] {
   if (state.runShown && state.run) {
     if (running && state.asking) return [{ keys: 'y', label: 'cancel the drill' }, { keys: 'n', label: 'keep it running' }];
     if (running) return [{ keys: 'x ctrl-c', label: 'cancel' }];
-    return [{ keys: 'enter', label: 'back to drills' }];
+    return [{ keys: 'enter esc', label: 'back to drills' }];
   }
   if (state.target === undefined) return [];
-  if (state.opened !== undefined) return [{ keys: 'enter esc', label: 'back' }];
+  if (state.opened !== undefined) return [{ keys: 'enter esc', label: 'back' }, { keys: '↑↓', label: 'scroll' }];
   if (state.focus === 'history') {
     return [
       { keys: 'd', label: 'drill now' },

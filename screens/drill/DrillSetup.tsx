@@ -1,8 +1,8 @@
 import { Box, Text } from 'ink';
-import type { ReactNode } from 'react';
+import type { MutableRefObject, ReactNode } from 'react';
 import type { DrillReport } from '../../src/drill/report.js';
 import { shortUtc, utc } from '../text/time.js';
-import { fit, truncateEnd, wrapText } from '../text/width.js';
+import { fit, hangingLines, wrapText } from '../text/width.js';
 import { DataTable, type Column } from '../widgets/DataTable/DataTable.js';
 import { formatSeconds } from '../widgets/JobView/format.js';
 import { MARKER_WIDTH, StatusMarker, stepMarker } from '../widgets/StatusMarker/StatusMarker.js';
@@ -33,9 +33,9 @@ export function DrillSetup({ state, width, height }: { state: DrillState; width:
         <Text bold>{state.target}</Text>
         {' · restore into a scratch instance, verify, measure RTO/RPO, tear down'}
       </Text>
-      <TextField label="to" labelWidth={LABEL} value={state.to} focused={state.focus === 'to'} width={width} hint="latest, -15m, or ISO time with zone" />
-      <TextField label="RTO" labelWidth={LABEL} value={state.rto} focused={state.focus === 'rto'} width={width} hint={state.rto ? 'objective for this drill' : "blank: the target's own objective"} />
-      <TextField label="RPO" labelWidth={LABEL} value={state.rpo} focused={state.focus === 'rpo'} width={width} hint={state.rpo ? 'objective for this drill' : "blank: the target's own objective"} />
+      <TextField label="to" labelWidth={LABEL} value={state.to} focused={state.focus === 'to'} replacing={state.replacing} width={width} hint="latest, -15m, or ISO time with zone" />
+      <TextField label="RTO" labelWidth={LABEL} value={state.rto} focused={state.focus === 'rto'} replacing={state.replacing} width={width} hint={state.rto ? 'objective for this drill' : "blank: the target's own objective"} />
+      <TextField label="RPO" labelWidth={LABEL} value={state.rpo} focused={state.focus === 'rpo'} replacing={state.replacing} width={width} hint={state.rpo ? 'objective for this drill' : "blank: the target's own objective"} />
       <Text dimColor wrap="truncate-end">
         d (or enter in a field) starts the drill; the source is never touched.
       </Text>
@@ -65,11 +65,46 @@ export function DrillSetup({ state, width, height }: { state: DrillState; width:
   );
 }
 
-/** A stored drill report, opened from the history: its steps with times, then the outcome. */
-export function DrillReportView({ report, width, height }: { report: DrillReport; width: number; height: number }): ReactNode {
+/**
+ * A stored drill report, opened from the history: its steps with times, each detail wrapped under
+ * its step (never cut), then the outcome. Longer than the body, it scrolls with a line saying
+ * how much is above and below.
+ */
+export function DrillReportView({ report, width, height, scroll = 0, maxRef }: { report: DrillReport; width: number; height: number; scroll?: number; maxRef?: MutableRefObject<number> }): ReactNode {
   const outcome = fittedOutcome(report, width - MARKER_WIDTH - 1, wrapText);
   const indent = ' '.repeat(MARKER_WIDTH + 1);
-  const room = Math.max(0, height - 2 - report.steps.length);
+  const rows: ReactNode[] = [];
+  for (const s of report.steps) {
+    rows.push(
+      <Text key={s.name} wrap="truncate-end" dimColor={s.status === 'skipped' || s.status === 'pending'}>
+        <StatusMarker marker={stepMarker(s.status)} /> {fit(s.name, 27)} {fit(s.seconds !== undefined ? formatSeconds(s.seconds) : '', 7, 'right')}
+      </Text>,
+    );
+    if (s.detail) {
+      hangingLines(s.detail, width, MARKER_WIDTH + 3).forEach((l, i) =>
+        rows.push(
+          <Text key={`${s.name}-${i}`} wrap="truncate-end" dimColor>
+            {`${indent}  ${l}`}
+          </Text>,
+        ),
+      );
+    }
+  }
+  outcome.forEach((l, i) =>
+    rows.push(
+      <Text key={`o${i}`} wrap="truncate-end" color={l.ok === false ? 'red' : undefined}>
+        {indent}
+        {l.text}
+      </Text>,
+    ),
+  );
+  const room = Math.max(1, height - 2);
+  const overflow = rows.length > room;
+  const shown = overflow ? Math.max(1, room - 1) : room;
+  const max = Math.max(0, rows.length - shown);
+  if (maxRef) maxRef.current = max;
+  const top = Math.min(scroll, max);
+  const below = rows.length - top - shown;
   return (
     <Box flexDirection="column" width={width} height={height} overflow="hidden">
       <Text bold wrap="truncate-end" color={report.status === 'passed' ? 'green' : 'red'}>
@@ -78,18 +113,12 @@ export function DrillReportView({ report, width, height }: { report: DrillReport
       <Text wrap="truncate-end" dimColor>
         {report.backup ? `${report.kind ?? ''} backup ${report.backup}` : 'no backup was picked'}
       </Text>
-      {report.steps.map((s) => (
-        <Text key={s.name} wrap="truncate-end" dimColor={s.status === 'skipped' || s.status === 'pending'}>
-          <StatusMarker marker={stepMarker(s.status)} /> {fit(s.name, 27)} {fit(s.seconds !== undefined ? formatSeconds(s.seconds) : '', 7, 'right')}
-          {s.detail ? `  ${truncateEnd(s.detail, Math.max(0, width - MARKER_WIDTH - 27 - 7 - 4))}` : ''}
+      {rows.slice(top, top + shown)}
+      {overflow && (
+        <Text dimColor wrap="truncate-end">
+          {`${top > 0 ? `↑ ${top} above · ` : ''}${below > 0 ? `↓ ${below} more below` : 'end'} · ↑↓ scroll`}
         </Text>
-      ))}
-      {outcome.slice(0, room).map((l, i) => (
-        <Text key={i} wrap="truncate-end" color={l.ok === false ? 'red' : undefined}>
-          {indent}
-          {l.text}
-        </Text>
-      ))}
+      )}
     </Box>
   );
 }

@@ -31,6 +31,10 @@ export interface DrillState {
   /** The run is finished but still on screen (until enter or esc). */
   runShown: boolean;
   asking: boolean;
+  /** The focused text field still shows its old value whole: the first key typed replaces it. */
+  replacing: boolean;
+  /** First line shown of an opened report. */
+  reportScroll: number;
 }
 
 export type DrillAction =
@@ -44,7 +48,8 @@ export type DrillAction =
   | { type: 'run-started'; run: DrillRun }
   | { type: 'run-closed' }
   | { type: 'ask' }
-  | { type: 'answered' };
+  | { type: 'answered' }
+  | { type: 'report-scroll'; by: number; max: number };
 
 export const initialDrill: DrillState = {
   target: undefined,
@@ -60,6 +65,8 @@ export const initialDrill: DrillState = {
   run: undefined,
   runShown: false,
   asking: false,
+  replacing: false,
+  reportScroll: 0,
 };
 
 export function drillReducer(state: DrillState, action: DrillAction): DrillState {
@@ -74,17 +81,20 @@ export function drillReducer(state: DrillState, action: DrillAction): DrillState
     case 'history-failed':
       return action.target !== state.target ? state : { ...state, historyError: action.error };
     case 'focus':
-      return { ...state, focus: action.focus };
+      return { ...state, focus: action.focus, replacing: action.focus !== 'history' };
     case 'edit':
-      return { ...state, [action.field]: action.text };
+      return { ...state, [action.field]: action.text, replacing: false };
     case 'move':
       return { ...state, selected: clampIndex(state.selected + action.by, state.history?.length ?? 0) };
     case 'open':
-      return { ...state, opened: action.id };
+      return { ...state, opened: action.id, reportScroll: 0 };
+    case 'report-scroll':
+      return { ...state, reportScroll: Math.max(0, Math.min(action.max, state.reportScroll + action.by)) };
     case 'run-started':
       return { ...state, run: action.run, runShown: true, asking: false, opened: undefined };
     case 'run-closed':
-      return { ...state, runShown: false, asking: false };
+      // Back from a run the keys go to the history again, so 1-6 switch screens (never "10s1").
+      return { ...state, runShown: false, asking: false, focus: 'history', replacing: false };
     case 'ask':
       return { ...state, asking: true };
     case 'answered':

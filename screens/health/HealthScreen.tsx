@@ -7,11 +7,11 @@ import { useSyncedReducer } from '../hooks/useSyncedReducer.js';
 import type { KeyHint } from '../keys/keymap.js';
 import { useScreenContext, useScreenKeys } from '../keys/ScreenKeys.js';
 import { useBodySize } from '../layout/bodySize.js';
-import { fit, truncateEnd, wrapText } from '../text/width.js';
+import { fit, hangingLines, truncateEnd } from '../text/width.js';
 import { utc } from '../text/time.js';
 import { sparkline, statusStrip } from '../widgets/Sparkline/sparkline.js';
 import { StatusMarker } from '../widgets/StatusMarker/StatusMarker.js';
-import { healthReducer, initialHealth, intervalSeconds } from './healthState.js';
+import { HEALTH_KEYS, healthHints, healthReducer, initialHealth, intervalSeconds } from './healthState.js';
 import { panelLines } from './panelLines.js';
 
 const LABEL = 13;
@@ -71,21 +71,16 @@ export function HealthScreen(): ReactNode {
     };
   }, [api, active, name, state.paused, seconds, dispatch]);
 
-  const onKey = (input: string, _key: Key): boolean => {
+  // How far the pane can scroll, as last drawn (the key handler needs it before the next render).
+  const scrollMax = useRef(0);
+  const onKey = (input: string, key: Key): boolean => {
     if (current().target === undefined) return false;
-    if (input === ' ') dispatch({ type: 'toggle-pause' });
-    else if (input === '+' || input === '=') dispatch({ type: 'interval', by: 1 });
-    else if (input === '-') dispatch({ type: 'interval', by: -1 });
-    else return false;
+    const k = HEALTH_KEYS.find((h) => h.matches(input, key));
+    if (!k) return false;
+    dispatch(k.action(input, key, scrollMax.current));
     return true;
   };
-  const hints: KeyHint[] =
-    state.target === undefined
-      ? []
-      : [
-          { keys: 'space', label: state.paused ? 'resume' : 'pause' },
-          { keys: '+/-', label: `every ${seconds}s` },
-        ];
+  const hints: KeyHint[] = state.target === undefined ? [] : healthHints(state);
   useScreenKeys(onKey, hints);
 
   if (state.target === undefined) {
@@ -119,43 +114,75 @@ export function HealthScreen(): ReactNode {
   }
 
   const worstCheck = r.checks.find((c) => c.status === r.status && c.status !== 'OK');
+  const tone = (st: string) => (st === 'CRIT' ? 'red' : st === 'WARN' ? 'yellow' : 'green');
+  // The worst check and its whole reason: always readable, wrapped under its own text.
   const headline = worstCheck ? `${worstCheck.name}: ${worstCheck.reason}` : 'Archiving and backups are healthy.';
-  const headLines = wrapText(headline, width - 5).slice(0, 2);
+  const allHead = hangingLines(headline, width, 5);
+  // Fixed above the pane when it leaves room for it; else it leads the pane and scrolls, whole.
+  const headFixed = allHead.length <= Math.max(2, height - 4);
+  const headLines = headFixed ? allHead : [];
   const history = r.history;
   const room = Math.max(4, width - LABEL - 2);
-  const lines = panelLines(r);
-  // The ones that need attention first: they must not be the ones cut off at the bottom.
+  // The ones that need attention first; the headline's own check is not listed twice.
   const rank = { CRIT: 0, WARN: 1, OK: 2 } as const;
-  const checks = [...r.checks].sort((x, y) => rank[x.status] - rank[y.status]);
-  const used = 1 + headLines.length + 2 + 1 + lines.length + 1;
-  const checkRoom = Math.max(0, height - used);
+  const checks = [...r.checks].filter((c) => c !== worstCheck).sort((x, y) => rank[x.status] - rank[y.status]);
+
+  // Everything under the headline scrolls as one pane; a marker says what is out of view.
+  const headRow = (l: string, i: number) => (
+    <Text key={`h${i}`} wrap="truncate-end" color={tone(r.status)}>
+      {i === 0 ? <StatusMarker marker={r.status} /> : '    '} {l}
+    </Text>
+  );
+  const pane: ReactNode[] = [
+    ...(headFixed ? [] : allHead.map(headRow)),
+    <Text key="strip" wrap="truncate-end">
+      <Text dimColor>{fit('status', LABEL)}</Text> {statusStrip(history.map((p) => p.status), room)}
+    </Text>,
+    <Text key="spark" wrap="truncate-end">
+      <Text dimColor>{fit('backlog', LABEL)}</Text> <Text color="cyan">{sparkline(history.map((p) => p.backlog), room)}</Text>
+    </Text>,
+  ];
+  const checkRows = (list: typeof checks) =>
+    list.forEach((c) =>
+      hangingLines(`${c.name}: ${c.reason}`, width, 5).forEach((l, i) =>
+        pane.push(
+          <Text key={`c-${c.name}-${i}`} wrap="truncate-end" color={c.status === 'OK' ? undefined : tone(c.status)}>
+            {i === 0 ? <StatusMarker marker={c.status} /> : '    '} {l}
+          </Text>,
+        ),
+      ),
+    );
+  // Checks that need attention, then the numbers (the evidence), then the checks that are fine.
+  checkRows(checks.filter((c) => c.status !== 'OK'));
+  pane.push(<Text key="gap"> </Text>);
+  for (const l of panelLines(r)) {
+    pane.push(
+      <Text key={`p-${l.label}`} wrap="truncate-end">
+        <Text dimColor>{fit(l.label, LABEL)}</Text> <Text color={l.tone === 'bad' ? 'red' : l.tone === 'warn' ? 'yellow' : undefined}>{l.text}</Text>
+      </Text>,
+    );
+  }
+  const fine = checks.filter((c) => c.status === 'OK');
+  if (fine.length > 0) pane.push(<Text key="gap2"> </Text>);
+  checkRows(fine);
+  const paneRoom = Math.max(1, height - 1 - headLines.length);
+  const overflow = pane.length > paneRoom;
+  const rows = overflow ? Math.max(1, paneRoom - 1) : paneRoom;
+  const max = Math.max(0, pane.length - rows);
+  scrollMax.current = max;
+  const top = Math.min(state.scroll, max);
+  const below = Math.max(0, pane.length - top - rows);
 
   return (
     <Box flexDirection="column" width={width} height={height} overflow="hidden">
       {titleLine}
-      {headLines.map((l, i) => (
-        <Text key={i} wrap="truncate-end" color={r.status === 'CRIT' ? 'red' : r.status === 'WARN' ? 'yellow' : 'green'}>
-          {i === 0 ? <StatusMarker marker={r.status} /> : '    '} {l}
+      {headLines.map(headRow)}
+      {pane.slice(top, top + rows)}
+      {overflow && (
+        <Text dimColor wrap="truncate-end">
+          {`${top > 0 ? `↑ ${top} above · ` : ''}${below > 0 ? `↓ ${below} more below` : 'end'} · ↑↓ scroll`}
         </Text>
-      ))}
-      <Text wrap="truncate-end">
-        <Text dimColor>{fit('status', LABEL)}</Text> {statusStrip(history.map((p) => p.status), room)}
-      </Text>
-      <Text wrap="truncate-end">
-        <Text dimColor>{fit('backlog', LABEL)}</Text> <Text color="cyan">{sparkline(history.map((p) => p.backlog), room)}</Text>
-      </Text>
-      <Text> </Text>
-      {lines.map((l) => (
-        <Text key={l.label} wrap="truncate-end">
-          <Text dimColor>{fit(l.label, LABEL)}</Text> <Text color={l.tone === 'bad' ? 'red' : l.tone === 'warn' ? 'yellow' : undefined}>{l.text}</Text>
-        </Text>
-      ))}
-      {checkRoom > 1 && <Text> </Text>}
-      {checks.slice(0, Math.max(0, checkRoom - 1)).map((c) => (
-        <Text key={c.name} wrap="truncate-end">
-          <StatusMarker marker={c.status} /> {`${c.name}: ${c.reason}`}
-        </Text>
-      ))}
+      )}
     </Box>
   );
 }

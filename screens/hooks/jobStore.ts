@@ -1,3 +1,4 @@
+import { consoleWords } from '../text/consoleWords.js';
 import type { Job, JobEvent, StepStatus } from '../../src/ops/job.js';
 
 export interface StepRow {
@@ -151,9 +152,12 @@ export class JobStore<R> {
   }
 }
 
-/** The operator sees the error's first sentence-line; stack traces belong in logs, not screens. */
+/**
+ * The operator sees the error's first sentence-line (stack traces belong in logs, not screens),
+ * in the console's words: the field or key that fixes it, not a CLI flag.
+ */
 export function oneSentence(e: unknown): string {
   const raw = e instanceof Error ? e.message : String(e);
   const line = raw.split('\n').find((l) => l.trim() !== '') ?? 'The job failed without saying why.';
-  return line.trim();
+  return consoleWords(line.trim());
 }

@@ -1,6 +1,7 @@
 import { createContext, useContext, useLayoutEffect, useRef } from 'react';
 import type { ScreenId } from '../App/screenList.js';
 import type { Handoff } from '../App/shellState.js';
+import type { ChangeFeed } from '../hooks/changeFeed.js';
 import type { KeyRouter, ScreenKeyHandler } from './keyRouter.js';
 import type { KeyHint } from './keymap.js';
 
@@ -16,6 +17,8 @@ export interface ScreenContextValue {
   go(screen: ScreenId, target?: string, backup?: string): void;
   /** Makes `name` the selected target without leaving the screen (the number keys then use it). */
   select(name: string): void;
+  /** Tells every screen that `name`'s repository changed (a backup, verify, drill or disaster ended). */
+  changes: ChangeFeed;
 }
 
 export const ScreenContext = createContext<ScreenContextValue | undefined>(undefined);
@@ -46,8 +49,13 @@ export function useQuitGuard(guard: (() => void) | undefined): void {
   }, [router, screen, on]);
 }
 
-export function useScreenKeys(handler: ScreenKeyHandler, hints: readonly KeyHint[], exclusive = false): void {
+export function useScreenKeys(handler: ScreenKeyHandler, hints: readonly KeyHint[], exclusive = false, busy = false): void {
   const { router, screen } = useScreenContext();
+  // Busy: keys typed now are held by the shell and replayed once this screen can take them.
+  useLayoutEffect(() => {
+    router.setBusy(screen, busy);
+  }, [router, screen, busy]);
+  useLayoutEffect(() => () => router.setBusy(screen, false), [router, screen]);
   const ref = useRef(handler);
   ref.current = handler;
   useLayoutEffect(() => {

@@ -24,6 +24,31 @@ export class KeyRouter {
   readonly #signatures = new Map<ScreenId, string>();
   readonly #listeners = new Set<() => void>();
   readonly #guards = new Map<ScreenId, () => void>();
+  readonly #busy = new Set<ScreenId>();
+  readonly #readyListeners = new Set<() => void>();
+
+  /**
+   * A screen that cannot take keys yet (reading what it shows: Restore's window, Catalog's list)
+   * says so; the shell then holds the keys typed meanwhile and replays them, in order, when it is
+   * ready. A burst typed across a screen change ("enter 3 tab ⌫… -2m enter") is never lost.
+   */
+  setBusy(screen: ScreenId, busy: boolean): void {
+    if (busy === this.#busy.has(screen)) return;
+    if (busy) this.#busy.add(screen);
+    else {
+      this.#busy.delete(screen);
+      for (const l of this.#readyListeners) l();
+    }
+  }
+
+  isBusy(screen: ScreenId): boolean {
+    return this.#busy.has(screen);
+  }
+
+  onReady(listener: () => void): () => void {
+    this.#readyListeners.add(listener);
+    return () => this.#readyListeners.delete(listener);
+  }
 
   setHandler(screen: ScreenId, handler: ScreenKeyHandler | undefined): void {
     if (handler) this.#handlers.set(screen, handler);

@@ -4,7 +4,10 @@ export interface KeyHint {
   label: string;
 }
 
-/** The whole key map, the same on every screen; the help overlay lists it. */
+/**
+ * The whole key map, the same on every screen; the help overlay lists it. A screen whose keys
+ * come from its own table (Health: HEALTH_KEYS) adds its line from that table, so it cannot drift.
+ */
 export const KEY_MAP: readonly KeyHint[] = [
   { keys: '1-6', label: 'jump to Targets, Catalog, Restore, Drill, Health, Training' },
   { keys: '↑ ↓  j k', label: 'move the selection' },
@@ -16,7 +19,6 @@ export const KEY_MAP: readonly KeyHint[] = [
   { keys: 'a e d t', label: 'Targets: add, edit, remove (type the name), test' },
   { keys: 'b v V r', label: 'Catalog: backup, verify, verify by restoring, restore' },
   { keys: 'd', label: 'Drill: run a drill (tab edits to/RTO/RPO)' },
-  { keys: 'space + -', label: 'Health: pause, sample more or less often' },
   { keys: 'r h f s e', label: 'Training: restore, health, repair, score, end' },
   { keys: 'x', label: 'cancel a running backup, restore or drill (asks y/N)' },
   { keys: 'ctrl-c', label: 'quit from anywhere' },

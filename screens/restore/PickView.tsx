@@ -7,8 +7,8 @@ import { visibleWindow } from '../widgets/DataTable/fit.js';
 import { StatusMarker } from '../widgets/StatusMarker/StatusMarker.js';
 import { TextField } from '../widgets/TextField/TextField.js';
 import type { RestoreState } from './restoreState.js';
-import { resolveTime } from './restoreState.js';
-import { describeGaps, drawTimeline, LEGEND } from './timeline.js';
+import { chosenPreset, resolveTime } from './restoreState.js';
+import { describeGaps, drawTimeline, LEGEND, markLine } from './timeline.js';
 
 export interface PickViewProps {
   state: RestoreState;
@@ -38,15 +38,24 @@ export function PickView({ state, into, width, height }: PickViewProps): ReactNo
   const t = resolveTime(state.time);
   const chosen = t?.kind === 'time' ? t.at : t?.kind === 'latest' && w.to ? new Date(w.to) : undefined;
   const drawing = drawTimeline(w, width, chosen);
+  // A recorded disaster: D and g (the last good commit) under the bar, and a warning when the
+  // chosen moment would restore the damage too.
+  const inc = state.incident;
+  const marks = inc && drawing ? markLine(w, width, [{ at: inc.lastGoodAt, ch: 'g' }, { at: inc.disasterAt, ch: 'D' }]) : '';
+  const hms = (t: string) => utc(t).slice(11);
+  const incidentLine = inc ? `D ${hms(inc.disasterAt)} ${inc.what} · g last good commit ${hms(inc.lastGoodAt)}` : '';
+  const afterDisaster = inc && chosen && chosen.getTime() >= Date.parse(inc.disasterAt);
+  const incidentLines = inc ? (marks ? 2 : 1) + (afterDisaster ? 1 : 0) : 0;
   const message =
     state.phase === 'planning'
       ? [`…    planning: reading the archive, checking ${into} and port ${state.port ?? '?'}`]
       : state.refusal
         ? wrapText(`FAIL ${state.refusal}`, width).slice(0, 4)
         : [];
-  const fixed = (drawing ? 6 : 2) + 1 + 1 + 3 + (message.length ? 1 + message.length : 0);
+  const fixed = (drawing ? 6 : 2) + incidentLines + 1 + 1 + 3 + (message.length ? 1 + message.length : 0);
   const presetRoom = Math.max(1, height - fixed);
-  const { start, end } = visibleWindow(state.presets.length, state.preset, presetRoom);
+  const chosenAt = chosenPreset(state);
+  const { start, end } = visibleWindow(state.presets.length, Math.max(0, chosenAt), presetRoom);
   const presetsFocused = state.focus === 'presets' && state.phase === 'pick';
   const labelWidth = Math.max(6, ...state.presets.map((p) => textWidth(p.label)));
 
@@ -59,6 +68,7 @@ export function PickView({ state, into, width, height }: PickViewProps): ReactNo
         <>
           <Text wrap="truncate-end">{drawing.bar}</Text>
           <Text wrap="truncate-end">{drawing.caret || ' '}</Text>
+          {marks ? <Text wrap="truncate-end">{marks}</Text> : null}
           <Text dimColor wrap="truncate-end">
             {drawing.ends}
           </Text>
@@ -74,6 +84,12 @@ export function PickView({ state, into, width, height }: PickViewProps): ReactNo
       <Text dimColor={w.gaps.length === 0} color={w.gaps.length > 0 ? 'yellow' : undefined} wrap="truncate-end">
         {describeGaps(w, drawing?.unreachable ?? false)}
       </Text>
+      {inc ? <Text wrap="truncate-end">{incidentLine}</Text> : null}
+      {afterDisaster ? (
+        <Text color="yellow" wrap="truncate-end">
+          <StatusMarker marker="WARN" /> {`after the disaster: the damage comes back too; last good ${hms(inc!.lastGoodAt)}`}
+        </Text>
+      ) : null}
       <Text> </Text>
       {state.presets.length === 0 ? (
         <Text dimColor wrap="truncate-end">
@@ -82,12 +98,14 @@ export function PickView({ state, into, width, height }: PickViewProps): ReactNo
       ) : (
         state.presets.slice(start, end).map((p, k) => {
           const i = start + k;
-          const on = i === state.preset;
+          const on = i === chosenAt;
+          // One › on the screen, where the keys go; the chosen preset is • while a field is edited.
           return (
             <Text key={p.label} wrap="truncate-end">
-              <Text bold={presetsFocused}>{fit(i === start ? 'Presets' : '', 9)}</Text>
+              {/* A time of one's own marks no preset: the › then stands by the label, so focus still shows. */}
+              <Text bold={presetsFocused}>{fit(i === start ? (presetsFocused && chosenAt < 0 ? '› Presets' : 'Presets') : '', 9)}</Text>
               <Text inverse={on && presetsFocused}>
-                {on ? '› ' : '  '}
+                {on ? (presetsFocused ? '› ' : '• ') : '  '}
                 {fit(p.label, labelWidth)}
                 {'  '}
                 {p.at ? utc(p.at) : ''}
@@ -97,9 +115,9 @@ export function PickView({ state, into, width, height }: PickViewProps): ReactNo
         })
       )}
       <Text> </Text>
-      <TextField label="Time" labelWidth={LABEL} value={state.time} focused={state.focus === 'time'} width={width} hint={timeHint(state)} />
-      <TextField label="Into" labelWidth={LABEL} value={into} focused={state.focus === 'into'} width={width} hint={state.into === undefined ? 'new directory' : undefined} />
-      <TextField label="Port" labelWidth={LABEL} value={state.port ?? '…'} focused={state.focus === 'port'} width={width} hint="on 127.0.0.1" />
+      <TextField label="Time" labelWidth={LABEL} value={state.time} focused={state.focus === 'time'} replacing={state.replacing} width={width} hint={timeHint(state)} />
+      <TextField label="Into" labelWidth={LABEL} value={into} focused={state.focus === 'into'} replacing={state.replacing} width={width} hint={state.into === undefined ? 'new directory' : undefined} />
+      <TextField label="Port" labelWidth={LABEL} value={state.port ?? '…'} focused={state.focus === 'port'} replacing={state.replacing} width={width} hint="on 127.0.0.1" />
       {message.length > 0 && <Text> </Text>}
       {message.map((line, i) =>
         state.phase === 'planning' ? (

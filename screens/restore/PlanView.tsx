@@ -1,5 +1,6 @@
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
+import { CURSOR } from '../widgets/TextField/TextField.js';
 import type { RestoreEstimate } from '../../src/drill/estimate.js';
 import type { PitrReport } from '../../src/ops/pitr.js';
 import { formatDuration } from '../../src/config/duration.js';
@@ -105,7 +106,7 @@ export function PlanView({ target, report, typed, confirm, hint, estimate, width
       <Text wrap="truncate-end">
         {'› '}
         {confirm}
-        <Text inverse> </Text>
+        {CURSOR}
       </Text>
       {hint && (
         <Text color="yellow" wrap="truncate-end">

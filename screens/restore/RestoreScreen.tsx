@@ -32,14 +32,19 @@ export function RestoreScreen(): ReactNode {
     dispatch({ type: 'target', target });
   }, [target, dispatch]);
   useEffect(() => {
-    if (handoff) dispatch({ type: 'handoff', handoff });
-  }, [handoff, dispatch]);
+    if (handoff) dispatch({ type: 'handoff', handoff, running: current().run?.store.getSnapshot().state === 'running' });
+  }, [handoff, dispatch, current]);
 
   const mounted = useMounted();
 
   const loadWindow = useCallback(
     async (name: string) => {
       try {
+        // A training session on this target marks its disaster on the timeline (none: nothing).
+        api.readTraining(name).then(
+          (t) => mounted.current && dispatch({ type: 'incident', target: name, incident: t && !t.score ? { disasterAt: t.disasterAt, lastGoodAt: t.lastGoodAt, what: t.what } : undefined }),
+          () => undefined,
+        );
         const window = await api.readWindow(name);
         if (mounted.current) dispatch({ type: 'window', target: name, window });
       } catch (e) {
@@ -166,6 +171,10 @@ export function RestoreScreen(): ReactNode {
     if (s.focus === 'presets') {
       if (key.downArrow || input === 'j') dispatch({ type: 'preset', by: 1 });
       else if (key.upArrow || input === 'k') dispatch({ type: 'preset', by: -1 });
+      else if (input === ']') dispatch({ type: 'preset', by: -1 });
+      else if (input === '[') dispatch({ type: 'preset', by: 1 });
+      else if (key.leftArrow || input === 'h') dispatch({ type: 'nudge', minutes: -1 });
+      else if (key.rightArrow || input === 'l') dispatch({ type: 'nudge', minutes: 1 });
       else if (input === 't' || input === 'e') dispatch({ type: 'focus', focus: 'time' });
       else return false;
       return true;
@@ -177,14 +186,18 @@ export function RestoreScreen(): ReactNode {
     else {
       const field = s.focus;
       const value = field === 'time' ? s.time : field === 'into' ? intoOf(s) : (s.port ?? '');
-      const text = editText(value, input, key);
+      const text = editText(value, input, key, s.replacing);
       if (text !== undefined) dispatch({ type: 'edit', field, text });
     }
     return true;
   };
 
   const editing = state.phase === 'plan' || (state.phase === 'pick' && state.focus !== 'presets' && state.window !== undefined);
-  useScreenKeys(onKey, hintsFor(state, running), editing);
+  // Reading the window (or about to apply a hand-off): keys typed meanwhile wait for it.
+  const busy =
+    state.phase === 'pick' &&
+    ((target !== undefined && target !== state.target) || (state.target !== undefined && state.windowError === undefined && (!state.window || state.pending !== undefined)));
+  useScreenKeys(onKey, hintsFor(state, running), editing, busy);
 
   if (state.phase === 'run' && state.run) {
     return <RestoreRun run={state.run} asking={state.asking} width={width} height={height} />;
@@ -218,7 +231,7 @@ function hintsFor(state: RestoreState, running: boolean): KeyHint[] {
   if (state.phase === 'run') {
     if (running && state.asking) return [{ keys: 'y', label: 'cancel the restore' }, { keys: 'n', label: 'keep it running' }];
     if (running) return [{ keys: 'x ctrl-c', label: 'cancel' }];
-    return [{ keys: 'enter', label: 'back' }];
+    return [{ keys: 'enter esc', label: 'back to the picker' }];
   }
   if (state.phase === 'plan') {
     return [
@@ -233,15 +246,17 @@ function hintsFor(state: RestoreState, running: boolean): KeyHint[] {
   if (!state.window) return [];
   if (state.focus === 'presets') {
     return [
-      { keys: '↑↓', label: 'preset' },
-      { keys: 'tab', label: 'edit time, dir, port' },
       { keys: 'enter', label: 'plan' },
+      { keys: '↑↓', label: 'preset' },
+      { keys: '←→', label: '1 min' },
+      { keys: 'tab', label: 'fields' },
     ];
   }
   return [
     { keys: 'enter', label: 'plan' },
     { keys: 'tab ↑↓', label: 'field' },
     { keys: 'esc', label: 'presets' },
+    ...(state.replacing ? [{ keys: 'type', label: 'to replace' }] : []),
     { keys: 'ctrl-c', label: 'quit' },
   ];
 }

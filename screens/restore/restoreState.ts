@@ -17,6 +17,13 @@ export interface Preset {
   at?: string;
 }
 
+/** Known events on the target's timeline (a training disaster and the last good commit before it). */
+export interface Incident {
+  disasterAt: string;
+  lastGoodAt: string;
+  what: string;
+}
+
 export type Field = 'presets' | 'time' | 'into' | 'port';
 export const FIELDS: readonly Field[] = ['presets', 'time', 'into', 'port'];
 
@@ -33,11 +40,15 @@ export interface RestoreState {
   window: RecoverableWindow | undefined;
   windowError: string | undefined;
   presets: Preset[];
-  preset: number;
-  /** The time field's text. */
+  /**
+   * The moment chosen, and the one source of truth for it: the time field's text and the backup a
+   * preset pinned (typing a time of one's own unpins it). Which preset is marked, where the ^
+   * stands and what enter plans are all derived from these two.
+   */
   time: string;
-  /** The backup a preset pinned; typing a time of one's own unpins it. */
   pinned: string | undefined;
+  /** The focused text field still shows its old value whole: the first key typed replaces it. */
+  replacing: boolean;
   /** undefined: the default destination (a new directory under the temp dir). */
   into: string | undefined;
   /** undefined until a free port is known. */
@@ -56,6 +67,8 @@ export interface RestoreState {
   confirmHint: string | undefined;
   run: RestoreRun | undefined;
   asking: boolean;
+  /** A recorded disaster on this target, marked on the timeline and warned of in the picker. */
+  incident: Incident | undefined;
 }
 
 export type RestoreAction =
@@ -63,8 +76,9 @@ export type RestoreAction =
   | { type: 'window'; target: string; window: RecoverableWindow }
   | { type: 'window-failed'; target: string; error: string }
   | { type: 'port'; port: number }
-  | { type: 'handoff'; handoff: Handoff }
+  | { type: 'handoff'; handoff: Handoff; running: boolean }
   | { type: 'preset'; by: number }
+  | { type: 'nudge'; minutes: number; now?: Date }
   | { type: 'focus'; focus: Field }
   | { type: 'edit'; field: 'time' | 'into' | 'port'; text: string }
   | { type: 'invalid'; error: string }
@@ -76,16 +90,17 @@ export type RestoreAction =
   | { type: 'back-to-pick' }
   | { type: 'run-started'; run: RestoreRun }
   | { type: 'ask' }
-  | { type: 'answered' };
+  | { type: 'answered' }
+  | { type: 'incident'; target: string; incident: Incident | undefined };
 
 export const initialRestore: RestoreState = {
   target: undefined,
   window: undefined,
   windowError: undefined,
   presets: [],
-  preset: 0,
   time: 'latest',
   pinned: undefined,
+  replacing: false,
   into: undefined,
   port: undefined,
   focus: 'presets',
@@ -99,6 +114,7 @@ export const initialRestore: RestoreState = {
   confirmHint: undefined,
   run: undefined,
   asking: false,
+  incident: undefined,
 };
 
 /** "latest", then each base backup's end, newest first. */
@@ -112,16 +128,50 @@ export function presetsOf(w: RecoverableWindow): Preset[] {
   return [{ label: 'latest', to: 'latest', at: w.to }, ...ends];
 }
 
-function applyPreset(state: RestoreState, index: number): RestoreState {
-  const preset = clampIndex(index, state.presets.length);
-  const p = state.presets[preset];
-  if (!p) return state;
-  return { ...state, preset, time: p.to, pinned: p.backup, refusal: undefined };
+/** The preset the chosen moment is, or -1 when the time is one of the operator's own. */
+export function chosenPreset(state: Pick<RestoreState, 'presets' | 'time' | 'pinned'>): number {
+  const time = state.time.trim();
+  return state.presets.findIndex((p) => p.to === time && p.backup === state.pinned);
 }
 
+function applyPreset(state: RestoreState, index: number): RestoreState {
+  const p = state.presets[clampIndex(index, state.presets.length)];
+  if (!p) return state;
+  return { ...state, time: p.to, pinned: p.backup, refusal: undefined };
+}
+
+/** Moves the chosen moment to the next preset up or down; from a typed time, to the nearest one that way. */
+function stepPreset(state: RestoreState, by: number): RestoreState {
+  const at = chosenPreset(state);
+  if (at >= 0) return applyPreset(state, at + by);
+  const t = resolveTime(state.time);
+  const ms = t?.kind === 'time' ? t.at.getTime() : undefined;
+  if (ms === undefined) return applyPreset(state, 0);
+  // Presets run newest first: down is earlier, up is later.
+  const times = state.presets.map((p) => Date.parse(p.at ?? '') || Number.POSITIVE_INFINITY);
+  const i = by > 0 ? times.findIndex((x) => x < ms) : times.map((x, k) => [x, k] as const).filter(([x]) => x > ms).map(([, k]) => k).at(-1) ?? -1;
+  return i < 0 ? state : applyPreset(state, i);
+}
+
+/** A fresh picker with `h`'s backup chosen: nothing typed, planned or run before carries over. */
 function applyHandoff(state: RestoreState, h: Handoff): RestoreState {
+  const next: RestoreState = {
+    ...state,
+    pending: undefined,
+    handledSeq: h.seq,
+    focus: 'presets',
+    phase: 'pick',
+    time: 'latest',
+    pinned: undefined,
+    into: undefined,
+    replacing: false,
+    refusal: undefined,
+    plan: undefined,
+    planStore: undefined,
+    typed: '',
+    confirmHint: undefined,
+  };
   const i = state.presets.findIndex((p) => p.backup === h.backup);
-  const next = { ...state, pending: undefined, handledSeq: h.seq, focus: 'presets' as Field, phase: 'pick' as const };
   if (i < 0) {
     return { ...next, refusal: `Backup ${h.backup} does not start any part of the recoverable window, so a point-in-time restore cannot start from it; pick a preset instead.` };
   }
@@ -154,9 +204,8 @@ export function restoreReducer(state: RestoreState, action: RestoreAction): Rest
     case 'window': {
       if (action.target !== state.target) return state;
       const presets = presetsOf(action.window);
-      const first: RestoreState = { ...state, window: action.window, windowError: undefined, presets };
-      // Keep what the operator chose across re-reads; a fresh screen starts on "latest".
-      const keep = state.window === undefined ? applyPreset(first, 0) : { ...first, preset: clampIndex(state.preset, presets.length) };
+      // What the operator chose stays chosen across re-reads (it is the time and the pin, not an index).
+      const keep: RestoreState = { ...state, window: action.window, windowError: undefined, presets };
       return state.pending ? applyHandoff(keep, state.pending) : keep;
     }
     case 'window-failed':
@@ -165,17 +214,28 @@ export function restoreReducer(state: RestoreState, action: RestoreAction): Rest
       return state.port === undefined ? { ...state, port: String(action.port) } : state;
     case 'handoff':
       if (action.handoff.seq <= state.handledSeq) return state;
-      if (state.phase === 'run') return state;
-      // Applied when the window (re-read for it: the backup may be minutes old) arrives.
+      // A restore still running keeps the screen; the picker opens when it is closed.
+      if (state.phase === 'run' && action.running) return { ...state, pending: action.handoff };
+      // A finished restore's closing lines are history now (its server may be long gone): a fresh
+      // picker, with a fresh port, applied when the window (re-read: the backup may be new) arrives.
+      if (state.phase === 'run') return { ...state, phase: 'pick', run: undefined, port: undefined, pending: action.handoff, asking: false };
       return { ...state, pending: action.handoff };
     case 'preset':
-      return applyPreset(state, state.preset + action.by);
+      return stepPreset(state, action.by);
+    case 'nudge': {
+      // Step the chosen moment by whole minutes, from where it stands now (latest: the window's end).
+      const t = resolveTime(state.time, action.now);
+      const from = t?.kind === 'time' ? t.at.getTime() : t?.kind === 'latest' && state.window?.to ? Date.parse(state.window.to) : undefined;
+      if (from === undefined || Number.isNaN(from)) return state;
+      const at = new Date(from + action.minutes * 60_000).toISOString().replace('.000Z', 'Z');
+      return { ...state, time: at, pinned: undefined, refusal: undefined };
+    }
     case 'focus':
-      return { ...state, focus: action.focus };
+      return { ...state, focus: action.focus, replacing: action.focus !== 'presets' };
     case 'edit':
-      if (action.field === 'time') return { ...state, time: action.text, pinned: undefined, refusal: undefined };
-      if (action.field === 'into') return { ...state, into: action.text, refusal: undefined };
-      return { ...state, port: action.text.replace(/\D/g, ''), refusal: undefined };
+      if (action.field === 'time') return { ...state, time: action.text, pinned: undefined, refusal: undefined, replacing: false };
+      if (action.field === 'into') return { ...state, into: action.text, refusal: undefined, replacing: false };
+      return { ...state, port: action.text.replace(/\D/g, ''), refusal: undefined, replacing: false };
     case 'invalid':
       return { ...state, refusal: action.error };
     case 'plan-started':
@@ -203,6 +263,8 @@ export function restoreReducer(state: RestoreState, action: RestoreAction): Rest
       };
     case 'run-started':
       return { ...state, phase: 'run', run: action.run, asking: false };
+    case 'incident':
+      return action.target === state.target ? { ...state, incident: action.incident } : state;
     case 'ask':
       return { ...state, asking: true };
     case 'answered':

@@ -57,6 +57,25 @@ export function drawTimeline(w: RecoverableWindow, width: number, chosen?: Date)
 }
 
 /**
+ * A line under the bar marking known moments ("D" the disaster, "g" the last good commit): the
+ * same scale as the bar, so the ^ of the chosen moment can be read against them.
+ */
+export function markLine(w: RecoverableWindow, width: number, marks: ReadonlyArray<{ at: string; ch: string }>): string {
+  if (!w.from || !w.to || width < 8) return '';
+  const inner = width - 2;
+  const from = Date.parse(w.from);
+  const span = Date.parse(w.to) - from;
+  const cells = Array.from({ length: width }, () => ' ');
+  for (const m of marks) {
+    const t = Date.parse(m.at);
+    if (Number.isNaN(t)) continue;
+    const pos = span <= 0 ? 0 : Math.min(inner - 1, Math.max(0, Math.round(((t - from) / span) * (inner - 1))));
+    cells[1 + pos] = m.ch;
+  }
+  return cells.join('').trimEnd();
+}
+
+/**
  * One line about gaps in the archive: none, or the first one and how many more. Without a WAL gap
  * an x on the bar is time after one backup's last archived commit and before the next backup
  * became consistent: replay has no commit there to stop at.

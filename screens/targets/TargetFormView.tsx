@@ -1,16 +1,17 @@
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
-import { wrapText } from '../text/width.js';
+import { hangingLines } from '../text/width.js';
 import { StatusMarker } from '../widgets/StatusMarker/StatusMarker.js';
 import { TextField } from '../widgets/TextField/TextField.js';
-import { FORM_FIELDS, type FormState } from './formState.js';
+import { fieldHint, FORM_FIELDS, type FormState } from './formState.js';
 
 const LABEL = 12;
 
 /** Add or edit a target: one line per field, the engine's own sentence under it when a value is wrong. */
 export function TargetFormView({ form, width, height }: { form: FormState; width: number; height: number }): ReactNode {
   const title = form.mode === 'add' ? 'Add a target' : `Edit target ${form.original}`;
-  const errorLines = form.error ? wrapText(`FAIL ${form.error}`, width).slice(0, 3) : [];
+  // The engine's sentence, whole, wrapped under its own text.
+  const errorLines = form.error ? hangingLines(form.error, width, 5, 4) : [];
   return (
     <Box flexDirection="column" width={width} height={height} overflow="hidden">
       <Text bold wrap="truncate-end">
@@ -25,18 +26,18 @@ export function TargetFormView({ form, width, height }: { form: FormState; width
           value={form.values[f.field]}
           focused={form.focus === i && !form.saving}
           width={width}
-          hint={form.mode === 'edit' && f.field === 'name' ? 'fixed' : f.hint}
+          hint={form.mode === 'edit' && f.field === 'name' ? 'fixed' : fieldHint(f.field, form.values, f.hint)}
         />
       ))}
       <Text> </Text>
       {form.saving ? (
         <Text color="cyan">Saving…</Text>
       ) : form.error ? (
-        <Box height={errorLines.length} width={width} overflow="hidden">
-          <Text color="red" wrap="wrap">
-            <StatusMarker marker="FAIL" /> {form.error}
+        errorLines.map((l, i) => (
+          <Text key={i} color="red" wrap="truncate-end">
+            {i === 0 ? <StatusMarker marker="FAIL" /> : '    '} {l}
           </Text>
-        </Box>
+        ))
       ) : (
         <Text dimColor wrap="truncate-end">
           enter saves · tab/↑↓ move · esc cancels

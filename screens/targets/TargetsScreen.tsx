@@ -1,11 +1,13 @@
 import { Box, Text, type Key } from 'ink';
-import { useCallback, useEffect, type ReactNode } from 'react';
+import { useCallback, useEffect, useRef, useSyncExternalStore, type ReactNode } from 'react';
+import { formatDuration } from '../../src/config/duration.js';
 import { startJob, type Job } from '../../src/ops/job.js';
 import type { Target } from '../../src/config/target.js';
 import { useApi } from '../App/ApiContext.js';
 import { JobStore, oneSentence } from '../hooks/jobStore.js';
 import { useJobEvents } from '../hooks/useJobEvents.js';
 import { useMounted } from '../hooks/useMounted.js';
+import { useNow } from '../hooks/useNow.js';
 import { useSyncedReducer } from '../hooks/useSyncedReducer.js';
 import type { KeyHint } from '../keys/keymap.js';
 import { useScreenKeys, useScreenContext } from '../keys/ScreenKeys.js';
@@ -23,16 +25,23 @@ import { TestPanel, testLines } from './TestPanel.js';
 import { editText, TextField } from '../widgets/TextField/TextField.js';
 import { wrapText } from '../text/width.js';
 
+/** How often the list is re-read while shown (backups taken outside the console). */
+const RELOAD_MS = 15_000;
+
 export function TargetsScreen(): ReactNode {
   const api = useApi();
-  const { go, select, active } = useScreenContext();
+  const { go, select, active, changes } = useScreenContext();
   const { width, height } = useBodySize();
   const [state, dispatch, current] = useSyncedReducer(targetsReducer, initialTargets);
   const snap = useJobEvents(state.run);
   const testSnap = useJobEvents(state.test?.store);
+  // Ages tick while the screen is shown: "3m" must not stay "3m" for an hour.
+  const now = useNow(active, 1000);
   const rows = visibleRows(state).map((r) => {
     const sum = state.summaries[r.name];
-    return sum ? { ...r, archiver: sum.archiver, ...(sum.window !== undefined ? { window: sum.window } : {}) } : r;
+    const at = r.newestBackupAt ? Date.parse(r.newestBackupAt) : NaN;
+    const age = Number.isNaN(at) ? {} : { newestBackupAge: formatDuration(Math.max(0, now - at) / 1000) };
+    return { ...r, ...age, ...(sum ? { archiver: sum.archiver, ...(sum.window !== undefined ? { window: sum.window } : {}) } : {}) };
   });
   const running = snap?.state === 'running';
   const showRun = snap !== undefined && !state.runDismissed;
@@ -44,17 +53,56 @@ export function TargetsScreen(): ReactNode {
   }, [selectedName, select]);
 
   const mounted = useMounted();
-  const load = useCallback(async () => {
-    try {
-      const list = await api.listTargets();
-      if (mounted.current) dispatch({ type: 'loaded', rows: list });
-    } catch (e) {
-      if (mounted.current) dispatch({ type: 'load-failed', error: oneSentence(e) });
-    }
-  }, [api]);
+  const load = useCallback(
+    async (selectName?: string) => {
+      try {
+        const list = await api.listTargets();
+        if (mounted.current) dispatch({ type: 'loaded', rows: list, ...(selectName !== undefined ? { select: selectName } : {}) });
+      } catch (e) {
+        if (mounted.current) dispatch({ type: 'load-failed', error: oneSentence(e) });
+      }
+    },
+    [api],
+  );
+  // Read when shown, and again every RELOAD_MS while shown: a backup taken by cron or `tick`
+  // lands in the repository without this console hearing of it.
   useEffect(() => {
+    if (!active) return;
     void load();
-  }, [load]);
+    const timer = setInterval(() => void load(), RELOAD_MS);
+    return () => clearInterval(timer);
+  }, [load, active]);
+
+  const summarize = useCallback(
+    async (name: string) => {
+      try {
+        const summary = await api.targetSummary(name);
+        if (mounted.current) dispatch({ type: 'summary', name, summary });
+      } catch {
+        if (mounted.current) dispatch({ type: 'summary', name, summary: { archiver: '?' } });
+      }
+    },
+    [api, dispatch],
+  );
+
+  // A backup, verify, drill or disaster ended on another screen: that row is re-read at once.
+  const changed = useSyncExternalStore(changes.subscribe, changes.version);
+  useEffect(() => {
+    const name = changes.last();
+    if (changed === 0 || name === undefined) return;
+    void load();
+    void summarize(name);
+  }, [changed, changes, load, summarize]);
+
+  // A row whose newest backup moved (seen by a reload) has a new window too: ask again.
+  const seenNewest = useRef(new Map<string, string | undefined>());
+  useEffect(() => {
+    for (const r of state.rows ?? []) {
+      const before = seenNewest.current.get(r.name);
+      if (seenNewest.current.has(r.name) && before !== r.newestBackupAt && state.summaries[r.name]) void summarize(r.name);
+      seenNewest.current.set(r.name, r.newestBackupAt);
+    }
+  }, [state.rows, state.summaries, summarize]);
 
   // Archiver status and window need the server and the archive: asked per target, in the
   // background, so the table shows at once and fills in (an unreachable host says so, later).
@@ -96,7 +144,8 @@ export function TargetsScreen(): ReactNode {
       if (!mounted.current) return;
       dispatch({ type: 'form-close' });
       dispatch({ type: 'message', marker: 'OK', text: form.mode === 'add' ? `Added target ${t.name}; press t to test its connection.` : `Saved target ${t.name}.` });
-      await load();
+      // The new (or renamed) target is the selected one, so t tests the target the message names.
+      await load(t.name);
     } catch (e) {
       const field = (e as { detail?: { field?: string } }).detail?.field;
       if (mounted.current) dispatch({ type: 'form-error', error: formError(oneSentence(e)), ...(fieldIndex(field) !== undefined ? { focus: fieldIndex(field)! } : {}) });
@@ -108,6 +157,11 @@ export function TargetsScreen(): ReactNode {
       const t = await api.removeTarget(name);
       if (!mounted.current) return;
       dispatch({ type: 'remove-close' });
+      // What was shown about it (a connection test, the sandbox start that made it) is no longer true.
+      const st = current();
+      if (st.test?.name === t.name) dispatch({ type: 'test-dismissed' });
+      const run = st.run?.getSnapshot();
+      if (run && run.state !== 'running' && (run.result?.name === t.name || run.state !== 'done')) dispatch({ type: 'run-dismissed' });
       dispatch({ type: 'message', marker: 'OK', text: `Removed target ${t.name}; its repository ${t.repo} was left untouched.` });
       await load();
     } catch (e) {

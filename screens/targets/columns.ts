@@ -7,7 +7,8 @@ const UNKNOWN = '—';
 export const TARGET_COLUMNS: readonly Column<TargetRow>[] = [
   { header: 'name', flex: 2, minWidth: 8, value: (r) => r.name },
   { header: 'engine', width: 8, value: (r) => r.engine },
-  { header: 'host:port', flex: 3, minWidth: 10, value: (r) => `${r.host}:${r.port}` },
+  // Cut from the start when narrow: the port tells targets on one host apart.
+  { header: 'host:port', flex: 3, minWidth: 10, cut: 'start', value: (r) => `${r.host}:${r.port}` },
   { header: 'newest backup', width: 13, value: (r) => r.newestBackupAge ?? UNKNOWN },
   {
     header: 'archiver',

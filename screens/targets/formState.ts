@@ -51,6 +51,14 @@ export function formFor(row: TargetRow | undefined): FormState {
   };
 }
 
+/** A field's hint for the engine chosen in the form: the defaults a blank takes follow the engine. */
+export function fieldHint(field: FormField, values: { engine: string }, fallback: string): string {
+  const mysql = values.engine.trim() === 'mysql';
+  if (field === 'port') return `blank: ${mysql ? 3306 : 5432}`;
+  if (field === 'user') return `blank: ${mysql ? 'root' : 'postgres'}`;
+  return fallback;
+}
+
 /** The field an engine error names (DbdrillError detail.field), as an index into FORM_FIELDS. */
 export function fieldIndex(field: string | undefined): number | undefined {
   const i = FORM_FIELDS.findIndex((f) => f.field === field);

@@ -29,7 +29,8 @@ export interface TargetsState {
 }
 
 export type TargetsAction =
-  | { type: 'loaded'; rows: TargetRow[] }
+  /** `select`: put the cursor on this target (one just added), clearing a filter that hides it. */
+  | { type: 'loaded'; rows: TargetRow[]; select?: string }
   | { type: 'load-failed'; error: string }
   | { type: 'move'; by: number }
   | { type: 'move-to'; index: number }
@@ -79,8 +80,11 @@ export function targetsReducer(state: TargetsState, action: TargetsAction): Targ
   switch (action.type) {
     case 'loaded': {
       // Keep the cursor on the same target across reloads, if it is still there.
-      const current = visibleRows(state)[state.selected]?.name;
-      const next = { ...state, rows: action.rows, loadError: undefined };
+      const current = action.select ?? visibleRows(state)[state.selected]?.name;
+      let next: TargetsState = { ...state, rows: action.rows, loadError: undefined };
+      if (action.select !== undefined && !visibleRows(next).some((r) => r.name === action.select)) next = { ...next, filter: '', filterEditing: false };
+      // A connection test of a target that is gone (removed here or elsewhere) says nothing true any more.
+      if (next.test && !action.rows.some((r) => r.name === next.test!.name)) next = { ...next, test: undefined };
       const i = current === undefined ? -1 : visibleRows(next).findIndex((r) => r.name === current);
       return { ...next, selected: clampIndex(i >= 0 ? i : state.selected, visibleRows(next).length) };
     }

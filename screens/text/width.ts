@@ -116,3 +116,19 @@ export function wrapText(text: string, width: number, indent = ''): string[] {
   if (line !== '' || lines.length === 0) push();
   return lines;
 }
+
+/**
+ * `text` wrapped into at most `maxLines` lines of `width - hang` cells: the caller puts the
+ * first after a marker of `hang` cells and indents the others by as much, so they line up under
+ * the text, never at column 1. When it does not fit, the last line ends in "…": a cut always shows.
+ */
+export function hangingLines(text: string, width: number, hang: number, maxLines = Infinity): string[] {
+  const room = Math.max(1, width - hang);
+  const all = wrapText(text, room);
+  if (all.length <= maxLines) return all;
+  const n = Math.max(1, maxLines);
+  const kept = all.slice(0, n);
+  // The rest joined on makes truncateEnd cut, and so end in "…".
+  kept[n - 1] = truncateEnd(all.slice(n - 1).join(' '), room);
+  return kept;
+}

@@ -13,7 +13,7 @@ import type { KeyHint } from '../keys/keymap.js';
 import { useScreenContext, useScreenKeys } from '../keys/ScreenKeys.js';
 import { useBodySize } from '../layout/bodySize.js';
 import { utc } from '../text/time.js';
-import { wrapText } from '../text/width.js';
+import { hangingLines, wrapText } from '../text/width.js';
 import { JobView } from '../widgets/JobView/JobView.js';
 import { StatusMarker } from '../widgets/StatusMarker/StatusMarker.js';
 import { editText, TextField } from '../widgets/TextField/TextField.js';
@@ -28,7 +28,7 @@ const secs = (s: number) => formatDuration(s);
  */
 export function TrainingScreen(): ReactNode {
   const api = useApi();
-  const { active, go, select } = useScreenContext();
+  const { active, go, select, changes } = useScreenContext();
   const { width, height } = useBodySize();
   const [state, dispatch, current] = useSyncedReducer(trainingReducer, initialTraining);
   const runSnap = useJobEvents(state.run?.store);
@@ -53,8 +53,12 @@ export function TrainingScreen(): ReactNode {
   }, [active, refresh]);
   const runState = runSnap?.state;
   useEffect(() => {
-    if (runState && runState !== 'running') void refresh();
-  }, [runState, refresh]);
+    if (!runState || runState === 'running') return;
+    void refresh();
+    // A disaster takes a base backup first and archives WAL: Targets re-reads the sandbox's row.
+    const sb = current().sandbox;
+    if (sb) changes.notify(sb);
+  }, [runState, refresh, current, changes]);
   useEffect(() => () => state.run?.store.dispose(), [state.run]);
 
   const startRun = (title: string, job: Job<unknown>, doneText = 'Done: enter shows the guide.') =>
@@ -177,59 +181,74 @@ function Menu({ state, width, height }: { state: TrainingState; width: number; h
   );
 }
 
+type GuideLine = { text: string; done?: boolean; tone?: 'bad' | 'good' | 'info' | 'dim'; bold?: boolean };
+
+/** What `e` does, in words that match what there is: a restored server only when there is one. */
+export function endWords(session: TrainingSession): string {
+  const put = disasterInfo(session.kind).recovery === 'repair' ? 'archiving and the sandbox are put back as they were' : 'the sandbox is put back as it was';
+  return session.restore ? `e ends the training: the restored server on 127.0.0.1:${session.restore.port} is stopped and ${put}.` : `e ends the training: ${put}.`;
+}
+
+/**
+ * The guide: every line wraps under its own text (nothing is cut mid-word), and when the body is
+ * too short the lines that do not fit are counted ("… 3 more lines") rather than silently lost.
+ */
+export function guideLines(session: TrainingSession, clock: number, width: number): GuideLine[] {
+  const scored = session.score !== undefined;
+  const info = disasterInfo(session.kind);
+  const out: GuideLine[] = [];
+  const add = (text: string, hang: number, style: Omit<GuideLine, 'text'> = {}, prefix = '') =>
+    hangingLines(text, width, hang).forEach((l, i) => out.push({ ...style, text: `${i === 0 ? prefix : ' '.repeat(hang)}${l}` }));
+  add(
+    `Training on ${session.target}: ${info.title.toLowerCase()} · ${scored ? `scored ${utc(session.score!.at)}` : `clock ${secs(clock)}`} · goal RTO ${secs(session.objectives.rtoSeconds)}, RPO ${secs(session.objectives.rpoSeconds)}`,
+    0,
+    { bold: true },
+  );
+  out.push({ text: '' });
+  for (const st of trainingGuide(session)) add(st.text, 4, { done: st.done, ...(st.done && !scored ? { tone: 'dim' as const } : {}) }, st.done ? '[x] ' : '[ ] ');
+  if (session.restore && !scored) {
+    add(`restored on 127.0.0.1:${session.restore.port} at ${utc(session.restore.at)}${session.restore.lastCommitAt ? `, last commit ${utc(session.restore.lastCommitAt)}` : ''}`, 4, { tone: 'info' }, '    ');
+  }
+  const sc = session.score;
+  if (sc) {
+    out.push({ text: '' });
+    add(`Score ${sc.points}/100 · ${sc.verdict}`, 5, { bold: true, tone: sc.dataOk ? 'good' : 'bad' }, `${(sc.points === 100 ? 'OK' : sc.dataOk ? 'WARN' : 'FAIL').padEnd(5)}`);
+    add(sc.dataDetail, 11, sc.dataOk ? {} : { tone: 'bad' }, '     data  ');
+    add(`${secs(sc.rtoSeconds)} (objective ${secs(sc.rtoObjectiveSeconds)}) ${sc.rtoOk ? 'OK' : 'FAIL'}`, 11, sc.rtoOk ? {} : { tone: 'bad' }, '     RTO   ');
+    add(`${secs(sc.rpoSeconds)} (objective ${secs(sc.rpoObjectiveSeconds)}) ${sc.rpoOk ? 'OK' : 'FAIL'}`, 11, sc.rpoOk ? {} : { tone: 'bad' }, '     RPO   ');
+    add(endWords(session), 5, { tone: 'dim' }, '     ');
+  }
+  return out;
+}
+
 function Guide({ session, width, height }: { session: TrainingSession; width: number; height: number }): ReactNode {
   const scored = session.score !== undefined;
-  const since = Date.parse(session.disasterAt);
-  const clock = useElapsed(since, !scored);
-  const steps = trainingGuide(session);
-  const info = disasterInfo(session.kind);
-  const lines: { text: string; done?: boolean; tone?: 'bad' | 'good' }[] = [];
-  for (const st of steps) wrapText(st.text, width - 6).forEach((l, i) => lines.push({ text: `${i === 0 ? (st.done ? '[x] ' : '[ ] ') : '    '}${l}`, done: st.done }));
-  const sc = session.score;
+  const clock = useElapsed(Date.parse(session.disasterAt), !scored);
+  const all = guideLines(session, clock, width);
+  // The score sits at the end: when the body is short, the guide's middle gives way, counted.
+  const scoreAt = scored ? all.findIndex((l) => l.text.includes(`Score ${session.score!.points}/100`)) : -1;
+  const tail = scoreAt > 0 ? all.slice(scoreAt - 1) : [];
+  const head = scoreAt > 0 ? all.slice(0, scoreAt - 1) : all;
+  let shown = all;
+  if (all.length > height) {
+    const room = Math.max(0, height - 1 - tail.length);
+    const hidden = head.length - room;
+    shown = [...head.slice(0, room), { text: `… ${hidden} more line${hidden === 1 ? '' : 's'} (a taller terminal shows them)`, tone: 'dim' }, ...tail];
+  }
+  const color = (l: GuideLine) => (l.tone === 'bad' ? 'red' : l.tone === 'good' ? 'green' : l.tone === 'info' ? 'cyan' : undefined);
   return (
     <Box flexDirection="column" width={width} height={height} overflow="hidden">
-      <Text bold wrap="truncate-end">
-        {`Training on ${session.target}: ${info.title.toLowerCase()} · `}
-        {scored ? `scored ${utc(sc!.at)}` : `clock ${secs(clock)}`}
-        {` · goal RTO ${secs(session.objectives.rtoSeconds)}, RPO ${secs(session.objectives.rpoSeconds)}`}
-      </Text>
-      <Text> </Text>
-      {lines.slice(0, Math.max(0, height - (sc ? 8 : 2))).map((l, i) => (
-        <Text key={i} wrap="truncate-end" dimColor={l.done === true && !scored}>
-          {l.text}
+      {shown.slice(0, height).map((l, i) => (
+        <Text key={i} wrap="truncate-end" bold={l.bold === true} color={color(l)} dimColor={l.tone === 'dim'}>
+          {l.text || ' '}
         </Text>
       ))}
-      {session.restore && !sc && (
-        <Text color="cyan" wrap="truncate-end">
-          {`    restored on 127.0.0.1:${session.restore.port} at ${utc(session.restore.at)}${session.restore.lastCommitAt ? `, last commit ${utc(session.restore.lastCommitAt)}` : ''}`}
-        </Text>
-      )}
-      {sc && (
-        <>
-          <Text> </Text>
-          <Text bold color={sc.dataOk ? 'green' : 'red'} wrap="truncate-end">
-            <StatusMarker marker={sc.points === 100 ? 'OK' : sc.dataOk ? 'WARN' : 'FAIL'} /> {`Score ${sc.points}/100 · ${sc.verdict}`}
-          </Text>
-          <Text wrap="truncate-end" color={sc.dataOk ? undefined : 'red'}>
-            {`     data  ${sc.dataDetail}`}
-          </Text>
-          <Text wrap="truncate-end" color={sc.rtoOk ? undefined : 'red'}>
-            {`     RTO   ${secs(sc.rtoSeconds)} (objective ${secs(sc.rtoObjectiveSeconds)}) ${sc.rtoOk ? 'OK' : 'FAIL'}`}
-          </Text>
-          <Text wrap="truncate-end" color={sc.rpoOk ? undefined : 'red'}>
-            {`     RPO   ${secs(sc.rpoSeconds)} (objective ${secs(sc.rpoObjectiveSeconds)}) ${sc.rpoOk ? 'OK' : 'FAIL'}`}
-          </Text>
-          <Text dimColor wrap="truncate-end">
-            {'     e ends the training: the restored server is stopped and the sandbox put back.'}
-          </Text>
-        </>
-      )}
     </Box>
   );
 }
 
 function hintsFor(state: TrainingState, running: boolean): KeyHint[] {
-  if (state.runShown && state.run) return running ? [] : [{ keys: 'enter', label: 'back' }];
+  if (state.runShown && state.run) return running ? [] : [{ keys: 'enter esc', label: 'back to the guide' }];
   if (!state.sandbox) return [];
   if (state.confirming) return [{ keys: 'enter', label: 'go ahead (name typed)' }, { keys: 'esc', label: 'cancel' }, { keys: 'ctrl-c', label: 'quit' }];
   if (!state.session) return [{ keys: '↑↓', label: 'choose' }, { keys: 'enter', label: 'cause it' }];

@@ -86,7 +86,11 @@ export function createConsoleApi(configDir: string): ConsoleApi {
       return (await store()).list().map((t) => {
         const row: TargetRow = { ...t };
         const newest = new Repository(t.repo).catalog().manifests.map((m) => entryOf(m)).find((e) => e.status === 'complete');
-        if (newest) row.newestBackupAge = formatDuration((Date.now() - Date.parse(newest.startedAt)) / 1000);
+        if (newest) {
+          const at = Date.parse(newest.startedAt) + (newest.durationSeconds ?? 0) * 1000;
+          row.newestBackupAt = new Date(at).toISOString();
+          row.newestBackupAge = formatDuration((Date.now() - at) / 1000);
+        }
         return row;
       });
     },

@@ -88,7 +88,9 @@ describe('Catalog table', () => {
     await r.press('/', '9', '9', '9');
     await r.waitForFrame((f) => f.includes('No backup matches "FAIL999"'), 'no match');
     await r.press(KEYS.escape);
-    frame = await r.waitForFrame((f) => f.includes(LOGICAL) && f.includes(BASE_A) && !f.includes('filter'), 'every row again');
+    frame = await r.waitForFrame((f) => f.includes(LOGICAL) && f.includes(BASE_A) && !f.includes('filter FAIL'), 'every row again');
+    // At 80 columns the footer keeps the table's own keys (issue 20: it used to drop / and ↑↓).
+    expect(frameLines(stripAnsi(frame)).at(-1)).toMatch(/↑↓ move {2}\/ filter {2}esc back/);
     expect(frameLines(frame)[0]).toContain('· Catalog');
   });
 });
@@ -99,7 +101,9 @@ describe('details pane', () => {
     await r.press('j', 'j', KEYS.tab);
     let frame = stripAnsi(await r.waitForFrame((f) => stripAnsi(f).includes('› details') && f.includes('pg_basebackup 15.8')));
     // The table shrinks to the selected row; the details get the room.
-    expect(frameLines(frame).filter((l) => /^(› | {2})2026/.test(l))).toHaveLength(1);
+    expect(frameLines(frame).filter((l) => /^(› |• | {2})2026/.test(l))).toHaveLength(1);
+    // One › on screen: the details have the keys, the table's row is marked • meanwhile.
+    expect(frameLines(frame).filter((l) => l.startsWith('• 2026'))).toHaveLength(1);
     expect(frame).toMatch(/server\s+PostgreSQL 15\.8/);
     expect(frame).toMatch(/tool\s+pg_basebackup 15\.8 \(pg_basebackup-tar\)/);
     expect(frame).toMatch(/argv\s+\/usr\/lib\/postgresql\/15\/bin\/pg_basebackup --host 10\.0\.0\.5/);
@@ -187,7 +191,7 @@ describe('Backup run view', () => {
     copy.open();
     frame = stripAnsi(await r.waitForFrame((f) => f.includes('Backup 20261125T110000Z-F complete'), 'the final OK'));
     expect(frame).toMatch(/OK\s+Backup 20261125T110000Z-F complete: physical, 100 MiB in 1 file, 4s\./);
-    expect(frameLines(frame).at(-1)).toContain('enter back to the catalog');
+    expect(frameLines(frame).at(-1)).toContain('enter esc back to the catalog');
     await r.press(KEYS.enter);
     frame = stripAnsi(await r.waitForFrame((f) => f.includes('prod · 5 backups')));
     expect(selectedLine(frame)).toMatch(/20261125T110000Z-F\s+physical\s+full\s+OK/);

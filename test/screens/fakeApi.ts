@@ -108,7 +108,12 @@ export function fakeApi(opts: FakeApiOptions = {}): FakeApi {
     plans: [],
     restores: [],
     async listTargets() {
-      return api.targets.map((t) => ({ ...t }));
+      // As the real one: the newest complete backup's end, read from the repository each time.
+      return api.targets.map((t) => {
+        const newest = (api.manifests[t.name] ?? []).find((m) => m.status === 'complete');
+        const at = newest?.finishedAt ?? newest?.startedAt;
+        return { ...t, ...(at && t.newestBackupAge === undefined ? { newestBackupAt: at } : {}) };
+      });
     },
     startSandbox() {
       api.sandboxStarts++;

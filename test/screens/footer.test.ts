@@ -17,12 +17,49 @@ describe('fitHints', () => {
     expect(fitHints(own, pinned, 80).map((h) => h.keys)).toEqual(['↑↓ jk', 'enter', '/', '?', 'q']);
   });
 
-  test('drops the screen hints from the end first, so the way out always shows', () => {
-    expect(fitHints(own, pinned, 30).map((h) => h.keys)).toEqual(['↑↓ jk', '?', 'q']);
+  test('keeps the key that finishes the task and the way out first; the rest fill what room is left', () => {
+    // 30 columns: "↑↓ jk move" and "q quit" first, then whatever else fits whole.
+    expect(fitHints(own, pinned, 30).map((h) => h.keys)).toEqual(['↑↓ jk', '/', 'q']);
+    expect(fitHints(own, pinned, 20).map((h) => h.keys)).toEqual(['↑↓ jk', 'q']);
   });
 
-  test('on a very narrow terminal even pinned hints go, from the end', () => {
-    expect(fitHints(own, pinned, 7).map((h) => h.keys)).toEqual(['?']);
+  test('on a very narrow terminal the way out is the last to go', () => {
+    expect(fitHints(own, pinned, 7).map((h) => h.keys)).toEqual(['q']);
+  });
+
+  test('a key the screen lists is not listed again by the shell (no "esc cancel … esc back")', () => {
+    const form = [
+      { keys: 'enter', label: 'save' },
+      { keys: 'esc', label: 'cancel' },
+    ];
+    const shell = [
+      { keys: '1-6', label: 'screens' },
+      { keys: '?', label: 'help' },
+      { keys: 'esc', label: 'back' },
+    ];
+    expect(fitHints(form, shell, 80).map((h) => `${h.keys} ${h.label}`)).toEqual(['enter save', 'esc cancel', '1-6 screens', '? help']);
+  });
+
+  test('the Restore form keeps "enter plan" and the way back at 60 and 40 columns', () => {
+    const restore = [
+      { keys: 'enter', label: 'plan' },
+      { keys: '↑↓', label: 'preset' },
+      { keys: '←→', label: '1 min' },
+      { keys: 'tab', label: 'fields' },
+    ];
+    const shell = [
+      { keys: '1-6', label: 'screens' },
+      { keys: '?', label: 'help' },
+      { keys: 'esc', label: 'back' },
+    ];
+    for (const width of [80, 60, 40, 20]) {
+      const keys = fitHints(restore, shell, width).map((h) => h.keys);
+      expect(keys).toContain('enter');
+      expect(keys).toContain('esc');
+      const line = fitHints(restore, shell, width).map((h) => `${h.keys} ${h.label}`).join('  ');
+      expect([...line].length).toBeLessThanOrEqual(width);
+    }
+    expect(fitHints(restore, shell, 80).map((h) => h.keys)).toEqual(['enter', '↑↓', '←→', 'tab', '1-6', '?', 'esc']);
   });
 });
 

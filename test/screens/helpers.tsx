@@ -52,6 +52,8 @@ export class FakeStdin extends EventEmitter {
 export const KEYS = {
   up: '\u001B[A',
   down: '\u001B[B',
+  right: '\u001B[C',
+  left: '\u001B[D',
   enter: '\r',
   escape: '\u001B',
   tab: '\t',

@@ -70,7 +70,7 @@ describe('Restore screen', () => {
     expect(frame).toMatch(/Time\s+latest\s+= 2026-11-25 09:10:00Z, newest archived commit/);
     expect(frame).toMatch(/Into\s+\/tmp\/dbdrill-prod-20261125T091000Z\s+new directory/);
     expect(frame).toMatch(/Port\s+54871\s+on 127\.0\.0\.1/);
-    expect(frameLines(frame).at(-1)).toMatch(/↑↓ preset {2}tab edit time, dir, port {2}enter plan/);
+    expect(frameLines(frame).at(-1)).toMatch(/enter plan {2}↑↓ preset {2}←→ 1 min {2}tab fields/);
     expectFits(frame);
 
     await r.press(KEYS.down, KEYS.down);
@@ -84,14 +84,14 @@ describe('Restore screen', () => {
     const r = await openRestore(fakeApi({ targets: targets(), manifests: { prod: prodManifests() } }));
     await typeTime(r, '2026-11-25 09:05');
     let frame = stripAnsi(await r.waitForFrame((f) => f.includes('2026-11-25 09:05')));
-    expect(frame).toMatch(/Time\s+2026-11-25 09:05\s+\? ISO 8601 with a zone, -15m or latest/);
+    expect(frame).toMatch(/Time\s+2026-11-25 09:05█\s+\? ISO 8601 with a zone, -15m or latest/);
     // q and digits are text here, not screen keys.
     expect(frameLines(frame)[0]).toContain('· Restore');
     await r.press('+', '0', '1', ':', '0', '0');
     frame = stripAnsi(await r.waitForFrame((f) => f.includes('09:05+01:00')));
-    expect(frame).toMatch(/Time\s+2026-11-25 09:05\+01:00\s+= 2026-11-25 08:05:00Z/);
+    expect(frame).toMatch(/Time\s+2026-11-25 09:05\+01:00█\s+= 2026-11-25 08:05:00Z/);
     await typeTime(r, '-15m');
-    frame = stripAnsi(await r.waitForFrame((f) => /Time\s+-15m\s+= \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ/.test(stripAnsi(f))));
+    frame = stripAnsi(await r.waitForFrame((f) => /Time\s+-15m█\s+= \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ/.test(stripAnsi(f))));
     expect(frameLines(frame).at(-1)).toMatch(/enter plan {2}tab ↑↓ field {2}esc presets/);
     await r.press(KEYS.escape);
     await r.waitForFrame((f) => stripAnsi(f).includes('↑↓ preset'), 'esc returns to the presets');

@@ -15,24 +15,32 @@ export const FOOTER_HEIGHT = 2;
 
 const hintWidth = (h: KeyHint) => textWidth(`${h.keys} ${h.label}`);
 
+const keyTokens = (h: KeyHint) => h.keys.split(/\s+/).filter((k) => k !== '');
+
 /**
- * The keys that work here. When they do not all fit, the screen's least useful hints are dropped
- * whole (never cut mid-word) so the pinned ones, the way out, always show.
+ * The keys that work here, fitted to `width`, in a fixed order of importance: the screen's first
+ * hint (the key that finishes the task at hand: plan, start, save), then the way out (the last
+ * pinned one: back or quit), then the screen's other hints in order, then the other pinned ones
+ * (help, then the screen keys). What does not fit is dropped whole, never cut mid-word, and a key
+ * is never listed twice (a screen's own "esc cancel" replaces the shell's "esc back").
  */
 export function fitHints(hints: readonly KeyHint[], pinned: readonly KeyHint[], width: number): KeyHint[] {
   const gap = 2;
-  let used = pinned.reduce((a, h, i) => a + hintWidth(h) + (i > 0 ? gap : 0), 0);
-  const own: KeyHint[] = [];
-  for (const h of hints) {
-    const w = hintWidth(h) + gap;
-    if (used + w > width) break;
-    own.push(h);
+  const ownKeys = new Set(hints.flatMap(keyTokens));
+  const pins = pinned.filter((p) => !keyTokens(p).some((k) => ownKeys.has(k)));
+  const [first, ...rest] = hints;
+  const exit = pins.at(-1);
+  const order = [first, exit, ...rest, ...pins.slice(0, -1).reverse()].filter((h): h is KeyHint => h !== undefined);
+  const chosen = new Set<KeyHint>();
+  let used = 0;
+  for (const h of order) {
+    const w = hintWidth(h) + (chosen.size > 0 ? gap : 0);
+    if (used + w > width) continue;
+    chosen.add(h);
     used += w;
   }
-  const all = [...own, ...pinned];
-  // Even the pinned ones may not fit on a very narrow terminal: drop from the end.
-  while (all.length > 0 && all.reduce((a, h, i) => a + hintWidth(h) + (i > 0 ? gap : 0), 0) > width) all.pop();
-  return all;
+  // Shown in the screen's order, the shell's keys after.
+  return [...hints, ...pins].filter((h) => chosen.has(h));
 }
 
 export function Footer({ hints, pinned = [], width }: FooterProps): ReactNode {

@@ -1,6 +1,7 @@
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
-import { KEY_MAP } from '../../keys/keymap.js';
+import { healthHelp } from '../../health/healthState.js';
+import { KEY_MAP, type KeyHint } from '../../keys/keymap.js';
 import { fit } from '../../text/width.js';
 
 export interface HelpOverlayProps {
@@ -9,9 +10,16 @@ export interface HelpOverlayProps {
 }
 
 /** Replaces the body while open: Ink has no layers, and the body is what the keys act on anyway. */
+/** Every key, the screens' own tables included (Health's after Drill's). */
+export function helpEntries(): KeyHint[] {
+  const at = KEY_MAP.findIndex((k) => k.label.startsWith('Drill:'));
+  return [...KEY_MAP.slice(0, at + 1), healthHelp(), ...KEY_MAP.slice(at + 1)];
+}
+
 export function HelpOverlay({ width, height }: HelpOverlayProps): ReactNode {
-  const keyWidth = Math.max(...KEY_MAP.map((k) => k.keys.length)) + 2;
-  const lines = KEY_MAP.slice(0, Math.max(0, height - 3));
+  const entries = helpEntries();
+  const keyWidth = Math.max(...entries.map((k) => k.keys.length)) + 2;
+  const lines = entries.slice(0, Math.max(0, height - 3));
   return (
     <Box flexDirection="column" width={width} height={height} overflow="hidden">
       <Text bold wrap="truncate-end">

@@ -1,6 +1,6 @@
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
-import { fit } from '../../text/width.js';
+import { fit, truncateStart } from '../../text/width.js';
 import { clampIndex, fitColumns, visibleWindow, type ColumnSize } from './fit.js';
 
 export interface Column<Row> extends ColumnSize {
@@ -9,6 +9,8 @@ export interface Column<Row> extends ColumnSize {
   align?: 'left' | 'right';
   /** Colour for the cell; the text itself must still say what the colour means (NO_COLOR). */
   color?(row: Row): string | undefined;
+  /** Where a value too wide is cut: 'start' keeps its end (a port after a long host, a path's tail). */
+  cut?: 'end' | 'start';
 }
 
 export interface DataTableProps<Row> {
@@ -38,7 +40,7 @@ export function DataTable<Row>(props: DataTableProps<Row>): ReactNode {
 
   const cells = (row: Row | undefined) =>
     columns.map((c, i) => ({
-      text: fit(row ? c.value(row) : c.header, widths[i]!, c.align),
+      text: fit(row && c.cut === 'start' ? truncateStart(c.value(row), widths[i]!) : row ? c.value(row) : c.header, widths[i]!, c.align),
       color: row ? c.color?.(row) : undefined,
     }));
 
@@ -60,7 +62,8 @@ export function DataTable<Row>(props: DataTableProps<Row>): ReactNode {
           const isSelected = start + k === selected;
           return (
             <Text key={rowKey(row)} wrap="truncate-end" inverse={isSelected && focused}>
-              {isSelected ? '› ' : '  '}
+              {/* One › on screen, where the keys go: an unfocused table marks its row with •. */}
+              {isSelected ? (focused ? '› ' : '• ') : '  '}
               {cells(row).map((c, i) => (
                 <Text key={i} color={c.color}>
                   {i > 0 ? ' '.repeat(GAP) : ''}

@@ -1,5 +1,6 @@
 import { Text } from 'ink';
 import type { ReactNode } from 'react';
+import { CURSOR } from '../TextField/TextField.js';
 import { truncateStart } from '../../text/width.js';
 
 export interface FilterLineProps {
@@ -18,7 +19,7 @@ export function FilterLine({ text, editing, width, matches }: FilterLineProps): 
       <Text wrap="truncate-end">
         <Text bold>/</Text>
         {truncateStart(text, Math.max(0, width - 2 - count.length))}
-        <Text inverse> </Text>
+        {CURSOR}
         <Text dimColor>{count}</Text>
       </Text>
     );

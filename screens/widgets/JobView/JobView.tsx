@@ -1,7 +1,7 @@
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import type { JobSnapshot } from '../../hooks/jobStore.js';
-import { textWidth as measure, truncateEnd } from '../../text/width.js';
+import { hangingLines, truncateEnd } from '../../text/width.js';
 import { MARKER_WIDTH, StatusMarker, stepMarker, type Marker } from '../StatusMarker/StatusMarker.js';
 import { LogLines, ProgressLines, progressHeight } from './parts.js';
 
@@ -27,10 +27,10 @@ export interface JobViewProps {
  */
 export function JobView({ title, snapshot, doneText, doneMarker = 'OK', doneDetail = [], question, width, height }: JobViewProps): ReactNode {
   const { steps, progress, log, state, error } = snapshot;
-  // An error is the one thing the operator must read whole, so it may wrap onto up to 3 lines.
-  const errorText = state === 'failed' ? `FAIL ${error ?? ''}` : '';
-  const endLine =
-    state === 'failed' ? Math.min(3, Math.ceil(measure(errorText) / Math.max(1, width))) : state === 'done' ? 1 + doneDetail.length : 0;
+  // An error is the one thing the operator must read whole: it wraps under its own text (never
+  // back to column 1) onto as many lines as the view has, a cut marked with "…".
+  const errorLines = state === 'failed' ? hangingLines(error ?? '', width, MARKER_WIDTH + 1, Math.max(3, height - 2)) : [];
+  const endLine = state === 'failed' ? errorLines.length : state === 'done' ? 1 + doneDetail.length : 0;
   const progressLines = progressHeight(progress, width);
   const questionLine = question ? 1 : 0;
   const stepRoom = Math.max(0, height - 1 - endLine - progressLines - questionLine);
@@ -70,13 +70,11 @@ export function JobView({ title, snapshot, doneText, doneMarker = 'OK', doneDeta
             {line}
           </Text>
         ))}
-      {state === 'failed' && (
-        <Box height={endLine} width={width} overflow="hidden">
-          <Text color="red" wrap="wrap">
-            <StatusMarker marker="FAIL" /> {error}
-          </Text>
-        </Box>
-      )}
+      {errorLines.map((line, i) => (
+        <Text key={`e${i}`} color="red" wrap="truncate-end">
+          {i === 0 ? <StatusMarker marker="FAIL" /> : ' '.repeat(MARKER_WIDTH)} {line}
+        </Text>
+      ))}
       {question && (
         <Text bold color="yellow" wrap="truncate-end">
           {question}

@@ -1,0 +1,16 @@
+/**
+ * The engine's sentences name the CLI's flags ("give --into a new or empty directory"); in the
+ * console the operator fixes a field or presses a key, so the sentence names that instead.
+ */
+const REWRITES: ReadonlyArray<[RegExp, string]> = [
+  [/\bgive --into\b/g, 'give the Into field'],
+  [/\bgive --port\b/g, 'give the Port field'],
+  [/\bthe target's --host\/--port\b/g, "the target's host and port (e on Targets)"],
+  [/\bthe target's --host\b/g, "the target's host (e on Targets)"],
+  [/\bthe target's --port\b/g, "the target's port (e on Targets)"],
+  [/\bfor --dbname\b/g, 'for a new database'],
+];
+
+export function consoleWords(sentence: string): string {
+  return REWRITES.reduce((s, [from, to]) => s.replace(from, to), sentence);
+}

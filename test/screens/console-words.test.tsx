@@ -1,0 +1,38 @@
+import { afterEach, describe, expect, test } from 'vitest';
+import { DbdrillError } from '../../src/errors.js';
+import { startJob } from '../../src/ops/job.js';
+import type { PitrReport } from '../../src/ops/pitr.js';
+import { consoleWords } from '../../screens/text/consoleWords.js';
+import { fakeApi, target } from './fakeApi.js';
+import { prodManifests } from './fixtures.js';
+import { cleanupAll, KEYS, renderApp, stripAnsi } from './helpers.js';
+
+afterEach(cleanupAll);
+
+// Issue 20: error sentences in the console named CLI flags; they name the field or key instead.
+
+describe('console words', () => {
+  test('flags become the field or key that fixes it', () => {
+    expect(consoleWords('Port 5432 is already in use on 127.0.0.1; give --port a free port.')).toBe('Port 5432 is already in use on 127.0.0.1; give the Port field a free port.');
+    expect(consoleWords('/tmp/x is not empty; a restore never writes over existing files, so give --into a new or empty directory.')).toContain('give the Into field a new or empty directory');
+    expect(consoleWords("Nothing accepts connections at 10.0.0.5:5432 (connection refused); check that the server runs there or fix the target's --host/--port.")).toContain(
+      "fix the target's host and port (e on Targets).",
+    );
+    expect(consoleWords('The host name "db" does not resolve; fix the target\'s --host.')).toContain("fix the target's host (e on Targets).");
+  });
+
+  test('a refused plan on Restore names the Port field, not --port', async () => {
+    const api = fakeApi({ targets: [target('prod')], manifests: { prod: prodManifests() } });
+    api.planRestore = () => startJob<PitrReport>(async () => {
+      throw new DbdrillError('invalid-input', 'Port 54871 is already in use on 127.0.0.1; give --port a free port.');
+    });
+    const r = renderApp(api);
+    await r.waitForFrame((f) => f.includes('prod'));
+    await r.press('3');
+    await r.waitForFrame((f) => f.includes('Recoverable window of prod'));
+    await r.press(KEYS.enter);
+    const frame = stripAnsi(await r.waitForFrame((f) => f.includes('FAIL')));
+    expect(frame.replace(/\s+/g, ' ')).toContain('give the Port field a free port.');
+    expect(frame).not.toContain('--port');
+  });
+});
