@@ -65,7 +65,7 @@ describe('backup manifests', () => {
     add('20260101T000005Z-L', JSON.stringify(manifest('20260101T000005Z-L')).slice(0, 80), /^is not valid JSON \(.+\); the file was edited or is damaged\.$/);
     add('20260101T000006Z-L', manifest('20260101T000001Z-L'), `id is "20260101T000001Z-L", but the manifest lies in backups/20260101T000006Z-L${DAMAGED}`);
     add('20260101T000007Z-L', manifest('20260101T000007Z-L', { files: [{ path: '../../../etc/passwd', bytes: 3, sha256: SHA }] }), `files[0].path must be a path inside its directory, not "../../../etc/passwd"${DAMAGED}`);
-    add('20260101T000008Z-L', manifest('20260101T000008Z-L', { status: 'weird' }), `status must be one of running, complete, failed, corrupt, not "weird"${DAMAGED}`);
+    add('20260101T000008Z-L', manifest('20260101T000008Z-L', { status: 'weird' }), `status must be one of running, complete, failed, corrupt, expiring, not "weird"${DAMAGED}`);
     add('20260101T000009Z-L', [manifest('20260101T000009Z-L')], `must hold a JSON object (a dbdrill backup manifest), not a list${DAMAGED}`);
     add('20260101T000010Z-L', '', `is empty${DAMAGED}`);
     add('20260101T000011Z-L', manifest('20260101T000011Z-L', { tables: [{ table: 'public.t', rows: -1 }] }), `tables[0].rows must be 0 or more, not -1${DAMAGED}`);
