@@ -122,6 +122,8 @@ export interface RestoreRequest {
   /** A new or empty directory. */
   into: string;
   port: number;
+  /** MySQL/MariaDB: replay all or none of the transactions stamped the target's second. */
+  second?: 'inclusive' | 'exclusive';
 }
 
 export type ArchiverStatus = 'OK' | 'WARN' | 'CRIT' | '?';

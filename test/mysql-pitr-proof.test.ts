@@ -9,6 +9,7 @@ import { startMariadbSandbox, type SandboxInstance } from '../src/sandbox/index.
 import { freePort } from '../src/sandbox/ports.js';
 import { runCli, tempConfigDir, type CliResult } from './helpers/cli.js';
 import { sandboxRunDir } from './helpers/sandbox.js';
+import { createConsoleApi } from '../src/cli/console-api.js';
 
 // Every MariaDB restore proves the point it reached: the replay must end where the plan said it
 // would (the end of the archive for latest, the last transaction before the target otherwise),
@@ -235,6 +236,20 @@ describe('a MariaDB restore proves the point it reached', () => {
     expect(exc.marks).toEqual([...before].sort((x, y) => x - y));
     expect(exc.report.mysql.reached.lastGtid).toBe(exc.report.mysql.promised.lastGtid);
     expect(exc.report.mysql.reached.lastGtid).not.toBe(gtids.busyA);
+  });
+
+  it('the console offers the same transactions to choose from, with the plan for none of them meanwhile', async () => {
+    process.env.MYPROOF_PW = server.password;
+    const api = createConsoleApi(cfg.dir);
+    const req = { to: busy.target, into: join(runDir, `myproof-console-${process.pid}`), port: await freePort() };
+    const asked = await api.planRestore('myproof', req).result;
+    expect(asked.chooseSecond?.transactions.map((t) => t.gtid)).toEqual([gtids.busyA, gtids.busyB]);
+    expect(asked.plan.settings['stop-datetime']).toBe(`${new Date(busy.second).toISOString().slice(0, 19).replace('T', ' ')} UTC`);
+    const all = await api.planRestore('myproof', { ...req, second: 'inclusive' }).result;
+    expect(all.chooseSecond).toBeUndefined();
+    const next = new Date(Date.parse(busy.second) + 1000).toISOString();
+    expect(all.plan.settings['stop-datetime']).toBe(`${next.slice(0, 19).replace('T', ' ')} UTC`);
+    expect(existsSync(req.into)).toBe(false);
   });
 
   it('--second takes inclusive or exclusive with a time, and nothing else', async () => {

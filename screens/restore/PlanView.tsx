@@ -3,9 +3,10 @@ import type { ReactNode } from 'react';
 import { CURSOR } from '../widgets/TextField/TextField.js';
 import type { RestoreEstimate } from '../../src/drill/estimate.js';
 import type { PitrReport } from '../../src/ops/pitr.js';
+import type { MysqlPlanReport } from '../../src/engines/restore-types.js';
 import { formatDuration } from '../../src/config/duration.js';
 import { formatBytes } from '../../src/util/bytes.js';
-import { utc } from '../text/time.js';
+import { utc, utcExact } from '../text/time.js';
 import { fit, wrapText } from '../text/width.js';
 
 export interface PlanViewProps {
@@ -16,6 +17,8 @@ export interface PlanViewProps {
   /** The confirmation typed so far. */
   confirm: string;
   hint: string | undefined;
+  /** MySQL/MariaDB: the operator's choice for the target second's transactions, once made. */
+  second?: 'inclusive' | 'exclusive' | undefined;
   /** From this target's drills; undefined while they are read. */
   estimate?: RestoreEstimate;
   width: number;
@@ -30,7 +33,7 @@ export function isBinlogPlan(report: PitrReport): boolean {
 }
 
 /** The lines of a plan, label and text, wrapped to `width`. */
-export function planLines(report: PitrReport, typed: string, width: number, estimate?: RestoreEstimate): Array<[string, string]> {
+export function planLines(report: PitrReport, typed: string, width: number, estimate?: RestoreEstimate, second?: 'inclusive' | 'exclusive'): Array<[string, string]> {
   const p = report.plan;
   const room = Math.max(10, width - LABEL - 2);
   const out: Array<[string, string]> = [];
@@ -39,7 +42,7 @@ export function planLines(report: PitrReport, typed: string, width: number, esti
   add(
     'to',
     t.kind === 'time'
-      ? `${utc(t.at)} (UTC${typed.trim() !== t.at.toISOString() && typed.trim() !== utc(t.at).replace(' ', 'T') ? `; typed "${typed.trim()}"` : ''})`
+      ? `${utcExact(t.at, t.usec)} (UTC${typed.trim() !== t.at.toISOString() && typed.trim() !== utcExact(t.at, t.usec).replace(' ', 'T') ? `; typed "${typed.trim()}"` : ''})`
       : t.kind === 'latest'
         ? 'latest: everything archived is replayed'
         : t.kind === 'lsn'
@@ -54,6 +57,16 @@ export function planLines(report: PitrReport, typed: string, width: number, esti
                   ? `binlog ${t.file}:${t.position}`
                   : `the backup's own moment`,
   );
+  // A second that holds several transactions: which came before the target cannot be told from
+  // binlog events (whole seconds), so the operator chooses — shown first, where it cannot scroll away.
+  const listed = report.chooseSecond ?? (p as MysqlPlanReport).ambiguousSecond;
+  if (listed) {
+    const n = listed.transactions.length + (listed.more ?? 0);
+    add('second', `${utc(new Date(listed.second))} holds ${n} transaction${n === 1 ? '' : 's'}; binlog events carry whole seconds, so which came before the target cannot be told:`);
+    for (const x of listed.transactions.slice(0, 4)) add('', `${x.gtid} at ${x.at.slice(11, 19)}${x.statement ? ` ${x.statement}` : ''}`);
+    if (n > 4) add('', `and ${n - 4} more`);
+    add('choose', second === undefined ? '← none of them (stop before that second) or → all of them' : second === 'exclusive' ? '› none of them (stop before that second); → all of them' : '› all of them (replay to the end of that second); ← none of them');
+  }
   const settings = Object.entries(p.settings).map(([k, v]) => `${k}=${v}`).join('  ');
   if (isBinlogPlan(report)) {
     add('backup', p.backup);
@@ -82,8 +95,8 @@ function timeText(e: RestoreEstimate): string {
 }
 
 /** The dry run's plan, then the typed-name confirmation that gates the real run. */
-export function PlanView({ target, report, typed, confirm, hint, estimate, width, height }: PlanViewProps): ReactNode {
-  const lines = planLines(report, typed, width, estimate);
+export function PlanView({ target, report, typed, confirm, hint, second, estimate, width, height }: PlanViewProps): ReactNode {
+  const lines = planLines(report, typed, width, estimate, second);
   const room = Math.max(0, height - 5 - (hint ? 1 : 0));
   return (
     <Box flexDirection="column" width={width} height={height} overflow="hidden">

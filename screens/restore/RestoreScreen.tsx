@@ -1,6 +1,7 @@
 import { Box, Text, type Key } from 'ink';
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { estimateRestore, type RestoreEstimate } from '../../src/drill/estimate.js';
+import type { MysqlPlanReport } from '../../src/engines/restore-types.js';
 import type { PitrReport } from '../../src/ops/pitr.js';
 import type { RestoreRequest } from '../api.js';
 import { useApi } from '../App/ApiContext.js';
@@ -101,7 +102,7 @@ export function RestoreScreen(): ReactNode {
   const intoOf = (s: RestoreState) => s.into ?? (s.target ? defaultInto(api.tempDir, s.target, s.time, s.window) : '');
   const into = intoOf(state);
 
-  const plan = (s: RestoreState) => {
+  const plan = (s: RestoreState, second?: 'inclusive' | 'exclusive') => {
     if (s.target === undefined || !s.window) return;
     const port = Number(s.port);
     if (!s.port || !Number.isInteger(port) || port < 1 || port > 65535) {
@@ -112,8 +113,8 @@ export function RestoreScreen(): ReactNode {
       dispatch({ type: 'invalid', error: 'Give a time: ISO 8601 with a zone (2026-11-24T14:30:00Z), a relative time (-15m), or latest.' });
       return;
     }
-    const req: RestoreRequest = { to: s.time.trim(), into: intoOf(s), port, ...(s.pinned ? { backup: s.pinned } : {}) };
-    dispatch({ type: 'plan-started', store: new JobStore(api.planRestore(s.target, req)) });
+    const req: RestoreRequest = { to: s.time.trim(), into: intoOf(s), port, ...(s.pinned ? { backup: s.pinned } : {}), ...(second ? { second } : {}) };
+    dispatch({ type: 'plan-started', store: new JobStore(api.planRestore(s.target, req)), ...(second ? { second } : {}) });
   };
 
   const start = (s: RestoreState) => {
@@ -122,7 +123,7 @@ export function RestoreScreen(): ReactNode {
     // Run exactly what the plan showed: the moment it resolved ("-15m" is not re-read), its backup.
     const t = report.plan.target;
     const to = t.kind === 'time' ? t.at.toISOString() : s.time.trim();
-    const req: RestoreRequest = { to, backup: report.plan.backup, into: report.dataDir, port: report.port };
+    const req: RestoreRequest = { to, backup: report.plan.backup, into: report.dataDir, port: report.port, ...(s.second ? { second: s.second } : {}) };
     dispatch({ type: 'run-started', run: { store: new JobStore(api.startRestore(s.target, req)), target: s.target, startedAt: Date.now(), to } });
   };
 
@@ -138,9 +139,13 @@ export function RestoreScreen(): ReactNode {
     }
     if (s.phase === 'plan') {
       // Everything typed goes to the confirmation, "q" and digits included.
+      const listed = secondToChoose(s.plan);
       if (key.escape) dispatch({ type: 'back-to-pick' });
+      else if (listed && (key.leftArrow || key.rightArrow)) plan(s, key.leftArrow ? 'exclusive' : 'inclusive');
       else if (key.return) {
-        if (s.typed === s.target) start(s);
+        if (listed && s.second === undefined) {
+          dispatch({ type: 'confirm-hint', text: `Choose first: ← none of the ${listed} transactions of that second, → all of them.` });
+        } else if (s.typed === s.target) start(s);
         else dispatch({ type: 'confirm-hint', text: `Type the target's name exactly ("${s.target}") to start, or esc to go back.` });
       } else {
         const text = editText(s.typed, input, key);
@@ -211,7 +216,7 @@ export function RestoreScreen(): ReactNode {
     );
   }
   if (state.phase === 'plan' && state.plan) {
-    return <PlanView target={state.target} report={state.plan as PitrReport} typed={state.time} confirm={state.typed} hint={state.confirmHint} {...(estimate ? { estimate } : {})} width={width} height={height} />;
+    return <PlanView target={state.target} report={state.plan as PitrReport} typed={state.time} confirm={state.typed} hint={state.confirmHint} second={state.second} {...(estimate ? { estimate } : {})} width={width} height={height} />;
   }
   if (state.windowError !== undefined) {
     return (
@@ -227,6 +232,12 @@ export function RestoreScreen(): ReactNode {
   return <PickView state={state} into={into} width={width} height={height} />;
 }
 
+/** How many transactions the plan's target second holds, when the operator chooses all or none. */
+function secondToChoose(report: PitrReport | undefined): number | undefined {
+  const listed = report?.chooseSecond ?? (report?.plan as MysqlPlanReport | undefined)?.ambiguousSecond;
+  return listed ? listed.transactions.length + (listed.more ?? 0) : undefined;
+}
+
 function hintsFor(state: RestoreState, running: boolean): KeyHint[] {
   if (state.phase === 'run') {
     if (running && state.asking) return [{ keys: 'y', label: 'cancel the restore' }, { keys: 'n', label: 'keep it running' }];
@@ -235,6 +246,7 @@ function hintsFor(state: RestoreState, running: boolean): KeyHint[] {
   }
   if (state.phase === 'plan') {
     return [
+      ...(secondToChoose(state.plan) ? [{ keys: '← →', label: 'none / all of that second' }] : []),
       { keys: 'enter', label: 'start (name typed)' },
       { keys: 'esc', label: 'back to the form' },
       { keys: 'ctrl-c', label: 'quit' },

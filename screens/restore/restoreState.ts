@@ -64,6 +64,11 @@ export interface RestoreState {
   refusal: string | undefined;
   /** The target's name as typed to confirm. */
   typed: string;
+  /**
+   * MySQL/MariaDB: all or none of the transactions stamped the target's second, once the operator
+   * chose (undefined: not asked, or not chosen yet).
+   */
+  second: 'inclusive' | 'exclusive' | undefined;
   confirmHint: string | undefined;
   run: RestoreRun | undefined;
   asking: boolean;
@@ -82,7 +87,7 @@ export type RestoreAction =
   | { type: 'focus'; focus: Field }
   | { type: 'edit'; field: 'time' | 'into' | 'port'; text: string }
   | { type: 'invalid'; error: string }
-  | { type: 'plan-started'; store: JobStore<PitrReport> }
+  | { type: 'plan-started'; store: JobStore<PitrReport>; second?: 'inclusive' | 'exclusive' }
   | { type: 'plan-ready'; report: PitrReport }
   | { type: 'plan-refused'; error: string }
   | { type: 'type-name'; text: string }
@@ -111,6 +116,7 @@ export const initialRestore: RestoreState = {
   plan: undefined,
   refusal: undefined,
   typed: '',
+  second: undefined,
   confirmHint: undefined,
   run: undefined,
   asking: false,
@@ -239,7 +245,7 @@ export function restoreReducer(state: RestoreState, action: RestoreAction): Rest
     case 'invalid':
       return { ...state, refusal: action.error };
     case 'plan-started':
-      return { ...state, phase: 'planning', planStore: action.store, plan: undefined, refusal: undefined };
+      return { ...state, phase: 'planning', planStore: action.store, plan: undefined, refusal: undefined, second: action.second };
     case 'plan-ready':
       return state.phase === 'planning' ? { ...state, phase: 'plan', plan: action.report, typed: '', confirmHint: undefined } : state;
     case 'plan-refused':
@@ -256,6 +262,7 @@ export function restoreReducer(state: RestoreState, action: RestoreAction): Rest
         plan: undefined,
         planStore: undefined,
         typed: '',
+        second: undefined,
         confirmHint: undefined,
         asking: false,
         // Back from a finished restore, the keys go to the presets again (number keys work).

@@ -8,6 +8,15 @@ export function utc(iso: string | Date): string {
   return d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 }
 
+/**
+ * utc() keeping the fraction of a second a restore target carries ("2026-11-25 09:04:00.5Z"): a
+ * target inside a second must not read as the second's start.
+ */
+export function utcExact(at: Date, usec = 0): string {
+  const base = utc(at).slice(0, -1);
+  return usec > 0 ? `${base}.${String(usec).padStart(6, '0').replace(/0+$/, '')}Z` : `${base}Z`;
+}
+
 /** "11-25 09:04Z": a catalog cell; the id beside it carries the year. */
 export function shortUtc(iso: string): string {
   const d = new Date(iso);

@@ -5,6 +5,7 @@ import { invalid } from '../errors.js';
 import type { HealthReport } from '../health/report.js';
 import { deferJob, mapJob, startJob, type Job } from '../ops/job.js';
 import type { PitrReport } from '../ops/pitr.js';
+import type { AmbiguousSecond } from '../binlog/window.js';
 import { version } from '../version.js';
 
 /**
@@ -61,13 +62,28 @@ export function createConsoleApi(configDir: string): ConsoleApi {
         import('../pitr/time.js'),
         import('../ops/training.js'),
       ]);
-      const job = startPitrRestore(configDir, name, {
+      const request = {
         target: parseRestoreTarget({ to: req.to }),
         into: req.into,
         port: req.port,
         ...(req.backup !== undefined ? { backup: req.backup } : {}),
-        dryRun,
-      });
+        ...(req.second !== undefined ? { second: req.second } : {}),
+      };
+      const job = startPitrRestore(configDir, name, { ...request, dryRun });
+      if (dryRun && req.second === undefined) {
+        // A target second that holds several transactions is a choice to offer, not a refusal:
+        // the plan for none of them, with the transactions listed (the Restore screen asks).
+        return startJob(async () => {
+          try {
+            return await job.result;
+          } catch (e) {
+            const listed = (e as { detail?: { ambiguousSecond?: AmbiguousSecond } }).detail?.ambiguousSecond;
+            if (!listed) throw e;
+            const none = await startPitrRestore(configDir, name, { ...request, second: 'exclusive', dryRun: true }).result;
+            return { ...none, chooseSecond: listed };
+          }
+        });
+      }
       if (dryRun) return job;
       // A restore of a target in training is the trainee's answer: the session records it.
       return mapJob(job, (r) => {

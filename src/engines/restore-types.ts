@@ -44,6 +44,12 @@ export interface PitrReport {
   segmentsRestored?: number;
   seconds: number;
   dryRun: boolean;
+  /**
+   * The console's dry run of a MySQL/MariaDB time target inside a second that holds several
+   * transactions: they are listed here for the operator to choose all or none (the plan shown is
+   * the one for none), where the CLI refuses and asks for --second, --gtid or --position.
+   */
+  chooseSecond?: AmbiguousSecond;
 }
 
 /** The plan as PitrReport carries it, plus what binlogs add: the point replay must reach, the target second's transactions. */
