@@ -29,7 +29,7 @@ const LABEL = 11;
 
 /** A MySQL/MariaDB plan replays binlog files from a position (src/ops/pitr-mysql.ts reportPlan). */
 export function isBinlogPlan(report: PitrReport): boolean {
-  return 'start-position' in report.plan.settings;
+  return report.plan.archive === 'binlog';
 }
 
 /** The lines of a plan, label and text, wrapped to `width`. */
@@ -68,7 +68,7 @@ export function planLines(report: PitrReport, typed: string, width: number, esti
     add('choose', second === undefined ? '← none of them (stop before that second) or → all of them' : second === 'exclusive' ? '› none of them (stop before that second); → all of them' : '› all of them (replay to the end of that second); ← none of them');
   }
   const settings = Object.entries(p.settings).map(([k, v]) => `${k}=${v}`).join('  ');
-  if (isBinlogPlan(report)) {
+  if (p.archive === 'binlog') {
     add('backup', p.backup);
     add('binlogs', `${p.walFrom} … ${p.walTo}, ${p.segments} file${p.segments === 1 ? '' : 's'}`);
     add('size', `about ${formatBytes(p.estimatedBytes)} to copy`);

@@ -31,9 +31,36 @@ export interface PitrRequest {
   repo?: string;
 }
 
+/**
+ * A plan as reports carry it, tagged by the archive it replays, so nothing guesses the engine
+ * from which fields are present. PostgreSQL: WAL segments on a timeline path.
+ */
+export type WalPlanReport = Omit<RestorePlan, 'backup'> & { archive: 'wal'; backup: string };
+
+/** MySQL/MariaDB: binlog files from the backup's position; no timelines. */
+export interface MysqlPlanReport {
+  archive: 'binlog';
+  backup: string;
+  target: RestoreTarget;
+  /** The replay's options (start-position, stop-datetime, …), exactly as mariadb-binlog gets them. */
+  settings: Record<string, string>;
+  /** Binlog files replay reads, first and last, and how many. */
+  walFrom: string;
+  walTo: string;
+  segments: number;
+  estimatedBytes: number;
+  notes: string[];
+  /** The point replay must reach. */
+  promised?: BinlogPoint;
+  /** The target second's transactions, when --second chose all or none of them. */
+  ambiguousSecond?: AmbiguousSecond;
+}
+
+export type PlanReport = WalPlanReport | MysqlPlanReport;
+
 export interface PitrReport {
   target: string;
-  plan: Omit<RestorePlan, 'backup'> & { backup: string };
+  plan: PlanReport;
   dataDir: string;
   port: number;
   pid?: number;
@@ -52,8 +79,6 @@ export interface PitrReport {
   chooseSecond?: AmbiguousSecond;
 }
 
-/** The plan as PitrReport carries it, plus what binlogs add: the point replay must reach, the target second's transactions. */
-export type MysqlPlanReport = PitrReport['plan'] & { promised?: BinlogPoint; ambiguousSecond?: AmbiguousSecond };
 
 export interface MysqlRestoreInfo {
   /** The new instance's own directory (data in data/, log, socket, pid file, client.cnf). */
@@ -77,9 +102,9 @@ export interface MysqlPitrReport extends PitrReport {
   mysql: MysqlRestoreInfo;
 }
 
-/** A plan made by reportPlan (binlog terms) rather than the PostgreSQL planner. */
-export function isMysqlPlan(plan: PitrReport['plan']): boolean {
-  return 'start-position' in plan.settings;
+/** A plan in binlog terms (MySQL/MariaDB), by its tag. */
+export function isMysqlPlan(plan: PlanReport): plan is MysqlPlanReport {
+  return plan.archive === 'binlog';
 }
 
 export function isMysqlPitrReport(r: PitrReport): r is MysqlPitrReport {

@@ -94,7 +94,7 @@ export function fakeApi(opts: FakeApiOptions = {}): FakeApi {
     const plan = planRestore(parseRestoreTarget({ to: req.to }, opts.now?.()), manifests, inv, window, prodLastCommit, req.backup ? { backup: req.backup } : {});
     const { backup, ...rest } = plan;
     ctx.emit({ type: 'log', level: 'info', text: `plan: backup ${backup.id}, WAL ${plan.walFrom}…${plan.walTo} (${plan.segments} segment(s))` });
-    return { target: name, plan: { ...rest, backup: backup.id }, dataDir: req.into, port: req.port, seconds: 0.01, dryRun };
+    return { target: name, plan: { ...rest, archive: 'wal', backup: backup.id }, dataDir: req.into, port: req.port, seconds: 0.01, dryRun };
   };
   const api: FakeApi = {
     configDir: '/home/op/.config/dbdrill',

@@ -26,8 +26,8 @@ import { sandboxTarget } from '../../sandbox/target.js';
 /** The plan as PitrReport carries it: the same fields the PostgreSQL plan has, in binlog terms. */
 export function reportPlan(plan: MysqlRestorePlan): MysqlPlanReport {
   return {
+    archive: 'binlog',
     backup: plan.backup.id,
-    timeline: 0,
     target: plan.target,
     settings: {
       'start-position': `${plan.startFile}:${plan.startPosition}`,

@@ -138,7 +138,7 @@ export async function runPitrRestore(ctx: EngineContext, target: Target, req: Pi
   const view = await ctx.step('plan', () => readArchive(target));
   const plan = planPitr(view, req);
   const { backup, ...rest } = plan;
-  const planOut = { ...rest, backup: backup.id };
+  const planOut = { ...rest, archive: 'wal' as const, backup: backup.id };
   ctx.emit({ type: 'log', level: 'info', text: `plan: backup ${backup.id}, WAL ${plan.walFrom}…${plan.walTo} (${plan.segments} segment(s)), ${Object.entries(plan.settings).map(([k, v]) => `${k}=${v}`).join(', ')}` });
   for (const n of plan.notes) ctx.emit({ type: 'log', level: 'info', text: n });
   await ctx.step('check destination', () => checkDestination(dataDir, req.port, { repo: target.repo, ...(req.dryRun ? {} : { claim: { target: target.name, backup: backup.id } }) }));
