@@ -3,7 +3,7 @@ import type { ReactNode } from 'react';
 import { CURSOR } from '../widgets/TextField/TextField.js';
 import type { RestoreEstimate } from '../../src/drill/estimate.js';
 import type { PitrReport } from '../../src/ops/pitr.js';
-import type { MysqlPlanReport } from '../../src/engines/restore-types.js';
+import type { AmbiguousSecond } from '../../src/binlog/window.js';
 import { formatDuration } from '../../src/config/duration.js';
 import { formatBytes } from '../../src/util/bytes.js';
 import { utc, utcExact } from '../text/time.js';
@@ -30,6 +30,16 @@ const LABEL = 11;
 /** A MySQL/MariaDB plan replays binlog files from a position (src/ops/pitr-mysql.ts reportPlan). */
 export function isBinlogPlan(report: PitrReport): boolean {
   return report.plan.archive === 'binlog';
+}
+
+/**
+ * The transactions of the target's second the operator chooses all or none of: offered by the
+ * console's dry run (chooseSecond), or chosen already (the plan's own list). One place, so what the
+ * plan shows and what the screen waits for cannot differ.
+ */
+export function secondListed(report: PitrReport | undefined): AmbiguousSecond | undefined {
+  const p = report?.plan;
+  return report?.chooseSecond ?? (p?.archive === 'binlog' ? p.ambiguousSecond : undefined);
 }
 
 /** The lines of a plan, label and text, wrapped to `width`. */
@@ -59,7 +69,7 @@ export function planLines(report: PitrReport, typed: string, width: number, esti
   );
   // A second that holds several transactions: which came before the target cannot be told from
   // binlog events (whole seconds), so the operator chooses — shown first, where it cannot scroll away.
-  const listed = report.chooseSecond ?? (p as MysqlPlanReport).ambiguousSecond;
+  const listed = secondListed(report);
   if (listed) {
     const n = listed.transactions.length + (listed.more ?? 0);
     add('second', `${utc(new Date(listed.second))} holds ${n} transaction${n === 1 ? '' : 's'}; binlog events carry whole seconds, so which came before the target cannot be told:`);

@@ -1,7 +1,6 @@
 import { Box, Text, type Key } from 'ink';
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { estimateRestore, type RestoreEstimate } from '../../src/drill/estimate.js';
-import type { MysqlPlanReport } from '../../src/engines/restore-types.js';
 import type { PitrReport } from '../../src/ops/pitr.js';
 import type { RestoreRequest } from '../api.js';
 import { useApi } from '../App/ApiContext.js';
@@ -16,7 +15,7 @@ import { useBodySize } from '../layout/bodySize.js';
 import { StatusMarker } from '../widgets/StatusMarker/StatusMarker.js';
 import { editText } from '../widgets/TextField/TextField.js';
 import { PickView } from './PickView.js';
-import { PlanView } from './PlanView.js';
+import { PlanView, secondListed } from './PlanView.js';
 import { RestoreRun } from './RestoreRun.js';
 import { defaultInto, FIELDS, initialRestore, restoreReducer, type RestoreState } from './restoreState.js';
 
@@ -234,7 +233,7 @@ export function RestoreScreen(): ReactNode {
 
 /** How many transactions the plan's target second holds, when the operator chooses all or none. */
 function secondToChoose(report: PitrReport | undefined): number | undefined {
-  const listed = report?.chooseSecond ?? (report?.plan as MysqlPlanReport | undefined)?.ambiguousSecond;
+  const listed = secondListed(report);
   return listed ? listed.transactions.length + (listed.more ?? 0) : undefined;
 }
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import type { AmbiguousSecond } from '../../src/binlog/window.js';
 import { mapJob } from '../../src/ops/job.js';
+import type { PitrReport } from '../../src/ops/pitr.js';
 import { fakeApi, target, type FakeApi } from './fakeApi.js';
 import { prodManifests } from './fixtures.js';
 import { cleanupAll, expectFits, KEYS, renderApp, stripAnsi, type Rendered } from './helpers.js';
@@ -24,7 +25,16 @@ const LISTED: AmbiguousSecond = {
 function ambiguousApi(): FakeApi {
   const api = fakeApi({ targets: [target('prod'), target('staging')], manifests: { prod: prodManifests() } });
   const plan = api.planRestore.bind(api);
-  api.planRestore = (name, req) => mapJob(plan(name, req), (r) => (req.second ? { ...r, plan: { ...r.plan, ambiguousSecond: LISTED } } : { ...r, chooseSecond: LISTED }));
+  // As a MariaDB plan reads: binlog files from a position, tagged 'binlog'.
+  const binlog = (r: PitrReport): PitrReport => ({
+    ...r,
+    plan: { archive: 'binlog', backup: r.plan.backup, target: r.plan.target, settings: { 'start-position': 'mysql-bin.000002:385' }, walFrom: 'mysql-bin.000002', walTo: 'mysql-bin.000003', segments: 2, estimatedBytes: r.plan.estimatedBytes, notes: [] },
+  });
+  api.planRestore = (name, req) =>
+    mapJob(plan(name, req), (r) => {
+      const b = binlog(r);
+      return req.second ? { ...b, plan: { ...b.plan, ambiguousSecond: LISTED } } : { ...b, chooseSecond: LISTED };
+    });
   return api;
 }
 
