@@ -76,8 +76,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'verify',
     forms: [
-      { line: 'verify NAME', summary: 'every backup, chain link and archived file' },
-      { line: 'verify NAME --backup ID [--restore]', summary: 'one backup: checksums, tool check, restore' },
+      { line: 'verify NAME [--from COPY [--identity FILE]]', summary: 'every backup, chain link and archived file' },
+      { line: 'verify NAME --backup ID [--restore] [--from COPY [--identity FILE]]', summary: 'one backup: checksums, tool check, restore' },
       { line: 'verify NAME --restore', summary: 'the newest backup, restored' },
     ],
     run: { module: 'verify', fn: 'verifyCommand' },
@@ -133,7 +133,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'drill',
     forms: [
       {
-        line: 'drill NAME [--to TIME|latest] [--second inclusive|exclusive] [--backup ID] [--rto 4h] [--rpo 15m] [--keep]',
+        line: 'drill NAME [--to TIME|latest] [--second inclusive|exclusive] [--backup ID] [--rto 4h] [--rpo 15m] [--keep] [--from COPY [--identity FILE]]',
         summary: 'restore drill: verify, RTO, RPO',
       },
     ],

@@ -53,8 +53,10 @@ export interface RepoVerifyReport {
   problems: string[];
 }
 
-export function startVerifyRepository(configDir: string, name: string, signal?: AbortSignal): Job<RepoVerifyReport> {
-  const target = new TargetStore(configDir).get(name);
+export function startVerifyRepository(configDir: string, name: string, signal?: AbortSignal, opts: { repo?: string } = {}): Job<RepoVerifyReport> {
+  const stored = new TargetStore(configDir).get(name);
+  // --from COPY: the copy, fetched (every file checked) into a temp repository, verified as the primary would be.
+  const target = opts.repo ? { ...stored, repo: opts.repo } : stored;
   return startJob((ctx) => runVerifyRepository(ctx, target), signal);
 }
 
