@@ -94,11 +94,11 @@ export async function runBinlogSync(ctx: EngineContext, target: Target, opts: Bi
   const copied: ArchivedBinlog[] = [];
 
   if (toCopy.length + toCompare.length > 0) {
-    const fetch = await pull.fetcher(probe);
+    const copyBinlogs = await pull.fetcher(probe);
     const incoming = incomingDir(target.repo);
     try {
       const names = [...toCopy, ...toCompare].map((f) => f.name).sort(compareBinlogNames);
-      await ctx.step(`copy ${names.length} binlog(s)`, () => fetch(ctx, target, names, incoming));
+      await ctx.step(`copy ${names.length} binlog(s)`, () => copyBinlogs(ctx, target, names, incoming));
       for (const f of toCompare) {
         // The bytes on disk, not the index's record of them: --verify is also a check of the archive.
         const fetched = await sha256File(join(incoming, f.name));
