@@ -21,9 +21,10 @@ import type { StoredSeries } from '../health/sample-history.js';
 import type { HealthCheck } from '../health/status.js';
 import type { RecoverableWindow } from '../pitr/window.js';
 import type { RestoreTarget } from '../pitr/time.js';
-import type { BackupKind, BackupType, Manifest } from '../repo/manifest.js';
+import type { BackupKind, BackupType, Manifest, TableStat } from '../repo/manifest.js';
 import type { Compression } from '../wal/layout.js';
 import type { CommonSandboxOptions, SandboxInstance } from '../sandbox/types.js';
+import type { DisasterKind } from '../training/session.js';
 import type { BackupResult, RecordTool } from './backup-result.js';
 import type { EngineContext } from './context.js';
 import type { ProbeResult } from './probe-types.js';
@@ -196,6 +197,75 @@ export interface EngineSandbox {
   prepareRepo(repo: string, owner?: { uid: number; gid: number }): Promise<void>;
 }
 
+/** What the server holds of the log files dbdrill pulls from it, as listed now. */
+export interface ServerLogFiles {
+  /** Whether the server was told to close its current file first (and did). */
+  rotated: boolean;
+  /** Every file the server still has, oldest first. */
+  files: { name: string; size: number }[];
+  /** The file the server writes now; absent when it writes none. */
+  current?: { name: string; position: number };
+  /** The files the server has closed: all before the current one. Only these are copied. */
+  closed: { name: string; size: number }[];
+}
+
+/** Copies named closed log files from the server byte for byte into `dir`, named as on the server. */
+export type LogFetcher = (ctx: EngineContext, target: Target, names: string[], dir: string) => Promise<void>;
+
+/**
+ * An archive that dbdrill pulls from the server (`dbdrill binlog-sync`: MySQL/MariaDB binary logs
+ * over the replication protocol), where PostgreSQL's server pushes its WAL itself. The ops file
+ * keeps the archive (index, placing, gaps); the engine only talks to the server.
+ */
+export interface EngineArchivePull {
+  /** Lists the server's log files, after closing the current one when `rotate` asks. */
+  list(target: Target, opts: { rotate?: boolean }): Promise<ServerLogFiles>;
+  /** Finds the copying tool that matches the probed server (one sentence when none is installed). */
+  fetcher(probe: ProbeResult): Promise<LogFetcher>;
+}
+
+/** The archiver of a training sandbox as the training scores it. */
+export interface TrainingArchiver {
+  /** Log files waiting to be archived. */
+  ready: number;
+  /** The last file the archiver archived, if any. */
+  lastArchived: string | null;
+  /** Whether the file asked about (or a later one) is archived; false when none was asked about. */
+  archived: boolean;
+}
+
+/**
+ * One connection to a training sandbox (or to the server a trainee restored), with the SQL of the
+ * training disasters, their repair and the sandbox's reset. src/ops/training.ts keeps the session
+ * and the scoring; this is the server's part.
+ */
+export interface TrainingServer {
+  /** The archiving command the server runs now. */
+  archiveCommand(): Promise<string>;
+  setArchiveCommand(command: string): Promise<void>;
+  /** A few "business as usual" commits `gapMs` apart; returns when the last one committed. */
+  writeEvents(count: number, gapMs: number, signal?: AbortSignal): Promise<Date>;
+  /** A table's row count and digest; undefined when it does not exist. */
+  tableStat(table: string): Promise<TableStat | undefined>;
+  /** Does the damage and returns when it committed (the server's own clock). */
+  causeDisaster(kind: DisasterKind): Promise<Date>;
+  /** Closes the current log file so the archiver gets it now; returns its name. */
+  switchLog(): Promise<string>;
+  /** The archiver's backlog, and whether `file` (when given) or a later one is archived. */
+  archiver(file?: string): Promise<TrainingArchiver>;
+  /** Waits until `file` (or a later one) is archived; false when it is not within the time. */
+  waitArchived(file: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  /** Puts the damaged table back as the sample had it and drops the training's own table. */
+  resetTrainingTable(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The training scenarios' server side, on an engine whose registry row says it has training. */
+export interface EngineTraining {
+  /** Connects to the sandbox (or a restored copy of it: the target with another port). */
+  connect(target: Target): Promise<TrainingServer>;
+}
+
 export interface EngineModule {
   readonly engine: Engine;
   /** How sentences name it: "PostgreSQL", "MySQL/MariaDB". */
@@ -232,4 +302,8 @@ export interface EngineModule {
   healthSampler(target: Target, opts: EngineHealthOptions): Promise<EngineHealthSampler>;
   /** A throw-away server of this engine. */
   readonly sandbox: EngineSandbox;
+  /** Present when dbdrill pulls the archive from the server (the registry row's archive is 'binlog'). */
+  readonly archivePull?: EngineArchivePull;
+  /** Present when the training scenarios run on this engine (the registry row's training). */
+  readonly training?: EngineTraining;
 }

@@ -11,7 +11,7 @@ import { deriveBackupChecks, type BackupFacts } from '../health/backup-checks.js
 import type { BinlogView } from '../health/mysql-derive.js';
 import type { PgArchiveView } from '../health/pg-derive.js';
 import { assembleReport, type HealthPoint, type HealthReport } from '../health/report.js';
-import { loadSampleHistory, saveSampleHistory, type StoredSeries } from '../health/sample-history.js';
+import { continuedSeries, loadSampleHistory, saveSampleHistory, type StoredSeries } from '../health/sample-history.js';
 import { QUERY_TIMEOUT_MS } from '../health/sources.js';
 import type { HealthCheck } from '../health/status.js';
 import { orphanTempCheck } from '../health/orphan-check.js';
@@ -108,7 +108,7 @@ export function healthSamplerFor(target: Target, opts: HealthSamplerOptions = {}
     (opening ??= engineFor(target)
       .then((e) => e.healthSampler(target, { timeoutMs, size, thresholds, ...(rpoSeconds !== undefined ? { rpoSeconds } : {}), ...(opts.seed ? { seed: opts.seed } : {}), ...(opts.configDir !== undefined ? { configDir: opts.configDir } : {}) }))
       .then((s) => (engineSampler = s)));
-  const seeded = (): StoredSeries => ({ engine: target.engine, samples: opts.seed?.engine === target.engine ? opts.seed.samples.slice(-size) : [] }) as StoredSeries;
+  const seeded = (): StoredSeries => continuedSeries(target.engine, opts.seed, size);
   let points: HealthPoint[] = [];
   const catalog = cachedCatalog(target, opts.catalogMaxAgeMs ?? 10_000);
   const windowOf = cachedWindow(target, opts.window === undefined ? pitrWindow : opts.window, opts.windowMaxAgeMs ?? 60_000);

@@ -47,6 +47,9 @@ export const postgresEngine: EngineModule = {
     replayStep: 'replay WAL',
     pick: async (ctx, target, requested, opts) => (await import('./drill.js')).pgDrill.pick(ctx, target, requested, opts),
   },
+  training: {
+    connect: async (target) => (await import('./training.js')).connectTraining(target),
+  },
   sandbox: {
     server: 'PostgreSQL',
     account: 'postgres',
