@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { METHODS } from '../src/config/methods.js';
 import { validateTarget } from '../src/config/target.js';
@@ -37,5 +39,11 @@ describe('a target\'s backup method', () => {
     expect(native.refuseType!(validateTarget(base), 'physical', 'incr')).toBe(
       '--type incr needs a method that takes incremental backups; target "m" uses pg_basebackup, which takes full ones only: drop --type, or switch the target with dbdrill target edit m --method pgbackrest.',
     );
+  });
+
+  it('no file in src/ops or src/cli names a method: the method row in src/engines decides', () => {
+    const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+    const named = files('src/ops').concat(files('src/cli')).filter((f) => /\.method\s*[!=]==?\s*['"]|['"]\s*[!=]==?\s*\w+\.method\b|['"]pgbackrest['"]/.test(readFileSync(f, 'utf8')));
+    expect(named).toEqual([]);
   });
 });

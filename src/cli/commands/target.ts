@@ -93,7 +93,7 @@ async function add(argv: string[]): Promise<number> {
     processMax: str(p, 'process-max'),
     checkpoint: str(p, 'checkpoint'),
   };
-  if (input.method === undefined || input.method === 'native') {
+  if (input.method === undefined) {
     const target = addTarget(configDir, input);
     out.result({ ok: true, target }, `Added target ${target.name} (${target.engine} ${target.host}:${target.port}); check it with: dbdrill target test ${target.name}`);
     return 0;
@@ -103,7 +103,7 @@ async function add(argv: string[]): Promise<number> {
   out.follow(job);
   const { target, setup } = await job.result;
   out.result({ ok: true, target, setup }, () =>
-    [`Added target ${target.name} (${target.engine} ${target.host}:${target.port}, method ${target.method}).`, ...setupLines(setup)].join('\n'),
+    [`Added target ${target.name} (${target.engine} ${target.host}:${target.port}, method ${target.method ?? 'native'}).`, ...setupLines(setup)].join('\n'),
   );
   return 0;
 }
