@@ -238,4 +238,27 @@ describe('pgBackRest method through dbdrill (real PostgreSQL 15, pgBackRest 2.45
       flip();
     }
   }, 300_000);
+
+  it('target add of another cluster onto this stanza is refused naming both system ids, and the target is not stored', async () => {
+    const other = await startPostgresSandbox({ sampleData: false });
+    const cfg2 = tempConfigDir();
+    try {
+      const before = readFileSync(join(repo, 'pgbackrest-state', 'pgbackrest.conf'), 'utf8');
+      const r = await runCli(
+        ['target', 'add', NAME, '--engine', 'postgres', '--host', '127.0.0.1', '--port', String(other.port), '--user', other.user, '--dbname', other.dbname, '--repo', repo, '--password-env', 'OTHER_PW', '--method', 'pgbackrest'],
+        { env: { DBDRILL_CONFIG_DIR: cfg2.dir, OTHER_PW: other.password }, timeoutMs: 120_000 },
+      );
+      expect(r.code).toBe(2);
+      const ours = (await db.sql<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()'))[0]!.id;
+      const theirs = (await new PgbackrestPostgres(other, { ...db.target, port: other.port }).sql<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()', other.port, other.dbname))[0]!.id;
+      expect(r.stderr.trim().split('\n').at(-1)).toBe(
+        `dbdrill: The pgBackRest stanza "${NAME}" in ${join(repo, 'pgbackrest')} belongs to another cluster (system id ${ours}), not to this target's server (system id ${theirs}); give the target a repository of its own, or remove that stanza if its cluster is gone.`,
+      );
+      expect(readFileSync(join(repo, 'pgbackrest-state', 'pgbackrest.conf'), 'utf8')).toBe(before);
+      expect(JSON.parse((await runCli(['target', 'list', '--json'], { env: { DBDRILL_CONFIG_DIR: cfg2.dir } })).stdout)).toEqual({ targets: [] });
+    } finally {
+      await other.stop();
+      cfg2.cleanup();
+    }
+  }, 120_000);
 });
