@@ -83,6 +83,8 @@ export interface TargetForm {
   passwordEnv: string;
   rto: string;
   rpo: string;
+  /** native (blank) or pgbackrest (PostgreSQL): how backups are taken. */
+  method: string;
 }
 
 export interface TargetSummary {

@@ -56,6 +56,56 @@ export interface EngineMethod {
    */
   backup?(ctx: EngineContext, target: Target, probe: ProbeResult, dir: string, req: EngineBackupRequest, recordTool: RecordTool): Promise<BackupResult>;
   readonly unwired?: string;
+  /** One sentence for a backup type this method does not take (`--type diff` on pg_basebackup). */
+  refuseType?(target: Target, kind: BackupKind, type: BackupType): string;
+  /**
+   * Set when the method's tool keeps its own repository and catalog for backups of `kinds`
+   * (pgBackRest): dbdrill takes them through `take` and lists them through `list` (rows in the
+   * Manifest shape, newest first) instead of writing manifests of its own.
+   */
+  readonly ownCatalog?: MethodCatalog;
+  /**
+   * What the method keeps next to the target (pgBackRest: the generated conf, the stanza),
+   * written by `target add`/`target edit`; returns the files made and what is left to do.
+   */
+  setUp?(ctx: EngineContext, target: Target): Promise<MethodSetup>;
+  /** The files the method keeps for a target, as `target show` prints them. */
+  files?(target: Target): MethodFile[];
+  /** The tool's own check of its whole repository (`dbdrill verify NAME`), with what it found named. */
+  verifyRepository?(ctx: EngineContext, target: Target): Promise<MethodVerifyReport>;
+}
+
+export interface MethodCatalog {
+  readonly kinds: readonly BackupKind[];
+  take(ctx: EngineContext, target: Target, probe: ProbeResult, req: EngineBackupRequest): Promise<CatalogRow>;
+  list(target: Target, signal?: AbortSignal): Promise<CatalogRow[]>;
+}
+
+/** A backup in a method's own catalog: the Manifest shape, plus what restoring it reads and costs. */
+export type CatalogRow = Manifest & {
+  /** Every backup a restore of this one reads, oldest first, this one excluded. */
+  reference?: string[];
+  /** Bytes this backup copied (the rest it references), and what it takes in the repository (compressed). */
+  sizes?: { delta: number; repoSize: number; repoDelta: number };
+};
+
+export interface MethodFile {
+  path: string;
+  text: string;
+}
+
+export interface MethodSetup {
+  files: MethodFile[];
+  /** Sentences: what was done (stanza created, check passed) and what is left (enable archiving). */
+  notes: string[];
+}
+
+export interface MethodVerifyReport {
+  ok: boolean;
+  /** One sentence per broken item, naming the file, set or segment. */
+  findings: string[];
+  /** What was checked, for the report. */
+  checked: { backups: number; archived: number };
 }
 
 /** The drill's timed steps, handed to an engine's drill so it can run its parts as them. */
@@ -182,6 +232,10 @@ export interface ArchivingPlan {
   pendingRestart: string[];
   archiveCommand: string;
   warnings: string[];
+  /** What ran after applying (pgBackRest: check passed). */
+  notes?: string[];
+  /** What archive_command runs, in words, when it is not dbdrill wal-push. */
+  tool?: string;
 }
 
 /** A throw-away server of this engine (training, verify --restore, drills). */

@@ -166,7 +166,7 @@ export function fakeApi(opts: FakeApiOptions = {}): FakeApi {
       const clean = (v: string) => (v.trim() === '' ? undefined : v.trim());
       const t = validateTarget({
         name: clean(form.name), engine: clean(form.engine), host: clean(form.host), port: clean(form.port), user: clean(form.user),
-        dbname: clean(form.dbname), repo: clean(form.repo), passwordEnv: clean(form.passwordEnv), rto: clean(form.rto), rpo: clean(form.rpo),
+        dbname: clean(form.dbname), repo: clean(form.repo), passwordEnv: clean(form.passwordEnv), rto: clean(form.rto), rpo: clean(form.rpo), method: clean(form.method),
       });
       if (original === undefined && api.targets.some((x) => x.name === t.name)) {
         throw new DbdrillError('duplicate-target', `A target named "${t.name}" already exists; pick another name or remove it first with dbdrill target remove ${t.name}.`);
