@@ -432,7 +432,8 @@ describe('copies: retention follows prune', { timeout: 400_000 }, () => {
     const walFiles = filesUnder(join(db.repo, 'wal')).filter((f) => /\/[0-9A-F]{24}(\.[a-z]+)*$/.test(f));
     const lost = walFiles.at(-1)!;
     const lostRel = lost.slice(db.repo.length + 1);
-    renameSync(lost, `${lost}.away`);
+    const away = `${db.repo}-lost-segment`;
+    renameSync(lost, away);
     try {
       for (const copy of ['sealed', 'vault']) {
         const r = await cli(['copy', 'cp', '--to', copy, '--json']);
@@ -441,7 +442,7 @@ describe('copies: retention follows prune', { timeout: 400_000 }, () => {
         expect(rep.dropped, copy).toBeGreaterThan(0);
       }
     } finally {
-      renameSync(`${lost}.away`, lost);
+      renameSync(away, lost);
     }
     const after = physical();
     expect(Object.keys(after).some((rel) => rel.startsWith(`backups/${oldest}/`))).toBe(false);
