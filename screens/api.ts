@@ -8,6 +8,9 @@ import type { Job } from '../src/ops/job.js';
 import type { PitrReport } from '../src/ops/pitr.js';
 import type { VerifyReport } from '../src/ops/verify.js';
 import type { RecoverableWindow } from '../src/pitr/window.js';
+import type { RestoredServerState } from '../src/ops/restored-servers.js';
+
+export type { RestoredServerState };
 import type { BackupKind, Manifest } from '../src/repo/manifest.js';
 
 /**
@@ -41,6 +44,10 @@ export interface ConsoleApi {
   startRestore(name: string, request: RestoreRequest): Job<PitrReport>;
   /** A TCP port on 127.0.0.1 that is free right now, for the restored server. */
   freePort(): Promise<number>;
+  /** Servers restores of this target left (newest first): running or not, and their size on disk. */
+  listRestoredServers(name: string): Promise<RestoredServerState[]>;
+  /** Stops one restored server by its name (dbdrill-restore-…); its files stay. */
+  stopRestoredServer(name: string): Promise<RestoredServerState>;
 
   /** Archiver status and recoverable window of one target, for its Targets row (may take a second). */
   targetSummary(name: string): Promise<TargetSummary>;

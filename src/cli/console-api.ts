@@ -188,6 +188,12 @@ export function createConsoleApi(configDir: string): ConsoleApi {
     async freePort() {
       return (await import('../sandbox/ports.js')).freePort();
     },
+    async listRestoredServers(name) {
+      return (await import('../ops/restored-servers.js')).listRestoredServers(configDir, name);
+    },
+    async stopRestoredServer(name) {
+      return (await import('../ops/restored-servers.js')).stopRestoredServer(configDir, name);
+    },
     startDrill(name, req: DrillRequest) {
       return lazy(async () => {
         const [{ startDrill }, { parseRestoreTarget }] = await Promise.all([import('../ops/drill.js'), import('../pitr/time.js')]);

@@ -14,6 +14,7 @@ import { parseRestoreTarget } from '../../src/pitr/time.js';
 import { computeWindow } from '../../src/pitr/window.js';
 import type { BackupKind, Manifest } from '../../src/repo/manifest.js';
 import { prodInventory, prodLastCommit } from './fixtures.js';
+import type { RestoredServerState } from '../../src/ops/restored-servers.js';
 
 export function target(name: string, extra: Partial<TargetRow> = {}): TargetRow {
   return {
@@ -54,9 +55,13 @@ export interface FakeApi extends ConsoleApi {
   samples: number;
   training: Record<string, TrainingSession | undefined>;
   disasters: Array<{ name: string; kind: DisasterKind }>;
+  /** Servers restores left, as the records list them (a real restore run adds its own). */
+  restored: RestoredServerState[];
+  stoppedServers: string[];
 }
 
 export interface FakeApiOptions {
+  restored?: RestoredServerState[];
   targets?: TargetRow[];
   work?: (ctx: JobContext, api: FakeApi) => Promise<Target>;
   manifests?: Record<string, Manifest[]>;
@@ -146,6 +151,16 @@ export function fakeApi(opts: FakeApiOptions = {}): FakeApi {
     startRestore(name, req) {
       api.restores.push(req);
       return startJob((ctx) => (opts.restoreWork ? opts.restoreWork(ctx, name, req, api) : restoreWork(ctx, name, req, planFor)));
+    },
+    restored: opts.restored ?? [],
+    stoppedServers: [],
+    async listRestoredServers(name) {
+      return api.restored.filter((r) => r.target === name);
+    },
+    async stopRestoredServer(name) {
+      api.stoppedServers.push(name);
+      api.restored = api.restored.map((r) => (r.name === name ? { ...r, running: false } : r));
+      return api.restored.find((r) => r.name === name)!;
     },
     async freePort() {
       return 54871;
