@@ -6,6 +6,7 @@ import type { CatalogEntry } from '../src/ops/catalog.js';
 import type { DisasterKind, TrainingScore, TrainingSession } from '../src/training/session.js';
 import type { Job } from '../src/ops/job.js';
 import type { PitrReport } from '../src/ops/pitr.js';
+import type { LogicalRestoreReport } from '../src/engines/restore-types.js';
 import type { VerifyReport } from '../src/ops/verify.js';
 import type { RecoverableWindow } from '../src/pitr/window.js';
 import type { RestoredServerState } from '../src/ops/restored-servers.js';
@@ -36,6 +37,8 @@ export interface ConsoleApi {
   startBackup(name: string, kind: BackupKind): Job<Manifest>;
   /** `dbdrill verify NAME --backup ID [--restore]`. */
   startVerify(name: string, id: string, restore: boolean): Job<VerifyReport>;
+  /** `dbdrill restore NAME --backup ID --dbname NEWDB`: a logical backup into a new database on the target's server. */
+  startLogicalRestore(name: string, request: { backup: string; dbname: string }): Job<LogicalRestoreReport>;
   /** `dbdrill window NAME`: from, to, the range each base backup covers, gaps. */
   readWindow(name: string): Promise<RecoverableWindow>;
   /** `dbdrill restore NAME --to … --dry-run`: the plan, or the one sentence that refuses it. */

@@ -179,6 +179,9 @@ export function createConsoleApi(configDir: string): ConsoleApi {
     startVerify(name, id, restore) {
       return lazy(async () => (await import('../ops/verify.js')).startVerify(configDir, name, { backup: id, restore }));
     },
+    startLogicalRestore(name, req) {
+      return lazy(async () => (await import('../ops/restore.js')).startLogicalRestore(configDir, name, req));
+    },
     async readWindow(name) {
       const { target: _t, ...w } = await (await import('../ops/pitr.js')).readWindow(configDir, name);
       return w;

@@ -58,6 +58,7 @@ export interface FakeApi extends ConsoleApi {
   /** Servers restores left, as the records list them (a real restore run adds its own). */
   restored: RestoredServerState[];
   stoppedServers: string[];
+  logicalRestores: Array<{ name: string; backup: string; dbname: string }>;
 }
 
 export interface FakeApiOptions {
@@ -151,6 +152,15 @@ export function fakeApi(opts: FakeApiOptions = {}): FakeApi {
     startRestore(name, req) {
       api.restores.push(req);
       return startJob((ctx) => (opts.restoreWork ? opts.restoreWork(ctx, name, req, api) : restoreWork(ctx, name, req, planFor)));
+    },
+    logicalRestores: [],
+    startLogicalRestore(name, req) {
+      api.logicalRestores.push({ name, ...req });
+      return startJob(async (ctx) => {
+        await ctx.step(`create database ${req.dbname}`, async () => {});
+        await ctx.step('pg_restore', async () => {});
+        return { target: name, backup: req.backup, dbname: req.dbname, tables: [{ name: 'public.orders', rows: 1200 }, { name: 'public.order_items', rows: 4000 }], matches: true, detail: "2 table(s) match the backup's row counts and digests" } as never;
+      });
     },
     restored: opts.restored ?? [],
     stoppedServers: [],
