@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createConsoleApi } from '../src/cli/console-api.js';
@@ -77,12 +77,18 @@ describe('servers a restore of the sandbox leaves', () => {
     expect(stop.stdout).toMatch(/[\d.]+ \w+ +repository +\//);
     expect(stop.stdout).toContain('Remove them with: dbdrill sandbox stop --remove');
 
+    // Another config's sandbox repository, named alike in the same shared directory: not ours.
+    const decoy = join(sandboxRunDir(), 'dbdrill-repo-sandbox-20200101T000000');
+    mkdirSync(join(decoy, 'wal'), { recursive: true });
+
     // --remove, later: every one of them goes.
     const remove = await runCli(['sandbox', 'stop', '--remove', '--json'], { env, timeoutMs: 60_000 });
     expect(remove.code, remove.stderr).toBe(0);
     const removed = (JSON.parse(remove.stdout) as { removed: { what: string; path: string }[] }).removed;
     expect(removed.map((l) => l.what).sort()).toEqual(['repository', 'restore', 'restore']);
     for (const l of removed) expect(existsSync(l.path), l.path).toBe(false);
+    expect(existsSync(join(decoy, 'wal'))).toBe(true);
+    rmSync(decoy, { recursive: true, force: true });
     expect(listRestoredServers(cfg.dir)).toEqual([]);
     const again = await runCli(['sandbox', 'stop'], { env });
     expect(again.stdout).toBe('No postgres sandbox is running.\nNothing of it is left on disk.\n');

@@ -103,7 +103,7 @@ describe('a whole incident in the console (tmux 80x24, the real sandbox)', () =>
     t.keys('X');
     await t.waitFor((x) => x.includes('Stop it? y stops it'));
     t.keys('y');
-    s = await t.waitFor((x) => x.includes('Stopped dbdrill-restore-sandbox'), 60_000);
+    s = await t.waitFor((x) => x.includes('Stopped; its'), 60_000);
     expectFits(s);
     expect(isPidAlive(server!.pid)).toBe(false);
     expect(listRestoredServers(cfg.dir, 'sandbox')[0]!.running).toBe(false);

@@ -6,6 +6,9 @@ import type { LogicalRestoreForm } from './catalogState.js';
 
 export const RESTORE_FORM_HEIGHT = 5;
 
+/** The long wording when it fits, else the short one (never a sentence cut mid-word). */
+const fitsOr = (long: string, short: string, width: number) => (long.length <= width ? long : short);
+
 /**
  * Under the table: what r on a logical backup will do, the new database's name, and the target's
  * name typed to confirm. A rule on top, as the kind choice has.
@@ -15,7 +18,7 @@ export function LogicalRestoreFormView({ form, target, width }: { form: LogicalR
     <Box flexDirection="column" width={width} height={RESTORE_FORM_HEIGHT} overflow="hidden">
       <Text dimColor>{'─'.repeat(width)}</Text>
       <Text bold wrap="truncate-end">
-        {truncateEnd(`Restore ${form.backup} into a new database on ${target}'s server (the source stays untouched)`, width)}
+        {truncateEnd(fitsOr(`Into a new database from ${form.backup}; the source stays`, `Into a new database from ${form.backup}`, width), width)}
       </Text>
       <TextField label="Database" labelWidth={8} value={form.dbname} focused={form.step === 'name'} replacing={form.replacing} width={width} hint="new, must not exist" />
       <TextField label="Confirm" labelWidth={8} value={form.typed} focused={form.step === 'confirm'} width={width} hint={`type ${target} to start`} />

@@ -80,7 +80,7 @@ export function TrainingScreen(): ReactNode {
     }
     const sb = s.sandbox;
     if (!sb) return false;
-    if (!s.confirming && (servers.asking || input === STOP_KEY) && servers.onKey(input)) return true;
+    if (s.session && (servers.asking || input === STOP_KEY) && servers.onKey(input)) return true;
     if (s.confirming) {
       if (key.escape) dispatch({ type: 'confirm-close' });
       else if (key.return) {
@@ -140,10 +140,13 @@ export function TrainingScreen(): ReactNode {
     );
   }
   if (!state.loaded || state.sandbox === undefined) return <Text dimColor>Reading the training session…</Text>;
+  // The menu is as tall as 60x20 allows; the servers line goes with the guide (which counts what
+  // it cannot show), and Restore lists them whatever the training's state.
+  if (!state.session) return <Menu state={state} width={width} height={height} />;
   const below = restoredLineCount(servers);
   return (
     <Box flexDirection="column" width={width} height={height} overflow="hidden">
-      {state.session ? <Guide session={state.session} width={width} height={height - below} /> : <Menu state={state} width={width} height={height - below} />}
+      <Guide session={state.session} width={width} height={height - below} />
       <RestoredServersLines servers={servers} width={width} />
     </Box>
   );
@@ -262,7 +265,7 @@ function hintsFor(state: TrainingState, running: boolean, serversUp: boolean): K
   if (!state.sandbox) return [];
   if (state.confirming) return [{ keys: 'enter', label: 'go ahead (name typed)' }, { keys: 'esc', label: 'cancel' }, { keys: 'ctrl-c', label: 'quit' }];
   const stop = serversUp ? [{ keys: STOP_KEY, label: 'stop server' }] : [];
-  if (!state.session) return [{ keys: '↑↓', label: 'choose' }, { keys: 'enter', label: 'cause it' }, ...stop];
+  if (!state.session) return [{ keys: '↑↓', label: 'choose' }, { keys: 'enter', label: 'cause it' }];
   const repair = disasterInfo(state.session.kind).recovery === 'repair';
   return [
     ...(repair ? [{ keys: 'h', label: 'health' }, { keys: 'f', label: 'repair' }] : [{ keys: 'r', label: 'restore' }]),

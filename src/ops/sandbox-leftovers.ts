@@ -1,6 +1,5 @@
-import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { sandboxParent } from '../sandbox/dirs.js';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, isAbsolute, join } from 'node:path';
 import { listRestoredServers, removeRestoredServer, stopRestoredServer, treeBytes, type RestoredServerState } from './restored-servers.js';
 
 /** Something a sandbox or one of its restores left on disk, and how big it is. */
@@ -14,24 +13,40 @@ export interface Leftover {
 
 const REPO_MARKS = ['repo.json', 'wal', 'binlog'];
 
+/** Where sandboxRepo lists every repository it made for this config (one path a line). */
+export function reposListFile(configDir: string, name: string): string {
+  return join(configDir, 'sandbox', `${name}.repos`);
+}
+
+/** Adds a repository the sandbox of this config made to its list. */
+export function recordSandboxRepo(configDir: string, name: string, repo: string): void {
+  mkdirSync(join(configDir, 'sandbox'), { recursive: true, mode: 0o700 });
+  appendFileSync(reposListFile(configDir, name), `${repo}\n`, { mode: 0o600 });
+}
+
 /**
- * The sandbox's repositories, this instance's and those of instances before it: named
- * <sandbox>-<stamp> under <config>/repos, or dbdrill-repo-<sandbox>-<stamp> beside the sandboxes
- * when the server's user could not reach the config dir (see sandboxRepo in sandbox.ts).
+ * The repositories this config's sandbox made, this instance's and earlier ones': the paths its
+ * list names (never a directory found by its name alone: the temp dir holds other configs'
+ * sandboxes, named alike), each still named like a sandbox repository and laid out as one.
  */
 function sandboxRepos(configDir: string, name: string): string[] {
-  const own = new RegExp(`^${name}-\\d{8}T\\d{6}$`);
-  const beside = new RegExp(`^dbdrill-repo-${name}-\\d{8}T\\d{6}$`);
-  const found: string[] = [];
-  for (const [dir, re] of [[join(configDir, 'repos'), own], [sandboxParent(), beside]] as const) {
-    if (!existsSync(dir)) continue;
-    for (const e of readdirSync(dir)) {
-      // Only a directory laid out as a dbdrill repository counts (before its first backup it
-      // holds only the archive the sandbox's server writes to).
-      if (re.test(e) && REPO_MARKS.some((m) => existsSync(join(dir, e, m)))) found.push(join(dir, e));
-    }
+  const named = new RegExp(`^(dbdrill-repo-)?${name}-\\d{8}T\\d{6}$`);
+  let listed: string[] = [];
+  try {
+    listed = readFileSync(reposListFile(configDir, name), 'utf8').split('\n').filter((l) => l.trim() !== '');
+  } catch {
+    return [];
   }
-  return found;
+  return [...new Set(listed)].filter((p) => isAbsolute(p) && named.test(basename(p)) && REPO_MARKS.some((m) => existsSync(join(p, m))));
+}
+
+/** Forgets repositories that are gone from the list (after --remove). */
+function pruneReposList(configDir: string, name: string): void {
+  const file = reposListFile(configDir, name);
+  if (!existsSync(file)) return;
+  const left = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '' && existsSync(l));
+  if (left.length === 0) rmSync(file, { force: true });
+  else writeFileSync(file, `${left.join('\n')}\n`, { mode: 0o600 });
 }
 
 /** Stops every restored server of the sandbox target that still runs; returns those it stopped. */
@@ -60,4 +75,5 @@ export function removeSandboxLeftovers(configDir: string, name: string, left: Le
       if (rec) removeRestoredServer(configDir, rec);
     }
   }
+  pruneReposList(configDir, name);
 }

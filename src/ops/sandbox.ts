@@ -15,7 +15,7 @@ import { serverAccount } from '../sandbox/users.js';
 import { blockedFor, cliEntry } from '../wal/command.js';
 import type { EngineSandbox } from '../engines/contract.js';
 import { engineFor } from '../engines/registry.js';
-import { removeSandboxLeftovers, sandboxLeftovers, stopSandboxRestores, type Leftover } from './sandbox-leftovers.js';
+import { recordSandboxRepo, removeSandboxLeftovers, sandboxLeftovers, stopSandboxRestores, type Leftover } from './sandbox-leftovers.js';
 
 /**
  * "The sandbox": one long-lived training instance per engine that `dbdrill sandbox start` and the
@@ -109,6 +109,8 @@ async function sandboxRepo(configDir: string, name: string, sandbox: EngineSandb
     repo = join(sandboxParent(), `dbdrill-repo-${name}-${stamp}`);
   }
   mkdirSync(repo, { recursive: true, mode: 0o700 });
+  // Listed for this config: sandbox stop finds it by this list, never by its name in a shared dir.
+  recordSandboxRepo(configDir, name, repo);
   await sandbox.prepareRepo(repo, account);
   return repo;
 }

@@ -20,8 +20,8 @@ for (const size of [
       await r.press(KEYS.enter);
       await r.waitForFrame((f) => f.includes('prod · 4 backups'));
       await r.press('r');
-      let frame = stripAnsi(await r.waitForFrame((f) => f.includes('into a new database')));
-      expect(frame).toContain(`Restore ${LOGICAL} into a new database`);
+      let frame = stripAnsi(await r.waitForFrame((f) => f.includes('Into a new database')));
+      expect(frame).toContain(size.columns === 80 ? `Into a new database from ${LOGICAL}; the source stays` : `Into a new database from ${LOGICAL}\n`);
       expect(frame).toMatch(/› Database █prod_20261125_0955/);
       expect(frame).toMatch(/enter next/);
       expectFits(frame, size);
@@ -46,7 +46,7 @@ for (const size of [
       expect(frame.replace(/\s+/g, ' ')).toContain("2 table(s) match the backup's row counts and digests.");
       expectFits(frame, size);
       await r.press(KEYS.enter);
-      await r.waitForFrame((f) => f.includes('prod · 4 backups') && !f.includes('into a new database'));
+      await r.waitForFrame((f) => f.includes('prod · 4 backups') && !f.includes('Into a new database'));
     });
   });
 }

@@ -324,10 +324,10 @@ describe('actions on the selected backup', () => {
     const api = fakeApi({ targets: targets(), manifests: { prod: prodManifests() } });
     const r = await openProd(api);
     await r.press('r');
-    let frame = stripAnsi(await r.waitForFrame((f) => f.includes(`Restore ${LOGICAL} into a new database`)));
+    let frame = stripAnsi(await r.waitForFrame((f) => f.includes(`Into a new database from ${LOGICAL}`)));
     expectFits(frame);
     await r.press(KEYS.escape);
-    await r.waitForFrame((f) => !f.includes('into a new database'));
+    await r.waitForFrame((f) => !f.includes('Into a new database'));
     await r.press('j', 'j', 'r');
     frame = stripAnsi(await r.waitForFrame((f) => f.includes('· Restore') && f.includes(`› end of ${BASE_B}`)));
     expect(frame).toMatch(/Time\s+2026-11-25T09:08:30.000Z\s+= 2026-11-25 09:08:30Z/);

@@ -52,7 +52,7 @@ describe('servers restores left running', () => {
       await r.press('X');
       await r.waitForFrame((f) => f.includes('Stop it?'));
       await r.press('y');
-      frame = stripAnsi(await r.waitForFrame((f) => f.includes('Stopped dbdrill-restore-prod'), 'the stop reported'));
+      frame = stripAnsi(await r.waitForFrame((f) => f.includes('Stopped; its 412'), 'the stop reported'));
       expect(api.stoppedServers).toEqual(['dbdrill-restore-prod-20261125T090400Z']);
       expect(frame).not.toContain('Running:');
       expect(frame).not.toMatch(/X stop server/);
@@ -84,7 +84,7 @@ describe('servers restores left running', () => {
     await r.press('X');
     await r.waitForFrame((f) => f.includes('Stop it?'));
     await r.press('y');
-    await r.waitForFrame((f) => f.includes('Stopped dbdrill-restore-sandbox'));
+    await r.waitForFrame((f) => f.includes('Stopped; its'));
     expect(api.stoppedServers).toEqual(['dbdrill-restore-sandbox-20261201T100006Z']);
   });
 });

@@ -57,7 +57,7 @@ export function useRestoredServers(api: ConsoleApi, target: string | undefined, 
       api.stopRestoredServer(pending.name).then(
         (r) => {
           if (!mounted.current) return;
-          setNote(r.running ? `${r.name} did not stop (pid ${r.pid}).` : `Stopped ${r.name}; its ${formatBytes(r.bytes)} stay in ${r.dir}.`);
+          setNote(r.running ? `Did not stop (pid ${r.pid}): ${r.name}` : `Stopped; its ${formatBytes(r.bytes)} stay in ${r.dir}: ${r.name}`);
           refresh();
         },
         (e) => mounted.current && setNote(oneSentence(e)),
