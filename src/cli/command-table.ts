@@ -189,7 +189,10 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'sandbox',
-    forms: [{ line: 'sandbox start|stop|status [--engine postgres|mysql] [--port P]', summary: 'training sandbox' }],
+    forms: [
+      { line: 'sandbox start|status [--engine postgres|mysql] [--port P]', summary: 'training sandbox' },
+      { line: 'sandbox stop [--engine postgres|mysql] [--remove]', summary: 'stop it and its restores' },
+    ],
     run: { module: 'sandbox', fn: 'sandboxCommand' },
   },
   {

@@ -184,6 +184,9 @@ export function createConsoleApi(configDir: string): ConsoleApi {
     startVerify(name, id, restore) {
       return lazy(async () => (await import('../ops/verify.js')).startVerify(configDir, name, { backup: id, restore }));
     },
+    startLogicalRestore(name, req) {
+      return lazy(async () => (await import('../ops/restore.js')).startLogicalRestore(configDir, name, req));
+    },
     async readWindow(name) {
       const { target: _t, ...w } = await (await import('../ops/pitr.js')).readWindow(configDir, name);
       return w;
@@ -192,6 +195,12 @@ export function createConsoleApi(configDir: string): ConsoleApi {
     startRestore: (name, req) => pitr(name, req, false),
     async freePort() {
       return (await import('../sandbox/ports.js')).freePort();
+    },
+    async listRestoredServers(name) {
+      return (await import('../ops/restored-servers.js')).listRestoredServers(configDir, name);
+    },
+    async stopRestoredServer(name) {
+      return (await import('../ops/restored-servers.js')).stopRestoredServer(configDir, name);
     },
     startDrill(name, req: DrillRequest) {
       return lazy(async () => {

@@ -14,6 +14,7 @@ import { parseRestoreTarget } from '../../src/pitr/time.js';
 import { computeWindow } from '../../src/pitr/window.js';
 import type { BackupKind, Manifest } from '../../src/repo/manifest.js';
 import { prodInventory, prodLastCommit } from './fixtures.js';
+import type { RestoredServerState } from '../../src/ops/restored-servers.js';
 
 export function target(name: string, extra: Partial<TargetRow> = {}): TargetRow {
   return {
@@ -54,9 +55,14 @@ export interface FakeApi extends ConsoleApi {
   samples: number;
   training: Record<string, TrainingSession | undefined>;
   disasters: Array<{ name: string; kind: DisasterKind }>;
+  /** Servers restores left, as the records list them (a real restore run adds its own). */
+  restored: RestoredServerState[];
+  stoppedServers: string[];
+  logicalRestores: Array<{ name: string; backup: string; dbname: string }>;
 }
 
 export interface FakeApiOptions {
+  restored?: RestoredServerState[];
   targets?: TargetRow[];
   work?: (ctx: JobContext, api: FakeApi) => Promise<Target>;
   manifests?: Record<string, Manifest[]>;
@@ -146,6 +152,25 @@ export function fakeApi(opts: FakeApiOptions = {}): FakeApi {
     startRestore(name, req) {
       api.restores.push(req);
       return startJob((ctx) => (opts.restoreWork ? opts.restoreWork(ctx, name, req, api) : restoreWork(ctx, name, req, planFor)));
+    },
+    logicalRestores: [],
+    startLogicalRestore(name, req) {
+      api.logicalRestores.push({ name, ...req });
+      return startJob(async (ctx) => {
+        await ctx.step(`create database ${req.dbname}`, async () => {});
+        await ctx.step('pg_restore', async () => {});
+        return { target: name, backup: req.backup, dbname: req.dbname, tables: [{ name: 'public.orders', rows: 1200 }, { name: 'public.order_items', rows: 4000 }], matches: true, detail: "2 table(s) match the backup's row counts and digests" } as never;
+      });
+    },
+    restored: opts.restored ?? [],
+    stoppedServers: [],
+    async listRestoredServers(name) {
+      return api.restored.filter((r) => r.target === name);
+    },
+    async stopRestoredServer(name) {
+      api.stoppedServers.push(name);
+      api.restored = api.restored.map((r) => (r.name === name ? { ...r, running: false } : r));
+      return api.restored.find((r) => r.name === name)!;
     },
     async freePort() {
       return 54871;
