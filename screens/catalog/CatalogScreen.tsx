@@ -16,7 +16,7 @@ import { FilterLine } from '../widgets/FilterLine/FilterLine.js';
 import { StatusMarker } from '../widgets/StatusMarker/StatusMarker.js';
 import { BackupRun, runNoun } from './BackupRun.js';
 import { catalogReducer, initialCatalog, KINDS, selectedEntry, visibleRows, type CatalogRun, type CatalogState, type ManifestSlot } from './catalogState.js';
-import { BACKUP_COLUMNS } from './columns.js';
+import { backupColumns } from './columns.js';
 import { DetailsPane, maxScroll } from './DetailsPane.js';
 import { detailLines } from './details.js';
 import { KIND_CHOICE_HEIGHT, KindChoice } from './KindChoice.js';
@@ -266,7 +266,7 @@ export function CatalogScreen(): ReactNode {
       )}
       {filterShown && <FilterLine text={state.filter} editing={state.filterEditing} width={width} matches={rows.length} />}
       <DataTable
-        columns={BACKUP_COLUMNS}
+        columns={backupColumns(state.list?.backups ?? [])}
         rows={state.focus === 'details' && entry ? [entry] : rows}
         rowKey={(r) => r.id}
         selected={state.focus === 'details' ? 0 : state.selected}

@@ -54,7 +54,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'backup',
     forms: [
       {
-        line: 'backup NAME --kind logical|physical [--jobs N] [--checkpoint fast|spread] [--type full] [--digests]',
+        line: 'backup NAME --kind logical|physical [--jobs N] [--checkpoint fast|spread] [--type full|diff|incr] [--digests]',
         summary: 'take a backup',
       },
     ],

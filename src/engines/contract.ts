@@ -38,6 +38,8 @@ export interface EngineBackupRequest {
   jobs?: number;
   checkpoint?: 'fast' | 'spread';
   digests?: boolean;
+  /** A diff or incr: the backup it is taken against (the method's chainBase picked it before the new backup existed). */
+  base?: { manifest: Manifest; dir: string };
 }
 
 /**
@@ -55,6 +57,13 @@ export interface EngineMethod {
    */
   backup?(ctx: EngineContext, target: Target, probe: ProbeResult, dir: string, req: EngineBackupRequest, recordTool: RecordTool): Promise<BackupResult>;
   readonly unwired?: string;
+  /**
+   * Methods whose diffs and incrs dbdrill links itself (the registry's `ownChains`): the backup a
+   * new diff (the newest full) or incr (the newest chain member) is taken against, picked from the
+   * catalog before anything is written; throws one sentence when there is no valid base (missing,
+   * failed, pruned, corrupt, another release series).
+   */
+  chainBase?(target: Target, manifests: readonly Manifest[], type: Exclude<BackupType, 'full'>, probe: ProbeResult): Promise<Manifest>;
 }
 
 /** The drill's timed steps, handed to an engine's drill so it can run its parts as them. */

@@ -42,7 +42,8 @@ export async function backupCommand(argv: string[]): Promise<number> {
   const m = await job.result;
   out.result({ ok: true, backup: m }, () => {
     const secs = m.finishedAt ? (Date.parse(m.finishedAt) - Date.parse(m.startedAt)) / 1000 : 0;
-    return `Backup ${m.id} complete: ${m.kind}, ${formatBytes(m.sizeBytes)} in ${m.files.length} file(s), ${formatDuration(secs)}.`;
+    const chain = m.prior ? ` ${m.type} against ${m.prior}` : m.type === 'full' ? '' : ` ${m.type}`;
+    return `Backup ${m.id} complete: ${m.kind}${chain}, ${formatBytes(m.sizeBytes)} in ${m.files.length} file(s), ${formatDuration(secs)}.`;
   });
   return 0;
 }
