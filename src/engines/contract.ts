@@ -72,6 +72,11 @@ export interface DrillHooks {
   restoreBase<T>(fn: () => Promise<T>, detail?: (v: T) => string | undefined, bytes?: (v: T) => number | undefined): Promise<T>;
   /** Runs fn as the report's replay step (DrillEngine.replayStep); its time is the RTO's replay. */
   replay<T>(fn: () => Promise<T>, detail?: (v: T) => string | undefined, bytes?: (v: T) => number | undefined): Promise<T>;
+  /**
+   * Runs fn as the report's 'apply incrementals' step (engines whose registry row has ownChains):
+   * a diff or incr's changes applied onto its full; its time is the RTO's apply.
+   */
+  applyIncrementals<T>(fn: () => Promise<T>, detail?: (v: T) => string | undefined, bytes?: (v: T) => number | undefined): Promise<T>;
   /** Marks a step skipped, with why. */
   skip(step: string, why: string): void;
 }
