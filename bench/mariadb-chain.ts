@@ -6,7 +6,7 @@
  * recorded in the manifest, pointed at another directory): --backup (+ --prepare for the full),
  * and for a restore copy, --prepare --incremental-dir per member, --move-back.
  */
-import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import type { Manifest } from '../src/repo/manifest.js';
@@ -31,6 +31,8 @@ interface Taken {
 
 export async function run(): Promise<void> {
   const dir = tempDir('mychain');
+  // The servers run as mysql and must be able to walk into their directories.
+  chmodSync(dir, 0o711);
   let sb: SandboxInstance | undefined;
   try {
     sb = await startMariadbSandbox({ baseDir: join(dir, 'sandbox'), binlog: true });
