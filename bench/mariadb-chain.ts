@@ -6,7 +6,7 @@
  * recorded in the manifest, pointed at another directory): --backup (+ --prepare for the full),
  * and for a restore copy, --prepare --incremental-dir per member, --move-back.
  */
-import { chmodSync, cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import type { Manifest } from '../src/repo/manifest.js';
@@ -16,8 +16,8 @@ import { exec, dbdrill, mb, mustRun, note, printTable, ratio, rmTemp, secs, temp
 
 /** MB of table data to generate: ~1 GB unless DBDRILL_BENCH_SCALE says otherwise. */
 const SCALE_MB = Number(process.env.DBDRILL_BENCH_SCALE) > 0 ? Number(process.env.DBDRILL_BENCH_SCALE) : 1000;
-/** ~250 bytes a row on disk (int, 200-char pad, int, InnoDB overhead). */
-const ROWS = Math.round((SCALE_MB * 1024 * 1024) / 250);
+/** ~140 bytes a row on disk (int, a 200-char pad of hex digits and x, int; InnoDB compacts the pad). */
+const ROWS = Math.round((SCALE_MB * 1024 * 1024) / 140);
 const PW_ENV = 'DBDRILL_BENCH_MYPASSWORD';
 
 interface Taken {
@@ -50,15 +50,21 @@ export async function run(): Promise<void> {
              SET GLOBAL innodb_max_dirty_pages_pct_lwm = 0, GLOBAL innodb_max_dirty_pages_pct = 0`);
     for (let from = 1; from <= ROWS; from += 500_000) {
       const to = Math.min(ROWS, from + 499_999);
-      await q(`INSERT INTO bench.t SELECT seq, RPAD(MD5(seq), 200, 'x'), seq FROM seq_${from}_to_${to}`);
+      await q(`INSERT INTO bench.t SELECT seq, RPAD(MD5(seq), 200, 'x'), seq FROM bench.seq_${from}_to_${to}`);
     }
-    const bytes = Number((await q(`SELECT data_length + index_length AS b FROM information_schema.TABLES WHERE table_schema = 'bench' AND table_name = 't'`))[0]!.b);
+    // The tablespace file itself: information_schema's estimate lags right after a bulk insert.
+    const bytes = statSync(join(s.dataDir, 'bench', 't.ibd')).size;
     note(`generated ${ROWS} rows, ${mb(bytes)} on disk, in ${secs(performance.now() - t0)}`);
     let round = 0;
-    /** ~1% of the rows changed, spread over the whole table (every 100th row). */
+    /**
+     * ~1% of the rows changed, a different 1% each round: a run of ids, as most changes land on
+     * recent or related rows (every 100th row instead touches every page, and an incremental is
+     * then as large as the full).
+     */
     const change = async () => {
       round++;
-      await q(`UPDATE bench.t SET n = n + 1, pad = RPAD(CONCAT(MD5(id), '${round}'), 200, 'y') WHERE id % 100 = ${round}`);
+      const from = Math.floor((ROWS * (round * 17 % 100)) / 100);
+      await q(`UPDATE bench.t SET n = n + 1, pad = RPAD(CONCAT(MD5(id), '${round}'), 200, 'y') WHERE id > ${from} AND id <= ${from + Math.ceil(ROWS / 100)}`);
       // The checkpoint past the changes, so a backup's to_lsn moves on.
       for (let i = 0; i < 600; i++) {
         const st = await q(`SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_lsn_current', 'Innodb_lsn_last_checkpoint')`);
@@ -103,7 +109,7 @@ export async function run(): Promise<void> {
     await take('incr 3', 'incr');
     await take('diff (3% changed)', 'diff');
     printTable(
-      `Backups (${ROWS} rows, ${mb(bytes)}; 1% of rows changed before each incr): dbdrill backup vs mariadb-backup by hand`,
+      `Backups (${ROWS} rows, ${mb(bytes)}; a different 1% of rows changed before each incr): dbdrill backup vs mariadb-backup by hand`,
       ['backup', 'dbdrill', 'raw', 'ratio', 'dbdrill bytes', 'raw bytes', 'of the full'],
       taken.map((t) => [t.name, secs(t.dbdrillMs), secs(t.rawMs), ratio(t.dbdrillMs, t.rawMs), mb(t.m.sizeBytes), mb(t.rawBytes), `${((100 * t.m.sizeBytes) / taken[0]!.m.sizeBytes).toFixed(1)}%`]),
     );
