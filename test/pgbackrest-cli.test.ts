@@ -261,4 +261,29 @@ describe('pgBackRest method through dbdrill (real PostgreSQL 15, pgBackRest 2.45
       cfg2.cleanup();
     }
   }, 120_000);
+
+  it('prune hands the policy to pgBackRest expire: a full goes with its diff and incr, the newest chain stays', async () => {
+    const first = rows.map((b) => b.id);
+    const full2 = await cli(['backup', NAME, '--kind', 'physical']);
+    expect(full2.code, full2.stderr).toBe(0);
+    expect((await cli(['policy', 'set', NAME, '--keep-full', '1', '--gfs', '7d'])).code).toBe(0);
+    const dry = await cli(['prune', NAME, '--dry-run', '--json']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect((JSON.parse(dry.stdout) as { method: { removed: string[] } }).method.removed).toEqual([]);
+    expect(dry.stderr).toMatch(/DRY-RUN/);
+    expect((JSON.parse((await cli(['catalog', NAME, '--json'])).stdout) as { backups: Row[] }).backups).toHaveLength(4);
+
+    const pr = await cli(['prune', NAME, '--json']);
+    expect(pr.code, pr.stderr).toBe(0);
+    const rep = JSON.parse(pr.stdout) as { method: { tool: string; removed: string[]; unsupported: string[] }; removed: { backups: string[] } };
+    expect(rep.method.tool).toBe('pgbackrest expire');
+    expect([...rep.method.removed].sort()).toEqual([...first].sort());
+    expect(rep.removed.backups).toEqual(expect.arrayContaining(first));
+    // What pgBackRest cannot express is said, not guessed.
+    expect(rep.method.unsupported).toEqual(['--gfs 7d is not applied to pgBackRest sets (its expire has no grandfather-father-son rule)']);
+    const after = (JSON.parse((await cli(['catalog', NAME, '--json'])).stdout) as { backups: Row[] }).backups;
+    expect(after.map((b) => b.type)).toEqual(['full']);
+    expect(first).not.toContain(after[0]!.id);
+    expect((await cli(['verify', NAME])).code).toBe(0);
+  }, 300_000);
 });

@@ -12,6 +12,7 @@ import type { SecondChoice } from '../binlog/window.js';
 import type { DrillCheck } from '../config/drill-checks.js';
 import type { Engine } from '../config/engines.js';
 import type { Target } from '../config/target.js';
+import type { Retention as PolicyRetention } from '../config/policy.js';
 import type { HealthThresholds } from '../config/health-settings.js';
 import type { DrillCheckResult, DrillReport } from '../drill/report.js';
 import type { BinlogView } from '../health/mysql-derive.js';
@@ -88,6 +89,11 @@ export interface MethodCatalog {
   readonly kinds: readonly BackupKind[];
   take(ctx: EngineContext, target: Target, probe: ProbeResult, req: EngineBackupRequest): Promise<CatalogRow>;
   list(target: Target, signal?: AbortSignal): Promise<CatalogRow[]>;
+  /**
+   * The policy's retention applied by the tool itself (pgBackRest's expire), which knows its own
+   * chains; returns one sentence per rule it could not express. Prune calls it for these kinds.
+   */
+  expire?(ctx: EngineContext, target: Target, retention: PolicyRetention, dryRun: boolean): Promise<{ unsupported: string[] }>;
 }
 
 /** A backup in a method's own catalog: the Manifest shape, plus what restoring it reads and costs. */

@@ -41,6 +41,8 @@ export interface PruneReport {
   };
   /** What this run removed (nothing on a dry run). */
   removed: { backups: string[]; archiveFiles: number; bytes: number };
+  /** A method that keeps its own catalog (pgBackRest) expires its own sets by the same retention. */
+  method?: { tool: string; removed: string[]; unsupported: string[] };
 }
 
 export function startPrune(configDir: string, name: string, opts: PruneOptions, signal?: AbortSignal): Job<PruneReport> {
@@ -85,7 +87,10 @@ export async function runPrune(ctx: JobContext, target: Target, opts: PruneOptio
     },
     removed: { backups: [], archiveFiles: 0, bytes: 0 },
   };
-  if (opts.dryRun) return report;
+  if (opts.dryRun) {
+    await methodExpire(ctx, target, report, true);
+    return report;
+  }
 
   const going = report.backups.filter((b) => !b.keep).reverse();
   if (going.length) {
@@ -120,5 +125,30 @@ export async function runPrune(ctx: JobContext, target: Target, opts: PruneOptio
       ctx.emit({ type: 'log', level: 'info', text: `removed ${names.length} archive file(s) ${names[0]}…${names.at(-1)}: ${report.archive.reason}` });
     });
   }
+  await methodExpire(ctx, target, report, false);
   return report;
+}
+
+/**
+ * The sets a method keeps in its own repository (pgBackRest) are expired by that tool, which
+ * knows its chains and the WAL they need: dbdrill hands it the policy's retention and reports the
+ * sets that are gone (on a dry run the tool lists what it would remove in its own log lines).
+ */
+async function methodExpire(ctx: JobContext, target: Target, report: PruneReport, dryRun: boolean): Promise<void> {
+  const retention = target.policy?.retention;
+  const method = (await engineFor(target)).methodOf(target);
+  const own = method.ownCatalog;
+  if (!retention || !own?.expire) return;
+  const before = await own.list(target, ctx.signal);
+  const { unsupported } = await own.expire(ctx, target, retention, dryRun);
+  for (const u of unsupported) ctx.emit({ type: 'log', level: 'warn', text: u });
+  const after = dryRun ? before : await own.list(target, ctx.signal);
+  const kept = new Set(after.map((b) => b.id));
+  const gone = before.filter((b) => !kept.has(b.id));
+  report.method = { tool: `${method.name} expire`, removed: gone.map((b) => b.id), unsupported };
+  for (const b of gone) {
+    report.removed.backups.push(b.id);
+    report.removed.bytes += (b as { sizes?: { repoDelta: number } }).sizes?.repoDelta ?? 0;
+    ctx.emit({ type: 'log', level: 'info', text: `${method.name} expired set ${b.id}` });
+  }
 }

@@ -45,6 +45,7 @@ const methods: Record<string, PgMethod> = {
       kinds: ['physical'],
       take: async (ctx, target, probe, req) => (await pgbr()).takePgbackrestBackup(ctx, target, probe, req),
       list: async (target, signal) => (await pgbr()).listPgbackrestBackups(target, signal),
+      expire: async (ctx, target, retention, dryRun) => (await pgbr()).expirePgbackrest(ctx, target, retention, dryRun),
     },
     setUp: async (ctx, target) => (await pgbr()).setUpPgbackrest(ctx, target),
     files: (target) => pgbackrestFilesSync(target),

@@ -34,6 +34,12 @@ export function expireArgs(r: Retention): string[] {
 }
 
 /** Runs pgbackrest expire with the given retention (command-line options win over the conf's). */
-export async function pgbackrestExpire(ctx: EngineContext, pb: Pgbackrest, r: Retention): Promise<void> {
-  await ctx.step('expire', () => runPgbackrest(pb, 'expire', ['--log-level-console=info', ...expireArgs(r)], { signal: ctx.signal, onEvent: forwardToolEvents(ctx) }));
+export async function pgbackrestExpire(ctx: EngineContext, pb: Pgbackrest, r: Retention, extra: string[] = []): Promise<void> {
+  // A time-based retention comes in `extra` (--repo1-retention-full-type=time), counts in `r`.
+  const args = extra.some((a) => a.startsWith('--repo1-retention-full=')) ? expireArgsOrNone(r) : expireArgs(r);
+  await ctx.step('expire', () => runPgbackrest(pb, 'expire', ['--log-level-console=info', ...args, ...extra], { signal: ctx.signal, onEvent: forwardToolEvents(ctx) }));
+}
+
+function expireArgsOrNone(r: Retention): string[] {
+  return Object.values(r).some((v) => v !== undefined) ? expireArgs(r) : [];
 }

@@ -13,6 +13,8 @@ import { pgbackrestLayout } from './layout.js';
 import { openPgbackrest, preparePgbackrest } from './setup.js';
 import { readStanzaInfo, stanzaCheck, stanzaCreate } from './stanza.js';
 import { pgbackrestVerify } from './verify.js';
+import { pgbackrestExpire, type Retention as ExpireRetention } from './expire.js';
+import type { Retention as PolicyRetention } from '../../../config/policy.js';
 
 /**
  * The pgbackrest row of PostgreSQL's methods table, as dbdrill's commands reach it: target
@@ -103,4 +105,32 @@ export async function enablePgbackrestArchiving(target: Target, req: ArchivingRe
 /** A context for a step run outside a job (archiving enable is not a job): no events, no cancel. */
 function quietContext(): EngineContext {
   return { emit: () => {}, signal: new AbortController().signal, step: (_name, fn) => fn() };
+}
+
+/**
+ * The policy's retention as pgBackRest's expire options: --keep-full N is repo1-retention-full,
+ * --keep-diff N repo1-retention-diff, and --keep-days D (with no count) a time-based full
+ * retention. pgBackRest keeps a set's diffs and incrs with it and the WAL its sets need, so a
+ * prune never breaks one of its chains. Rules pgBackRest cannot express are named, not guessed.
+ */
+export function expireRetentionOf(r: PolicyRetention): { retention: ExpireRetention & { fullDays?: number }; unsupported: string[] } {
+  const unsupported: string[] = [];
+  const retention: ExpireRetention & { fullDays?: number } = {};
+  if (r.keepFull !== undefined) retention.full = r.keepFull;
+  else if (r.keepDays !== undefined) retention.fullDays = r.keepDays;
+  if (r.keepDiff !== undefined) retention.diff = r.keepDiff;
+  if (r.keepFull !== undefined && r.keepDays !== undefined) unsupported.push(`--keep-days ${r.keepDays} beside --keep-full is not applied to pgBackRest sets (its expire keeps by count or by days, not both); --keep-full ${r.keepFull} is`);
+  if (r.gfs !== undefined) unsupported.push(`--gfs ${r.gfs} is not applied to pgBackRest sets (its expire has no grandfather-father-son rule)`);
+  if (r.keepArchive !== undefined) unsupported.push(`--keep-archive ${r.keepArchive} is not applied to pgBackRest's archive (its expire keeps the WAL its kept sets need)`);
+  return { retention, unsupported };
+}
+
+export async function expirePgbackrest(ctx: EngineContext, target: Target, r: PolicyRetention, dryRun: boolean): Promise<{ unsupported: string[] }> {
+  const { retention, unsupported } = expireRetentionOf(r);
+  if (retention.full === undefined && retention.fullDays === undefined && retention.diff === undefined) return { unsupported };
+  const pb = await pgbackrestOf(target);
+  const { fullDays, ...counts } = retention;
+  const extra = fullDays !== undefined ? ['--repo1-retention-full-type=time', `--repo1-retention-full=${fullDays}`] : [];
+  await pgbackrestExpire(ctx, pb, counts, [...extra, ...(dryRun ? ['--dry-run'] : [])]);
+  return { unsupported };
 }
