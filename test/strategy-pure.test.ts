@@ -212,5 +212,7 @@ describe('policy health checks', () => {
     expect(cs.retention).toMatchObject({ status: 'WARN', reason: 'The policy keeps 3 physical fulls but the repository holds 1: retention is not met yet.' });
     expect(cs['repository-space']!.status).toBe('WARN');
     expect(cs['repository-space']!.reason).toContain('would not fit');
+    const diffs = byName(policyChecks({ ...base, policy: { ...policy, retention: { keepFull: 3, keepDiff: 6 } }, diffs: 2, now: at('2026-03-20T02:30:00Z'), served: {} }));
+    expect(diffs['retention-diff']).toMatchObject({ status: 'WARN', reason: 'The policy keeps 6 diffs but the repository holds 2: retention is not met yet.' });
   });
 });
