@@ -1,3 +1,4 @@
+import type { JobName } from '../src/config/policy.js';
 import type { Target } from '../src/config/target.js';
 import type { DrillReport } from '../src/drill/report.js';
 import type { ProbeResult } from '../src/engines/probe-types.js';
@@ -6,6 +7,8 @@ import type { CatalogEntry } from '../src/ops/catalog.js';
 import type { DisasterKind, TrainingScore, TrainingSession } from '../src/training/session.js';
 import type { Job } from '../src/ops/job.js';
 import type { PitrReport } from '../src/ops/pitr.js';
+import type { StrategyPlan } from '../src/ops/plan.js';
+import type { StrategyView } from '../src/ops/strategy-view.js';
 import type { VerifyReport } from '../src/ops/verify.js';
 import type { RecoverableWindow } from '../src/pitr/window.js';
 import type { BackupKind, Manifest } from '../src/repo/manifest.js';
@@ -59,6 +62,13 @@ export interface ConsoleApi {
   /** A live health sampler of one target (`dbdrill health NAME --watch`); the screen paces it. */
   openHealth(name: string): HealthFeed;
 
+  /** The Strategy screen's view: policy, job states, the week ahead, last runs, the next prune (dry run). */
+  readStrategy(name: string): Promise<StrategyView>;
+  /** `dbdrill plan NAME`: the steady-state forecast and the objectives (asks the server; may take seconds). */
+  readForecast(name: string): Promise<StrategyPlan>;
+  /** `dbdrill policy set NAME …` from the form: a blank field removes that setting; throws one sentence naming the field. */
+  savePolicy(name: string, form: PolicyForm): Promise<void>;
+
   /** The training session of a sandbox target, if one is under way. */
   readTraining(name: string): Promise<TrainingSession | undefined>;
   /** Causes the chosen disaster on a sandbox target (refused for any other target). */
@@ -91,6 +101,11 @@ export interface TargetSummary {
   reason?: string;
   window?: string;
 }
+
+/** The policy form's fields, named as `policy set` flags without the dashes (sentences name them so). */
+export type PolicyField = JobName | 'keep-full' | 'keep-diff' | 'keep-days' | 'keep-archive' | 'gfs' | 'time-limit';
+export type PolicyForm = Record<PolicyField, string>;
+export type { StrategyPlan, StrategyView };
 
 /** A drill as the Drill screen asks for it. */
 export interface DrillRequest {

@@ -123,7 +123,7 @@ export function CatalogScreen(): ReactNode {
     const showRun = s.run !== undefined && !s.runDismissed;
 
     // A finished run's view gives way to any table key (r, v, j…), which then acts: nothing typed is lost.
-    if (showRun && s.run && s.run.store.getSnapshot().state !== 'running' && !key.return && !key.escape && input !== 'x' && !/^[1-6?q]$/.test(input)) {
+    if (showRun && s.run && s.run.store.getSnapshot().state !== 'running' && !key.return && !key.escape && input !== 'x' && !/^[1-7?q]$/.test(input)) {
       dispatch({ type: 'run-dismissed' });
       return onKey(input, key);
     }

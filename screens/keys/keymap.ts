@@ -9,7 +9,7 @@ export interface KeyHint {
  * come from its own table (Health: HEALTH_KEYS) adds its line from that table, so it cannot drift.
  */
 export const KEY_MAP: readonly KeyHint[] = [
-  { keys: '1-6', label: 'jump to Targets, Catalog, Restore, Drill, Health, Training' },
+  { keys: '1-7', label: 'jump to Targets, Catalog, Restore, Drill, Health, Training, Strategy' },
   { keys: '↑ ↓  j k', label: 'move the selection' },
   { keys: 'enter', label: 'open the selected item' },
   { keys: 'esc  q', label: 'go back; q on Targets quits' },
@@ -27,7 +27,7 @@ export const KEY_MAP: readonly KeyHint[] = [
 /** Footer hints that work on every screen, after the screen's own. */
 export function globalHints(isTopLevel: boolean): KeyHint[] {
   return [
-    { keys: '1-6', label: 'screens' },
+    { keys: '1-7', label: 'screens' },
     { keys: '?', label: 'help' },
     isTopLevel ? { keys: 'q', label: 'quit' } : { keys: 'esc', label: 'back' },
   ];
