@@ -100,7 +100,11 @@ export function StrategyScreen(): ReactNode {
     else dispatch(a);
     return true;
   };
-  useScreenKeys(onKey, state.target === undefined || state.form ? [] : strategyHints(), state.form !== undefined);
+  const formHints = [
+    { keys: 'enter', label: 'save' },
+    { keys: 'esc', label: 'cancel' },
+  ];
+  useScreenKeys(onKey, state.form ? formHints : state.target === undefined ? [] : strategyHints(), state.form !== undefined);
 
   if (state.target === undefined) {
     return (

@@ -80,7 +80,7 @@ export function strategyLines(view: StrategyView, forecast: StrategyPlan | undef
     }
     const a = forecast.steady.archive;
     if (a) add('  ', `archive: ${a.days} days${a.bytesPerDay !== undefined ? ` × ${formatBytes(a.bytesPerDay)}/day = ${formatBytes(a.bytes ?? 0)}` : ' (rate not measured yet)'}`);
-    if (forecast.steady.totalBytes !== undefined) add('  ', `total: about ${formatBytes(forecast.steady.totalBytes)}`);
+    // The forecast's notes end with the total ("steady state about …").
     for (const note of forecast.steady.notes) add('  ', note, 'dim');
     for (const [name, o] of [['RPO', forecast.objectives.rpo], ['RTO', forecast.objectives.rto]] as const) {
       add(`  ${name} `, `${o.objective ? `${o.objective}: ` : ''}${o.assessment}`, o.ok === false ? 'bad' : o.ok ? 'good' : undefined);

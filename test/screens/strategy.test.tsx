@@ -130,6 +130,20 @@ describe('Strategy screen (7)', () => {
     expect(a.policiesSaved).toHaveLength(attempts);
   });
 
+  test('at 60x20 the form shows a window of fields that follows the focus, and the footer stays', async () => {
+    const r = await openStrategy(60, 20);
+    await r.press('e');
+    let frame = await r.waitForFrame((f) => f.includes('Policy of prod'));
+    expectFits(frame, { columns: 60, rows: 20 });
+    expect(frame).toContain('fields 1-12 of 13');
+    expect(frame).toContain('enter save');
+    for (let i = 0; i < 12; i++) await r.press(KEYS.down);
+    frame = await r.waitForFrame((f) => f.includes('› time-limit'));
+    expectFits(frame, { columns: 60, rows: 20 });
+    expect(frame).toContain('fields 2-13 of 13');
+    for (const l of frameLines(frame)) expect(l.trimEnd()).not.toMatch(/…$/);
+  });
+
   test('the help overlay lists the Strategy keys from its table', async () => {
     const r = renderApp(api());
     await r.waitForFrame((f) => f.includes('prod'));
