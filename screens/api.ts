@@ -10,6 +10,7 @@ import type { PitrReport } from '../src/ops/pitr.js';
 import type { StrategyPlan } from '../src/ops/plan.js';
 import type { StrategyView } from '../src/ops/strategy-view.js';
 import type { VerifyReport } from '../src/ops/verify.js';
+import type { RepoVerifyReport } from '../src/ops/verify-repository.js';
 import type { RecoverableWindow } from '../src/pitr/window.js';
 import type { BackupKind, Manifest } from '../src/repo/manifest.js';
 
@@ -36,6 +37,8 @@ export interface ConsoleApi {
   startBackup(name: string, kind: BackupKind): Job<Manifest>;
   /** `dbdrill verify NAME --backup ID [--restore]`. */
   startVerify(name: string, id: string, restore: boolean): Job<VerifyReport>;
+  /** `dbdrill verify NAME` without --backup: every backup, every chain's links and the archive's continuity. */
+  startVerifyRepository(name: string): Job<RepoVerifyReport>;
   /** `dbdrill window NAME`: from, to, the range each base backup covers, gaps. */
   readWindow(name: string): Promise<RecoverableWindow>;
   /** `dbdrill restore NAME --to … --dry-run`: the plan, or the one sentence that refuses it. */

@@ -114,6 +114,7 @@ export function CatalogScreen(): ReactNode {
   };
   const startBackup = (kind: BackupKind) =>
     startRun((name) => ({ kind: 'backup', target: name, backupKind: kind, store: new JobStore(api.startBackup(name, kind)), startedAt: Date.now() }));
+  const startVerifyAll = () => startRun((name) => ({ kind: 'verify-all', target: name, store: new JobStore(api.startVerifyRepository(name)), startedAt: Date.now() }));
   const startVerify = (id: string, restore: boolean) =>
     startRun((name) => ({ kind: 'verify', target: name, backup: id, restore, store: new JobStore(api.startVerify(name, id, restore)), startedAt: Date.now() }));
 
@@ -169,6 +170,10 @@ export function CatalogScreen(): ReactNode {
     const e = selectedEntry(s);
     if (input === 'b') {
       dispatch({ type: 'choose-open' });
+      return true;
+    }
+    if (input === 'a') {
+      startVerifyAll();
       return true;
     }
     if ((input === 'v' || input === 'V') && e) {
@@ -335,5 +340,5 @@ function hintsFor(state: CatalogState, running: boolean, showRun: boolean, hasEn
     : [{ keys: 'b', label: 'backup' }];
   if (state.focus === 'details') return [{ keys: '↑↓', label: 'scroll' }, { keys: 'tab', label: 'table' }, ...actions];
   // Most useful first: the footer drops whole hints from the end when they do not fit.
-  return [...actions, ...(hasEntry ? [{ keys: 'tab', label: 'details' }] : []), { keys: '↑↓', label: 'move' }, { keys: '/', label: 'filter' }];
+  return [...actions, ...(hasEntry ? [{ keys: 'tab', label: 'details' }] : []), { keys: '↑↓', label: 'move' }, { keys: '/', label: 'filter' }, { keys: 'a', label: 'verify all' }];
 }

@@ -1,5 +1,6 @@
 import type { CatalogEntry } from '../../src/ops/catalog.js';
 import type { VerifyReport } from '../../src/ops/verify.js';
+import type { RepoVerifyReport } from '../../src/ops/verify-repository.js';
 import type { BackupKind, Manifest } from '../../src/repo/manifest.js';
 import type { BackupList } from '../api.js';
 import type { JobStore } from '../hooks/jobStore.js';
@@ -8,10 +9,11 @@ import { matchesFilter } from '../widgets/FilterLine/FilterLine.js';
 import type { Marker } from '../widgets/StatusMarker/StatusMarker.js';
 import { filterFields } from './columns.js';
 
-/** A job started from the catalog: a backup, or a verify of one backup. */
+/** A job started from the catalog: a backup, a verify of one backup, or of the whole repository. */
 export type CatalogRun =
   | { kind: 'backup'; target: string; backupKind: BackupKind; store: JobStore<Manifest>; startedAt: number }
-  | { kind: 'verify'; target: string; backup: string; restore: boolean; store: JobStore<VerifyReport>; startedAt: number };
+  | { kind: 'verify'; target: string; backup: string; restore: boolean; store: JobStore<VerifyReport>; startedAt: number }
+  | { kind: 'verify-all'; target: string; store: JobStore<RepoVerifyReport>; startedAt: number };
 
 export type ManifestSlot = { manifest: Manifest } | { error: string };
 

@@ -93,7 +93,7 @@ export interface StrategyKey {
 }
 
 export const STRATEGY_KEYS: readonly StrategyKey[] = [
-  { keys: 'e', help: 'edit the policy (checked as policy set checks it)', footer: 'edit policy', matches: (i) => i === 'e', action: () => ({ type: 'form-open' }) },
+  { keys: 'e', help: 'edit the policy', footer: 'edit policy', matches: (i) => i === 'e', action: () => ({ type: 'form-open' }) },
   { keys: 'g', help: 'read again', footer: 'refresh', matches: (i) => i === 'g', action: () => 'reload' },
   { keys: '↑↓', help: 'scroll', footer: 'scroll', matches: (i, k) => k.upArrow === true || k.downArrow === true || i === 'j' || i === 'k', action: (i, k, max) => ({ type: 'scroll', by: k.upArrow === true || i === 'k' ? -1 : 1, max }) },
 ];

@@ -179,6 +179,9 @@ export function createConsoleApi(configDir: string): ConsoleApi {
     startVerify(name, id, restore) {
       return lazy(async () => (await import('../ops/verify.js')).startVerify(configDir, name, { backup: id, restore }));
     },
+    startVerifyRepository(name) {
+      return lazy(async () => (await import('../ops/verify-repository.js')).startVerifyRepository(configDir, name));
+    },
     async readWindow(name) {
       const { target: _t, ...w } = await (await import('../ops/pitr.js')).readWindow(configDir, name);
       return w;

@@ -149,6 +149,12 @@ export function fakeApi(opts: FakeApiOptions = {}): FakeApi {
       api.verifiesStarted.push({ name, id, restore });
       return startJob((ctx) => (opts.verifyWork ?? verifyWork)(ctx, name, id, restore, api));
     },
+    startVerifyRepository(name) {
+      return startJob(async (ctx) => {
+        if (!opts.repoVerifyWork) throw new DbdrillError('invalid-input', `no whole-repository verify fixture for ${name}`);
+        return opts.repoVerifyWork(ctx, name);
+      });
+    },
     async readWindow(name) {
       return computeWindow(manifestsOf(name), prodInventory(), prodLastCommit);
     },

@@ -149,7 +149,7 @@ describe('Strategy screen (7)', () => {
     await r.waitForFrame((f) => f.includes('prod'));
     await r.press('?');
     const frame = await r.waitForFrame((f) => f.includes('Keys (the same'));
-    expect(frame).toContain('Strategy: e edit the policy');
+    expect(frame).toContain('Strategy: e edit the policy, g read again');
     expect(frame).toContain('1-7');
   });
 });
