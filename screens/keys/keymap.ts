@@ -9,7 +9,7 @@ export interface KeyHint {
  * come from its own table (Health: HEALTH_KEYS) adds its line from that table, so it cannot drift.
  */
 export const KEY_MAP: readonly KeyHint[] = [
-  { keys: '1-7', label: 'jump to Targets, Catalog, Restore, Drill, Health, Training, Strategy' },
+  { keys: '1-7', label: 'go to Targets, Catalog, Restore, Drill, Health, Training, Strategy' },
   { keys: '↑ ↓  j k', label: 'move the selection' },
   { keys: 'enter', label: 'open the selected item' },
   { keys: 'esc  q', label: 'go back; q on Targets quits' },

@@ -151,5 +151,7 @@ describe('Strategy screen (7)', () => {
     const frame = await r.waitForFrame((f) => f.includes('Keys (the same'));
     expect(frame).toContain('Strategy: e edit the policy, g read again');
     expect(frame).toContain('1-7');
+    // At 80 columns every help line is whole (the screens line used to be cut with "…").
+    for (const l of frameLines(frame)) expect(l.trimEnd()).not.toMatch(/…$/);
   });
 });
