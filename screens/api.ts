@@ -9,9 +9,13 @@ import type { Job } from '../src/ops/job.js';
 import type { PitrReport } from '../src/ops/pitr.js';
 import type { StrategyPlan } from '../src/ops/plan.js';
 import type { StrategyView } from '../src/ops/strategy-view.js';
+import type { LogicalRestoreReport } from '../src/engines/restore-types.js';
 import type { VerifyReport } from '../src/ops/verify.js';
 import type { RepoVerifyReport } from '../src/ops/verify-repository.js';
 import type { RecoverableWindow } from '../src/pitr/window.js';
+import type { RestoredServerState } from '../src/ops/restored-servers.js';
+
+export type { RestoredServerState };
 import type { BackupKind, Manifest } from '../src/repo/manifest.js';
 
 /**
@@ -39,6 +43,8 @@ export interface ConsoleApi {
   startVerify(name: string, id: string, restore: boolean): Job<VerifyReport>;
   /** `dbdrill verify NAME` without --backup: every backup, every chain's links and the archive's continuity. */
   startVerifyRepository(name: string): Job<RepoVerifyReport>;
+  /** `dbdrill restore NAME --backup ID --dbname NEWDB`: a logical backup into a new database on the target's server. */
+  startLogicalRestore(name: string, request: { backup: string; dbname: string }): Job<LogicalRestoreReport>;
   /** `dbdrill window NAME`: from, to, the range each base backup covers, gaps. */
   readWindow(name: string): Promise<RecoverableWindow>;
   /** `dbdrill restore NAME --to … --dry-run`: the plan, or the one sentence that refuses it. */
@@ -47,6 +53,10 @@ export interface ConsoleApi {
   startRestore(name: string, request: RestoreRequest): Job<PitrReport>;
   /** A TCP port on 127.0.0.1 that is free right now, for the restored server. */
   freePort(): Promise<number>;
+  /** Servers restores of this target left (newest first): running or not, and their size on disk. */
+  listRestoredServers(name: string): Promise<RestoredServerState[]>;
+  /** Stops one restored server by its name (dbdrill-restore-…); its files stay. */
+  stopRestoredServer(name: string): Promise<RestoredServerState>;
 
   /** Archiver status and recoverable window of one target, for its Targets row (may take a second). */
   targetSummary(name: string): Promise<TargetSummary>;
@@ -96,6 +106,8 @@ export interface TargetForm {
   passwordEnv: string;
   rto: string;
   rpo: string;
+  /** native (blank) or pgbackrest (PostgreSQL): how backups are taken. */
+  method: string;
 }
 
 export interface TargetSummary {

@@ -75,7 +75,7 @@ describe('dbdrill sandbox start|status|stop', () => {
 
     const stop = await runCli(['sandbox', 'stop', '--json'], { env, timeoutMs: 60_000 });
     expect(stop.code, stop.stderr).toBe(0);
-    expect(JSON.parse(stop.stdout)).toEqual({ stopped: true, target: 'sandbox', repo: started.target.repo });
+    expect(JSON.parse(stop.stdout)).toMatchObject({ stopped: true, target: 'sandbox', repo: started.target.repo, restoresStopped: [] });
 
     expect(isPidAlive(started.info.pid)).toBe(false);
     const stragglers = listProcesses().filter((p) => p.commandLine.includes(started.info.dir) || (p.cwd?.startsWith(started.info.dir) ?? false));
@@ -85,6 +85,7 @@ describe('dbdrill sandbox start|status|stop', () => {
     expect(JSON.parse((await runCli(['sandbox', 'status', '--json'], { env })).stdout)).toEqual({ engine: 'postgres', exists: false });
     const stopAgain = await runCli(['sandbox', 'stop'], { env });
     expect(stopAgain.code).toBe(0);
-    expect(stopAgain.stdout).toBe('No postgres sandbox is running.\n');
+    // What it left (its repository) is still named, with the way to remove it.
+    expect(stopAgain.stdout).toMatch(/^No postgres sandbox is running\.\nLeft on disk, [\d.]+ \w+:\n +[\d.]+ \w+ +repository +\S+\nRemove them with: dbdrill sandbox stop --remove\n$/);
   });
 });

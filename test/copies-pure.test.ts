@@ -1,10 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseDest, validateCopy, validateRecipients } from '../src/config/copies.js';
 import { parseHashsum } from '../src/copies/rclone.js';
 import { emptyRecord, parseRecord, safeRel } from '../src/copies/record.js';
 import { missingFiles, storedName } from '../src/copies/source.js';
 import { heldOn, heldText } from '../src/copies/status.js';
 import type { Manifest } from '../src/repo/manifest.js';
+import { copiesCheck, sharedDiskOf } from '../src/health/copies-check.js';
+import type { Rule321 } from '../src/copies/status.js';
+import { addPruned, prunedEntries, readPruned, tidyPruned } from '../src/copies/prune.js';
 
 const SHA = 'a'.repeat(64);
 const repo = '/srv/dbdrill/prod';
@@ -89,5 +95,79 @@ describe('copy records (pure)', () => {
     const m = parseHashsum(`${SHA}  backups/x/a\n                                                                  wal/b\n`);
     expect(m.get('backups/x/a')).toBe(SHA);
     expect(m.get('wal/b')).toBe('');
+  });
+});
+
+describe('3-2-1 in health', () => {
+  const rule = (over: Partial<Rule321>): Rule321 => ({
+    copies: 3, media: 2, offsite: true, newestHeldBy: ['local', 'nas', 'offsite'], ok: true,
+    text: 'OK   3-2-1: newest backup B held 3x (local, nas, offsite), 2 kind(s) of storage, one off-site', ...over,
+  });
+  const elsewhere = { shared: false, serverPath: '/var/lib/postgresql/15/main' };
+  const together = { shared: true, serverPath: '/var/lib/postgresql/15/main' };
+
+  it('is CRIT when the repository shares the server\'s disk and no copy holds the newest backup', () => {
+    const c = copiesCheck(rule({ copies: 1, newestHeldBy: ['local'], ok: false, offsite: false }), together, '/srv/repo');
+    expect(c.status).toBe('CRIT');
+    expect(c.reason).toMatch(/^the repository \/srv\/repo is on the same filesystem as the server's data \(\/var\/lib\/postgresql\/15\/main\) and no copy holds the newest backup: one disk failure loses the database and every backup/);
+  });
+  it('is WARN on a shared disk once a copy elsewhere holds the newest backup, naming the copies', () => {
+    const c = copiesCheck(rule({}), together, '/srv/repo');
+    expect(c.status).toBe('WARN');
+    expect(c.reason).toContain('only the copies nas, offsite survive that disk');
+  });
+  it('says what 3-2-1 lacks: copies, kinds of storage, off-site', () => {
+    const c = copiesCheck(rule({ copies: 2, media: 1, offsite: false, newestHeldBy: ['local', 'nas'], ok: false }), elsewhere, '/srv/repo');
+    expect(c).toMatchObject({ status: 'WARN' });
+    expect(c.reason).toMatch(/^3-2-1 not met \(2 of 3 copies, one kind of storage, none off-site\): /);
+    expect(copiesCheck(rule({}), elsewhere, '/srv/repo')).toMatchObject({ status: 'OK', reason: 'newest backup B held 3x (local, nas, offsite), 2 kind(s) of storage, one off-site.' });
+  });
+  it('says "cannot be told" for a server on another machine, without calling it shared', () => {
+    const disk = sharedDiskOf({ unknown: 'the server at db1 is not on this machine' }, (p) => p, 1, () => 1);
+    const c = copiesCheck(rule({}), disk, '/srv/repo');
+    expect(c.status).toBe('OK');
+    expect(c.reason).toContain("whether the repository shares the server's disk cannot be told (the server at db1 is not on this machine)");
+  });
+  it('compares the devices of the server\'s data directory and the repository', () => {
+    const dev = (p: string) => (p.startsWith('/data') ? 7 : 9);
+    expect(sharedDiskOf({ path: '/data/pg/pg_wal', freeBytes: 1, totalBytes: 2 }, (p) => p.replace(/\/pg_wal$/, ''), 7, dev)).toEqual({ shared: true, serverPath: '/data/pg' });
+    expect(sharedDiskOf({ path: '/data/pg/pg_wal', freeBytes: 1, totalBytes: 2 }, (p) => p, 9, dev)).toEqual({ shared: false, serverPath: '/data/pg/pg_wal' });
+  });
+});
+
+describe('copies follow prune, and only prune', () => {
+  const f = (stored: string) => ({ bytes: 1, sha256: 'a'.repeat(64), mtimeMs: 1, stored, storedBytes: 1, storedSha256: 'a'.repeat(64), copiedAt: '2026-12-07T00:00:00Z', verifiedAt: '2026-12-07T00:00:00Z' });
+  const record = () => ({
+    ...emptyRecord('nas', '/mnt/nas', 'prod', 'postgres'),
+    files: {
+      'backups/B1/base/base.tar': f('backups/B1/base/base.tar'),
+      'backups/B1/manifest.json': f('backups/B1/manifest.json'),
+      'backups/B2/manifest.json': f('backups/B2/manifest.json'),
+      'wal/00000001/000000010000000000000001.dbw': f('wal/00000001/000000010000000000000001.dbw'),
+      'wal/00000001/000000010000000000000002.dbw': f('wal/00000001/000000010000000000000002.dbw'),
+    },
+  });
+  it('drops the files of pruned backups and pruned archive files, nothing else', () => {
+    const gone = prunedEntries(record(), { formatVersion: 1, backups: ['B1'], files: ['wal/00000001/000000010000000000000001.dbw'] });
+    expect(gone.sort()).toEqual(['backups/B1/base/base.tar', 'backups/B1/manifest.json', 'wal/00000001/000000010000000000000001.dbw']);
+    // A backup id that is a prefix of another's is not confused with it.
+    expect(prunedEntries(record(), { formatVersion: 1, backups: ['B'], files: [] })).toEqual([]);
+  });
+  it('keeps a pruned entry listed until no copy holds it', () => {
+    const repo = mkdtempSync(join(tmpdir(), 'dbdrill-pruned-'));
+    try {
+      mkdirSync(join(repo, 'copies'));
+      addPruned(repo, { backups: ['B1'], files: ['wal/00000001/000000010000000000000001.dbw'] });
+      addPruned(repo, { backups: ['B1', 'B0'], files: [] });
+      expect(readPruned(repo)).toEqual({ formatVersion: 1, backups: ['B1', 'B0'], files: ['wal/00000001/000000010000000000000001.dbw'] });
+      tidyPruned(repo, [record()]);
+      expect(readPruned(repo)).toEqual({ formatVersion: 1, backups: ['B1'], files: ['wal/00000001/000000010000000000000001.dbw'] });
+      tidyPruned(repo, [{ ...record(), files: {} }]);
+      expect(existsSync(join(repo, 'copies', 'pruned.json'))).toBe(false);
+      writeFileSync(join(repo, 'copies', 'pruned.json'), '{"formatVersion":1,"backups":"B1","files":[]}');
+      expect(() => readPruned(repo)).toThrow(/pruned\.json.*backups must be a list of text/);
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
   });
 });

@@ -3,6 +3,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processStartToken } from '../src/runner/process.js';
+import { TargetStore } from '../src/config/store.js';
+import type { DrillReport } from '../src/drill/report.js';
 import { ArchivedPostgres, PitrRestores } from './helpers/archived-pg.js';
 import { CLI, runCli, tempConfigDir } from './helpers/cli.js';
 import { sandboxRunDir } from './helpers/sandbox.js';
@@ -46,6 +48,7 @@ function filesUnder(dir: string): string[] {
 const MARKER = `copies-marker-${process.pid}-7f3a9c`;
 let markedAt = '';
 let sftpRoot = '';
+let keysDir = '';
 
 beforeAll(async () => {
   db = await ArchivedPostgres.start('copies');
@@ -166,6 +169,13 @@ describe('copies: send, verify, restore with the primary gone', { timeout: 400_0
     const view = (JSON.parse(show.stdout) as { copies: { rule321: { copies: number; media: number; offsite: boolean; ok: boolean } } }).copies;
     expect(view.rule321).toMatchObject({ copies: 3, offsite: true, ok: true });
     expect((await cli(['target', 'show', 'cp'])).stdout).toMatch(/3-2-1 .*held 3x/);
+
+    // Health watches 3-2-1 for a target with copies. Here the repository shares the test server's
+    // filesystem, so only the copies survive that disk: WARN naming them, not CRIT.
+    const h = await cli(['health', 'cp', '--json']);
+    const rule = (JSON.parse(h.stdout) as { checks: { name: string; status: string; reason: string }[] }).checks.find((c) => c.name === '3-2-1');
+    expect(rule, h.stdout).toMatchObject({ status: 'WARN' });
+    expect(rule!.reason).toMatch(/is on the same filesystem as the server's data \(.+\); only the copies nas, offsite survive that disk \(newest backup \S+ held 3x/);
   });
 
   it('restores to a point in time from each copy alone, with the primary repository gone', async () => {
@@ -187,7 +197,44 @@ describe('copies: send, verify, restore with the primary gone', { timeout: 400_0
       expect((JSON.parse(l.stdout) as { from: { copy: string } }).from.copy).toBe('nas');
       const items = await db.sql<{ count: string }>('SELECT count(*) FROM order_items', db.server.port, 'shop_from_copy');
       expect(Number(items[0]!.count)).toBe(4000);
+
+      // The drill whose scenario is "the primary repository is lost": it reads the copy alone,
+      // its fetch is a timed step counted in the RTO's transfer, and its checks run on what the
+      // copy restored (the marker row, and not the row written after the mark).
+      const store = new TargetStore(cfg.dir);
+      const t = store.get('cp');
+      store.update('cp', {
+        ...t,
+        checks: [
+          { name: 'marker row restored', sql: `SELECT count(*) FROM marks WHERE note = '${MARKER}'`, expect: '= 1' },
+          { name: 'nothing after the mark', sql: 'SELECT count(*) FROM marks', expect: '= 1' },
+        ],
+      });
+      const d = await cli(['drill', 'cp', '--from', 'offsite', '--to', markedAt, '--json']);
+      expect(d.code, d.stderr).toBe(0);
+      const rep = JSON.parse(d.stdout) as DrillReport;
+      expect(rep.status).toBe('passed');
+      expect(rep.from).toMatchObject({ copy: 'offsite' });
+      expect(rep.from!.files).toBeGreaterThan(0);
+      const fetchStep = rep.steps.find((s) => s.name === 'fetch copy')!;
+      expect(fetchStep).toMatchObject({ status: 'done' });
+      expect(rep.steps[0]!.name).toBe('fetch copy');
+      expect(rep.rto!.transferSeconds).toBeGreaterThanOrEqual(fetchStep.seconds!);
+      expect(rep.rto!.seconds).toBeGreaterThan(fetchStep.seconds!);
+      expect(rep.checks.filter((c) => c.name === 'marker row restored' || c.name === 'nothing after the mark').map((c) => [c.name, c.ok]))
+        .toEqual([['marker row restored', true], ['nothing after the mark', true]]);
+      // The report stays in the target's own repository (made again for it), not in the temp copy.
+      const history = await cli(['drill-report', 'cp', rep.id]);
+      expect(history.stdout).toContain('read from copy **offsite** alone');
+
+      // verify --from: the copy checked as the primary would be, with the primary still gone.
+      const v = await cli(['verify', 'cp', '--from', 'nas', '--json']);
+      expect(v.code, v.stderr).toBe(0);
+      const vr = JSON.parse(v.stdout) as { ok: boolean; backups: { id: string; ok: boolean }[] };
+      expect(vr.ok).toBe(true);
+      expect(vr.backups.length).toBe(2);
     } finally {
+      rmSync(db.repo, { recursive: true, force: true });
       renameSync(`${db.repo}.gone`, db.repo);
     }
   });
@@ -209,6 +256,10 @@ describe('copies: send, verify, restore with the primary gone', { timeout: 400_0
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(rel);
     expect(r.stderr).toMatch(/cannot be restored from/);
+    // verify --from names the same file and fails, as a verify of the primary would.
+    const vf = await cli(['verify', 'cp', '--from', 'nas']);
+    expect(vf.code).toBe(1);
+    expect(vf.stderr).toContain(rel);
     expect(existsSync(join(r.into, 'PG_VERSION'))).toBe(false);
 
     const cat = await cli(['catalog', 'cp']);
@@ -272,11 +323,34 @@ describe('copies: send, verify, restore with the primary gone', { timeout: 400_0
       renameSync(`${nas}.unmounted`, nas);
     }
   });
+
+  it('the policy sends each backup it takes to every copy; a copy that fails is recorded, the backup stands', async () => {
+    // sshd is stopped by the previous test: offsite fails, nas works.
+    expect((await cli(['policy', 'set', 'cp', '--full', '* * * * *'])).code).toBe(0);
+    try {
+      const t = await cli(['tick', '--wait', '--json']);
+      // The backup is taken, but a copy failed: cron hears of it.
+      expect(t.code, t.stderr).toBe(1);
+      const runs = (JSON.parse(t.stdout) as { targets: { runs?: { job: string; status: string; result?: { backup?: string; copies?: { copy: string; ok: boolean; sent: number; error?: string }[] } }[] }[] }).targets[0]!.runs!;
+      expect(runs.map((r) => [r.job, r.status])).toEqual([['full', 'ok']]);
+      const { backup, copies } = runs[0]!.result!;
+      expect(copies!.map((c) => [c.copy, c.ok])).toEqual([['nas', true], ['offsite', false]]);
+      expect(copies![0]!.sent).toBeGreaterThan(0);
+      expect(copies![1]!.error).toMatch(/rclone/);
+      // The new backup is held on nas, verified; not on offsite.
+      const cat = await cli(['catalog', 'cp', '--json']);
+      const held = (JSON.parse(cat.stdout) as { backups: { id: string; held: { where: string; state: string }[] }[] }).backups.find((b) => b.id === backup)!.held;
+      expect(held.map((h) => `${h.where}:${h.state}`)).toEqual(['local:ok', 'nas:ok', 'offsite:missing']);
+    } finally {
+      expect((await cli(['policy', 'set', 'cp', '--full', 'off'])).code).toBe(0);
+    }
+  });
 });
 
 describe('copies: encrypted with age', { timeout: 400_000 }, () => {
   it('stores no plaintext, restores with the identity, refuses without it or with another key', async () => {
     const keys = copyDir('keys');
+    keysDir = keys;
     execFileSync('age-keygen', ['-o', join(keys, 'id.txt')], { stdio: 'ignore' });
     execFileSync('age-keygen', ['-o', join(keys, 'other.txt')], { stdio: 'ignore' });
     const recipient = execFileSync('age-keygen', ['-y', join(keys, 'id.txt')]).toString().trim();
@@ -330,5 +404,68 @@ describe('copies: encrypted with age', { timeout: 400_000 }, () => {
     expect(vv.code, vv.stdout).toBe(0);
     // No staging left behind, no plaintext anywhere under the temp directory we used.
     expect(readdirSync(join(db.repo, 'copies')).filter((n) => !n.endsWith('.json'))).toEqual([]);
+  });
+});
+
+describe('copies: retention follows prune', { timeout: 400_000 }, () => {
+  it('a copy drops what prune removed from the primary, and only that; it still restores', async () => {
+    // The encrypted copies of the test before: a local directory, and an rclone remote (drops by rclone delete).
+    const sealed = dirs.find((d) => d.includes('copies-sealed-'))!;
+    const vault = dirs.find((d) => d.includes('copies-sealed-remote-'))!;
+    const indexOf = (dir: string) => (JSON.parse(readFileSync(join(dir, 'dbdrill-copy.json'), 'utf8')) as { files: Record<string, { stored: string }> }).files;
+    const physical = () => indexOf(sealed);
+    const before = Object.keys(physical());
+    const cat = JSON.parse((await cli(['catalog', 'cp', '--json'])).stdout) as { backups: { id: string; kind: string }[] };
+    const fulls = cat.backups.filter((b) => b.kind === 'physical').map((b) => b.id).sort();
+    expect(fulls.length).toBeGreaterThanOrEqual(2);
+    const oldest = fulls[0]!;
+    expect(before.some((rel) => rel.startsWith(`backups/${oldest}/`))).toBe(true);
+
+    expect((await cli(['policy', 'set', 'cp', '--keep-full', '1'])).code).toBe(0);
+    const pr = await cli(['prune', 'cp', '--json']);
+    expect(pr.code, pr.stderr).toBe(0);
+    const removed = (JSON.parse(pr.stdout) as { removed: { backups: string[]; archiveFiles: number } }).removed;
+    expect(removed.backups).toContain(oldest);
+    expect(removed.archiveFiles).toBeGreaterThan(0);
+
+    // A file that merely vanished from the primary (not pruned) stays on the copy: it may be the last one.
+    const walFiles = filesUnder(join(db.repo, 'wal')).filter((f) => /\/[0-9A-F]{24}(\.[a-z]+)*$/.test(f));
+    const lost = walFiles.at(-1)!;
+    const lostRel = lost.slice(db.repo.length + 1);
+    const away = `${db.repo}-lost-segment`;
+    renameSync(lost, away);
+    try {
+      for (const copy of ['sealed', 'vault']) {
+        const r = await cli(['copy', 'cp', '--to', copy, '--json']);
+        expect(r.code, r.stderr).toBe(0);
+        const rep = (JSON.parse(r.stdout) as { copies: { dropped: number }[] }).copies[0]!;
+        expect(rep.dropped, copy).toBeGreaterThan(0);
+      }
+    } finally {
+      renameSync(away, lost);
+    }
+    const after = physical();
+    expect(Object.keys(after).some((rel) => rel.startsWith(`backups/${oldest}/`))).toBe(false);
+    expect(existsSync(join(sealed, 'backups', oldest))).toBe(false);
+    expect(after[lostRel], 'a file gone from the primary without prune stays on the copy').toBeDefined();
+    expect(existsSync(join(sealed, after[lostRel]!.stored))).toBe(true);
+    // The remote copy: its index and its files.
+    const remote = indexOf(vault);
+    expect(Object.keys(remote).some((rel) => rel.startsWith(`backups/${oldest}/`))).toBe(false);
+    expect(filesUnder(vault).some((f) => f.includes(`/backups/${oldest}/`))).toBe(false);
+    expect(remote[lostRel]).toBeDefined();
+    // Every file the primary's archive lost to prune is gone from the copy too; none of the kept.
+    const keptWal = new Set(filesUnder(join(db.repo, 'wal')).map((f) => f.slice(db.repo.length + 1)));
+    const copyWal = Object.keys(after).filter((rel) => rel.startsWith('wal/') && !rel.startsWith('wal/spool/'));
+    expect(copyWal.filter((rel) => !keptWal.has(rel))).toEqual([]);
+    expect([...keptWal].filter((rel) => !rel.includes('/spool/') && after[rel] === undefined)).toEqual([]);
+
+    // The pruned copy restores what the primary's new window holds, exactly.
+    const latest = await restores.restore('cp', ['--from', 'vault', '--to', 'latest', '--identity', join(keysDir, 'id.txt')]);
+    expect(latest.code, latest.stderr).toBe(0);
+    const marks = await db.sql<{ n: number }>('SELECT n FROM marks ORDER BY n', latest.port);
+    expect(marks.map((m) => m.n)).toEqual([1, 2]);
+    await restores.stop(latest.report!.pid);
+    expect((await cli(['policy', 'set', 'cp', '--keep-full', 'off'])).code).toBe(0);
   });
 });

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ENGINES } from '../src/config/engines.js';
 import { engineEntry, engineFor, secondNotFor } from '../src/engines/registry.js';
+import { continuedSeries, type StoredSeries } from '../src/health/sample-history.js';
 import { CLI } from './helpers/cli.js';
 
 /**
@@ -46,6 +47,24 @@ describe('the engine contract', () => {
     expect(found).toEqual([]);
   });
 
+  it('grep finds no engine comparison in src/ops or src/cli (the issue\'s own check)', async () => {
+    const root = join(import.meta.dirname, '..');
+    // grep exits 1 when nothing matches, 0 with the matching lines, 2 on an error (a missing directory).
+    const r = await new Promise<{ code: number; out: string }>((done) =>
+      execFile('grep', ['-rn', 'engine === \\|engine !== ', 'src/ops', 'src/cli'], { cwd: root }, (err, stdout) => done({ code: err ? Number(err.code) : 0, out: stdout })),
+    );
+    expect(r.out).toBe('');
+    expect(r.code).toBe(1);
+  });
+
+  it('a stored health series is continued only by a sampler of its own engine', () => {
+    const at = '2026-12-01T10:00:00.000Z';
+    const pgSeed = { engine: 'postgres', samples: [1, 2, 3].map((i) => ({ at, systemId: String(i) })) } as unknown as StoredSeries;
+    expect(continuedSeries('postgres', pgSeed, 2).samples.map((s) => s.systemId)).toEqual(['2', '3']);
+    expect(continuedSeries('mysql', pgSeed, 2)).toEqual({ engine: 'mysql', samples: [] });
+    expect(continuedSeries('postgres', undefined, 2)).toEqual({ engine: 'postgres', samples: [] });
+  });
+
   it('the ops files whose engine halves moved into src/engines compare no engine name', () => {
     for (const f of MOVED) expect(`${f}: ${counts[f] ?? 'missing'}`).toBe(`${f}: 0`);
   });
@@ -61,6 +80,12 @@ describe('the engine contract', () => {
       expect(e.drill.pick).toBeTypeOf('function');
       expect(e.sandbox.start).toBeTypeOf('function');
       expect(e.sandbox.startTraining).toBeTypeOf('function');
+      // The optional capabilities follow the registry's row: binlog-sync pulls only what the engine can pull,
+      // and training runs only where the engine implements its server side.
+      expect(e.archivePull !== undefined, `${name} archivePull`).toBe(engineEntry(name).archive === 'binlog');
+      if (e.archivePull) for (const member of ['list', 'fetcher'] as const) expect(e.archivePull[member]).toBeTypeOf('function');
+      expect(e.training !== undefined, `${name} training`).toBe(engineEntry(name).training);
+      if (e.training) expect(e.training.connect).toBeTypeOf('function');
       // Loaded once: the same module every time.
       expect(await engineFor({ engine: name })).toBe(e);
     }

@@ -173,6 +173,7 @@ describe('recoverable window and restore plans of MySQL targets', () => {
       timelines: [],
       segments: 4,
       newestSegment: 'mysql-bin.000005',
+      wholeSeconds: true,
     });
     expect(describeMysqlWindow(window)).toBe('2026-11-25 10:00:00Z → 2026-11-25 13:00:00Z');
     expect(describeMysqlWindow(computeMysqlWindow([], inv))).toBe('no restorable point yet (no complete backup with binlog coordinates)');

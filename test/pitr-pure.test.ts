@@ -10,7 +10,7 @@ import { emptyRecovery, foldRecovery, parseRecoveryLine, type RecoveryState } fr
 import { replayProgress } from '../src/engines/postgres/pitr-restore.js';
 import { parseRestoreTarget, parseRestoreTime } from '../src/pitr/time.js';
 import { archivedSegment, parseSegment, segmentName, segmentOfLsn, walFileKind } from '../src/pitr/wal-names.js';
-import { computeWindow } from '../src/pitr/window.js';
+import { computeWindow, describeWindow } from '../src/pitr/window.js';
 import type { Manifest } from '../src/repo/manifest.js';
 
 const fixture = (p: string) => readFileSync(new URL(`../fixtures/${p}`, import.meta.url), 'utf8');
@@ -207,5 +207,21 @@ describe('captured tool output', () => {
     const s = fixture('postgres-recovery/ended-before-target.log').split('\n').map(parseRecoveryLine).reduce(foldRecovery, emptyRecovery());
     expect(s.fatal).toBe('recovery ended before configured recovery target was reached');
     expect(s.ready).toBe(false);
+  });
+});
+
+describe('the recoverable window in words', () => {
+  const base = { ranges: [], gaps: [], timelines: [1], segments: 3 };
+  it('keeps the fraction of a second PostgreSQL targets can take, without trailing zeros', () => {
+    // The planner refuses 01:05:44.123 when the window starts at 01:05:44.606: saying "44Z" would
+    // name a window that seems to include the refused time.
+    expect(describeWindow({ ...base, from: '2026-12-06T01:05:44.606Z', to: '2026-12-06T01:09:00.000Z' }))
+      .toBe('2026-12-06 01:05:44.606Z → 2026-12-06 01:09:00Z');
+    expect(describeWindow({ ...base, from: '2026-12-06T01:05:44.120Z', to: '2026-12-06T01:09:00.5Z' }))
+      .toBe('2026-12-06 01:05:44.12Z → 2026-12-06 01:09:00.5Z');
+  });
+  it('names whole seconds when the archive\'s targets are whole seconds (binlogs)', () => {
+    expect(describeWindow({ ...base, wholeSeconds: true, from: '2026-12-06T01:05:44.606Z', to: '2026-12-06T01:09:00.000Z' }))
+      .toBe('2026-12-06 01:05:44Z → 2026-12-06 01:09:00Z');
   });
 });

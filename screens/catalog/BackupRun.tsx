@@ -17,7 +17,7 @@ export interface BackupRunProps {
 
 /** What the run is, in the words of the question that cancels it. */
 export function runNoun(run: CatalogRun): string {
-  return run.kind === 'backup' ? 'backup' : 'verification';
+  return run.kind === 'backup' ? 'backup' : run.kind === 'restore' ? 'restore' : 'verification';
 }
 
 /**
@@ -28,7 +28,34 @@ export function runNoun(run: CatalogRun): string {
 export function BackupRun({ run, asking, width, height }: BackupRunProps): ReactNode {
   // Two stores have two result types; each branch reads its own.
   if (run.kind === 'verify-all') return <VerifyAllRun run={run} asking={asking} width={width} height={height} />;
-  return run.kind === 'backup' ? <BackupView run={run} asking={asking} width={width} height={height} /> : <VerifyView run={run} asking={asking} width={width} height={height} />;
+  if (run.kind === 'backup') return <BackupView run={run} asking={asking} width={width} height={height} />;
+  if (run.kind === 'restore') return <LogicalRestoreView run={run} asking={asking} width={width} height={height} />;
+  return <VerifyView run={run} asking={asking} width={width} height={height} />;
+}
+
+function LogicalRestoreView({ run, asking, width, height }: { run: Extract<CatalogRun, { kind: 'restore' }>; asking: boolean; width: number; height: number }): ReactNode {
+  const snap = useJobEvents(run.store);
+  const running = snap.state === 'running';
+  const secs = useElapsed(run.startedAt, running);
+  const r = snap.result;
+  const rows = r ? r.tables.reduce((n, t) => n + (t.rows ?? 0), 0) : 0;
+  const doneText = r
+    ? `Restored into ${r.dbname}: ${r.tables.length} table${r.tables.length === 1 ? '' : 's'}, ${rows} row${rows === 1 ? '' : 's'}.`
+    : 'Restored.';
+  // Under the done line, wrapped rather than cut: whether the rows are the backup's.
+  const detail = r ? wrapText(`${r.detail}.`, Math.max(10, width - 5)).slice(0, 3) : [];
+  return (
+    <JobView
+      title={`Restore ${run.backup} of ${run.target} into ${run.dbname}${running ? ` · ${formatDuration(secs)}` : ''}`}
+      snapshot={snap}
+      doneText={doneText}
+      doneMarker={r && !r.matches ? 'WARN' : 'OK'}
+      doneDetail={detail}
+      question={asking && running ? 'Cancel the restore? y/N' : undefined}
+      width={width}
+      height={height}
+    />
+  );
 }
 
 function BackupView({ run, asking, width, height }: { run: Extract<CatalogRun, { kind: 'backup' }>; asking: boolean; width: number; height: number }): ReactNode {

@@ -15,7 +15,9 @@ import { DataTable } from '../widgets/DataTable/DataTable.js';
 import { FilterLine } from '../widgets/FilterLine/FilterLine.js';
 import { StatusMarker } from '../widgets/StatusMarker/StatusMarker.js';
 import { BackupRun, runNoun } from './BackupRun.js';
-import { catalogReducer, initialCatalog, KINDS, selectedEntry, visibleRows, type CatalogRun, type CatalogState, type ManifestSlot } from './catalogState.js';
+import { catalogReducer, initialCatalog, KINDS, selectedEntry, suggestedDbname, visibleRows, type CatalogRun, type CatalogState, type ManifestSlot } from './catalogState.js';
+import { LogicalRestoreFormView, RESTORE_FORM_HEIGHT } from './LogicalRestoreForm.js';
+import { editText } from '../widgets/TextField/TextField.js';
 import { BACKUP_COLUMNS } from './columns.js';
 import { DetailsPane, maxScroll } from './DetailsPane.js';
 import { detailLines } from './details.js';
@@ -101,10 +103,10 @@ export function CatalogScreen(): ReactNode {
   const top = 1 + (unreadable.length > 0 ? 1 : 0) + (filterShown ? 1 : 0);
   const messageLines = state.message ? wrapText(`${state.message.marker.padEnd(4)} ${state.message.text}`, width).slice(0, 3) : [];
   const messageHeight = messageLines.length;
-  const bottom = state.choosing !== undefined ? KIND_CHOICE_HEIGHT : state.focus === 'details' ? Math.max(3, height - top - messageHeight - 2) : PREVIEW_HEIGHT;
+  const bottom = state.restoring ? RESTORE_FORM_HEIGHT : state.choosing !== undefined ? KIND_CHOICE_HEIGHT : state.focus === 'details' ? Math.max(3, height - top - messageHeight - 2) : PREVIEW_HEIGHT;
   const tableRoom = Math.max(2, height - top - bottom - messageHeight);
   const tableHeight = state.focus === 'details' ? 2 : Math.min(tableRoom, Math.max(2, rows.length + 1));
-  const detailsHeight = Math.max(0, height - top - tableHeight - messageHeight - (state.choosing !== undefined ? KIND_CHOICE_HEIGHT : 0));
+  const detailsHeight = Math.max(0, height - top - tableHeight - messageHeight - (state.choosing !== undefined ? KIND_CHOICE_HEIGHT : 0) - (state.restoring ? RESTORE_FORM_HEIGHT : 0));
   const scrollMax = lines ? maxScroll(lines.length, detailsHeight) : 0;
 
   const startRun = (build: (name: string) => CatalogRun) => {
@@ -134,6 +136,27 @@ export function CatalogScreen(): ReactNode {
         answered: () => dispatch({ type: 'answered' }),
         close: () => dispatch({ type: 'run-dismissed' }),
       });
+    }
+
+    if (s.restoring) {
+      // Everything typed belongs to the form, "q" and digits included.
+      const f = s.restoring;
+      if (key.escape) dispatch({ type: 'restore-close' });
+      else if (key.tab || key.upArrow || key.downArrow) dispatch({ type: 'restore-step', step: f.step === 'name' ? 'confirm' : 'name' });
+      else if (key.return) {
+        if (f.step === 'name') {
+          if (f.dbname.trim() === '') dispatch({ type: 'restore-hint', text: 'Give the new database a name.' });
+          else dispatch({ type: 'restore-step', step: 'confirm' });
+        } else if (f.typed !== s.target) dispatch({ type: 'restore-hint', text: `Type the target's name exactly ("${s.target ?? ''}") to start, or esc to cancel.` });
+        else {
+          const dbname = f.dbname.trim();
+          startRun((name) => ({ kind: 'restore', target: name, backup: f.backup, dbname, store: new JobStore(api.startLogicalRestore(name, { backup: f.backup, dbname })), startedAt: Date.now() }));
+        }
+      } else {
+        const text = editText(f.step === 'name' ? f.dbname : f.typed, input, key, f.step === 'name' && f.replacing);
+        if (text !== undefined) dispatch({ type: 'restore-edit', text });
+      }
+      return true;
     }
 
     if (s.choosing !== undefined) {
@@ -185,12 +208,8 @@ export function CatalogScreen(): ReactNode {
       if (e.status !== 'complete') {
         dispatch({ type: 'message', marker: 'FAIL', text: `Backup ${e.id} is ${e.status}; only complete backups are offered for restore.` });
       } else if (e.kind !== 'physical' && !isMysql(s.manifests[e.id])) {
-        // PostgreSQL replays WAL onto a physical backup; MySQL/MariaDB replays binlogs onto a dump.
-        dispatch({
-          type: 'message',
-          marker: 'WARN',
-          text: `${e.id} is logical: restore it into a new database with dbdrill restore ${s.target} --backup ${e.id} --dbname NEWDB; point-in-time restores start from a physical backup.`,
-        });
+        // PostgreSQL replays WAL onto a physical backup; a dump restores into a new database.
+        dispatch({ type: 'restore-open', backup: e.id, dbname: suggestedDbname(s.target, e.id) });
       } else go('restore', s.target, e.id);
       return true;
     }
@@ -229,7 +248,7 @@ export function CatalogScreen(): ReactNode {
   // The list of a target not read yet: keys typed meanwhile (j, r, v…) wait for it.
   // (A target handed over but not taken up yet counts as not read.)
   const busy = !showRun && ((target !== undefined && target !== state.target) || (state.target !== undefined && state.list === undefined && state.loadError === undefined));
-  useScreenKeys(onKey, hintsFor(state, running, showRun, entry !== undefined), state.filterEditing, busy);
+  useScreenKeys(onKey, hintsFor(state, running, showRun, entry !== undefined), state.filterEditing || state.restoring !== undefined, busy);
 
   if (showRun && state.run) {
     return <BackupRun run={state.run} asking={state.asking} width={width} height={height} />;
@@ -282,7 +301,9 @@ export function CatalogScreen(): ReactNode {
           list.backups.length === 0 ? `No backups of ${list.target} yet; press b to take one.` : `No backup matches "${state.filter}"; esc clears the filter.`
         }
       />
-      {state.choosing !== undefined ? (
+      {state.restoring ? (
+        <LogicalRestoreFormView form={state.restoring} target={list.target} width={width} />
+      ) : state.choosing !== undefined ? (
         <KindChoice target={list.target} selected={state.choosing} width={width} />
       ) : (
         entry && (
@@ -312,6 +333,14 @@ function hintsFor(state: CatalogState, running: boolean, showRun: boolean, hasEn
     if (running && state.asking) return [{ keys: 'y', label: `cancel the ${runNoun(state.run)}` }, { keys: 'n', label: 'keep it running' }];
     if (running) return [{ keys: 'x ctrl-c', label: 'cancel' }];
     return [{ keys: 'enter esc', label: 'back to the catalog' }];
+  }
+  if (state.restoring) {
+    return [
+      { keys: 'enter', label: state.restoring.step === 'name' ? 'next' : 'start (name typed)' },
+      { keys: 'esc', label: 'cancel' },
+      { keys: 'tab', label: 'field' },
+      { keys: 'ctrl-c', label: 'quit' },
+    ];
   }
   if (state.choosing !== undefined) {
     return [

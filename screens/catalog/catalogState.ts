@@ -1,6 +1,7 @@
 import type { CatalogEntry } from '../../src/ops/catalog.js';
 import type { VerifyReport } from '../../src/ops/verify.js';
 import type { RepoVerifyReport } from '../../src/ops/verify-repository.js';
+import type { LogicalRestoreReport } from '../../src/engines/restore-types.js';
 import type { BackupKind, Manifest } from '../../src/repo/manifest.js';
 import type { BackupList } from '../api.js';
 import type { JobStore } from '../hooks/jobStore.js';
@@ -13,7 +14,27 @@ import { filterFields } from './columns.js';
 export type CatalogRun =
   | { kind: 'backup'; target: string; backupKind: BackupKind; store: JobStore<Manifest>; startedAt: number }
   | { kind: 'verify'; target: string; backup: string; restore: boolean; store: JobStore<VerifyReport>; startedAt: number }
-  | { kind: 'verify-all'; target: string; store: JobStore<RepoVerifyReport>; startedAt: number };
+  | { kind: 'verify-all'; target: string; store: JobStore<RepoVerifyReport>; startedAt: number }
+  | { kind: 'restore'; target: string; backup: string; dbname: string; store: JobStore<LogicalRestoreReport>; startedAt: number };
+
+/**
+ * r on a logical backup: the new database's name (the first key replaces the suggestion), then
+ * the target's name typed to confirm, as the CLI's restore --dbname does without asking.
+ */
+export interface LogicalRestoreForm {
+  backup: string;
+  dbname: string;
+  typed: string;
+  step: 'name' | 'confirm';
+  replacing: boolean;
+  hint: string | undefined;
+}
+
+/** A new database's suggested name: the target's and the backup's moment ("prod_20261125_1100"). */
+export function suggestedDbname(target: string, backup: string): string {
+  const m = /^(\d{8})T(\d{4})/.exec(backup);
+  return `${target.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${m ? `${m[1]}_${m[2]}` : 'restored'}`;
+}
 
 export type ManifestSlot = { manifest: Manifest } | { error: string };
 
@@ -42,6 +63,8 @@ export interface CatalogState {
   runDismissed: boolean;
   /** "Cancel the backup? y/N" is showing. */
   asking: boolean;
+  /** The logical restore form, while it is open. */
+  restoring: LogicalRestoreForm | undefined;
   /** One line about the last key (why r did nothing, say); cleared by the next key. */
   message: { marker: Marker; text: string } | undefined;
 }
@@ -67,6 +90,11 @@ export type CatalogAction =
   | { type: 'run-dismissed' }
   | { type: 'ask' }
   | { type: 'answered' }
+  | { type: 'restore-open'; backup: string; dbname: string }
+  | { type: 'restore-edit'; text: string }
+  | { type: 'restore-step'; step: LogicalRestoreForm['step'] }
+  | { type: 'restore-hint'; text: string }
+  | { type: 'restore-close' }
   | { type: 'message'; marker: Marker; text: string }
   | { type: 'clear-message' };
 
@@ -85,6 +113,7 @@ export const initialCatalog: CatalogState = {
   run: undefined,
   runDismissed: false,
   asking: false,
+  restoring: undefined,
   message: undefined,
 };
 
@@ -152,6 +181,7 @@ export function catalogReducer(state: CatalogState, action: CatalogAction): Cata
         runDismissed: false,
         asking: false,
         choosing: undefined,
+        restoring: undefined,
         message: undefined,
       };
     case 'run-dismissed': {
@@ -170,6 +200,19 @@ export function catalogReducer(state: CatalogState, action: CatalogAction): Cata
       return { ...state, asking: true, runDismissed: false };
     case 'answered':
       return { ...state, asking: false };
+    case 'restore-open':
+      return { ...state, restoring: { backup: action.backup, dbname: action.dbname, typed: '', step: 'name', replacing: true, hint: undefined }, message: undefined };
+    case 'restore-edit': {
+      const f = state.restoring;
+      if (!f) return state;
+      return { ...state, restoring: f.step === 'name' ? { ...f, dbname: action.text, replacing: false, hint: undefined } : { ...f, typed: action.text, hint: undefined } };
+    }
+    case 'restore-step':
+      return state.restoring ? { ...state, restoring: { ...state.restoring, step: action.step, hint: undefined } } : state;
+    case 'restore-hint':
+      return state.restoring ? { ...state, restoring: { ...state.restoring, hint: action.text } } : state;
+    case 'restore-close':
+      return { ...state, restoring: undefined };
     case 'message':
       return { ...state, message: { marker: action.marker, text: action.text } };
     case 'clear-message':

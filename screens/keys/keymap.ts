@@ -21,6 +21,7 @@ export const KEY_MAP: readonly KeyHint[] = [
   { keys: 'd', label: 'Drill: run a drill (tab edits to/RTO/RPO)' },
   { keys: 'r h f s e', label: 'Training: restore, health, repair, score, end' },
   { keys: 'x', label: 'cancel a running backup, restore or drill (asks y/N)' },
+  { keys: 'X', label: 'Restore, Training: stop a server a restore left (asks y/N)' },
   { keys: 'ctrl-c', label: 'quit from anywhere' },
 ];
 

@@ -6,6 +6,7 @@ import { fit, textWidth, truncateEnd, wrapText } from '../text/width.js';
 import { visibleWindow } from '../widgets/DataTable/fit.js';
 import { StatusMarker } from '../widgets/StatusMarker/StatusMarker.js';
 import { TextField } from '../widgets/TextField/TextField.js';
+import { restoredLineCount, RestoredServersLines, type RestoredServers } from '../widgets/RestoredServers/RestoredServers.js';
 import type { RestoreState } from './restoreState.js';
 import { chosenPreset, resolveTime } from './restoreState.js';
 import { describeGaps, drawTimeline, LEGEND, markLine } from './timeline.js';
@@ -16,6 +17,8 @@ export interface PickViewProps {
   into: string;
   width: number;
   height: number;
+  /** Servers this target's restores left running, with X to stop one. */
+  servers?: RestoredServers;
 }
 
 const LABEL = 6;
@@ -33,7 +36,7 @@ export function timeHint(state: RestoreState): string {
  * The window as a timeline, the presets (latest and each base backup's end) and the form: time,
  * destination, port. The refusal of the last plan, if any, sits at the bottom in one sentence.
  */
-export function PickView({ state, into, width, height }: PickViewProps): ReactNode {
+export function PickView({ state, into, width, height, servers }: PickViewProps): ReactNode {
   const w = state.window!;
   const t = resolveTime(state.time);
   const chosen = t?.kind === 'time' ? t.at : t?.kind === 'latest' && w.to ? new Date(w.to) : undefined;
@@ -52,7 +55,8 @@ export function PickView({ state, into, width, height }: PickViewProps): ReactNo
       : state.refusal
         ? wrapText(`FAIL ${state.refusal}`, width).slice(0, 4)
         : [];
-  const fixed = (drawing ? 6 : 2) + incidentLines + 1 + 1 + 3 + (message.length ? 1 + message.length : 0);
+  const serverLines = servers ? restoredLineCount(servers) : 0;
+  const fixed = (drawing ? 6 : 2) + incidentLines + 1 + 1 + 3 + (message.length ? 1 + message.length : 0) + serverLines;
   const presetRoom = Math.max(1, height - fixed);
   const chosenAt = chosenPreset(state);
   const { start, end } = visibleWindow(state.presets.length, Math.max(0, chosenAt), presetRoom);
@@ -90,6 +94,7 @@ export function PickView({ state, into, width, height }: PickViewProps): ReactNo
           <StatusMarker marker="WARN" /> {`after the disaster: the damage comes back too; last good ${hms(inc!.lastGoodAt)}`}
         </Text>
       ) : null}
+      {servers ? <RestoredServersLines servers={servers} width={width} /> : null}
       <Text> </Text>
       {state.presets.length === 0 ? (
         <Text dimColor wrap="truncate-end">

@@ -14,6 +14,7 @@ import { useQuitGuard, useScreenContext, useScreenKeys } from '../keys/ScreenKey
 import { useBodySize } from '../layout/bodySize.js';
 import { StatusMarker } from '../widgets/StatusMarker/StatusMarker.js';
 import { editText } from '../widgets/TextField/TextField.js';
+import { STOP_KEY, useRestoredServers } from '../widgets/RestoredServers/RestoredServers.js';
 import { PickView } from './PickView.js';
 import { PlanView, secondListed } from './PlanView.js';
 import { RestoreRun } from './RestoreRun.js';
@@ -97,6 +98,8 @@ export function RestoreScreen(): ReactNode {
   useEffect(() => () => state.run?.store.dispose(), [state.run]);
 
   useQuitGuard(running ? () => dispatch({ type: 'ask' }) : undefined);
+  // The servers this target's restores left running: re-read when a restore ends or the picker shows.
+  const servers = useRestoredServers(api, state.target, active, `${state.phase}:${runSnap?.state ?? ''}`);
 
   const intoOf = (s: RestoreState) => s.into ?? (s.target ? defaultInto(api.tempDir, s.target, s.time, s.window) : '');
   const into = intoOf(state);
@@ -129,6 +132,8 @@ export function RestoreScreen(): ReactNode {
   // Decides on current(), not on `state`: see useSyncedReducer for why.
   const onKey = (input: string, key: Key): boolean => {
     const s = current();
+    // X (and its y/N) on the picker's presets: a text field or the confirmation takes X as text.
+    if ((servers.asking || input === STOP_KEY) && s.phase === 'pick' && s.focus === 'presets' && servers.onKey(input)) return true;
     if (s.phase === 'run' && s.run) {
       return runKeys(s.run.store as JobStore<unknown>, s.asking, input, key, {
         ask: () => dispatch({ type: 'ask' }),
@@ -201,7 +206,7 @@ export function RestoreScreen(): ReactNode {
   const busy =
     state.phase === 'pick' &&
     ((target !== undefined && target !== state.target) || (state.target !== undefined && state.windowError === undefined && (!state.window || state.pending !== undefined)));
-  useScreenKeys(onKey, hintsFor(state, running), editing, busy);
+  useScreenKeys(onKey, hintsFor(state, running, servers.running.length > 0), editing, busy);
 
   if (state.phase === 'run' && state.run) {
     return <RestoreRun run={state.run} asking={state.asking} width={width} height={height} />;
@@ -228,7 +233,7 @@ export function RestoreScreen(): ReactNode {
     );
   }
   if (!state.window) return <Text dimColor>{`Reading the recoverable window of ${state.target}…`}</Text>;
-  return <PickView state={state} into={into} width={width} height={height} />;
+  return <PickView state={state} into={into} width={width} height={height} servers={servers} />;
 }
 
 /** How many transactions the plan's target second holds, when the operator chooses all or none. */
@@ -237,7 +242,7 @@ function secondToChoose(report: PitrReport | undefined): number | undefined {
   return listed ? listed.transactions.length + (listed.more ?? 0) : undefined;
 }
 
-function hintsFor(state: RestoreState, running: boolean): KeyHint[] {
+function hintsFor(state: RestoreState, running: boolean, serversUp: boolean): KeyHint[] {
   if (state.phase === 'run') {
     if (running && state.asking) return [{ keys: 'y', label: 'cancel the restore' }, { keys: 'n', label: 'keep it running' }];
     if (running) return [{ keys: 'x ctrl-c', label: 'cancel' }];
@@ -261,6 +266,7 @@ function hintsFor(state: RestoreState, running: boolean): KeyHint[] {
       { keys: '↑↓', label: 'preset' },
       { keys: '←→', label: '1 min' },
       { keys: 'tab', label: 'fields' },
+      ...(serversUp ? [{ keys: STOP_KEY, label: 'stop server' }] : []),
     ];
   }
   return [

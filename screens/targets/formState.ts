@@ -14,6 +14,7 @@ export const FORM_FIELDS: readonly { field: FormField; label: string; hint: stri
   { field: 'passwordEnv', label: 'password env', hint: 'NAME of the variable holding it' },
   { field: 'rto', label: 'RTO', hint: 'e.g. 4h (optional)' },
   { field: 'rpo', label: 'RPO', hint: 'e.g. 15m (optional)' },
+  { field: 'method', label: 'method', hint: 'blank: native; pgbackrest (PostgreSQL)' },
 ];
 
 export interface FormState {
@@ -26,7 +27,7 @@ export interface FormState {
   saving: boolean;
 }
 
-export const EMPTY_FORM: TargetForm = { name: '', engine: 'postgres', host: '', port: '', user: '', dbname: '', repo: '', passwordEnv: '', rto: '', rpo: '' };
+export const EMPTY_FORM: TargetForm = { name: '', engine: 'postgres', host: '', port: '', user: '', dbname: '', repo: '', passwordEnv: '', rto: '', rpo: '', method: '' };
 
 export function formFor(row: TargetRow | undefined): FormState {
   if (!row) return { mode: 'add', values: { ...EMPTY_FORM }, focus: 0, saving: false };
@@ -44,6 +45,7 @@ export function formFor(row: TargetRow | undefined): FormState {
       passwordEnv: row.passwordEnv ?? '',
       rto: row.rto ?? '',
       rpo: row.rpo ?? '',
+      method: row.method ?? '',
     },
     // The name is fixed when editing; start on the first field that can change.
     focus: 1,
@@ -56,6 +58,7 @@ export function fieldHint(field: FormField, values: { engine: string }, fallback
   const mysql = values.engine.trim() === 'mysql';
   if (field === 'port') return `blank: ${mysql ? 3306 : 5432}`;
   if (field === 'user') return `blank: ${mysql ? 'root' : 'postgres'}`;
+  if (field === 'method' && mysql) return 'blank: native';
   return fallback;
 }
 

@@ -2,7 +2,7 @@ import type { Target } from '../../src/config/target.js';
 import type { ProbeResult } from '../../src/engines/probe-types.js';
 import type { TargetForm, TargetRow, TargetSummary } from '../api.js';
 import type { JobStore } from '../hooks/jobStore.js';
-import type { FormState } from './formState.js';
+import { FORM_FIELDS, type FormState } from './formState.js';
 import { clampIndex } from '../widgets/DataTable/fit.js';
 import { matchesFilter } from '../widgets/FilterLine/FilterLine.js';
 
@@ -114,7 +114,7 @@ export function targetsReducer(state: TargetsState, action: TargetsAction): Targ
       return { ...state, form: action.form, message: undefined };
     case 'form-focus': {
       if (!state.form) return state;
-      const n = 10;
+      const n = FORM_FIELDS.length;
       // The name of an edited target is fixed: focus skips it.
       const min = state.form.mode === 'edit' ? 1 : 0;
       let focus = (state.form.focus + action.by + n) % n;

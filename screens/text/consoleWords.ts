@@ -9,6 +9,9 @@ const REWRITES: ReadonlyArray<[RegExp, string]> = [
   [/\bthe target's --host\b/g, "the target's host (e on Targets)"],
   [/\bthe target's --port\b/g, "the target's port (e on Targets)"],
   [/\bfor --dbname\b/g, 'for a new database'],
+  // The Catalog's logical restore form: its Database field is what --dbname is to the CLI.
+  [/\bchoose a new --dbname\b/g, 'choose a new name in the Database field (r again)'],
+  [/^--dbname (\S+) is the target's own database\b/g, 'Database $1 is the target\'s own database'],
 ];
 
 export function consoleWords(sentence: string): string {

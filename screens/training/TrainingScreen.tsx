@@ -18,6 +18,7 @@ import { JobView } from '../widgets/JobView/JobView.js';
 import { StatusMarker } from '../widgets/StatusMarker/StatusMarker.js';
 import { editText, TextField } from '../widgets/TextField/TextField.js';
 import { initialTraining, trainingReducer, type TrainingState } from './trainingState.js';
+import { restoredLineCount, RestoredServersLines, STOP_KEY, useRestoredServers } from '../widgets/RestoredServers/RestoredServers.js';
 
 const secs = (s: number) => formatDuration(s);
 
@@ -61,6 +62,9 @@ export function TrainingScreen(): ReactNode {
   }, [runState, refresh, current, changes]);
   useEffect(() => () => state.run?.store.dispose(), [state.run]);
 
+  // Restores of the sandbox leave servers running: listed here, X stops one (e stops them too).
+  const servers = useRestoredServers(api, state.sandbox ?? undefined, active, `${runState ?? ''}:${state.session?.restore?.at ?? ''}`);
+
   const startRun = (title: string, job: Job<unknown>, doneText = 'Done: enter shows the guide.') =>
     dispatch({ type: 'run-started', run: { title, doneText, store: new JobStore(job) } });
 
@@ -76,6 +80,7 @@ export function TrainingScreen(): ReactNode {
     }
     const sb = s.sandbox;
     if (!sb) return false;
+    if (s.session && (servers.asking || input === STOP_KEY) && servers.onKey(input)) return true;
     if (s.confirming) {
       if (key.escape) dispatch({ type: 'confirm-close' });
       else if (key.return) {
@@ -111,7 +116,7 @@ export function TrainingScreen(): ReactNode {
     } else return false;
     return true;
   };
-  useScreenKeys(onKey, hintsFor(state, running), state.confirming !== undefined);
+  useScreenKeys(onKey, hintsFor(state, running, servers.running.length > 0), state.confirming !== undefined);
 
   if (state.runShown && state.run && runSnap) {
     const result = runSnap.result as TrainingScore | TrainingSession | undefined;
@@ -135,8 +140,16 @@ export function TrainingScreen(): ReactNode {
     );
   }
   if (!state.loaded || state.sandbox === undefined) return <Text dimColor>Reading the training session…</Text>;
+  // The menu is as tall as 60x20 allows; the servers line goes with the guide (which counts what
+  // it cannot show), and Restore lists them whatever the training's state.
   if (!state.session) return <Menu state={state} width={width} height={height} />;
-  return <Guide session={state.session} width={width} height={height} />;
+  const below = restoredLineCount(servers);
+  return (
+    <Box flexDirection="column" width={width} height={height} overflow="hidden">
+      <Guide session={state.session} width={width} height={height - below} />
+      <RestoredServersLines servers={servers} width={width} />
+    </Box>
+  );
 }
 
 function Menu({ state, width, height }: { state: TrainingState; width: number; height: number }): ReactNode {
@@ -247,15 +260,17 @@ function Guide({ session, width, height }: { session: TrainingSession; width: nu
   );
 }
 
-function hintsFor(state: TrainingState, running: boolean): KeyHint[] {
+function hintsFor(state: TrainingState, running: boolean, serversUp: boolean): KeyHint[] {
   if (state.runShown && state.run) return running ? [] : [{ keys: 'enter esc', label: 'back to the guide' }];
   if (!state.sandbox) return [];
   if (state.confirming) return [{ keys: 'enter', label: 'go ahead (name typed)' }, { keys: 'esc', label: 'cancel' }, { keys: 'ctrl-c', label: 'quit' }];
+  const stop = serversUp ? [{ keys: STOP_KEY, label: 'stop server' }] : [];
   if (!state.session) return [{ keys: '↑↓', label: 'choose' }, { keys: 'enter', label: 'cause it' }];
   const repair = disasterInfo(state.session.kind).recovery === 'repair';
   return [
     ...(repair ? [{ keys: 'h', label: 'health' }, { keys: 'f', label: 'repair' }] : [{ keys: 'r', label: 'restore' }]),
     { keys: 's', label: 'score' },
     { keys: 'e', label: 'end' },
+    ...stop,
   ];
 }

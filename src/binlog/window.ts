@@ -75,6 +75,7 @@ export function computeMysqlWindow(manifests: Manifest[], inv: Pick<BinlogInvent
     segments: inv.files.length,
     ...(newest ? { newestSegment: newest.file } : {}),
     ...(newest?.archivedAt ? { newestArchivedAt: newest.archivedAt } : {}),
+    wholeSeconds: true,
   };
   if (covs.length > 0) {
     w.from = new Date(Math.min(...covs.map((c) => c.from.getTime()))).toISOString();

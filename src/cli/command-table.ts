@@ -37,7 +37,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     forms: [
       {
         sub: 'add',
-        line: 'target add NAME --engine postgres|mysql --host H --port P --user U --dbname D --repo DIR [--password-env VAR | --password-file FILE] [--rto 4h] [--rpo 15m]',
+        line: 'target add NAME --engine postgres|mysql --host H --port P --user U --dbname D --repo DIR [--password-env VAR | --password-file FILE] [--rto 4h] [--rpo 15m] [--method native|pgbackrest [--process-max N] [--checkpoint fast|spread]]',
         summary: 'a database to protect',
       },
       { sub: 'list', line: 'target list', summary: 'the targets' },
@@ -47,6 +47,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { sub: 'copy-add', line: 'target copy-add NAME COPY --dest DIR|REMOTE:PATH [--offsite] [--rclone-config FILE]', summary: 'a copy on other media (3-2-1)' },
       { sub: 'copy-remove', line: 'target copy-remove NAME COPY', summary: 'forget a copy (its files stay)' },
       { sub: 'edit', line: 'target edit NAME --encrypt-to RECIPIENT|off', summary: 'encrypt copies with age (public key, repeatable)' },
+      { sub: 'edit', line: 'target edit NAME --method native|pgbackrest [--process-max N] [--checkpoint fast|spread]', summary: 'how backups are taken (pgBackRest: conf, stanza)' },
     ],
     run: { module: 'target', fn: 'targetCommand' },
   },
@@ -54,7 +55,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'backup',
     forms: [
       {
-        line: 'backup NAME --kind logical|physical [--jobs N] [--checkpoint fast|spread] [--type full] [--digests]',
+        line: 'backup NAME --kind logical|physical [--jobs N] [--checkpoint fast|spread] [--type full|diff|incr] [--digests]',
         summary: 'take a backup',
       },
     ],
@@ -76,8 +77,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'verify',
     forms: [
-      { line: 'verify NAME', summary: 'every backup, chain link and archived file' },
-      { line: 'verify NAME --backup ID [--restore]', summary: 'one backup: checksums, tool check, restore' },
+      { line: 'verify NAME [--from COPY [--identity FILE]]', summary: 'every backup, chain link and archived file' },
+      { line: 'verify NAME --backup ID [--restore] [--from COPY [--identity FILE]]', summary: 'one backup: checksums, tool check, restore' },
       { line: 'verify NAME --restore', summary: 'the newest backup, restored' },
     ],
     run: { module: 'verify', fn: 'verifyCommand' },
@@ -133,7 +134,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'drill',
     forms: [
       {
-        line: 'drill NAME [--to TIME|latest] [--second inclusive|exclusive] [--backup ID] [--rto 4h] [--rpo 15m] [--keep]',
+        line: 'drill NAME [--to TIME|latest] [--second inclusive|exclusive] [--backup ID] [--rto 4h] [--rpo 15m] [--keep] [--from COPY [--identity FILE]]',
         summary: 'restore drill: verify, RTO, RPO',
       },
     ],
@@ -188,7 +189,10 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'sandbox',
-    forms: [{ line: 'sandbox start|stop|status [--engine postgres|mysql] [--port P]', summary: 'training sandbox' }],
+    forms: [
+      { line: 'sandbox start|status [--engine postgres|mysql] [--port P]', summary: 'training sandbox' },
+      { line: 'sandbox stop [--engine postgres|mysql] [--remove]', summary: 'stop it and its restores' },
+    ],
     run: { module: 'sandbox', fn: 'sandboxCommand' },
   },
   {

@@ -142,15 +142,20 @@ export function createConsoleApi(configDir: string): ConsoleApi {
         passwordEnv: formField(form.passwordEnv),
         rto: formField(form.rto),
         rpo: formField(form.rpo),
+        method: formField(form.method),
       };
       const s = await store();
-      if (original === undefined) return s.add(input);
+      // A method with a tool of its own (pgBackRest) is set up as target add sets it up.
+      const { startAddTarget, startEditTarget } = await import('../ops/targets.js');
+      if (original === undefined) return input.method === undefined ? s.add(input) : (await startAddTarget(configDir, input).result).target;
       const before = s.get(original);
       if (input.name !== original) {
         throw invalid(`A target cannot be renamed here; add "${input.name ?? ''}" as a new target and remove "${original}".`, { field: 'name' });
       }
       // Fields the form does not show (checks, health thresholds, a password file) are kept.
-      return s.update(original, { ...before, ...input, passwordFile: before.passwordFile, health: before.health, checks: before.checks, sandbox: before.sandbox });
+      const kept = { ...before, ...input, passwordFile: before.passwordFile, health: before.health, checks: before.checks, sandbox: before.sandbox };
+      if (kept.method === undefined) return s.update(original, { ...kept, processMax: undefined, checkpoint: undefined });
+      return (await startEditTarget(configDir, original, kept).result).target;
     },
     async removeTarget(name) {
       return (await store()).remove(name);
@@ -182,6 +187,9 @@ export function createConsoleApi(configDir: string): ConsoleApi {
     startVerifyRepository(name) {
       return lazy(async () => (await import('../ops/verify-repository.js')).startVerifyRepository(configDir, name));
     },
+    startLogicalRestore(name, req) {
+      return lazy(async () => (await import('../ops/restore.js')).startLogicalRestore(configDir, name, req));
+    },
     async readWindow(name) {
       const { target: _t, ...w } = await (await import('../ops/pitr.js')).readWindow(configDir, name);
       return w;
@@ -190,6 +198,12 @@ export function createConsoleApi(configDir: string): ConsoleApi {
     startRestore: (name, req) => pitr(name, req, false),
     async freePort() {
       return (await import('../sandbox/ports.js')).freePort();
+    },
+    async listRestoredServers(name) {
+      return (await import('../ops/restored-servers.js')).listRestoredServers(configDir, name);
+    },
+    async stopRestoredServer(name) {
+      return (await import('../ops/restored-servers.js')).stopRestoredServer(configDir, name);
     },
     startDrill(name, req: DrillRequest) {
       return lazy(async () => {

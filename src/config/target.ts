@@ -4,6 +4,7 @@ import { parseDuration } from './duration.js';
 import { validateDrillChecks, type DrillCheck } from './drill-checks.js';
 import { validateHealthSettings, type HealthSettings } from './health-settings.js';
 import { ENGINES, type Engine } from './engines.js';
+import { METHOD_SETTINGS, METHODS } from './methods.js';
 import { validateCopies, validateRecipients, type CopySpec } from './copies.js';
 import { configLabel, validatePolicy, type Policy } from './policy.js';
 
@@ -37,6 +38,12 @@ export interface Target {
   copies?: CopySpec[];
   /** age public keys that copies are encrypted to. */
   encryptTo?: string[];
+  /** How backups are taken (src/config/methods.ts): absent means the engine's native tools. */
+  method?: string;
+  /** Parallel processes of the method's tool (pgBackRest process-max); its default when absent. */
+  processMax?: number;
+  /** The method's checkpoint at backup start: fast (the default) or spread. */
+  checkpoint?: 'fast' | 'spread';
   /** Set for targets that dbdrill created itself (the training sandbox). */
   sandbox?: boolean;
   /**
@@ -155,8 +162,39 @@ export function validateTarget(input: TargetInput, where = ''): Target {
   if (copies !== undefined && copies.length > 0) target.copies = copies;
   const encryptTo = validateRecipients(input.encryptTo, at('encryptTo'));
   if (encryptTo !== undefined) target.encryptTo = encryptTo;
+  Object.assign(target, validateMethod(input, target.engine, at));
   if (input.sandbox === true) target.sandbox = true;
   return target;
+}
+
+/** The method and its settings; native is the default and is not stored. */
+function validateMethod(input: TargetInput, engine: Engine, at: (field: string) => string): Pick<Target, 'method' | 'processMax' | 'checkpoint'> {
+  const raw = input.method;
+  if (raw !== undefined && raw !== null && typeof raw !== 'string') throw invalid(`${at('method')} must be text, not ${typeof raw}.`, { field: 'method' });
+  const method = raw?.trim() || 'native';
+  const known = METHODS[engine];
+  if (!known.includes(method)) {
+    throw invalid(`${at('method')} "${method}" is not a ${engine === 'postgres' ? 'PostgreSQL' : 'MySQL/MariaDB'} backup method; use --method ${known.join(' or --method ')}.`, { field: 'method' });
+  }
+  const out: Pick<Target, 'method' | 'processMax' | 'checkpoint'> = method === 'native' ? {} : { method };
+  const allowed = METHOD_SETTINGS[method] ?? [];
+  for (const field of ['processMax', 'checkpoint'] as const) {
+    const v = input[field];
+    if (v === undefined || v === null || v === '') continue;
+    if (!allowed.includes(field)) {
+      const owner = Object.keys(METHOD_SETTINGS).find((m) => METHOD_SETTINGS[m]!.includes(field) && known.includes(m));
+      throw invalid(`${at(field)} is a setting of ${owner ? `the ${owner} method; add --method ${owner} or drop --${flagName(field)}` : `no method of this engine; drop --${flagName(field)}`}.`, { field });
+    }
+    if (field === 'processMax') {
+      const n = typeof v === 'number' ? v : typeof v === 'string' && /^ *\d+ *$/.test(v) ? Number(v) : NaN;
+      if (!Number.isInteger(n) || n < 1 || n > 64) throw invalid(`${at('processMax')} ${JSON.stringify(String(v))} is out of range; use a whole number from 1 to 64.`, { field });
+      out.processMax = n;
+    } else {
+      if (v !== 'fast' && v !== 'spread') throw invalid(`${at('checkpoint')} ${JSON.stringify(String(v))} is not known; use fast or spread.`, { field });
+      if (v === 'spread') out.checkpoint = v;
+    }
+  }
+  return out;
 }
 
 /** Longest accepted text per field (paths: Linux PATH_MAX); others 255. */

@@ -1,4 +1,5 @@
 import { TargetStore } from '../config/store.js';
+import type { Target } from '../config/target.js';
 import { serverAccount } from '../sandbox/users.js';
 import { formatBytes } from '../util/bytes.js';
 import { identityPath } from '../crypto/identity.js';
@@ -11,7 +12,11 @@ import { copyOf } from './send.js';
  * server's user, who runs wal-fetch against it as restore_command.
  */
 export async function fetchForRestore(configDir: string, name: string, copy: string, identity: string | undefined, log: (l: string) => void, signal?: AbortSignal) {
-  const target = new TargetStore(configDir).get(name);
+  return fetchTargetCopy(new TargetStore(configDir).get(name), copy, identity, log, signal);
+}
+
+/** The same for a target already read (a drill fetches inside its own timed step). */
+export async function fetchTargetCopy(target: Target, copy: string, identity: string | undefined, log: (l: string) => void, signal?: AbortSignal) {
   const spec = copyOf(target, copy);
   const owner = target.engine === 'postgres' ? serverAccount('postgres') : undefined;
   const f = await fetchCopy(target, spec, { identity: identityPath(identity), signal, log, ...(owner ? { owner } : {}) });

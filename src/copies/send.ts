@@ -14,6 +14,7 @@ import { commit, copyHashing, fsyncFile, readBack, sweepTemps, tempNameFor } fro
 import { emptyRecord, INDEX_NAME, parseRecord, readRecord, writeRecord, type CopyRecord } from './record.js';
 import { rclone, remoteRoot, remoteSha256, type RcloneSpec } from './rclone.js';
 import { missingFiles, sourceFiles, storedName, type SourceFile } from './source.js';
+import { dropFromLocal, dropFromRemote, prunedEntries, readPruned, tidyPruned } from './prune.js';
 
 export interface CopyReport {
   target: string;
@@ -28,6 +29,8 @@ export interface CopyReport {
   /** How the copy's bytes were checked: read back (local), hashed by the remote, or downloaded. */
   verifiedBy: 'read back' | 'remote hash' | 'download' | 'nothing to verify';
   failed: { file: string; backup?: string; why: string }[];
+  /** Files dropped from the copy because prune removed them from the primary. */
+  dropped: number;
   seconds: number;
 }
 
@@ -92,11 +95,29 @@ export async function runCopy(target: Target, spec: CopySpec, opts: CopyOptions 
     verified: 0,
     verifiedBy: 'nothing to verify',
     failed: [],
+    dropped: 0,
     seconds: 0,
   };
   for (const f of files.filter((x) => x.missing)) fail(report, record, f, `it is missing from the primary repository although backup ${f.backup}'s manifest lists it; check the backup with dbdrill verify ${target.name} --backup ${f.backup}`, log);
   const release = lockCopy(target.repo, spec.name);
   try {
+    // Retention first: what prune took from the primary leaves the copy too (only that; see copies/prune.ts).
+    const gone = prunedEntries(record, readPruned(target.repo));
+    if (gone.length > 0) {
+      log(`copy ${spec.name}: dropping ${gone.length} file(s) that prune removed from the primary`);
+      if (dest.kind === 'local') {
+        await dropFromLocal(dest.dir, record, gone, () => {
+          writeRecord(target.repo, record);
+          writeIndexLocal(dest.dir, record);
+        });
+      } else {
+        await dropFromRemote(rc!, record, gone, async () => {
+          writeRecord(target.repo, record);
+          await writeIndexRemote(rc!, record, opts.signal);
+        }, opts.signal);
+      }
+      report.dropped = gone.length;
+    }
     if (dest.kind === 'local') await sendLocal(target, dest.dir, record, todo, report, opts, log);
     else await sendRclone(target, rc!, record, todo, report, opts, log);
   } finally {
@@ -105,6 +126,7 @@ export async function runCopy(target: Target, spec: CopySpec, opts: CopyOptions 
   report.seconds = (performance.now() - t0) / 1000;
   record.lastRun = { at: new Date().toISOString(), sent: report.sent, verified: report.verified, failed: report.failed.length, seconds: report.seconds };
   writeRecord(target.repo, record);
+  tidyPruned(target.repo, (target.copies ?? []).map((c) => (c.name === spec.name ? record : readRecord(target.repo, c.name))).filter((r): r is CopyRecord => r !== undefined));
   return report;
 }
 
@@ -314,9 +336,18 @@ async function sendRclone(target: Target, r: RcloneSpec, record: CopyRecord, tod
         report.verified++;
       }
     }
+    await writeIndexRemote(r, record, opts.signal);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function writeIndexRemote(r: RcloneSpec, record: CopyRecord, signal?: AbortSignal): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'dbdrill-copy-index-'));
+  try {
     const idx = join(work, INDEX_NAME);
     writeFileSync(idx, `${JSON.stringify(indexOf(record), null, 2)}\n`, { mode: 0o600 });
-    await rclone(r, ['copyto', idx, `${remoteRoot(r)}/${INDEX_NAME}`], { signal: opts.signal });
+    await rclone(r, ['copyto', idx, `${remoteRoot(r)}/${INDEX_NAME}`], { signal });
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -58,6 +58,8 @@ function walk(repo: string, rel: string, found: (rel: string) => void): void {
   }
   for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     if (TEMP(e.name)) continue;
+    // The batching archiver's spool records what this server was told; a copy has no use for it.
+    if (rel === 'wal' && e.name === 'spool') continue;
     // Never follow a link: a planted symlink must not carry files from outside into a copy.
     if (e.isDirectory()) walk(repo, `${rel}/${e.name}`, found);
     else if (e.isFile()) found(`${rel}/${e.name}`);
@@ -80,4 +82,11 @@ export function missingFiles(files: SourceFile[], record: CopyRecord, encrypted:
 
 export function storedName(rel: string, encrypted: boolean): string {
   return encrypted ? `${rel}.age` : rel;
+}
+
+/** Every archive file (WAL or binlog) of the primary repository, repository-relative. */
+export function archiveFiles(repo: string): Set<string> {
+  const out = new Set<string>();
+  for (const dir of ['wal', 'binlog']) walk(repo, dir, (rel) => out.add(rel));
+  return out;
 }

@@ -54,6 +54,7 @@ export const DrillReportSchema = loose({
   error: v.optional(text()),
   scratch: v.optional(loose({ dir: nonEmptyText(), dataDir: nonEmptyText(), port: port() })),
   kept: v.optional(loose({ dataDir: nonEmptyText(), port: port() })),
+  from: v.optional(loose({ copy: nonEmptyText(), files: count(), bytes: count(), seconds: seconds() })),
 });
 
 /** The report in `file`, checked; `fileId` is its file name without .json, which must be its id. */

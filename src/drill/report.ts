@@ -46,6 +46,8 @@ export interface DrillReport {
   /** The scratch instance, once provisioned: its directory is removed at tear-down unless kept. */
   scratch?: { dir: string; dataDir: string; port: number };
   kept?: { dataDir: string; port: number };
+  /** The copy the drill restored from (the primary repository treated as lost); its fetch counts in the RTO. */
+  from?: { copy: string; files: number; bytes: number; seconds: number };
 }
 
 const fmtSecs = (s?: number) => (s === undefined ? '—' : s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`);
@@ -58,6 +60,7 @@ export function drillMarkdown(r: DrillReport): string {
     '',
     `- started ${r.startedAt}${r.finishedAt ? `, finished ${r.finishedAt}` : ''}`,
     `- restore target: ${r.requested}${r.backup ? `, from ${r.kind} backup ${r.backup}` : ''}`,
+    ...(r.from ? [`- read from copy **${r.from.copy}** alone (the primary repository treated as lost): ${r.from.files} file(s), ${formatBytes(r.from.bytes)} fetched in ${fmtSecs(r.from.seconds)}, counted in the RTO`] : []),
     ...(r.failedStep ? [`- failed at **${r.failedStep}**: ${r.error ?? ''}`] : []),
     '',
     '| objective | measured | objective | result |',

@@ -21,9 +21,10 @@ import type { StoredSeries } from '../health/sample-history.js';
 import type { HealthCheck } from '../health/status.js';
 import type { RecoverableWindow } from '../pitr/window.js';
 import type { RestoreTarget } from '../pitr/time.js';
-import type { BackupKind, BackupType, Manifest } from '../repo/manifest.js';
+import type { BackupKind, BackupType, Manifest, TableStat } from '../repo/manifest.js';
 import type { Compression } from '../wal/layout.js';
 import type { CommonSandboxOptions, SandboxInstance } from '../sandbox/types.js';
+import type { DisasterKind } from '../training/session.js';
 import type { BackupResult, RecordTool } from './backup-result.js';
 import type { EngineContext } from './context.js';
 import type { ProbeResult } from './probe-types.js';
@@ -55,6 +56,56 @@ export interface EngineMethod {
    */
   backup?(ctx: EngineContext, target: Target, probe: ProbeResult, dir: string, req: EngineBackupRequest, recordTool: RecordTool): Promise<BackupResult>;
   readonly unwired?: string;
+  /** One sentence for a backup type this method does not take (`--type diff` on pg_basebackup). */
+  refuseType?(target: Target, kind: BackupKind, type: BackupType): string;
+  /**
+   * Set when the method's tool keeps its own repository and catalog for backups of `kinds`
+   * (pgBackRest): dbdrill takes them through `take` and lists them through `list` (rows in the
+   * Manifest shape, newest first) instead of writing manifests of its own.
+   */
+  readonly ownCatalog?: MethodCatalog;
+  /**
+   * What the method keeps next to the target (pgBackRest: the generated conf, the stanza),
+   * written by `target add`/`target edit`; returns the files made and what is left to do.
+   */
+  setUp?(ctx: EngineContext, target: Target): Promise<MethodSetup>;
+  /** The files the method keeps for a target, as `target show` prints them. */
+  files?(target: Target): MethodFile[];
+  /** The tool's own check of its whole repository (`dbdrill verify NAME`), with what it found named. */
+  verifyRepository?(ctx: EngineContext, target: Target): Promise<MethodVerifyReport>;
+}
+
+export interface MethodCatalog {
+  readonly kinds: readonly BackupKind[];
+  take(ctx: EngineContext, target: Target, probe: ProbeResult, req: EngineBackupRequest): Promise<CatalogRow>;
+  list(target: Target, signal?: AbortSignal): Promise<CatalogRow[]>;
+}
+
+/** A backup in a method's own catalog: the Manifest shape, plus what restoring it reads and costs. */
+export type CatalogRow = Manifest & {
+  /** Every backup a restore of this one reads, oldest first, this one excluded. */
+  reference?: string[];
+  /** Bytes this backup copied (the rest it references), and what it takes in the repository (compressed). */
+  sizes?: { delta: number; repoSize: number; repoDelta: number };
+};
+
+export interface MethodFile {
+  path: string;
+  text: string;
+}
+
+export interface MethodSetup {
+  files: MethodFile[];
+  /** Sentences: what was done (stanza created, check passed) and what is left (enable archiving). */
+  notes: string[];
+}
+
+export interface MethodVerifyReport {
+  ok: boolean;
+  /** One sentence per broken item, naming the file, set or segment. */
+  findings: string[];
+  /** What was checked, for the report. */
+  checked: { backups: number; archived: number };
 }
 
 /** The drill's timed steps, handed to an engine's drill so it can run its parts as them. */
@@ -181,6 +232,10 @@ export interface ArchivingPlan {
   pendingRestart: string[];
   archiveCommand: string;
   warnings: string[];
+  /** What ran after applying (pgBackRest: check passed). */
+  notes?: string[];
+  /** What archive_command runs, in words, when it is not dbdrill wal-push. */
+  tool?: string;
 }
 
 /** A throw-away server of this engine (training, verify --restore, drills). */
@@ -194,6 +249,75 @@ export interface EngineSandbox {
   startTraining(opts: { port?: number; repo: string; signal: AbortSignal }): Promise<SandboxInstance>;
   /** Readies a new repository for the training sandbox's archive (owned by `owner` when given). */
   prepareRepo(repo: string, owner?: { uid: number; gid: number }): Promise<void>;
+}
+
+/** What the server holds of the log files dbdrill pulls from it, as listed now. */
+export interface ServerLogFiles {
+  /** Whether the server was told to close its current file first (and did). */
+  rotated: boolean;
+  /** Every file the server still has, oldest first. */
+  files: { name: string; size: number }[];
+  /** The file the server writes now; absent when it writes none. */
+  current?: { name: string; position: number };
+  /** The files the server has closed: all before the current one. Only these are copied. */
+  closed: { name: string; size: number }[];
+}
+
+/** Copies named closed log files from the server byte for byte into `dir`, named as on the server. */
+export type LogFetcher = (ctx: EngineContext, target: Target, names: string[], dir: string) => Promise<void>;
+
+/**
+ * An archive that dbdrill pulls from the server (`dbdrill binlog-sync`: MySQL/MariaDB binary logs
+ * over the replication protocol), where PostgreSQL's server pushes its WAL itself. The ops file
+ * keeps the archive (index, placing, gaps); the engine only talks to the server.
+ */
+export interface EngineArchivePull {
+  /** Lists the server's log files, after closing the current one when `rotate` asks. */
+  list(target: Target, opts: { rotate?: boolean }): Promise<ServerLogFiles>;
+  /** Finds the copying tool that matches the probed server (one sentence when none is installed). */
+  fetcher(probe: ProbeResult): Promise<LogFetcher>;
+}
+
+/** The archiver of a training sandbox as the training scores it. */
+export interface TrainingArchiver {
+  /** Log files waiting to be archived. */
+  ready: number;
+  /** The last file the archiver archived, if any. */
+  lastArchived: string | null;
+  /** Whether the file asked about (or a later one) is archived; false when none was asked about. */
+  archived: boolean;
+}
+
+/**
+ * One connection to a training sandbox (or to the server a trainee restored), with the SQL of the
+ * training disasters, their repair and the sandbox's reset. src/ops/training.ts keeps the session
+ * and the scoring; this is the server's part.
+ */
+export interface TrainingServer {
+  /** The archiving command the server runs now. */
+  archiveCommand(): Promise<string>;
+  setArchiveCommand(command: string): Promise<void>;
+  /** A few "business as usual" commits `gapMs` apart; returns when the last one committed. */
+  writeEvents(count: number, gapMs: number, signal?: AbortSignal): Promise<Date>;
+  /** A table's row count and digest; undefined when it does not exist. */
+  tableStat(table: string): Promise<TableStat | undefined>;
+  /** Does the damage and returns when it committed (the server's own clock). */
+  causeDisaster(kind: DisasterKind): Promise<Date>;
+  /** Closes the current log file so the archiver gets it now; returns its name. */
+  switchLog(): Promise<string>;
+  /** The archiver's backlog, and whether `file` (when given) or a later one is archived. */
+  archiver(file?: string): Promise<TrainingArchiver>;
+  /** Waits until `file` (or a later one) is archived; false when it is not within the time. */
+  waitArchived(file: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  /** Puts the damaged table back as the sample had it and drops the training's own table. */
+  resetTrainingTable(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The training scenarios' server side, on an engine whose registry row says it has training. */
+export interface EngineTraining {
+  /** Connects to the sandbox (or a restored copy of it: the target with another port). */
+  connect(target: Target): Promise<TrainingServer>;
 }
 
 export interface EngineModule {
@@ -232,4 +356,8 @@ export interface EngineModule {
   healthSampler(target: Target, opts: EngineHealthOptions): Promise<EngineHealthSampler>;
   /** A throw-away server of this engine. */
   readonly sandbox: EngineSandbox;
+  /** Present when dbdrill pulls the archive from the server (the registry row's archive is 'binlog'). */
+  readonly archivePull?: EngineArchivePull;
+  /** Present when the training scenarios run on this engine (the registry row's training). */
+  readonly training?: EngineTraining;
 }

@@ -29,6 +29,11 @@ export interface PitrRequest {
   dryRun?: boolean;
   /** Read backups and WAL from this repository instead (a copy fetched by src/copies/fetch.ts). */
   repo?: string;
+  /**
+   * What the restored server is called where the engine can show it (PostgreSQL: cluster_name,
+   * in every process title), so `ps` says what it is: dbdrill-restore-<target>-<moment>.
+   */
+  serverName?: string;
 }
 
 /**

@@ -65,3 +65,13 @@ export function saveSampleHistory(configDir: string, target: string, series: Sto
     return `${sampleHistoryFile(configDir, target)} cannot be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
   }
 }
+
+/**
+ * The stored samples a sampler of `engine` goes on from: the newest `size` of `seed` when the seed
+ * is a series of that engine, else none (a target removed and added again with the other engine
+ * under the same name must not derive from the old server's samples).
+ */
+export function continuedSeries<E extends StoredSeries['engine']>(engine: E, seed: StoredSeries | undefined, size: number): Extract<StoredSeries, { engine: E }> {
+  const samples = seed?.engine === engine ? seed.samples.slice(-size) : [];
+  return { engine, samples } as Extract<StoredSeries, { engine: E }>;
+}

@@ -38,10 +38,21 @@ export async function runBackup(ctx: JobContext, target: Target, opts: BackupOpt
   if (opts.kind === 'logical' && type !== 'full') {
     throw invalid(`A logical backup is always full; drop --type ${type} or use --kind physical.`);
   }
-  if (type !== 'full') {
-    throw invalid(`--type ${type} needs pgBackRest, which dbdrill does not drive yet; take a full backup.`);
+  const method = (await engineFor(target)).methodOf(target);
+  if (!method.backupTypes[opts.kind].includes(type)) {
+    throw invalid(method.refuseType?.(target, opts.kind, type) ?? `Target "${target.name}" cannot take a ${type} ${opts.kind} backup; drop --type ${type}.`);
+  }
+  const own = method.ownCatalog?.kinds.includes(opts.kind) ? method.ownCatalog : undefined;
+  if (!own && type !== 'full') {
+    // Chains dbdrill links itself (mariadb-backup) are engine functions that dbdrill backup does not reach yet.
+    throw invalid(`--type ${type} is not wired into dbdrill backup for target "${target.name}" yet; take a full backup.`);
   }
   const probe = await ctx.step('connect', () => testTarget(target));
+  if (own) {
+    // The method's tool keeps the backup, its checksums and its catalog (pgBackRest's repository):
+    // dbdrill writes no manifest of its own, and the catalog reads the tool's.
+    return own.take(ctx, target, probe, { kind: opts.kind, type, jobs: opts.jobs, checkpoint: opts.checkpoint, digests: opts.digests });
+  }
   const repo = new Repository(target.repo);
   repo.ensure(target, probe.systemId);
   const { reaped } = await reapInterrupted(repo, repo.catalog().manifests);

@@ -7,14 +7,12 @@ import {
 } from '../binlog/archive.js';
 import { compareBinlogNames, findBinlogGaps, parseBinlogFileName, type BinlogGap } from '../binlog/names.js';
 import type { EngineContext } from '../engines/context.js';
-import { closedBinlogs, fetchBinlogs, findBinlogTool, readServerBinlogs } from '../engines/mysql/binlog-server.js';
-import { probeMysql } from '../engines/mysql/probe.js';
-import { invalid } from '../errors.js';
+import { engineEntry, engineFor } from '../engines/registry.js';
+import { invalid, type DbdrillError } from '../errors.js';
 import { recordBinlogSyncRun } from '../health/binlog-sync-runs.js';
 import { sha256File } from '../repo/checksum.js';
 import { Repository } from '../repo/repository.js';
 import { startJob, type Job } from './job.js';
-import { engineEntry } from '../engines/registry.js';
 
 export interface BinlogSyncOptions {
   /** FLUSH BINARY LOGS first, so that what the server wrote until now becomes archivable. */
@@ -42,11 +40,15 @@ export interface BinlogSyncReport {
   seconds: number;
 }
 
+/** binlog-sync on a target whose server pushes its archive itself. */
+function notPulled(target: Target): DbdrillError {
+  return invalid(`binlog-sync archives MySQL/MariaDB binary logs; target "${target.name}" is ${target.engine}, whose WAL is archived by archive_command (dbdrill archiving enable).`);
+}
+
 export function startBinlogSync(configDir: string, name: string, opts: BinlogSyncOptions, signal?: AbortSignal): Job<BinlogSyncReport> {
   const target = new TargetStore(configDir).get(name);
-  if (engineEntry(target.engine).archive !== 'binlog') {
-    throw invalid(`binlog-sync archives MySQL/MariaDB binary logs; target "${target.name}" is ${target.engine}, whose WAL is archived by archive_command (dbdrill archiving enable).`);
-  }
+  // The registry's row answers without loading the engine, so the refusal comes before any job.
+  if (engineEntry(target.engine).archive !== 'binlog') throw notPulled(target);
   const job = startJob((ctx) => runBinlogSync(ctx, target, opts), signal);
   // Every outcome is recorded for `dbdrill health`: a failing or missed run from cron leaves no
   // other trace, and health turns it into CRIT while binlogs wait (src/health/binlog-sync-runs.ts).
@@ -69,13 +71,16 @@ export function startBinlogSync(configDir: string, name: string, opts: BinlogSyn
  */
 export async function runBinlogSync(ctx: EngineContext, target: Target, opts: BinlogSyncOptions = {}): Promise<BinlogSyncReport> {
   const t0 = performance.now();
-  const probe = await ctx.step('connect', () => probeMysql(target));
+  const engine = await engineFor(target);
+  const pull = engine.archivePull;
+  if (!pull) throw notPulled(target);
+  const probe = await ctx.step('connect', () => engine.probe(target));
   if (!probe.archiving.enabled) {
     throw invalid(`The server of target "${target.name}" does not write binary logs (${probe.archiving.detail}); start it with log_bin (and binlog_format=ROW) so changes can be archived and replayed.`);
   }
   new Repository(target.repo).ensure(target, probe.systemId);
-  const server = await ctx.step(opts.rotate ? 'rotate and list binlogs' : 'list binlogs', () => readServerBinlogs(target, { rotate: opts.rotate }));
-  const closed = closedBinlogs(server);
+  const server = await ctx.step(opts.rotate ? 'rotate and list binlogs' : 'list binlogs', () => pull.list(target, { rotate: opts.rotate }));
+  const closed = server.closed;
   const root = binlogRoot(target.repo);
 
   // The index follows the files: what an interrupted run placed but did not record is added now.
@@ -89,11 +94,11 @@ export async function runBinlogSync(ctx: EngineContext, target: Target, opts: Bi
   const copied: ArchivedBinlog[] = [];
 
   if (toCopy.length + toCompare.length > 0) {
-    const tool = await findBinlogTool(probe.flavor === 'mariadb' ? 'mariadb' : 'mysql');
+    const copyBinlogs = await pull.fetcher(probe);
     const incoming = incomingDir(target.repo);
     try {
       const names = [...toCopy, ...toCompare].map((f) => f.name).sort(compareBinlogNames);
-      await ctx.step(`copy ${names.length} binlog(s)`, () => fetchBinlogs(ctx, target, tool, names, incoming));
+      await ctx.step(`copy ${names.length} binlog(s)`, () => copyBinlogs(ctx, target, names, incoming));
       for (const f of toCompare) {
         // The bytes on disk, not the index's record of them: --verify is also a check of the archive.
         const fetched = await sha256File(join(incoming, f.name));

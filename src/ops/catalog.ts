@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
 import { TargetStore } from '../config/store.js';
+import type { CatalogRow } from '../engines/contract.js';
+import { engineFor } from '../engines/registry.js';
 import type { Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
 import { ownerGone, reapInterrupted } from './interrupted.js';
@@ -16,6 +18,18 @@ export interface CatalogEntry {
   /** The newest verification's outcome, if any. */
   verified?: { at: string; ok: boolean; method: string };
   error?: string;
+  /** A diff/incr: the backup it was taken against. */
+  prior?: string;
+  /** Every backup a restore of this one reads, oldest first (a method's own chain: pgBackRest). */
+  reference?: string[];
+  finishedAt?: string;
+  /** WAL from the backup's start to where it is consistent, and its LSNs (PostgreSQL physical). */
+  archive?: { start?: string; stop?: string };
+  lsn?: { start?: string; stop?: string };
+  /** Bytes copied by this backup, and repository bytes of the whole restore and of this backup alone. */
+  delta?: number;
+  repoSize?: number;
+  repoDelta?: number;
 }
 
 export function entryOf(m: Manifest, host = hostname()): CatalogEntry {
@@ -35,6 +49,14 @@ export function entryOf(m: Manifest, host = hostname()): CatalogEntry {
   if (m.finishedAt) e.durationSeconds = (Date.parse(m.finishedAt) - Date.parse(m.startedAt)) / 1000;
   if (lastAt) e.verified = { at: lastAt, ok: lastRun.every((x) => x.ok), method: lastRun.map((x) => x.method).join('+') };
   if (m.error) e.error = m.error;
+  if (m.prior) e.prior = m.prior;
+  const row = m as CatalogRow;
+  if (row.reference) e.reference = row.reference;
+  if (m.finishedAt) e.finishedAt = m.finishedAt;
+  const pg = m.kind === 'physical' ? m.postgres : undefined;
+  if (pg?.walStart || pg?.walEnd) e.archive = { start: pg.walStart, stop: pg.walEnd };
+  if (pg?.startLsn || pg?.stopLsn) e.lsn = { start: pg.startLsn, stop: pg.stopLsn };
+  if (row.sizes) Object.assign(e, { delta: row.sizes.delta, repoSize: row.sizes.repoSize, repoDelta: row.sizes.repoDelta });
   return e;
 }
 
@@ -48,5 +70,9 @@ export async function readCatalog(configDir: string, name: string): Promise<{ ta
   const { manifests, unreadable } = repo.catalog();
   const host = hostname();
   const current = (await reapInterrupted(repo, manifests, host)).manifests;
-  return { target: target.name, repo: target.repo, backups: current.map((m) => entryOf(m, host)), unreadable };
+  // A method whose tool keeps its own catalog (pgBackRest) lists those backups itself.
+  const own = (await engineFor(target)).methodOf(target).ownCatalog;
+  const rows: Manifest[] = own ? [...current, ...(await own.list(target))] : current;
+  if (own) rows.sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.id.localeCompare(a.id));
+  return { target: target.name, repo: target.repo, backups: rows.map((m) => entryOf(m, host)), unreadable };
 }

@@ -13,6 +13,7 @@ import { describeMismatch, verifyFiles } from '../repo/checksum.js';
 import { writeFileAtomic } from '../repo/atomic.js';
 import type { Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
+import { fetchTargetCopy } from '../copies/restore-from.js';
 import type { RestoreTarget } from '../pitr/time.js';
 import type { SecondChoice } from '../binlog/window.js';
 import { startJob, type Job } from './job.js';
@@ -25,6 +26,8 @@ export interface DrillOptions {
   rpo?: string;
   keep?: boolean;
   backup?: string;
+  /** Restore from this copy alone, as if the primary repository were lost (its fetch is part of the RTO). */
+  from?: { copy: string; identity?: string };
 }
 
 export function drillsDir(repo: string): string {
@@ -50,9 +53,10 @@ export async function runDrill(ctx: EngineContext, target: Target, opts: DrillOp
   const engine = await engineFor(target);
   const requested: RestoreTarget = opts.to ?? { kind: 'latest' };
   const objectives = drillObjectives(target, opts);
-  const repo = new Repository(target.repo);
   const t0 = performance.now();
-  const rec = openDrillReport(ctx, target, requested, ['pick backup', 'verify backup files', 'provision scratch instance', 'restore base', engine.drill.replayStep, 'verify', 'measure', 'tear down']);
+  // The report stays with the target's own repository; with --from, everything restored is read
+  // from the copy fetched into a temp repository.
+  const rec = openDrillReport(ctx, target, requested, [...(opts.from ? ['fetch copy'] : []), 'pick backup', 'verify backup files', 'provision scratch instance', 'restore base', engine.drill.replayStep, 'verify', 'measure', 'tear down']);
   const { report, step, skip } = rec;
   const { rtoLimit, rpoLimit } = objectives;
 
@@ -69,12 +73,25 @@ export async function runDrill(ctx: EngineContext, target: Target, opts: DrillOp
       }
     };
   const hooks: DrillHooks = {
-    restoreBase: timed('restore base', (s) => (transferSeconds = s)),
+    restoreBase: timed('restore base', (s) => (transferSeconds += s)),
     replay: timed(engine.drill.replayStep, (s) => (replaySeconds = s)),
     skip,
   };
+  let fetched: { repo: string; cleanup: () => void } | undefined;
   try {
-    const run = await step('pick backup', () => engine.drill.pick(ctx, target, requested, { ...(opts.backup !== undefined ? { backup: opts.backup } : {}), ...(opts.second !== undefined ? { second: opts.second } : {}) }), (r) => r.detail);
+    let source = target;
+    if (opts.from) {
+      const { copy, identity } = opts.from;
+      const f = await timed('fetch copy', (s) => (transferSeconds += s))(
+        async () => (fetched = await fetchTargetCopy(target, copy, identity, (text) => ctx.emit({ type: 'log', level: 'info', text }), ctx.signal)),
+        (x) => `${x.files} file(s) of copy ${copy}, each checked against its sha256`,
+        (x) => x.bytes,
+      );
+      report.from = { copy, files: f.files, bytes: f.bytes, seconds: f.seconds };
+      source = { ...target, repo: f.repo };
+    }
+    const repo = new Repository(source.repo);
+    const run = await step('pick backup', () => engine.drill.pick(ctx, source, requested, { ...(opts.backup !== undefined ? { backup: opts.backup } : {}), ...(opts.second !== undefined ? { second: opts.second } : {}) }), (r) => r.detail);
     const m = run.backup;
     report.backup = m.id;
     report.kind = m.kind;
@@ -111,6 +128,7 @@ export async function runDrill(ctx: EngineContext, target: Target, opts: DrillOp
     failDrill(rec, ctx, e);
   } finally {
     await closeDrill(rec, scratch, opts.keep === true);
+    fetched?.cleanup();
   }
   return report;
 }

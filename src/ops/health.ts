@@ -1,4 +1,6 @@
+import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { basename, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDuration } from '../config/duration.js';
 import { thresholdsOf } from '../config/health-settings.js';
@@ -9,10 +11,13 @@ import { deriveBackupChecks, type BackupFacts } from '../health/backup-checks.js
 import type { BinlogView } from '../health/mysql-derive.js';
 import type { PgArchiveView } from '../health/pg-derive.js';
 import { assembleReport, type HealthPoint, type HealthReport } from '../health/report.js';
-import { loadSampleHistory, saveSampleHistory, type StoredSeries } from '../health/sample-history.js';
+import { continuedSeries, loadSampleHistory, saveSampleHistory, type StoredSeries } from '../health/sample-history.js';
 import { QUERY_TIMEOUT_MS } from '../health/sources.js';
 import type { HealthCheck } from '../health/status.js';
 import { orphanTempCheck } from '../health/orphan-check.js';
+import { copiesCheck, sharedDiskOf } from '../health/copies-check.js';
+import { copiesView } from '../copies/view.js';
+import type { DiskView } from '../health/local-disk.js';
 import { orphanTempFiles, type OrphanTemps } from '../wal/orphans.js';
 import type { Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
@@ -104,7 +109,7 @@ export function healthSamplerFor(target: Target, opts: HealthSamplerOptions = {}
     (opening ??= engineFor(target)
       .then((e) => e.healthSampler(target, { timeoutMs, size, thresholds, ...(rpoSeconds !== undefined ? { rpoSeconds } : {}), ...(opts.seed ? { seed: opts.seed } : {}), ...(opts.configDir !== undefined ? { configDir: opts.configDir } : {}) }))
       .then((s) => (engineSampler = s)));
-  const seeded = (): StoredSeries => ({ engine: target.engine, samples: opts.seed?.engine === target.engine ? opts.seed.samples.slice(-size) : [] }) as StoredSeries;
+  const seeded = (): StoredSeries => continuedSeries(target.engine, opts.seed, size);
   let points: HealthPoint[] = [];
   const catalog = cachedCatalog(target, opts.catalogMaxAgeMs ?? 10_000);
   const policyOf = cachedPolicyChecks(target, opts.configDir, opts.catalogMaxAgeMs ?? 10_000);
@@ -114,6 +119,14 @@ export function healthSamplerFor(target: Target, opts: HealthSamplerOptions = {}
   const orphansNow = (now: number): OrphanTemps => {
     if (!orphans || now - orphans.at >= 60_000) orphans = { at: now, found: orphanTempFiles(target.repo, { now }) };
     return orphans.found;
+  };
+
+  // 3-2-1 reads the catalog and every copy's record: once a minute follows copies run by the hour.
+  let copies: { at: number; check: HealthCheck | undefined } | undefined;
+  const copiesNow = (now: number, serverDisk: DiskView | null | undefined): HealthCheck | undefined => {
+    if (!target.copies?.length) return undefined;
+    if (!copies || now - copies.at >= 60_000) copies = { at: now, check: copiesCheckOf(target, serverDisk) };
+    return copies.check;
   };
 
   return {
@@ -154,6 +167,8 @@ export function healthSamplerFor(target: Target, opts: HealthSamplerOptions = {}
       const orphanTemps = orphansNow(at.getTime());
       const orphanCheck = orphanTempCheck(orphanTemps, at.getTime());
       if (orphanCheck) checks.push(orphanCheck);
+      const copies321 = copiesNow(at.getTime(), archive?.walDisk ?? binlog?.binlogDisk);
+      if (copies321) checks.push(copies321);
 
       const report = assembleReport(
         {
@@ -179,6 +194,28 @@ export function healthSamplerFor(target: Target, opts: HealthSamplerOptions = {}
       if (opening) await (await opening.catch(() => undefined))?.close();
     },
   };
+}
+
+/**
+ * The 3-2-1 check of a target with copies. The server's data directory is pg_wal's parent (or the
+ * binlog directory): the disk whose failure takes the database, compared with the repository's.
+ */
+function copiesCheckOf(target: Target, serverDisk: DiskView | null | undefined): HealthCheck | undefined {
+  try {
+    const rule = copiesView(target).rule321;
+    const disk = sharedDiskOf(serverDisk, (p) => (basename(p) === 'pg_wal' ? dirname(p) : p), deviceOf(target.repo), deviceOf);
+    return copiesCheck(rule, disk, target.repo);
+  } catch (e) {
+    return { name: '3-2-1', status: 'WARN', reason: `the copies' records cannot be read: ${(explained(e) as Error).message}` };
+  }
+}
+
+function deviceOf(path: string): number | undefined {
+  try {
+    return statSync(path).dev;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Reads the catalog (and repo.json) at most once per maxAgeMs; a broken repo.json is a check. */

@@ -4,6 +4,8 @@ import type { PitrReport, PitrRequest } from '../engines/restore-types.js';
 import { invalid } from '../errors.js';
 import type { RecoverableWindow } from '../pitr/window.js';
 import { startJob, type Job } from './job.js';
+import { recordRestoredServer, restoredServerName } from './restored-servers.js';
+import { resolve } from 'node:path';
 
 export type { PitrReport, PitrRequest } from '../engines/restore-types.js';
 
@@ -22,5 +24,17 @@ export function startPitrRestore(configDir: string, name: string, req: PitrReque
   const target = req.repo ? { ...stored, repo: req.repo } : stored;
   const refused = req.second !== undefined ? secondNotFor(target) : undefined;
   if (refused) throw invalid(refused);
-  return startJob(async (ctx) => (await engineFor(target)).pointInTimeRestore(ctx, target, req), signal);
+  // Named after what it is (ps shows it), and recorded once it runs: the console lists and stops
+  // it, and sandbox stop finds what the sandbox's restores left.
+  const serverName = req.serverName ?? restoredServerName(stored.name, req.target);
+  return startJob(async (ctx) => {
+    const report = await (await engineFor(target)).pointInTimeRestore(ctx, target, { ...req, serverName });
+    recordRestoredServer(configDir, serverName, report, resolve(req.into), describeTarget(req));
+    return report;
+  }, signal);
+}
+
+function describeTarget(req: PitrRequest): string {
+  const t = req.target;
+  return t.kind === 'time' ? t.at.toISOString() : t.kind;
 }

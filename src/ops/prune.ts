@@ -7,6 +7,8 @@ import type { Manifest } from '../repo/manifest.js';
 import { startJob, type Job, type JobContext } from './job.js';
 import { readRetentionView, type ArchivePlanFile } from './retention-view.js';
 import { tryLock } from './target-lock.js';
+import { addPruned } from '../copies/prune.js';
+import { archiveFiles } from '../copies/source.js';
 
 export interface PruneOptions {
   dryRun?: boolean;
@@ -89,6 +91,9 @@ export async function runPrune(ctx: JobContext, target: Target, opts: PruneOptio
   if (going.length) {
     await ctx.step('mark expiring', async () => {
       for (const b of going) if (byId.get(b.id)!.status !== 'expiring') markExpiring(view.repo, byId.get(b.id)!);
+      // Expiring backups always go (the next prune finishes a crashed one), so the copies may
+      // drop them too, at their next copy run (src/copies/prune.ts).
+      if (target.copies?.length) addPruned(target.repo, { backups: going.map((b) => b.id), files: [] });
     });
     await ctx.step('remove backups', async () => {
       for (const b of going) {
@@ -106,7 +111,10 @@ export async function runPrune(ctx: JobContext, target: Target, opts: PruneOptio
     await ctx.step('remove archive', async () => {
       ctx.signal.throwIfAborted();
       const names = files.map((f) => f.name);
+      const before = archiveFiles(target.repo);
       (await (await engineFor(target)).archive()).remove(target.repo, names);
+      const after = archiveFiles(target.repo);
+      if (target.copies?.length) addPruned(target.repo, { backups: [], files: [...before].filter((f) => !after.has(f)) });
       report.removed.archiveFiles = names.length;
       report.removed.bytes += files.reduce((n, f) => n + f.bytes, 0);
       ctx.emit({ type: 'log', level: 'info', text: `removed ${names.length} archive file(s) ${names[0]}…${names.at(-1)}: ${report.archive.reason}` });

@@ -15,6 +15,7 @@ import { serverAccount } from '../sandbox/users.js';
 import { blockedFor, cliEntry } from '../wal/command.js';
 import type { EngineSandbox } from '../engines/contract.js';
 import { engineFor } from '../engines/registry.js';
+import { recordSandboxRepo, removeSandboxLeftovers, sandboxLeftovers, stopSandboxRestores, type Leftover } from './sandbox-leftovers.js';
 
 /**
  * "The sandbox": one long-lived training instance per engine that `dbdrill sandbox start` and the
@@ -108,23 +109,53 @@ async function sandboxRepo(configDir: string, name: string, sandbox: EngineSandb
     repo = join(sandboxParent(), `dbdrill-repo-${name}-${stamp}`);
   }
   mkdirSync(repo, { recursive: true, mode: 0o700 });
+  // Listed for this config: sandbox stop finds it by this list, never by its name in a shared dir.
+  recordSandboxRepo(configDir, name, repo);
   await sandbox.prepareRepo(repo, account);
   return repo;
 }
 
-export async function stopNamedSandbox(configDir: string, engine: SandboxEngine): Promise<{ stopped: boolean; target?: string; repo?: string }> {
+export interface SandboxStopReport {
+  stopped: boolean;
+  target?: string;
+  repo?: string;
+  /** Restored servers of the sandbox that were still running and are stopped now. */
+  restoresStopped: { name: string; port: number; pid: number }[];
+  /** What is still on disk: repositories and restored directories, with sizes. */
+  left: Leftover[];
+  /** What --remove deleted. */
+  removed: Leftover[];
+}
+
+/**
+ * Stops the sandbox and every server its restores left running, then says what stays on disk
+ * (its repositories and restored directories, with sizes), removing them with `remove`. Run
+ * again after a stop, it still finds and removes the leftovers.
+ */
+export async function stopNamedSandbox(configDir: string, engine: SandboxEngine, opts: { remove?: boolean } = {}): Promise<SandboxStopReport> {
   const info = readSandboxState(configDir, engine);
   const store = new TargetStore(configDir);
   const name = SANDBOX_TARGET[engine];
   const target = store.find(name);
-  if (!info) return { stopped: false };
-  await stopSandbox(info);
-  rmSync(stateFile(configDir, engine), { force: true });
-  rmSync(passwordFile(configDir, engine), { force: true });
-  // The target goes (nothing answers at its address any more); its repository stays, backups
-  // being what a trainee may still want to look at.
-  if (target?.sandbox) store.remove(name);
-  return { stopped: true, target: name, repo: target?.repo };
+  const restoresStopped = (await stopSandboxRestores(configDir, name)).map((r) => ({ name: r.name, port: r.port, pid: r.pid }));
+  if (info) {
+    await stopSandbox(info);
+    rmSync(stateFile(configDir, engine), { force: true });
+    rmSync(passwordFile(configDir, engine), { force: true });
+    // The target goes (nothing answers at its address any more); its repository stays unless
+    // asked, backups being what a trainee may still want to look at.
+    if (target?.sandbox) store.remove(name);
+  }
+  const found = sandboxLeftovers(configDir, name);
+  if (opts.remove) removeSandboxLeftovers(configDir, name, found);
+  return {
+    stopped: info !== undefined,
+    ...(info ? { target: name } : {}),
+    ...(target?.repo ? { repo: target.repo } : {}),
+    restoresStopped,
+    left: opts.remove ? [] : found,
+    removed: opts.remove ? found : [],
+  };
 }
 
 export async function namedSandboxStatus(configDir: string, engine: SandboxEngine): Promise<{ engine: SandboxEngine; exists: boolean; status?: SandboxStatus; info?: Omit<SandboxInfo, 'password'> }> {

@@ -76,11 +76,11 @@ async function start(configDir: string, target: Target, job: ScheduledJob, signa
     case 'diff':
     case 'incr': {
       const m = await follow(startBackup(configDir, name, { kind: 'physical', type: job }, signal), onEvent);
-      return { ok: true, result: { backup: m.id, sizeBytes: m.sizeBytes } };
+      return { ok: true, result: { backup: m.id, sizeBytes: m.sizeBytes, ...(await copiesAfter(target, m.id, signal)) } };
     }
     case 'logical': {
       const m = await follow(startBackup(configDir, name, { kind: 'logical' }, signal), onEvent);
-      return { ok: true, result: { backup: m.id, sizeBytes: m.sizeBytes } };
+      return { ok: true, result: { backup: m.id, sizeBytes: m.sizeBytes, ...(await copiesAfter(target, m.id, signal)) } };
     }
     case 'verify': {
       // The whole repository: every backup, chain link and archived file (verify NAME).
@@ -105,6 +105,27 @@ async function start(configDir: string, target: Target, job: ScheduledJob, signa
       return { ok: true, result: { removedBackups: r.removed.backups, archiveFiles: r.removed.archiveFiles, bytes: r.removed.bytes } };
     }
   }
+}
+
+/**
+ * A backup the policy took goes to every copy at once (with the archive up to now): a backup held
+ * only where it was taken is one disk away from lost. The backup stands whatever a copy does; a
+ * copy that fails is recorded with the run and shows in health's 3-2-1 check until one succeeds.
+ */
+async function copiesAfter(target: Target, backup: string, signal: AbortSignal): Promise<{ copies?: { copy: string; ok: boolean; sent: number; failed: number; error?: string }[] }> {
+  if (!target.copies?.length) return {};
+  const { runCopy } = await import('../copies/send.js');
+  const copies = [];
+  for (const spec of target.copies) {
+    try {
+      const r = await runCopy(target, spec, { backup, signal });
+      copies.push({ copy: spec.name, ok: r.failed.length === 0, sent: r.sent, failed: r.failed.length, ...(r.failed.length ? { error: r.failed.map((f) => `${f.file}: ${f.why}`).join('; ') } : {}) });
+    } catch (e) {
+      if (signal.aborted) throw e;
+      copies.push({ copy: spec.name, ok: false, sent: 0, failed: 0, error: (e as Error).message });
+    }
+  }
+  return { copies };
 }
 
 /** Tick holds the target's lock already; prune runs inside it. */

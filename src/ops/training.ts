@@ -1,15 +1,12 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type pg from 'pg';
 import { parseDuration } from '../config/duration.js';
 import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
 import type { EngineContext } from '../engines/context.js';
-import { connectPostgres } from '../engines/postgres/client.js';
-import {
-  archiverState, causeDisaster, currentArchiveCommand, resetTrainingTable, setArchiveCommand, statOf, switchWal, waitArchived, writeTrainingEvents,
-} from '../engines/postgres/training.js';
+import type { TrainingServer } from '../engines/contract.js';
+import { engineEntry, engineFor } from '../engines/registry.js';
 import { DbdrillError, invalid } from '../errors.js';
 import { writeFileAtomic } from '../repo/atomic.js';
 import { Repository } from '../repo/repository.js';
@@ -22,7 +19,6 @@ import { readJsonFile } from '../util/untrusted-file.js';
 import { runBackup } from './backup.js';
 import { startJob, type Job } from './job.js';
 import type { PitrReport } from './pitr.js';
-import { engineEntry } from '../engines/registry.js';
 
 /** How long a disaster waits for its WAL to reach the archive, so the window shows it. */
 const ARCHIVE_WAIT_MS = 30_000;
@@ -55,12 +51,16 @@ function trainingTarget(configDir: string, name: string): Target {
   return target;
 }
 
-async function withClient<T>(target: Target, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = await connectPostgres(target);
+/** Runs fn on a connection to the training server (its engine's side of the scenarios), then closes it. */
+async function withServer<T>(target: Target, fn: (s: TrainingServer) => Promise<T>): Promise<T> {
+  const training = (await engineFor(target)).training;
+  // trainingTarget() refused this already; an engine row that claims training must implement it.
+  if (!training) throw new Error(`engine ${target.engine} has training in its registry row but no training member`);
+  const server = await training.connect(target);
   try {
-    return await fn(client);
+    return await fn(server);
   } finally {
-    await client.end().catch(() => {});
+    await server.close();
   }
 }
 
@@ -94,19 +94,19 @@ async function runDisaster(ctx: EngineContext, configDir: string, target: Target
     ctx.emit({ type: 'step', step: 'base backup', status: 'skipped', detail: `${base} exists` });
   }
 
-  return withClient(target, async (client) => {
-    const archiveCommand = await currentArchiveCommand(client);
+  return withServer(target, async (server) => {
+    const archiveCommand = await server.archiveCommand();
     if (archiveCommand === '' || /^exit /.test(archiveCommand)) {
       throw invalid(`The sandbox's archive_command is "${archiveCommand}", so nothing reaches the archive; end the last session (dbdrill train ${target.name} end) or restart the sandbox.`);
     }
-    const lastGood = await ctx.step('business as usual: a few commits', () => writeTrainingEvents(client, 3, 700, ctx.signal));
-    const before = info.recovery === 'restore' ? await statOf(client, TRAINING_TABLE) : undefined;
+    const lastGood = await ctx.step('business as usual: a few commits', () => server.writeEvents(3, 700, ctx.signal));
+    const before = info.recovery === 'restore' ? await server.tableStat(TRAINING_TABLE) : undefined;
     if (info.recovery === 'restore' && !before) {
       throw invalid(`The sandbox has no ${TRAINING_TABLE} table to damage; end the last session (dbdrill train ${target.name} end) to put it back.`);
     }
     // A clear second between the last good commit and the damage, so "just before" is typeable.
     await sleep(1200, undefined, { signal: ctx.signal });
-    const disasterAt = await ctx.step(info.title, () => causeDisaster(client, kind));
+    const disasterAt = await ctx.step(info.title, () => server.causeDisaster(kind));
     const session: TrainingSession = {
       formatVersion: 1,
       target: target.name,
@@ -123,9 +123,9 @@ async function runDisaster(ctx: EngineContext, configDir: string, target: Target
     // Saved before waiting on the archive: the damage is done, the session must know it.
     saveSession(configDir, session);
     if (info.recovery === 'restore') {
-      const seg = await switchWal(client);
+      const seg = await server.switchLog();
       const archived = await ctx.step('archive the WAL holding the disaster', async () => {
-        if (!(await waitArchived(client, seg, ARCHIVE_WAIT_MS, ctx.signal))) {
+        if (!(await server.waitArchived(seg, ARCHIVE_WAIT_MS, ctx.signal))) {
           throw new DbdrillError('failed', `Segment ${seg} was not archived within ${ARCHIVE_WAIT_MS / 1000} s; check the sandbox's archiving on Health (5).`);
         }
         return seg;
@@ -135,10 +135,10 @@ async function runDisaster(ctx: EngineContext, configDir: string, target: Target
       // Work goes on while archiving is broken: segments pile up as .ready files.
       await ctx.step('keep writing while nothing is archived', async () => {
         for (let i = 0; i < 3; i++) {
-          await writeTrainingEvents(client, 1, 0);
-          await switchWal(client);
+          await server.writeEvents(1, 0);
+          await server.switchLog();
         }
-        const s = await archiverState(client);
+        const s = await server.archiver();
         return s.ready;
       });
     }
@@ -172,7 +172,7 @@ export function startRepair(configDir: string, name: string, signal?: AbortSigna
   if (!s) throw invalid(`No training session on "${name}"; start one with dbdrill train ${name} start --disaster break-archiving.`);
   if (s.kind !== 'break-archiving') throw invalid(`The disaster on "${name}" was ${disasterInfo(s.kind).title.toLowerCase()}; it is recovered with a restore (screen 3), not a repair.`);
   return startJob(async (ctx) => {
-    await ctx.step('put archive_command back', () => withClient(target, (c) => setArchiveCommand(c, s.archiveCommand!)));
+    await ctx.step('put archive_command back', () => withServer(target, (c) => c.setArchiveCommand(s.archiveCommand!)));
     const next = { ...s, repairedAt: s.repairedAt ?? new Date().toISOString() };
     saveSession(configDir, next);
     return next;
@@ -191,22 +191,22 @@ export function startScore(configDir: string, name: string, opts: { port?: numbe
     let score: TrainingScore;
     if (disasterInfo(s.kind).recovery === 'repair') {
       const caughtUp = await ctx.step('check that the archive caught up', () =>
-        withClient(target, async (c) => {
+        withServer(target, async (c) => {
           // What was waiting when archiving broke must be archived now, and nothing left waiting.
           // PostgreSQL restarts an archiver that died of exit > 125 at most every 10 s, and one
           // that failed sleeps up to a minute: give it that long before calling it not caught up.
-          const seg = await switchWal(c);
+          const seg = await c.switchLog();
           const until = Date.now() + CATCH_UP_MS;
-          let st = await archiverState(c);
-          while (!(st.ready === 0 && st.lastArchivedWal !== null && st.lastArchivedWal.slice(0, 24) >= seg) && Date.now() < until) {
+          let st = await c.archiver(seg);
+          while (!(st.ready === 0 && st.archived) && Date.now() < until) {
             ctx.emit({ type: 'progress', phase: `waiting for the archiver: ${st.ready} segment(s) wait`, ...(st.ready ? { done: 0, total: st.ready, unit: 'segments' as const } : {}) });
             await sleep(500, undefined, { signal: ctx.signal });
-            st = await archiverState(c);
+            st = await c.archiver(seg);
           }
-          const ok = st.ready === 0 && st.lastArchivedWal !== null && st.lastArchivedWal.slice(0, 24) >= seg;
+          const ok = st.ready === 0 && st.archived;
           return ok
-            ? { ok: true, detail: `archiving works again: the backlog drained and ${st.lastArchivedWal} is archived` }
-            : { ok: false, detail: `archiving has not caught up within ${CATCH_UP_MS / 1000} s: ${st.ready} segment(s) still wait (.ready), last archived ${st.lastArchivedWal ?? 'none'}` };
+            ? { ok: true, detail: `archiving works again: the backlog drained and ${st.lastArchived} is archived` }
+            : { ok: false, detail: `archiving has not caught up within ${CATCH_UP_MS / 1000} s: ${st.ready} segment(s) still wait (.ready), last archived ${st.lastArchived ?? 'none'}` };
         }),
       );
       score = scoreRecovery({ session, caughtUp, now: new Date() });
@@ -214,7 +214,7 @@ export function startScore(configDir: string, name: string, opts: { port?: numbe
       if (!session.restore) throw noRestoreYet();
       const restoredTarget: Target = { ...target, host: '127.0.0.1', port: session.restore!.port };
       const restored = await ctx.step(`check ${TRAINING_TABLE} in the restored server on port ${session.restore!.port}`, () =>
-        withClient(restoredTarget, (c) => statOf(c, TRAINING_TABLE)),
+        withServer(restoredTarget, (c) => c.tableStat(TRAINING_TABLE)),
       );
       score = scoreRecovery({ session, restored, now: new Date() });
     }
@@ -241,11 +241,11 @@ export function startEndTraining(configDir: string, name: string, signal?: Abort
       });
       ctx.emit({ type: 'log', level: 'info', text: `its files stay in ${s.restore.dataDir}` });
     }
-    await withClient(target, async (c) => {
-      if ((await currentArchiveCommand(c)) !== s.archiveCommand && s.archiveCommand) {
-        await ctx.step('put archive_command back', () => setArchiveCommand(c, s.archiveCommand!));
+    await withServer(target, async (c) => {
+      if ((await c.archiveCommand()) !== s.archiveCommand && s.archiveCommand) {
+        await ctx.step('put archive_command back', () => c.setArchiveCommand(s.archiveCommand!));
       }
-      if (disasterInfo(s.kind).recovery === 'restore') await ctx.step(`put ${TRAINING_TABLE} back as the sample had it`, () => resetTrainingTable(c));
+      if (disasterInfo(s.kind).recovery === 'restore') await ctx.step(`put ${TRAINING_TABLE} back as the sample had it`, () => c.resetTrainingTable());
     });
     rmSync(sessionFile(configDir, name), { force: true });
     return s;

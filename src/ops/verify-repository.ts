@@ -14,7 +14,8 @@ import { walRoot } from '../wal/layout.js';
 import { readArchivedFile } from '../wal/readable.js';
 import { startJob, type Job, type JobContext } from './job.js';
 import { runVerify, type VerifyReport } from './verify.js';
-import { engineEntry } from '../engines/registry.js';
+import type { MethodVerifyReport } from '../engines/contract.js';
+import { engineEntry, engineFor } from '../engines/registry.js';
 
 type CheckOutcome = VerifyReport['checks'][number];
 
@@ -49,12 +50,16 @@ export interface RepoVerifyReport {
   ok: boolean;
   backups: RepoBackupEntry[];
   archive?: RepoArchiveReport;
+  /** The method's own repository (pgBackRest), verified by its tool plus dbdrill's reading of it. */
+  method?: { name: string } & MethodVerifyReport;
   /** Every failure in one line each: what is broken and what it breaks. */
   problems: string[];
 }
 
-export function startVerifyRepository(configDir: string, name: string, signal?: AbortSignal): Job<RepoVerifyReport> {
-  const target = new TargetStore(configDir).get(name);
+export function startVerifyRepository(configDir: string, name: string, signal?: AbortSignal, opts: { repo?: string } = {}): Job<RepoVerifyReport> {
+  const stored = new TargetStore(configDir).get(name);
+  // --from COPY: the copy, fetched (every file checked) into a temp repository, verified as the primary would be.
+  const target = opts.repo ? { ...stored, repo: opts.repo } : stored;
   return startJob((ctx) => runVerifyRepository(ctx, target), signal);
 }
 
@@ -68,6 +73,19 @@ const describe = (c: CheckOutcome) => `${c.method}: ${c.detail}`;
  * with the backups it stops and the part of the recoverable window it takes away.
  */
 export async function runVerifyRepository(ctx: JobContext, target: Target): Promise<RepoVerifyReport> {
+  const method = (await engineFor(target)).methodOf(target);
+  if (!method.verifyRepository) return verifyDbdrillRepository(ctx, target);
+  // A method with a repository of its own (pgBackRest) verifies it with its tool and dbdrill's
+  // reading of it; backups dbdrill keeps itself (pg_dump's) are verified as always, when there are any.
+  const own = await method.verifyRepository(ctx, target);
+  const ownReport = { name: method.name, ...own };
+  const hasOwn = new Repository(target.repo).catalog().manifests.some((m) => m.status === 'complete' || m.status === 'corrupt');
+  if (!hasOwn) return { target: target.name, ok: own.ok, backups: [], method: ownReport, problems: own.findings };
+  const rest = await verifyDbdrillRepository(ctx, target);
+  return { ...rest, ok: rest.ok && own.ok, method: ownReport, problems: [...own.findings, ...rest.problems] };
+}
+
+async function verifyDbdrillRepository(ctx: JobContext, target: Target): Promise<RepoVerifyReport> {
   const repo = new Repository(target.repo);
   const { manifests, unreadable } = repo.catalog();
   const entries: RepoBackupEntry[] = [];

@@ -12,6 +12,8 @@ import { startJob, type Job } from './job.js';
 export interface VerifyOptions {
   backup?: string;
   restore?: boolean;
+  /** A copy fetched into a temp repository (--from COPY): verified instead of the primary. */
+  repo?: string;
 }
 
 export interface VerifyReport {
@@ -25,7 +27,8 @@ export interface VerifyReport {
 }
 
 export function startVerify(configDir: string, name: string, opts: VerifyOptions, signal?: AbortSignal): Job<VerifyReport> {
-  const target = new TargetStore(configDir).get(name);
+  const stored = new TargetStore(configDir).get(name);
+  const target = opts.repo ? { ...stored, repo: opts.repo } : stored;
   return startJob((ctx) => runVerify(ctx, target, opts), signal);
 }
 

@@ -64,6 +64,8 @@ export interface RecoverableWindow {
   segments: number;
   newestSegment?: string;
   newestArchivedAt?: string;
+  /** Targets are whole seconds (binlog event times): the window is named in whole seconds too. */
+  wholeSeconds?: boolean;
 }
 
 /** Complete physical PostgreSQL backups that can start a point-in-time restore, oldest first (never a corrupt one). */
@@ -177,6 +179,12 @@ export function computeWindow(manifests: Manifest[], inv: WalInventory, lastComm
 /** "2026-11-24 14:30:00Z → 2026-11-25 09:12:44Z" or a sentence when there is nothing to restore. */
 export function describeWindow(w: RecoverableWindow): string {
   if (!w.from || !w.to) return 'no restorable point yet (no complete physical backup)';
-  const f = (s: string) => s.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  // A fraction is kept (trailing zeros dropped) where targets take one: the planner refuses
+  // 44.123 when the window starts at 44.606, so the window it names must say 44.606, not 44.
+  // Engines whose targets are whole seconds name whole seconds, as their planner does.
+  const f = (s: string) => {
+    const t = s.replace('T', ' ');
+    return w.wholeSeconds ? t.replace(/\.\d+Z$/, 'Z') : t.replace(/(\.\d*?)0+Z$/, '$1Z').replace(/\.Z$/, 'Z');
+  };
   return `${f(w.from)} → ${f(w.to)}`;
 }

@@ -320,13 +320,14 @@ describe('actions on the selected backup', () => {
     expect(api.verifiesStarted).toEqual([]);
   });
 
-  test('r on a logical backup explains; r on a physical one opens Restore preset to its end', async () => {
+  test('r on a logical backup opens the new-database form (esc closes it); r on a physical one opens Restore preset to its end', async () => {
     const api = fakeApi({ targets: targets(), manifests: { prod: prodManifests() } });
     const r = await openProd(api);
     await r.press('r');
-    let frame = stripAnsi(await r.waitForFrame((f) => f.includes('is logical')));
-    expect(frame.replace(/\s+/g, ' ')).toContain(`WARN ${LOGICAL} is logical: restore it into a new database with dbdrill restore prod --backup ${LOGICAL} --dbname NEWDB;`);
+    let frame = stripAnsi(await r.waitForFrame((f) => f.includes(`Into a new database from ${LOGICAL}`)));
     expectFits(frame);
+    await r.press(KEYS.escape);
+    await r.waitForFrame((f) => !f.includes('Into a new database'));
     await r.press('j', 'j', 'r');
     frame = stripAnsi(await r.waitForFrame((f) => f.includes('· Restore') && f.includes(`› end of ${BASE_B}`)));
     expect(frame).toMatch(/Time\s+2026-11-25T09:08:30.000Z\s+= 2026-11-25 09:08:30Z/);

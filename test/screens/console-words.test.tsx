@@ -19,6 +19,10 @@ describe('console words', () => {
       "fix the target's host and port (e on Targets).",
     );
     expect(consoleWords('The host name "db" does not resolve; fix the target\'s --host.')).toContain("fix the target's host (e on Targets).");
+    expect(consoleWords('Database "x" already exists on h:5432; a restore never writes into an existing database, so choose a new --dbname.')).toContain('choose a new name in the Database field (r again).');
+    expect(consoleWords("--dbname shop is the target's own database; a restore never overwrites its source, so name a new database.")).toBe(
+      "Database shop is the target's own database; a restore never overwrites its source, so name a new database.",
+    );
   });
 
   test('a refused plan on Restore names the Port field, not --port', async () => {

@@ -20,6 +20,7 @@ import { parseRestoreTarget } from '../../src/pitr/time.js';
 import { computeWindow } from '../../src/pitr/window.js';
 import type { BackupKind, Manifest } from '../../src/repo/manifest.js';
 import { prodInventory, prodLastCommit } from './fixtures.js';
+import type { RestoredServerState } from '../../src/ops/restored-servers.js';
 
 export function target(name: string, extra: Partial<TargetRow> = {}): TargetRow {
   return {
@@ -61,9 +62,14 @@ export interface FakeApi extends ConsoleApi {
   training: Record<string, TrainingSession | undefined>;
   disasters: Array<{ name: string; kind: DisasterKind }>;
   policiesSaved: Array<{ name: string; form: PolicyForm }>;
+  /** Servers restores left, as the records list them (a real restore run adds its own). */
+  restored: RestoredServerState[];
+  stoppedServers: string[];
+  logicalRestores: Array<{ name: string; backup: string; dbname: string }>;
 }
 
 export interface FakeApiOptions {
+  restored?: RestoredServerState[];
   targets?: TargetRow[];
   work?: (ctx: JobContext, api: FakeApi) => Promise<Target>;
   manifests?: Record<string, Manifest[]>;
@@ -166,6 +172,25 @@ export function fakeApi(opts: FakeApiOptions = {}): FakeApi {
       api.restores.push(req);
       return startJob((ctx) => (opts.restoreWork ? opts.restoreWork(ctx, name, req, api) : restoreWork(ctx, name, req, planFor)));
     },
+    logicalRestores: [],
+    startLogicalRestore(name, req) {
+      api.logicalRestores.push({ name, ...req });
+      return startJob(async (ctx) => {
+        await ctx.step(`create database ${req.dbname}`, async () => {});
+        await ctx.step('pg_restore', async () => {});
+        return { target: name, backup: req.backup, dbname: req.dbname, tables: [{ name: 'public.orders', rows: 1200 }, { name: 'public.order_items', rows: 4000 }], matches: true, detail: "2 table(s) match the backup's row counts and digests" } as never;
+      });
+    },
+    restored: opts.restored ?? [],
+    stoppedServers: [],
+    async listRestoredServers(name) {
+      return api.restored.filter((r) => r.target === name);
+    },
+    async stopRestoredServer(name) {
+      api.stoppedServers.push(name);
+      api.restored = api.restored.map((r) => (r.name === name ? { ...r, running: false } : r));
+      return api.restored.find((r) => r.name === name)!;
+    },
     async freePort() {
       return 54871;
     },
@@ -185,7 +210,7 @@ export function fakeApi(opts: FakeApiOptions = {}): FakeApi {
       const clean = (v: string) => (v.trim() === '' ? undefined : v.trim());
       const t = validateTarget({
         name: clean(form.name), engine: clean(form.engine), host: clean(form.host), port: clean(form.port), user: clean(form.user),
-        dbname: clean(form.dbname), repo: clean(form.repo), passwordEnv: clean(form.passwordEnv), rto: clean(form.rto), rpo: clean(form.rpo),
+        dbname: clean(form.dbname), repo: clean(form.repo), passwordEnv: clean(form.passwordEnv), rto: clean(form.rto), rpo: clean(form.rpo), method: clean(form.method),
       });
       if (original === undefined && api.targets.some((x) => x.name === t.name)) {
         throw new DbdrillError('duplicate-target', `A target named "${t.name}" already exists; pick another name or remove it first with dbdrill target remove ${t.name}.`);

@@ -1,10 +1,13 @@
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import { sparkline, statusStrip } from '../../screens/widgets/Sparkline/sparkline.js';
 import { fakeApi, target } from './fakeApi.js';
 import { pgSeries, seg } from './healthFixtures.js';
-import { cleanupAll, expectFits, frameLines, KEYS, renderApp, stripAnsi } from './helpers.js';
+import { cleanupAll, expectFits, frameLines, KEYS, renderApp, stripAnsi, tick } from './helpers.js';
 
-afterEach(cleanupAll);
+afterEach(() => {
+  cleanupAll();
+  vi.useRealTimers();
+});
 
 
 describe('sparkline', () => {
@@ -22,6 +25,9 @@ describe('Health screen', () => {
   const series = pgSeries(8, 3);
 
   test('samples live: status with its reason in words, counts, backlog, last archived and failed, RPO, history', async () => {
+    // The screen paces samples with its own timer (setTimeout): faked, the next one comes when
+    // the test moves the clock, not after two real seconds. Frames are polled on the real clock.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const api = fakeApi({ targets: [target('prod')], healthSample: async (_n, i) => series[Math.min(i, series.length - 1)]! });
     const r = renderApp(api);
     await r.waitForFrame((f) => f.includes('prod'));
@@ -34,7 +40,13 @@ describe('Health screen', () => {
     expect(frame).toMatch(/settings\s+archive_mode on · archive_timeout 1m/);
     expect(frame).toMatch(/window\s+2026-12-01 09:01:00Z → /);
     expectFits(frame);
-    // The fake hands out the next sample each time; the screen's own clock paces them 2 s apart.
+    // The fake hands out the next sample each time; the screen's own clock paces them 2 s apart
+    // (counted from when the first sample started, so a little less is left of it now).
+    expect(api.samples).toBe(1);
+    vi.advanceTimersByTime(1000);
+    await tick();
+    expect(api.samples).toBe(1);
+    vi.advanceTimersByTime(1000);
     frame = stripAnsi(await r.waitForFrame((f) => f.includes('sample 2'), 'the second sample', 5000));
     expect(frame).toMatch(/status\s+\.\./);
     expect(api.samples).toBeGreaterThanOrEqual(2);
@@ -64,6 +76,7 @@ describe('Health screen', () => {
   });
 
   test('space pauses sampling and resumes it; + and - change the interval', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const api = fakeApi({ targets: [target('prod')], healthSample: async () => series[0]! });
     const r = renderApp(api);
     await r.waitForFrame((f) => f.includes('prod'));
@@ -73,7 +86,9 @@ describe('Health screen', () => {
     let frame = stripAnsi(await r.waitForFrame((f) => f.includes('PAUSED')));
     expect(frameLines(frame).at(-1)).toMatch(/space resume/);
     const taken = api.samples;
-    await new Promise((res) => setTimeout(res, 2500));
+    // Far past the 2 s interval: a paused screen has no timer left to fire.
+    vi.advanceTimersByTime(10_000);
+    await tick();
     expect(api.samples).toBe(taken);
     await r.press('-');
     frame = stripAnsi(await r.waitForFrame((f) => f.includes('every 1s')));

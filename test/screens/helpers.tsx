@@ -121,6 +121,13 @@ export function tick(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/**
+ * The real clock and timer, taken before any test can fake them: a test that fakes the screens'
+ * timers (vi.useFakeTimers) still polls frames and times out in real time.
+ */
+const realSetTimeout = globalThis.setTimeout;
+const realNow = Date.now;
+
 /** Polls until the frame satisfies `predicate`; fails with the last frame so the diff is readable. */
 export async function waitForFrame(
   get: () => string,
@@ -128,12 +135,12 @@ export async function waitForFrame(
   what = 'the expected frame',
   timeoutMs = 3000,
 ): Promise<string> {
-  const until = Date.now() + timeoutMs;
+  const until = realNow() + timeoutMs;
   for (;;) {
     const frame = get();
     if (predicate(frame)) return frame;
-    if (Date.now() > until) throw new Error(`Timed out waiting for ${what}. Last frame:\n${frame}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    if (realNow() > until) throw new Error(`Timed out waiting for ${what}. Last frame:\n${frame}`);
+    await new Promise((resolve) => realSetTimeout(resolve, 10));
   }
 }
 

@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { JobStore } from '../../screens/hooks/jobStore.js';
 import { DbdrillError } from '../../src/errors.js';
 import { startJob } from '../../src/ops/job.js';
@@ -7,29 +7,40 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('JobStore', () => {
   test('batches a burst of events into one notification and keeps a bounded log tail', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const job = startJob(async (ctx) => {
-      for (let i = 0; i < 10_000; i++) ctx.emit({ type: 'tool-line', tool: 'pg_restore', stream: 'stderr', text: `line ${i}` });
-      await gate;
-      return 42;
-    });
-    const store = new JobStore(job, { tailSize: 200, batchMs: 50 });
-    let notifications = 0;
-    store.subscribe(() => notifications++);
-    await sleep(120);
-    const snap = store.getSnapshot();
-    expect(notifications).toBe(1);
-    expect(snap.state).toBe('running');
-    expect(snap.logTotal).toBe(10_000);
-    expect(snap.log).toHaveLength(200);
-    expect(snap.log.at(-1)).toMatchObject({ level: 'warn', text: 'pg_restore: line 9999' });
-    expect(snap.log[0]!.text).toBe('pg_restore: line 9800');
-    release();
-    await job.result;
-    await sleep(0);
-    expect(store.getSnapshot()).toMatchObject({ state: 'done', result: 42 });
-    expect(notifications).toBe(2);
+    // The batch is the store's own timer: faked, the test sees it land at batchMs exactly, where
+    // a real sleep could only wait past it.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const job = startJob(async (ctx) => {
+        for (let i = 0; i < 10_000; i++) ctx.emit({ type: 'tool-line', tool: 'pg_restore', stream: 'stderr', text: `line ${i}` });
+        await gate;
+        return 42;
+      });
+      const store = new JobStore(job, { tailSize: 200, batchMs: 50 });
+      let notifications = 0;
+      store.subscribe(() => notifications++);
+      // startJob runs the work on the next turn of the event loop (setImmediate, not faked): the burst.
+      await new Promise((resolve) => setImmediate(resolve));
+      vi.advanceTimersByTime(49);
+      expect(notifications).toBe(0);
+      vi.advanceTimersByTime(1);
+      const snap = store.getSnapshot();
+      expect(notifications).toBe(1);
+      expect(snap.state).toBe('running');
+      expect(snap.logTotal).toBe(10_000);
+      expect(snap.log).toHaveLength(200);
+      expect(snap.log.at(-1)).toMatchObject({ level: 'warn', text: 'pg_restore: line 9999' });
+      expect(snap.log[0]!.text).toBe('pg_restore: line 9800');
+      release();
+      await job.result;
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(store.getSnapshot()).toMatchObject({ state: 'done', result: 42 });
+      expect(notifications).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   test('a snapshot is a stable object between notifications (useSyncExternalStore needs that)', async () => {

@@ -18,10 +18,11 @@ export async function archivingCommand(argv: string[]): Promise<number> {
   const name = requirePositional(p, 0, 'The target NAME', USAGE);
   noExtraPositionals(p, 1, USAGE);
   const out = new Output(p.values.json === true);
-  const r = await enableArchiving(resolveConfigDir(str(p, 'config')), name, { apply: p.values.apply === true, archiveTimeout: str(p, 'archive-timeout'), compress, batch: batch !== 'off' });
+  const r = await enableArchiving(resolveConfigDir(str(p, 'config')), name, { apply: p.values.apply === true, archiveTimeout: str(p, 'archive-timeout'), compress, ...(batch !== undefined ? { batch: batch !== 'off' } : {}) });
   for (const w of r.warnings) out.log(`WARN ${w}`);
+  for (const n of r.notes ?? []) out.log(`OK   ${n}`);
   out.result(r, () => {
-    if (r.statements.length === 0) return `Archiving of ${r.target} is already set up with dbdrill wal-push.`;
+    if (r.statements.length === 0) return `Archiving of ${r.target} is already set up with ${r.tool ?? 'dbdrill wal-push'}.`;
     const lines = [...r.statements.map((s) => `${s};`), 'SELECT pg_reload_conf();'];
     if (!r.applied) {
       lines.push('', `Run these as a superuser, or again with --apply.${r.restartNeeded ? ' wal_level/archive_mode take effect only after a server restart.' : ''}`);

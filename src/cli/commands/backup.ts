@@ -31,8 +31,9 @@ export async function backupCommand(argv: string[]): Promise<number> {
   const jobsText = str(p, 'jobs') ?? '1';
   const jobs = Number(jobsText);
   if (!/^\d+$/.test(jobsText) || jobs < 1 || jobs > 64) throw usage(`--jobs "${jobsText}" must be a whole number from 1 to 64.`);
-  const checkpoint = str(p, 'checkpoint') ?? 'fast';
-  if (checkpoint !== 'fast' && checkpoint !== 'spread') throw usage(`--checkpoint "${checkpoint}" is not known; use fast or spread.`);
+  // Unset: the method's default (pg_basebackup: fast; pgBackRest: the target's start-fast).
+  const checkpoint = str(p, 'checkpoint');
+  if (checkpoint !== undefined && checkpoint !== 'fast' && checkpoint !== 'spread') throw usage(`--checkpoint "${checkpoint}" is not known; use fast or spread.`);
 
   const configDir = resolveConfigDir(str(p, 'config'));
   refuseIgnoredOptions(showTarget(configDir, name).engine, kind, str(p, 'jobs') !== undefined ? jobs : undefined, str(p, 'checkpoint') !== undefined);
@@ -42,7 +43,9 @@ export async function backupCommand(argv: string[]): Promise<number> {
   const m = await job.result;
   out.result({ ok: true, backup: m }, () => {
     const secs = m.finishedAt ? (Date.parse(m.finishedAt) - Date.parse(m.startedAt)) / 1000 : 0;
-    return `Backup ${m.id} complete: ${m.kind}, ${formatBytes(m.sizeBytes)} in ${m.files.length} file(s), ${formatDuration(secs)}.`;
+    // A backup kept in a method's own repository (pgBackRest) has no file list of dbdrill's.
+    const where = m.files.length > 0 ? ` in ${m.files.length} file(s)` : m.prior ? ` on top of ${m.prior}` : '';
+    return `Backup ${m.id} complete: ${m.kind} ${m.type}, ${formatBytes(m.sizeBytes)}${where}, ${formatDuration(secs)}.`;
   });
   return 0;
 }

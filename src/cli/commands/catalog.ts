@@ -24,15 +24,19 @@ export async function catalogCommand(argv: string[]): Promise<number> {
   const held = heldForCatalog(showTarget(configDir, name));
   const backups = held.size ? cat.backups.map((b) => ({ ...b, held: held.get(b.id) ?? [] })) : cat.backups;
   const heldCol = (id: string) => (held.size ? [heldText(held.get(id) ?? [])] : []);
+  // Chains (pgBackRest diff/incr): which backup each one was taken against.
+  const chained = cat.backups.some((b) => b.prior);
+  const priorCol = (prior: string | undefined) => (chained ? [prior ?? '—'] : []);
   out.result({ ...cat, backups }, () =>
     cat.backups.length === 0
       ? `No backups of ${cat.target} yet in ${cat.repo}; take one with: dbdrill backup ${cat.target} --kind logical`
       : table(
-          ['ID', 'KIND', 'TYPE', 'STATUS', 'STARTED', 'DURATION', 'SIZE', 'VERIFIED', ...(held.size ? ['HELD'] : [])],
+          ['ID', 'KIND', 'TYPE', ...(chained ? ['PRIOR'] : []), 'STATUS', 'STARTED', 'DURATION', 'SIZE', 'VERIFIED', ...(held.size ? ['HELD'] : [])],
           cat.backups.map((b) => [
             b.id,
             b.kind,
             b.type,
+            ...priorCol(b.prior),
             b.status,
             b.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
             b.durationSeconds === undefined ? '—' : formatDuration(b.durationSeconds),

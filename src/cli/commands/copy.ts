@@ -52,7 +52,7 @@ export async function copyCommand(argv: string[]): Promise<number> {
       if (!(e instanceof DbdrillError) || copies.length === 1 || e.code === 'aborted') throw e;
       // One copy that cannot be reached does not keep the others from being made.
       out.log(`FAIL copy ${c.name}: ${e.message}`);
-      reports.push({ target: target.name, copy: c.name, dest: c.dest, encrypted: false, files: 0, sent: 0, sentBytes: 0, verified: 0, verifiedBy: 'nothing to verify', failed: [{ file: '', why: e.message }], seconds: 0 });
+      reports.push({ target: target.name, copy: c.name, dest: c.dest, encrypted: false, files: 0, sent: 0, sentBytes: 0, verified: 0, verifiedBy: 'nothing to verify', failed: [{ file: '', why: e.message }], dropped: 0, seconds: 0 });
     }
   }
   const failed = reports.filter((r) => r.failed.length > 0);
@@ -60,7 +60,7 @@ export async function copyCommand(argv: string[]): Promise<number> {
     reports
       .map((r) =>
         r.failed.length === 0
-          ? `OK   copy ${r.copy} (${r.dest}): sent ${r.sent} file(s), ${formatBytes(r.sentBytes)}, verified ${r.verified} (${r.verifiedBy}); ${r.files} file(s) held${r.encrypted ? ', encrypted with age' : ''} (${r.seconds.toFixed(1)} s)`
+          ? `OK   copy ${r.copy} (${r.dest}): sent ${r.sent} file(s), ${formatBytes(r.sentBytes)}, verified ${r.verified} (${r.verifiedBy}); ${r.files} file(s) held${r.encrypted ? ', encrypted with age' : ''}${r.dropped ? `; dropped ${r.dropped} that prune removed from the primary` : ''} (${r.seconds.toFixed(1)} s)`
           : [`FAIL copy ${r.copy} (${r.dest}): ${r.failed.length} file(s) failed`, ...r.failed.map((f) => `     ${f.file ? `${f.file}${f.backup ? ` (backup ${f.backup})` : ''}: ` : ''}${f.why}`)].join('\n'),
       )
       .join('\n'),

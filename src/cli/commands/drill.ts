@@ -1,5 +1,6 @@
 import { resolveConfigDir } from '../../config/paths.js';
 import { formatDuration } from '../../config/duration.js';
+import { usage } from '../../errors.js';
 import { drillMarkdown, type DrillReport } from '../../drill/report.js';
 import { startDrill } from '../../ops/drill.js';
 import { listDrills, readDrill } from '../../ops/drill-history.js';
@@ -9,6 +10,7 @@ import { noExtraPositionals, parseCommand, requirePositional, str } from '../arg
 import { interruptSignal } from '../interrupt.js';
 import { Output } from '../output.js';
 import { table } from '../text-table.js';
+import { formatBytes } from '../../util/bytes.js';
 import { usageLine } from '../command-table.js';
 
 const DRILL = usageLine('drill');
@@ -18,14 +20,22 @@ const HISTORY = usageLine('drills');
 const secs = (s?: number) => (s === undefined || Number.isNaN(s) ? '—' : formatDuration(s));
 
 export async function drillCommand(argv: string[]): Promise<number> {
-  const p = parseCommand(argv, { to: { type: 'string' }, second: { type: 'string' }, backup: { type: 'string' }, rto: { type: 'string' }, rpo: { type: 'string' }, keep: { type: 'boolean' } }, DRILL);
+  const p = parseCommand(argv, { to: { type: 'string' }, second: { type: 'string' }, backup: { type: 'string' }, rto: { type: 'string' }, rpo: { type: 'string' }, keep: { type: 'boolean' }, from: { type: 'string' }, identity: { type: 'string' } }, DRILL);
   const name = requirePositional(p, 0, 'The target NAME', DRILL);
   noExtraPositionals(p, 1, DRILL);
   const to = parseRestoreTarget({ to: str(p, 'to') ?? 'latest' });
   const second = parseSecondArg(str(p, 'second'));
   checkSecondFor(second, to);
+  const from = str(p, 'from');
+  const identity = str(p, 'identity');
+  if (from === undefined && identity !== undefined) throw usage(`--identity decrypts a copy: give it with --from COPY; usage: ${DRILL}.`);
   const out = new Output(p.values.json === true);
-  const job = startDrill(resolveConfigDir(str(p, 'config')), name, { to, ...(second ? { second } : {}), rto: str(p, 'rto'), rpo: str(p, 'rpo'), keep: p.values.keep === true, backup: str(p, 'backup') }, interruptSignal());
+  const job = startDrill(
+    resolveConfigDir(str(p, 'config')),
+    name,
+    { to, ...(second ? { second } : {}), rto: str(p, 'rto'), rpo: str(p, 'rpo'), keep: p.values.keep === true, backup: str(p, 'backup'), ...(from !== undefined ? { from: { copy: from, ...(identity !== undefined ? { identity } : {}) } } : {}) },
+    interruptSignal(),
+  );
   out.follow(job);
   const r = await job.result;
   out.result(r, () => summary(r));
@@ -40,6 +50,7 @@ function summary(r: DrillReport): string {
     ...r.checks.map((c) => `  ${c.ok ? 'OK  ' : 'FAIL'} ${c.name}: ${c.detail}`),
     ...(r.notes ?? []).map((n) => `  note: ${n}`),
   ];
+  if (r.from) lines.splice(1, 0, `  from copy ${r.from.copy} alone: ${r.from.files} file(s), ${formatBytes(r.from.bytes)} fetched in ${secs(r.from.seconds)} (counted in the RTO's transfer)`);
   if (r.kept) lines.push(`  kept: ${r.kept.dataDir} on port ${r.kept.port}`);
   lines.push(`Report: dbdrill drill-report ${r.target} ${r.id}`);
   return lines.join('\n');

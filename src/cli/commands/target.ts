@@ -2,7 +2,9 @@ import { resolveConfigDir } from '../../config/paths.js';
 import type { Target } from '../../config/target.js';
 import type { ProbeResult } from '../../engines/probe-types.js';
 import { usage } from '../../errors.js';
-import { addTarget, listTargets, removeTarget, showTarget, testTarget } from '../../ops/targets.js';
+import type { MethodSetup } from '../../engines/contract.js';
+import { addTarget, listTargets, methodFiles, removeTarget, showTarget, startAddTarget, startEditTarget, testTarget } from '../../ops/targets.js';
+import { interruptSignal } from '../interrupt.js';
 import { noExtraPositionals, parseCommand, requirePositional, str } from '../args.js';
 import { Output } from '../output.js';
 import { table } from '../text-table.js';
@@ -38,7 +40,8 @@ export async function targetCommand(argv: string[]): Promise<number> {
     case 'copy-remove':
       return (await import('./copy.js')).copyRemoveCommand(rest);
     case 'edit':
-      return (await import('./copy.js')).targetEditCommand(rest);
+      // --method and its settings are the target's; --encrypt-to is about its copies.
+      return rest.some((a) => /^--(method|process-max|checkpoint)(=|$)/.test(a)) ? editMethod(rest) : (await import('./copy.js')).targetEditCommand(rest);
     default: {
       const guess = sub === undefined ? undefined : closest(sub, subcommandsOf('target'));
       throw usage(
@@ -50,7 +53,7 @@ export async function targetCommand(argv: string[]): Promise<number> {
   }
 }
 
-function add(argv: string[]): number {
+async function add(argv: string[]): Promise<number> {
   const p = parseCommand(
     argv,
     {
@@ -64,6 +67,9 @@ function add(argv: string[]): number {
       'password-file': { type: 'string' },
       rto: { type: 'string' },
       rpo: { type: 'string' },
+      method: { type: 'string' },
+      'process-max': { type: 'string' },
+      checkpoint: { type: 'string' },
     },
     USAGE.add,
   );
@@ -71,7 +77,7 @@ function add(argv: string[]): number {
   noExtraPositionals(p, 1, USAGE.add);
   const out = new Output(p.values.json === true);
   const configDir = resolveConfigDir(str(p, 'config'));
-  const target = addTarget(configDir, {
+  const input = {
     name,
     engine: str(p, 'engine'),
     host: str(p, 'host'),
@@ -83,9 +89,50 @@ function add(argv: string[]): number {
     passwordFile: str(p, 'password-file'),
     rto: str(p, 'rto'),
     rpo: str(p, 'rpo'),
-  });
-  out.result({ ok: true, target }, `Added target ${target.name} (${target.engine} ${target.host}:${target.port}); check it with: dbdrill target test ${target.name}`);
+    method: str(p, 'method'),
+    processMax: str(p, 'process-max'),
+    checkpoint: str(p, 'checkpoint'),
+  };
+  if (input.method === undefined) {
+    const target = addTarget(configDir, input);
+    out.result({ ok: true, target }, `Added target ${target.name} (${target.engine} ${target.host}:${target.port}); check it with: dbdrill target test ${target.name}`);
+    return 0;
+  }
+  // A method with a tool of its own is set up now (conf, stanza), so its first backup can run.
+  const job = startAddTarget(configDir, input, interruptSignal());
+  out.follow(job);
+  const { target, setup } = await job.result;
+  out.result({ ok: true, target, setup }, () =>
+    [`Added target ${target.name} (${target.engine} ${target.host}:${target.port}, method ${target.method ?? 'native'}).`, ...setupLines(setup)].join('\n'),
+  );
   return 0;
+}
+
+/** `target edit NAME --method M [--process-max N] [--checkpoint fast|spread]`. */
+export async function editMethod(argv: string[]): Promise<number> {
+  const u = usageLine('target', 'edit');
+  const p = parseCommand(argv, { method: { type: 'string' }, 'process-max': { type: 'string' }, checkpoint: { type: 'string' } }, u);
+  const name = requirePositional(p, 0, 'The target NAME', u);
+  noExtraPositionals(p, 1, u);
+  const out = new Output(p.values.json === true);
+  const configDir = resolveConfigDir(str(p, 'config'));
+  const method = str(p, 'method');
+  const changes: Record<string, unknown> = {};
+  if (method !== undefined) changes.method = method;
+  // Settings of the old method go with it; given ones are checked against the new one.
+  if (method !== undefined) Object.assign(changes, { processMax: undefined, checkpoint: undefined });
+  if (str(p, 'process-max') !== undefined) changes.processMax = str(p, 'process-max');
+  if (str(p, 'checkpoint') !== undefined) changes.checkpoint = str(p, 'checkpoint');
+  const job = startEditTarget(configDir, name, changes, interruptSignal());
+  out.follow(job);
+  const { target, setup } = await job.result;
+  out.result({ ok: true, target, setup }, () => [`Target ${target.name} now takes backups with method ${target.method ?? 'native'}.`, ...setupLines(setup)].join('\n'));
+  return 0;
+}
+
+function setupLines(setup: MethodSetup | undefined): string[] {
+  if (!setup) return [];
+  return [...setup.notes.map((n) => `  ${n}`), ...setup.files.map((f) => `  wrote ${f.path}`)];
 }
 
 function list(argv: string[]): number {
@@ -112,7 +159,10 @@ async function show(argv: string[]): Promise<number> {
   const target = showTarget(resolveConfigDir(str(p, 'config')), name);
   const { copiesView, copiesText } = await import('../../copies/view.js');
   const copies = copiesView(target);
-  out.result({ target, copies }, () => `${describe(target)}\n${copiesText(copies)}`);
+  const files = await methodFiles(target);
+  out.result({ target, copies, ...(files.length ? { files } : {}) }, () =>
+    [describe(target), copiesText(copies), ...files.map((f) => `--- ${f.path}\n${f.text.replace(/\n$/, '')}`)].join('\n'),
+  );
   return 0;
 }
 
@@ -149,6 +199,9 @@ function describe(t: Target): string {
     ['password', t.passwordEnv ? `from $${t.passwordEnv}` : t.passwordFile ? `from file ${t.passwordFile}` : 'none configured'],
     ['rto', t.rto ?? '—'],
     ['rpo', t.rpo ?? '—'],
+    ['method', t.method ?? 'native'],
+    ...(t.processMax !== undefined ? ([['processes', String(t.processMax)]] as [string, string][]) : []),
+    ...(t.checkpoint !== undefined ? ([['checkpoint', t.checkpoint]] as [string, string][]) : []),
   ];
   return rows.map(([k, v]) => `${k.padEnd(11)}${v}`).join('\n');
 }

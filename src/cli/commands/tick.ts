@@ -27,11 +27,20 @@ export async function tickCommand(argv: string[]): Promise<number> {
   const report = await runTick(configDir, { wait: p.values.wait === true });
   out.result(report, () => render(report));
   const runs = report.targets.flatMap((t) => t.runs ?? []);
-  return report.targets.some((t) => t.action === 'error') || runs.some((r) => r.status !== 'ok') ? 1 : 0;
+  // A copy that failed leaves the backup one disk from lost: cron mails it like a failed run.
+  const copyFailed = runs.some((r) => Array.isArray(r.result?.copies) && (r.result.copies as { ok?: unknown }[]).some((c) => c.ok !== true));
+  return report.targets.some((t) => t.action === 'error') || runs.some((r) => r.status !== 'ok') || copyFailed ? 1 : 0;
 }
 
 const runLine = (r: RunRecord) =>
-  `    ran ${r.job}${r.slot ? ` (${r.slot})` : ''}: ${r.status.toUpperCase()}${r.result?.backup ? ` backup ${String(r.result.backup)}` : ''}${r.result?.drill ? ` drill ${String(r.result.drill)}` : ''}${r.error ? ` — ${r.error}` : ''}`;
+  `    ran ${r.job}${r.slot ? ` (${r.slot})` : ''}: ${r.status.toUpperCase()}${r.result?.backup ? ` backup ${String(r.result.backup)}` : ''}${r.result?.drill ? ` drill ${String(r.result.drill)}` : ''}${copiesText(r.result?.copies)}${r.error ? ` — ${r.error}` : ''}`;
+
+/** ", copied to nas ✓ offsite FAILED (why)" for a backup the policy sent to its copies. */
+function copiesText(copies: unknown): string {
+  if (!Array.isArray(copies) || copies.length === 0) return '';
+  const one = (c: { copy?: unknown; ok?: unknown; error?: unknown }) => `${String(c.copy)} ${c.ok === true ? '✓' : `FAILED${c.error ? ` (${String(c.error)})` : ''}`}`;
+  return `, copied to ${copies.map((c) => one(c as Record<string, unknown>)).join(' ')}`;
+}
 
 function render(r: TickReport): string {
   if (r.targets.length === 0) return `tick ${r.at}: no target has a policy; set one with dbdrill policy set NAME --full "0 2 * * 0".`;

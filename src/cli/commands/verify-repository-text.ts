@@ -4,7 +4,13 @@ const mark = (ok: boolean) => (ok ? 'OK  ' : 'FAIL');
 
 /** The whole-repository verify report as lines: backups, archive ranges, replays, verdict. */
 export function repositoryText(r: RepoVerifyReport): string {
-  const lines: string[] = [`Backups (${r.backups.length}):`];
+  const lines: string[] = [];
+  if (r.method) {
+    const m = r.method;
+    lines.push(`${mark(m.ok)} ${m.name} repository: ${m.checked.backups} backup(s), ${m.checked.archived} archived WAL file(s) checked${m.ok ? ', all intact' : ''}`);
+    for (const f of m.findings) lines.push(`FAIL ${f}`);
+  }
+  if (r.backups.length > 0 || !r.method) lines.push(`Backups (${r.backups.length}):`);
   for (const b of r.backups) {
     const tag = b.status === 'skipped' ? '--  ' : mark(b.status === 'ok');
     lines.push(`${tag} ${b.backup} ${b.kind} ${b.type}: ${b.reason}${b.statusAfter === 'corrupt' && b.statusBefore !== 'corrupt' ? ' — now marked corrupt' : b.statusBefore === 'corrupt' && b.statusAfter === 'complete' ? ' — complete again' : ''}`);
@@ -22,7 +28,7 @@ export function repositoryText(r: RepoVerifyReport): string {
   }
   lines.push(
     r.ok
-      ? `Repository of ${r.target} verified: ${r.backups.filter((b) => b.status === 'ok').length} backup(s) intact${r.archive ? `, archive intact and continuous from every backup to its end` : ''}.`
+      ? `Repository of ${r.target} verified: ${r.backups.filter((b) => b.status === 'ok').length + (r.method?.checked.backups ?? 0)} backup(s) intact${r.archive ? `, archive intact and continuous from every backup to its end` : ''}.`
       : `Repository of ${r.target} FAILED verification: ${r.problems.length} problem(s).`,
   );
   return lines.join('\n');

@@ -4,6 +4,8 @@ import { invalid } from '../../errors.js';
 import { runTool } from '../../runner/run.js';
 import { findTool, type Tool } from '../../runner/tools.js';
 import type { EngineContext } from '../context.js';
+import type { LogFetcher, ServerLogFiles } from '../contract.js';
+import type { ProbeResult } from '../probe-types.js';
 import { forwardToolEvents } from '../tool-events.js';
 import { connectMysql } from './client.js';
 import { myConnArgs, mySecret } from './connection-args.js';
@@ -97,4 +99,16 @@ export async function fetchBinlogs(ctx: EngineContext, target: Target, tool: Too
     }
     throw e;
   }
+}
+
+/** The server's binary logs as binlog-sync reads them (the contract's archivePull.list). */
+export async function listServerLogFiles(target: Target, opts: { rotate?: boolean }): Promise<ServerLogFiles> {
+  const server = await readServerBinlogs(target, opts);
+  return { rotated: server.rotated, files: server.files, ...(server.current ? { current: server.current } : {}), closed: closedBinlogs(server) };
+}
+
+/** The binlog tool of the probed server's flavor, ready to copy closed binlogs (archivePull.fetcher). */
+export async function binlogFetcher(probe: ProbeResult): Promise<LogFetcher> {
+  const tool = await findBinlogTool(probe.flavor === 'mariadb' ? 'mariadb' : 'mysql');
+  return (ctx, target, names, dir) => fetchBinlogs(ctx, target, tool, names, dir);
 }

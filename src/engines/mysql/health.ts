@@ -4,11 +4,12 @@ import { deriveMysqlBinlog } from '../../health/mysql-derive.js';
 import type { MysqlSample } from '../../health/mysql-sample.js';
 import { mysqlSource } from '../../health/sources.js';
 import type { EngineHealthOptions, EngineHealthSampler } from '../contract.js';
+import { continuedSeries } from '../../health/sample-history.js';
 
 /** MySQL/MariaDB's health: the binary log and binlog-sync's recorded runs, derived into archiving checks. */
 export function mysqlHealthSampler(target: Target, o: EngineHealthOptions): EngineHealthSampler {
   const src = mysqlSource(target, o.timeoutMs);
-  const series: MysqlSample[] = o.seed?.engine === 'mysql' ? o.seed.samples.slice(-o.size) : [];
+  const series: MysqlSample[] = continuedSeries('mysql', o.seed, o.size).samples;
   return {
     async sample() {
       let s = await src.sample();

@@ -45,6 +45,11 @@ export const mysqlEngine: EngineModule = {
     replayStep: 'replay binlogs',
     pick: async (ctx, target, requested, opts) => (await import('./drill.js')).mysqlDrill.pick(ctx, target, requested, opts),
   },
+  // binlog-sync pulls the binary logs over the replication protocol; the server pushes nothing.
+  archivePull: {
+    list: async (target, opts) => (await import('./binlog-server.js')).listServerLogFiles(target, opts),
+    fetcher: async (probe) => (await import('./binlog-server.js')).binlogFetcher(probe),
+  },
   sandbox: {
     server: 'MariaDB',
     account: 'mysql',

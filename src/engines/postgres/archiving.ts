@@ -16,13 +16,14 @@ function sqlString(v: string): string {
  * ALTER SYSTEM statements to show (and with apply, to run). wal_level and archive_mode need a
  * restart; archive_command and archive_timeout a reload.
  */
-export async function pgEnableArchiving(target: Target, opts: ArchivingRequest): Promise<ArchivingPlan> {
+export async function pgEnableArchiving(target: Target, opts: ArchivingRequest, method?: { command: string }): Promise<ArchivingPlan> {
   const probe = await probePostgres(target);
   const repo = new Repository(target.repo);
   repo.ensure(target, probe.systemId);
   // Batching (a spool record answered by the shell) unless told not to: it is what keeps a busy
   // server's .ready backlog from growing (README "WAL that keeps up").
-  const command = archiveCommand(target.repo, { compress: opts.compress, ...(opts.batch === false ? {} : { batch: { systemId: probe.systemId } }) });
+  // A method with a tool of its own (pgBackRest's archive-push) brings its command; set up with the target.
+  const command = method?.command ?? archiveCommand(target.repo, { compress: opts.compress, ...(opts.batch === false ? {} : { batch: { systemId: probe.systemId } }) });
   const warnings: string[] = [];
 
   const client = await connectPostgres(target);
@@ -52,7 +53,9 @@ export async function pgEnableArchiving(target: Target, opts: ArchivingRequest):
 
     // The server's own user runs wal-push: on this host it must reach node, dbdrill and the repository.
     const local = ['127.0.0.1', 'localhost', '::1'].includes(target.host);
-    if (local && cur.data_directory) {
+    if (method) {
+      // The method's setup already made its directories for the server's user.
+    } else if (local && cur.data_directory) {
       try {
         const owner = statSync(cur.data_directory);
         const wal = prepareWalDir(target.repo, process.getuid?.() === 0 && owner.uid !== 0 ? owner : undefined);

@@ -3,11 +3,12 @@ import { derivePgArchive } from '../../health/pg-derive.js';
 import type { PgSample } from '../../health/pg-sample.js';
 import { postgresSource } from '../../health/sources.js';
 import type { EngineHealthOptions, EngineHealthSampler } from '../contract.js';
+import { continuedSeries } from '../../health/sample-history.js';
 
 /** PostgreSQL's health: the archiver's statistics sampled over time, derived into archiving checks. */
 export function pgHealthSampler(target: Target, o: EngineHealthOptions): EngineHealthSampler {
   const src = postgresSource(target, o.timeoutMs);
-  const series: PgSample[] = o.seed?.engine === 'postgres' ? o.seed.samples.slice(-o.size) : [];
+  const series: PgSample[] = continuedSeries('postgres', o.seed, o.size).samples;
   return {
     async sample() {
       const s = await src.sample();

@@ -3,49 +3,91 @@
  * implementation on first use, so asking the registry for this engine costs one small module.
  */
 import type { Target } from '../../config/target.js';
-import type { EngineMethod, EngineModule } from '../contract.js';
+import type { RecoverableWindow } from '../../pitr/window.js';
+import type { EngineContext } from '../context.js';
+import type { ArchivingPlan, ArchivingRequest, EngineMethod, EngineModule, PitrReport, PitrRequest } from '../contract.js';
+import { pgbackrestFilesSync } from './pgbackrest/files.js';
 import { invalid } from '../../errors.js';
 
-const methods: Record<string, EngineMethod> = {
+/**
+ * A PostgreSQL method row: the contract's members, plus what differs inside this engine when the
+ * method keeps its own archive (the window, point-in-time restore and archive_command read it).
+ */
+interface PgMethod extends EngineMethod {
+  readWindow?(target: Target): Promise<RecoverableWindow>;
+  pointInTimeRestore?(ctx: EngineContext, target: Target, req: PitrRequest): Promise<PitrReport>;
+  enableArchiving?(target: Target, req: ArchivingRequest): Promise<ArchivingPlan>;
+}
+
+const pgbr = () => import('./pgbackrest/method.js');
+
+const methods: Record<string, PgMethod> = {
   native: {
     name: 'native',
     backupTypes: { logical: ['full'], physical: ['full'] },
+    refuseType: (target, _kind, type) =>
+      `--type ${type} needs a method that takes ${type === 'diff' ? 'differential' : 'incremental'} backups; target "${target.name}" uses pg_basebackup, which takes full ones only: drop --type, or switch the target with dbdrill target edit ${target.name} --method pgbackrest.`,
     async backup(ctx, target, probe, dir, req, recordTool) {
       return req.kind === 'logical'
         ? (await import('./logical-backup.js')).pgLogicalBackup(ctx, target, probe, dir, { jobs: req.jobs, digests: req.digests, recordTool })
         : (await import('./physical-backup.js')).pgPhysicalBackup(ctx, target, probe, dir, { checkpoint: req.checkpoint, recordTool });
     },
   },
-  // The adapter (src/engines/postgres/pgbackrest) is built; dbdrill backup does not reach it yet.
+  // pgBackRest keeps its own repository (<repo>/pgbackrest) and catalog; logical backups stay pg_dump's.
   pgbackrest: {
     name: 'pgbackrest',
-    backupTypes: { logical: [], physical: ['full', 'diff', 'incr'] },
-    unwired: 'pgBackRest backups are not wired into dbdrill backup yet; take a native backup.',
+    backupTypes: { logical: ['full'], physical: ['full', 'diff', 'incr'] },
+    async backup(ctx, target, probe, dir, req, recordTool) {
+      return (await import('./logical-backup.js')).pgLogicalBackup(ctx, target, probe, dir, { jobs: req.jobs, digests: req.digests, recordTool });
+    },
+    refuseType: (target, kind, type) => `A ${kind} backup is always full; drop --type ${type} or use --kind physical (pgBackRest) on target "${target.name}".`,
+    ownCatalog: {
+      kinds: ['physical'],
+      take: async (ctx, target, probe, req) => (await pgbr()).takePgbackrestBackup(ctx, target, probe, req),
+      list: async (target, signal) => (await pgbr()).listPgbackrestBackups(target, signal),
+    },
+    setUp: async (ctx, target) => (await pgbr()).setUpPgbackrest(ctx, target),
+    files: (target) => pgbackrestFilesSync(target),
+    verifyRepository: async (ctx, target) => (await pgbr()).verifyPgbackrest(ctx, target),
+    readWindow: async (target) => {
+      const { pgbackrestOf } = await pgbr();
+      return (await (await import('./pgbackrest/window.js')).readPgbackrestArchive(await pgbackrestOf(target), target.name)).window;
+    },
+    pointInTimeRestore: async (ctx, target, req) => (await import('./pgbackrest/pitr.js')).runPgbackrestPitr(ctx, target, req),
+    enableArchiving: async (target, req) => {
+      const { pgEnableArchiving } = await import('./archiving.js');
+      return (await pgbr()).enablePgbackrestArchiving(target, req, (command) => pgEnableArchiving(target, req, { command }));
+    },
   },
 };
+
+function methodOf(target: Target): PgMethod {
+  const name = target.method ?? 'native';
+  const m = methods[name];
+  if (!m) throw invalid(`Target "${target.name}" names the method "${name}", which PostgreSQL does not have; use one of ${Object.keys(methods).join(', ')}.`);
+  return m;
+}
 
 export const postgresEngine: EngineModule = {
   engine: 'postgres',
   label: 'PostgreSQL',
   methods,
-  methodOf(target: Target) {
-    const name = (target as Target & { method?: string }).method ?? 'native';
-    const m = methods[name];
-    if (!m) throw invalid(`Target "${target.name}" names the method "${name}", which PostgreSQL does not have; use one of ${Object.keys(methods).join(', ')}.`);
-    return m;
-  },
+  methodOf,
   probe: async (target) => (await import('./probe.js')).probePostgres(target),
   verifyStructure: async (ctx, m, dir) => (await import('./restore-check.js')).verifyStructure(ctx, m, dir),
   restoreCheck: async (ctx, target, m, dir) => (await import('./restore-check.js')).restoreCheck(ctx, target, m, dir),
   logicalRestore: async (ctx, target, m, dir, req) => (await import('./logical-restore-report.js')).pgLogicalRestoreReport(ctx, target, m, dir, req),
-  readWindow: async (target) => (await (await import('./pitr.js')).readArchive(target)).window,
-  pointInTimeRestore: async (ctx, target, req) => (await import('./pitr.js')).runPitrRestore(ctx, target, req),
-  enableArchiving: async (target, req) => (await import('./archiving.js')).pgEnableArchiving(target, req),
+  readWindow: async (target) => (await methodOf(target).readWindow?.(target)) ?? (await (await import('./pitr.js')).readArchive(target)).window,
+  pointInTimeRestore: async (ctx, target, req) => (await methodOf(target).pointInTimeRestore?.(ctx, target, req)) ?? (await import('./pitr.js')).runPitrRestore(ctx, target, req),
+  enableArchiving: async (target, req) => (await methodOf(target).enableArchiving?.(target, req)) ?? (await import('./archiving.js')).pgEnableArchiving(target, req),
   healthSampler: async (target, opts) => (await import('./health.js')).pgHealthSampler(target, opts),
   archive: async () => (await import('./archive.js')).pgArchive,
   drill: {
     replayStep: 'replay WAL',
     pick: async (ctx, target, requested, opts) => (await import('./drill.js')).pgDrill.pick(ctx, target, requested, opts),
+  },
+  training: {
+    connect: async (target) => (await import('./training.js')).connectTraining(target),
   },
   sandbox: {
     server: 'PostgreSQL',

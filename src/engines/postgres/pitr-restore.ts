@@ -52,14 +52,14 @@ function confValue(v: string): string {
  * postgresql.conf). archive_mode=off keeps the restored copy from archiving into the production
  * archive; recovery_target_action=promote because the default, pause, leaves it waiting silently.
  */
-export function writeRecoveryConfig(dataDir: string, m: Manifest, settings: Record<string, string>, restoreCommand: string, port: number): void {
+export function writeRecoveryConfig(dataDir: string, m: Manifest, settings: Record<string, string>, restoreCommand: string, port: number, serverName?: string): void {
   const major = Number(m.serverVersion.split('.')[0]);
   appendRestoredServerConfig(dataDir, `point-in-time restore of ${m.target} from backup ${m.id}`, {
     restore_command: restoreCommand,
     ...settings,
     recovery_target_action: 'promote',
     archive_mode: 'off',
-    ...restoredServerSettings(dataDir, port, major),
+    ...restoredServerSettings(dataDir, port, major, serverName),
   });
   writeFileSync(join(dataDir, 'recovery.signal'), '', { mode: 0o600 });
 }
@@ -68,9 +68,12 @@ export function writeRecoveryConfig(dataDir: string, m: Manifest, settings: Reco
  * Where a restored server listens and logs, whoever wrote its recovery settings (dbdrill, or
  * pgBackRest's restore): its own port on 127.0.0.1 and socket, and nothing from the source host.
  */
-export function restoredServerSettings(dataDir: string, port: number, major: number): Record<string, string> {
+export function restoredServerSettings(dataDir: string, port: number, major: number, serverName?: string): Record<string, string> {
   return {
     port: String(port),
+    // The copied postgresql.conf names the source's cluster (a sandbox's is dbdrill-sandbox-…):
+    // without this, ps shows the restored server's processes under the source's name.
+    ...(serverName ? { cluster_name: serverName } : {}),
     listen_addresses: '127.0.0.1',
     unix_socket_directories: dataDir,
     // The copied settings may name files that exist only on the source host.

@@ -146,7 +146,7 @@ export async function runPitrRestore(ctx: EngineContext, target: Target, req: Pi
 
   const repo = new Repository(target.repo);
   await ctx.step('unpack base backup', () => unpackBaseBackup(ctx, repo.backupDir(backup.id), dataDir));
-  await ctx.step('configure recovery', async () => writeRecoveryConfig(dataDir, backup, plan.settings, restoreCommand(target.repo), req.port));
+  await ctx.step('configure recovery', async () => writeRecoveryConfig(dataDir, backup, plan.settings, restoreCommand(target.repo), req.port, req.serverName));
   const logFile = join(dataDir, 'dbdrill-restore.log');
   const check = replayCheckOf(plan);
   const outcome = await ctx.step('replay WAL', () => runRecovery(ctx, dataDir, Number(backup.serverVersion.split('.')[0]), { segments: plan.segments, startLsn: plan.startLsn, endLsn: plan.endLsn, check }, logFile));

@@ -1,0 +1,69 @@
+import { resolve } from 'node:path';
+import type { Target } from '../../../config/target.js';
+import { invalid } from '../../../errors.js';
+import { isoMicros } from '../../../pitr/micros.js';
+import { planRestore } from '../../../pitr/plan.js';
+import { replayCheckOf } from '../../../pitr/reached.js';
+import type { EngineContext } from '../../context.js';
+import type { PitrReport, PitrRequest } from '../../restore-types.js';
+import { checkDestination, stopShortRecovery } from '../pitr-restore.js';
+import { pgbackrestOf } from './method.js';
+import { pgbackrestPitrRestore } from './restore.js';
+import { readPgbackrestArchive } from './window.js';
+
+/**
+ * `dbdrill restore NAME --to …` on a pgBackRest target: dbdrill's planner picks the set (the
+ * newest one consistent before the target) from pgBackRest's catalog and archive and refuses what
+ * native restores refuse; pgBackRest restores that set with --set and the recovery target, and
+ * dbdrill follows the replay and proves the point reached as for native restores.
+ */
+export async function runPgbackrestPitr(ctx: EngineContext, target: Target, req: PitrRequest): Promise<PitrReport> {
+  const t0 = performance.now();
+  if (req.repo !== undefined) throw invalid(`Target "${target.name}" keeps its backups in pgBackRest's repository, which dbdrill copies do not hold; restore from the target's own repository (drop --from).`);
+  const dataDir = resolve(req.into);
+  const pb = await pgbackrestOf(target);
+  const view = await ctx.step('plan', () => readPgbackrestArchive(pb, target.name, { signal: ctx.signal }));
+  const plan = planRestore(req.target, view.manifests, view.inventory, view.window, view.lastCommit, { backup: req.backup, timeline: req.timeline, timelineHistory: req.timeline ? view.history(req.timeline) : undefined });
+  if (req.exclusive) plan.settings.recovery_target_inclusive = 'false';
+  const { backup, ...rest } = plan;
+  const planOut = { ...rest, archive: 'wal' as const, backup: backup.id };
+  ctx.emit({ type: 'log', level: 'info', text: `plan: pgBackRest set ${backup.id}, WAL ${plan.walFrom}…${plan.walTo} (${plan.segments} segment(s)), ${Object.entries(plan.settings).map(([k, v]) => `${k}=${v}`).join(', ')}` });
+  for (const n of plan.notes) ctx.emit({ type: 'log', level: 'info', text: n });
+  if (req.dryRun) {
+    await ctx.step('check destination', () => checkDestination(dataDir, req.port));
+    return { target: target.name, plan: planOut, dataDir, port: req.port, seconds: (performance.now() - t0) / 1000, dryRun: true };
+  }
+  const serverMajor = Number(backup.serverVersion.split('.')[0]);
+  const outcome = await pgbackrestPitrRestore(ctx, pb, {
+    set: backup.id,
+    target: req.target,
+    timeline: plan.timeline,
+    ...(req.exclusive ? { exclusive: true } : {}),
+    dataDir,
+    port: req.port,
+    targetName: target.name,
+    serverMajor,
+    expect: { segments: plan.segments, startLsn: plan.startLsn, endLsn: plan.endLsn, check: replayCheckOf(plan) },
+  });
+  const proven = await ctx.step('check the point reached', () => stopShortRecovery(outcome, dataDir));
+  ctx.emit({ type: 'log', level: 'info', text: proven });
+  const s = outcome.state;
+  return {
+    target: target.name,
+    plan: planOut,
+    dataDir,
+    port: req.port,
+    pid: outcome.pid,
+    logFile: resolve(dataDir, 'dbdrill-restore.log'),
+    reached: {
+      ...(s.lastCommitMicros !== undefined ? { lastCommitAt: isoMicros(s.lastCommitMicros) } : {}),
+      ...(s.stoppedBefore ? { stoppedBeforeXid: s.stoppedBefore.xid, stoppedBeforeCommitAt: isoMicros(s.stoppedBefore.micros) } : {}),
+      ...(s.redoDoneAt ? { redoDoneAt: s.redoDoneAt } : {}),
+      proven,
+    },
+    ...(s.newTimeline ? { timeline: s.newTimeline } : {}),
+    segmentsRestored: s.restored.length,
+    seconds: (performance.now() - t0) / 1000,
+    dryRun: false,
+  };
+}
