@@ -222,9 +222,10 @@ describe('point-in-time restore of MariaDB from a physical backup', () => {
     expect(report.backup).toBe(m.id);
     expect(report.steps.map((s) => [s.name, s.status])).toEqual([
       ['pick backup', 'done'], ['verify backup files', 'done'], ['provision scratch instance', 'done'], ['restore base', 'done'],
-      ['replay binlogs', 'done'], ['verify', 'done'], ['measure', 'done'], ['tear down', 'done'],
+      ['apply incrementals', 'skipped'], ['replay binlogs', 'done'], ['verify', 'done'], ['measure', 'done'], ['tear down', 'done'],
     ]);
     expect(report.steps.find((s) => s.name === 'restore base')!.detail).toBe(`copied ${m.sizeBytes} bytes of data files`);
+    expect(report.steps.find((s) => s.name === 'apply incrementals')!.detail).toBe(`backup ${m.id} is a full backup: nothing to apply`);
     expect(report.checks.map((c) => [c.name, c.ok])).toEqual([['accepts connections', true], ['replay reached the target', true], ['CHECK TABLE', true]]);
     expect(report.checks[1]!.detail).toMatch(/^mysql-bin\.\d{6}:\d+ \(after transaction \d+-\d+-\d+ of [0-9: -]+Z\), as planned$/);
     expect(report.rto!.transferSeconds).toBeGreaterThan(0);

@@ -18,7 +18,7 @@ import { BackupRun, runNoun } from './BackupRun.js';
 import { catalogReducer, initialCatalog, KINDS, selectedEntry, suggestedDbname, visibleRows, type CatalogRun, type CatalogState, type ManifestSlot } from './catalogState.js';
 import { LogicalRestoreFormView, RESTORE_FORM_HEIGHT } from './LogicalRestoreForm.js';
 import { editText } from '../widgets/TextField/TextField.js';
-import { BACKUP_COLUMNS } from './columns.js';
+import { backupColumns } from './columns.js';
 import { DetailsPane, maxScroll } from './DetailsPane.js';
 import { detailLines } from './details.js';
 import { KIND_CHOICE_HEIGHT, KindChoice } from './KindChoice.js';
@@ -290,7 +290,7 @@ export function CatalogScreen(): ReactNode {
       )}
       {filterShown && <FilterLine text={state.filter} editing={state.filterEditing} width={width} matches={rows.length} />}
       <DataTable
-        columns={BACKUP_COLUMNS}
+        columns={backupColumns(state.list?.backups ?? [])}
         rows={state.focus === 'details' && entry ? [entry] : rows}
         rowKey={(r) => r.id}
         selected={state.focus === 'details' ? 0 : state.selected}

@@ -8,6 +8,7 @@ import type { JobStore } from '../hooks/jobStore.js';
 import { clampIndex } from '../widgets/DataTable/fit.js';
 import { matchesFilter } from '../widgets/FilterLine/FilterLine.js';
 import type { Marker } from '../widgets/StatusMarker/StatusMarker.js';
+import { chainOrder } from './chainTree.js';
 import { filterFields } from './columns.js';
 
 /** A job started from the catalog: a backup, a verify of one backup, or of the whole repository. */
@@ -118,7 +119,7 @@ export const initialCatalog: CatalogState = {
 };
 
 export function visibleRows(state: CatalogState): CatalogEntry[] {
-  return (state.list?.backups ?? []).filter((e) => matchesFilter(filterFields(e), state.filter));
+  return chainOrder(state.list?.backups ?? []).filter((e) => matchesFilter(filterFields(e), state.filter));
 }
 
 export function selectedEntry(state: CatalogState): CatalogEntry | undefined {

@@ -3,6 +3,7 @@ import type { CatalogEntry } from '../../src/ops/catalog.js';
 import { formatBytes } from '../../src/util/bytes.js';
 import { shortUtc } from '../text/time.js';
 import type { Column } from '../widgets/DataTable/DataTable.js';
+import { typeText } from './chainTree.js';
 import { markerColor, type Marker } from '../widgets/StatusMarker/StatusMarker.js';
 
 const UNKNOWN = '—';
@@ -51,7 +52,16 @@ export const BACKUP_COLUMNS: readonly Column<CatalogEntry>[] = [
   },
 ];
 
+/**
+ * The columns for these rows: when a diff or incr is listed, the type column grows by one cell so
+ * each shows the branch (└incr) that hangs it under its full (chainOrder puts it there).
+ */
+export function backupColumns(rows: readonly CatalogEntry[]): readonly Column<CatalogEntry>[] {
+  if (!rows.some((e) => e.prior !== undefined)) return BACKUP_COLUMNS;
+  return BACKUP_COLUMNS.map((c) => (c.header === 'type' ? { ...c, width: 5, value: typeText } : c));
+}
+
 /** The words a filter matches: id, kind, type, status (as stored and as shown) and verification. */
 export function filterFields(e: CatalogEntry): string[] {
-  return [e.id, e.kind, e.type, e.status, statusMarker(e), verifiedText(e)];
+  return [e.id, e.kind, e.type, ...(e.prior ? [e.prior] : []), e.status, statusMarker(e), verifiedText(e)];
 }

@@ -42,6 +42,19 @@ export function detailLines(m: Manifest, entry: CatalogEntry | undefined, width:
   add('started', `${utc(m.startedAt)}${m.finishedAt ? `, finished ${utc(m.finishedAt)}${took}` : ''}`);
   if (status === 'interrupted') add('', 'marked running, but the process writing it is gone: it will never complete.');
   if (m.error) add('error', m.error, 'FAIL');
+  // What a restore of a diff or incr reads comes first: it is what the backup is worth.
+  if (m.prior) add('taken on', `${m.type === 'diff' ? 'full' : 'the chain\'s newest'} backup ${m.prior} (only pages changed since it)`);
+  const reads = entry?.reads;
+  if (reads && reads.length > 0) {
+    const sum = reads.reduce((n, r) => n + r.sizeBytes, 0);
+    add('restoring', entry?.broken ? `cannot be read: ${entry.broken}` : `reads ${reads.length} backups, ${formatBytes(sum)}, oldest first:`, entry?.broken ? 'FAIL' : undefined);
+    const room = Math.max(8, textRoom - 2 - 5 - 9);
+    for (const r of reads) {
+      const size = r.status === 'missing' ? 'missing' : formatBytes(r.sizeBytes);
+      out.push({ label: '', text: `${fit(r.type, 4)} ${fit(truncateEnd(r.id, room), Math.min(room, 18))} ${fit(size, 9, 'right')}${r.status !== 'complete' && r.status !== 'missing' ? ` ${r.status}` : ''}` });
+    }
+  }
+
   add('server', `${ENGINE_NAMES[m.engine]} ${m.serverVersion}${m.database ? `, database ${m.database}` : ''}`);
   add('tool', `${m.tool.name || '—'} ${m.tool.version}${m.format ? ` (${m.format})` : ''}`);
   if (m.tool.argv.length > 0) add('argv', m.tool.argv.join(' '));
@@ -60,6 +73,7 @@ export function detailLines(m: Manifest, entry: CatalogEntry | undefined, width:
     if (my.gtid) add('GTID', my.gtid);
   }
 
+  if (my && my.fromLsn !== undefined && my.toLsn !== undefined) add('InnoDB LSN', `${my.fromLsn} → ${my.toLsn}`);
   const total = m.files.reduce((n, f) => n + f.bytes, 0);
   add('files', m.files.length === 0 ? 'none recorded' : `${m.files.length} file${m.files.length === 1 ? '' : 's'}, ${formatBytes(total)}`);
   // path  size  sha256 0123456789ab

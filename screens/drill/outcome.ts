@@ -9,7 +9,7 @@ export function rtoText(r: DrillReport): string {
   const rto = r.rto;
   if (!rto) return 'RTO —';
   const objective = rto.objectiveSeconds !== undefined ? ` · objective ${secs(rto.objectiveSeconds)}` : ' · no objective';
-  return `RTO ${secs(rto.seconds)} (transfer ${secs(rto.transferSeconds)}, replay ${secs(rto.replaySeconds)})${objective}${verdict(rto.ok)}`;
+  return `RTO ${secs(rto.seconds)} (transfer ${secs(rto.transferSeconds)}${rto.applySeconds !== undefined ? `, apply ${secs(rto.applySeconds)}` : ''}, replay ${secs(rto.replaySeconds)})${objective}${verdict(rto.ok)}`;
 }
 
 export function rpoText(r: DrillReport): string {

@@ -107,8 +107,10 @@ export interface MysqlRestorePlan {
   stopAt?: Date;
   /** --stop-position in the last file: replay stops before the event there (GTID and position targets). */
   stopPosition?: number;
-  /** The dump's bytes plus the binlog bytes replay reads. */
+  /** The dump's bytes plus the binlog bytes replay reads (and every member a diff/incr's chain reads). */
   estimatedBytes: number;
+  /** A diff or incr: every backup the restore reads, its full first, with the bytes of each. */
+  chain?: { id: string; type: Manifest['type']; bytes: number }[];
   notes: string[];
   /**
    * --to latest only: replay cannot reach the newest binlog the archive holds or recorded (a

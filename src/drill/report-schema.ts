@@ -45,7 +45,7 @@ export const DrillReportSchema = loose({
   checks: list(loose({ name: text(), ok: flag(), detail: text(), expected: v.optional(text()), actual: v.optional(text()) })),
   notes: v.optional(list(text())),
   rto: v.optional(
-    loose({ seconds: measured(), transferSeconds: measured(), replaySeconds: measured(), objectiveSeconds: v.optional(seconds()), ok: v.optional(flag()) }),
+    loose({ seconds: measured(), transferSeconds: measured(), replaySeconds: measured(), applySeconds: v.optional(measured()), objectiveSeconds: v.optional(seconds()), ok: v.optional(flag()) }),
   ),
   rpo: v.optional(
     loose({ seconds: measured(), lastCommitAt: v.optional(isoTime()), reference: text(), objectiveSeconds: v.optional(seconds()), ok: v.optional(flag()) }),

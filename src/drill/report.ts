@@ -21,6 +21,9 @@ export interface DrillCheckResult {
 }
 
 /** One drill, as stored in <repo>/drills/<id>.json and printed by drill-report. */
+/** The drill step that applies a chain's diffs and incrs onto its full, between restore base and replay. */
+export const APPLY_STEP = 'apply incrementals';
+
 export interface DrillReport {
   formatVersion: 1;
   id: string;
@@ -38,7 +41,7 @@ export interface DrillReport {
   /** What verification could not cover and why, in words (e.g. no table counts to compare). */
   notes?: string[];
   /** Measured recovery time: drill start to a verified, connectable instance. */
-  rto?: { seconds: number; transferSeconds: number; replaySeconds: number; objectiveSeconds?: number; ok?: boolean };
+  rto?: { seconds: number; transferSeconds: number; replaySeconds: number; /** A chain's diffs and incrs applied onto its full. */ applySeconds?: number; objectiveSeconds?: number; ok?: boolean };
   /** Measured data loss: the target moment minus the last commit the instance holds. */
   rpo?: { seconds: number; lastCommitAt?: string; reference: string; objectiveSeconds?: number; ok?: boolean };
   failedStep?: string;
@@ -65,7 +68,7 @@ export function drillMarkdown(r: DrillReport): string {
     '',
     '| objective | measured | objective | result |',
     '| --- | --- | --- | --- |',
-    `| RTO | ${fmtSecs(r.rto?.seconds)} (transfer ${fmtSecs(r.rto?.transferSeconds)}, replay ${fmtSecs(r.rto?.replaySeconds)}) | ${fmtSecs(r.rto?.objectiveSeconds)} | ${mark(r.rto?.ok)} |`,
+    `| RTO | ${fmtSecs(r.rto?.seconds)} (transfer ${fmtSecs(r.rto?.transferSeconds)}${r.rto?.applySeconds !== undefined ? `, apply incrementals ${fmtSecs(r.rto.applySeconds)}` : ''}, replay ${fmtSecs(r.rto?.replaySeconds)}) | ${fmtSecs(r.rto?.objectiveSeconds)} | ${mark(r.rto?.ok)} |`,
     `| RPO | ${fmtSecs(r.rpo?.seconds)} (${r.rpo?.reference ?? '—'}) | ${fmtSecs(r.rpo?.objectiveSeconds)} | ${mark(r.rpo?.ok)} |`,
     '',
     '## Steps',

@@ -39,6 +39,8 @@ export interface EngineBackupRequest {
   jobs?: number;
   checkpoint?: 'fast' | 'spread';
   digests?: boolean;
+  /** A diff or incr: the backup it is taken against (the method's chainBase picked it before the new backup existed). */
+  base?: { manifest: Manifest; dir: string };
 }
 
 /**
@@ -73,6 +75,13 @@ export interface EngineMethod {
   files?(target: Target): MethodFile[];
   /** The tool's own check of its whole repository (`dbdrill verify NAME`), with what it found named. */
   verifyRepository?(ctx: EngineContext, target: Target): Promise<MethodVerifyReport>;
+  /**
+   * Methods whose diffs and incrs dbdrill links itself (the registry's `ownChains`): the backup a
+   * new diff (the newest full) or incr (the newest chain member) is taken against, picked from the
+   * catalog before anything is written; throws one sentence when there is no valid base (missing,
+   * failed, pruned, corrupt, another release series).
+   */
+  chainBase?(target: Target, manifests: readonly Manifest[], type: Exclude<BackupType, 'full'>, probe: ProbeResult): Promise<Manifest>;
 }
 
 export interface MethodCatalog {
@@ -114,6 +123,11 @@ export interface DrillHooks {
   restoreBase<T>(fn: () => Promise<T>, detail?: (v: T) => string | undefined, bytes?: (v: T) => number | undefined): Promise<T>;
   /** Runs fn as the report's replay step (DrillEngine.replayStep); its time is the RTO's replay. */
   replay<T>(fn: () => Promise<T>, detail?: (v: T) => string | undefined, bytes?: (v: T) => number | undefined): Promise<T>;
+  /**
+   * Runs fn as the report's 'apply incrementals' step (engines whose registry row has ownChains):
+   * a diff or incr's changes applied onto its full; its time is the RTO's apply.
+   */
+  applyIncrementals<T>(fn: () => Promise<T>, detail?: (v: T) => string | undefined, bytes?: (v: T) => number | undefined): Promise<T>;
   /** Marks a step skipped, with why. */
   skip(step: string, why: string): void;
 }

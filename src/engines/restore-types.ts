@@ -55,6 +55,8 @@ export interface MysqlPlanReport {
   segments: number;
   estimatedBytes: number;
   notes: string[];
+  /** A diff or incr: every backup the restore reads, its full first, and the bytes of each. */
+  chain?: { id: string; type: 'full' | 'diff' | 'incr'; bytes: number }[];
   /** The point replay must reach. */
   promised?: BinlogPoint;
   /** The target second's transactions, when --second chose all or none of them. */

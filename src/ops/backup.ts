@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
 import type { BackupResult, RecordTool } from '../engines/backup-result.js';
+import type { EngineBackupRequest, EngineMethod, EngineModule } from '../engines/contract.js';
 import { engineFor } from '../engines/registry.js';
 import { DbdrillError, invalid } from '../errors.js';
 import { checksumFiles, listFiles } from '../repo/checksum.js';
@@ -35,18 +36,10 @@ export function startBackup(configDir: string, name: string, opts: BackupOptions
  */
 export async function runBackup(ctx: JobContext, target: Target, opts: BackupOptions): Promise<Manifest> {
   const type = opts.type ?? 'full';
-  if (opts.kind === 'logical' && type !== 'full') {
-    throw invalid(`A logical backup is always full; drop --type ${type} or use --kind physical.`);
-  }
-  const method = (await engineFor(target)).methodOf(target);
-  if (!method.backupTypes[opts.kind].includes(type)) {
-    throw invalid(method.refuseType?.(target, opts.kind, type) ?? `Target "${target.name}" cannot take a ${type} ${opts.kind} backup; drop --type ${type}.`);
-  }
+  const engine = await engineFor(target);
+  const method = engine.methodOf(target);
+  if (!method.backupTypes[opts.kind].includes(type)) throw invalid(typeRefusal(engine, target, method, opts.kind, type));
   const own = method.ownCatalog?.kinds.includes(opts.kind) ? method.ownCatalog : undefined;
-  if (!own && type !== 'full') {
-    // Chains dbdrill links itself (mariadb-backup) are engine functions that dbdrill backup does not reach yet.
-    throw invalid(`--type ${type} is not wired into dbdrill backup for target "${target.name}" yet; take a full backup.`);
-  }
   const probe = await ctx.step('connect', () => testTarget(target));
   if (own) {
     // The method's tool keeps the backup, its checksums and its catalog (pgBackRest's repository):
@@ -55,8 +48,11 @@ export async function runBackup(ctx: JobContext, target: Target, opts: BackupOpt
   }
   const repo = new Repository(target.repo);
   repo.ensure(target, probe.systemId);
-  const { reaped } = await reapInterrupted(repo, repo.catalog().manifests);
+  const { reaped, manifests } = await reapInterrupted(repo, repo.catalog().manifests);
   for (const m of reaped) ctx.emit({ type: 'log', level: 'warn', text: `backup ${m.id} was left running and is now marked failed (${m.error})` });
+  // A diff or incr without a valid base is refused here, before a manifest or directory exists.
+  const base = type === 'full' ? undefined : await chainBaseOf(method, target, manifests, type, probe);
+  if (base) ctx.emit({ type: 'log', level: 'info', text: `${type} backup taken against ${base.type} backup ${base.id}` });
   const { id, dir } = repo.newBackup(opts.kind, type);
   let manifest: Manifest = {
     formatVersion: 1,
@@ -84,7 +80,7 @@ export async function runBackup(ctx: JobContext, target: Target, opts: BackupOpt
   try {
     repo.writeManifest(manifest);
     ctx.emit({ type: 'log', level: 'info', text: `backup ${id} into ${dir}` });
-    const result = await engineBackup(ctx, target, probe, dir, opts, recordTool);
+    const result = await engineBackup(ctx, method, target, probe, dir, { ...opts, type, ...(base ? { base: { manifest: base, dir: repo.backupDir(base.id) } } : {}) }, recordTool);
     manifest = { ...manifest, ...result };
     const files = await ctx.step('checksum', async () => checksumFiles(dir, await listFiles(dir, (rel) => rel === 'manifest.json' || rel.startsWith('.')), followed));
     const { owner: _owner, ...rest } = manifest;
@@ -135,15 +131,32 @@ function noSpaceSentence(repo: string, message: string): string {
 
 async function engineBackup(
   ctx: JobContext,
+  method: EngineMethod,
   target: Target,
   probe: Awaited<ReturnType<typeof testTarget>>,
   dir: string,
-  opts: BackupOptions,
+  req: EngineBackupRequest,
   recordTool: RecordTool,
 ): Promise<BackupResult> {
   // Only the target's own engine is loaded, and of it only the tool that runs: a cron'd pg_dump
   // need not pay for mysql2, nor the reverse (start-up is part of every backup's time, bench/backup.ts).
-  const method = (await engineFor(target)).methodOf(target);
   if (!method.backup) throw invalid(method.unwired ?? `the ${method.name} method cannot take backups yet; take a native backup.`);
-  return method.backup(ctx, target, probe, dir, { kind: opts.kind, type: opts.type ?? 'full', jobs: opts.jobs, checkpoint: opts.checkpoint, digests: opts.digests }, recordTool);
+  return method.backup(ctx, target, probe, dir, req, recordTool);
+}
+
+/** The base a diff or incr is taken against, from the method that links its own chains. */
+async function chainBaseOf(method: EngineMethod, target: Target, manifests: Manifest[], type: Exclude<BackupType, 'full'>, probe: Awaited<ReturnType<typeof testTarget>>): Promise<Manifest> {
+  if (!method.chainBase) throw invalid(method.unwired ?? `the ${method.name} method cannot take ${type} backups yet; take a full backup.`);
+  return method.chainBase(target, manifests, type, probe);
+}
+
+/** --type the target's method does not take, in one sentence that says what it does take. */
+function typeRefusal(engine: EngineModule, target: Target, method: EngineMethod, kind: BackupKind, type: BackupType): string {
+  if (kind === 'logical' && type !== 'full') return `A logical backup is always full; drop --type ${type} or use --kind physical.`;
+  // The method's own sentence knows its remedy (pg_basebackup: switch the target to pgbackrest).
+  const own = method.refuseType?.(target, kind, type);
+  if (own) return own;
+  const others = Object.values(engine.methods).filter((m) => m !== method && m.backupTypes[kind].includes(type)).map((m) => m.name);
+  const elsewhere = others.length > 0 ? `; the ${others.join(', ')} method takes them${others.some((n) => !engine.methods[n]!.backup && !engine.methods[n]!.ownCatalog) ? ' (not wired into dbdrill backup yet)' : ''}` : '';
+  return `Target "${target.name}" runs the ${engine.label} ${method.name} method, which takes ${method.backupTypes[kind].join(', ') || 'no'} ${kind} backups, not --type ${type}${elsewhere}; drop --type ${type}.`;
 }

@@ -30,6 +30,19 @@ export interface CatalogEntry {
   delta?: number;
   repoSize?: number;
   repoDelta?: number;
+  /**
+   * A diff or incr: every backup restoring it reads, its full first and itself last, with sizes;
+   * `broken` names the first link that cannot be followed (a member gone, failed or corrupt).
+   */
+  reads?: ChainRead[];
+  broken?: string;
+}
+
+export interface ChainRead {
+  id: string;
+  type: Manifest['type'];
+  sizeBytes: number;
+  status: Manifest['status'] | 'missing';
 }
 
 export function entryOf(m: Manifest, host = hostname()): CatalogEntry {
@@ -60,6 +73,41 @@ export function entryOf(m: Manifest, host = hostname()): CatalogEntry {
   return e;
 }
 
+/** The catalog's entries of a repository's manifests, each diff and incr with what its restore reads. */
+export function entriesOf(manifests: readonly Manifest[], host = hostname()): CatalogEntry[] {
+  return manifests.map((m) => {
+    const e = entryOf(m, host);
+    if (m.type === 'full' || m.prior === undefined) return e;
+    const { reads, broken } = chainReads(manifests, m);
+    return { ...e, reads, ...(broken ? { broken } : {}) };
+  });
+}
+
+/**
+ * The members a diff or incr's restore reads, followed through the manifests' `prior` links down
+ * to the full (any engine: the link is the manifest's, not the tool's). Stops at the first member
+ * that is missing or not complete, and says so; the engine's restore checks the LSNs and files.
+ */
+export function chainReads(manifests: readonly Manifest[], m: Manifest): { reads: ChainRead[]; broken?: string } {
+  const byId = new Map(manifests.map((x) => [x.id, x]));
+  const reads: ChainRead[] = [];
+  let cur: Manifest | undefined = m;
+  for (let guard = 0; cur && guard <= manifests.length; guard++) {
+    reads.unshift({ id: cur.id, type: cur.type, sizeBytes: cur.sizeBytes, status: cur.status });
+    if (cur !== m && cur.status !== 'complete') return { reads, broken: `backup ${cur.id} is ${cur.status}` };
+    if (cur.type === 'full') return { reads };
+    if (!cur.prior) return { reads, broken: `backup ${cur.id} names no prior backup` };
+    const next = byId.get(cur.prior);
+    if (!next) {
+      reads.unshift({ id: cur.prior, type: cur.type === 'diff' ? 'full' : 'incr', sizeBytes: 0, status: 'missing' });
+      return { reads, broken: `backup ${cur.prior} is no longer in the repository` };
+    }
+    if (next.id >= cur.id) return { reads, broken: `backup ${cur.id} names a prior that is not older than itself` };
+    cur = next;
+  }
+  return { reads, broken: 'the prior links loop' };
+}
+
 /**
  * A target's backups, newest first, read from its repository (the catalog is the repository).
  * Backups left running by a dbdrill process that died are marked failed on the way.
@@ -74,5 +122,5 @@ export async function readCatalog(configDir: string, name: string): Promise<{ ta
   const own = (await engineFor(target)).methodOf(target).ownCatalog;
   const rows: Manifest[] = own ? [...current, ...(await own.list(target))] : current;
   if (own) rows.sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.id.localeCompare(a.id));
-  return { target: target.name, repo: target.repo, backups: rows.map((m) => entryOf(m, host)), unreadable };
+  return { target: target.name, repo: target.repo, backups: entriesOf(rows, host), unreadable };
 }

@@ -11,7 +11,7 @@ import type { ProbeResult } from '../../src/engines/probe-types.js';
 import type { HealthReport } from '../../src/health/report.js';
 import type { DisasterKind, TrainingScore, TrainingSession } from '../../src/training/session.js';
 import { DbdrillError } from '../../src/errors.js';
-import { entryOf } from '../../src/ops/catalog.js';
+import { entriesOf } from '../../src/ops/catalog.js';
 import { startJob, type JobContext } from '../../src/ops/job.js';
 import type { PitrReport } from '../../src/ops/pitr.js';
 import type { VerifyReport } from '../../src/ops/verify.js';
@@ -140,7 +140,7 @@ export function fakeApi(opts: FakeApiOptions = {}): FakeApi {
     },
     async listBackups(name): Promise<BackupList> {
       const t = api.targets.find((x) => x.name === name);
-      return { target: name, repo: t?.repo ?? '?', backups: manifestsOf(name).map((m) => entryOf(m)), unreadable: [] };
+      return { target: name, repo: t?.repo ?? '?', backups: entriesOf(manifestsOf(name)), unreadable: [] };
     },
     async readManifest(name, id) {
       const m = manifestsOf(name).find((x) => x.id === id);

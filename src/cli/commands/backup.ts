@@ -44,8 +44,9 @@ export async function backupCommand(argv: string[]): Promise<number> {
   out.result({ ok: true, backup: m }, () => {
     const secs = m.finishedAt ? (Date.parse(m.finishedAt) - Date.parse(m.startedAt)) / 1000 : 0;
     // A backup kept in a method's own repository (pgBackRest) has no file list of dbdrill's.
-    const where = m.files.length > 0 ? ` in ${m.files.length} file(s)` : m.prior ? ` on top of ${m.prior}` : '';
-    return `Backup ${m.id} complete: ${m.kind} ${m.type}, ${formatBytes(m.sizeBytes)}${where}, ${formatDuration(secs)}.`;
+    const files = m.files.length > 0 ? ` in ${m.files.length} file(s)` : '';
+    const against = m.prior ? ` against ${m.prior}` : '';
+    return `Backup ${m.id} complete: ${m.kind} ${m.type}${against}, ${formatBytes(m.sizeBytes)}${files}, ${formatDuration(secs)}.`;
   });
   return 0;
 }

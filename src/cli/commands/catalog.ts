@@ -1,6 +1,6 @@
 import { resolveConfigDir } from '../../config/paths.js';
 import { formatDuration } from '../../config/duration.js';
-import { readCatalog } from '../../ops/catalog.js';
+import { readCatalog, type CatalogEntry } from '../../ops/catalog.js';
 import { showTarget } from '../../ops/targets.js';
 import { formatBytes } from '../../util/bytes.js';
 import { noExtraPositionals, parseCommand, requirePositional, str } from '../args.js';
@@ -44,7 +44,20 @@ export async function catalogCommand(argv: string[]): Promise<number> {
             b.verified ? `${b.verified.ok ? 'OK' : 'FAIL'} ${b.verified.method}` : 'no',
             ...heldCol(b.id),
           ]),
-        ),
+        ) + chainLines(cat.backups),
   );
   return 0;
+}
+
+/** Under the table, what each diff or incr's restore reads. */
+function chainLines(backups: CatalogEntry[]): string {
+  const chains = backups.filter((b) => b.reads);
+  return chains.length === 0 ? '' : `\n\n${chains.map((b) => `${b.id} restores from ${readsText(b)}`).join('\n')}`;
+}
+
+/** "full A (1.2 GB) → incr B (30 MB) = 1.23 GB", or the break. */
+function readsText(b: CatalogEntry): string {
+  const reads = b.reads ?? [];
+  const chain = reads.map((r) => `${r.type} ${r.id} (${r.status === 'missing' ? 'missing' : formatBytes(r.sizeBytes)})`).join(' → ');
+  return b.broken ? `${chain}: broken, ${b.broken}` : `${chain} = ${formatBytes(reads.reduce((n, r) => n + r.sizeBytes, 0))}`;
 }

@@ -45,7 +45,7 @@ export async function drillCommand(argv: string[]): Promise<number> {
 function summary(r: DrillReport): string {
   const lines = [
     `Drill ${r.id} of ${r.target}: ${r.status.toUpperCase()}${r.error ? ` — ${r.error}` : ''}`,
-    `  RTO ${secs(r.rto?.seconds)} (transfer ${secs(r.rto?.transferSeconds)}, replay ${secs(r.rto?.replaySeconds)})${r.rto?.ok === undefined ? '' : r.rto.ok ? ' OK' : ' FAIL'}`,
+    `  RTO ${secs(r.rto?.seconds)} (transfer ${secs(r.rto?.transferSeconds)}${r.rto?.applySeconds !== undefined ? `, apply incrementals ${secs(r.rto.applySeconds)}` : ''}, replay ${secs(r.rto?.replaySeconds)})${r.rto?.ok === undefined ? '' : r.rto.ok ? ' OK' : ' FAIL'}`,
     `  RPO ${secs(r.rpo?.seconds)}${r.rpo ? ` (${r.rpo.reference})` : ''}${r.rpo?.ok === undefined ? '' : r.rpo.ok ? ' OK' : ' FAIL'}`,
     ...r.checks.map((c) => `  ${c.ok ? 'OK  ' : 'FAIL'} ${c.name}: ${c.detail}`),
     ...(r.notes ?? []).map((n) => `  note: ${n}`),

@@ -125,6 +125,7 @@ async function runPointInTime(
 function mysqlText(r: PitrReport): string {
   const lines = [
     `plan:     backup ${r.plan.backup} from binlog ${r.plan.settings['start-position']}, ${r.plan.segments ? `binlogs ${r.plan.walFrom}…${r.plan.walTo} (${r.plan.segments} file(s))` : 'no binlog to replay'}, about ${formatBytes(r.plan.estimatedBytes)} to read`,
+    ...(isMysqlPlan(r.plan) && r.plan.chain ? [`reads:    ${r.plan.chain.map((m) => `${m.type} ${m.id} (${formatBytes(m.bytes)})`).join(' → ')}`] : []),
     `replay:   ${Object.entries(r.plan.settings).map(([k, v]) => `${k}=${v}`).join(' ')}`,
     ...r.plan.notes.map((n) => `note:     ${n}`),
   ];

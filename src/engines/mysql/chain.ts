@@ -158,3 +158,12 @@ export function dependentsOf(manifests: readonly Manifest[], id: string): Manife
   }
   return out;
 }
+
+/**
+ * The manifests a restore may start from: every backup but the diffs and incrs whose chain cannot
+ * be followed (a member gone, failed, corrupt or not linking), so the window and the planner never
+ * count on one. A restore that names such a backup is refused by chainForRestore instead.
+ */
+export function restorableManifests(manifests: readonly Manifest[]): Manifest[] {
+  return manifests.filter((m) => !isChainable(m) || m.type === 'full' || m.status !== 'complete' || resolveChain(manifests, m.id).ok);
+}

@@ -3,8 +3,10 @@ import type { Target } from '../../config/target.js';
 import { evaluateExpectation, type DrillCheck } from '../../config/drill-checks.js';
 import { describePoint, promisedPoint } from '../../binlog/reached.js';
 import { baseMoment, type MysqlRestorePlan, type SecondChoice } from '../../binlog/window.js';
-import type { DrillCheckResult } from '../../drill/report.js';
-import { invalid } from '../../errors.js';
+import { APPLY_STEP, type DrillCheckResult } from '../../drill/report.js';
+import { markCorrupt } from '../../repo/backup-files.js';
+import { describeMismatch, verifyFiles } from '../../repo/checksum.js';
+import { DbdrillError, invalid } from '../../errors.js';
 import type { RestoreTarget } from '../../pitr/time.js';
 import type { Manifest, TableStat } from '../../repo/manifest.js';
 import { Repository } from '../../repo/repository.js';
@@ -45,18 +47,31 @@ function drillOf(ctx: EngineContext, target: Target, plan: MysqlRestorePlan): Dr
   // physical backup records no counts, so there is nothing to compare before replay.
   let loaded: TableStat[] = [];
   let replay: ReplayOutcome | undefined;
+  // A diff or incr reads its chain: the full and every member up to it, copied, then applied.
+  const chain = plan.chain ?? [{ id: m.id, type: m.type, bytes: m.sizeBytes }];
+  const copyBytes = chain.reduce((n, c) => n + c.bytes, 0);
+  const applied = chain.slice(1);
+  const chainWords = chain.length > 1 ? ` (chain ${chain.map((c) => `${c.type} ${c.id}`).join(' → ')})` : '';
   return {
     backup: m,
-    detail: `${m.kind} backup ${m.id}; ${plan.files.length ? `binlogs ${plan.files[0]!.file}…${plan.files.at(-1)!.file} from position ${plan.startPosition}${plan.stopAt ? `, stopping before ${plan.stopAt.toISOString()}` : ''}` : 'no binlog to replay after its position'}`,
+    detail: `${m.kind} ${m.type === 'full' ? '' : `${m.type} `}backup ${m.id}${chainWords}; ${plan.files.length ? `binlogs ${plan.files[0]!.file}…${plan.files.at(-1)!.file} from position ${plan.startPosition}${plan.stopAt ? `, stopping before ${plan.stopAt.toISOString()}` : ''}` : 'no binlog to replay after its position'}`,
     async checkFiles() {
       if (m.kind === 'logical') await checkDumpFlavor(m, backupDir);
+      // The chain's other members are read too: each is checked here, a damaged one named and marked corrupt.
+      if (applied.length > 0) await checkChainMembers(target, chain.slice(0, -1).map((c) => c.id));
     },
     async provision(hooks, keep) {
       // A physical backup's files are copied in before its server starts: the copy (the transfer
       // of the RTO) runs inside provisioning, as its own step.
       const sb: SandboxInstance = m.kind === 'physical'
-        ? await startOnPhysicalBackup(ctx, target, m, { keep, copy: (fn) => hooks.restoreBase(fn, () => `copied ${m.sizeBytes} bytes of data files`, () => m.sizeBytes) })
+        ? await startOnPhysicalBackup(ctx, target, m, {
+            keep,
+            copy: (fn) => hooks.restoreBase(fn, () => `copied ${copyBytes} bytes of data files${chain.length > 1 ? ` from ${chain.length} backups` : ''}`, () => copyBytes),
+            apply: (fn) => hooks.applyIncrementals(fn, () => `applied ${applied.map((c) => `${c.type} ${c.id}`).join(', ')} onto full ${chain[0]!.id}`, () => applied.reduce((n, c) => n + c.bytes, 0)),
+            skipApply: (why) => hooks.skip(APPLY_STEP, why),
+          })
         : await startMariadbSandbox({ signal: ctx.signal, binlog: false, keep });
+      if (m.kind !== 'physical') hooks.skip(APPLY_STEP, `backup ${m.id} is a logical dump: nothing to apply`);
       into = sandboxTarget(sb, `${target.name}-drill`, '');
       return { dir: sb.dir, dataDir: sb.dataDir, port: sb.port, detail: `MariaDB ${sb.version} on 127.0.0.1:${sb.port}, binary log off`, stop: () => sb.stop() };
     },
@@ -105,6 +120,19 @@ function reachedCheck(target: Target, plan: MysqlRestorePlan, replay: ReplayOutc
   const missed = replayMissed(plan, replay);
   if (missed) return { name: 'replay reached the target', ok: false, detail: missed };
   return { name: 'replay reached the target', ok: true, detail: `${describePoint(promisedPoint(plan.expected))}, as planned` };
+}
+
+/** Each earlier member of a chain against the sha256 its manifest recorded; a damaged one is marked corrupt and named. */
+async function checkChainMembers(target: Target, ids: string[]): Promise<void> {
+  const repo = new Repository(target.repo);
+  for (const id of ids) {
+    const mm = repo.readManifest(id);
+    const bad = await verifyFiles(repo.backupDir(id), mm.files);
+    if (bad.length > 0) {
+      markCorrupt(repo, id, `${bad.map(describeMismatch).join('; ')} (found by a drill)`);
+      throw new DbdrillError('failed', `backup ${id}, which this chain reads, is damaged: ${bad.map(describeMismatch).join('; ')}; it is now marked corrupt`, { member: id });
+    }
+  }
 }
 
 function replayDetail(r: ReplayOutcome): string {

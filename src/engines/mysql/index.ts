@@ -9,12 +9,15 @@ import { invalid } from '../../errors.js';
 const methods: Record<string, EngineMethod> = {
   native: {
     name: 'native',
-    // Physical chains (mariadb-backup --incremental) are engine functions (chain*.ts); dbdrill backup takes full ones.
+    // Physical diffs and incrs are mariadb-backup --incremental-basedir chains that dbdrill links (chain*.ts).
     backupTypes: { logical: ['full'], physical: ['full', 'diff', 'incr'] },
     async backup(ctx, target, probe, dir, req, recordTool) {
-      return req.kind === 'logical'
-        ? (await import('./logical-backup.js')).myLogicalBackup(ctx, target, probe, dir, { jobs: req.jobs, recordTool })
-        : (await import('./physical-backup.js')).myPhysicalBackup(ctx, target, probe, dir, { jobs: req.jobs, recordTool });
+      if (req.kind === 'logical') return (await import('./logical-backup.js')).myLogicalBackup(ctx, target, probe, dir, { jobs: req.jobs, recordTool });
+      const base = req.base && req.type !== 'full' ? { base: { ...req.base, type: req.type } } : {};
+      return (await import('./physical-backup.js')).myPhysicalBackup(ctx, target, probe, dir, { jobs: req.jobs, recordTool, ...base });
+    },
+    async chainBase(target, manifests, type, probe) {
+      return (await import('./chain.js')).chainBaseFor(manifests, type, { target: target.name, serverVersion: probe.serverVersion });
     },
   },
 };

@@ -12,6 +12,8 @@ import { parseDumpHead, readDumpEnds } from './dump-head.js';
 import { DUMP_FILE } from './logical-backup.js';
 import { myLogicalRestore, restoredStats } from './logical-restore.js';
 import { copyBack, physicalRestoreSettings } from './physical-restore.js';
+import { chainForRestore } from './chain.js';
+import { chainRestoreSettings, restoreChainInto } from './chain-restore.js';
 import { schemaExists } from './schemas.js';
 import { DbdrillError, invalid } from '../../errors.js';
 import type { Manifest, TableStat } from '../../repo/manifest.js';
@@ -40,6 +42,7 @@ export function reportPlan(plan: MysqlRestorePlan): MysqlPlanReport {
     walTo: plan.files.at(-1)?.file ?? plan.startFile,
     segments: plan.files.length,
     estimatedBytes: plan.estimatedBytes,
+    ...(plan.chain ? { chain: plan.chain } : {}),
     notes: plan.notes,
     ...(plan.expected ? { promised: promisedPoint(plan.expected) } : {}),
     ...(plan.ambiguousSecond ? { ambiguousSecond: plan.ambiguousSecond } : {}),
@@ -64,18 +67,35 @@ type StepHook = <T>(fn: () => Promise<T>) => Promise<T>;
 /**
  * Starts a new MariaDB on a copy of a physical backup's files: checked first (prepared, a server
  * here that reads them), copied with mariadb-backup --copy-back into <baseDir>/data, owned by the
- * server's account, started with the source's InnoDB layout and the binary log off. Shared by
- * restore --to, drills and verify --restore.
+ * server's account, started with the source's InnoDB layout and the binary log off. A diff or incr
+ * brings its chain: every member copied out (checked while read, so a broken link stops before the
+ * server starts, naming the member), the changes applied onto the full in order (`apply`), moved
+ * into place. Shared by restore --to, drills and verify --restore.
  */
 export async function startOnPhysicalBackup(
   ctx: EngineContext,
   source: Target,
   m: Manifest,
-  opts: { baseDir?: string; port?: number; keep: boolean; copy?: StepHook },
+  opts: { baseDir?: string; port?: number; keep: boolean; copy?: StepHook; apply?: StepHook; skipApply?: (why: string) => void },
 ): Promise<SandboxInstance> {
-  const backupDir = new Repository(source.repo).backupDir(m.id);
-  const settings = await physicalRestoreSettings(m, backupDir);
+  const repo = new Repository(source.repo);
+  const backupDir = repo.backupDir(m.id);
   const copy = opts.copy ?? ((fn) => ctx.step('copy backup', fn));
+  let settings: Record<string, string>;
+  let populate: (dataDir: string) => Promise<unknown>;
+  if (m.type === 'full') {
+    settings = await physicalRestoreSettings(m, backupDir);
+    populate = (dataDir) => copy(() => copyBack(ctx, backupDir, dataDir));
+    opts.skipApply?.(`backup ${m.id} is a full backup: nothing to apply`);
+  } else {
+    const chain = chainForRestore(repo.catalog().manifests, m.id, source.name);
+    settings = await chainRestoreSettings(source.repo, chain);
+    populate = (dataDir) =>
+      restoreChainInto(ctx, source.repo, chain, dataDir, {
+        ...(opts.copy ? { copy: opts.copy } : {}),
+        ...(opts.apply ? { apply: opts.apply } : {}),
+      });
+  }
   return startMariadbSandbox({
     ...(opts.baseDir !== undefined ? { baseDir: opts.baseDir } : {}),
     ...(opts.port !== undefined ? { port: opts.port } : {}),
@@ -83,7 +103,9 @@ export async function startOnPhysicalBackup(
     keep: opts.keep,
     signal: ctx.signal,
     settings,
-    populate: (dataDir) => copy(() => copyBack(ctx, backupDir, dataDir)),
+    populate: async (dataDir) => {
+      await populate(dataDir);
+    },
   });
 }
 

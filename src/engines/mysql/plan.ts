@@ -13,6 +13,7 @@ import type { RecoverableWindow } from '../../pitr/window.js';
 import type { Manifest } from '../../repo/manifest.js';
 import { Repository } from '../../repo/repository.js';
 import type { PitrRequest } from '../restore-types.js';
+import { chainForRestore, isChainable, restorableManifests } from './chain.js';
 
 /**
  * Planning a MySQL/MariaDB restore: what the repository holds, and the plan with the point its
@@ -22,15 +23,19 @@ import type { PitrRequest } from '../restore-types.js';
 
 /** Everything a MySQL/MariaDB window or plan needs, read from the repository. */
 export interface MysqlArchiveView {
+  /** Backups a restore can start from (a diff or incr only when its whole chain can be read). */
   manifests: Manifest[];
+  /** Every backup of the repository, for naming the member that breaks a chain asked for. */
+  all: Manifest[];
   inventory: BinlogInventory;
   window: RecoverableWindow;
 }
 
 export async function readMysqlArchive(target: Target, signal?: AbortSignal): Promise<MysqlArchiveView> {
-  const { manifests } = new Repository(target.repo).catalog();
+  const all = new Repository(target.repo).catalog().manifests;
+  const manifests = restorableManifests(all);
   const inventory = await readBinlogInventory(target.repo, signal);
-  return { manifests, inventory, window: computeMysqlWindow(manifests, inventory) };
+  return { manifests, all, inventory, window: computeMysqlWindow(manifests, inventory) };
 }
 
 /** The stop a plan gives mariadb-binlog, as the simulator follows it. */
@@ -66,6 +71,9 @@ export async function planMysqlPitr(
   if (req.timeline !== undefined) throw invalid('MySQL/MariaDB binlogs have no timelines; leave out --timeline.');
   const t = req.target;
   checkSecondFor(req.second, t);
+  // A diff or incr asked for by id whose chain is broken: one sentence naming the member at fault.
+  const asked = req.backup === undefined ? undefined : view.all.find((m) => m.id === req.backup);
+  if (asked && asked.status === 'complete' && isChainable(asked) && asked.type !== 'full') chainForRestore(view.all, asked.id, target.name);
   let stop: ResolvedStop | undefined;
   if (t.kind === 'gtid' || t.kind === 'position') {
     const bases = mysqlBases(view.manifests).filter((m) => req.backup === undefined || m.id === req.backup);
@@ -92,7 +100,7 @@ export async function planMysqlPitr(
         wide = plan;
       }
     }
-    if (wide.files.length === 0) return plan;
+    if (wide.files.length === 0) return withChain(plan, view.all, target);
     const second = t.kind === 'time' ? stopSecond(t.at) : undefined;
     const look = await expectReplay(target.repo, wide.files, wide.startPosition, {
       rule: ruleOf(plan),
@@ -119,8 +127,21 @@ export async function planMysqlPitr(
       }
     }
     if (!plan.shortfall) plan.notes.push(`replay must end at ${describePoint(promisedPoint(plan.expected))}; the restore checks that it does`);
-    return plan;
+    return withChain(plan, view.all, target);
   }
+}
+
+/**
+ * A plan from a diff or incr reads its whole chain: the members, full first, each with its size,
+ * go into the plan and its bytes (the planner counted the chosen backup alone).
+ */
+function withChain(plan: MysqlRestorePlan, all: readonly Manifest[], target: Target): MysqlRestorePlan {
+  if (!isChainable(plan.backup) || plan.backup.type === 'full') return plan;
+  const chain = chainForRestore(all, plan.backup.id, target.name);
+  plan.chain = chain.map((m) => ({ id: m.id, type: m.type, bytes: m.sizeBytes }));
+  plan.estimatedBytes += chain.slice(0, -1).reduce((n, m) => n + m.sizeBytes, 0);
+  plan.notes.push(`restores the chain ${chain.map((m) => `${m.type} ${m.id}`).join(' → ')}: the full copied, then ${chain.length - 1} change set(s) applied in order`);
+  return plan;
 }
 
 /** One sentence listing the transactions of the target's second and the ways to choose. */
