@@ -1,3 +1,4 @@
+import type { JobName } from '../src/config/policy.js';
 import type { Target } from '../src/config/target.js';
 import type { DrillReport } from '../src/drill/report.js';
 import type { ProbeResult } from '../src/engines/probe-types.js';
@@ -6,8 +7,11 @@ import type { CatalogEntry } from '../src/ops/catalog.js';
 import type { DisasterKind, TrainingScore, TrainingSession } from '../src/training/session.js';
 import type { Job } from '../src/ops/job.js';
 import type { PitrReport } from '../src/ops/pitr.js';
+import type { StrategyPlan } from '../src/ops/plan.js';
+import type { StrategyView } from '../src/ops/strategy-view.js';
 import type { LogicalRestoreReport } from '../src/engines/restore-types.js';
 import type { VerifyReport } from '../src/ops/verify.js';
+import type { RepoVerifyReport } from '../src/ops/verify-repository.js';
 import type { RecoverableWindow } from '../src/pitr/window.js';
 import type { RestoredServerState } from '../src/ops/restored-servers.js';
 
@@ -37,6 +41,8 @@ export interface ConsoleApi {
   startBackup(name: string, kind: BackupKind): Job<Manifest>;
   /** `dbdrill verify NAME --backup ID [--restore]`. */
   startVerify(name: string, id: string, restore: boolean): Job<VerifyReport>;
+  /** `dbdrill verify NAME` without --backup: every backup, every chain's links and the archive's continuity. */
+  startVerifyRepository(name: string): Job<RepoVerifyReport>;
   /** `dbdrill restore NAME --backup ID --dbname NEWDB`: a logical backup into a new database on the target's server. */
   startLogicalRestore(name: string, request: { backup: string; dbname: string }): Job<LogicalRestoreReport>;
   /** `dbdrill window NAME`: from, to, the range each base backup covers, gaps. */
@@ -68,6 +74,13 @@ export interface ConsoleApi {
 
   /** A live health sampler of one target (`dbdrill health NAME --watch`); the screen paces it. */
   openHealth(name: string): HealthFeed;
+
+  /** The Strategy screen's view: policy, job states, the week ahead, last runs, the next prune (dry run). */
+  readStrategy(name: string): Promise<StrategyView>;
+  /** `dbdrill plan NAME`: the steady-state forecast and the objectives (asks the server; may take seconds). */
+  readForecast(name: string): Promise<StrategyPlan>;
+  /** `dbdrill policy set NAME …` from the form: a blank field removes that setting; throws one sentence naming the field. */
+  savePolicy(name: string, form: PolicyForm): Promise<void>;
 
   /** The training session of a sandbox target, if one is under way. */
   readTraining(name: string): Promise<TrainingSession | undefined>;
@@ -103,6 +116,11 @@ export interface TargetSummary {
   reason?: string;
   window?: string;
 }
+
+/** The policy form's fields, named as `policy set` flags without the dashes (sentences name them so). */
+export type PolicyField = JobName | 'keep-full' | 'keep-diff' | 'keep-days' | 'keep-archive' | 'gfs' | 'time-limit';
+export type PolicyForm = Record<PolicyField, string>;
+export type { StrategyPlan, StrategyView };
 
 /** A drill as the Drill screen asks for it. */
 export interface DrillRequest {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCron } from '../src/config/cron.js';
-import { configLabel, parseGfs, validatePolicy } from '../src/config/policy.js';
+import { configLabel, parseGfs, policyFieldLabel, validatePolicy } from '../src/config/policy.js';
 import { backupTypesOf } from '../src/config/backup-types.js';
 import { isDbdrillError } from '../src/errors.js';
 import { dueJobs, jobStates } from '../src/strategy/due.js';
@@ -8,6 +8,7 @@ import { forecast } from '../src/strategy/forecast.js';
 import { gfsPeriods } from '../src/strategy/gfs.js';
 import { planRetention, type RetentionItem } from '../src/strategy/retention.js';
 import { policyChecks } from '../src/strategy/policy-checks.js';
+import { weekOf } from '../src/strategy/week.js';
 
 const sentence = (f: () => unknown): string => {
   try {
@@ -212,5 +213,27 @@ describe('policy health checks', () => {
     expect(cs.retention).toMatchObject({ status: 'WARN', reason: 'The policy keeps 3 physical fulls but the repository holds 1: retention is not met yet.' });
     expect(cs['repository-space']!.status).toBe('WARN');
     expect(cs['repository-space']!.reason).toContain('would not fit');
+    const diffs = byName(policyChecks({ ...base, policy: { ...policy, retention: { keepFull: 3, keepDiff: 6 } }, diffs: 2, now: at('2026-03-20T02:30:00Z'), served: {} }));
+    expect(diffs['retention-diff']).toMatchObject({ status: 'WARN', reason: 'The policy keeps 6 diffs but the repository holds 2: retention is not met yet.' });
+  });
+});
+
+describe('the week ahead (Strategy screen)', () => {
+  it('one row per UTC day from now: each job once with its first time and count', () => {
+    const week = weekOf({ schedule: { full: '0 2 * * 0', incr: '@hourly', drill: '0 4 1 * *' } }, at('2026-12-07T01:30:00Z'));
+    expect(week).toHaveLength(7);
+    expect(week[0]).toEqual({ day: '2026-12-07', runs: [{ job: 'incr', first: '2026-12-07T02:00:00.000Z', count: 22 }] });
+    expect(week[6]!.runs).toEqual([
+      { job: 'full', first: '2026-12-13T02:00:00.000Z', count: 1 },
+      { job: 'incr', first: '2026-12-13T00:00:00.000Z', count: 24 },
+    ]);
+    expect(weekOf(undefined, at('2026-12-07T01:30:00Z')).every((d) => d.runs.length === 0)).toBe(true);
+  });
+
+  it('the console form and the command name the same setting in their own words', () => {
+    expect(policyFieldLabel('--')('retention.keepFull')).toBe('--keep-full');
+    expect(policyFieldLabel('')('retention.keepFull')).toBe('keep-full');
+    expect(policyFieldLabel('')('schedule.restore-verify')).toBe('restore-verify');
+    expect(policyFieldLabel('')('timeLimit')).toBe('time-limit');
   });
 });

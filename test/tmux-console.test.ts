@@ -30,7 +30,7 @@ describe('the console in a real 80x24 terminal (tmux)', () => {
     await t.waitFor((s) => /dbdrill .* · Catalog/.test(s));
     t.keys('?');
     const help = await t.waitFor((s) => s.includes('Keys (the same on every screen)'));
-    expect(help).toMatch(/1-6\s+jump to Targets, Catalog, Restore, Drill, Health, Training/);
+    expect(help).toMatch(/1-7\s+go to Targets, Catalog, Restore, Drill, Health, Training, Strategy$/m);
     t.keys('Escape');
     // A key sent right behind ESC would read as alt+key, as in any terminal: wait for the close.
     await t.waitFor((s) => !s.includes('Keys (the same on every screen)'));

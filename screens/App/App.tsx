@@ -16,6 +16,7 @@ import { Footer, FOOTER_HEIGHT } from '../layout/Footer/Footer.js';
 import { Header, HEADER_HEIGHT } from '../layout/Header/Header.js';
 import { HelpOverlay } from '../layout/HelpOverlay/HelpOverlay.js';
 import { RestoreScreen } from '../restore/RestoreScreen.js';
+import { StrategyScreen } from '../strategy/StrategyScreen.js';
 import { TargetsScreen } from '../targets/TargetsScreen.js';
 import { TrainingScreen } from '../training/TrainingScreen.js';
 import { ApiContext } from './ApiContext.js';
@@ -29,6 +30,7 @@ const SCREEN_COMPONENTS: Record<ScreenId, ComponentType> = {
   drill: DrillScreen,
   health: HealthScreen,
   training: TrainingScreen,
+  strategy: StrategyScreen,
 };
 
 export const MIN_COLUMNS = 40;

@@ -5,6 +5,7 @@ export const SCREENS = [
   { id: 'drill', key: '4', name: 'Drill' },
   { id: 'health', key: '5', name: 'Health' },
   { id: 'training', key: '6', name: 'Training' },
+  { id: 'strategy', key: '7', name: 'Strategy' },
 ] as const;
 
 export type ScreenId = (typeof SCREENS)[number]['id'];

@@ -6,6 +6,7 @@ import { useJobEvents } from '../hooks/useJobEvents.js';
 import { wrapText } from '../text/width.js';
 import { JobView } from '../widgets/JobView/JobView.js';
 import type { CatalogRun } from './catalogState.js';
+import { VerifyAllRun } from './VerifyAllRun.js';
 
 export interface BackupRunProps {
   run: CatalogRun;
@@ -26,6 +27,7 @@ export function runNoun(run: CatalogRun): string {
  */
 export function BackupRun({ run, asking, width, height }: BackupRunProps): ReactNode {
   // Two stores have two result types; each branch reads its own.
+  if (run.kind === 'verify-all') return <VerifyAllRun run={run} asking={asking} width={width} height={height} />;
   if (run.kind === 'backup') return <BackupView run={run} asking={asking} width={width} height={height} />;
   if (run.kind === 'restore') return <LogicalRestoreView run={run} asking={asking} width={width} height={height} />;
   return <VerifyView run={run} asking={asking} width={width} height={height} />;

@@ -116,6 +116,7 @@ export function CatalogScreen(): ReactNode {
   };
   const startBackup = (kind: BackupKind) =>
     startRun((name) => ({ kind: 'backup', target: name, backupKind: kind, store: new JobStore(api.startBackup(name, kind)), startedAt: Date.now() }));
+  const startVerifyAll = () => startRun((name) => ({ kind: 'verify-all', target: name, store: new JobStore(api.startVerifyRepository(name)), startedAt: Date.now() }));
   const startVerify = (id: string, restore: boolean) =>
     startRun((name) => ({ kind: 'verify', target: name, backup: id, restore, store: new JobStore(api.startVerify(name, id, restore)), startedAt: Date.now() }));
 
@@ -125,7 +126,7 @@ export function CatalogScreen(): ReactNode {
     const showRun = s.run !== undefined && !s.runDismissed;
 
     // A finished run's view gives way to any table key (r, v, j…), which then acts: nothing typed is lost.
-    if (showRun && s.run && s.run.store.getSnapshot().state !== 'running' && !key.return && !key.escape && input !== 'x' && !/^[1-6?q]$/.test(input)) {
+    if (showRun && s.run && s.run.store.getSnapshot().state !== 'running' && !key.return && !key.escape && input !== 'x' && !/^[1-7?q]$/.test(input)) {
       dispatch({ type: 'run-dismissed' });
       return onKey(input, key);
     }
@@ -192,6 +193,10 @@ export function CatalogScreen(): ReactNode {
     const e = selectedEntry(s);
     if (input === 'b') {
       dispatch({ type: 'choose-open' });
+      return true;
+    }
+    if (input === 'a') {
+      startVerifyAll();
       return true;
     }
     if ((input === 'v' || input === 'V') && e) {
@@ -364,5 +369,5 @@ function hintsFor(state: CatalogState, running: boolean, showRun: boolean, hasEn
     : [{ keys: 'b', label: 'backup' }];
   if (state.focus === 'details') return [{ keys: '↑↓', label: 'scroll' }, { keys: 'tab', label: 'table' }, ...actions];
   // Most useful first: the footer drops whole hints from the end when they do not fit.
-  return [...actions, ...(hasEntry ? [{ keys: 'tab', label: 'details' }] : []), { keys: '↑↓', label: 'move' }, { keys: '/', label: 'filter' }];
+  return [...actions, ...(hasEntry ? [{ keys: 'tab', label: 'details' }] : []), { keys: '↑↓', label: 'move' }, { keys: '/', label: 'filter' }, { keys: 'a', label: 'verify all' }];
 }

@@ -1,5 +1,6 @@
 import type { CatalogEntry } from '../../src/ops/catalog.js';
 import type { VerifyReport } from '../../src/ops/verify.js';
+import type { RepoVerifyReport } from '../../src/ops/verify-repository.js';
 import type { LogicalRestoreReport } from '../../src/engines/restore-types.js';
 import type { BackupKind, Manifest } from '../../src/repo/manifest.js';
 import type { BackupList } from '../api.js';
@@ -10,10 +11,11 @@ import type { Marker } from '../widgets/StatusMarker/StatusMarker.js';
 import { chainOrder } from './chainTree.js';
 import { filterFields } from './columns.js';
 
-/** A job started from the catalog: a backup, or a verify of one backup. */
+/** A job started from the catalog: a backup, a verify of one backup, or of the whole repository. */
 export type CatalogRun =
   | { kind: 'backup'; target: string; backupKind: BackupKind; store: JobStore<Manifest>; startedAt: number }
   | { kind: 'verify'; target: string; backup: string; restore: boolean; store: JobStore<VerifyReport>; startedAt: number }
+  | { kind: 'verify-all'; target: string; store: JobStore<RepoVerifyReport>; startedAt: number }
   | { kind: 'restore'; target: string; backup: string; dbname: string; store: JobStore<LogicalRestoreReport>; startedAt: number };
 
 /**

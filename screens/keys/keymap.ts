@@ -9,7 +9,7 @@ export interface KeyHint {
  * come from its own table (Health: HEALTH_KEYS) adds its line from that table, so it cannot drift.
  */
 export const KEY_MAP: readonly KeyHint[] = [
-  { keys: '1-6', label: 'jump to Targets, Catalog, Restore, Drill, Health, Training' },
+  { keys: '1-7', label: 'go to Targets, Catalog, Restore, Drill, Health, Training, Strategy' },
   { keys: '↑ ↓  j k', label: 'move the selection' },
   { keys: 'enter', label: 'open the selected item' },
   { keys: 'esc  q', label: 'go back; q on Targets quits' },
@@ -17,7 +17,7 @@ export const KEY_MAP: readonly KeyHint[] = [
   { keys: '/', label: 'filter the table; enter keeps it, esc clears it' },
   { keys: '?', label: 'show or hide this help' },
   { keys: 'a e d t', label: 'Targets: add, edit, remove (type the name), test' },
-  { keys: 'b v V r', label: 'Catalog: backup, verify, verify by restoring, restore' },
+  { keys: 'b v V r a', label: 'Catalog: backup, verify, verify by restoring, restore, verify all' },
   { keys: 'd', label: 'Drill: run a drill (tab edits to/RTO/RPO)' },
   { keys: 'r h f s e', label: 'Training: restore, health, repair, score, end' },
   { keys: 'x', label: 'cancel a running backup, restore or drill (asks y/N)' },
@@ -28,7 +28,7 @@ export const KEY_MAP: readonly KeyHint[] = [
 /** Footer hints that work on every screen, after the screen's own. */
 export function globalHints(isTopLevel: boolean): KeyHint[] {
   return [
-    { keys: '1-6', label: 'screens' },
+    { keys: '1-7', label: 'screens' },
     { keys: '?', label: 'help' },
     isTopLevel ? { keys: 'q', label: 'quit' } : { keys: 'esc', label: 'back' },
   ];

@@ -1,5 +1,5 @@
 import { tmpdir } from 'node:os';
-import type { ConsoleApi, DrillRequest, HealthFeed, RestoreRequest, TargetForm, TargetRow, TargetSummary } from '../../screens/api.js';
+import type { ConsoleApi, DrillRequest, HealthFeed, PolicyForm, RestoreRequest, TargetForm, TargetRow, TargetSummary } from '../../screens/api.js';
 import { formatDuration } from '../config/duration.js';
 import { invalid } from '../errors.js';
 import type { HealthReport } from '../health/report.js';
@@ -184,6 +184,9 @@ export function createConsoleApi(configDir: string): ConsoleApi {
     startVerify(name, id, restore) {
       return lazy(async () => (await import('../ops/verify.js')).startVerify(configDir, name, { backup: id, restore }));
     },
+    startVerifyRepository(name) {
+      return lazy(async () => (await import('../ops/verify-repository.js')).startVerifyRepository(configDir, name));
+    },
     startLogicalRestore(name, req) {
       return lazy(async () => (await import('../ops/restore.js')).startLogicalRestore(configDir, name, req));
     },
@@ -224,6 +227,17 @@ export function createConsoleApi(configDir: string): ConsoleApi {
           if (sampler) await (await sampler).close();
         },
       };
+    },
+    async readStrategy(name) {
+      return (await import('../ops/strategy-view.js')).readStrategyView(configDir, name);
+    },
+    async readForecast(name) {
+      return (await import('../ops/plan.js')).strategyPlan(configDir, name);
+    },
+    async savePolicy(name, form: PolicyForm) {
+      const [{ setPolicy, changesFromForm }, { policyFieldLabel }] = await Promise.all([import('../ops/policy.js'), import('../config/policy.js')]);
+      // The same merge and validation as `policy set`; sentences name the form's fields.
+      setPolicy(configDir, name, changesFromForm(form), policyFieldLabel(''));
     },
     async readTraining(name) {
       return (await import('../ops/training.js')).readTrainingSession(configDir, name);

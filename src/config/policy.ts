@@ -80,6 +80,23 @@ export function parseCount(value: unknown, label: string, opts: { min: number; d
 const RETENTION_KEYS: Record<keyof Retention, string> = { keepFull: 'keep-full', keepDiff: 'keep-diff', keepDays: 'keep-days', keepArchive: 'keep-archive', gfs: 'gfs' };
 
 /**
+ * Sentences name what the operator typed: policy.retention.keepFull reads as --keep-full on the
+ * command line (prefix "--") and keep-full in the console's policy form (prefix ""), so the same
+ * validation serves both and the form can focus the field a sentence names.
+ */
+export function policyFieldLabel(prefix: string): Labeler {
+  return (key) => {
+    if (key === '' || key === 'schedule') return 'the policy';
+    if (key === 'retention') return 'the retention';
+    if (key === 'timeLimit') return `${prefix}time-limit`;
+    const [group, name] = key.split('.');
+    if (group === 'schedule') return `${prefix}${name}`;
+    const flag = name ? RETENTION_KEYS[name as keyof Retention] : undefined;
+    return flag ? `${prefix}${flag}` : `policy.${key}`;
+  };
+}
+
+/**
  * Checks a policy (from the config file or from flags already merged into it) against the target
  * it belongs to. `label` names each key the way the reader can fix it. Returns a clean copy, or
  * undefined when the policy is empty.

@@ -24,6 +24,7 @@ import { Repository } from '../repo/repository.js';
 import type { EngineHealthSample, EngineHealthSampler } from '../engines/contract.js';
 import { engineFor } from '../engines/registry.js';
 import { entryOf } from './catalog.js';
+import { policyHealth } from './policy-health.js';
 
 export type { HealthCheck, HealthStatus } from '../health/status.js';
 export { exitCodeOf } from '../health/status.js';
@@ -111,6 +112,7 @@ export function healthSamplerFor(target: Target, opts: HealthSamplerOptions = {}
   const seeded = (): StoredSeries => continuedSeries(target.engine, opts.seed, size);
   let points: HealthPoint[] = [];
   const catalog = cachedCatalog(target, opts.catalogMaxAgeMs ?? 10_000);
+  const policyOf = cachedPolicyChecks(target, opts.configDir, opts.catalogMaxAgeMs ?? 10_000);
   const windowOf = cachedWindow(target, opts.window === undefined ? pitrWindow : opts.window, opts.windowMaxAgeMs ?? 60_000);
   // A readdir of the archive: once a minute is plenty for files that must be 15 minutes old.
   let orphans: { at: number; found: OrphanTemps } | undefined;
@@ -158,6 +160,7 @@ export function healthSamplerFor(target: Target, opts: HealthSamplerOptions = {}
 
       const { view: backup, checks: backupChecks } = deriveBackupChecks({ ...catalog(), serverSystemId: server.systemId, now: at.getTime() }, thresholds);
       checks.push(...backupChecks);
+      checks.push(...policyOf(at));
 
       const window = await windowOf();
       // No wal/ (MySQL targets, nothing archived yet) simply finds none.
@@ -252,6 +255,27 @@ function cachedCatalog(target: Target, maxAgeMs: number): () => Omit<BackupFacts
     };
     cached = { at: now, facts };
     return facts;
+  };
+}
+
+/**
+ * The policy's checks (missed jobs, overdue verify/drill, retention, space), read at the catalog's
+ * pace: they move at schedule speed. Needs the config directory (drills and runs live there); a
+ * target held only in memory (a drill's scratch instance) has no policy to check.
+ */
+function cachedPolicyChecks(target: Target, configDir: string | undefined, maxAgeMs: number): (at: Date) => HealthCheck[] {
+  let cached: { at: number; checks: HealthCheck[] } | undefined;
+  return (at) => {
+    if (configDir === undefined || !target.policy) return [];
+    if (cached && at.getTime() - cached.at < maxAgeMs) return cached.checks;
+    let checks: HealthCheck[];
+    try {
+      checks = policyHealth(configDir, target, at);
+    } catch (e) {
+      checks = [{ name: 'policy', status: 'WARN', reason: `The policy could not be checked: ${(explained(e) as Error).message}` }];
+    }
+    cached = { at: at.getTime(), checks };
+    return checks;
   };
 }
 

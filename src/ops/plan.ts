@@ -2,9 +2,9 @@ import { parseDuration } from '../config/duration.js';
 import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
 import { engineFor } from '../engines/registry.js';
-import type { Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
 import { forecast, type Forecast, type SizedJob } from '../strategy/forecast.js';
+import { measuredSizes } from '../strategy/sizes.js';
 import { listDrills } from './drill-history.js';
 import { sampleHealth } from './health.js';
 
@@ -15,23 +15,7 @@ export interface StrategyPlan extends Forecast {
 }
 
 const DAY = 86_400_000;
-/** Recent enough to describe today's database, many enough not to follow one odd run. */
-const SIZE_SAMPLES = 5;
 const RATE_WINDOW_DAYS = 7;
-
-/** Median size of the newest complete backups of each kind the policy schedules. */
-export function measuredSizes(manifests: Manifest[]): Partial<Record<SizedJob, number>> {
-  const out: Partial<Record<SizedJob, number>> = {};
-  for (const what of ['full', 'diff', 'incr', 'logical'] as const) {
-    const sizes = manifests
-      .filter((m) => m.status === 'complete' && (what === 'logical' ? m.kind === 'logical' : m.kind === 'physical' && m.type === what))
-      .slice(0, SIZE_SAMPLES)
-      .map((m) => m.sizeBytes)
-      .sort((a, b) => a - b);
-    if (sizes.length) out[what] = sizes[Math.floor(sizes.length / 2)]!;
-  }
-  return out;
-}
 
 /** Bytes per day the archive grew over the last week (the files' arrival times), or undefined with too little history. */
 export async function archiveRate(target: Target, now: Date): Promise<number | undefined> {

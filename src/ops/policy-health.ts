@@ -3,11 +3,11 @@ import type { Target } from '../config/target.js';
 import type { HealthCheck } from '../health/status.js';
 import { Repository } from '../repo/repository.js';
 import { policyChecks } from '../strategy/policy-checks.js';
-import { measuredSizes } from './plan.js';
+import { measuredSizes } from '../strategy/sizes.js';
 import { readServed } from './schedule-state.js';
 
 /**
- * The hook health calls for a target with a policy (stage 2 adds these checks to its report):
+ * What health adds for a target with a policy (dbdrill health, --prom, the console's Health screen):
  * gathers the run log, the catalog and the repository's free space, and asks policyChecks.
  */
 export function policyHealth(configDir: string, target: Target, now = new Date()): HealthCheck[] {
@@ -27,6 +27,7 @@ export function policyHealth(configDir: string, target: Target, now = new Date()
     policy: target.policy,
     now,
     served: readServed(configDir, target, manifests),
+    diffs: manifests.filter((m) => m.status === 'complete' && m.kind === 'physical' && m.type === 'diff').length,
     fulls: { physical: complete.filter((m) => m.kind === 'physical').length, logical: complete.filter((m) => m.kind === 'logical').length },
     ...((sizes.full ?? sizes.logical) !== undefined ? { nextFullBytes: sizes.full ?? sizes.logical } : {}),
     ...(freeBytes !== undefined ? { freeBytes } : {}),

@@ -1,6 +1,6 @@
 import { parseDuration } from '../config/duration.js';
 import { invalid } from '../errors.js';
-import { validatePolicy, type JobName, type Labeler, type Policy, type Retention } from '../config/policy.js';
+import { JOBS, validatePolicy, type JobName, type Labeler, type Policy, type Retention } from '../config/policy.js';
 import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
 import { Repository } from '../repo/repository.js';
@@ -36,6 +36,19 @@ export function mergePolicy(current: Policy | undefined, c: PolicyChanges): Reco
   const timeLimit = c.timeLimit === undefined ? current?.timeLimit : c.timeLimit ?? undefined;
   if (timeLimit) out.timeLimit = timeLimit;
   return out;
+}
+
+/**
+ * The console's policy form as changes: every field is sent, and a blank one removes its setting
+ * (as "off" does on the command line). Keys are `policy set`'s flags without the dashes.
+ */
+export function changesFromForm(form: Record<JobName | 'keep-full' | 'keep-diff' | 'keep-days' | 'keep-archive' | 'gfs' | 'time-limit', string>): PolicyChanges {
+  const value = (v: string) => (v.trim() === '' ? null : v.trim());
+  return {
+    schedule: Object.fromEntries(JOBS.map((j) => [j, value(form[j])])),
+    retention: { keepFull: value(form['keep-full']), keepDiff: value(form['keep-diff']), keepDays: value(form['keep-days']), keepArchive: value(form['keep-archive']), gfs: value(form.gfs) },
+    timeLimit: value(form['time-limit']),
+  };
 }
 
 /**

@@ -6,10 +6,10 @@ import { formatBytes } from '../util/bytes.js';
 import { servedAt, type Served } from './due.js';
 
 /**
- * Health checks of a policy, pure (stage 2 wires them into dbdrill health and --prom):
+ * Health checks of a policy, pure (src/ops/policy-health.ts gathers the facts for dbdrill health, --prom and the Health screen):
  * - a scheduled job missed: WARN once its first unserved slot is older than the grace, CRIT once
  *   a second slot passed unserved too (tick is not running, or the job keeps failing to start);
- * - retention not met: fewer complete fulls than keep-full asks for;
+ * - retention not met: fewer complete fulls than keep-full asks for (or diffs than keep-diff);
  * - space: WARN when the next full (the size of the last ones) would not fit in the free space
  *   of the repository's filesystem.
  */
@@ -20,6 +20,8 @@ export interface PolicyFacts {
   served: Partial<Record<JobName, Served>>;
   /** Complete full backups per kind. */
   fulls: { physical: number; logical: number };
+  /** Complete differential backups (for keep-diff). */
+  diffs?: number;
   /** Typical size of a full (physical, else logical), measured. */
   nextFullBytes?: number;
   freeBytes?: number;
@@ -63,6 +65,14 @@ export function policyChecks(f: PolicyFacts): HealthCheck[] {
       have < keep
         ? { name: 'retention', status: 'WARN', reason: `The policy keeps ${keep} ${kind} fulls but the repository holds ${have}: retention is not met yet.` }
         : { name: 'retention', status: 'OK', reason: `${have} complete ${kind} fulls (keep-full ${keep}).` },
+    );
+  }
+  const keepDiff = f.policy?.retention?.keepDiff;
+  if (keepDiff && f.diffs !== undefined) {
+    out.push(
+      f.diffs < keepDiff
+        ? { name: 'retention-diff', status: 'WARN', reason: `The policy keeps ${keepDiff} diffs but the repository holds ${f.diffs}: retention is not met yet.` }
+        : { name: 'retention-diff', status: 'OK', reason: `${f.diffs} complete diffs (keep-diff ${keepDiff}).` },
     );
   }
   if (f.nextFullBytes !== undefined && f.freeBytes !== undefined) {

@@ -1,4 +1,10 @@
-import type { BackupList, ConsoleApi, DrillRequest, HealthFeed, RestoreRequest, TargetForm, TargetRow, TargetSummary } from '../../screens/api.js';
+import type { BackupList, ConsoleApi, DrillRequest, HealthFeed, PolicyForm, RestoreRequest, StrategyView, TargetForm, TargetRow, TargetSummary } from '../../screens/api.js';
+import { policyFieldLabel, validatePolicy } from '../../src/config/policy.js';
+import { changesFromForm, mergePolicy } from '../../src/ops/policy.js';
+import type { RepoVerifyReport } from '../../src/ops/verify-repository.js';
+import { jobStates } from '../../src/strategy/due.js';
+import { forecast } from '../../src/strategy/forecast.js';
+import { weekOf } from '../../src/strategy/week.js';
 import { validateTarget, type Target } from '../../src/config/target.js';
 import type { DrillReport } from '../../src/drill/report.js';
 import type { ProbeResult } from '../../src/engines/probe-types.js';
@@ -55,6 +61,7 @@ export interface FakeApi extends ConsoleApi {
   samples: number;
   training: Record<string, TrainingSession | undefined>;
   disasters: Array<{ name: string; kind: DisasterKind }>;
+  policiesSaved: Array<{ name: string; form: PolicyForm }>;
   /** Servers restores left, as the records list them (a real restore run adds its own). */
   restored: RestoredServerState[];
   stoppedServers: string[];
@@ -81,6 +88,11 @@ export interface FakeApiOptions {
   training?: Record<string, TrainingSession | undefined>;
   disasterWork?: (ctx: JobContext, name: string, kind: DisasterKind, api: FakeApi) => Promise<TrainingSession>;
   scoreWork?: (ctx: JobContext, name: string, api: FakeApi) => Promise<TrainingScore>;
+  /** The Strategy screen's last runs and next prune of a target (default: none, nothing to remove). */
+  strategy?: (name: string) => Pick<StrategyView, 'runs' | 'prune'>;
+  /** Measured sizes the forecast starts from (default: a 1.2 GB full, 2 GB of WAL a day). */
+  forecastSizes?: { full?: number; archiveBytesPerDay?: number };
+  repoVerifyWork?: (ctx: JobContext, name: string) => Promise<RepoVerifyReport>;
 }
 
 /**
@@ -113,6 +125,7 @@ export function fakeApi(opts: FakeApiOptions = {}): FakeApi {
     verifiesStarted: [],
     plans: [],
     restores: [],
+    policiesSaved: [],
     async listTargets() {
       // As the real one: the newest complete backup's end, read from the repository each time.
       return api.targets.map((t) => {
@@ -141,6 +154,12 @@ export function fakeApi(opts: FakeApiOptions = {}): FakeApi {
     startVerify(name, id, restore) {
       api.verifiesStarted.push({ name, id, restore });
       return startJob((ctx) => (opts.verifyWork ?? verifyWork)(ctx, name, id, restore, api));
+    },
+    startVerifyRepository(name) {
+      return startJob(async (ctx) => {
+        if (!opts.repoVerifyWork) throw new DbdrillError('invalid-input', `no whole-repository verify fixture for ${name}`);
+        return opts.repoVerifyWork(ctx, name);
+      });
     },
     async readWindow(name) {
       return computeWindow(manifestsOf(name), prodInventory(), prodLastCommit);
@@ -238,6 +257,36 @@ export function fakeApi(opts: FakeApiOptions = {}): FakeApi {
     },
     async readTraining(name) {
       return api.training[name];
+    },
+    // The policy is the target row's; jobs, the week and the forecast come from the real pure code.
+    async readStrategy(name) {
+      const t = api.targets.find((x) => x.name === name);
+      if (!t) throw new DbdrillError('unknown-target', `There is no target "${name}"; list them with dbdrill target list.`);
+      const now = opts.now?.() ?? new Date();
+      return {
+        target: name,
+        ...(t.policy ? { policy: t.policy } : {}),
+        ...(t.rpo ? { rpo: t.rpo } : {}),
+        ...(t.rto ? { rto: t.rto } : {}),
+        jobs: jobStates(t.policy, now, {}).map((j) => ({ job: j.job, schedule: j.schedule, due: j.due, ...(j.next ? { next: j.next.toISOString() } : {}), reason: j.reason })),
+        week: weekOf(t.policy, now),
+        ...(opts.strategy?.(name) ?? { runs: [], prune: { backups: [], archive: { files: 0, bytes: 0, reason: '' }, kept: 0 } }),
+      };
+    },
+    async readForecast(name) {
+      const t = api.targets.find((x) => x.name === name)!;
+      const now = opts.now?.() ?? new Date();
+      const sizes = { full: opts.forecastSizes?.full ?? 1.2e9 };
+      const archiveBytesPerDay = opts.forecastSizes?.archiveBytesPerDay ?? 2e9;
+      const f = forecast({ policy: t.policy, now, days: 7, sizes, archiveBytesPerDay, archiveTimeoutSeconds: 60, engine: t.engine, ...(t.rpo ? { rpoSeconds: 300 } : {}), ...(t.rto ? { rtoSeconds: 3600 } : {}), drills: [] });
+      return { target: name, days: 7, measured: { sizes, archiveBytesPerDay }, ...f };
+    },
+    async savePolicy(name, form) {
+      api.policiesSaved.push({ name, form: { ...form } });
+      const t = api.targets.find((x) => x.name === name)!;
+      const merged = mergePolicy(t.policy, changesFromForm(form));
+      const policy = validatePolicy(merged, t, policyFieldLabel(''));
+      api.targets = api.targets.map((x) => (x.name === name ? { ...x, ...(policy ? { policy } : {}) } : x));
     },
     startDisaster(name, kind) {
       api.disasters.push({ name, kind });

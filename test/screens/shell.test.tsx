@@ -64,7 +64,7 @@ describe('console shell at 80x24', () => {
     await r.waitForFrame((f) => f.includes('staging'));
     await r.press('?');
     const help = stripAnsi(await r.waitForFrame((f) => f.includes('Keys (the same on every screen)')));
-    for (const k of ['1-6', 'j k', 'enter', 'esc  q', 'tab', '/', '?', 'ctrl-c']) expect(help).toContain(k);
+    for (const k of ['1-7', 'j k', 'enter', 'esc  q', 'tab', '/', '?', 'ctrl-c']) expect(help).toContain(k);
     expect(help).not.toContain('staging');
     // Keys meant for the screen do not leak through the overlay.
     await r.press('2');

@@ -1,6 +1,6 @@
 import { usageLine } from '../command-table.js';
 import { resolveConfigDir } from '../../config/paths.js';
-import { JOBS, type Labeler, type Policy } from '../../config/policy.js';
+import { JOBS, policyFieldLabel, type Policy } from '../../config/policy.js';
 import { usage } from '../../errors.js';
 import { setPolicy, showPolicy, type PolicyChanges, type PolicyView } from '../../ops/policy.js';
 import { noExtraPositionals, parseCommand, requirePositional, str, type Parsed } from '../args.js';
@@ -15,16 +15,7 @@ const RETENTION_FLAGS = { 'keep-full': 'keepFull', 'keep-diff': 'keepDiff', 'kee
 const OTHER_FLAGS = ['rpo', 'rto', 'time-limit'] as const;
 const OPTIONS = Object.fromEntries([...JOBS, ...Object.keys(RETENTION_FLAGS), ...OTHER_FLAGS].map((f) => [f, { type: 'string' as const }]));
 
-/** Sentences name the flag the operator typed: policy.retention.keepFull reads as --keep-full. */
-const flagLabel: Labeler = (key) => {
-  if (key === '' || key === 'schedule') return 'the policy';
-  if (key === 'retention') return 'the retention';
-  if (key === 'timeLimit') return '--time-limit';
-  const [group, name] = key.split('.');
-  if (group === 'schedule') return `--${name}`;
-  const flag = Object.entries(RETENTION_FLAGS).find(([, k]) => k === name)?.[0];
-  return flag ? `--${flag}` : `policy.${key}`;
-};
+const flagLabel = policyFieldLabel('--');
 
 export async function policyCommand(argv: string[]): Promise<number> {
   const sub = argv[0];
