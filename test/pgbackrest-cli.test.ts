@@ -269,8 +269,10 @@ describe('pgBackRest method through dbdrill (real PostgreSQL 15, pgBackRest 2.45
     expect((await cli(['policy', 'set', NAME, '--keep-full', '1', '--gfs', '7d'])).code).toBe(0);
     const dry = await cli(['prune', NAME, '--dry-run', '--json']);
     expect(dry.code, dry.stderr).toBe(0);
-    expect((JSON.parse(dry.stdout) as { method: { removed: string[] } }).method.removed).toEqual([]);
-    expect(dry.stderr).toMatch(/DRY-RUN/);
+    const plan = (JSON.parse(dry.stdout) as { method: { removed: string[]; wouldRemove: string[] } }).method;
+    expect(plan.removed).toEqual([]);
+    expect([...plan.wouldRemove].sort()).toEqual([...first].sort());
+    expect(dry.stderr).toContain(`pgbackrest would expire set ${first.at(-1)}`);
     expect((JSON.parse((await cli(['catalog', NAME, '--json'])).stdout) as { backups: Row[] }).backups).toHaveLength(4);
 
     const pr = await cli(['prune', NAME, '--json']);

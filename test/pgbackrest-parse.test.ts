@@ -7,7 +7,7 @@ import { catalogRows, chainOf, consistentAtOf } from '../src/engines/postgres/pg
 import { childEnv } from '../src/engines/postgres/pgbackrest/command.js';
 import { renderConf } from '../src/engines/postgres/pgbackrest/conf.js';
 import { explainFailure, parseErrorText } from '../src/engines/postgres/pgbackrest/errors.js';
-import { expireArgs } from '../src/engines/postgres/pgbackrest/expire.js';
+import { expireArgs, expiredSets } from '../src/engines/postgres/pgbackrest/expire.js';
 import { currentArchiveId, parseInfo } from '../src/engines/postgres/pgbackrest/info.js';
 import { pgbackrestLayout } from '../src/engines/postgres/pgbackrest/layout.js';
 import { controlSystemId, firstSocketDir } from '../src/engines/postgres/pgbackrest/local-server.js';
@@ -346,5 +346,17 @@ describe('the pgBackRest archive as a WAL inventory', () => {
     expect(inv.histories).toEqual([2]);
     expect(storedSegment(`000000010000000000000004-${sha}`)).toBe('000000010000000000000004');
     expect(storedSegment('000000010000000000000004.00000028.backup')).toBeUndefined();
+  });
+});
+
+describe('expired sets from expire output', () => {
+  it('reads the sets pgBackRest 2.45 and later name, with and without "set:", dry run or not', () => {
+    expect(expiredSets([
+      'P00   INFO: [DRY-RUN] repo1: expire full backup set 20251217-095505F, 20251217-095505F_20251217-095807I',
+      'P00   INFO: [DRY-RUN] repo1: remove expired backup 20251217-095505F_20251217-095807I',
+      '2023-02-09 18:44:07.822 P00   INFO: repo1: expire full backup 20230209-183850F',
+      'P00   INFO: expire full backup set: 20180506-151611F, 20180506-151611F_20180506-151616D',
+      'P00   INFO: repo1: 15-1 remove archive, start = 000000070000000000000008',
+    ])).toEqual(['20251217-095505F', '20251217-095505F_20251217-095807I', '20230209-183850F', '20180506-151611F', '20180506-151611F_20180506-151616D']);
   });
 });

@@ -9,6 +9,7 @@ import { gfsPeriods } from '../src/strategy/gfs.js';
 import { planRetention, type RetentionItem } from '../src/strategy/retention.js';
 import { policyChecks } from '../src/strategy/policy-checks.js';
 import { weekOf } from '../src/strategy/week.js';
+import { mergePolicy } from '../src/ops/policy.js';
 
 const sentence = (f: () => unknown): string => {
   try {
@@ -235,5 +236,32 @@ describe('the week ahead (Strategy screen)', () => {
     expect(policyFieldLabel('')('retention.keepFull')).toBe('keep-full');
     expect(policyFieldLabel('')('schedule.restore-verify')).toBe('restore-verify');
     expect(policyFieldLabel('')('timeLimit')).toBe('time-limit');
+  });
+});
+
+describe('a job that never ran is judged from when its schedule was set', () => {
+  const base = { target: 'prod', served: {}, fulls: { physical: 0, logical: 0 } };
+  const now = new Date('2026-12-07T10:30:00Z');
+  it('a daily full set this morning is not missed for last night', () => {
+    const policy = { schedule: { full: '0 2 * * *' }, since: { full: '2026-12-07T09:00:00Z' } };
+    expect(policyChecks({ ...base, policy, now }).find((c) => c.name === 'schedule-full')).toMatchObject({ status: 'OK' });
+    // Without the stamp (a policy written by hand), the moment before it counts, as before.
+    const old = policyChecks({ ...base, policy: { schedule: { full: '0 2 * * *' } }, now }).find((c) => c.name === 'schedule-full');
+    expect(old).toMatchObject({ status: 'WARN' });
+    // Once its first moment after being set has passed unserved (plus the grace), it is missed.
+    const later = policyChecks({ ...base, policy, now: new Date('2026-12-08T03:30:00Z') }).find((c) => c.name === 'schedule-full');
+    expect(later).toMatchObject({ status: 'WARN' });
+    expect(later!.reason).toContain('its 2026-12-08 02:00Z run did not happen (never run');
+  });
+  it('policy set stamps a schedule it sets or changes, keeps the stamp of one it leaves, drops it with the schedule', () => {
+    const t0 = new Date('2026-12-07T09:00:00Z');
+    const a = mergePolicy(undefined, { schedule: { full: '0 2 * * *', verify: '0 6 * * *' } }, t0);
+    expect(a.since).toEqual({ full: t0.toISOString(), verify: t0.toISOString() });
+    const t1 = new Date('2026-12-07T10:00:00Z');
+    const b = mergePolicy(a as never, { schedule: { full: '0 2 * * *', verify: '0 7 * * *' } }, t1);
+    expect(b.since).toEqual({ full: t0.toISOString(), verify: t1.toISOString() });
+    const c = mergePolicy(b as never, { schedule: { verify: null } }, t1);
+    expect(c.since).toEqual({ full: t0.toISOString() });
+    expect(validatePolicy(c, { engine: 'postgres' } as never, configLabel('prod'))).toMatchObject({ since: { full: t0.toISOString() } });
   });
 });

@@ -28,6 +28,11 @@ export interface Policy {
   retention?: Retention;
   /** A scheduled job still running after this long is cancelled (default 24h). */
   timeLimit?: string;
+  /**
+   * When each job's schedule was set: health counts a job that never ran as missed only from
+   * its first moment after this, not from a moment that passed before the policy existed.
+   */
+  since?: Partial<Record<JobName, string>>;
 }
 
 export const DEFAULT_TIME_LIMIT = '24h';
@@ -108,7 +113,7 @@ export function validatePolicy(value: unknown, target: MethodOf & { name?: strin
   }
   const raw = value as Record<string, unknown>;
   for (const key of Object.keys(raw)) {
-    if (!['schedule', 'retention', 'timeLimit'].includes(key)) throw invalid(`${label(key)} is not a policy setting; use schedule, retention or timeLimit.`, { field: 'policy' });
+    if (!['schedule', 'retention', 'timeLimit', 'since'].includes(key)) throw invalid(`${label(key)} is not a policy setting; use schedule, retention or timeLimit.`, { field: 'policy' });
   }
   const out: Policy = {};
   const schedule = validateSchedule(raw.schedule, target, label);
@@ -120,6 +125,10 @@ export function validatePolicy(value: unknown, target: MethodOf & { name?: strin
     if (parseDuration(raw.timeLimit, label('timeLimit')) < 60) throw invalid(`${label('timeLimit')} "${raw.timeLimit}" is too short for any backup; give at least 1m.`, { field: 'policy' });
     out.timeLimit = raw.timeLimit.trim();
   }
+  // Bookkeeping written by policy set; a hand-edited value that is not a time is dropped, not fatal.
+  const since = raw.since && typeof raw.since === 'object' && !Array.isArray(raw.since) ? (raw.since as Record<string, unknown>) : {};
+  const kept = Object.fromEntries(Object.entries(since).filter(([j, v]) => out.schedule?.[j as JobName] !== undefined && typeof v === 'string' && !Number.isNaN(Date.parse(v))));
+  if (Object.keys(kept).length && Object.keys(out).length) out.since = kept as Policy['since'];
   return Object.keys(out).length ? out : undefined;
 }
 

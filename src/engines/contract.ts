@@ -93,7 +93,7 @@ export interface MethodCatalog {
    * The policy's retention applied by the tool itself (pgBackRest's expire), which knows its own
    * chains; returns one sentence per rule it could not express. Prune calls it for these kinds.
    */
-  expire?(ctx: EngineContext, target: Target, retention: PolicyRetention, dryRun: boolean): Promise<{ unsupported: string[] }>;
+  expire?(ctx: EngineContext, target: Target, retention: PolicyRetention, dryRun: boolean): Promise<{ unsupported: string[]; sets: string[] }>;
 }
 
 /** A backup in a method's own catalog: the Manifest shape, plus what restoring it reads and costs. */

@@ -19,7 +19,7 @@ export interface PolicyChanges {
   rto?: string | null;
 }
 
-export function mergePolicy(current: Policy | undefined, c: PolicyChanges): Record<string, unknown> {
+export function mergePolicy(current: Policy | undefined, c: PolicyChanges, now?: Date): Record<string, unknown> {
   const merge = <T extends object>(base: T | undefined, changes: object | undefined): Record<string, unknown> => {
     const out: Record<string, unknown> = { ...(base ?? {}) };
     for (const [k, v] of Object.entries(changes ?? {})) {
@@ -35,6 +35,13 @@ export function mergePolicy(current: Policy | undefined, c: PolicyChanges): Reco
   if (Object.keys(retention).length) out.retention = retention;
   const timeLimit = c.timeLimit === undefined ? current?.timeLimit : c.timeLimit ?? undefined;
   if (timeLimit) out.timeLimit = timeLimit;
+  // A schedule set or changed now is judged by health from now on (see Policy.since).
+  const since: Record<string, string> = { ...(current?.since ?? {}) };
+  for (const [job, expr] of Object.entries(c.schedule ?? {})) {
+    if (expr === null) delete since[job];
+    else if (expr !== undefined && expr !== current?.schedule?.[job as JobName]) since[job] = (now ?? new Date()).toISOString();
+  }
+  if (Object.keys(since).length) out.since = since;
   return out;
 }
 

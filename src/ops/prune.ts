@@ -42,7 +42,7 @@ export interface PruneReport {
   /** What this run removed (nothing on a dry run). */
   removed: { backups: string[]; archiveFiles: number; bytes: number };
   /** A method that keeps its own catalog (pgBackRest) expires its own sets by the same retention. */
-  method?: { tool: string; removed: string[]; unsupported: string[] };
+  method?: { tool: string; removed: string[]; wouldRemove?: string[]; unsupported: string[] };
 }
 
 export function startPrune(configDir: string, name: string, opts: PruneOptions, signal?: AbortSignal): Job<PruneReport> {
@@ -140,9 +140,15 @@ async function methodExpire(ctx: JobContext, target: Target, report: PruneReport
   const own = method.ownCatalog;
   if (!retention || !own?.expire) return;
   const before = await own.list(target, ctx.signal);
-  const { unsupported } = await own.expire(ctx, target, retention, dryRun);
+  const { unsupported, sets } = await own.expire(ctx, target, retention, dryRun);
   for (const u of unsupported) ctx.emit({ type: 'log', level: 'warn', text: u });
-  const after = dryRun ? before : await own.list(target, ctx.signal);
+  if (dryRun) {
+    // Nothing removed: the tool's own dry run says which sets would go.
+    report.method = { tool: `${method.name} expire`, removed: [], wouldRemove: sets, unsupported };
+    for (const id of sets) ctx.emit({ type: 'log', level: 'info', text: `${method.name} would expire set ${id}` });
+    return;
+  }
+  const after = await own.list(target, ctx.signal);
   const kept = new Set(after.map((b) => b.id));
   const gone = before.filter((b) => !kept.has(b.id));
   report.method = { tool: `${method.name} expire`, removed: gone.map((b) => b.id), unsupported };

@@ -33,9 +33,10 @@ export const DEFAULT_GRACE_SECONDS = 3600;
 
 const fmt = (d: Date) => d.toISOString().replace('T', ' ').replace(/:00\.000Z$/, 'Z');
 
-export function missedJob(job: JobName, expr: string, served: Date | undefined, now: Date, grace: number): HealthCheck | undefined {
+export function missedJob(job: JobName, expr: string, served: Date | undefined, now: Date, grace: number, since?: Date): HealthCheck | undefined {
   const s = parseCron(expr, job);
-  const due = served ? s.next(served) : s.latest(now);
+  // Never served: the first moment after the schedule was set (a moment before it was never asked for).
+  const due = served ? s.next(served) : since ? s.next(since) : s.latest(now);
   if (!due || now.getTime() - due.getTime() <= grace * 1000) return undefined;
   const second = s.next(due);
   const twice = second !== undefined && now.getTime() - second.getTime() > grace * 1000;
@@ -54,7 +55,8 @@ export function policyChecks(f: PolicyFacts): HealthCheck[] {
   for (const job of JOBS) {
     const expr = f.policy?.schedule?.[job];
     if (!expr) continue;
-    const c = missedJob(job, expr, servedAt(job, f.served), f.now, grace);
+    const set = f.policy?.since?.[job];
+    const c = missedJob(job, expr, servedAt(job, f.served), f.now, grace, set ? new Date(set) : undefined);
     out.push(c ?? { name: `schedule-${job}`, status: 'OK', reason: `${job} runs on schedule (${expr}).` });
   }
   const keep = f.policy?.retention?.keepFull;

@@ -34,10 +34,29 @@ export function expireArgs(r: Retention): string[] {
 }
 
 /** Runs pgbackrest expire with the given retention (command-line options win over the conf's). */
-export async function pgbackrestExpire(ctx: EngineContext, pb: Pgbackrest, r: Retention, extra: string[] = []): Promise<void> {
+export async function pgbackrestExpire(ctx: EngineContext, pb: Pgbackrest, r: Retention, extra: string[] = []): Promise<string[]> {
   // A time-based retention comes in `extra` (--repo1-retention-full-type=time), counts in `r`.
   const args = extra.some((a) => a.startsWith('--repo1-retention-full=')) ? expireArgsOrNone(r) : expireArgs(r);
-  await ctx.step('expire', () => runPgbackrest(pb, 'expire', ['--log-level-console=info', ...args, ...extra], { signal: ctx.signal, onEvent: forwardToolEvents(ctx) }));
+  const lines: string[] = [];
+  await ctx.step('expire', () =>
+    runPgbackrest(pb, 'expire', ['--log-level-console=info', ...args, ...extra], { signal: ctx.signal, onEvent: forwardToolEvents(ctx, (e) => e.type === 'line' && lines.push(e.text)) }),
+  );
+  return expiredSets(lines);
+}
+
+/**
+ * The sets an expire removed (or, with --dry-run, would remove), from its info lines:
+ * "expire full backup set 20261207-101010F, 20261207-101111F_20261207-101212D" (with a
+ * "[DRY-RUN] " prefix on a dry run) — a full is listed with the diffs and incrs that go with it.
+ */
+export function expiredSets(lines: string[]): string[] {
+  const out: string[] = [];
+  for (const l of lines) {
+    const m = /expire (?:full|diff|incr|differential|incremental) backup(?: set)?:? (.+)$/i.exec(l) ?? /remove expired backup (\S+)$/.exec(l);
+    if (!m) continue;
+    for (const id of m[1]!.split(/,\s*/)) if (/^\d{8}-\d{6}F(_\d{8}-\d{6}[DI])?$/.test(id.trim())) out.push(id.trim());
+  }
+  return [...new Set(out)];
 }
 
 function expireArgsOrNone(r: Retention): string[] {

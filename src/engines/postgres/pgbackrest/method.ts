@@ -125,12 +125,12 @@ export function expireRetentionOf(r: PolicyRetention): { retention: ExpireRetent
   return { retention, unsupported };
 }
 
-export async function expirePgbackrest(ctx: EngineContext, target: Target, r: PolicyRetention, dryRun: boolean): Promise<{ unsupported: string[] }> {
+export async function expirePgbackrest(ctx: EngineContext, target: Target, r: PolicyRetention, dryRun: boolean): Promise<{ unsupported: string[]; sets: string[] }> {
   const { retention, unsupported } = expireRetentionOf(r);
-  if (retention.full === undefined && retention.fullDays === undefined && retention.diff === undefined) return { unsupported };
+  if (retention.full === undefined && retention.fullDays === undefined && retention.diff === undefined) return { unsupported, sets: [] };
   const pb = await pgbackrestOf(target);
   const { fullDays, ...counts } = retention;
   const extra = fullDays !== undefined ? ['--repo1-retention-full-type=time', `--repo1-retention-full=${fullDays}`] : [];
-  await pgbackrestExpire(ctx, pb, counts, [...extra, ...(dryRun ? ['--dry-run'] : [])]);
-  return { unsupported };
+  const sets = await pgbackrestExpire(ctx, pb, counts, [...extra, ...(dryRun ? ['--dry-run'] : [])]);
+  return { unsupported, sets };
 }
