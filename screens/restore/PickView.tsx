@@ -1,7 +1,7 @@
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import { describeWindow } from '../../src/pitr/window.js';
-import { utc } from '../text/time.js';
+import { utc, windowTitle } from '../text/time.js';
 import { fit, textWidth, truncateEnd, wrapText } from '../text/width.js';
 import { visibleWindow } from '../widgets/DataTable/fit.js';
 import { StatusMarker } from '../widgets/StatusMarker/StatusMarker.js';
@@ -66,7 +66,7 @@ export function PickView({ state, into, width, height, servers }: PickViewProps)
   return (
     <Box flexDirection="column" width={width} height={height} overflow="hidden">
       <Text bold wrap="truncate-end">
-        {`Recoverable window of ${state.target}: ${describeWindow(w)}`}
+        {windowTitle(state.target ?? '', describeWindow(w), width)}
       </Text>
       {drawing ? (
         <>

@@ -36,3 +36,17 @@ export function compactUtc(iso: string, ref?: string): string {
 export function stamp(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
+
+/**
+ * The Restore screen's title line. With fractions of a second both ends are long; when the line
+ * does not fit, the end's date is dropped if it is the start's (the usual case), so the end time
+ * stays readable instead of being cut.
+ */
+export function windowTitle(target: string, described: string, width: number): string {
+  const full = `Recoverable window of ${target}: ${described}`;
+  if (full.length <= width) return full;
+  const oneDate = described.replace(/^(\d{4}-\d{2}-\d{2}) (\S+) → \1 /, '$1 $2 → ');
+  const named = `Recoverable window of ${target}: ${oneDate}`;
+  // Narrower still (60 columns): the header already names the screen's target.
+  return named.length <= width ? named : `Recoverable window: ${oneDate}`;
+}
