@@ -210,11 +210,11 @@ describe('copies: send, verify, restore with the primary gone', { timeout: 400_0
           { name: 'nothing after the mark', sql: 'SELECT count(*) FROM marks', expect: '= 1' },
         ],
       });
-      const d = await cli(['drill', 'cp', '--from', 'offsite', '--to', markedAt, '--json']);
+      const d = await cli(['drill', 'cp', '--from', 'nas', '--to', markedAt, '--json']);
       expect(d.code, d.stderr).toBe(0);
       const rep = JSON.parse(d.stdout) as DrillReport;
       expect(rep.status).toBe('passed');
-      expect(rep.from).toMatchObject({ copy: 'offsite' });
+      expect(rep.from).toMatchObject({ copy: 'nas' });
       expect(rep.from!.files).toBeGreaterThan(0);
       const fetchStep = rep.steps.find((s) => s.name === 'fetch copy')!;
       expect(fetchStep).toMatchObject({ status: 'done' });
@@ -225,7 +225,7 @@ describe('copies: send, verify, restore with the primary gone', { timeout: 400_0
         .toEqual([['marker row restored', true], ['nothing after the mark', true]]);
       // The report stays in the target's own repository (made again for it), not in the temp copy.
       const history = await cli(['drill-report', 'cp', rep.id]);
-      expect(history.stdout).toContain('read from copy **offsite** alone');
+      expect(history.stdout).toContain('read from copy **nas** alone');
 
       // verify --from: the copy checked as the primary would be, with the primary still gone.
       const v = await cli(['verify', 'cp', '--from', 'nas', '--json']);
