@@ -13,6 +13,8 @@ import { judgeReplay, whereReplayStopped, type ReplayCheck, type ReplayVerdict }
 import { emptyRecovery, foldRecovery, parseRecoveryLine, type RecoveryState } from '../../pitr/recovery-log.js';
 import { parseLsn } from '../../pitr/wal-names.js';
 import type { EngineContext, JobEventInput } from '../context.js';
+import type { PitrReport } from '../restore-types.js';
+import { isoMicros } from '../../pitr/micros.js';
 
 /**
  * Refuses a data directory the restore must not write (not empty, claimed by another restore,
@@ -230,4 +232,24 @@ export function replayProgress(state: RecoveryState, expect: ReplayExpectation):
 
 function lastLines(file: string): string {
   return readFileSync(file, 'utf8').trim().split('\n').slice(-2).join(' | ') || 'the server exited without a message';
+}
+
+/**
+ * What a finished replay adds to a point-in-time restore's report, whichever method restored the
+ * base (pg_basebackup's tar or pgBackRest): the server, the point reached and its proof, the
+ * timeline it opened, the segments it read.
+ */
+export function replayedReport(outcome: RecoveryOutcome, proven: string): Pick<PitrReport, 'pid' | 'reached' | 'timeline' | 'segmentsRestored'> {
+  const s = outcome.state;
+  return {
+    pid: outcome.pid,
+    reached: {
+      ...(s.lastCommitMicros !== undefined ? { lastCommitAt: isoMicros(s.lastCommitMicros) } : {}),
+      ...(s.stoppedBefore ? { stoppedBeforeXid: s.stoppedBefore.xid, stoppedBeforeCommitAt: isoMicros(s.stoppedBefore.micros) } : {}),
+      ...(s.redoDoneAt ? { redoDoneAt: s.redoDoneAt } : {}),
+      proven,
+    },
+    ...(s.newTimeline ? { timeline: s.newTimeline } : {}),
+    segmentsRestored: s.restored.length,
+  };
 }

@@ -1,11 +1,10 @@
 import { join, resolve } from 'node:path';
 import type { Target } from '../../config/target.js';
 import type { EngineContext } from '../context.js';
-import { checkDestination, runRecovery, stopShortRecovery, unpackBaseBackup, writeRecoveryConfig } from './pitr-restore.js';
+import { checkDestination, replayedReport, runRecovery, stopShortRecovery, unpackBaseBackup, writeRecoveryConfig } from './pitr-restore.js';
 import { lastCommitInSegment } from './waldump.js';
 import { invalid } from '../../errors.js';
 import { readInventory, type WalInventory } from '../../pitr/inventory.js';
-import { isoMicros } from '../../pitr/micros.js';
 import { planRestore, type PgRestorePlan } from '../../pitr/plan.js';
 import { replayCheckOf } from '../../pitr/reached.js';
 import { timelineOfSegment, type Leg } from '../../pitr/timelines.js';
@@ -153,22 +152,13 @@ export async function runPitrRestore(ctx: EngineContext, target: Target, req: Pi
   // A recovery that ended early looks like a finished one to PostgreSQL: only the check tells.
   const proven = await ctx.step('check the point reached', () => stopShortRecovery(outcome, dataDir));
   ctx.emit({ type: 'log', level: 'info', text: proven });
-  const s = outcome.state;
   return {
     target: target.name,
     plan: planOut,
     dataDir,
     port: req.port,
-    pid: outcome.pid,
-    logFile,
-    reached: {
-      ...(s.lastCommitMicros !== undefined ? { lastCommitAt: isoMicros(s.lastCommitMicros) } : {}),
-      ...(s.stoppedBefore ? { stoppedBeforeXid: s.stoppedBefore.xid, stoppedBeforeCommitAt: isoMicros(s.stoppedBefore.micros) } : {}),
-      ...(s.redoDoneAt ? { redoDoneAt: s.redoDoneAt } : {}),
-      proven,
-    },
-    ...(s.newTimeline ? { timeline: s.newTimeline } : {}),
-    segmentsRestored: s.restored.length,
+    logFile: logFile,
+    ...replayedReport(outcome, proven),
     seconds: (performance.now() - t0) / 1000,
     dryRun: false,
   };

@@ -1,12 +1,11 @@
 import { resolve } from 'node:path';
 import type { Target } from '../../../config/target.js';
 import { invalid } from '../../../errors.js';
-import { isoMicros } from '../../../pitr/micros.js';
 import { planRestore } from '../../../pitr/plan.js';
 import { replayCheckOf } from '../../../pitr/reached.js';
 import type { EngineContext } from '../../context.js';
 import type { PitrReport, PitrRequest } from '../../restore-types.js';
-import { checkDestination, stopShortRecovery } from '../pitr-restore.js';
+import { checkDestination, replayedReport, stopShortRecovery } from '../pitr-restore.js';
 import { pgbackrestOf } from './method.js';
 import { pgbackrestPitrRestore } from './restore.js';
 import { readPgbackrestArchive } from './window.js';
@@ -47,22 +46,13 @@ export async function runPgbackrestPitr(ctx: EngineContext, target: Target, req:
   });
   const proven = await ctx.step('check the point reached', () => stopShortRecovery(outcome, dataDir));
   ctx.emit({ type: 'log', level: 'info', text: proven });
-  const s = outcome.state;
   return {
     target: target.name,
     plan: planOut,
     dataDir,
     port: req.port,
-    pid: outcome.pid,
     logFile: resolve(dataDir, 'dbdrill-restore.log'),
-    reached: {
-      ...(s.lastCommitMicros !== undefined ? { lastCommitAt: isoMicros(s.lastCommitMicros) } : {}),
-      ...(s.stoppedBefore ? { stoppedBeforeXid: s.stoppedBefore.xid, stoppedBeforeCommitAt: isoMicros(s.stoppedBefore.micros) } : {}),
-      ...(s.redoDoneAt ? { redoDoneAt: s.redoDoneAt } : {}),
-      proven,
-    },
-    ...(s.newTimeline ? { timeline: s.newTimeline } : {}),
-    segmentsRestored: s.restored.length,
+    ...replayedReport(outcome, proven),
     seconds: (performance.now() - t0) / 1000,
     dryRun: false,
   };
