@@ -11,6 +11,7 @@
 /** Modules the console may run (not only name as types): no I/O of their own, no tools, no drivers. */
 const SCREEN_SAFE = [
   'src/config/duration.ts',
+  'src/config/retention-words.ts',
   'src/util/bytes.ts',
   'src/pitr/window.ts',
   'src/pitr/time.ts',

@@ -1,6 +1,7 @@
 import { formatBytes } from '../../src/util/bytes.js';
 import type { StrategyPlan, StrategyView } from '../api.js';
 import { hangingLines } from '../text/width.js';
+import { retentionWords } from '../../src/config/retention-words.js';
 
 /** One line of the Strategy pane; a tone the view colours (and NO_COLOR shows by its words). */
 export interface PaneLine {
@@ -39,7 +40,7 @@ export function strategyLines(view: StrategyView, forecast: StrategyPlan | undef
     const when = `${j.next ? `next ${short(j.next)}` : 'no next run'} · ${j.servedAt ? `last ${short(j.servedAt)}` : 'never run'}${j.due ? ' · DUE' : ''}`;
     add(`  ${j.job.padEnd(jobWidth)}  `, `${j.schedule} · ${when}`, j.due ? 'warn' : undefined);
   }
-  add('  keep  ', retentionWords(view), view.policy?.retention ? undefined : 'warn');
+  add('  keep  ', retentionWords(view.policy?.retention) ?? 'no retention: prune keeps everything and the repository grows.', view.policy?.retention ? undefined : 'warn');
 
   gap();
   head('Week ahead (UTC)');
@@ -87,17 +88,4 @@ export function strategyLines(view: StrategyView, forecast: StrategyPlan | undef
     }
   }
   return out;
-}
-
-function retentionWords(view: StrategyView): string {
-  const r = view.policy?.retention;
-  if (!r) return 'no retention: prune keeps everything and the repository grows.';
-  const parts = [
-    r.keepFull !== undefined ? `keep-full ${r.keepFull}` : '',
-    r.keepDiff !== undefined ? `keep-diff ${r.keepDiff}` : '',
-    r.keepDays !== undefined ? `keep-days ${r.keepDays}` : '',
-    r.keepArchive !== undefined ? `keep-archive ${r.keepArchive}` : '',
-    r.gfs ? `gfs ${r.gfs}` : '',
-  ];
-  return parts.filter(Boolean).join(', ');
 }

@@ -6,6 +6,7 @@ import { setPolicy, showPolicy, type PolicyChanges, type PolicyView } from '../.
 import { noExtraPositionals, parseCommand, requirePositional, str, type Parsed } from '../args.js';
 import { Output } from '../output.js';
 import { table } from '../text-table.js';
+import { retentionWords } from '../../config/retention-words.js';
 
 const SET = usageLine('policy', 'set');
 const SHOW = usageLine('policy', 'show');
@@ -70,24 +71,11 @@ async function policyShow(argv: string[]): Promise<number> {
 
 const utc = (d?: Date | string) => (d === undefined ? '—' : new Date(d).toISOString().replace('T', ' ').replace(/:\d\d\.\d+Z$/, 'Z'));
 
-export function retentionWords(p: Policy | undefined): string {
-  const r = p?.retention;
-  if (!r) return 'none (prune keeps everything)';
-  const parts = [
-    r.keepFull !== undefined ? `keep-full ${r.keepFull}` : '',
-    r.keepDiff !== undefined ? `keep-diff ${r.keepDiff}` : '',
-    r.keepDays !== undefined ? `keep-days ${r.keepDays}` : '',
-    r.keepArchive !== undefined ? `keep-archive ${r.keepArchive}` : '',
-    r.gfs ? `gfs ${r.gfs}` : '',
-  ];
-  return parts.filter(Boolean).join(', ');
-}
-
 function render(v: PolicyView): string {
   const lines = [
     `target:     ${v.target}`,
     `objectives: RPO ${v.rpo ?? '—'}, RTO ${v.rto ?? '—'}`,
-    `retention:  ${retentionWords(v.policy)}`,
+    `retention:  ${retentionWords(v.policy?.retention) ?? 'none (prune keeps everything)'}`,
     `time limit: ${v.policy?.timeLimit ?? '24h (default)'} per job`,
   ];
   if (v.jobs.length === 0) lines.push('schedule:   none (tick runs nothing for this target)');
