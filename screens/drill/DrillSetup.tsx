@@ -9,6 +9,7 @@ import { MARKER_WIDTH, StatusMarker, stepMarker } from '../widgets/StatusMarker/
 import { TextField } from '../widgets/TextField/TextField.js';
 import type { DrillState } from './drillState.js';
 import { fittedOutcome, objectiveCell, statusWord } from './outcome.js';
+import { ScrollPane } from '../widgets/ScrollPane/ScrollPane.js';
 
 export const HISTORY_COLUMNS: readonly Column<DrillReport>[] = [
   { header: 'started', width: 12, value: (d) => shortUtc(d.startedAt) },
@@ -98,13 +99,6 @@ export function DrillReportView({ report, width, height, scroll = 0, maxRef }: {
       </Text>,
     ),
   );
-  const room = Math.max(1, height - 2);
-  const overflow = rows.length > room;
-  const shown = overflow ? Math.max(1, room - 1) : room;
-  const max = Math.max(0, rows.length - shown);
-  if (maxRef) maxRef.current = max;
-  const top = Math.min(scroll, max);
-  const below = rows.length - top - shown;
   return (
     <Box flexDirection="column" width={width} height={height} overflow="hidden">
       <Text bold wrap="truncate-end" color={report.status === 'passed' ? 'green' : 'red'}>
@@ -113,12 +107,7 @@ export function DrillReportView({ report, width, height, scroll = 0, maxRef }: {
       <Text wrap="truncate-end" dimColor>
         {report.backup ? `${report.kind ?? ''} backup ${report.backup}` : 'no backup was picked'}
       </Text>
-      {rows.slice(top, top + shown)}
-      {overflow && (
-        <Text dimColor wrap="truncate-end">
-          {`${top > 0 ? `↑ ${top} above · ` : ''}${below > 0 ? `↓ ${below} more below` : 'end'} · ↑↓ scroll`}
-        </Text>
-      )}
+      <ScrollPane rows={rows} room={height - 2} scroll={scroll} {...(maxRef ? { maxRef } : {})} />
     </Box>
   );
 }

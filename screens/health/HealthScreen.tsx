@@ -13,6 +13,7 @@ import { sparkline, statusStrip } from '../widgets/Sparkline/sparkline.js';
 import { StatusMarker } from '../widgets/StatusMarker/StatusMarker.js';
 import { HEALTH_KEYS, healthHints, healthReducer, initialHealth, intervalSeconds } from './healthState.js';
 import { panelLines } from './panelLines.js';
+import { ScrollPane } from '../widgets/ScrollPane/ScrollPane.js';
 
 const LABEL = 13;
 
@@ -165,24 +166,11 @@ export function HealthScreen(): ReactNode {
   const fine = checks.filter((c) => c.status === 'OK');
   if (fine.length > 0) pane.push(<Text key="gap2"> </Text>);
   checkRows(fine);
-  const paneRoom = Math.max(1, height - 1 - headLines.length);
-  const overflow = pane.length > paneRoom;
-  const rows = overflow ? Math.max(1, paneRoom - 1) : paneRoom;
-  const max = Math.max(0, pane.length - rows);
-  scrollMax.current = max;
-  const top = Math.min(state.scroll, max);
-  const below = Math.max(0, pane.length - top - rows);
-
   return (
     <Box flexDirection="column" width={width} height={height} overflow="hidden">
       {titleLine}
       {headLines.map(headRow)}
-      {pane.slice(top, top + rows)}
-      {overflow && (
-        <Text dimColor wrap="truncate-end">
-          {`${top > 0 ? `↑ ${top} above · ` : ''}${below > 0 ? `↓ ${below} more below` : 'end'} · ↑↓ scroll`}
-        </Text>
-      )}
+      <ScrollPane rows={pane} room={height - 1 - headLines.length} scroll={state.scroll} maxRef={scrollMax} />
     </Box>
   );
 }

@@ -12,6 +12,7 @@ import { editText } from '../widgets/TextField/TextField.js';
 import { PolicyFormView } from './PolicyFormView.js';
 import { strategyLines, type PaneLine } from './strategyLines.js';
 import { initialStrategy, POLICY_FIELDS, STRATEGY_KEYS, strategyHints, strategyReducer, type StrategyState } from './strategyState.js';
+import { ScrollPane } from '../widgets/ScrollPane/ScrollPane.js';
 
 const TONE: Record<NonNullable<PaneLine['tone']>, { color?: string; dimColor?: boolean; bold?: boolean }> = {
   bad: { color: 'red' },
@@ -147,27 +148,20 @@ export function StrategyScreen(): ReactNode {
     );
   }
   const lines = strategyLines(state.view, state.forecast, state.forecastError, width);
-  const paneRoom = Math.max(1, height - 1 - top.length);
-  const overflow = lines.length > paneRoom;
-  const rows = overflow ? Math.max(1, paneRoom - 1) : paneRoom;
-  const max = Math.max(0, lines.length - rows);
-  scrollMax.current = max;
-  const first = Math.min(state.scroll, max);
-  const below = Math.max(0, lines.length - first - rows);
   return (
     <Box flexDirection="column" width={width} height={height} overflow="hidden">
       {titleLine}
       {top}
-      {lines.slice(first, first + rows).map((l) => (
-        <Text key={l.key} wrap="truncate-end" {...(l.tone ? TONE[l.tone] : {})}>
-          {l.text}
-        </Text>
-      ))}
-      {overflow && (
-        <Text dimColor wrap="truncate-end">
-          {`${first > 0 ? `↑ ${first} above · ` : ''}${below > 0 ? `↓ ${below} more below` : 'end'} · ↑↓ scroll`}
-        </Text>
-      )}
+      <ScrollPane
+        rows={lines.map((l) => (
+          <Text key={l.key} wrap="truncate-end" {...(l.tone ? TONE[l.tone] : {})}>
+            {l.text}
+          </Text>
+        ))}
+        room={height - 1 - top.length}
+        scroll={state.scroll}
+        maxRef={scrollMax}
+      />
     </Box>
   );
 }
