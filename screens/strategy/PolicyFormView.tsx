@@ -1,7 +1,7 @@
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import { hangingLines, textWidth } from '../text/width.js';
-import { StatusMarker } from '../widgets/StatusMarker/StatusMarker.js';
+import { FormStatus } from '../widgets/FormStatus/FormStatus.js';
 import { TextField } from '../widgets/TextField/TextField.js';
 import { POLICY_FIELDS, type PolicyFormState } from './strategyState.js';
 
@@ -36,19 +36,7 @@ export function PolicyFormView({ target, form, width, height }: { target: string
         <TextField key={f.field} label={f.field} labelWidth={LABEL} value={form.values[f.field]} focused={form.focus === first + i && !form.saving} width={width} hint={f.hint} />
       ))}
       {shown === total && room > total + 1 && <Text> </Text>}
-      {form.saving ? (
-        <Text color="cyan">Saving…</Text>
-      ) : form.error ? (
-        errorLines.map((l, i) => (
-          <Text key={i} color="red" wrap="truncate-end">
-            {i === 0 ? <StatusMarker marker="FAIL" /> : '    '} {l}
-          </Text>
-        ))
-      ) : (
-        <Text dimColor wrap="truncate-end">
-          enter saves · tab/↑↓ move · esc cancels
-        </Text>
-      )}
+      <FormStatus saving={form.saving} errorLines={errorLines} />
     </Box>
   );
 }

@@ -1,7 +1,7 @@
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import { hangingLines } from '../text/width.js';
-import { StatusMarker } from '../widgets/StatusMarker/StatusMarker.js';
+import { FormStatus } from '../widgets/FormStatus/FormStatus.js';
 import { TextField } from '../widgets/TextField/TextField.js';
 import { fieldHint, FORM_FIELDS, type FormState } from './formState.js';
 
@@ -30,19 +30,7 @@ export function TargetFormView({ form, width, height }: { form: FormState; width
         />
       ))}
       <Text> </Text>
-      {form.saving ? (
-        <Text color="cyan">Saving…</Text>
-      ) : form.error ? (
-        errorLines.map((l, i) => (
-          <Text key={i} color="red" wrap="truncate-end">
-            {i === 0 ? <StatusMarker marker="FAIL" /> : '    '} {l}
-          </Text>
-        ))
-      ) : (
-        <Text dimColor wrap="truncate-end">
-          enter saves · tab/↑↓ move · esc cancels
-        </Text>
-      )}
+      <FormStatus saving={form.saving} errorLines={errorLines} />
     </Box>
   );
 }
