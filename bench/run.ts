@@ -7,7 +7,7 @@ import { availableParallelism, loadavg, totalmem } from 'node:os';
 const BENCHES: Record<string, { what: string; load: () => Promise<{ run: () => Promise<void> }> }> = {
   catalog: { what: '10,000 manifests and 100,000 WAL names', load: () => import('./catalog.js') },
   'wal-push': { what: 'archiving 16 MB WAL segments: cp, dbdrill wal-push, pgbackrest archive-push', load: () => import('./wal-push.js') },
-  backup: { what: 'dbdrill backup against raw pg_dump / pg_basebackup on pgbench -s 50', load: () => import('./backup.js') },
+  backup: { what: `dbdrill backup against raw pg_dump / pg_basebackup on pgbench -s ${process.env.DBDRILL_BENCH_SCALE || 50}`, load: () => import('./backup.js') },
   console: { what: 'console first frame and JobStore memory', load: () => import('./console.js') },
   copies: { what: 'dbdrill copy to a directory, to SFTP (rclone) and with age, against cp / rclone copy / age', load: () => import('./copies.js') },
   'mariadb-chain': { what: 'MariaDB full/diff/incr backups and restores (dbdrill backup --type) against mariadb-backup by hand', load: () => import('./mariadb-chain.js') },
