@@ -1,9 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPidAlive, signalProcess, waitForPidExit } from '../src/runner/process.js';
 import { ArchivedPostgres, PitrRestores } from './helpers/archived-pg.js';
+import { sandboxRunDir } from './helpers/sandbox.js';
+import { flipMiddle, sharedSegments } from './helpers/wal-files.js';
+import { walPush } from '../src/wal/archive.js';
+import { settleStreamed } from '../src/wal/stream-settle.js';
 import { CLI, runCli, tempConfigDir } from './helpers/cli.js';
 
 /**
@@ -222,4 +226,62 @@ describe('dbdrill stream --synchronous', () => {
     const rows = await db.sql<{ marker: number; ticks: number }>(`SELECT count(*) FILTER (WHERE note = 'marker')::int AS marker, count(*) FILTER (WHERE note LIKE 'tick %')::int AS ticks FROM ticks`, r.report!.port);
     expect(rows[0]).toEqual({ marker: 1, ticks: 20 });
   }, 240_000);
+});
+
+describe('moving streamed files into the archive', () => {
+  it('identical content already archived is fine; different content is refused, reported and left in stream/', async () => {
+    const repo = join(sandboxRunDir(), `stream-settle-${process.pid}`);
+    try {
+      const [a, b] = await sharedSegments(2, join(repo, 'src'));
+      mkdirSync(join(repo, 'stream'), { recursive: true });
+      // b: archive_command got there first with the same bytes.
+      await walPush(repo, b!);
+      copyFileSync(b!, join(repo, 'stream', b!.slice(-24)));
+      // a: what is archived differs from what the stream received (a byte flipped mid-segment).
+      const other = join(repo, 'other');
+      mkdirSync(other);
+      copyFileSync(a!, join(other, a!.slice(-24)));
+      flipMiddle(join(other, a!.slice(-24)));
+      await walPush(repo, join(other, a!.slice(-24)));
+      copyFileSync(a!, join(repo, 'stream', a!.slice(-24)));
+      const r = await settleStreamed(repo);
+      expect(r.moved).toEqual([b!.slice(-24)]);
+      expect(r.refused).toHaveLength(1);
+      expect(r.refused[0]!.name).toBe(a!.slice(-24));
+      expect(r.refused[0]!.reason).toMatch(/is already archived with different contents \(archived sha256 [0-9a-f]{64}, new sha256 [0-9a-f]{64}\); it was not overwritten/);
+      expect(existsSync(join(repo, 'stream', a!.slice(-24)))).toBe(true);
+      expect(existsSync(join(repo, 'stream', b!.slice(-24)))).toBe(false);
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+describe('dbdrill stream --install-systemd', () => {
+  it('prints a unit that runs the stream in the foreground, and writes it with --apply --dir', async () => {
+    env.UNIT_PW = 'x';
+    const add = await cli(['target', 'add', 'unitt', '--engine', 'postgres', '--port', '1', '--user', 'u', '--dbname', 'd', '--repo', join(sandboxRunDir(), `unit-repo-${process.pid}`), '--password-env', 'UNIT_PW']);
+    expect(add.code, add.stderr).toBe(0);
+    const r = await cli(['stream', 'unitt', '--install-systemd', '--synchronous']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('# /etc/systemd/system/dbdrill-stream-unitt.service');
+    expect(r.stdout).toMatch(/\nExecStart=\S+node \S+main\.js stream unitt --synchronous\n/);
+    expect(r.stdout).toContain('Restart=always');
+    expect(r.stdout).toContain('KillMode=mixed');
+    expect(r.stderr).toContain('reads its password from $UNIT_PW, which systemd does not set');
+    expect(r.stderr).toContain('commits on the server wait for this service');
+    const dir = join(sandboxRunDir(), `unit-dir-${process.pid}`);
+    mkdirSync(dir);
+    try {
+      const w = await cli(['stream', 'unitt', '--install-systemd', '--apply', '--dir', dir]);
+      expect(w.code, w.stderr).toBe(0);
+      const unit = readFileSync(join(dir, 'dbdrill-stream-unitt.service'), 'utf8');
+      expect(unit).toMatch(/\nExecStart=\S+ \S+ stream unitt\n/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const bad = await cli(['stream', 'unitt', '--apply']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^dbdrill: --apply and --dir go with --install-systemd; usage: dbdrill stream NAME \[--synchronous\]/);
+  }, 60_000);
 });
