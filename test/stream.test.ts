@@ -168,6 +168,39 @@ describe('dbdrill stream (asynchronous)', () => {
     expect(win.newestSegment).toBe(last);
   }, 120_000);
 
+  it('health: the stream is running with its lag; a forgotten slot retaining WAL is CRIT with the command that drops it; --prom exports both', async () => {
+    const prom = join(sandboxRunDir(), `stream-prom-${process.pid}.prom`);
+    let h = await cli(['health', 'strm', '--json', '--prom', prom]);
+    let report = JSON.parse(h.stdout) as { checks: { name: string; status: string; reason: string }[]; archive: { stream?: { running: boolean; slot: string }; rpo: { basis: string } } };
+    expect(report.archive.stream).toMatchObject({ running: true, slot: 'dbdrill_strm' });
+    expect(report.archive.rpo.basis).toBe('stream');
+    expect(report.checks.find((c) => c.name === 'stream')).toMatchObject({ status: 'OK', reason: expect.stringMatching(/^Stream running: \S+ \S*B behind/) });
+    let text = readFileSync(prom, 'utf8');
+    expect(text).toContain('dbdrill_stream_up{target="strm"} 1');
+    expect(text).toMatch(/dbdrill_stream_slot_retained_bytes\{target="strm"\} \d+/);
+
+    await db.sql(`SELECT pg_create_physical_replication_slot('forgotten', true)`);
+    try {
+      // Five segments' worth of WAL the forgotten slot now holds in pg_wal.
+      for (let i = 0; i < 5; i++) {
+        await db.sql(`INSERT INTO ticks (note) VALUES ('switch ${i}')`);
+        await db.sql('SELECT pg_switch_wal()');
+      }
+      h = await cli(['health', 'strm', '--json', '--prom', prom]);
+      expect(h.code, h.stderr).toBe(4);
+      report = JSON.parse(h.stdout) as typeof report;
+      const slots = report.checks.find((c) => c.name === 'replication slots');
+      expect(slots?.status).toBe('CRIT');
+      expect(slots?.reason).toMatch(/^Slot forgotten has no reader( \(for [^)]+\))? and retains \d+ MiB of WAL, which grows until the disk holding pg_wal \(.* free of .*\) is full; drop it with SELECT pg_drop_replication_slot\('forgotten'\)\.$/);
+      text = readFileSync(prom, 'utf8');
+      expect(text).toContain('dbdrill_health_check_status{target="strm",check="replication slots"} 2');
+      expect(text).toContain('dbdrill_health_status{target="strm"} 2');
+    } finally {
+      await db.sql(`SELECT pg_drop_replication_slot('forgotten')`);
+      rmSync(prom, { force: true });
+    }
+  }, 120_000);
+
   it('kill -9 of the server a second after a marker commit: restore latest reaches the last streamed commit, and the loss is measured', async () => {
     // A steady trickle of commits, then the marker, then the crash.
     for (let i = 0; i < 20; i++) await db.sql(`INSERT INTO ticks (note) VALUES ('tick ${i}')`);
