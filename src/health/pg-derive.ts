@@ -4,7 +4,7 @@ import { formatBytes } from '../util/bytes.js';
 import { fullInSeconds, type DiskView } from './local-disk.js';
 import { findArchiveEvidence, progressPoint, walGrowth, type ArchiveEvidence, type WalGrowth } from './pg-evidence.js';
 import type { PgSample } from './pg-sample.js';
-import type { StreamView } from './pg-slots.js';
+import type { StreamView } from './pg-slot-types.js';
 import { fullInWords, rateWords } from './words.js';
 import { levelOf, type HealthCheck, type HealthStatus } from './status.js';
 

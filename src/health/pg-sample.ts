@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { DbdrillError } from '../errors.js';
 import type { DiskView } from './local-disk.js';
-import type { SlotSample } from './pg-slots.js';
+import type { SlotSample } from './pg-slot-types.js';
 
 /**
  * One look at a PostgreSQL server's WAL archiving. Times are ISO 8601 strings from the server's
