@@ -12,8 +12,8 @@ const slot = (over: Partial<SlotSample> = {}): SlotSample => ({
   walStatus: 'reserved',
   retainedBytes: 16 << 20,
   application: 'dbdrill_prod',
-  flushLagBytes: 4096,
-  flushLagSeconds: 0.2,
+  writeLagBytes: 4096,
+  writeLagSeconds: 0.2,
   syncState: 'async',
   ...over,
 });
@@ -31,13 +31,13 @@ describe('stream and slot health', () => {
     expect(d.checks).toEqual([{ name: 'stream', status: 'OK', reason: 'Stream running: 4.0 KiB behind (0.2 s); slot dbdrill_prod retains 16 MiB of WAL.' }]);
     expect(d.stream).toMatchObject({ running: true, synchronous: false, lagBytes: 4096, lagSeconds: 0.2 });
     expect(d.rpo).toMatchObject({ seconds: 0.2, basis: 'stream' });
-    const sync = deriveSlots([sample(0, [slot({ syncState: 'sync', flushLagBytes: 0, flushLagSeconds: null })])], 'dbdrill_prod', 'prod', disk);
+    const sync = deriveSlots([sample(0, [slot({ syncState: 'sync', writeLagBytes: 0, writeLagSeconds: null })])], 'dbdrill_prod', 'prod', disk);
     expect(sync.rpo).toMatchObject({ seconds: 0, basis: 'stream' });
     expect(sync.checks[0]!.reason).toContain('Stream running (synchronous)');
   });
 
   it('a stream slot briefly without its receiver is WARN; inactive for a minute or retaining 64 MiB it is CRIT with the drop command', () => {
-    const idle = slot({ active: false, application: null, flushLagBytes: null, flushLagSeconds: null, syncState: null });
+    const idle = slot({ active: false, application: null, writeLagBytes: null, writeLagSeconds: null, syncState: null });
     const brief = deriveSlots([sample(0, [slot()]), sample(10, [idle])], 'dbdrill_prod', 'prod', disk);
     expect(brief.checks).toEqual([{ name: 'stream', status: 'WARN', reason: 'The stream is not connected (slot dbdrill_prod inactive, retaining 16 MiB); is dbdrill stream prod running?' }]);
     const long = deriveSlots([sample(0, [idle]), sample(30, [idle]), sample(61, [idle])], 'dbdrill_prod', 'prod', disk);
@@ -53,7 +53,7 @@ describe('stream and slot health', () => {
   it("another physical slot nobody reads is CRIT; one that lost its WAL says so; an active one is not the target's business", () => {
     const d = deriveSlots(
       // in slot_name order, as the sample query returns them
-      [sample(0, [slot(), slot({ name: 'gone', active: false, walStatus: 'lost', retainedBytes: null }), slot({ name: 'old_standby', active: false, retainedBytes: 3 * 2 ** 30, flushLagBytes: null }), slot({ name: 'replica', active: true })])],
+      [sample(0, [slot(), slot({ name: 'gone', active: false, walStatus: 'lost', retainedBytes: null }), slot({ name: 'old_standby', active: false, retainedBytes: 3 * 2 ** 30, writeLagBytes: null }), slot({ name: 'replica', active: true })])],
       'dbdrill_prod',
       'prod',
       { unknown: 'the server at db1 is not on this machine' },

@@ -123,8 +123,8 @@ SELECT now() AS at,
                  'name', s.slot_name, 'active', s.active, 'walStatus', s.wal_status,
                  'retainedBytes', CASE WHEN pg_is_in_recovery() OR s.restart_lsn IS NULL THEN NULL ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn) END,
                  'application', r.application_name,
-                 'flushLagBytes', CASE WHEN pg_is_in_recovery() OR r.flush_lsn IS NULL THEN NULL ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), r.flush_lsn) END,
-                 'flushLagSeconds', extract(epoch FROM r.flush_lag),
+                 'writeLagBytes', CASE WHEN pg_is_in_recovery() OR r.write_lsn IS NULL THEN NULL ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), r.write_lsn) END,
+                 'writeLagSeconds', extract(epoch FROM r.write_lag),
                  'syncState', r.sync_state) ORDER BY s.slot_name), '[]'::json)
           FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid
          WHERE s.slot_type = 'physical') AS slots
@@ -171,7 +171,7 @@ export function pgSampleOf(r: Row): PgSample {
     postmasterStart: r.postmaster_start.toISOString(),
     archiver: r.archiver_pid === null ? null : { pid: r.archiver_pid, startedAt: iso(r.archiver_start) ?? r.at.toISOString(), waitEvent: r.archiver_wait },
     dataDirectory: r.data_directory,
-    ...(r.slots ? { slots: r.slots.map((x) => ({ ...x, retainedBytes: num(x.retainedBytes), flushLagBytes: num(x.flushLagBytes), flushLagSeconds: num(x.flushLagSeconds) })) } : {}),
+    ...(r.slots ? { slots: r.slots.map((x) => ({ ...x, retainedBytes: num(x.retainedBytes), writeLagBytes: num(x.writeLagBytes), writeLagSeconds: num(x.writeLagSeconds) })) } : {}),
   };
 }
 

@@ -10,10 +10,10 @@ export interface SlotSample {
   retainedBytes: number | null;
   /** The connected receiver's application_name. */
   application: string | null;
-  /** Current LSN minus what the receiver reports flushed (its durable position). */
-  flushLagBytes: number | null;
-  /** pg_stat_replication.flush_lag: how long a commit takes to be flushed there (null when idle). */
-  flushLagSeconds: number | null;
+  /** Current LSN minus what the receiver reports written: WAL not yet in the repository's files (with --synchronous, written is flushed). */
+  writeLagBytes: number | null;
+  /** pg_stat_replication.write_lag: how long a commit takes to reach the repository (null when idle). */
+  writeLagSeconds: number | null;
   /** sync, async, potential, quorum. */
   syncState: string | null;
 }

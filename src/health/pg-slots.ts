@@ -55,15 +55,18 @@ export function deriveSlots(series: readonly PgSample[], streamSlot: string, tar
     const idle = slot.active ? null : inactiveFor(series, slot.name);
     if (ours) {
       const synchronous = slot.syncState === 'sync';
-      const lagBytes = slot.active ? slot.flushLagBytes : slot.retainedBytes;
-      const lagSeconds = slot.active ? (slot.flushLagSeconds ?? (lagBytes === 0 ? 0 : null)) : null;
+      const lagBytes = slot.active ? slot.writeLagBytes : slot.retainedBytes;
+      // write_lag keeps its last value for a while once caught up: no bytes behind is no delay.
+      const lagSeconds = slot.active ? (lagBytes === 0 ? 0 : slot.writeLagSeconds) : null;
       stream = { slot: slot.name, running: slot.active, synchronous, lagBytes, lagSeconds, retainedBytes: slot.retainedBytes, inactiveSeconds: idle, walStatus: slot.walStatus };
       if (slot.active) {
         const behind = `${formatBytes(lagBytes ?? 0)} behind${lagSeconds !== null ? ` (${lagSeconds.toFixed(1)} s)` : ''}`;
         checks.push({ name: 'stream', status: 'OK', reason: `Stream running${synchronous ? ' (synchronous)' : ''}: ${behind}; slot ${slot.name} retains ${formatBytes(slot.retainedBytes ?? 0)} of WAL.` });
         rpo = synchronous
           ? { seconds: 0, basis: 'stream', text: 'RPO 0: the stream is the synchronous standby, so a commit returns only once it is in the repository.' }
-          : { seconds: lagSeconds ?? 0, basis: 'stream', text: `The stream is ${behind}: that much committed work is not in the repository yet.` };
+          : lagBytes === 0
+            ? { seconds: 0, basis: 'stream', text: 'The stream has written all WAL into the repository: no committed work is missing from it now.' }
+            : { seconds: lagSeconds ?? 0, basis: 'stream', text: `The stream is ${behind}: that much committed work is not in the repository yet.` };
         continue;
       }
     }

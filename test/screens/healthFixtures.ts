@@ -113,8 +113,8 @@ export function pgStreamReport(state: 'running' | 'stopped'): HealthReport {
     walStatus: 'reserved',
     retainedBytes: running ? 16 << 20 : 900 << 20,
     application: running ? 'dbdrill_prod' : null,
-    flushLagBytes: running ? 8192 : null,
-    flushLagSeconds: running ? 0.3 : null,
+    writeLagBytes: running ? 8192 : null,
+    writeLagSeconds: running ? 0.3 : null,
     syncState: running ? 'sync' : null,
   };
   const series = [0, 150, 300].map((t) => sample(t, { archivedCount: 40, slots: [slot] }));
