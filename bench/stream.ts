@@ -9,7 +9,8 @@
  * archive_timeout 60 s). Median of KILLS kills each, a fresh server per kill.
  *
  * Commit latency: pgbench -T 10 -c 2 on one server without a stream, with `dbdrill stream`, and
- * with `dbdrill stream --synchronous` (each commit waits for pg_receivewal's fsync).
+ * with `dbdrill stream --synchronous` (each commit waits for pg_receivewal's fsync), each
+ * DBDRILL_BENCH_ROUNDS times (3) in rotating order; medians.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync } from 'node:fs';
@@ -134,36 +135,54 @@ async function pgbenchLatency(sb: SandboxInstance): Promise<{ latencyMs: number;
   return { latencyMs: Number(lat[1]), tps: Number(tps[1]) };
 }
 
+const LATENCY_ROUNDS = Number(process.env.DBDRILL_BENCH_ROUNDS ?? 3);
+type Mode = 'no stream' | 'dbdrill stream' | 'dbdrill stream --synchronous';
+const MODES: Mode[] = ['no stream', 'dbdrill stream', 'dbdrill stream --synchronous'];
+
+/** Each mode LATENCY_ROUNDS times in rotating order on one server (the machine's load drifts): medians. */
 async function latency(ctx: Ctx, work: string): Promise<string[][]> {
   const repo = join(work, 'repo-lat');
   mkdirSync(repo, { recursive: true, mode: 0o700 });
   prepareWalDir(repo, serverAccount('postgres'));
   const sb = await benchSandbox();
-  const rows: string[][] = [];
+  const runs: Record<Mode, { latencyMs: number; tps: number }[]> = { 'no stream': [], 'dbdrill stream': [], 'dbdrill stream --synchronous': [] };
   let stream: ChildProcess | undefined;
   try {
     const s = sb.sandbox;
     ctx.env.BENCH_PW = s.password;
     await dbdrill(['target', 'add', 'lat', '--engine', 'postgres', '--port', String(s.port), '--user', s.user, '--dbname', 'postgres', '--repo', repo, '--password-env', 'BENCH_PW'], ctx.env);
     await mustRun(await pgbenchTool(), pgbenchArgs(s, ['-i', '-q', '-s', String(SCALE)]), { env: { ...process.env, PGPASSWORD: s.password } });
-    const none = await pgbenchLatency(s);
-    rows.push(['no stream', none.latencyMs.toFixed(2), none.tps.toFixed(0), '1.00x']);
-    stream = startStream(ctx, 'lat');
-    await waitFor('the stream', async () => (await query<{ n: number }>(s, `SELECT count(*)::int AS n FROM pg_stat_replication WHERE application_name = 'dbdrill_lat'`))[0]!.n === 1);
-    const async = await pgbenchLatency(s);
-    rows.push(['dbdrill stream', async.latencyMs.toFixed(2), async.tps.toFixed(0), `${(async.latencyMs / none.latencyMs).toFixed(2)}x`]);
-    await stopStream(stream);
-    stream = startStream(ctx, 'lat', ['--synchronous']);
-    await waitFor('the synchronous stream', async () => (await query<{ n: number }>(s, `SELECT count(*)::int AS n FROM pg_stat_replication WHERE application_name = 'dbdrill_lat' AND sync_state = 'sync'`))[0]!.n === 1);
-    const sync = await pgbenchLatency(s);
-    rows.push(['dbdrill stream --synchronous', sync.latencyMs.toFixed(2), sync.tps.toFixed(0), `${(sync.latencyMs / none.latencyMs).toFixed(2)}x`]);
+    const connected = (sync: boolean) => async () =>
+      (await query<{ n: number }>(s, `SELECT count(*)::int AS n FROM pg_stat_replication WHERE application_name = 'dbdrill_lat'${sync ? " AND sync_state = 'sync'" : ''}`))[0]!.n === 1;
+    for (let round = 0; round < LATENCY_ROUNDS; round++) {
+      for (let k = 0; k < MODES.length; k++) {
+        const mode = MODES[(round + k) % MODES.length]!;
+        if (stream) await stopStream(stream);
+        stream = undefined;
+        // With the stream stopped, a synchronous setting would hang every commit: reset first.
+        await query(s, 'ALTER SYSTEM RESET synchronous_standby_names');
+        await query(s, 'SELECT pg_reload_conf()');
+        if (mode !== 'no stream') {
+          const sync = mode === 'dbdrill stream --synchronous';
+          stream = startStream(ctx, 'lat', sync ? ['--synchronous'] : []);
+          await waitFor(mode, connected(sync));
+        }
+        runs[mode].push(await pgbenchLatency(s));
+      }
+    }
+    if (stream) await stopStream(stream);
+    stream = undefined;
     await query(s, 'ALTER SYSTEM RESET synchronous_standby_names');
     await query(s, 'SELECT pg_reload_conf()');
   } finally {
     if (stream) await stopStream(stream);
     await stopBenchSandbox(sb).catch(() => {});
   }
-  return rows;
+  const base = median(runs['no stream'].map((r) => r.latencyMs));
+  return MODES.map((m) => {
+    const lat = median(runs[m].map((r) => r.latencyMs));
+    return [m, lat.toFixed(2), runs[m].map((r) => r.latencyMs.toFixed(1)).join(' '), median(runs[m].map((r) => r.tps)).toFixed(0), `${(lat / base).toFixed(2)}x`];
+  });
 }
 
 export async function run(): Promise<void> {
@@ -189,7 +208,7 @@ export async function run(): Promise<void> {
       rows.push([method === 'stream' ? 'dbdrill stream (pg_receivewal)' : 'archive_command wal-push, archive_timeout 60 s', median(xs).toFixed(3), xs.map((x) => x.toFixed(2)).join(' '), ]);
     }
     printTable(`RPO after kill -9 under pgbench -c 2 (scale ${SCALE}) load: seconds of acknowledged commits missing from the repository, median of ${KILLS}`, ['method', 'median s', 'each kill'], rows);
-    printTable('commit latency: pgbench -T 10 -c 2 -n', ['server', 'latency ms', 'tps', 'vs no stream'], await latency(ctx, work));
+    printTable(`commit latency: pgbench -T 10 -c 2 -n, ${LATENCY_ROUNDS} rounds in rotating order (medians)`, ['server', 'latency ms', 'each round', 'tps', 'vs no stream'], await latency(ctx, work));
   } finally {
     rmTemp(work);
   }

@@ -101,12 +101,13 @@ function archiverLine(a: PgArchiveView): PanelLine {
 /** `dbdrill stream`: connected or not, how far behind, what its slot keeps in pg_wal. */
 function streamLine(a: PgArchiveView): PanelLine {
   const st = a.stream!;
-  const kept = `slot retains ${formatBytes(st.retainedBytes ?? 0)}`;
+  const kept = `slot keeps ${formatBytes(st.retainedBytes ?? 0)}`;
   if (!st.running) {
     return { label: 'stream', text: `STOPPED${st.inactiveSeconds ? ` ${formatDuration(st.inactiveSeconds)}` : ''} · ${kept} · ${diskWords(a.walDisk, null)}`, tone: 'bad' };
   }
-  const lag = `${formatBytes(st.lagBytes ?? 0)} behind${st.lagSeconds !== null ? ` (${st.lagSeconds.toFixed(1)} s)` : ''}`;
-  return { label: 'stream', text: `${st.synchronous ? 'running, synchronous' : 'running'} · ${lag} · ${kept}` };
+  // Caught up, the seconds say nothing: the line stays short enough for 60 columns.
+  const lag = `${formatBytes(st.lagBytes ?? 0)} behind${st.lagSeconds && st.lagBytes ? ` (${st.lagSeconds.toFixed(1)} s)` : ''}`;
+  return { label: 'stream', text: `${st.synchronous ? 'running, sync' : 'running'} · ${lag} · ${kept}` };
 }
 
 function diskWords(disk: DiskView | null, fullIn: number | null): string {

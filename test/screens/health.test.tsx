@@ -121,7 +121,7 @@ describe('Health screen with dbdrill stream', () => {
       await r.waitForFrame((f) => f.includes('prod'));
       await r.press('5');
       let frame = stripAnsi(await r.waitForFrame((f) => f.includes('sample 1')));
-      expect(frame).toMatch(/stream\s+running, synchronous · 8\.0 KiB behind \(0\.3 s\)/);
+      expect(frame).toMatch(/stream\s+running, sync · 8\.0 KiB behind \(0\.3 s\) · slot keeps 16 MiB/);
       expect(frame).toMatch(/RPO 0: the stream is the synchronous/);
       expectFits(frame, size);
       cleanupAll();
@@ -131,7 +131,7 @@ describe('Health screen with dbdrill stream', () => {
       frame = stripAnsi(await r.waitForFrame((f) => f.includes('sample 1')));
       expect(frame).toMatch(/CRIT\s+stream/);
       expect(frame.replace(/\s+/g, ' ')).toContain("pg_drop_replication_slot('dbdrill_prod')");
-      expect(frame).toMatch(/stream\s+STOPPED 5m · slot retains 900 MiB/);
+      expect(frame).toMatch(/stream\s+STOPPED 5m · slot keeps 900 MiB/);
       expectFits(frame, size);
     });
   }
