@@ -158,6 +158,8 @@ describe('dbdrill stream (asynchronous)', () => {
     expect(stream.text()).toMatch(/the receiver stopped: pg_receivewal was killed by SIGKILL/);
     expect(stream.text()).toMatch(/restarting it in 1 s/);
     // Both writers fed one archive: nothing refused, and the window has no gap.
+    // Some WAL in the segment after the last switch, so that pg_receivewal opens its .partial.
+    await db.sql(`INSERT INTO ticks (note) VALUES ('after the switches')`);
     const last = (await db.sql<{ name: string }>('SELECT pg_walfile_name(pg_current_wal_lsn()) AS name'))[0]!.name;
     await until('the stream to catch up', () => readdirSync(join(db.repo, 'stream')).includes(`${last}.partial`));
     expect(stream.text()).not.toContain('REFUSED');
@@ -231,6 +233,7 @@ describe('dbdrill stream (asynchronous)', () => {
 describe('dbdrill stream --synchronous', () => {
   let db: ArchivedPostgres;
   let stream: Stream;
+  let markerAt = new Date(0);
 
   beforeAll(async () => {
     db = await serverWithTarget('strmsync');
@@ -248,7 +251,7 @@ describe('dbdrill stream --synchronous', () => {
 
   it('kill -9 of the server a second after a marker commit: the marker is restored (RPO 0)', async () => {
     for (let i = 0; i < 20; i++) await db.sql(`INSERT INTO ticks (note) VALUES ('tick ${i}')`);
-    await db.sql(`INSERT INTO ticks (note) VALUES ('marker')`);
+    markerAt = (await db.sql<{ at: Date }>(`INSERT INTO ticks (note) VALUES ('marker') RETURNING at`))[0]!.at;
     await sleep(1000);
     await killServer(db);
     await stream.stop();
@@ -259,7 +262,20 @@ describe('dbdrill stream --synchronous', () => {
     const rows = await db.sql<{ marker: number; ticks: number }>(`SELECT count(*) FILTER (WHERE note = 'marker')::int AS marker, count(*) FILTER (WHERE note LIKE 'tick %')::int AS ticks FROM ticks`, r.report!.port);
     expect(rows[0]).toEqual({ marker: 1, ticks: 20 });
   }, 240_000);
+
+  it("a drill of the streamed target replays the .partial up to the marker and measures its RPO from the stream's last write", async () => {
+    const before = Date.now();
+    const d = await cli(['drill', 'strmsync', '--json']);
+    expect(d.code, d.stderr).toBe(0);
+    const report = JSON.parse(d.stdout) as { rpo: { seconds: number; reference: string; lastCommitAt?: string } };
+    // The server died seconds ago: the newest WAL in the repository is the partial's last write.
+    expect(report.rpo.reference).toBe('now minus the newest archived segment');
+    expect(report.rpo.seconds).toBeGreaterThan(0);
+    expect(report.rpo.seconds).toBeLessThan((Date.now() - before) / 1000 + 120);
+    expect(Date.parse(report.rpo.lastCommitAt!)).toBeGreaterThanOrEqual(markerAt.getTime() - 1);
+  }, 240_000);
 });
+
 
 describe('moving streamed files into the archive', () => {
   it('identical content already archived is fine; different content is refused, reported and left in stream/', async () => {
