@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPidAlive, signalProcess, waitForPidExit } from '../src/runner/process.js';
@@ -300,6 +300,18 @@ describe('moving streamed files into the archive', () => {
       expect(r.refused[0]!.reason).toMatch(/is already archived with different contents \(archived sha256 [0-9a-f]{64}, new sha256 [0-9a-f]{64}\); it was not overwritten/);
       expect(existsSync(join(repo, 'stream', a!.slice(-24)))).toBe(true);
       expect(existsSync(join(repo, 'stream', b!.slice(-24)))).toBe(false);
+      // stream/ replaced by a symlink: wal-fetch of the segment after the archive's end stops
+      // recovery naming it (exit 255), never reads through the link nor reports "end of archive".
+      const next = `${b!.slice(-24, -8)}${(parseInt(b!.slice(-8), 16) + 1).toString(16).toUpperCase().padStart(8, '0')}`;
+      const elsewhere = join(repo, 'elsewhere');
+      mkdirSync(elsewhere);
+      copyFileSync(b!, join(elsewhere, `${next}.partial`));
+      rmSync(join(repo, 'stream'), { recursive: true });
+      symlinkSync(elsewhere, join(repo, 'stream'));
+      const f = await runCli(['wal-fetch', '--repo', repo, next, join(repo, 'fetched')]);
+      expect(f.code).toBe(255);
+      expect(f.stderr).toContain(`${next} cannot be restored: ${repo}/stream is a symbolic link`);
+      expect(existsSync(join(repo, 'fetched'))).toBe(false);
     } finally {
       rmSync(repo, { recursive: true, force: true });
     }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { WalInventory } from '../pitr/inventory.js';
 import { DEFAULT_SEGMENT_BYTES, parseSegment, SEGMENT_RE } from '../pitr/wal-names.js';
 import { Dir, READ_FLAGS, UnsafePath } from './safe-dir.js';
-import type { StoredFile } from './stored.js';
+import { ArchiveFault, type StoredFile } from './stored.js';
 
 /**
  * `dbdrill stream` (pg_receivewal) writes into `<repo>/stream/`: the segment it is receiving as
@@ -69,8 +69,10 @@ export function openStreamPartial(root: Dir, name: string): StoredFile | undefin
   try {
     dir = root.child(STREAM_DIR);
   } catch (e) {
-    if (e instanceof UnsafePath && e.code === 'ENOENT') return undefined;
-    throw e;
+    if (!(e instanceof UnsafePath)) throw e;
+    if (e.code === 'ENOENT') return undefined;
+    // A stream/ that is a link or unreadable must stop recovery, not look like the end of the archive.
+    throw new ArchiveFault(name, e.message, e.code === 'EACCES' ? "let the server's user read the archive" : `${STREAM_DIR}/ must be a real directory inside the repository`);
   }
   try {
     const file = `${name}.partial`;
