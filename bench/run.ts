@@ -11,6 +11,7 @@ const BENCHES: Record<string, { what: string; load: () => Promise<{ run: () => P
   console: { what: 'console first frame and JobStore memory', load: () => import('./console.js') },
   copies: { what: 'dbdrill copy to a directory, to SFTP (rclone) and with age, against cp / rclone copy / age', load: () => import('./copies.js') },
   'mariadb-chain': { what: 'MariaDB full/diff/incr backups and restores (dbdrill backup --type) against mariadb-backup by hand', load: () => import('./mariadb-chain.js') },
+  stream: { what: 'RPO after kill -9: dbdrill stream vs archive_command; commit latency with --synchronous', load: () => import('./stream.js') },
   'health-sampling': { what: 'CPU cost of the health panel sampling a sandbox once a second', load: () => import('./health-sampling.js') },
 };
 

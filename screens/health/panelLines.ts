@@ -44,6 +44,11 @@ export function panelLines(r: HealthReport): PanelLine[] {
     // panel still fits 80x24 with its failing check in view.
     lines.push(archiverLine(a));
     if (a.broken) lines.push(riskLine(a));
+    // A stopped stream is the fault to see first (its slot fills pg_wal); a running one sits with the archiver.
+    if (a.stream) {
+      if (a.stream.running) lines.push(streamLine(a));
+      else lines.unshift(streamLine(a));
+    }
     lines.push({ label: 'settings', text: `archive_mode ${a.archiveMode} · archive_timeout ${a.archiveTimeoutSeconds ? formatDuration(a.archiveTimeoutSeconds) : 'off'} · pg_wal ${formatBytes(a.walBytes)}` });
     lines.push({ label: 'RPO estimate', text: a.rpo.text });
   } else if (b) {
@@ -91,6 +96,18 @@ function archiverLine(a: PgArchiveView): PanelLine {
   const evidence = a.evidence.map((e) => evidenceWords(e, a.at));
   const tail = a.broken ? evidence : [`writing ${a.currentWal ?? '—'}`];
   return { label: 'archiver', text: [proc, ...tail].join(' · '), ...(a.broken ? { tone: 'bad' as const } : {}) };
+}
+
+/** `dbdrill stream`: connected or not, how far behind, what its slot keeps in pg_wal. */
+function streamLine(a: PgArchiveView): PanelLine {
+  const st = a.stream!;
+  const kept = `slot keeps ${formatBytes(st.retainedBytes ?? 0)}`;
+  if (!st.running) {
+    return { label: 'stream', text: `STOPPED${st.inactiveSeconds ? ` ${formatDuration(st.inactiveSeconds)}` : ''} · ${kept} · ${diskWords(a.walDisk, null)}`, tone: 'bad' };
+  }
+  // Caught up, the seconds say nothing: the line stays short enough for 60 columns.
+  const lag = `${formatBytes(st.lagBytes ?? 0)} behind${st.lagSeconds && st.lagBytes ? ` (${st.lagSeconds.toFixed(1)} s)` : ''}`;
+  return { label: 'stream', text: `${st.synchronous ? 'running, sync' : 'running'} · ${lag} · ${kept}` };
 }
 
 function diskWords(disk: DiskView | null, fullIn: number | null): string {

@@ -116,6 +116,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: { module: 'archiving', fn: 'archivingCommand' },
   },
   {
+    name: 'stream',
+    forms: [
+      { line: 'stream NAME [--synchronous]', summary: 'stream WAL into the repository (pg_receivewal, foreground)' },
+      { line: 'stream NAME --install-systemd [--synchronous] [--apply [--dir DIR]]', summary: 'print or write its systemd unit' },
+    ],
+    run: { module: 'stream', fn: 'streamCommand' },
+  },
+  {
     name: 'wal-push',
     forms: [{ line: 'wal-push NAME|--repo DIR [--compress zstd] [--batch] [--allow-root] %p', summary: 'archive_command' }],
     run: { module: 'wal', fn: 'walPushCommand' },

@@ -26,6 +26,7 @@ import type { BackupKind, BackupType, Manifest, TableStat } from '../repo/manife
 import type { Compression } from '../wal/layout.js';
 import type { CommonSandboxOptions, SandboxInstance } from '../sandbox/types.js';
 import type { DisasterKind } from '../training/session.js';
+import type { ToolCall } from '../runner/tool-call.js';
 import type { BackupResult, RecordTool } from './backup-result.js';
 import type { EngineContext } from './context.js';
 import type { ProbeResult } from './probe-types.js';
@@ -340,6 +341,27 @@ export interface EngineTraining {
   connect(target: Target): Promise<TrainingServer>;
 }
 
+/** What `dbdrill stream` runs, once the engine has readied the server (slot, synchronous standby). */
+export interface StreamSetup {
+  /** The replication slot the stream holds (created when missing). */
+  slot: string;
+  /** The name the server sees the stream as (pg_stat_replication, synchronous_standby_names). */
+  applicationName: string;
+  /** Where the receiver writes: completed files are moved from here into the repository's archive. */
+  dir: string;
+  /** The receiver (pg_receivewal), its secret in the environment, never in argv. */
+  call: ToolCall;
+  synchronous: boolean;
+  /** What the setup changed or found, one sentence each. */
+  notes: string[];
+}
+
+/** Streaming the server's log into the repository as it is written (PostgreSQL: pg_receivewal and a slot). */
+export interface EngineStream {
+  /** Creates the slot (and with synchronous, makes the stream the synchronous standby); one sentence when the target cannot stream. */
+  prepare(target: Target, opts: { synchronous: boolean }): Promise<StreamSetup>;
+}
+
 export interface EngineModule {
   readonly engine: Engine;
   /** How sentences name it: "PostgreSQL", "MySQL/MariaDB". */
@@ -380,4 +402,6 @@ export interface EngineModule {
   readonly archivePull?: EngineArchivePull;
   /** Present when the training scenarios run on this engine (the registry row's training). */
   readonly training?: EngineTraining;
+  /** Present when the server's log can be streamed into the repository (`dbdrill stream`). */
+  readonly stream?: EngineStream;
 }

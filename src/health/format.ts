@@ -18,6 +18,8 @@ export function archiveFacts(r: HealthReport): string {
     parts.push(`pg_wal ${formatBytes(a.walBytes)}`);
     parts.push(a.archiver ? `archiver pid ${a.archiver.pid} up ${formatDuration(Math.max(0, (Date.parse(a.at) - Date.parse(a.archiver.startedAt)) / 1000))}` : 'no archiver process');
     if (a.stallSeconds !== null && a.stallSeconds > 0) parts.push(`nothing archived for ${formatDuration(a.stallSeconds)}`);
+    const st = a.stream;
+    if (st) parts.push(st.running ? `stream ${formatBytes(st.lagBytes ?? 0)} behind${st.synchronous ? ' (sync)' : ''}` : `stream STOPPED, slot retains ${formatBytes(st.retainedBytes ?? 0)}`);
     return `archive: ${parts.join(', ')}`;
   }
   const b = r.binlog;

@@ -4,6 +4,7 @@ import { formatBytes } from '../util/bytes.js';
 import { fullInSeconds, type DiskView } from './local-disk.js';
 import { findArchiveEvidence, progressPoint, walGrowth, type ArchiveEvidence, type WalGrowth } from './pg-evidence.js';
 import type { PgSample } from './pg-sample.js';
+import type { StreamView } from './pg-slot-types.js';
 import { fullInWords, rateWords } from './words.js';
 import { levelOf, type HealthCheck, type HealthStatus } from './status.js';
 
@@ -21,7 +22,7 @@ export interface RpoEstimate {
    * archive_timeout closes it in time; open-segment: only the open segment is unarchived but
    * nothing forces it closed (archive_timeout = 0); none: archiving is off.
    */
-  basis: 'backlog' | 'archive_timeout' | 'open-segment' | 'none';
+  basis: 'backlog' | 'archive_timeout' | 'open-segment' | 'none' | 'stream';
   text: string;
 }
 
@@ -75,6 +76,8 @@ export interface PgArchiveView {
   ratePerMinute: number | null;
   backlogGrowthPerMinute: number | null;
   rpo: RpoEstimate;
+  /** The target's `dbdrill stream` (its slot exists), src/health/pg-slots.ts. */
+  stream?: StreamView;
 }
 
 export interface PgDerived {
@@ -120,7 +123,7 @@ export function archivingEnabled(s: PgSample): boolean {
  * risk in words. Only an archiver that works but falls behind is graded by the age of the oldest
  * .ready file (archiveWarn/archiveCrit).
  */
-export function derivePgArchive(series: readonly PgSample[], th: HealthThresholds, opts: { rpoSeconds?: number } = {}): PgDerived {
+export function derivePgArchive(series: readonly PgSample[], th: HealthThresholds, opts: { rpoSeconds?: number; rpo?: RpoEstimate } = {}): PgDerived {
   const s = series.at(-1);
   if (!s) throw new Error('derivePgArchive needs at least one sample');
   const now = Date.parse(s.at);
@@ -146,7 +149,7 @@ export function derivePgArchive(series: readonly PgSample[], th: HealthThreshold
     failed: s.failedCount - first.failedCount,
     backlogDelta: s.readyCount - first.readyCount,
   };
-  const rpo = estimateRpo(s, now);
+  const rpo = opts.rpo ?? estimateRpo(s, now);
   const view: PgArchiveView = {
     at: s.at,
     archiveMode: s.archiveMode,

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { DbdrillError } from '../errors.js';
 import type { DiskView } from './local-disk.js';
+import type { SlotSample } from './pg-slot-types.js';
 
 /**
  * One look at a PostgreSQL server's WAL archiving. Times are ISO 8601 strings from the server's
@@ -56,6 +57,8 @@ export interface PgSample {
   dataDirectory: string;
   /** The disk holding pg_wal, when it can be seen from here (the sampler fills it in). */
   walDisk?: DiskView;
+  /** Physical replication slots (`dbdrill stream`'s among them); absent in samples taken before they were read. */
+  slots?: SlotSample[];
 }
 
 interface Row {
@@ -87,6 +90,7 @@ interface Row {
   archiver_start: Date | null;
   archiver_wait: string | null;
   data_directory: string;
+  slots?: SlotSample[] | null;
 }
 
 /**
@@ -114,7 +118,16 @@ SELECT now() AS at,
        CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text END AS wal_lsn_bytes,
        pg_postmaster_start_time() AS postmaster_start,
        arch.pid AS archiver_pid, arch.backend_start AS archiver_start, arch.wait_event AS archiver_wait,
-       current_setting('data_directory') AS data_directory
+       current_setting('data_directory') AS data_directory,
+       (SELECT coalesce(json_agg(json_build_object(
+                 'name', s.slot_name, 'active', s.active, 'walStatus', s.wal_status,
+                 'retainedBytes', CASE WHEN pg_is_in_recovery() OR s.restart_lsn IS NULL THEN NULL ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn) END,
+                 'application', r.application_name,
+                 'writeLagBytes', CASE WHEN pg_is_in_recovery() OR r.write_lsn IS NULL THEN NULL ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), r.write_lsn) END,
+                 'writeLagSeconds', extract(epoch FROM r.write_lag),
+                 'syncState', r.sync_state) ORDER BY s.slot_name), '[]'::json)
+          FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid
+         WHERE s.slot_type = 'physical') AS slots
   FROM pg_stat_archiver a,
        LATERAL (SELECT count(*) AS ready_count,
                        (array_agg(s.name ORDER BY s.modification, s.name))[1] AS oldest_ready,
@@ -127,6 +140,8 @@ SELECT now() AS at,
                       WHERE backend_type = 'archiver' ORDER BY backend_start DESC LIMIT 1) arch ON true`;
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+/** json numbers of numeric type arrive as numbers, or as strings from some drivers: one form. */
+const num = (v: number | string | null): number | null => (v === null || v === undefined ? null : Number(v));
 
 export function pgSampleOf(r: Row): PgSample {
   return {
@@ -156,6 +171,7 @@ export function pgSampleOf(r: Row): PgSample {
     postmasterStart: r.postmaster_start.toISOString(),
     archiver: r.archiver_pid === null ? null : { pid: r.archiver_pid, startedAt: iso(r.archiver_start) ?? r.at.toISOString(), waitEvent: r.archiver_wait },
     dataDirectory: r.data_directory,
+    ...(r.slots ? { slots: r.slots.map((x) => ({ ...x, retainedBytes: num(x.retainedBytes), writeLagBytes: num(x.writeLagBytes), writeLagSeconds: num(x.writeLagSeconds) })) } : {}),
   };
 }
 

@@ -99,6 +99,15 @@ const FAMILIES: Family[] = [
     help: 'Seconds since the newest complete backup finished.',
     value: (m) => m.backupLastCompleteAgeSeconds,
   },
+  { name: 'dbdrill_stream_up', type: 'gauge', help: 'PostgreSQL: whether dbdrill stream (pg_receivewal) is connected to its slot (1) or not (0).', value: (m) => m.streamUp },
+  { name: 'dbdrill_stream_lag_bytes', type: 'gauge', help: 'PostgreSQL: WAL the server wrote that the stream has not yet written into the repository (its slot\'s backlog when it is not connected).', value: (m) => m.streamLagBytes },
+  { name: 'dbdrill_stream_lag_seconds', type: 'gauge', help: 'PostgreSQL: how long a commit takes to reach the repository through the stream (write lag).', value: (m) => m.streamLagSeconds },
+  {
+    name: 'dbdrill_stream_slot_retained_bytes',
+    type: 'gauge',
+    help: 'PostgreSQL: WAL the stream\'s replication slot keeps in pg_wal; it grows without bound while the stream is stopped.',
+    value: (m) => m.streamSlotRetainedBytes,
+  },
   {
     name: 'dbdrill_recoverable_window_start_timestamp_seconds',
     type: 'gauge',

@@ -49,6 +49,11 @@ export interface HealthMetrics {
   /** PostgreSQL: temp files killed wal-push runs left in the archive, old enough to be orphans. */
   archiveOrphanTempFiles: number | null;
   backupLastCompleteAgeSeconds: number | null;
+  /** PostgreSQL `dbdrill stream`: whether its receiver is connected, how far behind, what its slot retains (null: no stream slot). */
+  streamUp: 0 | 1 | null;
+  streamLagBytes: number | null;
+  streamLagSeconds: number | null;
+  streamSlotRetainedBytes: number | null;
   /** Unix seconds; null until src/pitr computes the recoverable window (see ops/health.ts). */
   windowStart: number | null;
   windowEnd: number | null;
@@ -137,6 +142,10 @@ export function assembleReport(p: ReportParts, history: readonly HealthPoint[]):
     walBytes: a ? a.walBytes : null,
     archiveOrphanTempFiles: p.orphanTemps ?? null,
     backupLastCompleteAgeSeconds: round(p.backup.newestComplete?.ageSeconds),
+    streamUp: a?.stream ? (a.stream.running ? 1 : 0) : null,
+    streamLagBytes: a?.stream?.lagBytes ?? null,
+    streamLagSeconds: round(a?.stream?.lagSeconds),
+    streamSlotRetainedBytes: a?.stream?.retainedBytes ?? null,
     windowStart: p.window ? Date.parse(p.window.start) / 1000 : null,
     windowEnd: p.window ? Date.parse(p.window.end) / 1000 : null,
     sampleTimestamp: Date.parse(p.at) / 1000,

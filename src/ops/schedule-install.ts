@@ -33,7 +33,7 @@ function sh(s: string): string {
 }
 
 /** systemd quotes with double quotes, and expands % specifiers (doubled to stay literal). */
-function unitArg(s: string): string {
+export function unitArg(s: string): string {
   const q = /^[A-Za-z0-9_./=:@-]+$/.test(s) ? s : `"${s.replace(/(["\\])/g, '\\$1')}"`;
   return q.replace(/%/g, '%%');
 }

@@ -5,6 +5,7 @@ import { DbdrillError } from '../errors.js';
 import { walFileKind } from '../pitr/wal-names.js';
 import { fsyncDir } from '../repo/atomic.js';
 import { ArchiveFault, closeStored, laterSegment, openArchive, openStored, readStoredInto } from './stored.js';
+import { openStreamPartial } from './stream-dir.js';
 
 /**
  * restore_command. PostgreSQL reads exit status 1 (any status up to 125) as "no such file": the
@@ -33,7 +34,10 @@ export async function walFetch(repo: string, name: string, target: string): Prom
   }
   const archive = openArchive(repo, name, { strict: true });
   try {
-    const stored = archive.dir ? openStored(archive.dir, name) : undefined;
+    // A segment not yet complete in wal/ may be the one `dbdrill stream` is receiving: its
+    // .partial (full size, zero-padded) is handed over under the segment's name, so recovery
+    // replays up to the last streamed record and then finds the end of the archive.
+    const stored = (archive.dir ? openStored(archive.dir, name) : undefined) ?? (kind === 'segment' && !(archive.dir && laterSegment(archive.dir, name)) ? openStreamPartial(archive.root, name) : undefined);
     if (!stored) {
       if (archive.dir && (kind === 'segment' || kind === 'partial')) {
         const later = laterSegment(archive.dir, name);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { segmentName } from '../pitr/wal-names.js';
 import { copyChecked } from './fetch.js';
+import { openStreamPartial } from './stream-dir.js';
 import { closeStored, openArchive, openStored, readStoredInto, readStoredSync, type StoredFile } from './stored.js';
 
 /**
@@ -16,13 +17,13 @@ export async function withPlainSegments<T>(repo: string, timeline: number, segNo
   const archive = openArchive(repo, name0);
   const found: StoredFile[] = [];
   try {
-    if (archive.dir) {
-      for (const segNo of segNos) {
-        const f = openStored(archive.dir, segmentName({ timeline, segNo }));
-        if (f) found.push(f);
-      }
+    for (const segNo of segNos) {
+      const name = segmentName({ timeline, segNo });
+      // The segment `dbdrill stream` is receiving counts too: the window ends at its last commit.
+      const f = (archive.dir ? openStored(archive.dir, name) : undefined) ?? openStreamPartial(archive.root, name);
+      if (f) found.push(f);
     }
-    if (found.length === 0 || found.every((f) => f.form === 'plain')) return await fn(archive.dir ? join(repo, 'wal', name0.slice(0, 8)) : repo);
+    if (found.length === 0 || found.every((f) => f.form === 'plain' && !f.path.endsWith('.partial'))) return await fn(archive.dir ? join(repo, 'wal', name0.slice(0, 8)) : repo);
     const dir = mkdtempSync(join(tmpdir(), 'dbdrill-wal-'));
     try {
       for (const f of found) await copyChecked(join(dir, f.name), (fd) => readStoredInto(f, archive.known, fd));

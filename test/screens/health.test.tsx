@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { sparkline, statusStrip } from '../../screens/widgets/Sparkline/sparkline.js';
 import { fakeApi, target } from './fakeApi.js';
-import { pgSeries, seg } from './healthFixtures.js';
+import { pgSeries, pgStreamReport, seg } from './healthFixtures.js';
 import { cleanupAll, expectFits, frameLines, KEYS, renderApp, stripAnsi, tick } from './helpers.js';
 
 afterEach(() => {
@@ -112,6 +112,30 @@ describe('Health screen', () => {
     expect(stripAnsi(await empty.waitForFrame((f) => f.includes('No target selected')))).toMatch(/pick one on Targets \(1\)/);
     await empty.press(KEYS.escape);
   });
+});
+
+describe('Health screen with dbdrill stream', () => {
+  for (const size of [{ columns: 80, rows: 24 }, { columns: 60, rows: 20 }]) {
+    test(`${size.columns}x${size.rows}: a running synchronous stream shows its lag and RPO 0; a stopped one is CRIT with the command that drops its slot`, async () => {
+      let r = renderApp(fakeApi({ targets: [target('prod')], healthSample: async () => pgStreamReport('running') }), size);
+      await r.waitForFrame((f) => f.includes('prod'));
+      await r.press('5');
+      let frame = stripAnsi(await r.waitForFrame((f) => f.includes('sample 1')));
+      // at 60 columns the line ends in an ellipsis after the lag
+      expect(frame).toMatch(size.columns === 80 ? /stream\s+running, sync · 8\.0 KiB behind \(0\.3 s\) · slot keeps 16 MiB/ : /stream\s+running, sync · 8\.0 KiB behind \(0\.3 s\) · slot…/);
+      expect(frame).toMatch(/RPO 0: the stream is the synchronous/);
+      expectFits(frame, size);
+      cleanupAll();
+      r = renderApp(fakeApi({ targets: [target('prod')], healthSample: async () => pgStreamReport('stopped') }), size);
+      await r.waitForFrame((f) => f.includes('prod'));
+      await r.press('5');
+      frame = stripAnsi(await r.waitForFrame((f) => f.includes('sample 1')));
+      expect(frame).toMatch(/CRIT\s+stream/);
+      expect(frame.replace(/\s+/g, ' ')).toContain("pg_drop_replication_slot('dbdrill_prod')");
+      expect(frame).toMatch(/stream\s+STOPPED 5m · slot keeps 900 MiB/);
+      expectFits(frame, size);
+    });
+  }
 });
 
 describe('Health panel lines for MySQL/MariaDB', () => {

@@ -1,6 +1,7 @@
 import { thresholdsOf } from '../../src/config/health-settings.js';
 import { deriveBackupChecks } from '../../src/health/backup-checks.js';
 import { derivePgArchive } from '../../src/health/pg-derive.js';
+import { deriveSlots } from '../../src/health/pg-slots.js';
 import type { PgSample } from '../../src/health/pg-sample.js';
 import { assembleReport, type HealthPoint, type HealthReport } from '../../src/health/report.js';
 
@@ -98,4 +99,55 @@ export function pgSeries(count: number, healthy: number): HealthReport[] {
     reports.push(r);
   }
   return reports;
+}
+
+/**
+ * One report of a target that `dbdrill stream` feeds (real derivations: src/health/pg-slots.ts):
+ * running, or stopped for five minutes with its slot retaining 900 MiB (CRIT).
+ */
+export function pgStreamReport(state: 'running' | 'stopped'): HealthReport {
+  const running = state === 'running';
+  const slot = {
+    name: 'dbdrill_prod',
+    active: running,
+    walStatus: 'reserved',
+    retainedBytes: running ? 16 << 20 : 900 << 20,
+    application: running ? 'dbdrill_prod' : null,
+    writeLagBytes: running ? 8192 : null,
+    writeLagSeconds: running ? 0.3 : null,
+    syncState: running ? 'sync' : null,
+  };
+  const series = [0, 150, 300].map((t) => sample(t, { archivedCount: 40, slots: [slot] }));
+  const disk = { path: '/var/lib/postgresql', freeBytes: 12 * 2 ** 30, totalBytes: 100 * 2 ** 30 };
+  const s = deriveSlots(series, 'dbdrill_prod', 'prod', disk);
+  const d = derivePgArchive(series, TH, s.rpo ? { rpo: s.rpo } : {});
+  if (s.stream) d.view.stream = s.stream;
+  d.view.walDisk = disk;
+  const backup = deriveBackupChecks(
+    {
+      target: 'prod',
+      repo: '/srv/backups/prod',
+      engine: 'postgres',
+      backups: [{ id: '20261201T090000Z-F', status: 'complete', startedAt: '2026-12-01T09:00:00.000Z', durationSeconds: 60 }],
+      unreadable: [],
+      repoInfo: { engine: 'postgres', systemId: '7300000000000000001' },
+      serverSystemId: '7300000000000000001',
+      now: Date.parse(at(300)),
+    },
+    TH,
+  );
+  return assembleReport(
+    {
+      target: 'prod',
+      engine: 'postgres',
+      at: at(300),
+      checks: [{ name: 'server', status: 'OK', reason: 'PostgreSQL 15.14 at 10.0.0.5:5432 answers.' }, ...d.checks, ...s.checks, ...backup.checks],
+      server: { reachable: true, version: '15.14', systemId: '7300000000000000001' },
+      archive: d.view,
+      backup: backup.view,
+      window: { start: '2026-12-01T09:01:00.000Z', end: at(299) },
+      thresholds: TH,
+    },
+    [],
+  );
 }

@@ -90,6 +90,9 @@ export const postgresEngine: EngineModule = {
   training: {
     connect: async (target) => (await import('./training.js')).connectTraining(target),
   },
+  stream: {
+    prepare: async (target, opts) => (await import('./stream.js')).pgStream.prepare(target, opts),
+  },
   sandbox: {
     server: 'PostgreSQL',
     account: 'postgres',

@@ -16,6 +16,7 @@ import { Repository } from '../../repo/repository.js';
 import { restoreCommand } from '../../wal/command.js';
 import { findArchived, walRoot } from '../../wal/layout.js';
 import { readArchivedFile, withPlainSegments } from '../../wal/readable.js';
+import { streamPartials, withStreamPartials } from '../../wal/stream-dir.js';
 import type { PitrReport, PitrRequest } from '../restore-types.js';
 
 /** How far back pg_waldump looks for a commit when the newest segments hold none (idle server). */
@@ -74,7 +75,7 @@ async function commitIn(repo: string, legs: Leg[], segNo: number, segmentBytes: 
   // directory goes on past a branch point the path leaves it at), and refuses an end segment it
   // cannot open.
   const nextName = segmentName({ timeline, segNo: segNo + 1 }, segmentBytes);
-  const next = timelineOfSegment(legs, segNo + 1) === timeline && findArchived(repo, nextName) ? legacySegNo(nextName) : undefined;
+  const next = timelineOfSegment(legs, segNo + 1) === timeline && (findArchived(repo, nextName) || streamPartials(repo).includes(nextName)) ? legacySegNo(nextName) : undefined;
   const last = next === undefined ? name : nextName;
   return withPlainSegments(repo, timeline, next === undefined ? [here] : [here, next], (dir) => lastCommitInSegment(dir, name, last, serverMajor));
 }
@@ -89,7 +90,8 @@ export async function readArchive(target: Target): Promise<ArchiveView> {
   const repo = new Repository(target.repo);
   const { manifests } = repo.catalog();
   const segmentBytes = archiveSegmentBytes(repo, manifests);
-  const inventory = readInventory(walRoot(target.repo), segmentBytes);
+  // The segment `dbdrill stream` is receiving extends the archive to the last streamed commit.
+  const inventory = withStreamPartials(readInventory(walRoot(target.repo), segmentBytes), target.repo, segmentBytes);
   const histories = new Map<number, HistoryEntry[] | undefined>();
   const history = (tl: number) => {
     if (!histories.has(tl)) histories.set(tl, readHistory(target.repo, tl));

@@ -1,0 +1,92 @@
+import { chownSync, mkdirSync, statSync } from 'node:fs';
+import type { Target } from '../../config/target.js';
+import { invalid } from '../../errors.js';
+import { Repository } from '../../repo/repository.js';
+import { findTool } from '../../runner/tools.js';
+import { prepareWalDir, walRoot } from '../../wal/layout.js';
+import { streamDir } from '../../wal/stream-dir.js';
+import type { EngineStream, StreamSetup } from '../contract.js';
+import { connectPostgres } from './client.js';
+import { pgConnArgs, pgSecret } from './connection-args.js';
+import { probePostgres } from './probe.js';
+import { streamSlotName } from './stream-names.js';
+
+function sqlString(v: string): string {
+  return `'${v.replace(/'/g, "''")}'`;
+}
+
+/** synchronous_standby_names naming exactly this stream (quoted: the name is an identifier). */
+export function syncStandbyValue(applicationName: string): string {
+  return `"${applicationName}"`;
+}
+
+/**
+ * Readies a PostgreSQL server for `dbdrill stream`: the physical slot (reserving WAL from now, so
+ * nothing is recycled before pg_receivewal first connects), the stream directory inside the
+ * repository (owned by wal/'s owner, so the server's user can read the .partial during a restore),
+ * and with `synchronous` the stream as the only synchronous standby. Native method only: the
+ * stream feeds dbdrill's own wal/ layout, which pgBackRest's repository does not read.
+ */
+async function prepare(target: Target, opts: { synchronous: boolean }): Promise<StreamSetup> {
+  const method = target.method ?? 'native';
+  if (method !== 'native') {
+    throw invalid(`Target "${target.name}" keeps its WAL with ${method}, and dbdrill streams only into its own archive (method native); archive with ${method}'s archive_command instead.`);
+  }
+  const probe = await probePostgres(target);
+  const repo = new Repository(target.repo);
+  repo.ensure(target, probe.systemId);
+  let owner: { uid: number; gid: number } | undefined;
+  try {
+    const st = statSync(walRoot(target.repo));
+    if (process.getuid?.() === 0 && st.uid !== 0) owner = { uid: st.uid, gid: st.gid };
+  } catch {
+    prepareWalDir(target.repo);
+  }
+  const dir = streamDir(target.repo);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (owner) chownSync(dir, owner.uid, owner.gid);
+
+  const slot = streamSlotName(target.name);
+  const notes: string[] = [];
+  const client = await connectPostgres(target);
+  try {
+    const existing = await client.query<{ slot_type: string }>('SELECT slot_type FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+    const type = existing.rows[0]?.slot_type;
+    if (type === undefined) {
+      try {
+        await client.query('SELECT pg_create_physical_replication_slot($1, true)', [slot]);
+      } catch (e) {
+        throw invalid(`Could not create the replication slot ${slot} on ${target.host}:${target.port}: ${(e as Error).message}; the target's user needs the REPLICATION attribute and max_replication_slots a free slot.`);
+      }
+      notes.push(`created the physical replication slot ${slot}`);
+    } else if (type !== 'physical') {
+      throw invalid(`The replication slot ${slot} on ${target.host}:${target.port} is a ${type} slot, not the physical one the stream needs; drop it with SELECT pg_drop_replication_slot('${slot}').`);
+    }
+    const cur = (await client.query<{ v: string }>(`SELECT current_setting('synchronous_standby_names') AS v`)).rows[0]!.v;
+    const want = syncStandbyValue(slot);
+    if (opts.synchronous && cur !== want) {
+      if (cur !== '') notes.push(`synchronous_standby_names was ${JSON.stringify(cur)}; the stream replaces it`);
+      await client.query(`ALTER SYSTEM SET synchronous_standby_names = ${sqlString(want)}`);
+      await client.query('SELECT pg_reload_conf()');
+      notes.push(`synchronous_standby_names = ${want}: commits wait until the stream has the WAL in the repository`);
+    } else if (!opts.synchronous && cur === want) {
+      notes.push(`synchronous_standby_names still names this stream (${want}): commits wait for it; undo with ALTER SYSTEM RESET synchronous_standby_names; SELECT pg_reload_conf();`);
+    }
+  } finally {
+    await client.end().catch(() => {});
+  }
+
+  const tool = await findTool('pg_receivewal', { serverMajor: probe.serverMajor, serverVersion: probe.serverVersion });
+  const args = [...pgConnArgs(target), '--directory', dir, '--slot', slot, '--no-loop', '--status-interval', '1', ...(opts.synchronous ? ['--synchronous'] : [])];
+  const secret = pgSecret(target);
+  return {
+    slot,
+    applicationName: slot,
+    dir,
+    synchronous: opts.synchronous,
+    notes,
+    call: { tool, args, env: { PGAPPNAME: slot }, ...(secret ? { secret } : {}), ...(owner ?? {}) },
+  };
+}
+
+export const pgStream: EngineStream = { prepare };
