@@ -17,7 +17,7 @@ export const KEY_MAP: readonly KeyHint[] = [
   { keys: '/', label: 'filter the table; enter keeps it, esc clears it' },
   { keys: '?', label: 'show or hide this help' },
   { keys: 'a e d t', label: 'Targets: add, edit, remove (type the name), test' },
-  { keys: 'b v V r a', label: 'Catalog: backup, verify, verify by restoring, restore, verify all' },
+  { keys: 'b v V r R a', label: 'Catalog: backup, verify, by restoring, restore, R to a time, verify all' },
   { keys: 'd', label: 'Drill: run a drill (tab edits to/RTO/RPO)' },
   { keys: 'r h f s e', label: 'Training: restore, health, repair, score, end' },
   { keys: 'x', label: 'cancel a running backup, restore or drill (asks y/N)' },
