@@ -55,6 +55,7 @@ function formField(v: string): string | undefined {
  * frame does not wait for execa, pg and mysql2 to load (DESIGN: start fast over SSH).
  */
 export function createConsoleApi(configDir: string): ConsoleApi {
+  let commitCache: import('../ops/commit-moments.js').CommitMomentsCache | undefined;
   const pitr = (name: string, req: RestoreRequest, dryRun: boolean): Job<PitrReport> =>
     lazy(async () => {
       const [{ startPitrRestore }, { parseRestoreTarget }, training] = await Promise.all([
@@ -193,6 +194,10 @@ export function createConsoleApi(configDir: string): ConsoleApi {
     async readWindow(name) {
       const { target: _t, ...w } = await (await import('../ops/pitr.js')).readWindow(configDir, name);
       return w;
+    },
+    async readCommitMoments(name, range) {
+      commitCache ??= new (await import('../ops/commit-moments.js')).CommitMomentsCache(configDir);
+      return commitCache.read(name, range);
     },
     planRestore: (name, req) => pitr(name, req, true),
     startRestore: (name, req) => pitr(name, req, false),

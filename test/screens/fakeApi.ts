@@ -69,6 +69,7 @@ export interface FakeApi extends ConsoleApi {
   restored: RestoredServerState[];
   stoppedServers: string[];
   logicalRestores: Array<{ name: string; backup: string; dbname: string }>;
+  commitReads: Array<{ name: string; from: string; to: string }>;
 }
 
 export interface FakeApiOptions {
@@ -96,6 +97,8 @@ export interface FakeApiOptions {
   /** Measured sizes the forecast starts from (default: a 1.2 GB full, 2 GB of WAL a day). */
   forecastSizes?: { full?: number; archiveBytesPerDay?: number };
   repoVerifyWork?: (ctx: JobContext, name: string) => Promise<RepoVerifyReport>;
+  /** A target's archived commit moments (default: none); the ranges asked are recorded in commitReads. */
+  commits?: Record<string, string[]>;
 }
 
 /**
@@ -167,6 +170,13 @@ export function fakeApi(opts: FakeApiOptions = {}): FakeApi {
         return opts.repoVerifyWork(ctx, name);
       });
     },
+    async readCommitMoments(name, range) {
+      api.commitReads.push({ name, ...range });
+      const all = opts.commits?.[name] ?? [];
+      const from = Date.parse(range.from);
+      const to = Date.parse(range.to);
+      return { moments: all.filter((m) => Date.parse(m) >= from && Date.parse(m) <= to + 1), from: range.from };
+    },
     async readWindow(name) {
       // A MariaDB target's window: its dumps' binlog positions, no binlog archived after them yet.
       if (api.targets.find((x) => x.name === name)?.engine === 'mysql') return computeMysqlWindow(manifestsOf(name), { files: [], gaps: [] });
@@ -181,6 +191,7 @@ export function fakeApi(opts: FakeApiOptions = {}): FakeApi {
       return startJob((ctx) => (opts.restoreWork ? opts.restoreWork(ctx, name, req, api) : restoreWork(ctx, name, req, planFor)));
     },
     logicalRestores: [],
+    commitReads: [],
     startLogicalRestore(name, req) {
       api.logicalRestores.push({ name, ...req });
       return startJob(async (ctx) => {
