@@ -159,7 +159,8 @@ export interface RestoreRequest {
   second?: 'inclusive' | 'exclusive';
 }
 
-export type ArchiverStatus = 'OK' | 'WARN' | 'CRIT' | '?';
+/** 'no answer': the server said nothing within the summary's time (SUMMARY_TIMEOUT_MS). */
+export type ArchiverStatus = 'OK' | 'WARN' | 'CRIT' | '?' | 'no answer';
 
 /** A target plus what is known about it right now; a missing field is shown as "—" (unknown). */
 export interface TargetRow extends Target {
