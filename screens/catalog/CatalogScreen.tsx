@@ -209,8 +209,10 @@ export function CatalogScreen(): ReactNode {
       } else if (input === 'r' && e.kind === 'logical') {
         // A dump restores into a new database, whatever the engine (its contract's logicalRestore).
         dispatch({ type: 'restore-open', backup: e.id, dbname: suggestedDbname(s.target, e.id) });
-      } else if (e.pitr) go('restore', s.target, e.id);
-      else dispatch({ type: 'message', marker: 'FAIL', text: `Backup ${e.id} starts no point-in-time restore; r restores it into a new database.` });
+      } else if (input === 'r' || e.pitr) {
+        // A physical backup: the picker, which says itself when the backup starts no part of the window.
+        go('restore', s.target, e.id);
+      } else dispatch({ type: 'message', marker: 'FAIL', text: `Backup ${e.id} starts no point-in-time restore; r restores it into a new database.` });
       return true;
     }
     if (key.tab) {

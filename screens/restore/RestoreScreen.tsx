@@ -271,11 +271,12 @@ function hintsFor(state: RestoreState, running: boolean, serversUp: boolean): Ke
   if (state.windowError !== undefined) return [{ keys: 'enter', label: 'try again' }];
   if (!state.window) return [];
   if (state.focus === 'presets') {
+    // Stopping a server left running goes before the steps: the footer drops hints from the end.
     return [
       { keys: 'enter', label: 'plan' },
+      ...(serversUp ? [{ keys: STOP_KEY, label: 'stop server' }] : []),
       ...pickHints(),
       { keys: 'tab', label: 'fields' },
-      ...(serversUp ? [{ keys: STOP_KEY, label: 'stop server' }] : []),
     ];
   }
   return [

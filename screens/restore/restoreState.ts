@@ -161,16 +161,16 @@ export interface PickKey {
 export const PICK_KEYS: readonly PickKey[] = [
   {
     keys: '↑↓',
-    help: 'to the next or previous backup end',
+    help: 'backup end',
     footer: 'backup end',
     matches: (i, k) => k.upArrow === true || k.downArrow === true || i === 'k' || i === 'j' || i === ']' || i === '[',
     // Presets run newest first: up (and ]) is later.
     action: (i, k) => ({ type: 'preset', by: k.upArrow === true || i === 'k' || i === ']' ? -1 : 1 }),
   },
-  { keys: ', .', help: 'to the previous or next commit', footer: 'commit', matches: (i) => i === ',' || i === '.', action: (i) => ({ type: 'commit', by: i === '.' ? 1 : -1 }) },
+  { keys: ', .', help: 'commit', footer: 'commit', matches: (i) => i === ',' || i === '.', action: (i) => ({ type: 'commit', by: i === '.' ? 1 : -1 }) },
   {
     keys: '←→',
-    help: 'a minute earlier or later',
+    help: 'minute',
     footer: '1 min',
     matches: (i, k) => k.leftArrow === true || k.rightArrow === true || i === 'h' || i === 'l',
     action: (i, k) => ({ type: 'nudge', minutes: k.leftArrow === true || i === 'h' ? -1 : 1 }),
@@ -184,7 +184,8 @@ export function pickHints(): KeyHint[] {
 
 /** The help overlay's line for Restore, from the table. */
 export function restoreHelp(): KeyHint {
-  return { keys: PICK_KEYS.map((k) => k.keys.replace(' ', '')).join(' '), label: `Restore: step the moment ${PICK_KEYS.map((k) => `${k.keys} ${k.help}`).join(', ')}` };
+  // The keys column lists them in the table's order; the label names what each steps by, in that order.
+  return { keys: PICK_KEYS.map((k) => k.keys.replace(' ', '')).join(' '), label: `Restore: step the chosen moment by ${PICK_KEYS.map((k) => k.help).join(', ')}` };
 }
 
 /** A time field's moment in microseconds (latest: the window's end), or undefined. */

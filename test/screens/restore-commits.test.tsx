@@ -70,7 +70,7 @@ describe('Restore keys: one table for the handler, the footer and the help', () 
   test('the help overlay lists the picker\'s steps from the table', () => {
     const line = helpEntries().find((k) => k.label.startsWith('Restore:'));
     expect(line).toEqual(restoreHelp());
-    expect(line!.label).toContain(', . to the previous or next commit');
+    expect(line).toEqual({ keys: '↑↓ ,. ←→', label: 'Restore: step the chosen moment by backup end, commit, minute' });
   });
 
   test('commit steps typed before the commits arrive are not lost: they apply when the list does', async () => {

@@ -31,13 +31,13 @@ export function helpEntries(): KeyHint[] {
 export function HelpOverlay({ width, height }: HelpOverlayProps): ReactNode {
   const entries = helpEntries();
   const keyWidth = Math.max(...entries.map((k) => k.keys.length)) + 2;
-  const lines = entries.slice(0, Math.max(0, height - 3));
+  // Title, the entries, the closing line: no blank line, so at 80x24 every entry shows.
+  const lines = entries.slice(0, Math.max(0, height - 2));
   return (
     <Box flexDirection="column" width={width} height={height} overflow="hidden">
       <Text bold wrap="truncate-end">
         Keys (the same on every screen)
       </Text>
-      <Text> </Text>
       {lines.map((k) => (
         <Text key={k.keys} wrap="truncate-end">
           {'  '}
