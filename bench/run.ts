@@ -12,6 +12,7 @@ const BENCHES: Record<string, { what: string; load: () => Promise<{ run: () => P
   copies: { what: 'dbdrill copy to a directory, to SFTP (rclone) and with age, against cp / rclone copy / age', load: () => import('./copies.js') },
   'mariadb-chain': { what: 'MariaDB full/diff/incr backups and restores (dbdrill backup --type) against mariadb-backup by hand', load: () => import('./mariadb-chain.js') },
   stream: { what: 'RPO after kill -9: dbdrill stream vs archive_command; commit latency with --synchronous', load: () => import('./stream.js') },
+  fleet: { what: 'the console over 100 targets: 20 real PostgreSQL, 80 silent addresses', load: () => import('./fleet.js') },
   'health-sampling': { what: 'CPU cost of the health panel sampling a sandbox once a second', load: () => import('./health-sampling.js') },
 };
 

@@ -13,6 +13,7 @@ import type { LogicalRestoreReport } from '../src/engines/restore-types.js';
 import type { VerifyReport } from '../src/ops/verify.js';
 import type { RepoVerifyReport } from '../src/ops/verify-repository.js';
 import type { RecoverableWindow } from '../src/pitr/window.js';
+import type { CommitMoments, CommitRange } from '../src/engines/contract.js';
 import type { RestoredServerState } from '../src/ops/restored-servers.js';
 
 export type { RestoredServerState };
@@ -47,6 +48,8 @@ export interface ConsoleApi {
   startLogicalRestore(name: string, request: { backup: string; dbname: string }): Job<LogicalRestoreReport>;
   /** `dbdrill window NAME`: from, to, the range each base backup covers, gaps. */
   readWindow(name: string): Promise<RecoverableWindow>;
+  /** The commit moments of the target's archive inside a range (the window), read off the render path and kept per range. */
+  readCommitMoments(name: string, range: CommitRange): Promise<CommitMoments>;
   /** `dbdrill restore NAME --to … --dry-run`: the plan, or the one sentence that refuses it. */
   planRestore(name: string, request: RestoreRequest): Job<PitrReport>;
   /** `dbdrill restore NAME --to … --into DIR --port P`: the real point-in-time restore. */
@@ -156,7 +159,8 @@ export interface RestoreRequest {
   second?: 'inclusive' | 'exclusive';
 }
 
-export type ArchiverStatus = 'OK' | 'WARN' | 'CRIT' | '?';
+/** 'no answer': the server said nothing within the summary's time (SUMMARY_TIMEOUT_MS). */
+export type ArchiverStatus = 'OK' | 'WARN' | 'CRIT' | '?' | 'no answer';
 
 /** A target plus what is known about it right now; a missing field is shown as "—" (unknown). */
 export interface TargetRow extends Target {

@@ -76,7 +76,7 @@ describe('the engine contract', () => {
       expect(e.label).toBe(engineEntry(name).label);
       expect(e.methods.native?.backup).toBeTypeOf('function');
       expect(e.methodOf({ name: 't', engine: name, host: 'h', port: 1, user: 'u', dbname: 'd', repo: '/r' })).toBe(e.methods.native);
-      for (const member of ['probe', 'verifyStructure', 'restoreCheck', 'logicalRestore', 'readWindow', 'pointInTimeRestore', 'archive', 'healthSampler'] as const) expect(e[member]).toBeTypeOf('function');
+      for (const member of ['probe', 'verifyStructure', 'restoreCheck', 'logicalRestore', 'readWindow', 'commitMoments', 'pointInTimeRestore', 'archive', 'healthSampler'] as const) expect(e[member]).toBeTypeOf('function');
       expect(e.drill.pick).toBeTypeOf('function');
       expect(e.sandbox.start).toBeTypeOf('function');
       expect(e.sandbox.startTraining).toBeTypeOf('function');

@@ -1,5 +1,6 @@
 import { Box, Text, type Key } from 'ink';
 import { useCallback, useEffect, useMemo, type ReactNode } from 'react';
+import type { CatalogEntry } from '../../src/ops/catalog.js';
 import type { BackupKind } from '../../src/repo/manifest.js';
 import { useApi } from '../App/ApiContext.js';
 import { JobStore, oneSentence } from '../hooks/jobStore.js';
@@ -23,10 +24,8 @@ import { DetailsPane, maxScroll } from './DetailsPane.js';
 import { detailLines } from './details.js';
 import { KIND_CHOICE_HEIGHT, KindChoice } from './KindChoice.js';
 
-/** Whether a backup's manifest (if read yet) is a MySQL/MariaDB one. */
-function isMysql(slot: ManifestSlot | undefined): boolean {
-  return slot !== undefined && 'manifest' in slot && slot.manifest.engine === 'mysql';
-}
+/** On a logical backup that also starts a point-in-time restore: the picker instead of a new database. */
+export const RESTORE_TO_TIME = 'R';
 
 /** Lines the details pane keeps under the table while the table has the keys. */
 const PREVIEW_HEIGHT = 6;
@@ -204,13 +203,16 @@ export function CatalogScreen(): ReactNode {
       else startVerify(e.id, input === 'V');
       return true;
     }
-    if (input === 'r' && e) {
+    if ((input === 'r' || input === RESTORE_TO_TIME) && e) {
       if (e.status !== 'complete') {
         dispatch({ type: 'message', marker: 'FAIL', text: `Backup ${e.id} is ${e.status}; only complete backups are offered for restore.` });
-      } else if (e.kind !== 'physical' && !isMysql(s.manifests[e.id])) {
-        // PostgreSQL replays WAL onto a physical backup; a dump restores into a new database.
+      } else if (input === 'r' && e.kind === 'logical') {
+        // A dump restores into a new database, whatever the engine (its contract's logicalRestore).
         dispatch({ type: 'restore-open', backup: e.id, dbname: suggestedDbname(s.target, e.id) });
-      } else go('restore', s.target, e.id);
+      } else if (input === 'r' || e.pitr) {
+        // A physical backup: the picker, which says itself when the backup starts no part of the window.
+        go('restore', s.target, e.id);
+      } else dispatch({ type: 'message', marker: 'FAIL', text: `Backup ${e.id} starts no point-in-time restore; r restores it into a new database.` });
       return true;
     }
     if (key.tab) {
@@ -248,7 +250,7 @@ export function CatalogScreen(): ReactNode {
   // The list of a target not read yet: keys typed meanwhile (j, r, v…) wait for it.
   // (A target handed over but not taken up yet counts as not read.)
   const busy = !showRun && ((target !== undefined && target !== state.target) || (state.target !== undefined && state.list === undefined && state.loadError === undefined));
-  useScreenKeys(onKey, hintsFor(state, running, showRun, entry !== undefined), state.filterEditing || state.restoring !== undefined, busy);
+  useScreenKeys(onKey, hintsFor(state, running, showRun, entry), state.filterEditing || state.restoring !== undefined, busy);
 
   if (showRun && state.run) {
     return <BackupRun run={state.run} asking={state.asking} width={width} height={height} />;
@@ -328,7 +330,8 @@ export function CatalogScreen(): ReactNode {
   );
 }
 
-function hintsFor(state: CatalogState, running: boolean, showRun: boolean, hasEntry: boolean): KeyHint[] {
+function hintsFor(state: CatalogState, running: boolean, showRun: boolean, entry: CatalogEntry | undefined): KeyHint[] {
+  const hasEntry = entry !== undefined;
   if (showRun && state.run) {
     if (running && state.asking) return [{ keys: 'y', label: `cancel the ${runNoun(state.run)}` }, { keys: 'n', label: 'keep it running' }];
     if (running) return [{ keys: 'x ctrl-c', label: 'cancel' }];
@@ -365,6 +368,8 @@ function hintsFor(state: CatalogState, running: boolean, showRun: boolean, hasEn
         { keys: 'b', label: 'backup' },
         { keys: 'v/V', label: 'verify' },
         { keys: 'r', label: 'restore' },
+        // A dump that also starts a point-in-time restore (MariaDB's, with its binlog position).
+        ...(entry.kind === 'logical' && entry.pitr ? [{ keys: RESTORE_TO_TIME, label: 'to a time' }] : []),
       ]
     : [{ keys: 'b', label: 'backup' }];
   if (state.focus === 'details') return [{ keys: '↑↓', label: 'scroll' }, { keys: 'tab', label: 'table' }, ...actions];

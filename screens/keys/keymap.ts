@@ -17,7 +17,8 @@ export const KEY_MAP: readonly KeyHint[] = [
   { keys: '/', label: 'filter the table; enter keeps it, esc clears it' },
   { keys: '?', label: 'show or hide this help' },
   { keys: 'a e d t', label: 'Targets: add, edit, remove (type the name), test' },
-  { keys: 'b v V r a', label: 'Catalog: backup, verify, verify by restoring, restore, verify all' },
+  // vV and Rr are pairs: the keys column stays as wide as before, so every line fits 80 columns.
+  { keys: 'b vV Rr a', label: 'Catalog: backup, verify, by restore, R to time, restore, verify all' },
   { keys: 'd', label: 'Drill: run a drill (tab edits to/RTO/RPO)' },
   { keys: 'r h f s e', label: 'Training: restore, health, repair, score, end' },
   { keys: 'x', label: 'cancel a running backup, restore or drill (asks y/N)' },

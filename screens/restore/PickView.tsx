@@ -8,7 +8,7 @@ import { StatusMarker } from '../widgets/StatusMarker/StatusMarker.js';
 import { TextField } from '../widgets/TextField/TextField.js';
 import { restoredLineCount, RestoredServersLines, type RestoredServers } from '../widgets/RestoredServers/RestoredServers.js';
 import type { RestoreState } from './restoreState.js';
-import { chosenPreset, resolveTime } from './restoreState.js';
+import { chosenPreset, commitIndex, resolveTime } from './restoreState.js';
 import { describeGaps, drawTimeline, LEGEND, markLine } from './timeline.js';
 
 export interface PickViewProps {
@@ -26,6 +26,10 @@ const LABEL = 6;
 /** What the time field means right now, beside it: the moment in UTC, or how to write one. */
 export function timeHint(state: RestoreState): string {
   const t = resolveTime(state.time);
+  // A commit stepped to: the field shows its exact time; beside it, which commit it is.
+  const c = commitIndex(state);
+  if (c !== undefined && state.commits) return `commit ${c + 1} of ${state.commits.moments.length}${state.commits.partial ? ` since ${utc(state.commits.from).slice(11)}` : ''}`;
+  if (state.pendingCommitSteps !== 0) return 'reading the archived commits…';
   if (!t) return state.time.trim() === '' ? 'ISO with a zone, -15m or latest' : '? ISO 8601 with a zone, -15m or latest';
   if (t.kind === 'latest') return state.window?.to ? `= ${utc(state.window.to)}, newest archived commit` : '= the newest archived commit';
   if (t.kind === 'time') return `= ${utc(t.at)}`;

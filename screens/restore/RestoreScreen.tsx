@@ -18,7 +18,7 @@ import { STOP_KEY, useRestoredServers } from '../widgets/RestoredServers/Restore
 import { PickView } from './PickView.js';
 import { PlanView, secondListed } from './PlanView.js';
 import { RestoreRun } from './RestoreRun.js';
-import { defaultInto, FIELDS, initialRestore, restoreReducer, type RestoreState } from './restoreState.js';
+import { commitsKey, defaultInto, FIELDS, initialRestore, PICK_KEYS, pickHints, restoreReducer, type RestoreState } from './restoreState.js';
 
 export function RestoreScreen(): ReactNode {
   const api = useApi();
@@ -58,6 +58,20 @@ export function RestoreScreen(): ReactNode {
   useEffect(() => {
     if (active && state.target !== undefined && state.phase === 'pick') void loadWindow(state.target);
   }, [active, state.target, state.phase === 'pick', handoff?.seq, loadWindow]);
+
+  // The window's commit moments, read by the engine off the render path (and kept per window by
+  // the API): the keys that step by commits use them once they are here.
+  const windowKey = commitsKey(state.window);
+  const haveCommits = state.commits?.key === windowKey;
+  useEffect(() => {
+    const name = state.target;
+    const w = state.window;
+    if (!active || name === undefined || windowKey === undefined || !w?.from || !w.to || haveCommits) return;
+    api.readCommitMoments(name, { from: w.from, to: w.to }).then(
+      (commits) => mounted.current && dispatch({ type: 'commits', target: name, key: windowKey, commits }),
+      (e: unknown) => mounted.current && dispatch({ type: 'commits-failed', target: name, key: windowKey, error: oneSentence(e) }),
+    );
+  }, [api, active, state.target, windowKey, haveCommits, dispatch]);
 
   // A free port for the restored server, asked once (and again after a restore used it).
   const needPort = state.port === undefined;
@@ -178,12 +192,8 @@ export function RestoreScreen(): ReactNode {
       return true;
     }
     if (s.focus === 'presets') {
-      if (key.downArrow || input === 'j') dispatch({ type: 'preset', by: 1 });
-      else if (key.upArrow || input === 'k') dispatch({ type: 'preset', by: -1 });
-      else if (input === ']') dispatch({ type: 'preset', by: -1 });
-      else if (input === '[') dispatch({ type: 'preset', by: 1 });
-      else if (key.leftArrow || input === 'h') dispatch({ type: 'nudge', minutes: -1 });
-      else if (key.rightArrow || input === 'l') dispatch({ type: 'nudge', minutes: 1 });
+      const step = PICK_KEYS.find((k) => k.matches(input, key));
+      if (step) dispatch(step.action(input, key));
       else if (input === 't' || input === 'e') dispatch({ type: 'focus', focus: 'time' });
       else return false;
       return true;
@@ -261,12 +271,12 @@ function hintsFor(state: RestoreState, running: boolean, serversUp: boolean): Ke
   if (state.windowError !== undefined) return [{ keys: 'enter', label: 'try again' }];
   if (!state.window) return [];
   if (state.focus === 'presets') {
+    // Stopping a server left running goes before the steps: the footer drops hints from the end.
     return [
       { keys: 'enter', label: 'plan' },
-      { keys: '↑↓', label: 'preset' },
-      { keys: '←→', label: '1 min' },
-      { keys: 'tab', label: 'fields' },
       ...(serversUp ? [{ keys: STOP_KEY, label: 'stop server' }] : []),
+      ...pickHints(),
+      { keys: 'tab', label: 'fields' },
     ];
   }
   return [

@@ -1,5 +1,9 @@
+import type { Key } from 'ink';
+import type { CommitMoments } from '../../src/engines/contract.js';
 import type { PitrReport } from '../../src/ops/pitr.js';
+import { microsOf } from '../../src/pitr/micros.js';
 import { parseRestoreTarget, type RestoreTarget } from '../../src/pitr/time.js';
+import type { KeyHint } from '../keys/keymap.js';
 import type { RecoverableWindow } from '../../src/pitr/window.js';
 import type { Handoff } from '../App/shellState.js';
 import type { JobStore } from '../hooks/jobStore.js';
@@ -74,6 +78,17 @@ export interface RestoreState {
   asking: boolean;
   /** A recorded disaster on this target, marked on the timeline and warned of in the picker. */
   incident: Incident | undefined;
+  /** The commit moments of the window shown (its from/to is `key`), once the engine has read them. */
+  commits: (CommitMoments & { key: string }) | undefined;
+  /** Why they could not be read, in one sentence. */
+  commitsError: string | undefined;
+  /** Commit steps typed before the commits arrived (net, signed): applied when they do, none lost. */
+  pendingCommitSteps: number;
+}
+
+/** Which window a list of commits belongs to: a window that grew is asked about again. */
+export function commitsKey(w: RecoverableWindow | undefined): string | undefined {
+  return w?.from && w.to ? `${w.from}|${w.to}` : undefined;
 }
 
 export type RestoreAction =
@@ -96,7 +111,10 @@ export type RestoreAction =
   | { type: 'run-started'; run: RestoreRun }
   | { type: 'ask' }
   | { type: 'answered' }
-  | { type: 'incident'; target: string; incident: Incident | undefined };
+  | { type: 'incident'; target: string; incident: Incident | undefined }
+  | { type: 'commits'; target: string; key: string; commits: CommitMoments }
+  | { type: 'commits-failed'; target: string; key: string; error: string }
+  | { type: 'commit'; by: 1 | -1 };
 
 export const initialRestore: RestoreState = {
   target: undefined,
@@ -121,7 +139,89 @@ export const initialRestore: RestoreState = {
   run: undefined,
   asking: false,
   incident: undefined,
+  commits: undefined,
+  commitsError: undefined,
+  pendingCommitSteps: 0,
 };
+
+/**
+ * The picker's keys while the presets have them: the handler, the footer and the help overlay all
+ * read this table. Each steps the chosen moment, whose time the Time field then shows.
+ */
+export interface PickKey {
+  keys: string;
+  /** For the help overlay. */
+  help: string;
+  /** For the footer. */
+  footer: string;
+  matches: (input: string, key: Partial<Key>) => boolean;
+  action: (input: string, key: Partial<Key>) => RestoreAction;
+}
+
+export const PICK_KEYS: readonly PickKey[] = [
+  {
+    keys: '↑↓',
+    help: 'backup end',
+    footer: 'backup end',
+    matches: (i, k) => k.upArrow === true || k.downArrow === true || i === 'k' || i === 'j' || i === ']' || i === '[',
+    // Presets run newest first: up (and ]) is later.
+    action: (i, k) => ({ type: 'preset', by: k.upArrow === true || i === 'k' || i === ']' ? -1 : 1 }),
+  },
+  { keys: ', .', help: 'commit', footer: 'commit', matches: (i) => i === ',' || i === '.', action: (i) => ({ type: 'commit', by: i === '.' ? 1 : -1 }) },
+  {
+    keys: '←→',
+    help: 'minute',
+    footer: '1 min',
+    matches: (i, k) => k.leftArrow === true || k.rightArrow === true || i === 'h' || i === 'l',
+    action: (i, k) => ({ type: 'nudge', minutes: k.leftArrow === true || i === 'h' ? -1 : 1 }),
+  },
+];
+
+/** The footer's hints for the picker's steps, from the table. */
+export function pickHints(): KeyHint[] {
+  return PICK_KEYS.map((k) => ({ keys: k.keys, label: k.footer }));
+}
+
+/** The help overlay's line for Restore, from the table. */
+export function restoreHelp(): KeyHint {
+  // The keys column lists them in the table's order; the label names what each steps by, in that order.
+  return { keys: PICK_KEYS.map((k) => k.keys.replace(' ', '')).join(' '), label: `Restore: step the chosen moment by ${PICK_KEYS.map((k) => k.help).join(', ')}` };
+}
+
+/** A time field's moment in microseconds (latest: the window's end), or undefined. */
+function chosenMicros(state: RestoreState, now?: Date): number | undefined {
+  const t = resolveTime(state.time, now);
+  if (t?.kind === 'time') return microsOf(t.at, t.usec);
+  if (t?.kind === 'latest' && state.window?.to) return momentMicros(state.window.to);
+  return undefined;
+}
+
+/** "2026-11-25T18:03:38.217919Z" in microseconds. */
+export function momentMicros(iso: string): number {
+  const t = resolveTime(iso);
+  return t?.kind === 'time' ? microsOf(t.at, t.usec) : Number.NaN;
+}
+
+/** Where the chosen moment stands among the commits: its index when it is one, else undefined. */
+export function commitIndex(state: Pick<RestoreState, 'commits' | 'time'>): number | undefined {
+  const i = state.commits?.moments.indexOf(state.time.trim()) ?? -1;
+  return i >= 0 ? i : undefined;
+}
+
+/** Moves the chosen moment to the next commit after it (or the last before it). */
+function stepCommit(state: RestoreState, by: 1 | -1): RestoreState {
+  if (state.commitsError) return { ...state, refusal: state.commitsError };
+  const list = state.commits?.moments;
+  if (!list) return { ...state, pendingCommitSteps: state.pendingCommitSteps + by };
+  const at = chosenMicros(state);
+  const micros = list.map(momentMicros);
+  let i: number;
+  if (at === undefined) i = by > 0 ? 0 : list.length - 1;
+  else if (by > 0) i = micros.findIndex((m) => m > at);
+  else i = micros.findLastIndex((m) => m < at);
+  if (i < 0 || i >= list.length) return state;
+  return { ...state, time: list[i]!, pinned: undefined, refusal: undefined };
+}
 
 /** "latest", then each base backup's end, newest first. */
 export function presetsOf(w: RecoverableWindow): Preset[] {
@@ -211,7 +311,8 @@ export function restoreReducer(state: RestoreState, action: RestoreAction): Rest
       if (action.target !== state.target) return state;
       const presets = presetsOf(action.window);
       // What the operator chose stays chosen across re-reads (it is the time and the pin, not an index).
-      const keep: RestoreState = { ...state, window: action.window, windowError: undefined, presets };
+      const same = state.commits?.key === commitsKey(action.window);
+      const keep: RestoreState = { ...state, window: action.window, windowError: undefined, presets, ...(same ? {} : { commits: undefined, commitsError: undefined }) };
       return state.pending ? applyHandoff(keep, state.pending) : keep;
     }
     case 'window-failed':
@@ -272,6 +373,17 @@ export function restoreReducer(state: RestoreState, action: RestoreAction): Rest
       return { ...state, phase: 'run', run: action.run, asking: false };
     case 'incident':
       return action.target === state.target ? { ...state, incident: action.incident } : state;
+    case 'commits': {
+      if (action.target !== state.target || action.key !== commitsKey(state.window)) return state;
+      let next: RestoreState = { ...state, commits: { ...action.commits, key: action.key }, commitsError: undefined, pendingCommitSteps: 0 };
+      for (let i = 0; i < Math.abs(state.pendingCommitSteps); i++) next = stepCommit(next, state.pendingCommitSteps > 0 ? 1 : -1);
+      return next;
+    }
+    case 'commits-failed':
+      if (action.target !== state.target || action.key !== commitsKey(state.window)) return state;
+      return { ...state, commitsError: action.error, pendingCommitSteps: 0, ...(state.pendingCommitSteps !== 0 ? { refusal: action.error } : {}) };
+    case 'commit':
+      return stepCommit(state, action.by);
     case 'ask':
       return { ...state, asking: true };
     case 'answered':

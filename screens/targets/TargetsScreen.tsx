@@ -18,7 +18,7 @@ import { StatusMarker } from '../widgets/StatusMarker/StatusMarker.js';
 import { TARGET_COLUMNS } from './columns.js';
 import { FIRST_RUN_HEIGHT, FirstRun } from './FirstRun.js';
 import { finishedRunHeight, SandboxRun } from './SandboxRun.js';
-import { initialTargets, targetsReducer, visibleRows, type TargetsState } from './targetsState.js';
+import { ageTickMs, initialTargets, targetsReducer, visibleRows, type TargetsState } from './targetsState.js';
 import { fieldIndex, FORM_FIELDS, formError, formFor } from './formState.js';
 import { TargetFormView } from './TargetFormView.js';
 import { TestPanel, testLines } from './TestPanel.js';
@@ -27,6 +27,8 @@ import { wrapText } from '../text/width.js';
 
 /** How often the list is re-read while shown (backups taken outside the console). */
 const RELOAD_MS = 15_000;
+/** The probes start this long after the table is listed, so its frame is drawn first. */
+const SUMMARY_DELAY_MS = 30;
 
 export function TargetsScreen(): ReactNode {
   const api = useApi();
@@ -35,8 +37,10 @@ export function TargetsScreen(): ReactNode {
   const [state, dispatch, current] = useSyncedReducer(targetsReducer, initialTargets);
   const snap = useJobEvents(state.run);
   const testSnap = useJobEvents(state.test?.store);
-  // Ages tick while the screen is shown: "3m" must not stay "3m" for an hour.
-  const now = useNow(active, 1000);
+  // Ages tick while the screen is shown: "3m" must not stay "3m" for an hour (at the pace the
+  // shown ages change: see ageTickMs).
+  const tick = ageTickMs(state.rows ?? [], Date.now());
+  const now = useNow(active && tick !== undefined, tick ?? 1000);
   const rows = visibleRows(state).map((r) => {
     const sum = state.summaries[r.name];
     const at = r.newestBackupAt ? Date.parse(r.newestBackupAt) : NaN;
@@ -105,23 +109,25 @@ export function TargetsScreen(): ReactNode {
   }, [state.rows, state.summaries, summarize]);
 
   // Archiver status and window need the server and the archive: asked per target, in the
-  // background, so the table shows at once and fills in (an unreachable host says so, later).
+  // background, so the table shows at once and fills in. All at once, not one after another: a
+  // host that never answers holds its own row for the API's timeout (then "no answer") and no
+  // other row behind it; waiting on it costs a socket, not CPU (the API bounds what does).
   const names = (state.rows ?? []).map((r) => r.name).join('\u0000');
   useEffect(() => {
     if (!active || names === '') return;
     let live = true;
-    void (async () => {
+    // After the table's frame is out: starting a fleet's probes costs the event loop a while.
+    const timer = setTimeout(() => {
       for (const name of names.split('\u0000')) {
-        try {
-          const summary = await api.targetSummary(name);
-          if (live && mounted.current) dispatch({ type: 'summary', name, summary });
-        } catch {
-          if (live && mounted.current) dispatch({ type: 'summary', name, summary: { archiver: '?' } });
-        }
+        api.targetSummary(name).then(
+          (summary) => live && mounted.current && dispatch({ type: 'summary', name, summary }),
+          () => live && mounted.current && dispatch({ type: 'summary', name, summary: { archiver: '?' } }),
+        );
       }
-    })();
+    }, SUMMARY_DELAY_MS);
     return () => {
       live = false;
+      clearTimeout(timer);
     };
   }, [api, active, names, dispatch]);
 

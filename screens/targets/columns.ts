@@ -12,9 +12,9 @@ export const TARGET_COLUMNS: readonly Column<TargetRow>[] = [
   { header: 'newest backup', width: 13, value: (r) => r.newestBackupAge ?? UNKNOWN },
   {
     header: 'archiver',
-    width: 8,
+    width: 9,
     value: (r) => r.archiver ?? UNKNOWN,
-    color: (r) => (r.archiver && r.archiver !== '?' ? markerColor(r.archiver) : undefined),
+    color: (r) => (r.archiver === 'no answer' ? 'yellow' : r.archiver && r.archiver !== '?' ? markerColor(r.archiver) : undefined),
   },
   { header: 'window', flex: 2, minWidth: 6, value: (r) => r.window ?? UNKNOWN },
 ];

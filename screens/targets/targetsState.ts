@@ -79,6 +79,9 @@ export function visibleRows(state: TargetsState): TargetRow[] {
 export function targetsReducer(state: TargetsState, action: TargetsAction): TargetsState {
   switch (action.type) {
     case 'loaded': {
+      // A reload that found nothing new changes nothing: no re-render of a fleet's table every
+      // RELOAD_MS (the console's idle CPU).
+      if (state.rows && action.select === undefined && state.loadError === undefined && JSON.stringify(action.rows) === JSON.stringify(state.rows)) return state;
       // Keep the cursor on the same target across reloads, if it is still there.
       const current = action.select ?? visibleRows(state)[state.selected]?.name;
       let next: TargetsState = { ...state, rows: action.rows, loadError: undefined };
@@ -146,4 +149,20 @@ export function targetsReducer(state: TargetsState, action: TargetsAction): Targ
     case 'clear-message':
       return state.message ? { ...state, message: undefined } : state;
   }
+}
+
+/**
+ * How often the ages in the "newest backup" column change as shown: every second below an hour
+ * ("9m58s"), every minute above ("2h5m"), never without a backup. The screen's clock ticks at
+ * that pace, so an idle console over a fleet does not redraw a table that looks the same.
+ */
+export function ageTickMs(rows: readonly { newestBackupAt?: string }[], now: number): number | undefined {
+  let tick: number | undefined;
+  for (const r of rows) {
+    const at = r.newestBackupAt ? Date.parse(r.newestBackupAt) : Number.NaN;
+    if (Number.isNaN(at)) continue;
+    if (now - at < 3_600_000) return 1000;
+    tick = 60_000;
+  }
+  return tick;
 }

@@ -27,6 +27,10 @@ export const loadCatalogModules = (): Promise<CatalogModules> =>
     Repository: repo.Repository,
   })));
 
+/** The modules a Targets row's summary needs, loaded once (the console asks early, after the catalog's). */
+let summaryModules: Promise<[typeof import('../ops/health.js'), typeof import('../ops/pitr.js')]> | undefined;
+export const loadSummaryModules = () => (summaryModules ??= Promise.all([import('../ops/health.js'), import('../ops/pitr.js')]));
+
 /**
  * A job that cannot even start (unknown target, a time that does not parse) still reports through
  * the same Job, so the screen shows its one sentence where the run would have been.
@@ -40,6 +44,44 @@ function jobOrFailure<R>(start: () => Job<R>): Job<R> {
 }
 
 const lazy = deferJob;
+
+/** How long Targets waits for a server's health before marking its row "no answer". */
+export const SUMMARY_TIMEOUT_MS = 3000;
+const NO_ANSWER = Symbol('no answer');
+
+/** `p`, or a rejection with NO_ANSWER after `ms` (the work itself goes on and is ignored). */
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(NO_ANSWER), ms);
+  });
+  p.catch(() => undefined);
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * At most `size` of these at once, the rest queued in order: a window read runs pg_waldump, and a
+ * fleet of targets asked at once must not start a hundred of them on two cores.
+ */
+class Slots {
+  #free: number;
+  readonly #queue: (() => void)[] = [];
+  constructor(size: number) {
+    this.#free = size;
+  }
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((go) => this.#queue.push(go));
+    try {
+      return await fn();
+    } finally {
+      const next = this.#queue.shift();
+      if (next) next();
+      else this.#free++;
+    }
+  }
+}
+const windowSlots = new Slots(4);
 
 /** Checks that are about the archiver (not backups): what the Targets row's "archiver" shows. */
 const ARCHIVER_CHECKS = new Set(['server', 'archiving', 'rpo']);
@@ -55,6 +97,7 @@ function formField(v: string): string | undefined {
  * frame does not wait for execa, pg and mysql2 to load (DESIGN: start fast over SSH).
  */
 export function createConsoleApi(configDir: string): ConsoleApi {
+  let commitCache: import('../ops/commit-moments.js').CommitMomentsCache | undefined;
   const pitr = (name: string, req: RestoreRequest, dryRun: boolean): Job<PitrReport> =>
     lazy(async () => {
       const [{ startPitrRestore }, { parseRestoreTarget }, training] = await Promise.all([
@@ -111,10 +154,18 @@ export function createConsoleApi(configDir: string): ConsoleApi {
       });
     },
     async targetSummary(name): Promise<TargetSummary> {
-      const [{ sampleHealth }, { readWindow }] = await Promise.all([import('../ops/health.js'), import('../ops/pitr.js')]);
-      const [health, window] = await Promise.allSettled([sampleHealth(configDir, name, { window: null, queryTimeoutMs: 3000 }), readWindow(configDir, name)]);
+      const [{ sampleHealth }, { readWindow }] = await loadSummaryModules();
+      // A host that never answers is said so after SUMMARY_TIMEOUT_MS, whatever the driver's own
+      // connect timeout; its row does not wait for it, nor do the others (they are asked at once).
+      const [health, window] = await Promise.allSettled([
+        withDeadline(sampleHealth(configDir, name, { window: null, queryTimeoutMs: SUMMARY_TIMEOUT_MS }), SUMMARY_TIMEOUT_MS),
+        windowSlots.run(() => readWindow(configDir, name)),
+      ]);
       const out: TargetSummary = { archiver: '?' };
-      if (health.status === 'fulfilled') {
+      if (health.status === 'rejected' && health.reason === NO_ANSWER) {
+        out.archiver = 'no answer';
+        out.reason = `no answer (timeout ${SUMMARY_TIMEOUT_MS / 1000}s)`;
+      } else if (health.status === 'fulfilled') {
         const checks = health.value.checks.filter((c) => ARCHIVER_CHECKS.has(c.name));
         const worstCheck = checks.find((c) => c.status === 'CRIT') ?? checks.find((c) => c.status === 'WARN') ?? checks.find((c) => c.name === 'archiving') ?? checks[0];
         if (worstCheck) {
@@ -193,6 +244,10 @@ export function createConsoleApi(configDir: string): ConsoleApi {
     async readWindow(name) {
       const { target: _t, ...w } = await (await import('../ops/pitr.js')).readWindow(configDir, name);
       return w;
+    },
+    async readCommitMoments(name, range) {
+      commitCache ??= new (await import('../ops/commit-moments.js')).CommitMomentsCache(configDir);
+      return commitCache.read(name, range);
     },
     planRestore: (name, req) => pitr(name, req, true),
     startRestore: (name, req) => pitr(name, req, false),

@@ -11,7 +11,9 @@ export async function openConsole(configFlag: string | undefined): Promise<numbe
   const bundle = new URL('../../console/render.js', import.meta.url).href;
   // The config store (conf) loads alongside the bundle: the first list of targets needs it.
   const apiModule = import('./console-api.js');
-  void apiModule.then((m) => m.loadCatalogModules()).catch(() => undefined);
+  // Then what the Targets rows' archiver and window need (health sampling, the window), so the
+  // probes of a fleet start counting their timeout on a loaded module, not on its import.
+  void apiModule.then((m) => m.loadCatalogModules().then(() => m.loadSummaryModules())).catch(() => undefined);
   const [{ runConsole }, { createConsoleApi }] = await Promise.all([import(bundle) as Promise<typeof import('../../screens/render.js')>, apiModule]);
   await runConsole({ api: createConsoleApi(configDir) });
   return 0;

@@ -362,6 +362,30 @@ export interface EngineStream {
   prepare(target: Target, opts: { synchronous: boolean }): Promise<StreamSetup>;
 }
 
+/** A stretch of time the restore picker asks about (ISO 8601, UTC). */
+export interface CommitRange {
+  from: string;
+  to: string;
+}
+
+/**
+ * The moments transactions committed inside a range, read from the archive (the restore picker
+ * steps the chosen moment through them). Only the newest part of a long range is read, so each
+ * answer says from when on its list is whole.
+ */
+export interface CommitMoments {
+  /**
+   * Commit times inside the range, oldest first, each once, written as a restore target takes
+   * them: PostgreSQL's to the microsecond ("…:38.217919Z"), MariaDB's to the second ("…:38Z"),
+   * all the binlog stores.
+   */
+  moments: string[];
+  /** The list holds every commit from here to the range's end: the range's start, or later. */
+  from: string;
+  /** Why the list starts after the range's start, in words; absent when it covers the range. */
+  partial?: string;
+}
+
 export interface EngineModule {
   readonly engine: Engine;
   /** How sentences name it: "PostgreSQL", "MySQL/MariaDB". */
@@ -380,6 +404,12 @@ export interface EngineModule {
   logicalRestore(ctx: EngineContext, target: Target, m: Manifest, dir: string, req: LogicalRestoreRequest): Promise<LogicalRestoreReport>;
   /** What the repository can restore to: base backups, archive coverage, gaps. */
   readWindow(target: Target, signal?: AbortSignal): Promise<RecoverableWindow>;
+  /**
+   * The commit moments inside `range`, read from the archived log (PostgreSQL: commit records in
+   * the WAL, read with pg_waldump; MariaDB: transactions in the archived binlogs). Throws one
+   * sentence when the target's archive is one this cannot read.
+   */
+  commitMoments(target: Target, range: CommitRange, signal?: AbortSignal): Promise<CommitMoments>;
   /**
    * A point-in-time restore into a new directory and port: plan (refusing before anything is
    * written), check the destination, and unless req.dryRun restore, replay and prove the point reached.

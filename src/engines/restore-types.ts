@@ -31,7 +31,8 @@ export interface PitrRequest {
   repo?: string;
   /**
    * What the restored server is called where the engine can show it (PostgreSQL: cluster_name,
-   * in every process title), so `ps` says what it is: dbdrill-restore-<target>-<moment>.
+   * in every process title; MariaDB: mariadbd's argv[0]), so `ps` says what it is:
+   * dbdrill-restore-<target>-<moment>.
    */
   serverName?: string;
 }

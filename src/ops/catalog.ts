@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { TargetStore } from '../config/store.js';
-import type { CatalogRow } from '../engines/contract.js';
+import type { CatalogRow, EngineArchive } from '../engines/contract.js';
 import { engineFor } from '../engines/registry.js';
 import type { Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
@@ -36,6 +36,11 @@ export interface CatalogEntry {
    */
   reads?: ChainRead[];
   broken?: string;
+  /**
+   * The backup starts a point-in-time restore (the engine's archive names where its replay
+   * starts): every PostgreSQL physical backup, and MariaDB's too, dumps included.
+   */
+  pitr?: boolean;
 }
 
 export interface ChainRead {
@@ -119,8 +124,14 @@ export async function readCatalog(configDir: string, name: string): Promise<{ ta
   const host = hostname();
   const current = (await reapInterrupted(repo, manifests, host)).manifests;
   // A method whose tool keeps its own catalog (pgBackRest) lists those backups itself.
-  const own = (await engineFor(target)).methodOf(target).ownCatalog;
+  const engine = await engineFor(target);
+  const own = engine.methodOf(target).ownCatalog;
   const rows: Manifest[] = own ? [...current, ...(await own.list(target))] : current;
   if (own) rows.sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.id.localeCompare(a.id));
-  return { target: target.name, repo: target.repo, backups: entriesOf(rows, host), unreadable };
+  return { target: target.name, repo: target.repo, backups: withPitr(entriesOf(rows, host), rows, await engine.archive()), unreadable };
+}
+
+/** Marks the entries (in the order of `rows`) whose backup starts a point-in-time restore. */
+export function withPitr(entries: CatalogEntry[], rows: readonly Manifest[], archive: Pick<EngineArchive, 'pitrStart'>): CatalogEntry[] {
+  return entries.map((e, i) => (rows[i] && archive.pitrStart(rows[i]) ? { ...e, pitr: true } : e));
 }

@@ -6,6 +6,11 @@ import { toolPath, type ToolCall } from './tool-call.js';
 export interface DaemonSpec extends Omit<ToolCall, 'secret'> {
   /** Everything the daemon prints goes here. */
   logFile: string;
+  /**
+   * The process's argv[0], which `ps -o args` shows: a server that never sets its own title
+   * (mariadbd) is then listed under this name. The program run is still `tool`.
+   */
+  argv0?: string;
 }
 
 /**
@@ -24,6 +29,7 @@ export function spawnDaemon(spec: DaemonSpec): number {
       uid: spec.uid,
       gid: spec.gid,
       detached: true,
+      ...(spec.argv0 ? { argv0: spec.argv0 } : {}),
       stdio: ['ignore', fd, fd],
     });
     const pid = child.pid;

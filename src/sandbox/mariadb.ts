@@ -84,6 +84,7 @@ export async function startMariadb(opts: MariadbSandboxOptions = {}): Promise<Sa
       signal: opts.signal,
       launch: (p) => spawnDaemon({
         tool: mariadbd,
+        ...(opts.title ? { argv0: opts.title } : {}),
         args: [
           '--no-defaults',
           `--datadir=${dataDir}`,

@@ -93,4 +93,10 @@ export interface MariadbSandboxOptions extends CommonSandboxOptions {
   populate?: (dataDir: string) => Promise<void>;
   /** Extra mariadbd settings (name without dashes → value), passed after dbdrill's own. */
   settings?: Record<string, string>;
+  /**
+   * What `ps` lists the server as (a restored server's dbdrill-restore-<target>-<moment>):
+   * mariadbd keeps the argv[0] it was started with as its title, so it is started under this
+   * name. Its pid file and directory, not this name, are how dbdrill finds it again.
+   */
+  title?: string;
 }

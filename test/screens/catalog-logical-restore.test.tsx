@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { fakeApi, target } from './fakeApi.js';
-import { LOGICAL, prodManifests } from './fixtures.js';
+import { LOGICAL, logical, prodManifests } from './fixtures.js';
 import { cleanupAll, expectFits, KEYS, renderApp, stripAnsi } from './helpers.js';
 
 afterEach(cleanupAll);
@@ -50,3 +50,55 @@ for (const size of [
     });
   });
 }
+
+// A MariaDB dump restores into a new schema like a PostgreSQL one (r), and also starts a
+// point-in-time restore (its binlog position): R opens the picker with it. A PostgreSQL dump
+// starts none, and R says so and what r does instead.
+describe('Catalog: r and R on a MariaDB dump and a PostgreSQL one', () => {
+  const SHOP = '20261125T100000Z-L';
+  const dump = () =>
+    logical(SHOP, '2026-11-25T10:00:00.000Z', {
+      target: 'shop',
+      engine: 'mysql',
+      tool: { name: 'mariadb-dump', version: '10.11.6', argv: ['/usr/bin/mariadb-dump', '--single-transaction', 'shop'] },
+      serverVersion: '10.11.6-MariaDB',
+      format: 'mariadb-dump',
+      files: [{ path: 'dump.sql', bytes: 3_355_443, sha256: 'ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12' }],
+      mysql: { binlogFile: 'mysql-bin.000002', binlogPosition: 385 },
+    });
+
+  for (const size of [
+    { columns: 80, rows: 24 },
+    { columns: 60, rows: 20 },
+  ]) {
+    test(`at ${size.columns}x${size.rows}: r opens the new-schema form, R the picker with that backup`, async () => {
+      const api = fakeApi({ targets: [target('shop', { engine: 'mysql', port: 3306, user: 'root', dbname: 'shop' })], manifests: { shop: [dump()] } });
+      const r = renderApp(api, size);
+      await r.waitForFrame((f) => f.includes('shop'));
+      await r.press(KEYS.enter);
+      let frame = stripAnsi(await r.waitForFrame((f) => f.includes('shop · 1 backup') && /R to a time/.test(stripAnsi(f))));
+      expectFits(frame, size);
+      await r.press('r');
+      frame = stripAnsi(await r.waitForFrame((f) => f.includes('Into a new database')));
+      expect(frame).toMatch(/› Database █shop_20261125_1000/);
+      expectFits(frame, size);
+      await r.press(KEYS.escape);
+      await r.waitForFrame((f) => !f.includes('Into a new database'));
+      await r.press('R');
+      frame = stripAnsi(await r.waitForFrame((f) => /Restore/.test(f) && f.includes(`end of ${SHOP}`), 'the picker'));
+      expect(frame).toMatch(new RegExp(`› end of ${SHOP}`));
+    });
+  }
+
+  test('R on a PostgreSQL dump: one sentence, no picker', async () => {
+    const api = fakeApi({ targets: [target('prod')], manifests: { prod: prodManifests() } });
+    const r = renderApp(api);
+    await r.waitForFrame((f) => f.includes('prod'));
+    await r.press(KEYS.enter);
+    const frame = stripAnsi(await r.waitForFrame((f) => f.includes('prod · 4 backups')));
+    // The logical backup is the newest, selected first; it offers no R.
+    expect(frame).not.toMatch(/R to a time/);
+    await r.press('R');
+    expect(stripAnsi(await r.waitForFrame((f) => f.includes('starts no point-in-time restore'))).replace(/\s+/g, ' ')).toContain(`Backup ${LOGICAL} starts no point-in-time restore; r restores it into a new database.`);
+  });
+});

@@ -11,13 +11,16 @@ import type { ProbeResult } from '../../src/engines/probe-types.js';
 import type { HealthReport } from '../../src/health/report.js';
 import type { DisasterKind, TrainingScore, TrainingSession } from '../../src/training/session.js';
 import { DbdrillError } from '../../src/errors.js';
-import { entriesOf } from '../../src/ops/catalog.js';
+import { entriesOf, withPitr } from '../../src/ops/catalog.js';
+import { mysqlArchive } from '../../src/engines/mysql/archive.js';
+import { pgArchive } from '../../src/engines/postgres/archive.js';
 import { startJob, type JobContext } from '../../src/ops/job.js';
 import type { PitrReport } from '../../src/ops/pitr.js';
 import type { VerifyReport } from '../../src/ops/verify.js';
 import { planRestore } from '../../src/pitr/plan.js';
 import { parseRestoreTarget } from '../../src/pitr/time.js';
 import { computeWindow } from '../../src/pitr/window.js';
+import { computeMysqlWindow } from '../../src/binlog/window.js';
 import type { BackupKind, Manifest } from '../../src/repo/manifest.js';
 import { prodInventory, prodLastCommit } from './fixtures.js';
 import type { RestoredServerState } from '../../src/ops/restored-servers.js';
@@ -66,6 +69,7 @@ export interface FakeApi extends ConsoleApi {
   restored: RestoredServerState[];
   stoppedServers: string[];
   logicalRestores: Array<{ name: string; backup: string; dbname: string }>;
+  commitReads: Array<{ name: string; from: string; to: string }>;
 }
 
 export interface FakeApiOptions {
@@ -93,6 +97,8 @@ export interface FakeApiOptions {
   /** Measured sizes the forecast starts from (default: a 1.2 GB full, 2 GB of WAL a day). */
   forecastSizes?: { full?: number; archiveBytesPerDay?: number };
   repoVerifyWork?: (ctx: JobContext, name: string) => Promise<RepoVerifyReport>;
+  /** A target's archived commit moments (default: none); the ranges asked are recorded in commitReads. */
+  commits?: Record<string, string[]>;
 }
 
 /**
@@ -140,7 +146,10 @@ export function fakeApi(opts: FakeApiOptions = {}): FakeApi {
     },
     async listBackups(name): Promise<BackupList> {
       const t = api.targets.find((x) => x.name === name);
-      return { target: name, repo: t?.repo ?? '?', backups: entriesOf(manifestsOf(name)), unreadable: [] };
+      const rows = manifestsOf(name);
+      // The engines' own archives say which backups start a point-in-time restore, as readCatalog asks them.
+      const archive = { pitrStart: (m: Manifest) => (m.engine === 'mysql' ? mysqlArchive : pgArchive).pitrStart(m) };
+      return { target: name, repo: t?.repo ?? '?', backups: withPitr(entriesOf(rows), rows, archive), unreadable: [] };
     },
     async readManifest(name, id) {
       const m = manifestsOf(name).find((x) => x.id === id);
@@ -161,7 +170,16 @@ export function fakeApi(opts: FakeApiOptions = {}): FakeApi {
         return opts.repoVerifyWork(ctx, name);
       });
     },
+    async readCommitMoments(name, range) {
+      api.commitReads.push({ name, ...range });
+      const all = opts.commits?.[name] ?? [];
+      const from = Date.parse(range.from);
+      const to = Date.parse(range.to);
+      return { moments: all.filter((m) => Date.parse(m) >= from && Date.parse(m) <= to + 1), from: range.from };
+    },
     async readWindow(name) {
+      // A MariaDB target's window: its dumps' binlog positions, no binlog archived after them yet.
+      if (api.targets.find((x) => x.name === name)?.engine === 'mysql') return computeMysqlWindow(manifestsOf(name), { files: [], gaps: [] });
       return computeWindow(manifestsOf(name), prodInventory(), prodLastCommit);
     },
     planRestore(name, req) {
@@ -173,6 +191,7 @@ export function fakeApi(opts: FakeApiOptions = {}): FakeApi {
       return startJob((ctx) => (opts.restoreWork ? opts.restoreWork(ctx, name, req, api) : restoreWork(ctx, name, req, planFor)));
     },
     logicalRestores: [],
+    commitReads: [],
     startLogicalRestore(name, req) {
       api.logicalRestores.push({ name, ...req });
       return startJob(async (ctx) => {

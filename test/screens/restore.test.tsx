@@ -26,7 +26,7 @@ async function typeTime(r: Rendered, text: string): Promise<void> {
   const frame = stripAnsi(r.lastFrame());
   if (/› (Into|Port)/.test(frame)) {
     await r.press(KEYS.escape);
-    await r.waitForFrame((f) => stripAnsi(f).includes('↑↓ preset'), 'the presets focused');
+    await r.waitForFrame((f) => stripAnsi(f).includes('↑↓ backup end'), 'the presets focused');
   }
   if (!stripAnsi(r.lastFrame()).includes('› Time')) await r.press(KEYS.tab);
   await r.waitForFrame((f) => stripAnsi(f).includes('› Time'), 'the time field focused');
@@ -70,7 +70,7 @@ describe('Restore screen', () => {
     expect(frame).toMatch(/Time\s+latest\s+= 2026-11-25 09:10:00Z, newest archived commit/);
     expect(frame).toMatch(/Into\s+\/tmp\/dbdrill-prod-20261125T091000Z\s+new directory/);
     expect(frame).toMatch(/Port\s+54871\s+on 127\.0\.0\.1/);
-    expect(frameLines(frame).at(-1)).toMatch(/enter plan {2}↑↓ preset {2}←→ 1 min {2}tab fields/);
+    expect(frameLines(frame).at(-1)).toMatch(/enter plan {2}↑↓ backup end {2}, \. commit {2}←→ 1 min {2}tab fields/);
     expectFits(frame);
 
     await r.press(KEYS.down, KEYS.down);
@@ -94,7 +94,7 @@ describe('Restore screen', () => {
     frame = stripAnsi(await r.waitForFrame((f) => /Time\s+-15m█\s+= \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ/.test(stripAnsi(f))));
     expect(frameLines(frame).at(-1)).toMatch(/enter plan {2}tab ↑↓ field {2}esc presets/);
     await r.press(KEYS.escape);
-    await r.waitForFrame((f) => stripAnsi(f).includes('↑↓ preset'), 'esc returns to the presets');
+    await r.waitForFrame((f) => stripAnsi(f).includes('↑↓ backup end'), 'esc returns to the presets');
   });
 
   test('a time outside the window is refused in one sentence that shows the window, from the real plan', async () => {

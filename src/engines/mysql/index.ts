@@ -37,6 +37,7 @@ export const mysqlEngine: EngineModule = {
   restoreCheck: async (ctx, target, m, dir) => (await import('./restore-check.js')).restoreCheck(ctx, target, m, dir),
   logicalRestore: async (ctx, target, m, dir, req) => (await import('./logical-restore-report.js')).mysqlLogicalRestore(ctx, target, m, dir, req),
   readWindow: async (target, signal) => (await (await import('./plan.js')).readMysqlArchive(target, signal)).window,
+  commitMoments: async (target, range, signal) => (await import('./commits.js')).mysqlCommitMoments(target, range, signal),
   pointInTimeRestore: async (ctx, target, req) => (await import('./pitr.js')).runMysqlPitrRestore(ctx, target, req),
   // MariaDB's binary log is turned on in the server's configuration; binlog-sync then copies it.
   enableArchiving: async () => {

@@ -76,7 +76,7 @@ export async function startOnPhysicalBackup(
   ctx: EngineContext,
   source: Target,
   m: Manifest,
-  opts: { baseDir?: string; port?: number; keep: boolean; copy?: StepHook; apply?: StepHook; skipApply?: (why: string) => void },
+  opts: { baseDir?: string; port?: number; keep: boolean; copy?: StepHook; apply?: StepHook; skipApply?: (why: string) => void; title?: string },
 ): Promise<SandboxInstance> {
   const repo = new Repository(source.repo);
   const backupDir = repo.backupDir(m.id);
@@ -103,6 +103,7 @@ export async function startOnPhysicalBackup(
     keep: opts.keep,
     signal: ctx.signal,
     settings,
+    ...(opts.title ? { title: opts.title } : {}),
     populate: async (dataDir) => {
       await populate(dataDir);
     },
@@ -199,11 +200,13 @@ export async function runMysqlPitrRestore(ctx: EngineContext, target: Target, re
   await ctx.step('check destination', () => checkMysqlDestination(dir, req.port, { repo: target.repo, ...(req.dryRun ? {} : { claim: { target: target.name, backup: plan.backup.id } }) }));
   if (req.dryRun) return { target: target.name, plan: planOut, dataDir: join(dir, 'data'), port: req.port, seconds: (performance.now() - t0) / 1000, dryRun: true };
 
-  // Registered like any sandbox until the restore succeeds, so a failure or Ctrl-C stops it.
+  // Registered like any sandbox until the restore succeeds, so a failure or Ctrl-C stops it. Named
+  // in ps as PostgreSQL's restored servers are (there through cluster_name).
+  const title = req.serverName ? { title: req.serverName } : {};
   const sb: SandboxInstance = await ctx.step('start server', () =>
     physical
-      ? startOnPhysicalBackup(ctx, target, plan.backup, { baseDir: dir, port: req.port, keep: true })
-      : startMariadbSandbox({ baseDir: dir, port: req.port, binlog: false, keep: true, signal: ctx.signal }),
+      ? startOnPhysicalBackup(ctx, target, plan.backup, { baseDir: dir, port: req.port, keep: true, ...title })
+      : startMariadbSandbox({ baseDir: dir, port: req.port, binlog: false, keep: true, signal: ctx.signal, ...title }),
   );
   try {
     const into = sandboxTarget(sb, `${target.name}-restore`, '');

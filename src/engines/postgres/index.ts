@@ -79,6 +79,7 @@ export const postgresEngine: EngineModule = {
   restoreCheck: async (ctx, target, m, dir) => (await import('./restore-check.js')).restoreCheck(ctx, target, m, dir),
   logicalRestore: async (ctx, target, m, dir, req) => (await import('./logical-restore-report.js')).pgLogicalRestoreReport(ctx, target, m, dir, req),
   readWindow: async (target) => (await methodOf(target).readWindow?.(target)) ?? (await (await import('./pitr.js')).readArchive(target)).window,
+  commitMoments: async (target, range, signal) => (await import('./commits.js')).pgCommitMoments(target, range, signal),
   pointInTimeRestore: async (ctx, target, req) => (await methodOf(target).pointInTimeRestore?.(ctx, target, req)) ?? (await import('./pitr.js')).runPitrRestore(ctx, target, req),
   enableArchiving: async (target, req) => (await methodOf(target).enableArchiving?.(target, req)) ?? (await import('./archiving.js')).pgEnableArchiving(target, req),
   healthSampler: async (target, opts) => (await import('./health.js')).pgHealthSampler(target, opts),

@@ -42,3 +42,30 @@ export async function lastCommitInSegment(dir: string, first: string, last = fir
   });
   return lastCommitInDump(r.stdout);
 }
+
+/** Every commit in `pg_waldump --rmgr Transaction` output (run with TZ=UTC), in log order. */
+export function commitsInDump(text: string): CommitRecord[] {
+  const out: CommitRecord[] = [];
+  for (const line of text.split('\n')) {
+    const m = COMMIT.exec(line);
+    if (m) {
+      const micros = parsePgTimestamp(`${m[2]!} UTC`)!;
+      out.push({ lsn: m[1]!, at: dateOf(micros), micros });
+    }
+  }
+  return out;
+}
+
+/** Every commit recorded in segments `first` … `last` of `dir`, read as lastCommitInSegment reads them. */
+export async function commitsInSegments(dir: string, first: string, last: string, serverMajor = 15, signal?: AbortSignal): Promise<CommitRecord[]> {
+  const tool = await findTool('pg_waldump', { serverMajor });
+  const r = await runTool({
+    tool,
+    args: ['--path', dir, '--rmgr', 'Transaction', first, last],
+    env: { TZ: 'UTC' },
+    capture: true,
+    okExitCodes: [0, 1],
+    ...(signal ? { signal } : {}),
+  });
+  return commitsInDump(r.stdout);
+}
