@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
+import { Repository } from '../repo/repository.js';
 import { accessSync, constants, realpathSync, statSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { parseDest, validateCopy, validateRecipients, type CopySpec } from '../config/copies.js';
 import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
@@ -95,5 +97,8 @@ export function setEncryption(configDir: string, name: string, recipients: strin
   const input = asInput(target);
   if (recipients === 'off') delete input.encryptTo;
   else input.encryptTo = validateRecipients(recipients, '--encrypt-to');
-  return store.update(name, input);
+  const updated = store.update(name, input);
+  // wal-push reads the recipients from the repository: WAL archived from now on follows the change.
+  if (existsSync(join(updated.repo, 'repo.json'))) new Repository(updated.repo).recordEncryption(updated.encryptTo);
+  return updated;
 }

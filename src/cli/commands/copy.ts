@@ -104,6 +104,11 @@ export async function targetEditCommand(argv: string[]): Promise<number> {
   const out = new Output(p.values.json === true);
   const off = given.length === 1 && given[0] === 'off';
   const t = setEncryption(resolveConfigDir(str(p, 'config')), name, off ? 'off' : given);
-  out.result({ ok: true, target: t }, off ? `Copies of ${t.name} are no longer encrypted; the next dbdrill copy sends them again in plain.` : `Copies of ${t.name} are encrypted with age to ${t.encryptTo!.length} recipient(s); the next dbdrill copy sends them again encrypted. Restores from them need --identity FILE.`);
+  out.result(
+    { ok: true, target: t },
+    off
+      ? `New backups and archived WAL of ${t.name} are no longer encrypted, nor are its copies; backups already encrypted still need --identity FILE to restore.`
+      : `The repository of ${t.name} and its copies are encrypted with age to ${t.encryptTo!.length} recipient(s): new backups and archived WAL are encrypted as they are written (those taken before stay as they are). Restores need --identity FILE.`,
+  );
   return 0;
 }

@@ -1,3 +1,4 @@
+import { checkRepositoryKey } from '../../repo/sealed-read.js';
 import type pg from 'pg';
 import type { DrillCheck } from '../../config/drill-checks.js';
 import { evaluateExpectation } from '../../config/drill-checks.js';
@@ -127,6 +128,7 @@ function rpoAtTime(at: Date, lastCommitAt: Date | undefined): DrillRpo {
 }
 
 async function pickForDrill(target: Target, repo: Repository, requested: RestoreTarget, backup?: string): Promise<Chosen> {
+  await checkRepositoryKey(target.repo, repo.catalog().manifests);
   const view = await readArchive(target);
   const hasBase = view.manifests.some((m) => m.status === 'complete' && m.kind === 'physical');
   if (hasBase) {

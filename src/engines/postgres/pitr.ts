@@ -13,9 +13,10 @@ import { parseHistory, type HistoryEntry } from '../../pitr/history.js';
 import { baseBackups, computeWindow, reachableCoverages, type ArchiveFacts, type CommitPoint, type RecoverableWindow } from '../../pitr/window.js';
 import type { Manifest } from '../../repo/manifest.js';
 import { Repository } from '../../repo/repository.js';
+import { checkRepositoryKey } from '../../repo/sealed-read.js';
 import { restoreCommand } from '../../wal/command.js';
 import { findArchived, walRoot } from '../../wal/layout.js';
-import { readArchivedFile, withPlainSegments } from '../../wal/readable.js';
+import { NoKeyForWal, readArchivedFile, withPlainSegments } from '../../wal/readable.js';
 import type { PitrReport, PitrRequest } from '../restore-types.js';
 
 /** How far back pg_waldump looks for a commit when the newest segments hold none (idle server). */
@@ -76,7 +77,14 @@ async function commitIn(repo: string, legs: Leg[], segNo: number, segmentBytes: 
   const nextName = segmentName({ timeline, segNo: segNo + 1 }, segmentBytes);
   const next = timelineOfSegment(legs, segNo + 1) === timeline && findArchived(repo, nextName) ? legacySegNo(nextName) : undefined;
   const last = next === undefined ? name : nextName;
-  return withPlainSegments(repo, timeline, next === undefined ? [here] : [here, next], (dir) => lastCommitInSegment(dir, name, last, serverMajor));
+  try {
+    return await withPlainSegments(repo, timeline, next === undefined ? [here] : [here, next], (dir) => lastCommitInSegment(dir, name, last, serverMajor));
+  } catch (e) {
+    // An encrypted archive read without the key (window, catalog, health): commits inside it are
+    // not known, so the window ends where the backups say; a restore asks for the key first.
+    if (e instanceof NoKeyForWal) return undefined;
+    throw e;
+  }
 }
 
 /**
@@ -134,6 +142,7 @@ function readHistory(repo: string, timeline: number): HistoryEntry[] | undefined
 export async function runPitrRestore(ctx: EngineContext, target: Target, req: PitrRequest): Promise<PitrReport> {
   const t0 = performance.now();
   const dataDir = resolve(req.into);
+  await checkRepositoryKey(target.repo, new Repository(target.repo).catalog().manifests);
   const view = await ctx.step('plan', () => readArchive(target));
   const plan = planPitr(view, req);
   const { backup, ...rest } = plan;
