@@ -128,7 +128,10 @@ function rpoAtTime(at: Date, lastCommitAt: Date | undefined): DrillRpo {
 }
 
 async function pickForDrill(target: Target, repo: Repository, requested: RestoreTarget, backup?: string): Promise<Chosen> {
-  await checkRepositoryKey(target.repo, repo.catalog().manifests);
+  const all = repo.catalog().manifests;
+  const bases = all.filter((m) => m.status === 'complete' && m.kind === 'physical');
+  // The key is tried on the kind of backup the drill restores (a base backup when there is one).
+  await checkRepositoryKey(target.repo, bases.length ? bases : all);
   const view = await readArchive(target);
   const hasBase = view.manifests.some((m) => m.status === 'complete' && m.kind === 'physical');
   if (hasBase) {

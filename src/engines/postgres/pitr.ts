@@ -142,7 +142,8 @@ function readHistory(repo: string, timeline: number): HistoryEntry[] | undefined
 export async function runPitrRestore(ctx: EngineContext, target: Target, req: PitrRequest): Promise<PitrReport> {
   const t0 = performance.now();
   const dataDir = resolve(req.into);
-  await checkRepositoryKey(target.repo, new Repository(target.repo).catalog().manifests);
+  // Point-in-time restores start from base backups: the key is tried on the newest of those.
+  await checkRepositoryKey(target.repo, new Repository(target.repo).catalog().manifests.filter((m) => m.kind === 'physical'));
   const view = await ctx.step('plan', () => readArchive(target));
   const plan = planPitr(view, req);
   const { backup, ...rest } = plan;
