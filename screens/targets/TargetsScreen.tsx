@@ -379,6 +379,11 @@ export function TargetsScreen(): ReactNode {
           {`  ${rows[state.selected]!.name}: ${selectedReason(rows[state.selected]?.name)}`}
         </Text>
       )}
+      {rows[state.selected]?.copies321 && (
+        <Text dimColor wrap="truncate-end">
+          {`  ${rows[state.selected]!.copies321!}`}
+        </Text>
+      )}
       {runHeight > 0 && snap && (
         <Box flexDirection="column" marginTop={1}>
           <SandboxRun snapshot={snap} width={width} height={runHeight} />

@@ -1,3 +1,4 @@
+import { heldText, type Held } from '../../src/copies/status.js';
 import type { BackupList, ConsoleApi, DrillRequest, HealthFeed, PolicyForm, RestoreRequest, StrategyView, TargetForm, TargetRow, TargetSummary } from '../../screens/api.js';
 import { policyFieldLabel, validatePolicy } from '../../src/config/policy.js';
 import { changesFromForm, mergePolicy } from '../../src/ops/policy.js';
@@ -69,6 +70,8 @@ export interface FakeApi extends ConsoleApi {
 }
 
 export interface FakeApiOptions {
+  /** Where each backup is held, per target and backup id (as src/copies/status.ts's heldBy gives it). */
+  held?: Record<string, Record<string, Held[]>>;
   restored?: RestoredServerState[];
   targets?: TargetRow[];
   work?: (ctx: JobContext, api: FakeApi) => Promise<Target>;
@@ -140,7 +143,9 @@ export function fakeApi(opts: FakeApiOptions = {}): FakeApi {
     },
     async listBackups(name): Promise<BackupList> {
       const t = api.targets.find((x) => x.name === name);
-      return { target: name, repo: t?.repo ?? '?', backups: entriesOf(manifestsOf(name)), unreadable: [] };
+      const held = opts.held?.[name];
+      const backups = entriesOf(manifestsOf(name)).map((b) => (held ? { ...b, held: heldText(held[b.id] ?? []) } : b));
+      return { target: name, repo: t?.repo ?? '?', backups, unreadable: [] };
     },
     async readManifest(name, id) {
       const m = manifestsOf(name).find((x) => x.id === id);
