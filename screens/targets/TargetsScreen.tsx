@@ -380,7 +380,8 @@ export function TargetsScreen(): ReactNode {
         </Text>
       )}
       {rows[state.selected]?.copies321 && (
-        <Text dimColor wrap="truncate-end">
+        // Wrapped, not cut: the end says whether one copy is off-site.
+        <Text dimColor wrap="wrap">
           {`  ${rows[state.selected]!.copies321!}`}
         </Text>
       )}
