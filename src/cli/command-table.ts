@@ -44,7 +44,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { sub: 'show', line: 'target show NAME', summary: "a target's settings" },
       { sub: 'remove', line: 'target remove NAME', summary: 'forget it (the repository stays)' },
       { sub: 'test', line: 'target test NAME', summary: 'connect, check archiving, privileges' },
-      { sub: 'copy-add', line: 'target copy-add NAME COPY --dest DIR|REMOTE:PATH [--offsite] [--rclone-config FILE]', summary: 'a copy on other media (3-2-1)' },
+      { sub: 'copy-add', line: 'target copy-add NAME COPY --dest DIR|REMOTE:PATH [--offsite] [--rclone-config FILE] [--keep-full N]', summary: 'a copy on other media (3-2-1)' },
       { sub: 'copy-remove', line: 'target copy-remove NAME COPY', summary: 'forget a copy (its files stay)' },
       { sub: 'edit', line: 'target edit NAME --encrypt-to RECIPIENT|off', summary: 'encrypt the repository and its copies with age (public key, repeatable)' },
       { sub: 'edit', line: 'target edit NAME --method native|pgbackrest [--process-max N] [--checkpoint fast|spread]', summary: 'how backups are taken (pgBackRest: conf, stanza)' },

@@ -62,11 +62,15 @@ function asInput(t: Target): Record<string, unknown> {
   return { ...t };
 }
 
-export async function addCopy(configDir: string, name: string, input: { name: string; dest?: string; offsite?: boolean; rcloneConfig?: string }): Promise<{ target: Target; copy: CopySpec }> {
+export async function addCopy(configDir: string, name: string, input: { name: string; dest?: string; offsite?: boolean; rcloneConfig?: string; keepFull?: string | number }): Promise<{ target: Target; copy: CopySpec }> {
   const store = new TargetStore(configDir);
   const target = store.get(name);
   const rcloneConfig = input.rcloneConfig !== undefined && input.rcloneConfig.trim() !== '' && !/[\u0000-\u001f]/.test(input.rcloneConfig) ? resolve(input.rcloneConfig) : input.rcloneConfig;
-  const spec = validateCopy({ name: input.name, dest: input.dest, ...(input.offsite ? { offsite: true } : {}), ...(rcloneConfig !== undefined ? { rcloneConfig } : {}) }, 'copy', target.repo);
+  const spec = validateCopy(
+    { name: input.name, dest: input.dest, ...(input.offsite ? { offsite: true } : {}), ...(rcloneConfig !== undefined ? { rcloneConfig } : {}), ...(input.keepFull !== undefined ? { keepFull: input.keepFull } : {}) },
+    'copy',
+    target.repo,
+  );
   if (target.copies?.some((c) => c.name.toLowerCase() === spec.name.toLowerCase())) {
     throw invalid(`Target ${target.name} already has a copy named "${spec.name}"; pick another name or remove it first with dbdrill target copy-remove ${target.name} ${spec.name}.`);
   }
