@@ -43,7 +43,7 @@ describe('help, typos and a console that cannot open', () => {
       expect(r.stdout.split('\n').filter((l) => [...l].length > 80), c.name).toEqual([]);
     }
     const verify = await runCli(['verify', '--help'], { env });
-    expect(verify.stdout).toMatch(/^Usage:\n {2}dbdrill verify NAME \[--from COPY \[--identity FILE\]\]\n {8}every backup, chain link and archived file\n {2}dbdrill verify NAME --backup ID \[--restore\] \[--from COPY \[--identity FILE\]\]\n/);
+    expect(verify.stdout).toMatch(/^Usage:\n {2}dbdrill verify NAME \[--from COPY\] \[--identity FILE\]\n {8}every backup, chain link and archived file\n {2}dbdrill verify NAME --backup ID \[--restore\] \[--from COPY\] \[--identity FILE\]\n/);
     const add = await runCli(['target', 'add', '-h'], { env });
     expect(add.code).toBe(0);
     expect(add.stdout).toContain('dbdrill target add NAME');

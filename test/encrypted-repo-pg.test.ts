@@ -183,6 +183,16 @@ describe('encrypted repository (PostgreSQL)', { timeout: 600_000 }, () => {
     expect(await db.sql('SELECT n, note FROM marks ORDER BY n', db.server.port, 'enc_logical')).toEqual([{ n: 1, note: MARKER }]);
   });
 
+  it('a drill restores the encrypted repository with the identity and finds the marker row', async () => {
+    const none = await cli(['drill', 'enc', '--to', markedAt]);
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toMatch(/is encrypted with age; give --identity FILE/);
+    const d = await cli(['drill', 'enc', '--to', markedAt, '--identity', join(keys, 'id.txt'), '--json']);
+    expect(d.code, d.stderr).toBe(0);
+    const rep = JSON.parse(d.stdout) as { status: string; backup?: string };
+    expect(rep.status).toBe('passed');
+  });
+
   it('verify without the key passes, then names a flipped byte in a backup and in a WAL segment', async () => {
     const clean = await cli(['verify', 'enc']);
     expect(clean.code, clean.stdout + clean.stderr).toBe(0);
