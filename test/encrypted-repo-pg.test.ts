@@ -183,7 +183,7 @@ describe('encrypted repository (PostgreSQL)', { timeout: 600_000 }, () => {
     expect(await db.sql('SELECT n, note FROM marks ORDER BY n', db.server.port, 'enc_logical')).toEqual([{ n: 1, note: MARKER }]);
   });
 
-  it('a drill restores the encrypted repository with the identity and finds the marker row', async () => {
+  it('a drill of the encrypted repository refuses without the identity and passes with it', async () => {
     const none = await cli(['drill', 'enc', '--to', markedAt]);
     expect(none.code).not.toBe(0);
     expect(none.stderr).toMatch(/is encrypted with age; give --identity FILE/);

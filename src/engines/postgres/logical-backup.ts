@@ -60,7 +60,9 @@ export async function pgLogicalBackup(ctx: JobContext, target: Target, probe: Pr
       ...(jobs > 1 ? ['--jobs', String(jobs)] : []),
     ];
     const toolRecord = { name: tool.name, version: tool.version, argv: [tool.path, ...args] };
-    opts.recordTool?.(toolRecord);
+    // pg_dump seeks back into its own file (the TOC's offsets), but age's output on a pipe is
+    // written front to back, so an encrypted dump is hashed as it grows.
+    opts.recordTool?.(toolRecord, encrypted ? { appendOnly: [basename(out)] } : undefined);
     const stopWatch = watchGrowth(ctx, 'dumping', out);
     const failFast = <T>(p: Promise<T>) => p.catch((e: unknown) => { stop.abort(e); throw e; });
     try {

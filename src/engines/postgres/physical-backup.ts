@@ -51,7 +51,8 @@ export async function pgPhysicalBackup(ctx: EngineContext, target: Target, probe
   const toolRecord = { name: tool.name, version: tool.version, argv: [tool.path, ...args] };
   // pg_basebackup writes base.tar front to back; pg_wal.tar it does not (each WAL member's tar
   // header is rewritten once the segment is complete), so only base.tar is hashed as it grows.
-  opts.recordTool?.(toolRecord, encrypted ? undefined : { appendOnly: ['base/base.tar'] });
+  // Encrypted, base.tar is age's output, also written front to back: hashed as it grows too.
+  opts.recordTool?.(toolRecord, { appendOnly: ['base/base.tar'] });
   let start: { lsn: string; timeline: number } | undefined;
   let end: string | undefined;
   let phase = 'starting';
