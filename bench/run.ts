@@ -9,6 +9,7 @@ const BENCHES: Record<string, { what: string; load: () => Promise<{ run: () => P
   'wal-push': { what: 'archiving 16 MB WAL segments: cp, dbdrill wal-push, pgbackrest archive-push', load: () => import('./wal-push.js') },
   backup: { what: `dbdrill backup against raw pg_dump / pg_basebackup on pgbench -s ${process.env.DBDRILL_BENCH_SCALE || 50}`, load: () => import('./backup.js') },
   console: { what: 'console first frame and JobStore memory', load: () => import('./console.js') },
+  encrypt: { what: 'dbdrill backup --encrypt-to (age) against unencrypted and against pg_dump | age by hand, pgbench -s 50', load: () => import('./encrypt.js') },
   copies: { what: 'dbdrill copy to a directory, to SFTP (rclone) and with age, against cp / rclone copy / age', load: () => import('./copies.js') },
   'mariadb-chain': { what: 'MariaDB full/diff/incr backups and restores (dbdrill backup --type) against mariadb-backup by hand', load: () => import('./mariadb-chain.js') },
   stream: { what: 'RPO after kill -9: dbdrill stream vs archive_command; commit latency with --synchronous', load: () => import('./stream.js') },

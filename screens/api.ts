@@ -171,4 +171,6 @@ export interface TargetRow extends Target {
   archiver?: ArchiverStatus;
   /** The recoverable window, already formatted, e.g. "2d 4h" or "11-22 09:00 → now". */
   window?: string;
+  /** With copies configured: the 3-2-1 verdict as `target show` prints it ("OK   3-2-1: newest backup … held 3x …"). */
+  copies321?: string;
 }

@@ -52,7 +52,7 @@ describe('help, typos and a console that cannot open', () => {
     expect(backup.code, backup.stderr).toBe(0);
     expect(backup.stdout).toBe(commandHelp('backup'));
     expect(verify.code).toBe(0);
-    expect(verify.stdout).toMatch(/^Usage:\n {2}dbdrill verify NAME \[--from COPY \[--identity FILE\]\]\n {8}every backup, chain link and archived file\n {2}dbdrill verify NAME --backup ID \[--restore\] \[--from COPY \[--identity FILE\]\]\n/);
+    expect(verify.stdout).toMatch(/^Usage:\n {2}dbdrill verify NAME \[--from COPY\] \[--identity FILE\]\n {8}every backup, chain link and archived file\n {2}dbdrill verify NAME --backup ID \[--restore\] \[--from COPY\] \[--identity FILE\]\n/);
     expect(add.code).toBe(0);
     expect(add.stdout).toContain('dbdrill target add NAME');
     expect(add.stdout).not.toContain('dbdrill target list');

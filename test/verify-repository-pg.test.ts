@@ -176,7 +176,7 @@ describe('verify NAME: the whole repository (PostgreSQL)', () => {
     expect(JSON.parse(one.stdout)).toMatchObject({ backup: newer.id, ok: true });
     const help = await cli(['verify', '--help']);
     expect(help.code).toBe(0);
-    expect(help.stdout).toContain('dbdrill verify NAME [--from COPY [--identity FILE]]\n        every backup, chain link and archived file');
+    expect(help.stdout).toContain('dbdrill verify NAME [--from COPY] [--identity FILE]\n        every backup, chain link and archived file');
     expect(help.stdout).toContain('dbdrill verify NAME --backup ID [--restore]');
   }, 300_000);
 });

@@ -42,6 +42,8 @@ export function detailLines(m: Manifest, entry: CatalogEntry | undefined, width:
   add('started', `${utc(m.startedAt)}${m.finishedAt ? `, finished ${utc(m.finishedAt)}${took}` : ''}`);
   if (status === 'interrupted') add('', 'marked running, but the process writing it is gone: it will never complete.');
   if (m.error) add('error', m.error, 'FAIL');
+  // Where it is held: the primary and each copy (a copy that lacks or failed it is named).
+  if (entry?.held) add('held', entry.held, /missing|partial|failed/.test(entry.held) ? 'WARN' : 'OK');
   // What a restore of a diff or incr reads comes first: it is what the backup is worth.
   if (m.prior) add('taken on', `${m.type === 'diff' ? 'full' : 'the chain\'s newest'} backup ${m.prior} (only pages changed since it)`);
   const reads = entry?.reads;

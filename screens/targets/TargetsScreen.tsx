@@ -385,6 +385,12 @@ export function TargetsScreen(): ReactNode {
           {`  ${rows[state.selected]!.name}: ${selectedReason(rows[state.selected]?.name)}`}
         </Text>
       )}
+      {rows[state.selected]?.copies321 && (
+        // Wrapped, not cut: the end says whether one copy is off-site.
+        <Text dimColor wrap="wrap">
+          {`  ${rows[state.selected]!.copies321!}`}
+        </Text>
+      )}
       {runHeight > 0 && snap && (
         <Box flexDirection="column" marginTop={1}>
           <SandboxRun snapshot={snap} width={width} height={runHeight} />

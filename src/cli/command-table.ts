@@ -37,16 +37,16 @@ export const COMMANDS: readonly CommandSpec[] = [
     forms: [
       {
         sub: 'add',
-        line: 'target add NAME --engine postgres|mysql --host H --port P --user U --dbname D --repo DIR [--password-env VAR | --password-file FILE] [--rto 4h] [--rpo 15m] [--method native|pgbackrest [--process-max N] [--checkpoint fast|spread]]',
+        line: 'target add NAME --engine postgres|mysql --host H --port P --user U --dbname D --repo DIR [--password-env VAR | --password-file FILE] [--rto 4h] [--rpo 15m] [--method native|pgbackrest [--process-max N] [--checkpoint fast|spread]] [--encrypt-to RECIPIENT]',
         summary: 'a database to protect',
       },
       { sub: 'list', line: 'target list', summary: 'the targets' },
       { sub: 'show', line: 'target show NAME', summary: "a target's settings" },
       { sub: 'remove', line: 'target remove NAME', summary: 'forget it (the repository stays)' },
       { sub: 'test', line: 'target test NAME', summary: 'connect, check archiving, privileges' },
-      { sub: 'copy-add', line: 'target copy-add NAME COPY --dest DIR|REMOTE:PATH [--offsite] [--rclone-config FILE]', summary: 'a copy on other media (3-2-1)' },
+      { sub: 'copy-add', line: 'target copy-add NAME COPY --dest DIR|REMOTE:PATH [--offsite] [--rclone-config FILE] [--keep-full N]', summary: 'a copy on other media (3-2-1)' },
       { sub: 'copy-remove', line: 'target copy-remove NAME COPY', summary: 'forget a copy (its files stay)' },
-      { sub: 'edit', line: 'target edit NAME --encrypt-to RECIPIENT|off', summary: 'encrypt copies with age (public key, repeatable)' },
+      { sub: 'edit', line: 'target edit NAME --encrypt-to RECIPIENT|off', summary: 'encrypt the repository and its copies with age (public key, repeatable)' },
       { sub: 'edit', line: 'target edit NAME --method native|pgbackrest [--process-max N] [--checkpoint fast|spread]', summary: 'how backups are taken (pgBackRest: conf, stanza)' },
     ],
     run: { module: 'target', fn: 'targetCommand' },
@@ -77,8 +77,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'verify',
     forms: [
-      { line: 'verify NAME [--from COPY [--identity FILE]]', summary: 'every backup, chain link and archived file' },
-      { line: 'verify NAME --backup ID [--restore] [--from COPY [--identity FILE]]', summary: 'one backup: checksums, tool check, restore' },
+      { line: 'verify NAME [--from COPY] [--identity FILE]', summary: 'every backup, chain link and archived file' },
+      { line: 'verify NAME --backup ID [--restore] [--from COPY] [--identity FILE]', summary: 'one backup: checksums, tool check, restore' },
       { line: 'verify NAME --restore', summary: 'the newest backup, restored' },
     ],
     run: { module: 'verify', fn: 'verifyCommand' },
@@ -86,16 +86,16 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'restore',
     forms: [
-      { line: 'restore NAME [--backup ID] --dbname NEWDB [--table T] [--jobs N] [--from COPY [--identity FILE]]', summary: 'logical, into a new database' },
+      { line: 'restore NAME [--backup ID] --dbname NEWDB [--table T] [--jobs N] [--from COPY] [--identity FILE]', summary: 'logical, into a new database' },
       {
-        line: 'restore NAME --to TIME|latest [--lsn L | --xid X | --name N] [--exclusive] [--timeline T] [--backup ID] [--from COPY [--identity FILE]] --into DIR --port P [--dry-run]',
+        line: 'restore NAME --to TIME|latest [--lsn L | --xid X | --name N] [--exclusive] [--timeline T] [--backup ID] [--from COPY] [--identity FILE] --into DIR --port P [--dry-run]',
         summary: 'to a point in time',
       },
       {
-        line: 'restore NAME --to TIME [--second inclusive|exclusive] | --gtid G | --position FILE:POS [--backup ID] [--from COPY [--identity FILE]] --into DIR --port P [--dry-run]',
+        line: 'restore NAME --to TIME [--second inclusive|exclusive] | --gtid G | --position FILE:POS [--backup ID] [--from COPY] [--identity FILE] --into DIR --port P [--dry-run]',
         summary: 'MySQL/MariaDB: to a time, GTID or position',
       },
-      { line: 'restore NAME --backup ID [--from COPY [--identity FILE]] --into DIR --port P [--dry-run]', summary: 'as the backup was taken' },
+      { line: 'restore NAME --backup ID [--from COPY] [--identity FILE] --into DIR --port P [--dry-run]', summary: 'as the backup was taken' },
     ],
     run: { module: 'restore', fn: 'restoreCommand' },
   },
@@ -142,7 +142,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'drill',
     forms: [
       {
-        line: 'drill NAME [--to TIME|latest] [--second inclusive|exclusive] [--backup ID] [--rto 4h] [--rpo 15m] [--keep] [--from COPY [--identity FILE]]',
+        line: 'drill NAME [--to TIME|latest] [--second inclusive|exclusive] [--backup ID] [--rto 4h] [--rpo 15m] [--keep] [--from COPY] [--identity FILE]',
         summary: 'restore drill: verify, RTO, RPO',
       },
     ],

@@ -142,8 +142,18 @@ export function createConsoleApi(configDir: string): ConsoleApi {
     tempDir: tmpdir(),
     async listTargets(): Promise<TargetRow[]> {
       const { Repository, entryOf } = await mods();
-      return (await store()).list().map((t) => {
+      const targets = (await store()).list();
+      // Copies' 3-2-1 only for targets that have copies (a lab target without any is not judged).
+      const view = targets.some((t) => t.copies?.length) ? (await import('../copies/view.js')).copiesView : undefined;
+      return targets.map((t) => {
         const row: TargetRow = { ...t };
+        if (view && t.copies?.length) {
+          try {
+            row.copies321 = view(t).rule321.text;
+          } catch {
+            // An unreadable record leaves the line out; target show says why.
+          }
+        }
         const newest = new Repository(t.repo).catalog().manifests.map((m) => entryOf(m)).find((e) => e.status === 'complete');
         if (newest) {
           const at = Date.parse(newest.startedAt) + (newest.durationSeconds ?? 0) * 1000;
@@ -222,7 +232,13 @@ export function createConsoleApi(configDir: string): ConsoleApi {
       return lazy(async () => mapJob((await import('../ops/sandbox.js')).startNamedSandbox(configDir, 'postgres'), (r) => r.target));
     },
     async listBackups(name) {
-      return (await mods()).readCatalog(configDir, name);
+      const list = await (await mods()).readCatalog(configDir, name);
+      const target = (await store()).get(name);
+      if (!target.copies?.length) return list;
+      // Where each backup is held, as the catalog command's HELD column says it.
+      const [{ heldForCatalog }, { heldText }] = await Promise.all([import('../copies/view.js'), import('../copies/status.js')]);
+      const held = heldForCatalog(target);
+      return { ...list, backups: list.backups.map((b) => ({ ...b, held: heldText(held.get(b.id) ?? []) })) };
     },
     async readManifest(name, id) {
       const target = (await store()).get(name);

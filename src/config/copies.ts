@@ -14,6 +14,11 @@ export interface CopySpec {
   offsite?: boolean;
   /** The rclone config file for a remote dest (a path: passed to rclone with --config). */
   rcloneConfig?: string;
+  /**
+   * The copy's own retention: it keeps its N newest full backups even after prune removed them
+   * from the primary (with the archive they need); without it, a copy drops what prune removed.
+   */
+  keepFull?: number;
 }
 
 /** An age public key: age1 followed by bech32 data (58 characters for X25519). */
@@ -83,6 +88,13 @@ export function validateCopy(input: unknown, where: string, repo: string): CopyS
   if (o.offsite !== undefined && typeof o.offsite !== 'boolean') throw invalid(`${where}: offsite must be true or false.`, { field: 'offsite' });
   const spec: CopySpec = { name, dest: dest.kind === 'local' ? dest.dir : destText };
   if (o.offsite === true) spec.offsite = true;
+  if (o.keepFull !== undefined) {
+    const n = typeof o.keepFull === 'string' && /^\d{1,4}$/.test(o.keepFull.trim()) ? Number(o.keepFull.trim()) : o.keepFull;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1000) {
+      throw invalid(`${where}: keep-full must be a whole number of full backups from 1 to 1000, not ${JSON.stringify(o.keepFull).slice(0, 40)}.`, { field: 'keepFull' });
+    }
+    spec.keepFull = n;
+  }
   if (rcloneConfig !== undefined) spec.rcloneConfig = rcloneConfig;
   return spec;
 }

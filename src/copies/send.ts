@@ -102,7 +102,8 @@ export async function runCopy(target: Target, spec: CopySpec, opts: CopyOptions 
   const release = lockCopy(target.repo, spec.name);
   try {
     // Retention first: what prune took from the primary leaves the copy too (only that; see copies/prune.ts).
-    const gone = prunedEntries(record, readPruned(target.repo));
+    // A copy with its own retention (--keep-full) keeps its newest fulls and the archive they need.
+    const gone = prunedEntries(record, readPruned(target.repo), spec.keepFull);
     if (gone.length > 0) {
       log(`copy ${spec.name}: dropping ${gone.length} file(s) that prune removed from the primary`);
       if (dest.kind === 'local') {

@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
+import { Repository } from '../repo/repository.js';
 import { accessSync, constants, realpathSync, statSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { parseDest, validateCopy, validateRecipients, type CopySpec } from '../config/copies.js';
 import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
@@ -60,11 +62,15 @@ function asInput(t: Target): Record<string, unknown> {
   return { ...t };
 }
 
-export async function addCopy(configDir: string, name: string, input: { name: string; dest?: string; offsite?: boolean; rcloneConfig?: string }): Promise<{ target: Target; copy: CopySpec }> {
+export async function addCopy(configDir: string, name: string, input: { name: string; dest?: string; offsite?: boolean; rcloneConfig?: string; keepFull?: string | number }): Promise<{ target: Target; copy: CopySpec }> {
   const store = new TargetStore(configDir);
   const target = store.get(name);
   const rcloneConfig = input.rcloneConfig !== undefined && input.rcloneConfig.trim() !== '' && !/[\u0000-\u001f]/.test(input.rcloneConfig) ? resolve(input.rcloneConfig) : input.rcloneConfig;
-  const spec = validateCopy({ name: input.name, dest: input.dest, ...(input.offsite ? { offsite: true } : {}), ...(rcloneConfig !== undefined ? { rcloneConfig } : {}) }, 'copy', target.repo);
+  const spec = validateCopy(
+    { name: input.name, dest: input.dest, ...(input.offsite ? { offsite: true } : {}), ...(rcloneConfig !== undefined ? { rcloneConfig } : {}), ...(input.keepFull !== undefined ? { keepFull: input.keepFull } : {}) },
+    'copy',
+    target.repo,
+  );
   if (target.copies?.some((c) => c.name.toLowerCase() === spec.name.toLowerCase())) {
     throw invalid(`Target ${target.name} already has a copy named "${spec.name}"; pick another name or remove it first with dbdrill target copy-remove ${target.name} ${spec.name}.`);
   }
@@ -95,5 +101,8 @@ export function setEncryption(configDir: string, name: string, recipients: strin
   const input = asInput(target);
   if (recipients === 'off') delete input.encryptTo;
   else input.encryptTo = validateRecipients(recipients, '--encrypt-to');
-  return store.update(name, input);
+  const updated = store.update(name, input);
+  // wal-push reads the recipients from the repository: WAL archived from now on follows the change.
+  if (existsSync(join(updated.repo, 'repo.json'))) new Repository(updated.repo).recordEncryption(updated.encryptTo);
+  return updated;
 }

@@ -1,6 +1,9 @@
 import { DbdrillError, isDbdrillError } from '../errors.js';
 import { runTool } from '../runner/run.js';
 import { findTool } from '../runner/tools.js';
+import { decryptFailure, encryptArgs } from './age-args.js';
+
+export { decryptFailure, encryptArgs };
 
 /**
  * Encryption at rest with age (https://age-encryption.org): to public keys only (recipients),
@@ -9,8 +12,9 @@ import { findTool } from '../runner/tools.js';
  */
 export async function encryptFile(src: string, out: string, recipients: string[], signal?: AbortSignal): Promise<void> {
   const tool = await findTool('age');
-  await runTool({ tool, args: ['-e', ...recipients.flatMap((r) => ['-r', r]), '-o', out], stdin: { file: src }, stdout: 'ignore', signal });
+  await runTool({ tool, args: encryptArgs(recipients, out), stdin: { file: src }, stdout: 'ignore', signal });
 }
+
 
 /** Decrypts `src` into `out`; one sentence when the identity does not open it. */
 export async function decryptFile(src: string, out: string, identity: string, what: string, signal?: AbortSignal): Promise<void> {
@@ -19,11 +23,7 @@ export async function decryptFile(src: string, out: string, identity: string, wh
     await runTool({ tool, args: ['-d', '-i', identity, '-o', out, src], stdout: 'ignore', signal });
   } catch (e) {
     if (isDbdrillError(e) && e.code === 'tool-failed') {
-      const why = /no identity matched/i.test(e.message)
-        ? `the identity ${identity} is not one of the keys it was encrypted to`
-        : /header|armor|checksum|authentication|decrypt/i.test(e.message)
-          ? `it is damaged (${e.message.replace(/^age exited with code \d+: /, '').replace(/\.$/, '')})`
-          : e.message.replace(/\.$/, '');
+      const why = decryptFailure(e.message, identity);
       throw new DbdrillError('failed', `${what} could not be decrypted: ${why}; give --identity with the private key matching the target's --encrypt-to recipient.`);
     }
     throw e;

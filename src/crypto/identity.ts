@@ -1,5 +1,6 @@
-import { accessSync, constants, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { accessSync, chmodSync, chownSync, constants, copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { usage } from '../errors.js';
 
 /**
@@ -18,4 +19,41 @@ export function identityPath(flag: string | undefined): string | undefined {
     throw usage(`The age identity ${path} cannot be read; give --identity with the file age-keygen wrote (the private key matching the target's --encrypt-to).`);
   }
   return path;
+}
+
+let given: string | undefined;
+
+/** The command's --identity (checked by identityPath), for reading an encrypted repository. */
+export function useIdentity(path: string | undefined): void {
+  given = path;
+  // In-process WAL reads (verify) take it where wal-fetch does: the path, never the key.
+  if (path) process.env.DBDRILL_AGE_IDENTITY = path;
+}
+
+/**
+ * The identity FILE that opens the encrypted repository's backups and WAL: the command's
+ * --identity, else DBDRILL_AGE_IDENTITY; undefined when neither is given.
+ */
+export function repositoryIdentity(): string | undefined {
+  return given ?? identityPath(undefined);
+}
+
+/**
+ * The identity as the restored server's restore_command (wal-fetch) will read it: through
+ * DBDRILL_AGE_IDENTITY in the server's environment, never argv. A server running as another user
+ * (postgres, when dbdrill is root) cannot read root's 0600 key file, so it gets a 0600 copy it
+ * owns in a private scratch directory, which `remove` deletes once recovery has ended.
+ */
+export function identityForServer(account: { uid: number; gid: number } | undefined): { env: Record<string, string>; remove(): void } {
+  const path = repositoryIdentity();
+  if (!path) return { env: {}, remove() {} };
+  if (!account) return { env: { DBDRILL_AGE_IDENTITY: path }, remove() {} };
+  const dir = mkdtempSync(join(tmpdir(), 'dbdrill-identity-'));
+  chmodSync(dir, 0o700);
+  chownSync(dir, account.uid, account.gid);
+  const copy = join(dir, 'identity');
+  copyFileSync(path, copy);
+  chmodSync(copy, 0o600);
+  chownSync(copy, account.uid, account.gid);
+  return { env: { DBDRILL_AGE_IDENTITY: copy }, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

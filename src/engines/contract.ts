@@ -8,6 +8,7 @@
  *
  * Types only: importing this module loads nothing.
  */
+import type { BackupSink } from '../crypto/sealed.js';
 import type { SecondChoice } from '../binlog/window.js';
 import type { DrillCheck } from '../config/drill-checks.js';
 import type { Engine } from '../config/engines.js';
@@ -43,6 +44,12 @@ export interface EngineBackupRequest {
   digests?: boolean;
   /** A diff or incr: the backup it is taken against (the method's chainBase picked it before the new backup existed). */
   base?: { manifest: Manifest; dir: string };
+  /**
+   * Where the tool's output goes: in plain (tools write their files themselves), or, when the
+   * target has --encrypt-to, through `sink.fromStdout` into age. A method that cannot stream a
+   * backup to stdout refuses an encrypting sink in one sentence.
+   */
+  sink?: BackupSink;
 }
 
 /**

@@ -6,7 +6,8 @@ import type { BackupResult, RecordTool } from '../engines/backup-result.js';
 import type { EngineBackupRequest, EngineMethod, EngineModule } from '../engines/contract.js';
 import { engineFor } from '../engines/registry.js';
 import { DbdrillError, invalid } from '../errors.js';
-import { checksumFiles, listFiles } from '../repo/checksum.js';
+import { checksumFiles, listFiles, type FileSum } from '../repo/checksum.js';
+import { backupSink, type BackupSink } from '../crypto/sealed.js';
 import { FollowHash } from '../repo/follow-hash.js';
 import type { BackupKind, BackupType, Manifest } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
@@ -54,6 +55,8 @@ export async function runBackup(ctx: JobContext, target: Target, opts: BackupOpt
   const base = type === 'full' ? undefined : await chainBaseOf(method, target, manifests, type, probe);
   if (base) ctx.emit({ type: 'log', level: 'info', text: `${type} backup taken against ${base.type} backup ${base.id}` });
   const { id, dir } = repo.newBackup(opts.kind, type);
+  // Chosen once from the target: the engine's tools write in plain, or through age.
+  const sink = backupSink(dir, target.encryptTo);
   let manifest: Manifest = {
     formatVersion: 1,
     id,
@@ -80,9 +83,10 @@ export async function runBackup(ctx: JobContext, target: Target, opts: BackupOpt
   try {
     repo.writeManifest(manifest);
     ctx.emit({ type: 'log', level: 'info', text: `backup ${id} into ${dir}` });
-    const result = await engineBackup(ctx, method, target, probe, dir, { ...opts, type, ...(base ? { base: { manifest: base, dir: repo.backupDir(base.id) } } : {}) }, recordTool);
-    manifest = { ...manifest, ...result };
-    const files = await ctx.step('checksum', async () => checksumFiles(dir, await listFiles(dir, (rel) => rel === 'manifest.json' || rel.startsWith('.')), followed));
+    const result = await engineBackup(ctx, method, target, probe, dir, { ...opts, type, sink, ...(base ? { base: { manifest: base, dir: repo.backupDir(base.id) } } : {}) }, recordTool);
+    manifest = { ...manifest, ...result, ...(sink.encryptTo ? { encryption: { with: 'age' as const, recipients: [...sink.encryptTo] } } : {}) };
+    const stored = await ctx.step('checksum', async () => checksumFiles(dir, await listFiles(dir, (rel) => rel === 'manifest.json' || rel.startsWith('.')), followed));
+    const files = withPlainSums(stored, sink);
     const { owner: _owner, ...rest } = manifest;
     manifest = {
       ...rest,
@@ -114,6 +118,19 @@ export async function runBackup(ctx: JobContext, target: Target, opts: BackupOpt
   } finally {
     await closeAll(followed);
   }
+}
+
+/**
+ * An encrypted backup records each file's plain sums beside the stored ones; a file the tool
+ * wrote past the sink (in plain) would defeat the encryption, so the backup fails instead.
+ */
+function withPlainSums(files: FileSum[], sink: BackupSink): FileSum[] {
+  if (!sink.encryptTo) return files;
+  return files.map((f) => {
+    const plain = sink.plain.get(f.path);
+    if (!plain) throw new DbdrillError('failed', `${f.path} was written without encryption although the target encrypts its repository; the backup is not kept.`);
+    return { ...f, plain };
+  });
 }
 
 function closeAll(followed: Map<string, FollowHash>): Promise<unknown> {

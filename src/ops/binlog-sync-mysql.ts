@@ -74,6 +74,8 @@ export async function runBinlogSync(ctx: EngineContext, target: Target, opts: Bi
   const engine = await engineFor(target);
   const pull = engine.archivePull;
   if (!pull) throw notPulled(target);
+  // Binlogs are not yet encrypted as they are archived: refused rather than stored in plain.
+  if (target.encryptTo?.length) throw invalid(`Target "${target.name}" encrypts its repository (--encrypt-to), which the binlog archive does not support yet; turn it off with dbdrill target edit ${target.name} --encrypt-to off.`);
   const probe = await ctx.step('connect', () => engine.probe(target));
   if (!probe.archiving.enabled) {
     throw invalid(`The server of target "${target.name}" does not write binary logs (${probe.archiving.detail}); start it with log_bin (and binlog_format=ROW) so changes can be archived and replayed.`);

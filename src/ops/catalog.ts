@@ -8,6 +8,8 @@ import { ownerGone, reapInterrupted } from './interrupted.js';
 
 export interface CatalogEntry {
   id: string;
+  /** With copies configured: where it is held, "local ✓ nas ✓ offsite missing" (the console's catalog). */
+  held?: string;
   kind: Manifest['kind'];
   type: Manifest['type'];
   /** 'interrupted': marked running, but the process writing it is gone. */

@@ -98,7 +98,8 @@ export async function runPrune(ctx: JobContext, target: Target, opts: PruneOptio
       for (const b of going) if (byId.get(b.id)!.status !== 'expiring') markExpiring(view.repo, byId.get(b.id)!);
       // Expiring backups always go (the next prune finishes a crashed one), so the copies may
       // drop them too, at their next copy run (src/copies/prune.ts).
-      if (target.copies?.length) addPruned(target.repo, { backups: going.map((b) => b.id), files: [] });
+      // With each backup, the first archive file it needs, for copies that keep it longer.
+      if (target.copies?.length) addPruned(target.repo, { backups: going.map((b) => b.id), files: [], starts: archiveStarts(going.map((b) => byId.get(b.id)!)) });
     });
     await ctx.step('remove backups', async () => {
       for (const b of going) {
@@ -157,4 +158,14 @@ async function methodExpire(ctx: JobContext, target: Target, report: PruneReport
     report.removed.bytes += (b as { sizes?: { repoDelta: number } }).sizes?.repoDelta ?? 0;
     ctx.emit({ type: 'log', level: 'info', text: `${method.name} expired set ${b.id}` });
   }
+}
+
+/** The first archive file each backup needs: its WAL start segment or its binlog (none for a PostgreSQL dump). */
+function archiveStarts(ms: Manifest[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of ms) {
+    const start = m.postgres?.walStart ?? m.mysql?.binlogFile;
+    if (start) out[m.id] = start;
+  }
+  return out;
 }

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { Repository } from '../repo/repository.js';
 import { TargetStore } from '../config/store.js';
 import type { Target, TargetInput } from '../config/target.js';
 import type { MethodFile, MethodSetup } from '../engines/contract.js';
@@ -15,7 +17,10 @@ export function showTarget(configDir: string, name: string): Target {
 }
 
 export function addTarget(configDir: string, input: TargetInput): Target {
-  return new TargetStore(configDir).add(input);
+  const target = new TargetStore(configDir).add(input);
+  // WAL archived before the first backup must be encrypted too: wal-push reads encryption.json.
+  if (target.encryptTo?.length && existsSync(target.repo)) new Repository(target.repo).recordEncryption(target.encryptTo);
+  return target;
 }
 
 export function removeTarget(configDir: string, name: string): Target {

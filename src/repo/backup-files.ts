@@ -4,6 +4,8 @@ import { DbdrillError, isDbdrillError } from '../errors.js';
 import { ChecksumMismatchError, describeMismatch, VerifyingRead, type FileSum, type Mismatch } from './checksum.js';
 import type { Manifest } from './manifest.js';
 import { Repository } from './repository.js';
+import { noIdentity, openSealed } from './sealed-read.js';
+import { repositoryIdentity } from '../crypto/identity.js';
 
 /** A restore found a backup file that differs from its record (the backup is marked corrupt by then). */
 export class CorruptBackupError extends DbdrillError {
@@ -40,18 +42,36 @@ export class BackupFiles {
    * `stopped` finishes the sentence "the restore stopped …" when it does not match.
    */
   async read<T>(rel: string, signal: AbortSignal, stopped: string, use: (stream: Readable) => Promise<T>): Promise<T> {
-    const read = new VerifyingRead(this.dir, this.#record(rel));
+    const record = this.#record(rel);
+    const read = new VerifyingRead(this.dir, record);
+    // Encrypted: the checked ciphertext goes through `age -d`, and the plain bytes are checked too.
+    const opened = record.plain ? await openSealed(read.stream(), record, this.m.id, signal) : undefined;
     let out: T;
     try {
-      out = await use(read.stream());
+      out = await use(opened ? opened.stream : read.stream());
     } catch (e) {
       if (e instanceof ChecksumMismatchError) throw this.#corrupt(e.mismatch, stopped);
       // A tool that choked on a damaged file is better explained by the file than by the tool.
-      if (!(isDbdrillError(e) && e.code === 'aborted')) await this.#settle(read, signal, stopped);
+      if (!(isDbdrillError(e) && e.code === 'aborted')) {
+        await this.#settle(read, signal, stopped);
+        await opened?.finish();
+      }
       throw e;
     }
     await this.#settle(read, signal, stopped);
+    await opened?.finish();
     return out;
+  }
+
+  /** Whether restoring this backup needs the age identity (its files are encrypted). */
+  get encrypted(): boolean {
+    return this.m.files.some((f) => f.plain !== undefined);
+  }
+
+  /** Before a restore touches anything: an encrypted backup cannot be read without the identity. */
+  needKey(): this {
+    if (this.encrypted && !repositoryIdentity()) throw noIdentity(this.m.id);
+    return this;
   }
 
   /**
@@ -62,6 +82,8 @@ export class BackupFiles {
   async check(wanted: (rel: string) => boolean, signal: AbortSignal, stopped: string): Promise<number> {
     let n = 0;
     for (const f of this.m.files.filter((x) => wanted(x.path))) {
+      // A tool that reads files itself would read ciphertext: encrypted backups are only streamed.
+      if (f.plain) throw new DbdrillError('failed', `Backup ${this.m.id} is encrypted, and ${f.path} can only be read as a stream through age, not by the restoring tool itself; restore it without the options that need the file on disk.`);
       if (signal.aborted) throw new DbdrillError('aborted', `The restore was cancelled while checking the files of backup ${this.m.id}.`);
       await this.#settle(new VerifyingRead(this.dir, f), signal, stopped);
       n++;

@@ -10,6 +10,11 @@ export interface FileSum {
   path: string;
   bytes: number;
   sha256: string;
+  /**
+   * Stored encrypted (the repository's --encrypt-to): bytes and sha256 above are the ciphertext's,
+   * checked without a key; these are the plain content's, checked when a restore decrypts it.
+   */
+  plain?: { bytes: number; sha256: string };
 }
 
 export async function sha256File(path: string): Promise<{ sha256: string; bytes: number }> {

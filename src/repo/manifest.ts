@@ -41,6 +41,8 @@ export interface Manifest {
   finishedAt?: string;
   sizeBytes: number;
   files: FileSum[];
+  /** The files were encrypted with age as they were written, to these public keys. */
+  encryption?: { with: 'age'; recipients: string[] };
   /**
    * The backup this one was taken against (diff: its full; incr: the newest member of its chain
    * then); absent for a full. Restoring this backup needs that one, and so on down to a full.

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { ENCRYPTION_FILE } from './encryption-file.js';
 import { join } from 'node:path';
 import type { Engine } from '../config/target.js';
 import { DbdrillError, invalid } from '../errors.js';
@@ -25,7 +26,7 @@ export class Repository {
   }
 
   /** Creates the layout on first use, or checks that an existing one belongs to this target. */
-  ensure(target: { name: string; engine: Engine }, systemId?: string): RepoFile {
+  ensure(target: { name: string; engine: Engine; encryptTo?: readonly string[] }, systemId?: string): RepoFile {
     this.#checkRoot();
     const file = join(this.root, 'repo.json');
     if (existsSync(file)) {
@@ -42,6 +43,7 @@ export class Repository {
           `The repository ${this.root} holds backups of another server (system id ${repo.systemId}, this one is ${systemId}); give this server its own --repo.`,
         );
       }
+      this.recordEncryption(target.encryptTo);
       return repo;
     }
     mkdirSync(this.backupsDir, { recursive: true, mode: 0o700 });
@@ -54,7 +56,26 @@ export class Repository {
       createdAt: new Date().toISOString(),
     };
     writeFileAtomic(file, `${JSON.stringify(repo, null, 2)}\n`);
+    this.recordEncryption(target.encryptTo);
     return repo;
+  }
+
+  /**
+   * Keeps <repo>/encryption.json equal to the target's --encrypt-to (public keys only). wal-push
+   * runs as the server's user and knows only --repo; repo.json is root's 0600 file, so the
+   * recipients live in their own world-readable file that it can read.
+   */
+  recordEncryption(encryptTo: readonly string[] | undefined): void {
+    const file = join(this.root, ENCRYPTION_FILE);
+    const want = encryptTo?.length ? `${JSON.stringify({ with: 'age', recipients: [...encryptTo] }, null, 2)}\n` : undefined;
+    const have = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+    if (have === want) return;
+    if (want === undefined) rmSync(file, { force: true });
+    else {
+      writeFileAtomic(file, want, 0o644);
+      // Whatever the umask: the server's user must read it.
+      chmodSync(file, 0o644);
+    }
   }
 
   info(): RepoFile | undefined {

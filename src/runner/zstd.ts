@@ -37,15 +37,23 @@ export interface ZstdPipe {
  * exception from onOutput (a full disk) stops zstd and is what end() rejects with.
  */
 export function zstdPipe(mode: 'compress' | 'decompress', onOutput: (chunk: Buffer) => void): ZstdPipe {
-  const child = spawn(zstd(), [...ARGS[mode]], { stdio: ['pipe', 'pipe', 'pipe'] });
+  return childPipe('zstd', zstd(), [...ARGS[mode]], onOutput);
+}
+
+/**
+ * Any filter program between the caller and `onOutput` (zstd, and age for an encrypted archive),
+ * with the same backpressure and failure rules as zstdPipe; `name` is how failures call it.
+ */
+export function childPipe(name: string, path: string, args: string[], onOutput: (chunk: Buffer) => void, env?: NodeJS.ProcessEnv): ZstdPipe {
+  const child = spawn(path, args, { stdio: ['pipe', 'pipe', 'pipe'], ...(env ? { env } : {}) });
   const stderr: Buffer[] = [];
   let failure: unknown;
   const exited = new Promise<void>((resolve, reject) => {
-    child.on('error', (e) => reject(toolFailed('zstd', undefined, undefined, [e.message])));
+    child.on('error', (e) => reject(toolFailed(name, undefined, undefined, [e.message])));
     child.on('close', (code, signal) => {
       if (failure !== undefined) reject(failure);
       else if (code === 0) resolve();
-      else reject(toolFailed('zstd', code ?? undefined, signal ?? undefined, stderrLines(stderr)));
+      else reject(toolFailed(name, code ?? undefined, signal ?? undefined, stderrLines(stderr)));
     });
   });
   // Reported through write()/end(); a caller that gave up early must not crash on it.

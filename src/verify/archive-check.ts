@@ -13,7 +13,7 @@ import { checkArchivedBinlog } from '../binlog/integrity.js';
 import { DbdrillError } from '../errors.js';
 import { segmentName, timelineHex } from '../pitr/wal-names.js';
 import type { WalInventory } from '../pitr/inventory.js';
-import { ArchiveFault, closeStored, openArchive, openStored, readDbwHeader, readStoredInto, readStoredSync } from '../wal/stored.js';
+import { ArchiveFault, checkSealedStored, closeStored, openArchive, openStored, readDbwHeader, readStoredInto, readStoredSync } from '../wal/stored.js';
 import type { DamagedSegment } from './archive-lines.js';
 
 export interface CheckProgress {
@@ -41,7 +41,10 @@ async function checkWalFile(repo: string, name: string, scratch: string): Promis
     try {
       // A copy stored as it is (plain) is checked as it streams: its bytes need go nowhere. A
       // compressed one is decoded into a temp file, whose size and head the check reads back.
-      const identity = f.form === 'plain' || (f.form === 'dbw' && readDbwHeader(f).encoding.length === 0);
+      const encoding = f.form === 'dbw' ? readDbwHeader(f).encoding : undefined;
+      // Encrypted and no identity given: the ciphertext against its header's sha256 only.
+      if (encoding?.includes('age') && !process.env.DBDRILL_AGE_IDENTITY) return checkSealedStored(f);
+      const identity = f.form === 'plain' || encoding?.length === 0;
       const out = join(scratch, name);
       const fd = identity ? openSync('/dev/null', 'w') : openSync(out, 'wx+', 0o600);
       try {

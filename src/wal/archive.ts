@@ -4,11 +4,14 @@ import { basename } from 'node:path';
 import { DbdrillError, invalid } from '../errors.js';
 import { DBW_SUFFIX, timelineHex, walFileKind } from '../pitr/wal-names.js';
 import { mkdirDurable } from '../repo/atomic.js';
-import { zstdIntoFd, zstdPipe } from '../runner/zstd.js';
+import { zstdIntoFd, zstdPipe, zstdSync } from '../runner/zstd.js';
+import { agePipe } from '../runner/age-pipe.js';
+import { encryptArgs } from '../crypto/age-args.js';
+import { ENCRYPTION_FILE, readRecipients } from '../repo/encryption-file.js';
 import { parseHistory } from '../pitr/history.js';
 import { checkBranchSegment, checkSegmentBelongs, checkSegmentHead, checkSegmentSize, checkSmallFile, type SegmentHead } from './content.js';
 import { ARCHIVE_FACTS_FILE, recordedFacts, recordFacts } from './facts.js';
-import { DBW_HEADER_BYTES, encodeDbwHeader, placeholderHeader } from './format.js';
+import { DBW_HEADER_BYTES, encodeDbwHeader, placeholderHeader, type Encoding } from './format.js';
 import { compressible, timelineDirOf, type Compression } from './layout.js';
 import { removeOrphanTemps } from './orphans.js';
 import { CREATE_FLAGS, Dir, UnsafePath } from './safe-dir.js';
@@ -297,6 +300,43 @@ interface Payload {
   sha256: string;
   storedBytes: number;
   storedSha256: string;
+  encoding: Encoding[];
+}
+
+/**
+ * The encrypted payload: the source (compressed first when it fits in memory) through
+ * `age -e -r …` straight into `fd` after the placeholder, the plain bytes hashed on their way in
+ * and the stored ciphertext hashed back, so verify checks it without a key. No plaintext is written.
+ */
+async function writeSealed(fd: number, src: Source, compress: boolean, recipients: readonly string[]): Promise<Payload> {
+  let pos = DBW_HEADER_BYTES;
+  const stored = createHash('sha256');
+  const age = agePipe(encryptArgs(recipients), (c) => {
+    stored.update(c);
+    writeAll(fd, c, pos);
+    pos += c.length;
+  });
+  try {
+    const plain = createHash('sha256');
+    let bytes: number;
+    const zstd = compress && src.size <= WHOLE_FILE_MAX;
+    if (zstd) {
+      const data = readAll(src);
+      plain.update(data);
+      bytes = data.length;
+      await age.write(zstdSync('compress', data, data.length + (1 << 20)));
+    } else {
+      bytes = await eachChunk(src, async (c) => {
+        plain.update(c);
+        await age.write(c);
+      });
+    }
+    await age.end();
+    return { bytes, sha256: plain.digest('hex'), storedBytes: pos - DBW_HEADER_BYTES, storedSha256: stored.digest('hex'), encoding: zstd ? ['zstd', 'age'] : ['age'] };
+  } catch (e) {
+    age.kill();
+    throw e;
+  }
 }
 
 /**
@@ -306,13 +346,14 @@ interface Payload {
  * stored bytes are hashed back from the page cache); otherwise it streams in chunks, through a
  * zstd pipe when compressing.
  */
-async function writePayload(fd: number, src: Source, compress: boolean): Promise<Payload> {
+async function writePayload(fd: number, src: Source, compress: boolean, recipients?: readonly string[]): Promise<Payload> {
+  if (recipients) return writeSealed(fd, src, compress, recipients);
   if (compress && src.size <= WHOLE_FILE_MAX) {
     const data = readAll(src);
     const sha256 = createHash('sha256').update(data).digest('hex');
     zstdIntoFd('compress', data, fd);
     const stored = hashFile(fd, DBW_HEADER_BYTES);
-    return { bytes: data.length, sha256, storedBytes: stored.bytes, storedSha256: stored.sha256 };
+    return { bytes: data.length, sha256, storedBytes: stored.bytes, storedSha256: stored.sha256, encoding: ['zstd'] };
   }
   const plain = createHash('sha256');
   // Stored as it is, the payload's checksum is the file's: no second hash over the same bytes.
@@ -332,7 +373,7 @@ async function writePayload(fd: number, src: Source, compress: boolean): Promise
     });
     if (pipe) await pipe.end();
     const sha256 = plain.digest('hex');
-    return { bytes, sha256, storedBytes: pos - DBW_HEADER_BYTES, storedSha256: stored?.digest('hex') ?? sha256 };
+    return { bytes, sha256, storedBytes: pos - DBW_HEADER_BYTES, storedSha256: stored?.digest('hex') ?? sha256, encoding: compress ? ['zstd'] : [] };
   } catch (e) {
     pipe?.kill();
     throw e;
@@ -340,7 +381,7 @@ async function writePayload(fd: number, src: Source, compress: boolean): Promise
 }
 
 /** Header placeholder, payload, then the real header, fsync. */
-async function writeTemp(t: Target, tmp: string, src: Source, compress: boolean): Promise<{ sha256: string; storedBytes: number }> {
+async function writeTemp(t: Target, tmp: string, src: Source, compress: boolean, recipients?: readonly string[]): Promise<{ sha256: string; storedBytes: number; compressed: boolean }> {
   let fd: number;
   try {
     fd = openSync(t.dir.at(tmp), CREATE_FLAGS, 0o600);
@@ -351,17 +392,26 @@ async function writeTemp(t: Target, tmp: string, src: Source, compress: boolean)
     if (t.owner) fchownSync(fd, t.owner.uid, t.owner.gid);
     // Without a position: the file offset moves past the placeholder, where zstd (given fd) writes.
     writeSync(fd, placeholderHeader());
-    const p = await writePayload(fd, src, compress);
+    const p = await writePayload(fd, src, compress, recipients);
     if (p.bytes !== src.size) throw invalid(`${src.path} changed size while it was being archived (${src.size} bytes, then ${p.bytes}); nothing was stored.`);
-    writeAll(fd, encodeDbwHeader({ name: basename(src.path), bytes: p.bytes, sha256: p.sha256, encoding: compress ? ['zstd'] : [], storedBytes: p.storedBytes, storedSha256: p.storedSha256 }), 0);
+    writeAll(fd, encodeDbwHeader({ name: basename(src.path), bytes: p.bytes, sha256: p.sha256, encoding: p.encoding, storedBytes: p.storedBytes, storedSha256: p.storedSha256 }), 0);
     fsyncSync(fd);
-    return { sha256: p.sha256, storedBytes: DBW_HEADER_BYTES + p.storedBytes };
+    return { sha256: p.sha256, storedBytes: DBW_HEADER_BYTES + p.storedBytes, compressed: p.encoding.includes('zstd') };
   } catch (e) {
     rmSync(t.dir.at(tmp), { force: true });
     if (e instanceof DbdrillError) throw e;
     throw new DbdrillError('failed', `Could not write ${basename(src.path)} into ${t.dir.path} (${errno(e)}); free space or fix permissions there.`);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** The repository's age recipients (encryption.json), or undefined; unreadable is a failure, never plain. */
+function recipientsOf(t: Target): string[] | undefined {
+  try {
+    return readRecipients(t.root.at(ENCRYPTION_FILE));
+  } catch (e) {
+    throw new DbdrillError('failed', `Could not archive into ${t.root.path}: ${(e as Error).message}; let the server's user read it (it holds public keys only).`);
   }
 }
 
@@ -387,9 +437,12 @@ export async function walPush(repo: string, source: string, opts: PushOptions = 
         }
       }
       const file = name + DBW_SUFFIX;
-      const compressed = opts.compress === 'zstd' && compressible(name);
       const tmp = `.${file}.${randomBytes(4).toString('hex')}.tmp`;
-      const written = await writeTemp(t, tmp, src, compressed);
+      // History and backup-label files hold timeline switch points and a backup's label, no rows:
+      // they stay readable so that planning a restore (timelines, window) needs no key.
+      const sealed = kind === 'segment' || kind === 'partial' ? recipientsOf(t) : undefined;
+      const written = await writeTemp(t, tmp, src, opts.compress === 'zstd' && compressible(name), sealed);
+      const compressed = written.compressed;
       // link(2) never replaces an existing name: if a concurrent push won, EEXIST says so atomically.
       let lost = false;
       try {

@@ -13,8 +13,8 @@ export const DBW_HEADER_BYTES = 512;
 const FIRST_LINE = 'dbdrill-wal 1\n';
 
 /** How the payload is encoded, applied in order when writing (later: "age" after "zstd"). */
-export type Encoding = 'zstd';
-const ENCODINGS: readonly string[] = ['zstd'];
+export type Encoding = 'zstd' | 'age';
+const ENCODINGS: readonly string[] = ['zstd', 'age'];
 
 export interface DbwHeader {
   /** The WAL file name this is a copy of; a file renamed by hand no longer matches it. */

@@ -4,7 +4,20 @@ import { join } from 'node:path';
 import { segmentName } from '../pitr/wal-names.js';
 import { copyChecked } from './fetch.js';
 import { openStreamPartial } from './stream-dir.js';
-import { closeStored, openArchive, openStored, readStoredInto, readStoredSync, type StoredFile } from './stored.js';
+import { DbdrillError } from '../errors.js';
+import { closeStored, openArchive, openStored, readDbwHeader, readStoredInto, readStoredSync, type StoredFile } from './stored.js';
+
+/**
+ * The segments are encrypted and no identity was given: what reads WAL records (pg_waldump) cannot
+ * run. Callers that only enrich a view (the window's last commit, verify's record CRC pass, whose
+ * damage at rest the stored sha256 already covers) skip; a restore asked for the key before this.
+ */
+export class NoKeyForWal extends DbdrillError {
+  constructor(name: string) {
+    super('failed', `${name} and the archived WAL around it are encrypted with age; give --identity FILE (or DBDRILL_AGE_IDENTITY) with the private key matching the target's --encrypt-to recipient.`, { name });
+    this.name = 'NoKeyForWal';
+  }
+}
 
 /**
  * Runs `fn` with a directory where the archived segments `segNos` of `timeline` (those that are
@@ -24,6 +37,7 @@ export async function withPlainSegments<T>(repo: string, timeline: number, segNo
       if (f) found.push(f);
     }
     if (found.length === 0 || found.every((f) => f.form === 'plain' && !f.path.endsWith('.partial'))) return await fn(archive.dir ? join(repo, 'wal', name0.slice(0, 8)) : repo);
+    if (!process.env.DBDRILL_AGE_IDENTITY && found.some((f) => f.form === 'dbw' && readDbwHeader(f).encoding.includes('age'))) throw new NoKeyForWal(found[0]!.name);
     const dir = mkdtempSync(join(tmpdir(), 'dbdrill-wal-'));
     try {
       for (const f of found) await copyChecked(join(dir, f.name), (fd) => readStoredInto(f, archive.known, fd));

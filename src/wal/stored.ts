@@ -3,6 +3,8 @@ import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readSync, write
 import { DbdrillError } from '../errors.js';
 import { storedWalName, walFileKind } from '../pitr/wal-names.js';
 import { zstdIntoFd, zstdPipe, zstdSync } from '../runner/zstd.js';
+import { agePipe } from '../runner/age-pipe.js';
+import { decryptFailure } from '../crypto/age-args.js';
 import { checkSegmentBelongs, checkSegmentHead, checkSegmentSize, checkSmallFile, LONG_HEADER_BYTES } from './content.js';
 import { ARCHIVE_FACTS_FILE, recordedFacts, type RecordedFacts } from './facts.js';
 import { DBW_HEADER_BYTES, decodeDbwHeader, type DbwHeader } from './format.js';
@@ -160,8 +162,21 @@ class Verifier {
     return new ArchiveFault(this.f.name, `its archived copy ${this.f.path} is not that file: ${reason}`, PUT_BACK);
   }
 
+  /** The stored bytes' checks alone (an encrypted copy read without its key). */
+  finishStored(): void {
+    const h = this.header!;
+    const storedSha = hex(this.#stored);
+    if (this.#storedBytes !== h.storedBytes) {
+      const how = this.#storedBytes < h.storedBytes ? 'truncated' : 'longer than recorded';
+      throw new ArchiveFault(this.f.name, `its archived copy ${this.f.path} is ${how}: ${this.#storedBytes} payload bytes where its header records ${h.storedBytes}`, PUT_BACK);
+    }
+    if (storedSha !== h.storedSha256) {
+      throw new ArchiveFault(this.f.name, `its archived copy ${this.f.path} is corrupt: the sha256 of its stored bytes is ${storedSha}, its header records ${h.storedSha256}`, PUT_BACK);
+    }
+  }
+
   /** After the last byte: throws the fault that explains a mismatch, best explanation first. */
-  finish(decodeError: unknown): { bytes: number; sha256: string } {
+  finish(decodeError: unknown, undecodable?: (e: unknown) => ArchiveFault): { bytes: number; sha256: string } {
     const h = this.header;
     if (h) {
       const storedSha = hex(this.#stored);
@@ -173,7 +188,7 @@ class Verifier {
       if (storedSha !== h.storedSha256) {
         throw new ArchiveFault(this.f.name, `its archived copy ${this.f.path} is corrupt: the sha256 of its stored bytes is ${storedSha}, its header records ${h.storedSha256}`, PUT_BACK);
       }
-      if (decodeError !== undefined) throw this.#undecodable(decodeError);
+      if (decodeError !== undefined) throw (undecodable ?? ((e: unknown) => this.#undecodable(e)))(decodeError);
       if (this.#plainBytes !== h.bytes || sha256 !== h.sha256) {
         throw new ArchiveFault(this.f.name, `its archived copy ${this.f.path} decodes to ${this.#plainBytes} bytes with sha256 ${sha256}, not the ${h.bytes} bytes with sha256 ${h.sha256} its header records`, PUT_BACK);
       }
@@ -244,6 +259,7 @@ function loadWhole(f: StoredFile, h: DbwHeader | undefined, known: RecordedFacts
  */
 export async function readStoredInto(f: StoredFile, known: RecordedFacts[], out: number): Promise<{ bytes: number; sha256: string }> {
   const h = f.form === 'dbw' ? readDbwHeader(f) : undefined;
+  if (h?.encoding.includes('age')) return readSealedInto(f, h, known, out);
   const zstd = zstdEncoded(f, h);
   if (zstd && f.size <= WHOLE_FILE_MAX + DBW_HEADER_BYTES) {
     const { v, stored } = loadWhole(f, h, known);
@@ -289,6 +305,74 @@ export async function readStoredInto(f: StoredFile, known: RecordedFacts[], out:
   }
   if (decodeError !== undefined && !isDecodeFailure(decodeError)) throw decodeError;
   return v.finish(decodeError);
+}
+
+/**
+ * An encrypted copy: the stored bytes (hashed against the header) through `age -d -i IDENTITY`,
+ * then zstd when it was compressed first, into `out`, the plain bytes hashed against the header.
+ * The identity's path comes from DBDRILL_AGE_IDENTITY, set by the restore in the restored
+ * server's environment (restore_command inherits it), never from argv.
+ */
+async function readSealedInto(f: StoredFile, h: DbwHeader, known: RecordedFacts[], out: number): Promise<{ bytes: number; sha256: string }> {
+  const identity = process.env.DBDRILL_AGE_IDENTITY;
+  if (!identity) throw new ArchiveFault(f.name, `its archived copy ${f.path} is encrypted with age and no identity was given`, 'run the restore with --identity FILE (or DBDRILL_AGE_IDENTITY), the private key matching the target\'s --encrypt-to');
+  const v = new Verifier(f, h, known);
+  let written = 0;
+  const emit = (c: Buffer) => {
+    v.plain(c);
+    writeAt(out, c, written);
+    written += c.length;
+  };
+  let decodeError: unknown;
+  let ageError: unknown;
+  const unzstd = h.encoding.includes('zstd') ? zstdPipe('decompress', emit) : undefined;
+  const age = agePipe(['-d', '-i', identity], (c) => {
+    if (!unzstd) emit(c);
+    else if (decodeError === undefined) unzstd.write(c).catch((e: unknown) => (decodeError ??= e));
+  });
+  let pos = DBW_HEADER_BYTES;
+  try {
+    for (;;) {
+      const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+      const n = readSync(f.fd, buf, 0, CHUNK_BYTES, pos);
+      if (n === 0) break;
+      pos += n;
+      const c = buf.subarray(0, n);
+      v.stored(c);
+      if (ageError === undefined) await age.write(c).catch((e: unknown) => (ageError = e));
+    }
+    if (ageError === undefined) await age.end().catch((e: unknown) => (ageError = e));
+    if (unzstd && decodeError === undefined) await unzstd.end().catch((e: unknown) => (decodeError = e));
+  } catch (e) {
+    age.kill();
+    unzstd?.kill();
+    throw e;
+  }
+  if (ageError !== undefined && !isDecodeFailure(ageError)) throw ageError;
+  if (decodeError !== undefined && !isDecodeFailure(decodeError)) throw decodeError;
+  // The stored bytes' checks come first (damage at rest); then why age could not open them.
+  return v.finish(ageError ?? decodeError, ageError === undefined ? undefined : (e) =>
+    new ArchiveFault(f.name, `its archived copy ${f.path} could not be decrypted: ${decryptFailure(e instanceof Error ? e.message : String(e), identity)}`, 'give the restore --identity with the private key matching the target\'s --encrypt-to'),
+  );
+}
+
+/**
+ * An encrypted copy checked without its key (verify with no identity): its stored bytes against
+ * the header's size and sha256, which catches any damage at rest; the plain bytes are not read.
+ */
+export function checkSealedStored(f: StoredFile): { bytes: number } {
+  const h = readDbwHeader(f);
+  const v = new Verifier(f, h, []);
+  let pos = DBW_HEADER_BYTES;
+  const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  for (;;) {
+    const n = readSync(f.fd, buf, 0, CHUNK_BYTES, pos);
+    if (n === 0) break;
+    pos += n;
+    v.stored(buf.subarray(0, n));
+  }
+  v.finishStored();
+  return { bytes: h.bytes };
 }
 
 /** The checked content of a small file (history and backup files), in memory. */

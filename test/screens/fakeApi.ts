@@ -1,3 +1,4 @@
+import { heldText, type Held } from '../../src/copies/status.js';
 import type { BackupList, ConsoleApi, DrillRequest, HealthFeed, PolicyForm, RestoreRequest, StrategyView, TargetForm, TargetRow, TargetSummary } from '../../screens/api.js';
 import { policyFieldLabel, validatePolicy } from '../../src/config/policy.js';
 import { changesFromForm, mergePolicy } from '../../src/ops/policy.js';
@@ -73,6 +74,8 @@ export interface FakeApi extends ConsoleApi {
 }
 
 export interface FakeApiOptions {
+  /** Where each backup is held, per target and backup id (as src/copies/status.ts's heldBy gives it). */
+  held?: Record<string, Record<string, Held[]>>;
   restored?: RestoredServerState[];
   targets?: TargetRow[];
   work?: (ctx: JobContext, api: FakeApi) => Promise<Target>;
@@ -149,7 +152,9 @@ export function fakeApi(opts: FakeApiOptions = {}): FakeApi {
       const rows = manifestsOf(name);
       // The engines' own archives say which backups start a point-in-time restore, as readCatalog asks them.
       const archive = { pitrStart: (m: Manifest) => (m.engine === 'mysql' ? mysqlArchive : pgArchive).pitrStart(m) };
-      return { target: name, repo: t?.repo ?? '?', backups: withPitr(entriesOf(rows), rows, archive), unreadable: [] };
+      const held = opts.held?.[name];
+      const backups = withPitr(entriesOf(rows), rows, archive).map((b) => (held ? { ...b, held: heldText(held[b.id] ?? []) } : b));
+      return { target: name, repo: t?.repo ?? '?', backups, unreadable: [] };
     },
     async readManifest(name, id) {
       const m = manifestsOf(name).find((x) => x.id === id);

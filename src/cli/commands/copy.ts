@@ -70,14 +70,16 @@ export async function copyCommand(argv: string[]): Promise<number> {
 
 export async function copyAddCommand(argv: string[]): Promise<number> {
   const u = usageLine('target', 'copy-add');
-  const p = parseCommand(argv, { dest: { type: 'string' }, offsite: { type: 'boolean' }, 'rclone-config': { type: 'string' } }, u);
+  const p = parseCommand(argv, { dest: { type: 'string' }, offsite: { type: 'boolean' }, 'rclone-config': { type: 'string' }, 'keep-full': { type: 'string' } }, u);
   const name = requirePositional(p, 0, 'The target NAME', u);
   const copy = requirePositional(p, 1, 'The COPY name', u);
   noExtraPositionals(p, 2, u);
   if (str(p, 'dest') === undefined) throw usage(`--dest is missing: give a directory on another disk or an rclone remote like nas:dbdrill; usage: ${u}.`);
   const out = new Output(p.values.json === true);
-  const r = await addCopy(resolveConfigDir(str(p, 'config')), name, { name: copy, dest: str(p, 'dest'), offsite: p.values.offsite === true, rcloneConfig: str(p, 'rclone-config') });
-  out.result({ ok: true, target: r.target.name, copy: r.copy }, `Added copy ${r.copy.name} of ${r.target.name} to ${r.copy.dest}${r.copy.offsite ? ' (off-site)' : ''}; send the backups with: dbdrill copy ${r.target.name} --to ${r.copy.name}`);
+  const keepFull = str(p, 'keep-full');
+  const r = await addCopy(resolveConfigDir(str(p, 'config')), name, { name: copy, dest: str(p, 'dest'), offsite: p.values.offsite === true, rcloneConfig: str(p, 'rclone-config'), ...(keepFull !== undefined ? { keepFull } : {}) });
+  const keeps = r.copy.keepFull ? `, keeping its ${r.copy.keepFull} newest full backup(s) even after prune removes them from the primary` : '';
+  out.result({ ok: true, target: r.target.name, copy: r.copy }, `Added copy ${r.copy.name} of ${r.target.name} to ${r.copy.dest}${r.copy.offsite ? ' (off-site)' : ''}${keeps}; send the backups with: dbdrill copy ${r.target.name} --to ${r.copy.name}`);
   return 0;
 }
 
@@ -104,6 +106,11 @@ export async function targetEditCommand(argv: string[]): Promise<number> {
   const out = new Output(p.values.json === true);
   const off = given.length === 1 && given[0] === 'off';
   const t = setEncryption(resolveConfigDir(str(p, 'config')), name, off ? 'off' : given);
-  out.result({ ok: true, target: t }, off ? `Copies of ${t.name} are no longer encrypted; the next dbdrill copy sends them again in plain.` : `Copies of ${t.name} are encrypted with age to ${t.encryptTo!.length} recipient(s); the next dbdrill copy sends them again encrypted. Restores from them need --identity FILE.`);
+  out.result(
+    { ok: true, target: t },
+    off
+      ? `New backups and archived WAL of ${t.name} are no longer encrypted, nor are its copies; backups already encrypted still need --identity FILE to restore.`
+      : `The repository of ${t.name} and its copies are encrypted with age to ${t.encryptTo!.length} recipient(s): new backups and archived WAL are encrypted as they are written (those taken before stay as they are). Restores need --identity FILE.`,
+  );
   return 0;
 }

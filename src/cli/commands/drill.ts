@@ -1,3 +1,4 @@
+import { identityPath, useIdentity } from '../../crypto/identity.js';
 import { resolveConfigDir } from '../../config/paths.js';
 import { formatDuration } from '../../config/duration.js';
 import { usage } from '../../errors.js';
@@ -28,7 +29,8 @@ export async function drillCommand(argv: string[]): Promise<number> {
   checkSecondFor(second, to);
   const from = str(p, 'from');
   const identity = str(p, 'identity');
-  if (from === undefined && identity !== undefined) throw usage(`--identity decrypts a copy: give it with --from COPY; usage: ${DRILL}.`);
+  // The identity opens an encrypted repository's backups and WAL, and an encrypted copy.
+  if (identity !== undefined) useIdentity(identityPath(identity));
   const out = new Output(p.values.json === true);
   const job = startDrill(
     resolveConfigDir(str(p, 'config')),

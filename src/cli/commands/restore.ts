@@ -1,3 +1,4 @@
+import { identityPath, useIdentity } from '../../crypto/identity.js';
 import { resolveConfigDir } from '../../config/paths.js';
 import { parsePort } from '../../config/target.js';
 import { usage } from '../../errors.js';
@@ -61,7 +62,8 @@ async function pointInTime(name: string, p: Parsed): Promise<number> {
   if (target.kind === 'time') out.log(`restore target: ${target.at.toISOString()} (UTC; given as "${target.input}")`);
   const configDir = resolveConfigDir(str(p, 'config'));
   const fromCopy = str(p, 'from');
-  if (fromCopy === undefined && str(p, 'identity') !== undefined) throw usage(`--identity decrypts a copy: give it with --from COPY; usage: ${USAGE}.`);
+  // The identity opens an encrypted repository's backups and WAL, and an encrypted copy.
+  if (str(p, 'identity') !== undefined) useIdentity(identityPath(str(p, 'identity')));
   // The primary repository lost: the copy is fetched (and checked, and decrypted) into a temp repository first.
   const fetched = fromCopy === undefined ? undefined : await (await import('../../copies/restore-from.js')).fetchForRestore(configDir, name, fromCopy, str(p, 'identity'), (l) => out.log(l), interruptSignal());
   try {
@@ -151,7 +153,8 @@ async function logical(name: string, p: Parsed): Promise<number> {
   const out = new Output(p.values.json === true);
   const configDir = resolveConfigDir(str(p, 'config'));
   const fromCopy = str(p, 'from');
-  if (fromCopy === undefined && str(p, 'identity') !== undefined) throw usage(`--identity decrypts a copy: give it with --from COPY; usage: ${USAGE}.`);
+  // The identity opens an encrypted repository's backups and WAL, and an encrypted copy.
+  if (str(p, 'identity') !== undefined) useIdentity(identityPath(str(p, 'identity')));
   const fetched = fromCopy === undefined ? undefined : await (await import('../../copies/restore-from.js')).fetchForRestore(configDir, name, fromCopy, str(p, 'identity'), (l) => out.log(l), interruptSignal());
   try {
     return await runLogical(out, configDir, name, p, dbname, Number(jobsText), fetched);

@@ -1,3 +1,4 @@
+import { validateRecipients } from '../../config/copies.js';
 import { resolveConfigDir } from '../../config/paths.js';
 import type { Target } from '../../config/target.js';
 import type { ProbeResult } from '../../engines/probe-types.js';
@@ -40,7 +41,7 @@ export async function targetCommand(argv: string[]): Promise<number> {
     case 'copy-remove':
       return (await import('./copy.js')).copyRemoveCommand(rest);
     case 'edit':
-      // --method and its settings are the target's; --encrypt-to is about its copies.
+      // --method and its settings are the method's; --encrypt-to is the repository's and its copies'.
       return rest.some((a) => /^--(method|process-max|checkpoint)(=|$)/.test(a)) ? editMethod(rest) : (await import('./copy.js')).targetEditCommand(rest);
     default: {
       const guess = sub === undefined ? undefined : closest(sub, subcommandsOf('target'));
@@ -70,6 +71,7 @@ async function add(argv: string[]): Promise<number> {
       method: { type: 'string' },
       'process-max': { type: 'string' },
       checkpoint: { type: 'string' },
+      'encrypt-to': { type: 'string', multiple: true },
     },
     USAGE.add,
   );
@@ -92,10 +94,12 @@ async function add(argv: string[]): Promise<number> {
     method: str(p, 'method'),
     processMax: str(p, 'process-max'),
     checkpoint: str(p, 'checkpoint'),
+    // Public keys only, refused otherwise in one sentence naming --encrypt-to.
+    ...(p.values['encrypt-to'] ? { encryptTo: validateRecipients(p.values['encrypt-to'] as unknown as string[], '--encrypt-to') } : {}),
   };
   if (input.method === undefined) {
     const target = addTarget(configDir, input);
-    out.result({ ok: true, target }, `Added target ${target.name} (${target.engine} ${target.host}:${target.port}); check it with: dbdrill target test ${target.name}`);
+    out.result({ ok: true, target }, `Added target ${target.name} (${target.engine} ${target.host}:${target.port})${target.encryptTo ? `, its repository encrypted with age to ${target.encryptTo.length} recipient(s)` : ''}; check it with: dbdrill target test ${target.name}`);
     return 0;
   }
   // A method with a tool of its own is set up now (conf, stanza), so its first backup can run.

@@ -1,3 +1,4 @@
+import { identityPath, useIdentity } from '../../crypto/identity.js';
 import { resolveConfigDir } from '../../config/paths.js';
 import { usage } from '../../errors.js';
 import { startVerify } from '../../ops/verify.js';
@@ -18,7 +19,8 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   const backup = str(p, 'backup');
   const restore = p.values.restore === true;
   const fromCopy = str(p, 'from');
-  if (fromCopy === undefined && str(p, 'identity') !== undefined) throw usage(`--identity decrypts a copy: give it with --from COPY; usage: ${USAGE}.`);
+  // The identity opens an encrypted repository's backups and WAL, and an encrypted copy.
+  if (str(p, 'identity') !== undefined) useIdentity(identityPath(str(p, 'identity')));
   // A copy is verified as the primary is, once fetched: fetching checks every file against the
   // copy's sha256 (and decrypts with the identity), then the same checks run on what arrived.
   const fetched = fromCopy === undefined ? undefined : await (await import('../../copies/restore-from.js')).fetchForRestore(configDir, name, fromCopy, str(p, 'identity'), (l) => out.log(l), interruptSignal());

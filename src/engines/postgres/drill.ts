@@ -1,3 +1,4 @@
+import { checkRepositoryKey } from '../../repo/sealed-read.js';
 import type pg from 'pg';
 import type { DrillCheck } from '../../config/drill-checks.js';
 import { evaluateExpectation } from '../../config/drill-checks.js';
@@ -127,6 +128,10 @@ function rpoAtTime(at: Date, lastCommitAt: Date | undefined): DrillRpo {
 }
 
 async function pickForDrill(target: Target, repo: Repository, requested: RestoreTarget, backup?: string): Promise<Chosen> {
+  const all = repo.catalog().manifests;
+  const bases = all.filter((m) => m.status === 'complete' && m.kind === 'physical');
+  // The key is tried on the kind of backup the drill restores (a base backup when there is one).
+  await checkRepositoryKey(target.repo, bases.length ? bases : all);
   const view = await readArchive(target);
   const hasBase = view.manifests.some((m) => m.status === 'complete' && m.kind === 'physical');
   if (hasBase) {

@@ -29,8 +29,8 @@ const methods: Record<string, PgMethod> = {
       `--type ${type} needs a method that takes ${type === 'diff' ? 'differential' : 'incremental'} backups; target "${target.name}" uses pg_basebackup, which takes full ones only: drop --type, or switch the target with dbdrill target edit ${target.name} --method pgbackrest.`,
     async backup(ctx, target, probe, dir, req, recordTool) {
       return req.kind === 'logical'
-        ? (await import('./logical-backup.js')).pgLogicalBackup(ctx, target, probe, dir, { jobs: req.jobs, digests: req.digests, recordTool })
-        : (await import('./physical-backup.js')).pgPhysicalBackup(ctx, target, probe, dir, { checkpoint: req.checkpoint, recordTool });
+        ? (await import('./logical-backup.js')).pgLogicalBackup(ctx, target, probe, dir, { jobs: req.jobs, digests: req.digests, recordTool, sink: req.sink })
+        : (await import('./physical-backup.js')).pgPhysicalBackup(ctx, target, probe, dir, { checkpoint: req.checkpoint, recordTool, sink: req.sink });
     },
   },
   // pgBackRest keeps its own repository (<repo>/pgbackrest) and catalog; logical backups stay pg_dump's.
@@ -38,7 +38,7 @@ const methods: Record<string, PgMethod> = {
     name: 'pgbackrest',
     backupTypes: { logical: ['full'], physical: ['full', 'diff', 'incr'] },
     async backup(ctx, target, probe, dir, req, recordTool) {
-      return (await import('./logical-backup.js')).pgLogicalBackup(ctx, target, probe, dir, { jobs: req.jobs, digests: req.digests, recordTool });
+      return (await import('./logical-backup.js')).pgLogicalBackup(ctx, target, probe, dir, { jobs: req.jobs, digests: req.digests, recordTool, sink: req.sink });
     },
     refuseType: (target, kind, type) => `A ${kind} backup is always full; drop --type ${type} or use --kind physical (pgBackRest) on target "${target.name}".`,
     ownCatalog: {

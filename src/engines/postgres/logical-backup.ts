@@ -1,4 +1,6 @@
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import type { BackupSink } from '../../crypto/sealed.js';
+import { invalid } from '../../errors.js';
 import type { Target } from '../../config/target.js';
 import type { EngineContext as JobContext } from '../context.js';
 import { runTool } from '../../runner/run.js';
@@ -16,6 +18,8 @@ export interface LogicalOptions {
   /** Also digest every table's contents (a full scan beside pg_dump; see tableStats). */
   digests?: boolean;
   recordTool?: RecordTool;
+  /** An encrypting sink takes the custom-format dump on stdout. */
+  sink?: BackupSink;
 }
 
 /**
@@ -26,6 +30,9 @@ export interface LogicalOptions {
 export async function pgLogicalBackup(ctx: JobContext, target: Target, probe: ProbeResult, dir: string, opts: LogicalOptions): Promise<BackupResult> {
   const tool = await findTool('pg_dump', { serverMajor: probe.serverMajor, serverVersion: probe.serverVersion });
   const jobs = opts.jobs ?? 1;
+  const encrypted = opts.sink?.encryptTo !== undefined;
+  // The directory format (--jobs) writes many files that pg_dump seeks in: it cannot be piped.
+  if (encrypted && jobs > 1) throw invalid(`--jobs ${jobs} dumps into a directory of files, which cannot be streamed through age; target "${target.name}" encrypts its repository, so drop --jobs (one custom-format dump is encrypted as it is written).`);
   const format = jobs > 1 ? 'directory' : 'custom';
   const out = join(dir, format === 'custom' ? 'dump.pgdump' : 'dump');
 
@@ -48,17 +55,25 @@ export async function pgLogicalBackup(ctx: JobContext, target: Target, probe: Pr
       ...pgConnArgs(target),
       '--dbname', target.dbname,
       '--format', format,
-      '--file', out,
+      ...(encrypted ? [] : ['--file', out]),
       '--snapshot', snapshot,
       ...(jobs > 1 ? ['--jobs', String(jobs)] : []),
     ];
     const toolRecord = { name: tool.name, version: tool.version, argv: [tool.path, ...args] };
-    opts.recordTool?.(toolRecord);
+    // pg_dump seeks back into its own file (the TOC's offsets), but age's output on a pipe is
+    // written front to back, so an encrypted dump is hashed as it grows.
+    opts.recordTool?.(toolRecord, encrypted ? { appendOnly: [basename(out)] } : undefined);
     const stopWatch = watchGrowth(ctx, 'dumping', out);
     const failFast = <T>(p: Promise<T>) => p.catch((e: unknown) => { stop.abort(e); throw e; });
     try {
       const [, tables] = await Promise.all([
-        failFast(ctx.step('dump', () => runTool({ tool, args, secret: pgSecret(target), signal: stop.signal, onEvent: forwardToolEvents(ctx) }))),
+        failFast(
+          ctx.step('dump', () =>
+            encrypted
+              ? opts.sink!.fromStdout({ tool, args, secret: pgSecret(target) }, basename(out), { signal: stop.signal, onEvent: forwardToolEvents(ctx) })
+              : runTool({ tool, args, secret: pgSecret(target), signal: stop.signal, onEvent: forwardToolEvents(ctx) }).then(() => undefined),
+          ),
+        ),
         failFast(ctx.step('count rows', () => tableStats(client, { digests: opts.digests === true }))),
       ]);
       finished = true;

@@ -38,10 +38,12 @@ export async function pgLogicalRestore(ctx: EngineContext, target: Target, m: Ma
   if (only && m.tables && !m.tables.some((t) => t.table === `${only.schema}.${only.table}`)) {
     throw invalid(`Backup ${m.id} has no table ${only.schema}.${only.table}; the tables it holds are: ${m.tables.map((t) => t.table).join(', ')}.`);
   }
-  const jobs = opts.jobs && opts.jobs > 1 ? opts.jobs : undefined;
+  const files = BackupFiles.at(dir).needKey();
+  // An encrypted dump reaches pg_restore only as a decrypted stream, which one job reads.
+  if (files.encrypted && opts.jobs && opts.jobs > 1) ctx.emit({ type: 'log', level: 'warn', text: `backup ${m.id} is encrypted: pg_restore reads it as one decrypted stream, so --jobs ${opts.jobs} is not used` });
+  const jobs = opts.jobs && opts.jobs > 1 && !files.encrypted ? opts.jobs : undefined;
   const dump = dumpPathOf(m, dir);
   const rel = relative(dir, dump);
-  const files = BackupFiles.at(dir);
   // A custom-format file restored by one job is read front to back, so pg_restore takes it on
   // stdin from a stream checked against its sha256 as it goes. A directory dump, or --jobs, needs
   // files pg_restore opens and seeks itself: those are checked in one pass before anything is created.

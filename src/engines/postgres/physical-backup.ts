@@ -1,4 +1,6 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { BackupSink } from '../../crypto/sealed.js';
 import type { Target } from '../../config/target.js';
 import { runTool } from '../../runner/run.js';
 import { findTool } from '../../runner/tools.js';
@@ -10,10 +12,15 @@ import { parseBaseBackupLine, walFileName } from './basebackup-output.js';
 import { connectPostgres } from './client.js';
 import { pgConnArgs, pgSecret } from './connection-args.js';
 
+/** An encrypted base backup is this one file: base.tar with pg_wal/ and backup_manifest inside. */
+export const ENCRYPTED_BASE_TAR = 'base/base.tar';
+
 export interface PhysicalOptions {
   /** fast for drills and interactive runs; spread spares a busy server (and can take minutes). */
   checkpoint?: 'fast' | 'spread';
   recordTool?: RecordTool;
+  /** An encrypting sink takes the whole backup as one tar on stdout (see below). */
+  sink?: BackupSink;
 }
 
 /**
@@ -22,11 +29,16 @@ export interface PhysicalOptions {
  */
 export async function pgPhysicalBackup(ctx: EngineContext, target: Target, probe: ProbeResult, dir: string, opts: PhysicalOptions): Promise<BackupResult> {
   const tool = await findTool('pg_basebackup', { serverMajor: probe.serverMajor, serverVersion: probe.serverVersion });
+  // Encrypted, the backup must reach age through a pipe: pg_basebackup writes a tar to stdout
+  // only with the WAL fetched into it at the end (-X fetch; streaming needs a second file, whose
+  // headers it rewrites in place) and with its backup_manifest inside the tar. The WAL needed
+  // meanwhile must survive until then: the archive (wal-push) holds it too.
+  const encrypted = opts.sink?.encryptTo !== undefined;
   const args = [
     ...pgConnArgs(target),
-    '--pgdata', join(dir, 'base'),
+    '--pgdata', encrypted ? '-' : join(dir, 'base'),
     '--format', 'tar',
-    '--wal-method', 'stream',
+    '--wal-method', encrypted ? 'fetch' : 'stream',
     '--checkpoint', opts.checkpoint ?? 'fast',
     // CRC32C (pg_basebackup's default) is enough for pg_verifybackup to catch damage; dbdrill's
     // own sha256 of every file covers the backup at rest. SHA256 cost the server 0.5-0.9 s on
@@ -39,6 +51,7 @@ export async function pgPhysicalBackup(ctx: EngineContext, target: Target, probe
   const toolRecord = { name: tool.name, version: tool.version, argv: [tool.path, ...args] };
   // pg_basebackup writes base.tar front to back; pg_wal.tar it does not (each WAL member's tar
   // header is rewritten once the segment is complete), so only base.tar is hashed as it grows.
+  // Encrypted, base.tar is age's output, also written front to back: hashed as it grows too.
   opts.recordTool?.(toolRecord, { appendOnly: ['base/base.tar'] });
   let start: { lsn: string; timeline: number } | undefined;
   let end: string | undefined;
@@ -48,33 +61,30 @@ export async function pgPhysicalBackup(ctx: EngineContext, target: Target, probe
   let last: { bytes: number; at: number } | undefined;
   let rate: number | undefined;
 
-  await ctx.step('base backup', () =>
-    runTool({
-      tool,
-      args,
-      secret: pgSecret(target),
-      signal: ctx.signal,
-      onEvent: forwardToolEvents(ctx, (e) => {
-        if (e.type !== 'line') return;
-        const p = parseBaseBackupLine(e.text);
-        if (p.kind === 'phase') {
-          phase = p.phase === 'checkpoint' ? 'waiting for checkpoint' : p.phase;
-          if (p.phase === 'copying') last = { bytes: 0, at: performance.now() };
-          ctx.emit({ type: 'progress', phase });
-        } else if (p.kind === 'progress') {
-          const now = performance.now();
-          if (!last) last = { bytes: p.doneBytes, at: now };
-          else if (now - last.at > 200) {
-            rate = ((p.doneBytes - last.bytes) * 1000) / (now - last.at);
-            last = { bytes: p.doneBytes, at: now };
-          }
-          const eta = rate && rate > 0 ? (p.totalBytes - p.doneBytes) / rate : undefined;
-          ctx.emit({ type: 'progress', phase: 'copying', done: p.doneBytes, total: p.totalBytes, rate, etaSeconds: eta, unit: 'bytes' });
-        } else if (p.kind === 'start') start = { lsn: p.lsn, timeline: p.timeline };
-        else if (p.kind === 'end') end = p.lsn;
-      }),
-    }),
-  );
+  const onEvent = forwardToolEvents(ctx, (e) => {
+    if (e.type !== 'line') return;
+    const p = parseBaseBackupLine(e.text);
+    if (p.kind === 'phase') {
+      phase = p.phase === 'checkpoint' ? 'waiting for checkpoint' : p.phase;
+      if (p.phase === 'copying') last = { bytes: 0, at: performance.now() };
+      ctx.emit({ type: 'progress', phase });
+    } else if (p.kind === 'progress') {
+      const now = performance.now();
+      if (!last) last = { bytes: p.doneBytes, at: now };
+      else if (now - last.at > 200) {
+        rate = ((p.doneBytes - last.bytes) * 1000) / (now - last.at);
+        last = { bytes: p.doneBytes, at: now };
+      }
+      const eta = rate && rate > 0 ? (p.totalBytes - p.doneBytes) / rate : undefined;
+      ctx.emit({ type: 'progress', phase: 'copying', done: p.doneBytes, total: p.totalBytes, rate, etaSeconds: eta, unit: 'bytes' });
+    } else if (p.kind === 'start') start = { lsn: p.lsn, timeline: p.timeline };
+    else if (p.kind === 'end') end = p.lsn;
+  });
+  await ctx.step('base backup', async () => {
+    if (!encrypted) return runTool({ tool, args, secret: pgSecret(target), signal: ctx.signal, onEvent });
+    mkdirSync(join(dir, 'base'), { mode: 0o700 });
+    return opts.sink!.fromStdout({ tool, args, secret: pgSecret(target) }, ENCRYPTED_BASE_TAR, { signal: ctx.signal, onEvent });
+  });
 
   // The backup is consistent once WAL up to its end point is replayed; the server's clock right
   // after pg_basebackup returns is a safe (slightly late) bound for "earliest restorable time".

@@ -5,6 +5,7 @@ import { BackupFiles } from '../../repo/backup-files.js';
 import type { Manifest } from '../../repo/manifest.js';
 import { checkRestoreDestination } from '../restore-destination.js';
 import { spawnDaemon } from '../../runner/daemon.js';
+import { identityForServer } from '../../crypto/identity.js';
 import { isPidAlive, signalProcess, waitForPidExit } from '../../runner/process.js';
 import { runTool } from '../../runner/run.js';
 import { findTool } from '../../runner/tools.js';
@@ -34,14 +35,16 @@ export async function checkDestination(dir: string, port: number, opts: { repo?:
 export async function unpackBaseBackup(ctx: EngineContext, backupDir: string, dataDir: string): Promise<number> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const tar = await findTool('tar');
-  const files = BackupFiles.at(backupDir);
+  const files = BackupFiles.at(backupDir).needKey();
   const stopped = `before starting a server and left ${dataDir} for inspection`;
   const unpack = (rel: string, into: string) =>
     files.read(rel, ctx.signal, stopped, (stream) => runTool({ tool: tar, args: ['-xf', '-', '-C', into], stdin: { stream }, signal: ctx.signal }));
   await unpack('base/base.tar', dataDir);
+  const base = join(backupDir, 'base');
+  // An encrypted backup is one tar (taken to stdout) with pg_wal/ inside it.
+  if (files.encrypted) return statSync(join(base, 'base.tar')).size;
   mkdirSync(join(dataDir, 'pg_wal'), { recursive: true, mode: 0o700 });
   await unpack('base/pg_wal.tar', join(dataDir, 'pg_wal'));
-  const base = join(backupDir, 'base');
   return statSync(join(base, 'base.tar')).size + statSync(join(base, 'pg_wal.tar')).size;
 }
 
@@ -144,8 +147,18 @@ export async function runRecovery(
   const postgres = await findTool('postgres', { serverMajor });
   writeFileSync(logFile, '', { mode: 0o600 });
   if (account) chownSync(logFile, account.uid, account.gid);
-  const pid = spawnDaemon({ tool: postgres, args: ['-D', dataDir], logFile, uid: account?.uid, gid: account?.gid });
-  onSpawn?.(pid);
+  // An encrypted archive: wal-fetch finds the identity in the server's environment.
+  const identity = identityForServer(account);
+  try {
+    const pid = spawnDaemon({ tool: postgres, args: ['-D', dataDir], logFile, uid: account?.uid, gid: account?.gid, env: identity.env });
+    onSpawn?.(pid);
+    return await followRecovery(ctx, dataDir, expect, logFile, pid);
+  } finally {
+    identity.remove();
+  }
+}
+
+async function followRecovery(ctx: EngineContext, dataDir: string, expect: CheckedReplay, logFile: string, pid: number): Promise<RecoveryOutcome> {
 
   let state = emptyRecovery(expect.check.segmentBytes);
   let offset = 0;

@@ -13,9 +13,10 @@ import { parseHistory, type HistoryEntry } from '../../pitr/history.js';
 import { baseBackups, computeWindow, reachableCoverages, type ArchiveFacts, type CommitPoint, type RecoverableWindow } from '../../pitr/window.js';
 import type { Manifest } from '../../repo/manifest.js';
 import { Repository } from '../../repo/repository.js';
+import { checkRepositoryKey } from '../../repo/sealed-read.js';
 import { restoreCommand } from '../../wal/command.js';
 import { findArchived, walRoot } from '../../wal/layout.js';
-import { readArchivedFile, withPlainSegments } from '../../wal/readable.js';
+import { NoKeyForWal, readArchivedFile, withPlainSegments } from '../../wal/readable.js';
 import { streamPartials, withStreamPartials } from '../../wal/stream-dir.js';
 import type { PitrReport, PitrRequest } from '../restore-types.js';
 
@@ -77,7 +78,14 @@ async function commitIn(repo: string, legs: Leg[], segNo: number, segmentBytes: 
   const nextName = segmentName({ timeline, segNo: segNo + 1 }, segmentBytes);
   const next = timelineOfSegment(legs, segNo + 1) === timeline && (findArchived(repo, nextName) || streamPartials(repo).includes(nextName)) ? legacySegNo(nextName) : undefined;
   const last = next === undefined ? name : nextName;
-  return withPlainSegments(repo, timeline, next === undefined ? [here] : [here, next], (dir) => lastCommitInSegment(dir, name, last, serverMajor));
+  try {
+    return await withPlainSegments(repo, timeline, next === undefined ? [here] : [here, next], (dir) => lastCommitInSegment(dir, name, last, serverMajor));
+  } catch (e) {
+    // An encrypted archive read without the key (window, catalog, health): commits inside it are
+    // not known, so the window ends where the backups say; a restore asks for the key first.
+    if (e instanceof NoKeyForWal) return undefined;
+    throw e;
+  }
 }
 
 /**
@@ -136,6 +144,8 @@ function readHistory(repo: string, timeline: number): HistoryEntry[] | undefined
 export async function runPitrRestore(ctx: EngineContext, target: Target, req: PitrRequest): Promise<PitrReport> {
   const t0 = performance.now();
   const dataDir = resolve(req.into);
+  // Point-in-time restores start from base backups: the key is tried on the newest of those.
+  await checkRepositoryKey(target.repo, new Repository(target.repo).catalog().manifests.filter((m) => m.kind === 'physical'));
   const view = await ctx.step('plan', () => readArchive(target));
   const plan = planPitr(view, req);
   const { backup, ...rest } = plan;
