@@ -32,6 +32,11 @@ async function prepare(target: Target, opts: { synchronous: boolean }): Promise<
   if (method !== 'native') {
     throw invalid(`Target "${target.name}" keeps its WAL with ${method}, and dbdrill streams only into its own archive (method native); archive with ${method}'s archive_command instead.`);
   }
+  if (target.encryptTo?.length) {
+    // pg_receivewal writes the segment it is receiving in plain text, and that file lives in the
+    // repository: streaming would put the rows the encryption is there to hide on its disk.
+    throw invalid(`Target "${target.name}" keeps its repository encrypted (encryptTo), and pg_receivewal writes the segment it receives in plain text there; archive with archive_command (dbdrill archiving enable ${target.name}) for this target, or drop the encryption with target edit ${target.name} --encrypt-to off.`);
+  }
   const probe = await probePostgres(target);
   const repo = new Repository(target.repo);
   repo.ensure(target, probe.systemId);
