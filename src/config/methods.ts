@@ -15,3 +15,12 @@ export const METHODS: Readonly<Record<Engine, readonly string[]>> = {
 export const METHOD_SETTINGS: Readonly<Record<string, readonly string[]>> = {
   pgbackrest: ['processMax', 'checkpoint'],
 };
+
+/**
+ * Methods whose physical backup runs in parallel workers, and the tool option `backup --jobs N`
+ * becomes for that one run (pgBackRest: process-max, the conf's value otherwise). A method not
+ * listed copies over one connection (pg_basebackup), and --jobs on its physical backup is refused.
+ */
+export const METHOD_BACKUP_JOBS: Readonly<Record<string, string>> = {
+  pgbackrest: 'process-max',
+};

@@ -94,6 +94,13 @@ export interface MethodCatalog {
    * chains; returns one sentence per rule it could not express. Prune calls it for these kinds.
    */
   expire?(ctx: EngineContext, target: Target, retention: PolicyRetention, dryRun: boolean): Promise<{ unsupported: string[]; sets: string[] }>;
+  /**
+   * `verify NAME [--backup ID] [--restore]` of one of its backups (`id`, a row of `list`): the
+   * tool's check of every file the backup's restore reads and, with restore, that backup restored
+   * into a scratch server that must recover and pass pg_amcheck. Nothing is written to a manifest:
+   * the tool's catalog is the record.
+   */
+  verify?(ctx: EngineContext, target: Target, id: string, opts: { restore: boolean }): Promise<CheckOutcome[]>;
 }
 
 /** A backup in a method's own catalog: the Manifest shape, plus what restoring it reads and costs. */
@@ -159,8 +166,12 @@ export interface DrillRun {
   readonly backup: Manifest;
   /** The pick step's detail: the backup and what will be replayed after it. */
   readonly detail: string;
-  /** Engine checks of the backup's files beyond their checksums (run in 'verify backup files'). */
-  checkFiles?(backupDir: string): Promise<void>;
+  /**
+   * Engine checks of the backup's files beyond their checksums (run in 'verify backup files'). A
+   * backup kept by a method's own tool (pgBackRest: no files in dbdrill's list) returns the step's
+   * detail: what the tool checked.
+   */
+  checkFiles?(backupDir: string): Promise<void | string>;
   /** Starts the scratch instance (the 'provision scratch instance' step runs this). */
   provision(hooks: DrillHooks, keep: boolean): Promise<DrillScratch>;
   /** Puts the backup into the scratch instance, through hooks.restoreBase (or already did, inside provision). */
