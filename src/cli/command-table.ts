@@ -190,7 +190,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'sandbox',
     forms: [
-      { line: 'sandbox start|status [--engine postgres|mysql] [--port P]', summary: 'training sandbox' },
+      { line: 'sandbox start|status [--engine postgres|mysql] [--port P] [--method native|pgbackrest]', summary: 'training sandbox' },
       { line: 'sandbox stop [--engine postgres|mysql] [--remove]', summary: 'stop it and its restores' },
     ],
     run: { module: 'sandbox', fn: 'sandboxCommand' },

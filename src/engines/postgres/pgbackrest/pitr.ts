@@ -29,7 +29,7 @@ export async function runPgbackrestPitr(ctx: EngineContext, target: Target, req:
   ctx.emit({ type: 'log', level: 'info', text: `plan: pgBackRest set ${backup.id}, WAL ${plan.walFrom}…${plan.walTo} (${plan.segments} segment(s)), ${Object.entries(plan.settings).map(([k, v]) => `${k}=${v}`).join(', ')}` });
   for (const n of plan.notes) ctx.emit({ type: 'log', level: 'info', text: n });
   if (req.dryRun) {
-    await ctx.step('check destination', () => checkDestination(dataDir, req.port));
+    await ctx.step('check destination', () => checkDestination(dataDir, req.port, { repo: target.repo }));
     return { target: target.name, plan: planOut, dataDir, port: req.port, seconds: (performance.now() - t0) / 1000, dryRun: true };
   }
   const serverMajor = Number(backup.serverVersion.split('.')[0]);
@@ -41,6 +41,7 @@ export async function runPgbackrestPitr(ctx: EngineContext, target: Target, req:
     dataDir,
     port: req.port,
     targetName: target.name,
+    repo: target.repo,
     serverMajor,
     expect: { segments: plan.segments, startLsn: plan.startLsn, endLsn: plan.endLsn, check: replayCheckOf(plan) },
   });
