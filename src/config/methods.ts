@@ -11,9 +11,12 @@ export const METHODS: Readonly<Record<Engine, readonly string[]>> = {
   mysql: ['native'],
 };
 
-/** Settings only a method that runs its own tool reads (pgBackRest's process-max and start-fast). */
+/**
+ * Settings only a method that runs its own tool reads (pgBackRest's process-max and start-fast,
+ * and where its repository cipher pass comes from: a file or an environment variable).
+ */
 export const METHOD_SETTINGS: Readonly<Record<string, readonly string[]>> = {
-  pgbackrest: ['processMax', 'checkpoint'],
+  pgbackrest: ['processMax', 'checkpoint', 'cipherPassFile', 'cipherPassEnv'],
 };
 
 /**

@@ -41,7 +41,7 @@ export async function targetCommand(argv: string[]): Promise<number> {
       return (await import('./copy.js')).copyRemoveCommand(rest);
     case 'edit':
       // --method and its settings are the target's; --encrypt-to is about its copies.
-      return rest.some((a) => /^--(method|process-max|checkpoint)(=|$)/.test(a)) ? editMethod(rest) : (await import('./copy.js')).targetEditCommand(rest);
+      return rest.some((a) => /^--(method|process-max|checkpoint|cipher-pass-file|cipher-pass-env)(=|$)/.test(a)) ? editMethod(rest) : (await import('./copy.js')).targetEditCommand(rest);
     default: {
       const guess = sub === undefined ? undefined : closest(sub, subcommandsOf('target'));
       throw usage(
@@ -70,6 +70,8 @@ async function add(argv: string[]): Promise<number> {
       method: { type: 'string' },
       'process-max': { type: 'string' },
       checkpoint: { type: 'string' },
+      'cipher-pass-file': { type: 'string' },
+      'cipher-pass-env': { type: 'string' },
     },
     USAGE.add,
   );
@@ -92,6 +94,8 @@ async function add(argv: string[]): Promise<number> {
     method: str(p, 'method'),
     processMax: str(p, 'process-max'),
     checkpoint: str(p, 'checkpoint'),
+    cipherPassFile: str(p, 'cipher-pass-file'),
+    cipherPassEnv: str(p, 'cipher-pass-env'),
   };
   if (input.method === undefined) {
     const target = addTarget(configDir, input);
@@ -111,7 +115,7 @@ async function add(argv: string[]): Promise<number> {
 /** `target edit NAME --method M [--process-max N] [--checkpoint fast|spread]`. */
 export async function editMethod(argv: string[]): Promise<number> {
   const u = usageLine('target', 'edit');
-  const p = parseCommand(argv, { method: { type: 'string' }, 'process-max': { type: 'string' }, checkpoint: { type: 'string' } }, u);
+  const p = parseCommand(argv, { method: { type: 'string' }, 'process-max': { type: 'string' }, checkpoint: { type: 'string' }, 'cipher-pass-file': { type: 'string' }, 'cipher-pass-env': { type: 'string' } }, u);
   const name = requirePositional(p, 0, 'The target NAME', u);
   noExtraPositionals(p, 1, u);
   const out = new Output(p.values.json === true);
@@ -120,9 +124,12 @@ export async function editMethod(argv: string[]): Promise<number> {
   const changes: Record<string, unknown> = {};
   if (method !== undefined) changes.method = method;
   // Settings of the old method go with it; given ones are checked against the new one.
-  if (method !== undefined) Object.assign(changes, { processMax: undefined, checkpoint: undefined });
+  if (method !== undefined) Object.assign(changes, { processMax: undefined, checkpoint: undefined, cipherPassFile: undefined, cipherPassEnv: undefined });
   if (str(p, 'process-max') !== undefined) changes.processMax = str(p, 'process-max');
   if (str(p, 'checkpoint') !== undefined) changes.checkpoint = str(p, 'checkpoint');
+  // The pass comes from one place: naming one source drops the other.
+  if (str(p, 'cipher-pass-file') !== undefined) Object.assign(changes, { cipherPassFile: str(p, 'cipher-pass-file'), cipherPassEnv: undefined });
+  if (str(p, 'cipher-pass-env') !== undefined) Object.assign(changes, { cipherPassEnv: str(p, 'cipher-pass-env'), cipherPassFile: undefined });
   const job = startEditTarget(configDir, name, changes, interruptSignal());
   out.follow(job);
   const { target, setup } = await job.result;
@@ -202,6 +209,9 @@ function describe(t: Target): string {
     ['method', t.method ?? 'native'],
     ...(t.processMax !== undefined ? ([['processes', String(t.processMax)]] as [string, string][]) : []),
     ...(t.checkpoint !== undefined ? ([['checkpoint', t.checkpoint]] as [string, string][]) : []),
+    // Where the pass is kept, never the pass.
+    ...(t.cipherPassFile !== undefined ? ([['cipher', `aes-256-cbc, pass in file ${t.cipherPassFile}`]] as [string, string][]) : []),
+    ...(t.cipherPassEnv !== undefined ? ([['cipher', `aes-256-cbc, pass in $${t.cipherPassEnv}`]] as [string, string][]) : []),
   ];
   return rows.map(([k, v]) => `${k.padEnd(11)}${v}`).join('\n');
 }

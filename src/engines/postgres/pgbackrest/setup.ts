@@ -4,7 +4,7 @@ import { invalid } from '../../../errors.js';
 import { writeFileAtomic } from '../../../repo/atomic.js';
 import { isRoot } from '../../../sandbox/users.js';
 import { pgSecret } from '../connection-args.js';
-import { findPgbackrest, type Pgbackrest } from './command.js';
+import { findPgbackrest, type CipherSource, type Pgbackrest } from './command.js';
 import { DEFAULT_PROCESS_MAX, renderConf } from './conf.js';
 import { pgbackrestLayout, type PgbackrestLayout } from './layout.js';
 import { discoverLocalServer, runAsFor, type LocalServer } from './local-server.js';
@@ -32,12 +32,13 @@ export interface PreparedPgbackrest {
  */
 export async function preparePgbackrest(target: Target, opts: PgbackrestSetupOptions = {}): Promise<PreparedPgbackrest> {
   const tool = await findPgbackrest();
-  const cipherPass = resolveCipherPass(target, opts.cipherPassEnv);
+  const cipherSource = cipherSourceOf(target, opts.cipherPassEnv);
+  const cipherPass = resolveCipherPass(target, cipherSource);
   const server = await discoverLocalServer(target);
   const runAs = runAsFor(server.owner, server.dataDir);
   const layout = pgbackrestLayout(target.repo);
   const secret = pgSecret(target);
-  const pb: Pgbackrest = { tool, stanza: target.name, layout, ...(runAs ? { runAs } : {}), ...(secret ? { secret } : {}), ...(cipherPass !== undefined ? { cipherPass } : {}) };
+  const pb: Pgbackrest = { tool, stanza: target.name, layout, ...(runAs ? { runAs } : {}), ...(secret ? { secret } : {}), ...(cipherPass !== undefined ? { cipherPass, cipherSource } : {}) };
   // A conf already there serves a stanza that may be another cluster's: refuse before
   // rewriting it, or that cluster's archive_command would start pushing with this one's paths.
   if (existsSync(layout.confFile)) checkStanzaSystem(pb, await readStanzaInfo(pb), server.systemId);
@@ -64,8 +65,9 @@ export async function openPgbackrest(target: Target, opts: { cipherPassEnv?: str
   const st = statSync(layout.stateDir);
   const runAs = isRoot() && st.uid !== 0 ? { uid: st.uid, gid: st.gid } : undefined;
   const secret = pgSecret(target);
-  const cipherPass = resolveCipherPass(target, opts.cipherPassEnv);
-  return { tool, stanza: target.name, layout, ...(runAs ? { runAs } : {}), ...(secret ? { secret } : {}), ...(cipherPass !== undefined ? { cipherPass } : {}) };
+  const cipherSource = cipherSourceOf(target, opts.cipherPassEnv);
+  const cipherPass = resolveCipherPass(target, cipherSource);
+  return { tool, stanza: target.name, layout, ...(runAs ? { runAs } : {}), ...(secret ? { secret } : {}), ...(cipherPass !== undefined ? { cipherPass, cipherSource } : {}) };
 }
 
 /** The generated conf as it is on disk (for `target show`). */
@@ -73,11 +75,35 @@ export function readConf(target: Target): string {
   return readFileSync(pgbackrestLayout(target.repo).confFile, 'utf8');
 }
 
-function resolveCipherPass(target: Target, env: string | undefined): string | undefined {
-  if (env === undefined) return undefined;
-  const v = process.env[env];
-  if (v === undefined || v === '') throw invalid(`Target "${target.name}" encrypts its pgBackRest repository with the pass in $${env}, which is not set; export ${env} before running dbdrill.`);
-  return v;
+/** Where the target keeps its repository cipher pass (none: the repository is not encrypted). */
+export function cipherSourceOf(target: Target, env?: string): CipherSource | undefined {
+  if (target.cipherPassFile !== undefined) return { file: target.cipherPassFile };
+  const name = target.cipherPassEnv ?? env;
+  return name !== undefined ? { env: name } : undefined;
+}
+
+/**
+ * The pass itself, read when a command needs it and kept in memory only: pgBackRest gets it as
+ * PGBACKREST_REPO1_CIPHER_PASS in its environment. A file must be private (0600), as password files.
+ */
+function resolveCipherPass(target: Target, source: CipherSource | undefined): string | undefined {
+  if (source === undefined) return undefined;
+  if ('env' in source) {
+    const v = process.env[source.env];
+    if (v === undefined || v === '') throw invalid(`Target "${target.name}" encrypts its pgBackRest repository with the pass in $${source.env}, which is not set; export ${source.env} before running dbdrill.`);
+    return v;
+  }
+  let text: string;
+  try {
+    if ((statSync(source.file).mode & 0o077) !== 0) throw invalid(`The cipher pass file ${source.file} of target "${target.name}" is readable by others; run chmod 600 ${source.file}.`);
+    text = readFileSync(source.file, 'utf8');
+  } catch (e) {
+    if ((e as { code?: string }).code === 'invalid-input') throw e;
+    throw invalid(`The cipher pass file ${source.file} of target "${target.name}" cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); restore the file or point the target at another one.`);
+  }
+  const pass = text.split('\n')[0] ?? '';
+  if (pass === '') throw invalid(`The cipher pass file ${source.file} of target "${target.name}" has an empty first line; the pass goes on its first line.`);
+  return pass;
 }
 
 /**
