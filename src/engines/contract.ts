@@ -74,6 +74,17 @@ export interface EngineMethod {
   setUp?(ctx: EngineContext, target: Target): Promise<MethodSetup>;
   /** The files the method keeps for a target, as `target show` prints them. */
   files?(target: Target): MethodFile[];
+  /**
+   * Directories of the target's repository (relative) that the method's tool keeps and that a copy
+   * holds whole, beside dbdrill's backups and archive (pgBackRest: its repository, sets + WAL).
+   */
+  readonly copiedDirs?: readonly string[];
+  /**
+   * Readies a repository fetched from a copy (`--from COPY`, the primary maybe lost) for the
+   * method's tool, which then restores, drills and verifies from it as from the primary
+   * (pgBackRest: a conf of its own pointing at the fetched repository).
+   */
+  fromCopy?(target: Target, repo: string, owner?: { uid: number; gid: number }): Promise<void>;
   /** The tool's own check of its whole repository (`dbdrill verify NAME`), with what it found named. */
   verifyRepository?(ctx: EngineContext, target: Target): Promise<MethodVerifyReport>;
   /**

@@ -51,6 +51,8 @@ const methods: Record<string, PgMethod> = {
     },
     setUp: async (ctx, target) => (await pgbr()).setUpPgbackrest(ctx, target),
     files: (target) => pgbackrestFilesSync(target),
+    copiedDirs: ['pgbackrest'],
+    fromCopy: async (target, repo, owner) => (await import('./pgbackrest/setup.js')).preparePgbackrestCopy(target, repo, owner),
     verifyRepository: async (ctx, target) => (await pgbr()).verifyPgbackrest(ctx, target),
     readWindow: async (target) => {
       const { pgbackrestOf } = await pgbr();
