@@ -10,6 +10,7 @@ const BENCHES: Record<string, { what: string; load: () => Promise<{ run: () => P
   backup: { what: 'dbdrill backup against raw pg_dump / pg_basebackup on pgbench -s 50', load: () => import('./backup.js') },
   console: { what: 'console first frame and JobStore memory', load: () => import('./console.js') },
   copies: { what: 'dbdrill copy to a directory, to SFTP (rclone) and with age, against cp / rclone copy / age', load: () => import('./copies.js') },
+  'pgbackrest-method': { what: 'pgBackRest full/diff/incr backups (dbdrill backup --type) against pgbackrest backup by hand, and restores from full, full+diff, full+6 incr', load: () => import('./pgbackrest-method.js') },
   'mariadb-chain': { what: 'MariaDB full/diff/incr backups and restores (dbdrill backup --type) against mariadb-backup by hand', load: () => import('./mariadb-chain.js') },
   'health-sampling': { what: 'CPU cost of the health panel sampling a sandbox once a second', load: () => import('./health-sampling.js') },
 };

@@ -135,7 +135,7 @@ export interface PgbackrestPitrRequest extends PgbackrestRestoreRequest {
   /** For the comment above dbdrill's settings, and the directory's claim. */
   targetName: string;
   /** The target's repository: a restore never writes inside it. */
-  repo: string;
+  repo?: string;
   serverMajor: number;
   /** What replay covers, for the progress bar (the planner's WAL range). */
   /** What replay must reach, and how it is proven (the plan's check). */
@@ -157,7 +157,7 @@ export async function pgbackrestPitrRestore(ctx: EngineContext, pb: Pgbackrest, 
   const dataDir = resolve(req.dataDir);
   // Checked before any file is written.
   restoreArgs(pb, req);
-  await ctx.step('check destination', () => checkDestination(dataDir, req.port, { repo: req.repo, claim: { target: req.targetName, backup: req.set } }));
+  await ctx.step('check destination', () => checkDestination(dataDir, req.port, { ...(req.repo !== undefined ? { repo: req.repo } : {}), claim: { target: req.targetName, backup: req.set } }));
   const bytes = await ctx.step('restore files', () => withClaimAside(dataDir, () => pgbackrestRestoreFiles(ctx, pb, req)));
   await ctx.step('configure recovery', async () =>
     appendRestoredServerConfig(dataDir, `pgBackRest restore of ${req.targetName} from backup set ${req.set}`, restoredServerSettings(dataDir, req.port, req.serverMajor)),
