@@ -37,7 +37,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     forms: [
       {
         sub: 'add',
-        line: 'target add NAME --engine postgres|mysql --host H --port P --user U --dbname D --repo DIR [--password-env VAR | --password-file FILE] [--rto 4h] [--rpo 15m] [--method native|pgbackrest [--process-max N] [--checkpoint fast|spread] [--cipher-pass-file F | --cipher-pass-env VAR]]',
+        line: 'target add NAME --engine postgres|mysql --host H --port P --user U --dbname D --repo DIR [--password-env VAR | --password-file FILE] [--rto 4h] [--rpo 15m] [--method native|pgbackrest [--process-max N] [--checkpoint fast|spread]] [--cipher-pass-file F | --cipher-pass-env VAR]',
         summary: 'a database to protect',
       },
       { sub: 'list', line: 'target list', summary: 'the targets' },

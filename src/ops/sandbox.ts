@@ -89,7 +89,8 @@ export function startNamedSandbox(configDir: string, engine: SandboxEngine, opts
       target.health = { archiveWarn: '20s', archiveCrit: '40s' };
       // A method of its own (pgBackRest): the target names it, the method sets itself up (conf,
       // stanza) and archive_command moves from wal-push to it, so training runs on its sets.
-      if (opts.method !== undefined && opts.method !== 'native') target.method = opts.method;
+      // (native is the default, which the store does not keep.)
+      if (opts.method !== undefined) target.method = opts.method;
       await ctx.step(`register target ${name}`, async () => {
         if (existing) store.update(name, { ...target });
         else store.add({ ...target });
