@@ -5,7 +5,7 @@
  * same conf (goal: dbdrill <= 1.05x raw + 0.3 s), seconds and repository bytes of each; then the
  * restore time to one same point from a full, from full+diff and from full+6 incr.
  */
-import { statSync } from 'node:fs';
+import { chmodSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { findTool } from '../src/runner/tools.js';
 import { freePort } from '../src/sandbox/ports.js';
@@ -21,6 +21,8 @@ interface Set { id: string; type: string; repoDelta?: number }
 
 export async function run(): Promise<void> {
   const dir = tempDir('pgbr');
+  // pgBackRest runs as the server's account, which must walk into the repository below.
+  chmodSync(dir, 0o711);
   let sb: Awaited<ReturnType<typeof benchSandbox>> | undefined;
   const servers: number[] = [];
   try {
