@@ -55,6 +55,8 @@ describe('copies of a pgBackRest target (real PostgreSQL 15, pgBackRest 2.45)', 
     expect((await cli(['backup', NAME, '--kind', 'physical'])).code).toBe(0);
     await db.sql(`INSERT INTO kept SELECT 'B', g FROM generate_series(1, 200) g`);
     expect((await cli(['backup', NAME, '--kind', 'physical', '--type', 'incr'])).code).toBe(0);
+    // A set is restorable from the second after its stop (pgBackRest records whole seconds).
+    await sleep(1100);
     await db.sql(`INSERT INTO kept SELECT 'C', g FROM generate_series(1, 100) g`);
     await sleep(50);
     mark = await db.now();

@@ -75,6 +75,8 @@ describe('pgBackRest drills and verify --restore (real PostgreSQL 15, pgBackRest
       const r = await cli(['backup', NAME, '--kind', 'physical', '--type', type]);
       expect(r.code, r.stderr).toBe(0);
     }
+    // A set is restorable from the second after its stop (pgBackRest records whole seconds).
+    await sleep(1100);
     // Rows after the incr that only WAL replay brings back, then some after the drill's point.
     await db.sql(`INSERT INTO pgd_rows SELECT 'D', g FROM generate_series(1, 100) g`);
     await sleep(50);
