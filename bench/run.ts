@@ -11,6 +11,7 @@ const BENCHES: Record<string, { what: string; load: () => Promise<{ run: () => P
   console: { what: 'console first frame and JobStore memory', load: () => import('./console.js') },
   encrypt: { what: 'dbdrill backup --encrypt-to (age) against unencrypted and against pg_dump | age by hand, pgbench -s 50', load: () => import('./encrypt.js') },
   copies: { what: 'dbdrill copy to a directory, to SFTP (rclone) and with age, against cp / rclone copy / age', load: () => import('./copies.js') },
+  'pgbackrest-method': { what: 'pgBackRest full/diff/incr backups (dbdrill backup --type) against pgbackrest backup by hand, and restores from full, full+diff, full+6 incr', load: () => import('./pgbackrest-method.js') },
   'mariadb-chain': { what: 'MariaDB full/diff/incr backups and restores (dbdrill backup --type) against mariadb-backup by hand', load: () => import('./mariadb-chain.js') },
   stream: { what: 'RPO after kill -9: dbdrill stream vs archive_command; commit latency with --synchronous', load: () => import('./stream.js') },
   fleet: { what: 'the console over 100 targets: 20 real PostgreSQL, 80 silent addresses', load: () => import('./fleet.js') },

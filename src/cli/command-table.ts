@@ -37,7 +37,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     forms: [
       {
         sub: 'add',
-        line: 'target add NAME --engine postgres|mysql --host H --port P --user U --dbname D --repo DIR [--password-env VAR | --password-file FILE] [--rto 4h] [--rpo 15m] [--method native|pgbackrest [--process-max N] [--checkpoint fast|spread]] [--encrypt-to RECIPIENT]',
+        line: 'target add NAME --engine postgres|mysql --host H --port P --user U --dbname D --repo DIR [--password-env VAR | --password-file FILE] [--rto 4h] [--rpo 15m] [--method native|pgbackrest [--process-max N] [--checkpoint fast|spread]] [--cipher-pass-file F | --cipher-pass-env VAR] [--encrypt-to RECIPIENT]',
         summary: 'a database to protect',
       },
       { sub: 'list', line: 'target list', summary: 'the targets' },
@@ -47,7 +47,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { sub: 'copy-add', line: 'target copy-add NAME COPY --dest DIR|REMOTE:PATH [--offsite] [--rclone-config FILE] [--keep-full N]', summary: 'a copy on other media (3-2-1)' },
       { sub: 'copy-remove', line: 'target copy-remove NAME COPY', summary: 'forget a copy (its files stay)' },
       { sub: 'edit', line: 'target edit NAME --encrypt-to RECIPIENT|off', summary: 'encrypt the repository and its copies with age (public key, repeatable)' },
-      { sub: 'edit', line: 'target edit NAME --method native|pgbackrest [--process-max N] [--checkpoint fast|spread]', summary: 'how backups are taken (pgBackRest: conf, stanza)' },
+      { sub: 'edit', line: 'target edit NAME --method native|pgbackrest [--process-max N] [--checkpoint fast|spread] [--cipher-pass-file F | --cipher-pass-env VAR]', summary: 'how backups are taken (pgBackRest: conf, stanza)' },
     ],
     run: { module: 'target', fn: 'targetCommand' },
   },
@@ -198,7 +198,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'sandbox',
     forms: [
-      { line: 'sandbox start|status [--engine postgres|mysql] [--port P]', summary: 'training sandbox' },
+      { line: 'sandbox start|status [--engine postgres|mysql] [--port P] [--method native|pgbackrest]', summary: 'training sandbox' },
       { line: 'sandbox stop [--engine postgres|mysql] [--remove]', summary: 'stop it and its restores' },
     ],
     run: { module: 'sandbox', fn: 'sandboxCommand' },

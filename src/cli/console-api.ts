@@ -246,7 +246,7 @@ export function createConsoleApi(configDir: string): ConsoleApi {
     },
     startBackup(name, kind) {
       // Interactive: someone is watching, so a fast checkpoint (DESIGN: "Restore pitfalls").
-      return lazy(async () => (await import('../ops/backup.js')).startBackup(configDir, name, { kind, type: 'full', jobs: 1, checkpoint: 'fast' }));
+      return lazy(async () => (await import('../ops/backup.js')).startBackup(configDir, name, { kind, type: 'full', checkpoint: 'fast' }));
     },
     startVerify(name, id, restore) {
       return lazy(async () => (await import('../ops/verify.js')).startVerify(configDir, name, { backup: id, restore }));

@@ -44,6 +44,12 @@ export interface Target {
   processMax?: number;
   /** The method's checkpoint at backup start: fast (the default) or spread. */
   checkpoint?: 'fast' | 'spread';
+  /**
+   * pgBackRest's repository cipher (aes-256-cbc): a 0600 file whose first line is the pass, or the
+   * environment variable holding it. Only where the pass is kept is stored, never the pass.
+   */
+  cipherPassFile?: string;
+  cipherPassEnv?: string;
   /** Set for targets that dbdrill created itself (the training sandbox). */
   sandbox?: boolean;
   /**
@@ -168,7 +174,9 @@ export function validateTarget(input: TargetInput, where = ''): Target {
 }
 
 /** The method and its settings; native is the default and is not stored. */
-function validateMethod(input: TargetInput, engine: Engine, at: (field: string) => string): Pick<Target, 'method' | 'processMax' | 'checkpoint'> {
+type MethodFields = Pick<Target, 'method' | 'processMax' | 'checkpoint' | 'cipherPassFile' | 'cipherPassEnv'>;
+
+function validateMethod(input: TargetInput, engine: Engine, at: (field: string) => string): MethodFields {
   const raw = input.method;
   if (raw !== undefined && raw !== null && typeof raw !== 'string') throw invalid(`${at('method')} must be text, not ${typeof raw}.`, { field: 'method' });
   const method = raw?.trim() || 'native';
@@ -176,9 +184,9 @@ function validateMethod(input: TargetInput, engine: Engine, at: (field: string) 
   if (!known.includes(method)) {
     throw invalid(`${at('method')} "${method}" is not a ${engine === 'postgres' ? 'PostgreSQL' : 'MySQL/MariaDB'} backup method; use --method ${known.join(' or --method ')}.`, { field: 'method' });
   }
-  const out: Pick<Target, 'method' | 'processMax' | 'checkpoint'> = method === 'native' ? {} : { method };
+  const out: MethodFields = method === 'native' ? {} : { method };
   const allowed = METHOD_SETTINGS[method] ?? [];
-  for (const field of ['processMax', 'checkpoint'] as const) {
+  for (const field of ['processMax', 'checkpoint', 'cipherPassFile', 'cipherPassEnv'] as const) {
     const v = input[field];
     if (v === undefined || v === null || v === '') continue;
     if (!allowed.includes(field)) {
@@ -189,12 +197,32 @@ function validateMethod(input: TargetInput, engine: Engine, at: (field: string) 
       const n = typeof v === 'number' ? v : typeof v === 'string' && /^ *\d+ *$/.test(v) ? Number(v) : NaN;
       if (!Number.isInteger(n) || n < 1 || n > 64) throw invalid(`${at('processMax')} ${JSON.stringify(String(v))} is out of range; use a whole number from 1 to 64.`, { field });
       out.processMax = n;
+    } else if (field === 'cipherPassFile' || field === 'cipherPassEnv') {
+      out[field] = cipherSource(field, v, at);
     } else {
       if (v !== 'fast' && v !== 'spread') throw invalid(`${at('checkpoint')} ${JSON.stringify(String(v))} is not known; use fast or spread.`, { field });
       if (v === 'spread') out.checkpoint = v;
     }
   }
+  if (out.cipherPassFile !== undefined && out.cipherPassEnv !== undefined) {
+    throw invalid(`${at('cipherPassFile')} and ${at('cipherPassEnv')} are both given; the cipher pass comes from one of them, so drop one.`, { field: 'cipherPassEnv' });
+  }
   return out;
+}
+
+/** Where the cipher pass is kept: an absolute file path, or a variable name; never the pass itself. */
+function cipherSource(field: 'cipherPassFile' | 'cipherPassEnv', v: unknown, at: (field: string) => string): string {
+  if (typeof v !== 'string') throw invalid(`${at(field)} must be text, not ${typeof v}.`, { field });
+  const text = v.trim();
+  if (field === 'cipherPassEnv') {
+    if (!ENV_RE.test(text)) throw invalid(`${at(field)} "${text}" is not an environment variable name; use letters, digits and _ (like PGBR_CIPHER).`, { field });
+    return text;
+  }
+  // archive_command reads the file in the server's shell: a path it could misread is refused.
+  if (!text.startsWith('/') || text.length > 4095 || !/^[A-Za-z0-9_./@+,:-]+$/.test(text)) {
+    throw invalid(`${at(field)} "${text.replace(/[\u0000-\u001f]/g, '?')}" must be an absolute path of letters, digits and _ . / @ + , : - only.`, { field });
+  }
+  return text;
 }
 
 /** Longest accepted text per field (paths: Linux PATH_MAX); others 255. */

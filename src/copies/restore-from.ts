@@ -1,4 +1,5 @@
 import { TargetStore } from '../config/store.js';
+import { engineFor } from '../engines/registry.js';
 import type { Target } from '../config/target.js';
 import { serverAccount } from '../sandbox/users.js';
 import { formatBytes } from '../util/bytes.js';
@@ -20,6 +21,13 @@ export async function fetchTargetCopy(target: Target, copy: string, identity: st
   const spec = copyOf(target, copy);
   const owner = target.engine === 'postgres' ? serverAccount('postgres') : undefined;
   const f = await fetchCopy(target, spec, { identity: identityPath(identity), signal, log, ...(owner ? { owner } : {}) });
+  try {
+    // A method whose tool keeps its own repository (pgBackRest) is pointed at the fetched one.
+    await (await engineFor(target)).methodOf(target).fromCopy?.(target, f.repo, owner);
+  } catch (e) {
+    f.cleanup();
+    throw e;
+  }
   log(`OK fetched copy ${copy}: ${f.files} file(s), ${formatBytes(f.bytes)} in ${f.seconds.toFixed(1)} s, each checked against the copy's sha256`);
   return { ...f, copy };
 }

@@ -1,10 +1,11 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isPidAlive, processStartToken } from '../runner/process.js';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseDest, type CopySpec } from '../config/copies.js';
 import type { Target } from '../config/target.js';
 import { DbdrillError, invalid } from '../errors.js';
+import { engineFor } from '../engines/registry.js';
 import { writeFileAtomic } from '../repo/atomic.js';
 import { sha256File } from '../repo/checksum.js';
 import { Repository } from '../repo/repository.js';
@@ -60,7 +61,9 @@ export async function runCopy(target: Target, spec: CopySpec, opts: CopyOptions 
   const log = opts.log ?? (() => {});
   const repo = new Repository(target.repo);
   const info = repo.info();
-  if (!info) throw invalid(`The repository ${target.repo} of target ${target.name} holds no backups yet (no repo.json); take one with: dbdrill backup ${target.name} --kind physical.`);
+  const methodDirs = (await engineFor(target)).methodOf(target).copiedDirs ?? [];
+  // A method with a repository of its own (pgBackRest) may hold every backup there, with no repo.json.
+  if (!info && !methodDirs.some((d) => existsSync(join(target.repo, d)))) throw invalid(`The repository ${target.repo} of target ${target.name} holds no backups yet (no repo.json); take one with: dbdrill backup ${target.name} --kind physical.`);
   const { manifests } = repo.catalog();
   if (opts.backup !== undefined) {
     const m = repo.readManifest(opts.backup);
@@ -72,7 +75,7 @@ export async function runCopy(target: Target, spec: CopySpec, opts: CopyOptions 
   if (record.dest !== spec.dest || JSON.stringify(record.encryption?.recipients ?? []) !== JSON.stringify(encryption?.recipients ?? [])) {
     record = emptyRecord(spec.name, spec.dest, target.name, target.engine);
   }
-  if (info.systemId) record.systemId = info.systemId;
+  if (info?.systemId) record.systemId = info.systemId;
   if (encryption) record.encryption = encryption;
   else delete record.encryption;
 
@@ -81,7 +84,7 @@ export async function runCopy(target: Target, spec: CopySpec, opts: CopyOptions 
   const index = dest.kind === 'local' ? readLocalIndex(record.copy, dest.dir) : await readRemoteIndex(rc!, opts.signal);
   checkIndex(index, dest.kind === 'local' ? join(dest.dir, INDEX_NAME) : `${spec.dest}/${INDEX_NAME}`, target, record.systemId);
   forgetIfEmptied(record, index === undefined, log);
-  const files = sourceFiles(target.repo, manifests, opts.backup);
+  const files = sourceFiles(target.repo, manifests, opts.backup, methodDirs);
   const todo = missingFiles(files.filter((f) => !f.missing), record, encryption !== undefined);
   log(`copy ${spec.name}: ${files.length} file(s) in scope, ${todo.length} to send${encryption ? ' (encrypted with age)' : ''}`);
   const report: CopyReport = {

@@ -24,7 +24,7 @@ const TEMP = (name: string) => name.startsWith('.') || name.endsWith('.tmp');
  * files it lists) and the whole WAL (wal/) or binlog (binlog/) archive. Drills, runs, locks and
  * the copy records themselves stay with the primary.
  */
-export function sourceFiles(repo: string, manifests: Manifest[], only?: string): SourceFile[] {
+export function sourceFiles(repo: string, manifests: Manifest[], only?: string, methodDirs: readonly string[] = []): SourceFile[] {
   const out: SourceFile[] = [];
   const add = (rel: string, extra: Partial<SourceFile> = {}) => {
     let st;
@@ -44,7 +44,8 @@ export function sourceFiles(repo: string, manifests: Manifest[], only?: string):
     for (const f of m.files) add(`backups/${m.id}/${f.path}`, { sha256: f.sha256, backup: m.id });
     add(`backups/${m.id}/manifest.json`, { backup: m.id });
   }
-  for (const dir of ['wal', 'binlog']) walk(repo, dir, (rel) => add(rel));
+  // A method's own repository (pgBackRest: sets and archive) goes whole; its tool checks its files.
+  for (const dir of ['wal', 'binlog', ...methodDirs]) walk(repo, dir, (rel) => add(rel));
   return out;
 }
 

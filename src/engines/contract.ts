@@ -82,6 +82,17 @@ export interface EngineMethod {
   setUp?(ctx: EngineContext, target: Target): Promise<MethodSetup>;
   /** The files the method keeps for a target, as `target show` prints them. */
   files?(target: Target): MethodFile[];
+  /**
+   * Directories of the target's repository (relative) that the method's tool keeps and that a copy
+   * holds whole, beside dbdrill's backups and archive (pgBackRest: its repository, sets + WAL).
+   */
+  readonly copiedDirs?: readonly string[];
+  /**
+   * Readies a repository fetched from a copy (`--from COPY`, the primary maybe lost) for the
+   * method's tool, which then restores, drills and verifies from it as from the primary
+   * (pgBackRest: a conf of its own pointing at the fetched repository).
+   */
+  fromCopy?(target: Target, repo: string, owner?: { uid: number; gid: number }): Promise<void>;
   /** The tool's own check of its whole repository (`dbdrill verify NAME`), with what it found named. */
   verifyRepository?(ctx: EngineContext, target: Target): Promise<MethodVerifyReport>;
   /**
@@ -102,6 +113,13 @@ export interface MethodCatalog {
    * chains; returns one sentence per rule it could not express. Prune calls it for these kinds.
    */
   expire?(ctx: EngineContext, target: Target, retention: PolicyRetention, dryRun: boolean): Promise<{ unsupported: string[]; sets: string[] }>;
+  /**
+   * `verify NAME [--backup ID] [--restore]` of one of its backups (`id`, a row of `list`): the
+   * tool's check of every file the backup's restore reads and, with restore, that backup restored
+   * into a scratch server that must recover and pass pg_amcheck. Nothing is written to a manifest:
+   * the tool's catalog is the record.
+   */
+  verify?(ctx: EngineContext, target: Target, id: string, opts: { restore: boolean }): Promise<CheckOutcome[]>;
 }
 
 /** A backup in a method's own catalog: the Manifest shape, plus what restoring it reads and costs. */
@@ -167,8 +185,12 @@ export interface DrillRun {
   readonly backup: Manifest;
   /** The pick step's detail: the backup and what will be replayed after it. */
   readonly detail: string;
-  /** Engine checks of the backup's files beyond their checksums (run in 'verify backup files'). */
-  checkFiles?(backupDir: string): Promise<void>;
+  /**
+   * Engine checks of the backup's files beyond their checksums (run in 'verify backup files'). A
+   * backup kept by a method's own tool (pgBackRest: no files in dbdrill's list) returns the step's
+   * detail: what the tool checked.
+   */
+  checkFiles?(backupDir: string): Promise<void | string>;
   /** Starts the scratch instance (the 'provision scratch instance' step runs this). */
   provision(hooks: DrillHooks, keep: boolean): Promise<DrillScratch>;
   /** Puts the backup into the scratch instance, through hooks.restoreBase (or already did, inside provision). */

@@ -5,6 +5,7 @@
  * one that needs PostgreSQL never loads MySQL's.
  */
 import type { Engine } from '../config/engines.js';
+import { METHOD_BACKUP_JOBS } from '../config/methods.js';
 import type { EngineModule } from './contract.js';
 
 export type { EngineModule } from './contract.js';
@@ -32,7 +33,8 @@ export interface EngineEntry {
   /** What `dbdrill sandbox …` needs to name this engine (the default engine needs nothing). */
   readonly sandboxFlag: string;
   /** The backup options its tools would silently ignore, refused in one sentence (or undefined). */
-  refuseBackupOption(kind: 'logical' | 'physical', jobs: number | undefined, checkpoint: boolean): string | undefined;
+  /** One sentence for a backup option the target's method would not use (method: the target's, native when absent). */
+  refuseBackupOption(kind: 'logical' | 'physical', jobs: number | undefined, checkpoint: boolean, method?: string): string | undefined;
   load(): Promise<EngineModule>;
 }
 
@@ -45,8 +47,9 @@ const ENGINES: Readonly<Record<Engine, EngineEntry>> = {
     ownChains: false,
     training: true,
     sandboxFlag: '',
-    refuseBackupOption: (kind, jobs) =>
-      jobs !== undefined && kind === 'physical'
+    // pgBackRest runs its backup in process-max workers: --jobs sets them for the run (METHOD_BACKUP_JOBS).
+    refuseBackupOption: (kind, jobs, _checkpoint, method) =>
+      jobs !== undefined && kind === 'physical' && METHOD_BACKUP_JOBS[method ?? 'native'] === undefined
         ? '--jobs does not apply to a physical PostgreSQL backup: pg_basebackup copies over one connection; drop --jobs, or use --kind logical for a parallel pg_dump.'
         : undefined,
     load: async () => (await import('./postgres/index.js')).postgresEngine,

@@ -106,9 +106,9 @@ export async function runDrill(ctx: EngineContext, target: Target, opts: DrillOp
         markCorrupt(repo, m.id, `${bad.map(describeMismatch).join('; ')} (found by a drill)`);
         throw new DbdrillError('failed', `backup ${m.id} is damaged: ${bad.map((b) => `${b.path} ${b.problem === 'checksum' ? 'does not match its checksum' : `is ${b.problem}`}`).join('; ')}`);
       }
-      await run.checkFiles?.(backupDir);
-      return m.files.length;
-    }, (n) => `${n} file(s) match their checksums`);
+      const checked = await run.checkFiles?.(backupDir);
+      return checked ?? `${m.files.length} file(s) match their checksums`;
+    }, (d) => d);
 
     const s = await step('provision scratch instance', () => run.provision(hooks, opts.keep === true), (x) => x.detail);
     scratch = s;

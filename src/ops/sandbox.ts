@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
-import { DbdrillError } from '../errors.js';
+import { DbdrillError, invalid } from '../errors.js';
 import { writeFileAtomic } from '../repo/atomic.js';
 import {
   parseSandboxInfo, sandboxInfo, sandboxStatus, stopSandbox,
@@ -14,7 +14,8 @@ import { sandboxParent } from '../sandbox/dirs.js';
 import { serverAccount } from '../sandbox/users.js';
 import { blockedFor, cliEntry } from '../wal/command.js';
 import type { EngineSandbox } from '../engines/contract.js';
-import { engineFor } from '../engines/registry.js';
+import { engineEntry, engineFor } from '../engines/registry.js';
+import { setUpMethod } from './targets.js';
 import { recordSandboxRepo, removeSandboxLeftovers, sandboxLeftovers, stopSandboxRestores, type Leftover } from './sandbox-leftovers.js';
 
 /**
@@ -53,7 +54,7 @@ function redact(info: SandboxInfo): Omit<SandboxInfo, 'password'> {
   return rest;
 }
 
-export function startNamedSandbox(configDir: string, engine: SandboxEngine, opts: { port?: number } = {}, signal?: AbortSignal): Job<SandboxReport> {
+export function startNamedSandbox(configDir: string, engine: SandboxEngine, opts: { port?: number; method?: string } = {}, signal?: AbortSignal): Job<SandboxReport> {
   return startJob(async (ctx) => {
     const store = new TargetStore(configDir);
     const name = SANDBOX_TARGET[engine];
@@ -65,6 +66,9 @@ export function startNamedSandbox(configDir: string, engine: SandboxEngine, opts
     if (previous) {
       const status = await sandboxStatus(previous);
       if (status.running && existing) {
+        if ((opts.method ?? 'native') !== (existing.method ?? 'native')) {
+          throw invalid(`The ${engine} sandbox already runs with method ${existing.method ?? 'native'}; stop it (dbdrill sandbox stop${engineEntry(engine).sandboxFlag}) before starting one with method ${opts.method ?? 'native'}.`);
+        }
         ctx.emit({ type: 'log', level: 'info', text: `the ${engine} sandbox already runs on port ${previous.port}` });
         return { engine, target: existing, info: redact(previous), status, alreadyRunning: true };
       }
@@ -83,10 +87,19 @@ export function startNamedSandbox(configDir: string, engine: SandboxEngine, opts
       const target = sandboxTarget(info, name, repo, passwordFile(configDir, engine));
       // A trainee who breaks archiving should see Health turn WARN/CRIT within a minute, not 15.
       target.health = { archiveWarn: '20s', archiveCrit: '40s' };
+      // A method of its own (pgBackRest): the target names it, the method sets itself up (conf,
+      // stanza) and archive_command moves from wal-push to it, so training runs on its sets.
+      // (native is the default, which the store does not keep.)
+      if (opts.method !== undefined) target.method = opts.method;
       await ctx.step(`register target ${name}`, async () => {
         if (existing) store.update(name, { ...target });
         else store.add({ ...target });
       });
+      const registered = store.get(name);
+      if (registered.method !== undefined) {
+        await setUpMethod(ctx, registered);
+        await ctx.step(`archive with method ${registered.method}`, async () => (await engineFor(registered)).enableArchiving(registered, { apply: true }));
+      }
       ctx.emit({ type: 'log', level: 'info', text: `sandbox ${name}: ${engine} ${info.version} on 127.0.0.1:${info.port}, database ${info.dbname}` });
       return { engine, target: store.get(name), info: redact(info), status: await sandboxStatus(info), alreadyRunning: false };
     } catch (e) {

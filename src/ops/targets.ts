@@ -73,7 +73,7 @@ export function startEditTarget(configDir: string, name: string, changes: Target
 }
 
 /** The method's setup, when it has one; native targets load no engine for it. */
-async function setUpMethod(ctx: JobContext, target: Target): Promise<MethodSetup | undefined> {
+export async function setUpMethod(ctx: JobContext, target: Target): Promise<MethodSetup | undefined> {
   if (target.method === undefined) return undefined;
   const method = (await engineFor(target)).methodOf(target);
   return method.setUp?.(ctx, target);

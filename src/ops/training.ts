@@ -86,7 +86,10 @@ async function runDisaster(ctx: EngineContext, configDir: string, target: Target
   };
   const startedAt = new Date().toISOString();
   const repo = new Repository(target.repo);
-  let base = repo.catalog().manifests.find((m) => m.kind === 'physical' && m.status === 'complete')?.id;
+  // A method keeping its own catalog (a pgBackRest sandbox) holds its physical backups there.
+  const own = (await engineFor(target)).methodOf(target).ownCatalog;
+  const ownBases = own?.kinds.includes('physical') ? await own.list(target, ctx.signal) : [];
+  let base = [...ownBases, ...repo.catalog().manifests].find((m) => m.kind === 'physical' && m.status === 'complete')?.id;
   if (info.recovery === 'restore' && !base) {
     const m = await ctx.step('take a base backup (a restore starts from one)', () => runBackup(ctx, target, { kind: 'physical', type: 'full', checkpoint: 'fast' }));
     base = m.id;

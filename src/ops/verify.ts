@@ -1,6 +1,7 @@
 import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
 import type { EngineContext } from '../engines/context.js';
+import type { MethodCatalog } from '../engines/contract.js';
 import { engineFor } from '../engines/registry.js';
 import type { CheckOutcome } from '../engines/restore-types.js';
 import { invalid } from '../errors.js';
@@ -63,6 +64,11 @@ export function pickBackup(repo: Repository, target: Target, id?: string, opts: 
  */
 export async function runVerify(ctx: EngineContext, target: Target, opts: VerifyOptions): Promise<VerifyReport> {
   const repo = new Repository(target.repo);
+  const own = await ownBackupToVerify(ctx, target, repo, opts.backup);
+  if (own) {
+    const checks = await own.verify(ctx, target, own.id, { restore: opts.restore === true });
+    return { target: target.name, backup: own.id, ok: checks.every((c) => c.ok), checks };
+  }
   const m = pickBackup(repo, target, opts.backup, { corrupt: true });
   const dir = repo.backupDir(m.id);
   const checks: CheckOutcome[] = [];
@@ -95,6 +101,23 @@ export async function runVerify(ctx: EngineContext, target: Target, opts: Verify
   recorded.status = statusAfterVerify(recorded.status, integrity.every((c) => c.ok) && !markedNow);
   repo.writeManifest(recorded);
   return { target: target.name, backup: m.id, ok: checks.every((c) => c.ok), checks, statusBefore: m.status, status: recorded.status };
+}
+
+/**
+ * The backup to verify when it is one the method's own tool keeps (a pgBackRest set): the one
+ * named when dbdrill holds no manifest of that id, else the newest complete one when it is newer
+ * than dbdrill's own newest (a pgBackRest target's pg_dump backups stay dbdrill's).
+ */
+async function ownBackupToVerify(ctx: EngineContext, target: Target, repo: Repository, id: string | undefined): Promise<{ id: string; verify: NonNullable<MethodCatalog['verify']> } | undefined> {
+  const own = (await engineFor(target)).methodOf(target).ownCatalog;
+  if (!own?.verify) return undefined;
+  const verify = own.verify.bind(own);
+  const mine = repo.catalog().manifests;
+  if (id !== undefined) return mine.some((m) => m.id === id) ? undefined : { id, verify };
+  const newestOwn = (await own.list(target, ctx.signal)).find((r) => r.status === 'complete');
+  const newestMine = mine.find((m) => m.status === 'complete');
+  if (!newestOwn || (newestMine && newestMine.startedAt > newestOwn.startedAt)) return undefined;
+  return { id: newestOwn.id, verify };
 }
 
 /** corrupt when the files or the tool's reading of them failed; complete again once they pass. */

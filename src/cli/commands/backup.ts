@@ -36,9 +36,12 @@ export async function backupCommand(argv: string[]): Promise<number> {
   if (checkpoint !== undefined && checkpoint !== 'fast' && checkpoint !== 'spread') throw usage(`--checkpoint "${checkpoint}" is not known; use fast or spread.`);
 
   const configDir = resolveConfigDir(str(p, 'config'));
-  refuseIgnoredOptions(showTarget(configDir, name).engine, kind, str(p, 'jobs') !== undefined ? jobs : undefined, str(p, 'checkpoint') !== undefined);
+  const target = showTarget(configDir, name);
+  const jobsGiven = str(p, 'jobs') !== undefined;
+  refuseIgnoredOptions(target.engine, target.method, kind, jobsGiven ? jobs : undefined, str(p, 'checkpoint') !== undefined);
   const out = new Output(p.values.json === true);
-  const job = startBackup(configDir, name, { kind, type, jobs, checkpoint, digests: p.values.digests === true }, interruptSignal());
+  // Unset --jobs: the tool's own default (pg_dump one job; pgBackRest the conf's process-max).
+  const job = startBackup(configDir, name, { kind, type, ...(jobsGiven ? { jobs } : {}), checkpoint, digests: p.values.digests === true }, interruptSignal());
   out.follow(job);
   const m = await job.result;
   out.result({ ok: true, backup: m }, () => {
@@ -52,10 +55,10 @@ export async function backupCommand(argv: string[]): Promise<number> {
 }
 
 /** An option the chosen tool would not use is refused, not silently dropped. */
-function refuseIgnoredOptions(engine: Engine, kind: 'logical' | 'physical', jobs: number | undefined, checkpoint: boolean): void {
+function refuseIgnoredOptions(engine: Engine, method: string | undefined, kind: 'logical' | 'physical', jobs: number | undefined, checkpoint: boolean): void {
   if (checkpoint && kind === 'logical') {
     throw usage('--checkpoint applies to physical backups (the checkpoint pg_basebackup starts with); a logical backup takes none, so drop --checkpoint or use --kind physical.');
   }
-  const refused = engineEntry(engine).refuseBackupOption(kind, jobs, checkpoint);
+  const refused = engineEntry(engine).refuseBackupOption(kind, jobs, checkpoint, method);
   if (refused) throw usage(refused);
 }

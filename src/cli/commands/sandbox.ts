@@ -9,6 +9,7 @@ import { Output } from '../output.js';
 import { usageLine } from '../command-table.js';
 import { engineEntry } from '../../engines/registry.js';
 import { ENGINES } from '../../config/engines.js';
+import { METHODS } from '../../config/methods.js';
 import type { SandboxStopReport } from '../../ops/sandbox.js';
 import { formatBytes } from '../../util/bytes.js';
 
@@ -16,7 +17,7 @@ const USAGE = usageLine('sandbox');
 
 export async function sandboxCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  const p = parseCommand(rest, { engine: { type: 'string' }, port: { type: 'string' }, remove: { type: 'boolean' } }, USAGE);
+  const p = parseCommand(rest, { engine: { type: 'string' }, port: { type: 'string' }, remove: { type: 'boolean' }, method: { type: 'string' } }, USAGE);
   noExtraPositionals(p, 0, USAGE);
   const engineText = str(p, 'engine') ?? 'postgres';
   if (!(ENGINES as readonly string[]).includes(engineText)) throw usage(`--engine "${engineText}" is not supported; use --engine postgres or --engine mysql.`);
@@ -24,11 +25,14 @@ export async function sandboxCommand(argv: string[]): Promise<number> {
   const configDir = resolveConfigDir(str(p, 'config'));
   const out = new Output(p.values.json === true);
   if (p.values.remove === true && sub !== 'stop') throw usage('--remove goes with sandbox stop only; it removes what a stopped sandbox left.');
+  const method = str(p, 'method');
+  if (method !== undefined && sub !== 'start') throw usage('--method goes with sandbox start only; it chooses how the new sandbox is backed up.');
+  if (method !== undefined && !METHODS[engine].includes(method)) throw usage(`--method "${method}" is not a ${engine} backup method; use ${METHODS[engine].map((m) => `--method ${m}`).join(' or ')}.`);
 
   switch (sub) {
     case 'start': {
       const port = str(p, 'port');
-      const job = startNamedSandbox(configDir, engine, { port: port === undefined ? undefined : parsePort(port) }, interruptSignal());
+      const job = startNamedSandbox(configDir, engine, { port: port === undefined ? undefined : parsePort(port), ...(method !== undefined ? { method } : {}) }, interruptSignal());
       out.follow(job);
       const r = await job.result;
       out.result(r, () =>

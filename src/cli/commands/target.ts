@@ -42,7 +42,7 @@ export async function targetCommand(argv: string[]): Promise<number> {
       return (await import('./copy.js')).copyRemoveCommand(rest);
     case 'edit':
       // --method and its settings are the method's; --encrypt-to is the repository's and its copies'.
-      return rest.some((a) => /^--(method|process-max|checkpoint)(=|$)/.test(a)) ? editMethod(rest) : (await import('./copy.js')).targetEditCommand(rest);
+      return rest.some((a) => /^--(method|process-max|checkpoint|cipher-pass-file|cipher-pass-env)(=|$)/.test(a)) ? editMethod(rest) : (await import('./copy.js')).targetEditCommand(rest);
     default: {
       const guess = sub === undefined ? undefined : closest(sub, subcommandsOf('target'));
       throw usage(
@@ -72,6 +72,8 @@ async function add(argv: string[]): Promise<number> {
       'process-max': { type: 'string' },
       checkpoint: { type: 'string' },
       'encrypt-to': { type: 'string', multiple: true },
+      'cipher-pass-file': { type: 'string' },
+      'cipher-pass-env': { type: 'string' },
     },
     USAGE.add,
   );
@@ -96,6 +98,8 @@ async function add(argv: string[]): Promise<number> {
     checkpoint: str(p, 'checkpoint'),
     // Public keys only, refused otherwise in one sentence naming --encrypt-to.
     ...(p.values['encrypt-to'] ? { encryptTo: validateRecipients(p.values['encrypt-to'] as unknown as string[], '--encrypt-to') } : {}),
+    cipherPassFile: str(p, 'cipher-pass-file'),
+    cipherPassEnv: str(p, 'cipher-pass-env'),
   };
   if (input.method === undefined) {
     const target = addTarget(configDir, input);
@@ -115,7 +119,7 @@ async function add(argv: string[]): Promise<number> {
 /** `target edit NAME --method M [--process-max N] [--checkpoint fast|spread]`. */
 export async function editMethod(argv: string[]): Promise<number> {
   const u = usageLine('target', 'edit');
-  const p = parseCommand(argv, { method: { type: 'string' }, 'process-max': { type: 'string' }, checkpoint: { type: 'string' } }, u);
+  const p = parseCommand(argv, { method: { type: 'string' }, 'process-max': { type: 'string' }, checkpoint: { type: 'string' }, 'cipher-pass-file': { type: 'string' }, 'cipher-pass-env': { type: 'string' } }, u);
   const name = requirePositional(p, 0, 'The target NAME', u);
   noExtraPositionals(p, 1, u);
   const out = new Output(p.values.json === true);
@@ -124,9 +128,12 @@ export async function editMethod(argv: string[]): Promise<number> {
   const changes: Record<string, unknown> = {};
   if (method !== undefined) changes.method = method;
   // Settings of the old method go with it; given ones are checked against the new one.
-  if (method !== undefined) Object.assign(changes, { processMax: undefined, checkpoint: undefined });
+  if (method !== undefined) Object.assign(changes, { processMax: undefined, checkpoint: undefined, cipherPassFile: undefined, cipherPassEnv: undefined });
   if (str(p, 'process-max') !== undefined) changes.processMax = str(p, 'process-max');
   if (str(p, 'checkpoint') !== undefined) changes.checkpoint = str(p, 'checkpoint');
+  // The pass comes from one place: naming one source drops the other.
+  if (str(p, 'cipher-pass-file') !== undefined) Object.assign(changes, { cipherPassFile: str(p, 'cipher-pass-file'), cipherPassEnv: undefined });
+  if (str(p, 'cipher-pass-env') !== undefined) Object.assign(changes, { cipherPassEnv: str(p, 'cipher-pass-env'), cipherPassFile: undefined });
   const job = startEditTarget(configDir, name, changes, interruptSignal());
   out.follow(job);
   const { target, setup } = await job.result;
@@ -206,6 +213,9 @@ function describe(t: Target): string {
     ['method', t.method ?? 'native'],
     ...(t.processMax !== undefined ? ([['processes', String(t.processMax)]] as [string, string][]) : []),
     ...(t.checkpoint !== undefined ? ([['checkpoint', t.checkpoint]] as [string, string][]) : []),
+    // Where the pass is kept, never the pass.
+    ...(t.cipherPassFile !== undefined ? ([['cipher', `aes-256-cbc, pass in file ${t.cipherPassFile}`]] as [string, string][]) : []),
+    ...(t.cipherPassEnv !== undefined ? ([['cipher', `aes-256-cbc, pass in $${t.cipherPassEnv}`]] as [string, string][]) : []),
   ];
   return rows.map(([k, v]) => `${k.padEnd(11)}${v}`).join('\n');
 }

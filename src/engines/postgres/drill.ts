@@ -28,7 +28,8 @@ import { tableStats } from './table-stats.js';
 /** The drill's first check for a physical restore: replay got as far as the plan said. */
 export const REACHED_CHECK = 'replay reached the planned point';
 
-interface Chosen {
+/** The backup a drill restores, and what replay after it must reach. */
+export interface Chosen {
   m: Manifest;
   settings?: Record<string, string>;
   replay?: ReplayExpectation;
@@ -53,6 +54,31 @@ export const pgDrill: DrillEngine = {
 const pickDetail = (c: Chosen) => `${c.m.kind} backup ${c.m.id}${c.detail ? `; ${c.detail}` : ''}`;
 
 function physicalDrill(ctx: EngineContext, target: Target, repo: Repository, chosen: Chosen): DrillRun {
+  return physicalDrillRun(ctx, target, chosen, {
+    restoreBase: (ps) => ps.restoreBase(ctx, chosen.m, repo.backupDir(chosen.m.id), chosen.settings!),
+    baseDetail: (b) => `unpacked ${formatBytes(b)} of base backup`,
+    restoredBytes: (segments) => archivedBytes(target.repo, segments),
+  });
+}
+
+/** How a physical drill puts its base into the scratch directory, whichever tool keeps the backup. */
+export interface PhysicalDrillSource {
+  /** Writes the base and its recovery settings into the scratch data directory; returns the bytes restored. */
+  restoreBase(ps: PhysicalScratch): Promise<number>;
+  /** The restore base step's detail for the bytes restored. */
+  baseDetail(bytes: number): string;
+  /** The bytes of the archived segments replay read (undefined when the archive cannot tell). */
+  restoredBytes(segments: string[]): number | undefined;
+  /** Engine checks of the backup's files beyond dbdrill's checksums; returns the step's detail. */
+  checkFiles?(): Promise<string>;
+}
+
+/**
+ * A physical backup drilled in a scratch directory on its own port (archive_mode off): the base
+ * restored by `source`, WAL replayed to the plan's point, the point reached held against the plan.
+ * pg_basebackup's tar and pgBackRest's sets share everything after the base is in place.
+ */
+export function physicalDrillRun(ctx: EngineContext, target: Target, chosen: Chosen, source: PhysicalDrillSource): DrillRun {
   const m = chosen.m;
   let ps: PhysicalScratch | undefined;
   let lastCommitAt: Date | undefined;
@@ -60,19 +86,20 @@ function physicalDrill(ctx: EngineContext, target: Target, repo: Repository, cho
   return {
     backup: m,
     detail: pickDetail(chosen),
+    ...(source.checkFiles ? { checkFiles: () => source.checkFiles!() } : {}),
     async provision(_hooks, keep) {
       const p = await PhysicalScratch.provision(target, 'drill', keep);
       ps = p;
       return scratchOf(p, `${p.dataDir} on 127.0.0.1:${p.port}, archive_mode off`, () => p.stop());
     },
     async restoreBase(hooks) {
-      await hooks.restoreBase(() => ps!.restoreBase(ctx, m, repo.backupDir(m.id), chosen.settings!), (b) => `unpacked ${formatBytes(b)} of base backup`, (b) => b);
+      await hooks.restoreBase(() => source.restoreBase(ps!), (b) => source.baseDetail(b), (b) => b);
     },
     async replay(hooks) {
       // A short replay is not a failed replay to PostgreSQL: the drill fails it at verify.
       const outcome = await hooks.replay(() => ps!.replay(ctx, m, chosen.replay ?? { segments: 1 }, { deferShort: true }),
         (o) => `${o.state.restored.length} archived segment(s) replayed${o.state.lastCommitAt ? `, last commit ${o.state.lastCommitAt.toISOString()}` : ''}`,
-        (o) => archivedBytes(target.repo, o.state.restored));
+        (o) => source.restoredBytes(o.state.restored));
       lastCommitAt = outcome.state.lastCommitAt;
       const v = outcome.verdict;
       reached = { name: REACHED_CHECK, ok: v.ok, detail: v.ok ? `reached ${v.reached}` : v.sentence };

@@ -5,7 +5,7 @@
 import type { Target } from '../../config/target.js';
 import type { RecoverableWindow } from '../../pitr/window.js';
 import type { EngineContext } from '../context.js';
-import type { ArchivingPlan, ArchivingRequest, EngineMethod, EngineModule, PitrReport, PitrRequest } from '../contract.js';
+import type { ArchivingPlan, ArchivingRequest, DrillEngine, EngineMethod, EngineModule, PitrReport, PitrRequest } from '../contract.js';
 import { pgbackrestFilesSync } from './pgbackrest/files.js';
 import { invalid } from '../../errors.js';
 
@@ -17,6 +17,7 @@ interface PgMethod extends EngineMethod {
   readWindow?(target: Target): Promise<RecoverableWindow>;
   pointInTimeRestore?(ctx: EngineContext, target: Target, req: PitrRequest): Promise<PitrReport>;
   enableArchiving?(target: Target, req: ArchivingRequest): Promise<ArchivingPlan>;
+  drillPick?: DrillEngine['pick'];
 }
 
 const pgbr = () => import('./pgbackrest/method.js');
@@ -46,15 +47,19 @@ const methods: Record<string, PgMethod> = {
       take: async (ctx, target, probe, req) => (await pgbr()).takePgbackrestBackup(ctx, target, probe, req),
       list: async (target, signal) => (await pgbr()).listPgbackrestBackups(target, signal),
       expire: async (ctx, target, retention, dryRun) => (await pgbr()).expirePgbackrest(ctx, target, retention, dryRun),
+      verify: async (ctx, target, id, opts) => (await import('./pgbackrest/verify-set.js')).verifyPgbackrestSet(ctx, target, id, opts),
     },
     setUp: async (ctx, target) => (await pgbr()).setUpPgbackrest(ctx, target),
     files: (target) => pgbackrestFilesSync(target),
+    copiedDirs: ['pgbackrest'],
+    fromCopy: async (target, repo, owner) => (await import('./pgbackrest/setup.js')).preparePgbackrestCopy(target, repo, owner),
     verifyRepository: async (ctx, target) => (await pgbr()).verifyPgbackrest(ctx, target),
     readWindow: async (target) => {
       const { pgbackrestOf } = await pgbr();
       return (await (await import('./pgbackrest/window.js')).readPgbackrestArchive(await pgbackrestOf(target), target.name)).window;
     },
     pointInTimeRestore: async (ctx, target, req) => (await import('./pgbackrest/pitr.js')).runPgbackrestPitr(ctx, target, req),
+    drillPick: async (ctx, target, requested, opts) => (await import('./pgbackrest/drill.js')).pgbackrestDrillPick(ctx, target, requested, opts),
     enableArchiving: async (target, req) => {
       const { pgEnableArchiving } = await import('./archiving.js');
       return (await pgbr()).enablePgbackrestArchiving(target, req, (command) => pgEnableArchiving(target, req, { command }));
@@ -86,7 +91,7 @@ export const postgresEngine: EngineModule = {
   archive: async () => (await import('./archive.js')).pgArchive,
   drill: {
     replayStep: 'replay WAL',
-    pick: async (ctx, target, requested, opts) => (await import('./drill.js')).pgDrill.pick(ctx, target, requested, opts),
+    pick: async (ctx, target, requested, opts) => (await methodOf(target).drillPick?.(ctx, target, requested, opts)) ?? (await import('./drill.js')).pgDrill.pick(ctx, target, requested, opts),
   },
   training: {
     connect: async (target) => (await import('./training.js')).connectTraining(target),

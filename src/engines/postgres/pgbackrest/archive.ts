@@ -13,8 +13,20 @@ import { stanzaArchiveDir } from './layout.js';
  * archive_command for the server: pgBackRest's async archive-push. It returns once the segment
  * is queued in the spool, and one background process pushes the queue with process-max workers.
  */
-export function archivePushCommand(pb: Pick<Pgbackrest, 'tool' | 'layout' | 'stanza'>): string {
-  return [pb.tool.path, ...commonArgs(pb), 'archive-push', '%p'].map((a) => (a === '%p' ? a : shellArg(a))).join(' ');
+export function archivePushCommand(pb: Pick<Pgbackrest, 'tool' | 'layout' | 'stanza' | 'cipherSource'>): string {
+  return cipherPrefix(pb) + [pb.tool.path, ...commonArgs(pb), 'archive-push', '%p'].map((a) => (a === '%p' ? a : shellArg(a))).join(' ');
+}
+
+/**
+ * An encrypted repository's pass for a command the server's shell runs (archive_command,
+ * restore_command): read there from the target's file (its first line) or the server's own
+ * environment variable, into pgBackRest's environment — the pass itself is never in the setting,
+ * in a conf or in any argv (head's argv holds the path). The path was checked to need no quoting.
+ */
+export function cipherPrefix(pb: Pick<Pgbackrest, 'cipherSource'>): string {
+  const src = pb.cipherSource;
+  if (src === undefined) return '';
+  return 'file' in src ? `PGBACKREST_REPO1_CIPHER_PASS="$(head -n 1 ${src.file})" ` : `PGBACKREST_REPO1_CIPHER_PASS="$${src.env}" `;
 }
 
 /** Characters that cannot stand inside restore_command as pgBackRest's restore writes it. */
@@ -27,7 +39,7 @@ const UNSAFE_IN_RESTORE_COMMAND = /['"\\$`%\n\r]/;
  * pgBackRest writes this value into postgresql.auto.conf without escaping quotes, so paths are
  * double-quoted for the shell and ones that would break either quoting are refused.
  */
-export function archiveGetCommand(pb: Pick<Pgbackrest, 'tool' | 'layout' | 'stanza'>, dataDir: string): string {
+export function archiveGetCommand(pb: Pick<Pgbackrest, 'tool' | 'layout' | 'stanza' | 'cipherSource'>, dataDir: string): string {
   const args = [pb.tool.path, ...commonArgs(pb), `--pg1-path=${dataDir}`, '--no-archive-async'];
   for (const a of args) {
     if (UNSAFE_IN_RESTORE_COMMAND.test(a)) {
@@ -35,7 +47,7 @@ export function archiveGetCommand(pb: Pick<Pgbackrest, 'tool' | 'layout' | 'stan
     }
   }
   const quote = (a: string) => (/^[A-Za-z0-9_./=:-]+$/.test(a) ? a : a.replace(/^(--[a-z0-9-]+=)?(.*)$/, (_m, opt: string | undefined, v: string) => `${opt ?? ''}"${v}"`));
-  return `${args.map(quote).join(' ')} archive-get %f "%p"`;
+  return `${cipherPrefix(pb)}${args.map(quote).join(' ')} archive-get %f "%p"`;
 }
 
 /** `<seg>-<sha1>[.ext]`: a segment as archive-push stores it (the checksum is of the plain segment). */

@@ -14,6 +14,8 @@ export interface PgbackrestBackupOptions {
   type: PgbackrestBackupType;
   /** Overrides the conf's start-fast for this run. */
   checkpoint?: 'fast' | 'spread';
+  /** `backup --jobs N`: pgBackRest's process-max for this run (the conf's otherwise). */
+  processMax?: number;
   /** The cluster's system id (from the probe): a stanza of another cluster is refused first. */
   serverSystemId?: string;
   /** Told the argv (no secret in it) before pgBackRest starts, so a failed run still records it. */
@@ -27,9 +29,10 @@ export interface PgbackrestBackupOutcome {
 }
 
 /** The argv after the common options: type, checkpoint and per-file lines for progress. */
-export function backupArgs(opts: Pick<PgbackrestBackupOptions, 'type' | 'checkpoint'>): string[] {
+export function backupArgs(opts: Pick<PgbackrestBackupOptions, 'type' | 'checkpoint' | 'processMax'>): string[] {
   return [
     `--type=${opts.type}`,
+    ...(opts.processMax !== undefined ? [`--process-max=${opts.processMax}`] : []),
     ...(opts.checkpoint === 'fast' ? ['--start-fast'] : opts.checkpoint === 'spread' ? ['--no-start-fast'] : []),
     '--log-level-console=detail',
   ];

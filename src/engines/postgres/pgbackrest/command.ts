@@ -16,7 +16,12 @@ export interface Pgbackrest {
   secret?: Secret;
   /** The repository cipher pass, handed over as PGBACKREST_REPO1_CIPHER_PASS. */
   cipherPass?: string;
+  /** Where the pass is kept, for the commands the server runs (archive_command, restore_command). */
+  cipherSource?: CipherSource;
 }
+
+/** The target's cipher pass: the first line of a file, or an environment variable. */
+export type CipherSource = { file: string } | { env: string };
 
 const versions = new Map<string, string>();
 

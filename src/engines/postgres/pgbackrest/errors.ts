@@ -54,6 +54,24 @@ export function lockHolder(file: string): { pid: number; command?: string } | un
 export interface FailureContext {
   stanza: string;
   layout: PgbackrestLayout;
+  /** Set when the repository is encrypted (the pass itself is never put into a sentence). */
+  cipherPass?: string;
+}
+
+/**
+ * An encrypted repository read with another pass: pgBackRest decrypts its info files into
+ * garbage and reports them as unreadable ("key/value found outside of section"), not as a wrong
+ * pass. Read from its error text or from info's JSON status message.
+ */
+export function isWrongCipherPass(ctx: Pick<FailureContext, 'cipherPass'>, text: string): boolean {
+  return ctx.cipherPass !== undefined && /unable to load info file/.test(text) && /FormatError|CryptoError|cipher/.test(text);
+}
+
+export function wrongCipherPass(ctx: FailureContext, detail: Record<string, unknown> = {}): DbdrillError {
+  return invalid(
+    `pgBackRest cannot decrypt the repository of stanza "${ctx.stanza}" in ${ctx.layout.repoPath}: the target's cipher pass is not the one the repository was encrypted with; give the target the right pass (its cipher pass file or variable).`,
+    detail,
+  );
 }
 
 /**
@@ -64,6 +82,7 @@ export function explainFailure(ctx: FailureContext, command: string, stderr: str
   const err = parseErrorText(stderr);
   if (!err) return undefined;
   const detail = { tool: 'pgbackrest', command, pgbackrestError: err.code, exitCode, stderrTail: stderr };
+  if (isWrongCipherPass(ctx, [err.message, ...err.more].join('\n'))) return wrongCipherPass(ctx, detail);
   switch (err.code) {
     case 50: {
       const file = /lock on file '([^']+)'/.exec(err.message)?.[1] ?? join(ctx.layout.lockPath, `${ctx.stanza}-backup.lock`);

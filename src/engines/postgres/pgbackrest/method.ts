@@ -59,7 +59,7 @@ async function currentArchiveCommand(target: Target): Promise<string> {
 /** One pgBackRest backup set, returned as its catalog row (the manifest of a pgBackRest backup). */
 export async function takePgbackrestBackup(ctx: EngineContext, target: Target, probe: ProbeResult, req: EngineBackupRequest): Promise<CatalogRow> {
   const pb = await pgbackrestOf(target);
-  const out = await pgbackrestBackup(ctx, pb, target.name, { type: req.type, ...(req.checkpoint ? { checkpoint: req.checkpoint } : {}), serverSystemId: probe.systemId });
+  const out = await pgbackrestBackup(ctx, pb, target.name, { type: req.type, ...(req.checkpoint ? { checkpoint: req.checkpoint } : {}), ...(req.jobs !== undefined ? { processMax: req.jobs } : {}), serverSystemId: probe.systemId });
   return asCatalogRow(out.row);
 }
 

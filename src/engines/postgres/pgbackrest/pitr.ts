@@ -18,9 +18,9 @@ import { readPgbackrestArchive } from './window.js';
  */
 export async function runPgbackrestPitr(ctx: EngineContext, target: Target, req: PitrRequest): Promise<PitrReport> {
   const t0 = performance.now();
-  if (req.repo !== undefined) throw invalid(`Target "${target.name}" keeps its backups in pgBackRest's repository, which dbdrill copies do not hold; restore from the target's own repository (drop --from).`);
   const dataDir = resolve(req.into);
-  const pb = await pgbackrestOf(target);
+  // --from COPY: the copy's pgBackRest repository, fetched and given a conf of its own (fromCopy).
+  const pb = await pgbackrestOf(req.repo !== undefined ? { ...target, repo: req.repo } : target);
   const view = await ctx.step('plan', () => readPgbackrestArchive(pb, target.name, { signal: ctx.signal }));
   const plan = planRestore(req.target, view.manifests, view.inventory, view.window, view.lastCommit, { backup: req.backup, timeline: req.timeline, timelineHistory: req.timeline ? view.history(req.timeline) : undefined });
   if (req.exclusive) plan.settings.recovery_target_inclusive = 'false';
@@ -29,7 +29,7 @@ export async function runPgbackrestPitr(ctx: EngineContext, target: Target, req:
   ctx.emit({ type: 'log', level: 'info', text: `plan: pgBackRest set ${backup.id}, WAL ${plan.walFrom}…${plan.walTo} (${plan.segments} segment(s)), ${Object.entries(plan.settings).map(([k, v]) => `${k}=${v}`).join(', ')}` });
   for (const n of plan.notes) ctx.emit({ type: 'log', level: 'info', text: n });
   if (req.dryRun) {
-    await ctx.step('check destination', () => checkDestination(dataDir, req.port));
+    await ctx.step('check destination', () => checkDestination(dataDir, req.port, { repo: target.repo }));
     return { target: target.name, plan: planOut, dataDir, port: req.port, seconds: (performance.now() - t0) / 1000, dryRun: true };
   }
   const serverMajor = Number(backup.serverVersion.split('.')[0]);
@@ -41,6 +41,7 @@ export async function runPgbackrestPitr(ctx: EngineContext, target: Target, req:
     dataDir,
     port: req.port,
     targetName: target.name,
+    repo: target.repo,
     serverMajor,
     expect: { segments: plan.segments, startLsn: plan.startLsn, endLsn: plan.endLsn, check: replayCheckOf(plan) },
   });

@@ -1,4 +1,5 @@
-import { chownSync, existsSync, mkdirSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { RESTORE_CLAIM } from '../../../sandbox/dirs.js';
 import { join, resolve } from 'node:path';
 import { DbdrillError, invalid, isDbdrillError } from '../../../errors.js';
 import { microsOf, pgTimestamp } from '../../../pitr/micros.js';
@@ -131,8 +132,10 @@ async function nameDamagedFile(ctx: EngineContext, pb: Pgbackrest, set: string, 
 }
 
 export interface PgbackrestPitrRequest extends PgbackrestRestoreRequest {
-  /** For the comment above dbdrill's settings. */
+  /** For the comment above dbdrill's settings, and the directory's claim. */
   targetName: string;
+  /** The target's repository: a restore never writes inside it. */
+  repo?: string;
   serverMajor: number;
   /** What replay covers, for the progress bar (the planner's WAL range). */
   /** What replay must reach, and how it is proven (the plan's check). */
@@ -152,14 +155,34 @@ export interface PgbackrestPitrOutcome extends RecoveryOutcome {
  */
 export async function pgbackrestPitrRestore(ctx: EngineContext, pb: Pgbackrest, req: PgbackrestPitrRequest): Promise<PgbackrestPitrOutcome> {
   const dataDir = resolve(req.dataDir);
-  await ctx.step('check destination', () => checkDestination(dataDir, req.port));
   // Checked before any file is written.
   restoreArgs(pb, req);
-  const bytes = await ctx.step('restore files', () => pgbackrestRestoreFiles(ctx, pb, req));
+  await ctx.step('check destination', () => checkDestination(dataDir, req.port, { ...(req.repo !== undefined ? { repo: req.repo } : {}), claim: { target: req.targetName, backup: req.set } }));
+  const bytes = await ctx.step('restore files', () => withClaimAside(dataDir, () => pgbackrestRestoreFiles(ctx, pb, req)));
   await ctx.step('configure recovery', async () =>
     appendRestoredServerConfig(dataDir, `pgBackRest restore of ${req.targetName} from backup set ${req.set}`, restoredServerSettings(dataDir, req.port, req.serverMajor)),
   );
   const logFile = join(dataDir, 'dbdrill-restore.log');
   const outcome = await ctx.step('replay WAL', () => runRecovery(ctx, dataDir, req.serverMajor, req.expect, logFile));
   return { ...outcome, dataDir, bytes };
+}
+
+/**
+ * pgBackRest restores only into an empty directory, so the claim file dbdrill took it with
+ * (what `sandbox stop --remove` and the restored-server list trust) steps aside while it runs and
+ * is put back, exclusively, once the files are there: a restore that claimed the directory in the
+ * meantime finds pgBackRest's files and is refused, and this one fails rather than share it.
+ */
+async function withClaimAside<T>(dataDir: string, fn: () => Promise<T>): Promise<T> {
+  const file = join(dataDir, RESTORE_CLAIM);
+  const claim = readFileSync(file);
+  unlinkSync(file);
+  const value = await fn();
+  try {
+    writeFileSync(file, claim, { flag: 'wx', mode: 0o600 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new DbdrillError('failed', `Another restore claimed ${dataDir} while pgBackRest restored into it; the files there are mixed, remove the directory and restore again.`, { dataDir });
+    throw e;
+  }
+  return value;
 }

@@ -1,10 +1,13 @@
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { runTool } from '../../../runner/run.js';
+import { findTool } from '../../../runner/tools.js';
+import { join } from 'node:path';
 import type { Target } from '../../../config/target.js';
 import { invalid } from '../../../errors.js';
 import { writeFileAtomic } from '../../../repo/atomic.js';
 import { isRoot } from '../../../sandbox/users.js';
 import { pgSecret } from '../connection-args.js';
-import { findPgbackrest, type Pgbackrest } from './command.js';
+import { findPgbackrest, runPgbackrest, type CipherSource, type Pgbackrest } from './command.js';
 import { DEFAULT_PROCESS_MAX, renderConf } from './conf.js';
 import { pgbackrestLayout, type PgbackrestLayout } from './layout.js';
 import { discoverLocalServer, runAsFor, type LocalServer } from './local-server.js';
@@ -32,12 +35,13 @@ export interface PreparedPgbackrest {
  */
 export async function preparePgbackrest(target: Target, opts: PgbackrestSetupOptions = {}): Promise<PreparedPgbackrest> {
   const tool = await findPgbackrest();
-  const cipherPass = resolveCipherPass(target, opts.cipherPassEnv);
+  const cipherSource = cipherSourceOf(target, opts.cipherPassEnv);
+  const cipherPass = resolveCipherPass(target, cipherSource);
   const server = await discoverLocalServer(target);
   const runAs = runAsFor(server.owner, server.dataDir);
   const layout = pgbackrestLayout(target.repo);
   const secret = pgSecret(target);
-  const pb: Pgbackrest = { tool, stanza: target.name, layout, ...(runAs ? { runAs } : {}), ...(secret ? { secret } : {}), ...(cipherPass !== undefined ? { cipherPass } : {}) };
+  const pb: Pgbackrest = { tool, stanza: target.name, layout, ...(runAs ? { runAs } : {}), ...(secret ? { secret } : {}), ...(cipherPass !== undefined ? { cipherPass, cipherSource } : {}) };
   // A conf already there serves a stanza that may be another cluster's: refuse before
   // rewriting it, or that cluster's archive_command would start pushing with this one's paths.
   if (existsSync(layout.confFile)) checkStanzaSystem(pb, await readStanzaInfo(pb), server.systemId);
@@ -64,8 +68,9 @@ export async function openPgbackrest(target: Target, opts: { cipherPassEnv?: str
   const st = statSync(layout.stateDir);
   const runAs = isRoot() && st.uid !== 0 ? { uid: st.uid, gid: st.gid } : undefined;
   const secret = pgSecret(target);
-  const cipherPass = resolveCipherPass(target, opts.cipherPassEnv);
-  return { tool, stanza: target.name, layout, ...(runAs ? { runAs } : {}), ...(secret ? { secret } : {}), ...(cipherPass !== undefined ? { cipherPass } : {}) };
+  const cipherSource = cipherSourceOf(target, opts.cipherPassEnv);
+  const cipherPass = resolveCipherPass(target, cipherSource);
+  return { tool, stanza: target.name, layout, ...(runAs ? { runAs } : {}), ...(secret ? { secret } : {}), ...(cipherPass !== undefined ? { cipherPass, cipherSource } : {}) };
 }
 
 /** The generated conf as it is on disk (for `target show`). */
@@ -73,11 +78,35 @@ export function readConf(target: Target): string {
   return readFileSync(pgbackrestLayout(target.repo).confFile, 'utf8');
 }
 
-function resolveCipherPass(target: Target, env: string | undefined): string | undefined {
-  if (env === undefined) return undefined;
-  const v = process.env[env];
-  if (v === undefined || v === '') throw invalid(`Target "${target.name}" encrypts its pgBackRest repository with the pass in $${env}, which is not set; export ${env} before running dbdrill.`);
-  return v;
+/** Where the target keeps its repository cipher pass (none: the repository is not encrypted). */
+export function cipherSourceOf(target: Target, env?: string): CipherSource | undefined {
+  if (target.cipherPassFile !== undefined) return { file: target.cipherPassFile };
+  const name = target.cipherPassEnv ?? env;
+  return name !== undefined ? { env: name } : undefined;
+}
+
+/**
+ * The pass itself, read when a command needs it and kept in memory only: pgBackRest gets it as
+ * PGBACKREST_REPO1_CIPHER_PASS in its environment. A file must be private (0600), as password files.
+ */
+function resolveCipherPass(target: Target, source: CipherSource | undefined): string | undefined {
+  if (source === undefined) return undefined;
+  if ('env' in source) {
+    const v = process.env[source.env];
+    if (v === undefined || v === '') throw invalid(`Target "${target.name}" encrypts its pgBackRest repository with the pass in $${source.env}, which is not set; export ${source.env} before running dbdrill.`);
+    return v;
+  }
+  let text: string;
+  try {
+    if ((statSync(source.file).mode & 0o077) !== 0) throw invalid(`The cipher pass file ${source.file} of target "${target.name}" is readable by others; run chmod 600 ${source.file}.`);
+    text = readFileSync(source.file, 'utf8');
+  } catch (e) {
+    if ((e as { code?: string }).code === 'invalid-input') throw e;
+    throw invalid(`The cipher pass file ${source.file} of target "${target.name}" cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); restore the file or point the target at another one.`);
+  }
+  const pass = text.split('\n')[0] ?? '';
+  if (pass === '') throw invalid(`The cipher pass file ${source.file} of target "${target.name}" has an empty first line; the pass goes on its first line.`);
+  return pass;
 }
 
 /**
@@ -94,4 +123,60 @@ function writeLayout(repo: string, layout: PgbackrestLayout, conf: string, owner
   }
   writeFileAtomic(layout.confFile, conf, 0o600);
   if (owner) chownSync(layout.confFile, owner.uid, owner.gid);
+}
+
+/**
+ * A pgBackRest repository fetched from a copy (the primary may be gone, and its generated conf
+ * with it): a conf of its own in the fetched repository's state directory, pointing repo1-path at
+ * the fetched sets and archive, so restore, archive-get, info and verify read the copy. No server
+ * is asked anything: restores name their own --pg1-path; pg1-path here is a placeholder.
+ */
+export async function preparePgbackrestCopy(target: Target, repo: string, owner?: { uid: number; gid: number }): Promise<void> {
+  const layout = pgbackrestLayout(repo);
+  const cipher = cipherSourceOf(target) !== undefined;
+  const conf = renderConf({
+    stanza: target.name,
+    layout,
+    pg: { dataDir: join(layout.stateDir, 'no-server'), port: target.port, socketDir: layout.stateDir, user: target.user, database: target.dbname },
+    processMax: target.processMax ?? DEFAULT_PROCESS_MAX,
+    checkpoint: 'fast',
+    cipher,
+  });
+  const noServer = join(layout.stateDir, 'no-server');
+  writeLayout(repo, layout, conf, owner);
+  // pgBackRest runs as the state directory's owner: it must read every fetched file.
+  if (owner) chownTree(layout.repoPath, owner);
+  await placeControlFile(await openPgbackrest({ ...target, repo }), noServer, owner);
+}
+
+/**
+ * archive-get reads pg1-path's global/pg_control (version and system id) before it fetches a
+ * segment; with the server out of reach, the newest set's own pg_control stands in for it,
+ * taken out of the copy with repo-get (which decrypts) and decompressed by the set's compressor.
+ */
+async function placeControlFile(pb: Pgbackrest, noServer: string, owner?: { uid: number; gid: number }): Promise<void> {
+  const info = await readStanzaInfo(pb);
+  const newest = info?.backup.at(-1);
+  if (!newest) throw invalid(`The copy of pgBackRest stanza "${pb.stanza}" holds no backup set; there is nothing to restore from it.`);
+  mkdirSync(join(noServer, 'global'), { recursive: true, mode: 0o700 });
+  const packed = join(noServer, 'global', 'pg_control.packed');
+  const setDir = join(pb.layout.repoPath, 'backup', pb.stanza, newest.label, 'pg_data', 'global');
+  const stored = readdirSync(setDir).find((n) => /^pg_control(\.(zst|gz|lz4|bz2))?$/.test(n));
+  if (!stored) throw invalid(`The copy's pgBackRest set ${newest.label} has no global/pg_control; the copy is incomplete, so send it again with dbdrill copy.`);
+  if (owner) chownTree(noServer, owner);
+  await runPgbackrest(pb, 'repo-get', [], { positional: [join(setDir, stored)], stdout: { file: packed } });
+  const ext = /\.(\w+)$/.exec(stored)?.[1];
+  const control = join(noServer, 'global', 'pg_control');
+  if (ext === undefined) renameSync(packed, control);
+  else {
+    const tool = await findTool(ext === 'zst' ? 'zstd' : ext === 'gz' ? 'gzip' : ext === 'lz4' ? 'lz4' : 'bzip2');
+    await runTool({ tool, args: ['-d', '-c', packed], stdout: { file: control } });
+    rmSync(packed, { force: true });
+  }
+  if (owner) chownTree(noServer, owner);
+}
+
+function chownTree(path: string, owner: { uid: number; gid: number }): void {
+  chownSync(path, owner.uid, owner.gid);
+  if (statSync(path).isDirectory()) for (const n of readdirSync(path)) chownTree(join(path, n), owner);
 }

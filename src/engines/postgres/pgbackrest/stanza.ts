@@ -1,12 +1,14 @@
 import type { EngineContext } from '../../context.js';
 import { forwardToolEvents } from '../../tool-events.js';
 import { runPgbackrest, type Pgbackrest } from './command.js';
-import { otherSystem } from './errors.js';
+import { isWrongCipherPass, otherSystem, wrongCipherPass } from './errors.js';
 import { currentDb, parseInfo, STATUS_MISSING_STANZA, type StanzaInfo } from './info.js';
 
 /** `pgbackrest info --output=json` for the target's stanza; undefined when the stanza does not exist yet. */
 export async function readStanzaInfo(pb: Pgbackrest, signal?: AbortSignal): Promise<StanzaInfo | undefined> {
   const r = await runPgbackrest(pb, 'info', ['--output=json'], { capture: true, signal });
+  // info reports an unreadable repository in its JSON (with raw bytes of the garbage it decrypted).
+  if (isWrongCipherPass(pb, r.stdout)) throw wrongCipherPass(pb, { tool: 'pgbackrest', command: 'info' });
   const stanza = parseInfo(r.stdout).find((s) => s.name === pb.stanza);
   if (!stanza || (stanza.status.code === STATUS_MISSING_STANZA && stanza.db.length === 0)) return undefined;
   return stanza;
