@@ -1,6 +1,6 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import Conf from 'conf';
+import Conf from './conf-lib.js';
 import { DbdrillError, invalid } from '../errors.js';
 import { checkFormat, damaged, describeValue } from '../util/untrusted-file.js';
 import { validateTarget, type Target, type TargetInput } from './target.js';
