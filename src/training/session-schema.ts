@@ -24,7 +24,8 @@ export const TrainingSessionSchema = loose({
     loose({
       at: isoTime(),
       port: positive(),
-      dataDir: nonEmptyText(),
+      // Empty when the trainee restored by hand and named only the port (train NAME score --port P).
+      dataDir: text(),
       pid: v.optional(positive()),
       lastCommitAt: v.optional(isoTime()),
       requested: text(),
