@@ -3,13 +3,14 @@
  * and lock directories in one temp dir owned by the server's user (pgBackRest runs as that user,
  * as it would from archive_command).
  */
-import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chownSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SandboxInfo } from '../src/sandbox/index.js';
 import { exec, mustRun, type Ran } from './util.js';
 
 export interface Stanza {
   config: string;
+  dir: string;
   stanza: string;
   uid: number;
   gid: number;
@@ -53,8 +54,30 @@ export async function createStanza(pgbackrest: string, dir: string, sb: SandboxI
   await mustRun(pgbackrest, [`--config=${config}`, '--stanza=bench', 'stanza-create'], as);
   return {
     config,
+    dir,
     stanza: 'bench',
     ...owner,
     push: (segment) => exec(pgbackrest, [`--config=${config}`, '--stanza=bench', 'archive-push', segment], as),
   };
+}
+
+/**
+ * The archive_command of an async stanza (archive-async, spool, process-max 2, zst) archiving
+ * from `pgdata`, a simulated data directory: the conf is pointed at it (pgBackRest reads %p and
+ * archive_status/ relative to pg1-path, and checks its pg_control), and the command runs as the
+ * server's user, as the archiver would.
+ */
+export async function asyncArchiveCommand(pgbackrest: string, dir: string, sb: SandboxInfo, owner: { uid: number; gid: number }, pgdata: string): Promise<string> {
+  const st = await createStanza(pgbackrest, dir, sb, owner, { 'compress-type': 'zst', 'archive-async': 'y', 'process-max': '2' });
+  mkdirSync(join(pgdata, 'global'), { recursive: true });
+  copyFileSync(join(sb.dataDir, 'global', 'pg_control'), join(pgdata, 'global', 'pg_control'));
+  chownTree(pgdata, owner);
+  writeFileSync(st.config, readFileSync(st.config, 'utf8').replace(`pg1-path=${sb.dataDir}`, `pg1-path=${pgdata}`));
+  return `setpriv --reuid=${owner.uid} --regid=${owner.gid} --clear-groups env HOME=${dir} ${pgbackrest} --config=${st.config} --stanza=${st.stanza} archive-push %p`;
+}
+
+function chownTree(path: string, owner: { uid: number; gid: number }): void {
+  chownSync(path, owner.uid, owner.gid);
+  if (!statSync(path).isDirectory()) return;
+  for (const e of readdirSync(path)) chownTree(join(path, e), owner);
 }

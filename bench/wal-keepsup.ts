@@ -23,14 +23,17 @@ export interface KeepsUpResult {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The archive_command for a repository and the (simulated) data directory it archives from. */
+export type ArchiveCommandOf = (repo: string, pgdata: string) => string | Promise<string>;
+
 /** Runs one simulated archiver over `segments` with `command` (%p and %f as PostgreSQL expands them). */
-export async function simulateArchiver(dir: string, tag: string, segments: string[], command: (repo: string) => string, paceMs: number | null): Promise<KeepsUpResult & { failures: number }> {
+export async function simulateArchiver(dir: string, tag: string, segments: string[], command: ArchiveCommandOf, paceMs: number | null): Promise<KeepsUpResult & { failures: number }> {
   const pgdata = join(dir, `pgdata-${tag}`);
   const status = join(pgdata, 'pg_wal', 'archive_status');
   mkdirSync(status, { recursive: true });
   for (const s of segments) copyFileSync(s, join(pgdata, 'pg_wal', basename(s)));
   const repo = join(dir, `repo-${tag}`);
-  const cmd = command(repo);
+  const cmd = await command(repo, pgdata);
   const names = segments.map((s) => basename(s));
   let produced = 0;
   const t0 = performance.now();
@@ -66,13 +69,15 @@ export async function simulateArchiver(dir: string, tag: string, segments: strin
   return { method: tag, paceMs, segments: names.length, seconds: (performance.now() - t0) / 1000, maxBacklog, failures };
 }
 
-export async function keepsUp(dir: string, segments: string[], systemId: string, cpMsPerSegment: number): Promise<KeepsUpResult[]> {
+export async function keepsUp(dir: string, segments: string[], systemId: string, cpMsPerSegment: number, pgbackrestAsync?: ArchiveCommandOf): Promise<KeepsUpResult[]> {
   mkdirSync(dir, { recursive: true });
   chmodSync(dir, 0o755);
-  const methods: [string, (repo: string) => string][] = [
+  const methods: [string, ArchiveCommandOf][] = [
     ['dbdrill wal-push (one Node start per segment)', (repo) => archiveCommand(repo)],
     ['dbdrill batching archive_command (archiving enable)', (repo) => archiveCommand(repo, { batch: { systemId } })],
     ['dbdrill batching, --compress zstd', (repo) => archiveCommand(repo, { compress: 'zstd', batch: { systemId } })],
+    // The pgBackRest method's own archive_command (issue 14): archive-async with process-max 2, zst.
+    ...(pgbackrestAsync ? [['pgbackrest archive-push, archive-async, process-max 2, zst', pgbackrestAsync] as [string, ArchiveCommandOf]] : []),
   ];
   const out: KeepsUpResult[] = [];
   let i = 0;
@@ -90,5 +95,6 @@ export async function keepsUp(dir: string, segments: string[], systemId: string,
     out.map((r) => [r.method, r.paceMs === null ? 'all at once' : `every ${r.paceMs.toFixed(0)} ms (cp + sync pace)`, (r.segments / r.seconds).toFixed(1), String(r.maxBacklog)]),
   );
   note('goal: at the cp + sync pace the batching command keeps the backlog under 3, and archives at least as many segments/s as pgbackrest archive-push (zst) in the table above');
+  if (pgbackrestAsync) note('goal (pgBackRest method): archive-async keeps the backlog under 3 at the cp + sync pace');
   return out;
 }

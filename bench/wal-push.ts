@@ -6,17 +6,18 @@
  * Also: start-up time of `dbdrill --version` and of a wal-push that has nothing to write.
  */
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import pg from 'pg';
 import { SEGMENT_RE } from '../src/pitr/wal-names.js';
 import { findTool } from '../src/runner/tools.js';
 import { walPush } from '../src/wal/archive.js';
 import type { SandboxInstance } from '../src/sandbox/index.js';
-import { createStanza, type Stanza } from './pgbackrest.js';
+import { asyncArchiveCommand, createStanza, type Stanza } from './pgbackrest.js';
 import { keepsUp } from './wal-keepsup.js';
 import { benchSandbox, CLI, exec, median, ms, note, printTable, ratio, rmTemp, stopBenchSandbox, tempDir, type Ran } from './util.js';
 
-const SEGMENTS = 30;
+/** 30 by default; DBDRILL_BENCH_SEGMENTS=100 for the pgBackRest issue's figure. */
+const SEGMENTS = Number(process.env.DBDRILL_BENCH_SEGMENTS) > 0 ? Number(process.env.DBDRILL_BENCH_SEGMENTS) : 30;
 const ROUNDS = 2;
 const STARTUP_RUNS = 20;
 const DBDRILL = 'dbdrill wal-push --repo DIR %p';
@@ -145,7 +146,8 @@ export async function run(): Promise<void> {
     const cp = perSeg('cp + sync FILE DIR (also fsyncs the directory)');
     if (cp) {
       const id = await systemIdOf(sandbox);
-      await keepsUp(join(dir, 'keepsup'), segments, id, cp);
+      const pgbrAsync = pgbackrest ? (_repo: string, pgdata: string) => asyncArchiveCommand(pgbackrest!, join(dir, 'keepsup', `pgbr-async-${basename(pgdata)}`), sandbox, owner, pgdata) : undefined;
+      await keepsUp(join(dir, 'keepsup'), segments, id, cp, pgbrAsync);
     }
 
     await startup(dir);
