@@ -14,6 +14,7 @@ import { StatusMarker } from '../widgets/StatusMarker/StatusMarker.js';
 import { HEALTH_KEYS, healthHints, healthReducer, initialHealth, intervalSeconds } from './healthState.js';
 import { panelLines } from './panelLines.js';
 import { ScrollPane } from '../widgets/ScrollPane/ScrollPane.js';
+import { consoleWords } from '../text/consoleWords.js';
 
 const LABEL = 13;
 
@@ -117,7 +118,7 @@ export function HealthScreen(): ReactNode {
   const worstCheck = r.checks.find((c) => c.status === r.status && c.status !== 'OK');
   const tone = (st: string) => (st === 'CRIT' ? 'red' : st === 'WARN' ? 'yellow' : 'green');
   // The worst check and its whole reason: always readable, wrapped under its own text.
-  const headline = worstCheck ? `${worstCheck.name}: ${worstCheck.reason}` : 'Archiving and backups are healthy.';
+  const headline = worstCheck ? `${worstCheck.name}: ${consoleWords(worstCheck.reason)}` : 'Archiving and backups are healthy.';
   const allHead = hangingLines(headline, width, 5);
   // Fixed above the pane when it leaves room for it; else it leads the pane and scrolls, whole.
   const headFixed = allHead.length <= Math.max(2, height - 4);
@@ -145,7 +146,7 @@ export function HealthScreen(): ReactNode {
   ];
   const checkRows = (list: typeof checks) =>
     list.forEach((c) =>
-      hangingLines(`${c.name}: ${c.reason}`, width, 5).forEach((l, i) =>
+      hangingLines(`${c.name}: ${consoleWords(c.reason)}`, width, 5).forEach((l, i) =>
         pane.push(
           <Text key={`c-${c.name}-${i}`} wrap="truncate-end" color={c.status === 'OK' ? undefined : tone(c.status)}>
             {i === 0 ? <StatusMarker marker={c.status} /> : '    '} {l}
@@ -159,7 +160,7 @@ export function HealthScreen(): ReactNode {
   for (const l of panelLines(r)) {
     pane.push(
       <Text key={`p-${l.label}`} wrap="truncate-end">
-        <Text dimColor>{fit(l.label, LABEL)}</Text> <Text color={l.tone === 'bad' ? 'red' : l.tone === 'warn' ? 'yellow' : undefined}>{l.text}</Text>
+        <Text dimColor>{fit(l.label, LABEL)}</Text> <Text color={l.tone === 'bad' ? 'red' : l.tone === 'warn' ? 'yellow' : undefined}>{consoleWords(l.text)}</Text>
       </Text>,
     );
   }

@@ -24,6 +24,7 @@ import { TargetFormView } from './TargetFormView.js';
 import { TestPanel, testLines } from './TestPanel.js';
 import { editText, TextField } from '../widgets/TextField/TextField.js';
 import { wrapText } from '../text/width.js';
+import { consoleWords } from '../text/consoleWords.js';
 
 /** How often the list is re-read while shown (backups taken outside the console). */
 const RELOAD_MS = 15_000;
@@ -422,6 +423,6 @@ export function TargetsScreen(): ReactNode {
     if (name === undefined) return undefined;
     const sum = state.summaries[name];
     if (!sum) return 'checking the archiver…';
-    return sum.reason;
+    return sum.reason === undefined ? undefined : consoleWords(sum.reason);
   }
 }

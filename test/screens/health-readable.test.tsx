@@ -52,6 +52,20 @@ describe('Health: the worst check whole, the rest scroll', () => {
     expect(lines.at(-1)).toMatch(/^↓ \d+ more below · ↑↓ scroll$/);
   });
 
+  test('a reason written for the CLI names the field to fix in the console, not its flag', async () => {
+    // The engine's sentence for a refused connection says "fix the target's --host/--port".
+    const refused = {
+      ...crit,
+      checks: [{ name: 'server', status: 'CRIT' as const, reason: "Nothing accepts connections at 10.0.0.5:1 (connection refused); check that the server runs there or fix the target's --host/--port." }, ...crit.checks.filter((c) => c.name !== 'server')],
+    };
+    const r = renderApp(fakeApi({ targets: [target('prod')], healthSample: async () => refused }));
+    await r.waitForFrame((f) => f.includes('prod'));
+    await r.press('5');
+    const text = joined(body(await r.waitForFrame((f) => f.includes('sample 1'))));
+    expect(text).toContain("fix the target's host and port (e on Targets).");
+    expect(text).not.toMatch(/--host|--port/);
+  });
+
   test('+ and - do what help and the footer say: one table drives all three', () => {
     const plus = HEALTH_KEYS.find((k) => k.keys === '+')!;
     const minus = HEALTH_KEYS.find((k) => k.keys === '-')!;
