@@ -17,6 +17,11 @@ function client(s: SandboxInstance, database: string): pg.Client {
   return c;
 }
 
+/** How the client tools (pgbench, pg_dump, psql…) reach the sandbox: its password in the environment, never in argv. */
+export function toolAccess(s: SandboxInstance): { env: NodeJS.ProcessEnv; conn: string[] } {
+  return { env: { ...process.env, PGPASSWORD: s.password }, conn: ['--host', s.host, '--port', String(s.port), '--username', s.user, '--no-password'] };
+}
+
 /** CREATE DATABASE and pgbench -i -s SCALE; prints the load time and the database size. */
 export async function loadPgbench(s: SandboxInstance, db: string, scale: number, env: NodeJS.ProcessEnv, conn: string[]): Promise<void> {
   const c = client(s, 'postgres');

@@ -11,7 +11,7 @@ import { testTarget } from '../src/ops/targets.js';
 import { checksumFiles, listFiles } from '../src/repo/checksum.js';
 import type { Manifest } from '../src/repo/manifest.js';
 import { findTool } from '../src/runner/tools.js';
-import { dumpBeside, loadPgbench, timeScan } from './backup-steps.js';
+import { dumpBeside, loadPgbench, timeScan, toolAccess } from './backup-steps.js';
 import { benchSandbox, dbdrill, mb, median, mustRun, printTable, ratio, rmTemp, secs, stopBenchSandbox, tempDir, timeIt } from './util.js';
 
 /** pgbench scale: 50 (~750 MB) by default; DBDRILL_BENCH_SCALE=200 for the larger case. */
@@ -39,8 +39,7 @@ export async function run(): Promise<void> {
   try {
     sb = await benchSandbox();
     const s = sb.sandbox;
-    const pgEnv = { ...process.env, PGPASSWORD: s.password };
-    const conn = ['--host', s.host, '--port', String(s.port), '--username', s.user, '--no-password'];
+    const { env: pgEnv, conn } = toolAccess(s);
     await loadPgbench(s, DB, SCALE, pgEnv, conn);
 
     const configDir = join(dir, 'config');

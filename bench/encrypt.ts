@@ -9,7 +9,7 @@ import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Manifest } from '../src/repo/manifest.js';
 import { findTool } from '../src/runner/tools.js';
-import { loadPgbench } from './backup-steps.js';
+import { loadPgbench, toolAccess } from './backup-steps.js';
 import { benchSandbox, dbdrill, mb, median, mustRun, printTable, ratio, rmTemp, secs, stopBenchSandbox, tempDir } from './util.js';
 
 const SCALE = Number(process.env.DBDRILL_BENCH_SCALE) > 0 ? Number(process.env.DBDRILL_BENCH_SCALE) : 50;
@@ -23,8 +23,7 @@ export async function run(): Promise<void> {
   try {
     sb = await benchSandbox();
     const s = sb.sandbox;
-    const pgEnv = { ...process.env, PGPASSWORD: s.password };
-    const conn = ['--host', s.host, '--port', String(s.port), '--username', s.user, '--no-password'];
+    const { env: pgEnv, conn } = toolAccess(s);
     await loadPgbench(s, DB, SCALE, pgEnv, conn);
     execFileSync('age-keygen', ['-o', join(dir, 'id.txt')], { stdio: 'ignore' });
     const recipient = execFileSync('age-keygen', ['-y', join(dir, 'id.txt')]).toString().trim();

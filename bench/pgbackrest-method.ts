@@ -9,7 +9,7 @@ import { chmodSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { findTool } from '../src/runner/tools.js';
 import { freePort } from '../src/sandbox/ports.js';
-import { loadPgbench } from './backup-steps.js';
+import { loadPgbench, toolAccess } from './backup-steps.js';
 import { benchSandbox, dbdrill, exec, mb, mustRun, note, printTable, ratio, rmTemp, secs, stopBenchSandbox, tempDir } from './util.js';
 
 const SCALE = Number(process.env.DBDRILL_BENCH_SCALE) > 0 ? Number(process.env.DBDRILL_BENCH_SCALE) : 50;
@@ -28,8 +28,7 @@ export async function run(): Promise<void> {
   try {
     sb = await benchSandbox({ archive: { command: '/bin/true' } });
     const s = sb.sandbox;
-    const pgEnv = { ...process.env, PGPASSWORD: s.password };
-    const conn = ['--host', s.host, '--port', String(s.port), '--username', s.user, '--no-password'];
+    const { env: pgEnv, conn } = toolAccess(s);
     await loadPgbench(s, DB, SCALE, pgEnv, conn);
     const psql = (await findTool('psql')).path;
     const sql = (q: string) => mustRun(psql, [...conn, '--dbname', DB, '-qAtc', q], { env: pgEnv });
