@@ -78,7 +78,8 @@ describe('MariaDB servers a restore leaves', () => {
     expect([...rows.values()].some((args) => args.startsWith(one.name))).toBe(false);
 
     // sandbox stop: the other one goes too, named.
-    const stop = await runCli(['sandbox', 'stop', '--engine', 'mysql'], { env, timeoutMs: 120_000 });
+    // --remove: the sandbox's repository in the shared temp dir goes too (CI lists leftovers).
+    const stop = await runCli(['sandbox', 'stop', '--engine', 'mysql', '--remove'], { env, timeoutMs: 120_000 });
     expect(stop.code, stop.stderr).toBe(0);
     expect(stop.stdout).toContain(`Stopped restored server ${two.name} (127.0.0.1:${second.port}, pid ${second.pid}).`);
     expect(isPidAlive(second.pid)).toBe(false);

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../src/sandbox/ports.js';
@@ -207,6 +207,7 @@ describe('pgBackRest method through dbdrill (real PostgreSQL 15, pgBackRest 2.45
     const busy = await cli(['restore', NAME, '--to', marks[2]!.toISOString(), '--into', join(fresh, 'y'), '--port', String(server.port)]);
     expect(busy.code).toBe(2);
     expect(busy.stderr).toMatch(/port/);
+    rmSync(fresh, { recursive: true, force: true });
   }, 300_000);
 
   it('verify runs pgbackrest verify plus dbdrill checks; a flipped byte in the repository is named and exits 1', async () => {

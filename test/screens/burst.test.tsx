@@ -21,7 +21,7 @@ describe('a burst of keys across a screen change', () => {
     await r.waitForFrame((f) => /Backup .* done|OK\s+Backup|back to the catalog/.test(stripAnsi(f)), 'the backup finished');
     // One chunk, as a fast typist over SSH delivers it.
     r.stdin.write(`\r3\t${'\u007f'.repeat(22)}-2m\r`);
-    const frame = stripAnsi(await r.waitForFrame((f) => f.includes('Plan: restore prod') || /FAIL/.test(stripAnsi(f)), 'the plan (or its refusal) for -2m', 5000));
+    const frame = stripAnsi(await r.waitForFrame((f) => f.includes('Plan: restore prod') || /FAIL/.test(stripAnsi(f)), 'the plan (or its refusal) for -2m'));
     expect(frame).toContain('· Restore');
     expect(api.plans.at(-1)?.to).toBe('-2m');
   });

@@ -47,7 +47,7 @@ describe('Health screen', () => {
     await tick();
     expect(api.samples).toBe(1);
     vi.advanceTimersByTime(1000);
-    frame = stripAnsi(await r.waitForFrame((f) => f.includes('sample 2'), 'the second sample', 5000));
+    frame = stripAnsi(await r.waitForFrame((f) => f.includes('sample 2'), 'the second sample'));
     expect(frame).toMatch(/status\s+\.\./);
     expect(api.samples).toBeGreaterThanOrEqual(2);
   });

@@ -133,7 +133,9 @@ export async function waitForFrame(
   get: () => string,
   predicate: (frame: string) => boolean,
   what = 'the expected frame',
-  timeoutMs = 3000,
+  // Generous: under CI load (servers and integration tests beside the screens) a frame can take
+  // seconds; a wait that is met returns at once, so only a failing test pays for it.
+  timeoutMs = 10_000,
 ): Promise<string> {
   const until = realNow() + timeoutMs;
   for (;;) {

@@ -48,12 +48,12 @@ describe('Targets: fresh rows', () => {
     const before = asked.filter((n) => n === 'prod').length;
     release();
     // Without leaving Targets: the row shows the new backup's age and its window is asked again.
-    frame = await r.waitForFrame((f) => /^\d+s$/.test(ageOf(f, 'prod') ?? ''), 'the age of the new backup', 5000);
-    await r.waitForFrame((f) => /prod.*OK\s+5m/.test(stripAnsi(f)), 'the new window', 5000);
+    frame = await r.waitForFrame((f) => /^\d+s$/.test(ageOf(f, 'prod') ?? ''), 'the age of the new backup');
+    await r.waitForFrame((f) => /prod.*OK\s+5m/.test(stripAnsi(f)), 'the new window');
     expect(asked.filter((n) => n === 'prod').length).toBeGreaterThan(before);
     // Ages tick while shown.
     const first = ageOf(frame, 'prod');
-    await r.waitForFrame((f) => /^\d+s$/.test(ageOf(f, 'prod') ?? '') && ageOf(f, 'prod') !== first, 'the age ticking', 4000);
+    await r.waitForFrame((f) => /^\d+s$/.test(ageOf(f, 'prod') ?? '') && ageOf(f, 'prod') !== first, 'the age ticking');
     expectFits(r.lastFrame());
   });
 
