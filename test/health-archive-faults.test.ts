@@ -127,7 +127,7 @@ afterAll(async () => {
 });
 
 describe('no false CRIT under a steady load', () => {
-  it('stays OK for a minute of pgbench while segments close every 2 s and are archived', async () => {
+  it('stays OK for 30 s of pgbench while segments close every 2 s and are archived', async () => {
     const pgbench = await findTool('pgbench', { serverMajor: 15 });
     const pgEnv = { ...process.env, PGPASSWORD: pg.server.password };
     const conn = ['-h', pg.server.host, '-p', String(pg.server.port), '-U', pg.server.user];
@@ -137,7 +137,7 @@ describe('no false CRIT under a steady load', () => {
     await pg.sql('SELECT pg_reload_conf()', undefined, 'postgres');
 
     const first = await sampler.sample();
-    const load = spawn(pgbench.path, ['-c', '2', '-j', '1', '-R', '40', '-T', '60', '-n', ...conn, 'shop'], { env: pgEnv, stdio: 'ignore' });
+    const load = spawn(pgbench.path, ['-c', '2', '-j', '1', '-R', '40', '-T', '30', '-n', ...conn, 'shop'], { env: pgEnv, stdio: 'ignore' });
     const loadDone = new Promise<number | null>((res) => load.on('exit', res));
     const reports: HealthReport[] = [];
     const oneShots: { code: number; status: string }[] = [];
@@ -153,7 +153,7 @@ describe('no false CRIT under a steady load', () => {
           const c = await cli(['health', NAME, '--json']);
           oneShotMs.push(c.ms);
           oneShots.push({ code: c.code, status: archiving(JSON.parse(c.stdout) as HealthReport).status });
-          nextCli = Date.now() + 12_000;
+          nextCli = Date.now() + 8_000;
         }
         await new Promise((r) => setTimeout(r, 2000));
       }
@@ -172,12 +172,12 @@ describe('no false CRIT under a steady load', () => {
       return settled;
     }, 30_000);
     // The load was real: the archive kept moving (a segment every 2 s or so) while health looked.
-    expect(last.archive!.archivedCount - first.archive!.archivedCount).toBeGreaterThanOrEqual(15);
-    expect(reports.length).toBeGreaterThanOrEqual(15);
+    expect(last.archive!.archivedCount - first.archive!.archivedCount).toBeGreaterThanOrEqual(8);
+    expect(reports.length).toBeGreaterThanOrEqual(8);
     const bad = reports.filter((r) => archiving(r).status !== 'OK');
     expect(bad.map(describeReport)).toEqual([]);
     expect(reports.every((r) => r.status === 'OK')).toBe(true);
-    expect(oneShots.length).toBeGreaterThanOrEqual(4);
+    expect(oneShots.length).toBeGreaterThanOrEqual(3);
     expect(oneShots).toEqual(oneShots.map(() => ({ code: 0, status: 'OK' })));
     // A healthy server under load costs the one-shot at most a second look, never the wait for
     // archiveStall (30 s); the rest is node starting and the machine's load.
