@@ -92,7 +92,7 @@ describe('values that start with "-" and times that do not exist', () => {
     expect(restore.stderr).toMatch(/^restore target: \S+ \(UTC; given as "-15m"\)\ndbdrill: There is no target named "ghost"[^\n]*\n$/);
   });
 
-  it.each([
+  it.concurrent.each([
     ['--to=-99999999999h', /^dbdrill: The time "-99999999999h" reaches back before 1970/],
     ['--to=2026-02-30T10:00:00Z', 'dbdrill: The time "2026-02-30T10:00:00Z" is not a date: February 2026 has 28 days, so day 30 does not exist.'],
     ['--to=2026-13-45T10:00:00Z', /has month 13, which does not exist/],
@@ -112,7 +112,7 @@ describe('target add refuses what would be accepted but wrong', () => {
   const add = (name: string, ...flags: string[]) => ['target', 'add', name, '--engine', 'postgres', '--repo', join(scratch, `repo-${name}`), ...flags];
   const huge = 'a'.repeat(5000);
 
-  it.each(([
+  it.concurrent.each(([
     // repository
     [['target', 'add', 'r1', '--engine', 'postgres', '--repo', file], /^dbdrill: The repository path .*not-a-dir is a file, not a directory/],
     [['target', 'add', 'r2', '--engine', 'postgres', '--repo', '/'], /^dbdrill: repo is the root directory \/; give the target a directory of its own/],
@@ -189,7 +189,7 @@ describe('backup options that would be ignored', () => {
     }
   });
 
-  it.each([
+  it.concurrent.each([
     [['backup', 'bk-pg'], /^dbdrill: --kind is missing; choose --kind logical \(pg_dump, mariadb-dump\) or --kind physical \(pg_basebackup, mariadb-backup\); usage: dbdrill backup NAME/],
     [['backup', 'bk-pg', '--kind', 'logical', '--checkpoint', 'spread'], /^dbdrill: --checkpoint applies to physical backups/],
     [['backup', 'bk-pg', '--kind', 'physical', '--jobs', '2'], /^dbdrill: --jobs does not apply to a physical PostgreSQL backup: pg_basebackup copies over one connection/],
