@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fchownSync, fstatSync, fsyncSync, linkSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fchownSync, fstatSync, fsync, linkSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { basename } from 'node:path';
 import { DbdrillError, invalid } from '../errors.js';
 import { DBW_SUFFIX, timelineHex, walFileKind } from '../pitr/wal-names.js';
@@ -16,6 +17,14 @@ import { compressible, timelineDirOf, type Compression } from './layout.js';
 import { removeOrphanTemps } from './orphans.js';
 import { CREATE_FLAGS, Dir, UnsafePath } from './safe-dir.js';
 import { CHUNK_BYTES, closeStored, openStored, readDbwHeader, readStoredInto, readStoredSync, WHOLE_FILE_MAX, type StoredFile } from './stored.js';
+
+
+/**
+ * fsync on libuv's thread pool, not the event loop: the batch worker's pushers then overlap one
+ * segment's wait for the disk with another's reading and hashing (with fsyncSync, two "parallel"
+ * pushers took turns).
+ */
+const fsyncAsync = promisify(fsync);
 
 /**
  * archive_command. This path runs once per WAL segment for the life of a server, so it imports
@@ -395,7 +404,7 @@ async function writeTemp(t: Target, tmp: string, src: Source, compress: boolean,
     const p = await writePayload(fd, src, compress, recipients);
     if (p.bytes !== src.size) throw invalid(`${src.path} changed size while it was being archived (${src.size} bytes, then ${p.bytes}); nothing was stored.`);
     writeAll(fd, encodeDbwHeader({ name: basename(src.path), bytes: p.bytes, sha256: p.sha256, encoding: p.encoding, storedBytes: p.storedBytes, storedSha256: p.storedSha256 }), 0);
-    fsyncSync(fd);
+    await fsyncAsync(fd);
     return { sha256: p.sha256, storedBytes: DBW_HEADER_BYTES + p.storedBytes, compressed: p.encoding.includes('zstd') };
   } catch (e) {
     rmSync(t.dir.at(tmp), { force: true });
@@ -455,7 +464,7 @@ export async function walPush(repo: string, source: string, opts: PushOptions = 
         lost = true;
       }
       rmSync(t.dir.at(tmp), { force: true });
-      fsyncSync(t.dir.fd);
+      await fsyncAsync(t.dir.fd);
       // Temp files of killed pushes: cleaned now and then (every 16th segment), not on every push.
       if (kind !== 'segment' || name.endsWith('0')) removeOrphanTemps(t.dir);
       if (lost) {

@@ -123,19 +123,9 @@ export async function pushAhead(repo: string, pgWal: string, opts: BatchOptions 
     if (!takeLock(s.spool)) return out;
     try {
       const idleMs = opts.idleMs ?? envNumber('DBDRILL_WAL_AHEAD_IDLE_MS', 5000);
-      const failed = new Set<string>();
-      let idleSince = Date.now();
-      while (Date.now() - idleSince < idleMs) {
-        const r = await pushReady(repo, pgWal, s.spool, opts, failed);
-        out.pushed.push(...r.pushed);
-        out.failed.push(...r.failed);
-        for (const f of r.failed) failed.add(f);
-        if (r.pushed.length + r.failed.length === 0) {
-          await sleep(20);
-          continue;
-        }
-        idleSince = Date.now();
-      }
+      const r = await pushReady(repo, pgWal, s.spool, opts, new Set(), idleMs);
+      out.pushed.push(...r.pushed);
+      out.failed.push(...r.failed);
     } finally {
       rmSync(s.spool.at(AHEAD_LOCK), { force: true });
     }
@@ -145,17 +135,47 @@ export async function pushAhead(repo: string, pgWal: string, opts: BatchOptions 
   return out;
 }
 
-/** One pass: every waiting segment without a record (and not in `skip`) pushed, then recorded. */
-async function pushReady(repo: string, pgWal: string, spool: Dir, opts: BatchOptions, skip: ReadonlySet<string>): Promise<{ pushed: string[]; failed: string[] }> {
-  const ready = readySegments(pgWal);
-  removeStaleRecords(spool, new Set(ready));
-  const have = spooled(spool);
-  const todo = ready.filter((n) => !have.has(n) && !skip.has(n));
+/**
+ * Pushes every waiting segment without a record (and not in `skip`), then records it. With
+ * `idleMs`, keeps looking for new ones until none came for that long (the worker); without, stops
+ * when none is left. A pipeline, not rounds: each of the `parallel` pushers takes the oldest
+ * segment nobody holds the moment it is free, so one slow fsync never holds the others back and
+ * a segment closed meanwhile starts at once instead of after the round.
+ */
+async function pushReady(repo: string, pgWal: string, spool: Dir, opts: BatchOptions, skip: ReadonlySet<string>, idleMs?: number): Promise<{ pushed: string[]; failed: string[] }> {
   const out = { pushed: [] as string[], failed: [] as string[] };
-  let next = 0;
-  const worker = async () => {
-    while (next < todo.length) {
-      const name = todo[next++]!;
+  /** Pushed, failed or being pushed by this call: never started twice. */
+  const taken = new Set<string>();
+  const inFlight = new Set<string>();
+  let queue: string[] = [];
+  let lastWork = Date.now();
+  /** The oldest waiting segment nobody took yet; rescans pg_wal when the known ones are taken. */
+  const next = (): string | undefined => {
+    const pick = () => queue.find((n) => !taken.has(n));
+    let name = pick();
+    if (name === undefined) {
+      const ready = readySegments(pgWal);
+      removeStaleRecords(spool, new Set(ready));
+      const have = spooled(spool);
+      queue = ready.filter((n) => !have.has(n) && !skip.has(n));
+      // A worker can live for days: forget names PostgreSQL no longer lists (a failed one that is
+      // still listed stays taken, for PostgreSQL's own call to report).
+      const listed = new Set(ready);
+      for (const n of taken) if (!listed.has(n) && !inFlight.has(n)) taken.delete(n);
+      name = pick();
+    }
+    if (name !== undefined) taken.add(name);
+    return name;
+  };
+  const pusher = async () => {
+    for (;;) {
+      const name = next();
+      if (name === undefined) {
+        if (idleMs === undefined || Date.now() - lastWork >= idleMs) return;
+        await sleep(20);
+        continue;
+      }
+      inFlight.add(name);
       try {
         const r = await walPush(repo, join(pgWal, name), opts);
         writeRecord(spool, name, r.sha256);
@@ -163,10 +183,13 @@ async function pushReady(repo: string, pgWal: string, spool: Dir, opts: BatchOpt
       } catch {
         // Archived and recycled meanwhile, or bad: PostgreSQL's own call for it reports why.
         out.failed.push(name);
+      } finally {
+        inFlight.delete(name);
       }
+      lastWork = Date.now();
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, opts.parallel ?? 2) }, worker));
+  await Promise.all(Array.from({ length: Math.max(1, opts.parallel ?? 2) }, pusher));
   return out;
 }
 

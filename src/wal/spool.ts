@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { walFileKind } from '../pitr/wal-names.js';
 import { CREATE_FLAGS, Dir } from './safe-dir.js';
@@ -9,9 +9,11 @@ import { CREATE_FLAGS, Dir } from './safe-dir.js';
  * repository. archive_command's fast path is a shell test of that record (no Node start), so a
  * record must never exist for a segment that is not safely archived:
  *
- *   - it is written after wal-push returned (file and directory fsynced), by rename, then the
- *     spool directory is fsynced; a crash before that leaves no record and the next call redoes
- *     the push (which finds the same content archived: success);
+ *   - it is written after wal-push returned (file and directory fsynced), by rename; a crash
+ *     before that leaves no record and the next call redoes the push (which finds the same
+ *     content archived: success). The record itself is not fsynced: the segment was durable
+ *     before the record existed at all, so a record that survives a power loss names a durable
+ *     segment, and one the power loss takes only costs a second push of the same content;
  *   - the fast path removes the record it consumes; records whose `.ready` file is gone (the
  *     server archived it some other way, or was rebuilt) are removed by the next batch;
  *   - the spool is per server (`wal/spool/<system id>`), so a server of another system id never
@@ -51,19 +53,20 @@ export function spooled(spool: Dir): Set<string> {
   }
 }
 
-/** Writes the record for `name` (its checksum, for whoever looks) durably. */
+/**
+ * Writes the record for `name` (its checksum, for whoever looks), whole or not at all (rename).
+ * No fsync: see above; it would double the disk flushes of every segment pushed ahead.
+ */
 export function writeRecord(spool: Dir, name: string, sha256: string): void {
   const tmp = `.${name}.${process.pid}.tmp`;
   const fd = openSync(spool.at(tmp), CREATE_FLAGS, 0o600);
   try {
     const text = Buffer.from(`${sha256}\n`);
     writeSync(fd, text, 0, text.length, 0);
-    fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
   renameSync(spool.at(tmp), spool.at(name));
-  fsyncSync(spool.fd);
 }
 
 /** Removes records no `.ready` file asks for any more, and temp files of killed batches. */
