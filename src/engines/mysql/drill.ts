@@ -19,6 +19,7 @@ import type { ReplayOutcome } from './binlog-replay.js';
 import { connectMysql } from './client.js';
 import { myLogicalRestore } from './logical-restore.js';
 import { checkDumpFlavor, replayMissed, replayPlan, startOnPhysicalBackup } from './pitr.js';
+import { checkRepositoryKey } from '../../repo/sealed-read.js';
 import { planMysqlPitr, readMysqlArchive, shortfallSentence } from './plan.js';
 import { checkTables } from './verify.js';
 
@@ -56,7 +57,7 @@ function drillOf(ctx: EngineContext, target: Target, plan: MysqlRestorePlan): Dr
     backup: m,
     detail: `${m.kind} ${m.type === 'full' ? '' : `${m.type} `}backup ${m.id}${chainWords}; ${plan.files.length ? `binlogs ${plan.files[0]!.file}…${plan.files.at(-1)!.file} from position ${plan.startPosition}${plan.stopAt ? `, stopping before ${plan.stopAt.toISOString()}` : ''}` : 'no binlog to replay after its position'}`,
     async checkFiles() {
-      if (m.kind === 'logical') await checkDumpFlavor(m, backupDir);
+      if (m.kind === 'logical') await checkDumpFlavor(m, backupDir, ctx.signal);
       // The chain's other members are read too: each is checked here, a damaged one named and marked corrupt.
       if (applied.length > 0) await checkChainMembers(target, chain.slice(0, -1).map((c) => c.id));
     },
@@ -146,6 +147,8 @@ function replayDetail(r: ReplayOutcome): string {
  */
 async function pickMysqlForDrill(ctx: EngineContext, target: Target, requested: RestoreTarget, backup?: string, second?: SecondChoice): Promise<MysqlRestorePlan> {
   const view = await readMysqlArchive(target, ctx.signal);
+  // An encrypted repository: the identity must open it before the drill plans (it reads binlogs) or starts anything.
+  await checkRepositoryKey(target.repo, view.all);
   const complete = view.manifests.filter((m) => m.status === 'complete' && (backup === undefined || m.id === backup));
   if (backup !== undefined && complete.length === 0) {
     throw invalid(`Backup ${backup} is not a complete backup of "${target.name}"; list them with dbdrill catalog ${target.name}.`);

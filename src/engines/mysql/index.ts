@@ -6,9 +6,12 @@ import type { Target } from '../../config/target.js';
 import type { EngineMethod, EngineModule } from '../contract.js';
 import { invalid } from '../../errors.js';
 
-/** MariaDB's tools are not yet streamed through age: an encrypted target is refused, never stored in plain. */
-const NOT_SEALED = (name: string) =>
-  `Target "${name}" encrypts its repository (--encrypt-to), which MySQL/MariaDB backups do not support yet; turn it off with dbdrill target edit ${name} --encrypt-to off, or back up to an encrypted disk.`;
+/**
+ * A diff or incr is restored by applying it onto an unpacked copy of its full; encrypted chains are
+ * not streamed that way yet, so they are refused rather than stored in plain.
+ */
+const SEALED_CHAIN = (name: string, type: string) =>
+  `Target "${name}" encrypts its repository (--encrypt-to), and encrypted ${type} backups of MariaDB are not supported yet; take --type full (encrypted as it is written), or turn encryption off with dbdrill target edit ${name} --encrypt-to off.`;
 
 const methods: Record<string, EngineMethod> = {
   native: {
@@ -16,11 +19,12 @@ const methods: Record<string, EngineMethod> = {
     // Physical diffs and incrs are mariadb-backup --incremental-basedir chains that dbdrill links (chain*.ts).
     backupTypes: { logical: ['full'], physical: ['full', 'diff', 'incr'] },
     async backup(ctx, target, probe, dir, req, recordTool) {
+      const sink = req.sink?.encryptTo ? { sink: req.sink } : {};
+      if (req.kind === 'logical') return (await import('./logical-backup.js')).myLogicalBackup(ctx, target, probe, dir, { jobs: req.jobs, recordTool, ...sink });
       // Refused before any tool runs, so no plaintext reaches the repository.
-      if (req.sink?.encryptTo) throw invalid(NOT_SEALED(target.name));
-      if (req.kind === 'logical') return (await import('./logical-backup.js')).myLogicalBackup(ctx, target, probe, dir, { jobs: req.jobs, recordTool });
+      if (req.sink?.encryptTo && req.type !== 'full') throw invalid(SEALED_CHAIN(target.name, req.type));
       const base = req.base && req.type !== 'full' ? { base: { ...req.base, type: req.type } } : {};
-      return (await import('./physical-backup.js')).myPhysicalBackup(ctx, target, probe, dir, { jobs: req.jobs, recordTool, ...base });
+      return (await import('./physical-backup.js')).myPhysicalBackup(ctx, target, probe, dir, { jobs: req.jobs, recordTool, ...base, ...sink });
     },
     async chainBase(target, manifests, type, probe) {
       return (await import('./chain.js')).chainBaseFor(manifests, type, { target: target.name, serverVersion: probe.serverVersion });

@@ -8,16 +8,19 @@ import type { MysqlRestorePlan } from '../../binlog/window.js';
 import type { EngineContext } from '../context.js';
 import { findBinlogTool } from './binlog-server.js';
 import { replayBinlogs, type ReplayFailure, type ReplayOutcome } from './binlog-replay.js';
-import { parseDumpHead, readDumpEnds } from './dump-head.js';
+import { parseDumpHead } from './dump-head.js';
+import { readDump } from './sealed-dump.js';
 import { DUMP_FILE } from './logical-backup.js';
 import { myLogicalRestore, restoredStats } from './logical-restore.js';
-import { copyBack, physicalRestoreSettings } from './physical-restore.js';
+import { copyBack, physicalRestoreSettings, unpackSealed } from './physical-restore.js';
+import { isSealedStream } from './backup-info.js';
 import { chainForRestore } from './chain.js';
 import { chainRestoreSettings, restoreChainInto } from './chain-restore.js';
 import { schemaExists } from './schemas.js';
 import { DbdrillError, invalid } from '../../errors.js';
 import type { Manifest, TableStat } from '../../repo/manifest.js';
 import { Repository } from '../../repo/repository.js';
+import { checkRepositoryKey } from '../../repo/sealed-read.js';
 import { startMariadbSandbox, type SandboxInstance } from '../../sandbox/index.js';
 import { checkRestoreDestination } from '../restore-destination.js';
 import { unregister } from '../../sandbox/registry.js';
@@ -55,8 +58,8 @@ export async function checkMysqlDestination(dir: string, port: number, opts: { r
 }
 
 /** A dump of MySQL (not MariaDB) may use syntax the MariaDB server dbdrill starts cannot load. */
-export async function checkDumpFlavor(m: Manifest, dir: string): Promise<void> {
-  const head = parseDumpHead((await readDumpEnds(join(dir, DUMP_FILE))).head);
+export async function checkDumpFlavor(m: Manifest, dir: string, signal: AbortSignal): Promise<void> {
+  const head = parseDumpHead((await readDump(dir, signal)).head);
   if (head.serverVersion && !/mariadb/i.test(head.serverVersion)) {
     throw invalid(`Backup ${m.id} is a MySQL dump and dbdrill restores into a new MariaDB server, which cannot load MySQL-only syntax and binlog events reliably; restore it by hand into a MySQL server.`);
   }
@@ -82,19 +85,20 @@ export async function startOnPhysicalBackup(
   const backupDir = repo.backupDir(m.id);
   const copy = opts.copy ?? ((fn) => ctx.step('copy backup', fn));
   let settings: Record<string, string>;
-  let populate: (dataDir: string) => Promise<unknown>;
+  let populate: (dataDir: string) => Promise<void | Record<string, string>>;
   if (m.type === 'full') {
     settings = await physicalRestoreSettings(m, backupDir);
-    populate = (dataDir) => copy(() => copyBack(ctx, backupDir, dataDir));
+    populate = isSealedStream(m) ? (dataDir) => copy(() => unpackSealed(ctx, m, backupDir, dataDir)) : (dataDir) => copy(() => copyBack(ctx, backupDir, dataDir));
     opts.skipApply?.(`backup ${m.id} is a full backup: nothing to apply`);
   } else {
     const chain = chainForRestore(repo.catalog().manifests, m.id, source.name);
     settings = await chainRestoreSettings(source.repo, chain);
-    populate = (dataDir) =>
-      restoreChainInto(ctx, source.repo, chain, dataDir, {
+    populate = async (dataDir) => {
+      await restoreChainInto(ctx, source.repo, chain, dataDir, {
         ...(opts.copy ? { copy: opts.copy } : {}),
         ...(opts.apply ? { apply: opts.apply } : {}),
       });
+    };
   }
   return startMariadbSandbox({
     ...(opts.baseDir !== undefined ? { baseDir: opts.baseDir } : {}),
@@ -104,9 +108,7 @@ export async function startOnPhysicalBackup(
     signal: ctx.signal,
     settings,
     ...(opts.title ? { title: opts.title } : {}),
-    populate: async (dataDir) => {
-      await populate(dataDir);
-    },
+    populate,
   });
 }
 
@@ -183,6 +185,8 @@ export async function runMysqlPitrRestore(ctx: EngineContext, target: Target, re
   const t0 = performance.now();
   const dir = resolve(req.into);
   const view = await ctx.step('plan', () => readMysqlArchive(target, ctx.signal));
+  // The plan reads encrypted binlogs and the restore decrypts a backup: the key first, nothing written yet.
+  await checkRepositoryKey(target.repo, view.all);
   const plan = await planMysqlPitr(view, target, req, ctx.signal);
   const short = shortfallSentence(plan, target);
   if (short) throw new DbdrillError('failed', short, { shortfall: plan.shortfall });
@@ -196,7 +200,7 @@ export async function runMysqlPitrRestore(ctx: EngineContext, target: Target, re
   if (req.exclusive) plan.notes.push(`--exclusive changes nothing here: ${req.second === 'inclusive' ? '--second inclusive' : 'a binlog replay never'} includes the target second itself`);
   for (const n of plan.notes) ctx.emit({ type: 'log', level: 'info', text: n });
   const physical = plan.backup.kind === 'physical';
-  if (!physical) await checkDumpFlavor(plan.backup, backupDir);
+  if (!physical) await checkDumpFlavor(plan.backup, backupDir, ctx.signal);
   await ctx.step('check destination', () => checkMysqlDestination(dir, req.port, { repo: target.repo, ...(req.dryRun ? {} : { claim: { target: target.name, backup: plan.backup.id } }) }));
   if (req.dryRun) return { target: target.name, plan: planOut, dataDir: join(dir, 'data'), port: req.port, seconds: (performance.now() - t0) / 1000, dryRun: true };
 
