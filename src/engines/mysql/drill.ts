@@ -44,6 +44,8 @@ function drillOf(ctx: EngineContext, target: Target, plan: MysqlRestorePlan): Dr
   // What each step read from the repository: the backup, then the archived binlogs from its position on.
   const binlogBytes = Math.max(0, plan.files.reduce((n, f) => n + f.size, 0) - plan.startPosition);
   let into: Target | undefined;
+  // The drill's own instance directory: encrypted binlogs are decrypted there for the replay.
+  let scratch: string | undefined;
   // What the backup alone holds (its own moment, which the manifest's counts describe). A
   // physical backup records no counts, so there is nothing to compare before replay.
   let loaded: TableStat[] = [];
@@ -74,6 +76,7 @@ function drillOf(ctx: EngineContext, target: Target, plan: MysqlRestorePlan): Dr
         : await startMariadbSandbox({ signal: ctx.signal, binlog: false, keep });
       if (m.kind !== 'physical') hooks.skip(APPLY_STEP, `backup ${m.id} is a logical dump: nothing to apply`);
       into = sandboxTarget(sb, `${target.name}-drill`, '');
+      scratch = sb.dir;
       return { dir: sb.dir, dataDir: sb.dataDir, port: sb.port, detail: `MariaDB ${sb.version} on 127.0.0.1:${sb.port}, binary log off`, stop: () => sb.stop() };
     },
     async restoreBase(hooks) {
@@ -81,7 +84,7 @@ function drillOf(ctx: EngineContext, target: Target, plan: MysqlRestorePlan): Dr
       loaded = await hooks.restoreBase(() => myLogicalRestore(ctx, into!, m, backupDir, { dbname: plan.schema }), (t) => `${t.length} table(s) loaded into ${plan.schema}`, () => m.sizeBytes);
     },
     async replay(hooks) {
-      replay = await replayPlan(ctx, target, into!, plan, (fn) => hooks.replay(fn, (r) => replayDetail(r as ReplayOutcome), () => binlogBytes));
+      replay = await replayPlan(ctx, target, into!, plan, (fn) => hooks.replay(fn, (r) => replayDetail(r as ReplayOutcome), () => binlogBytes), scratch);
       if (!replay) hooks.skip('replay binlogs', plan.files.length === 0 && plan.startFile === '' ? 'the backup records no binlog position; it restores to its own moment' : 'no archived binlog follows the backup\'s position; the drill restores the backup\'s own moment');
     },
     async verifyInstance(checks, targetTime) {

@@ -63,6 +63,7 @@ export const mysqlEngine: EngineModule = {
   archivePull: {
     list: async (target, opts) => (await import('./binlog-server.js')).listServerLogFiles(target, opts),
     fetcher: async (probe) => (await import('./binlog-server.js')).binlogFetcher(probe),
+    sealedFetcher: async (probe) => (await import('./binlog-server.js')).sealedBinlogFetcher(probe),
   },
   sandbox: {
     server: 'MariaDB',

@@ -1,4 +1,6 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { decryptBinlogInto, isSealed } from '../../binlog/sealed.js';
 import { join, resolve } from 'node:path';
 import type { Target } from '../../config/target.js';
 import { binlogRoot } from '../../binlog/archive.js';
@@ -116,15 +118,23 @@ export async function startOnPhysicalBackup(
  * Replays the archived binlogs of a plan into a running instance that holds the plan's backup:
  * limited to the plan's schema after a logical backup, every schema after a physical one.
  */
-export async function replayPlan(ctx: EngineContext, source: Target, into: Target, plan: MysqlRestorePlan, hook?: StepHook): Promise<ReplayOutcome | undefined> {
+export async function replayPlan(ctx: EngineContext, source: Target, into: Target, plan: MysqlRestorePlan, hook?: StepHook, scratchIn?: string): Promise<ReplayOutcome | undefined> {
   if (plan.files.length === 0) return undefined;
   const step = hook ?? ((fn) => ctx.step('replay binlogs', fn));
   const tool = await findBinlogTool('mariadb');
   const root = binlogRoot(source.repo);
   return step(async () => {
+    // Encrypted binlogs are decrypted (and checked) into the restore's own scratch directory,
+    // which is removed once the replay ends; plain ones are read where they are archived.
+    const sealed = plan.files.some(isSealed);
+    const scratch = sealed ? mkdtempSync(join(scratchIn ?? tmpdir(), '.binlogs-')) : undefined;
     try {
+      const files: { path: string; size: number }[] = [];
+      for (const f of plan.files) {
+        files.push(isSealed(f) ? { path: await decryptBinlogInto(source.repo, f, scratch!, ctx.signal), size: f.plain!.bytes } : { path: join(root, f.file), size: f.size });
+      }
       return await replayBinlogs(ctx, into, tool, {
-        files: plan.files.map((f) => ({ path: join(root, f.file), size: f.size })),
+        files,
         startPosition: plan.startPosition,
         ...(plan.stopAt ? { stopAt: plan.stopAt } : {}),
         ...(plan.stopPosition !== undefined ? { stopPosition: plan.stopPosition } : {}),
@@ -138,6 +148,8 @@ export async function replayPlan(ctx: EngineContext, source: Target, into: Targe
       const refused = ((e.detail?.stderrTail as string[] | undefined) ?? []).find((l) => /^ERROR \d+/.test(l));
       const why = refused ? `${String(e.detail?.tool)} exited with code ${String(e.detail?.exitCode)}: ${refused}` : e.message.replace(/\.$/, '');
       throw new DbdrillError('failed', `replay of the archived binlogs failed ${at.exact ? 'at' : 'at or before'} ${at.file}:${at.position} (${why})${promised}`, e.detail);
+    } finally {
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
     }
   });
 }
@@ -158,13 +170,13 @@ export async function restoreAndReplay(
   source: Target,
   into: Target,
   plan: MysqlRestorePlan,
-  hooks: { load?: StepHook; replay?: StepHook } = {},
+  hooks: { load?: StepHook; replay?: StepHook; scratch?: string } = {},
 ): Promise<{ tables: TableStat[]; loaded: TableStat[]; replay?: ReplayOutcome }> {
   const backupDir = new Repository(source.repo).backupDir(plan.backup.id);
   const load = hooks.load ?? ((fn) => ctx.step('load backup', fn));
   // What the dump alone holds: the backup's own moment, which its manifest's counts describe.
   const loaded = await load(() => myLogicalRestore(ctx, into, plan.backup, backupDir, { dbname: plan.schema }));
-  const replay = await replayPlan(ctx, source, into, plan, hooks.replay);
+  const replay = await replayPlan(ctx, source, into, plan, hooks.replay, hooks.scratch);
   const tables = replay && replay.transactions > 0 ? await restoredStats(ctx, into, plan.schema) : loaded;
   return { tables, loaded, ...(replay ? { replay } : {}) };
 }
@@ -219,10 +231,10 @@ export async function runMysqlPitrRestore(ctx: EngineContext, target: Target, re
     let tables: TableStat[];
     let replay: ReplayOutcome | undefined;
     if (physical) {
-      replay = await replayPlan(ctx, target, into, plan);
+      replay = await replayPlan(ctx, target, into, plan, undefined, dir);
       tables = await physicalTables(ctx, into, plan.schema);
     } else {
-      ({ tables, replay } = await restoreAndReplay(ctx, target, into, plan));
+      ({ tables, replay } = await restoreAndReplay(ctx, target, into, plan, { scratch: dir }));
     }
     if (!replay) ctx.emit({ type: 'step', step: 'replay binlogs', status: 'skipped', detail: plan.target.kind === 'immediate' ? 'the backup\'s own moment was asked for' : 'no archived binlog to replay after the backup\'s position' });
     const reached = replay ? reachedPoint(replay, plan.files.map((f) => f.file), plan.startPosition) : undefined;
