@@ -197,6 +197,23 @@ describe('encrypted repository (MariaDB)', { timeout: 600_000 }, () => {
     expect(existsSync(pitr.into)).toBe(false);
   });
 
+  it('restore with another key fails in one sentence naming the backup', async () => {
+    const other = join(keys, 'other.txt');
+    execFileSync('age-keygen', ['-o', other], { stdio: 'ignore' });
+    const logical = await cli(['restore', 'enc', '--backup', logicalId, '--dbname', 'enc_wrong', '--identity', other]);
+    expect(logical.code).not.toBe(0);
+    expect(logical.stderr).toMatch(new RegExp(`Backup ${logicalId} could not be decrypted: the identity .*other\\.txt is not one of the keys`));
+    expect(sentences(logical.stderr)).toHaveLength(1);
+    expect(logical.stderr).not.toContain('AGE-SECRET-KEY');
+    expect(await sql("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'enc_wrong'")).toEqual([]);
+
+    const pitr = await restoreTo(['--to', betweenAt, '--identity', other]);
+    expect(pitr.code).not.toBe(0);
+    expect(pitr.stderr).toMatch(/Backup \S+ could not be decrypted: the identity .*other\.txt is not one of the keys/);
+    expect(sentences(pitr.stderr)).toHaveLength(1);
+    expect(existsSync(pitr.into)).toBe(false);
+  });
+
   it('restores with the identity: logical and physical give exact rows', async () => {
     const source = await rowsOf();
     const logical = await cli(['restore', 'enc', '--backup', logicalId, '--dbname', 'enc_logical', '--identity', identity()]);
@@ -225,6 +242,15 @@ describe('encrypted repository (MariaDB)', { timeout: 600_000 }, () => {
     expect(rows.sum).toBe(createHash('sha256').update(JSON.stringify(source)).digest('hex'));
     // The binlogs were decrypted into the restore's own directory only, and that scratch is gone.
     expect(readdirSync(r.into).filter((n) => n.startsWith('.binlogs-'))).toEqual([]);
+  });
+
+  it('a drill of the encrypted repository refuses without the identity and passes with it', async () => {
+    const none = await cli(['drill', 'enc', '--to', betweenAt]);
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toMatch(/is encrypted with age; give --identity FILE/);
+    const d = await cli(['drill', 'enc', '--to', betweenAt, '--identity', identity(), '--json']);
+    expect(d.code, d.stderr).toBe(0);
+    expect((JSON.parse(d.stdout) as { status: string }).status).toBe('passed');
   });
 
   it('an encrypted diff is refused in one sentence', async () => {
