@@ -6,12 +6,6 @@ import type { Target } from '../../config/target.js';
 import type { EngineMethod, EngineModule } from '../contract.js';
 import { invalid } from '../../errors.js';
 
-/**
- * A diff or incr is restored by applying it onto an unpacked copy of its full; encrypted chains are
- * not streamed that way yet, so they are refused rather than stored in plain.
- */
-const SEALED_CHAIN = (name: string, type: string) =>
-  `Target "${name}" encrypts its repository (--encrypt-to), and encrypted ${type} backups of MariaDB are not supported yet; take --type full (encrypted as it is written), or turn encryption off with dbdrill target edit ${name} --encrypt-to off.`;
 
 const methods: Record<string, EngineMethod> = {
   native: {
@@ -21,8 +15,6 @@ const methods: Record<string, EngineMethod> = {
     async backup(ctx, target, probe, dir, req, recordTool) {
       const sink = req.sink?.encryptTo ? { sink: req.sink } : {};
       if (req.kind === 'logical') return (await import('./logical-backup.js')).myLogicalBackup(ctx, target, probe, dir, { jobs: req.jobs, recordTool, ...sink });
-      // Refused before any tool runs, so no plaintext reaches the repository.
-      if (req.sink?.encryptTo && req.type !== 'full') throw invalid(SEALED_CHAIN(target.name, req.type));
       const base = req.base && req.type !== 'full' ? { base: { ...req.base, type: req.type } } : {};
       return (await import('./physical-backup.js')).myPhysicalBackup(ctx, target, probe, dir, { jobs: req.jobs, recordTool, ...base, ...sink });
     },

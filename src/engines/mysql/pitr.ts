@@ -12,7 +12,6 @@ import { findBinlogTool } from './binlog-server.js';
 import { replayBinlogs, type ReplayFailure, type ReplayOutcome } from './binlog-replay.js';
 import { parseDumpHead } from './dump-head.js';
 import { readDump } from './sealed-dump.js';
-import { DUMP_FILE } from './logical-backup.js';
 import { myLogicalRestore, restoredStats } from './logical-restore.js';
 import { copyBack, physicalRestoreSettings, unpackSealed } from './physical-restore.js';
 import { isSealedStream } from './backup-info.js';
@@ -96,10 +95,11 @@ export async function startOnPhysicalBackup(
     const chain = chainForRestore(repo.catalog().manifests, m.id, source.name);
     settings = await chainRestoreSettings(source.repo, chain);
     populate = async (dataDir) => {
-      await restoreChainInto(ctx, source.repo, chain, dataDir, {
+      const prepared = await restoreChainInto(ctx, source.repo, chain, dataDir, {
         ...(opts.copy ? { copy: opts.copy } : {}),
         ...(opts.apply ? { apply: opts.apply } : {}),
       });
+      return prepared.settings;
     };
   }
   return startMariadbSandbox({

@@ -1,9 +1,7 @@
-import { join } from 'node:path';
 import { compareStats, describeMismatches } from '../compare-stats.js';
 import type { EngineContext } from '../context.js';
 import { parseDumpHead } from './dump-head.js';
 import { readDump } from './sealed-dump.js';
-import { DUMP_FILE } from './logical-backup.js';
 import { myLogicalRestore } from './logical-restore.js';
 import { checkTables, verifyDumpStructure, verifyPhysical, type CheckOutcome } from './verify.js';
 import { DbdrillError, invalid } from '../../errors.js';
