@@ -5,6 +5,10 @@ import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BinlogIndex } from '../src/binlog/archive.js';
+import { TargetStore } from '../src/config/store.js';
+import type { EngineContext } from '../src/engines/context.js';
+import { fetchSealedBinlog } from '../src/engines/mysql/binlog-sealed-fetch.js';
+import { findBinlogTool } from '../src/engines/mysql/binlog-server.js';
 import { isPidAlive, signalProcess, waitForPidExit } from '../src/runner/process.js';
 import { startMariadbSandbox, type SandboxInstance } from '../src/sandbox/index.js';
 import { freePort } from '../src/sandbox/ports.js';
@@ -273,6 +277,30 @@ describe('encrypted repository (MariaDB)', { timeout: 600_000 }, () => {
     // The members were unpacked into the restore's own work directory, which is gone afterwards.
     expect(existsSync(join(r.into, 'chain-restore'))).toBe(false);
     expect(await rowsOf({ port: r.port, user: r.report!.mysql.user, password: r.password })).toEqual(source);
+  });
+
+  it('binlog-sync faults: a fetch the server refuses leaves nothing behind; a lost archived binlog is archived again', async () => {
+    // mariadb-binlog fails before it opens the FIFO: the reader is released, no file is left.
+    const target = new TargetStore(cfg.dir).get('enc');
+    // In this process, as the CLI's environment has it: the target reads its password from ENC_MY_PW.
+    process.env.ENC_MY_PW = server.password;
+    const incoming = join(repo, 'binlog', `.incoming-test-${process.pid}`);
+    mkdirSync(incoming, { mode: 0o700 });
+    const ctx = { signal: new AbortController().signal, emit() {}, step: <T>(_n: string, fn: () => Promise<T>) => fn() } as unknown as EngineContext;
+    await expect(fetchSealedBinlog(ctx, target, await findBinlogTool('mariadb'), 'mysql-bin.999999', incoming, [recipient])).rejects.toThrow(/purged a binlog while it was being copied/);
+    expect(readdirSync(incoming)).toEqual([]);
+    rmSync(incoming, { recursive: true, force: true });
+
+    // An archived binlog lost from the archive (its index entry kept) is fetched through age again.
+    const idx = JSON.parse(readFileSync(join(repo, 'binlog', 'index.json'), 'utf8')) as BinlogIndex;
+    const lost = idx.files[0]!;
+    rmSync(join(repo, 'binlog', lost.file));
+    const again = await cli(['binlog-sync', 'enc', '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect((JSON.parse(again.stdout) as { copied: { file: string }[] }).copied.map((c) => c.file)).toEqual([lost.file]);
+    const back = (JSON.parse(readFileSync(join(repo, 'binlog', 'index.json'), 'utf8')) as BinlogIndex).files.find((f) => f.file === lost.file)!;
+    expect(back.plain).toEqual(lost.plain);
+    expect(readFileSync(join(repo, 'binlog', lost.file)).subarray(0, AGE_HEADER.length).toString()).toBe(AGE_HEADER);
   });
 
   it('verify without the key passes, then names a flipped byte in a backup and in a binlog', async () => {
