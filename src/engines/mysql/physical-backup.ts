@@ -1,5 +1,5 @@
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { BackupSink } from '../../crypto/sealed.js';
 import type mysql from 'mysql2/promise';
 import type { Target } from '../../config/target.js';
@@ -134,7 +134,8 @@ export async function myPhysicalBackup(ctx: EngineContext, target: Target, probe
  * (xtrabackup_binlog_info is only inside the stream); both files are declared plain on purpose.
  */
 function sealedCoords(base: string, sink: BackupSink): ReturnType<typeof parseBinlogInfo> {
-  for (const name of readdirSync(base)) if (name !== basename(SEALED_STREAM)) sink.declarePlain(`${MEMBER_DIR}/${name}`);
+  // Only these two by name: anything else the tool left in plain fails the backup (backup.ts).
+  for (const name of [...CHECKPOINTS_FILES, ...INFO_FILES]) if (existsSync(join(base, name))) sink.declarePlain(`${MEMBER_DIR}/${name}`);
   const info = INFO_FILES.map((f) => join(base, f)).find((p) => existsSync(p));
   return info ? parseInfoBinlogPos(readFileSync(info, 'utf8')) : {};
 }
