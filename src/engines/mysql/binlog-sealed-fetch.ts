@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { BinlogWalker } from '../../binlog/events.js';
 import { encryptArgs } from '../../crypto/age-args.js';
-import type { SealedFetch } from '../contract.js';
+import type { SealedFetch, SealedLogFetcher } from '../contract.js';
+import type { ProbeResult } from '../probe-types.js';
 import { runTool } from '../../runner/run.js';
 import { findTool, type Tool } from '../../runner/tools.js';
 import type { Target } from '../../config/target.js';
 import type { EngineContext } from '../context.js';
-import { fetchBinlogs } from './binlog-server.js';
+import { fetchBinlogs, findBinlogTool } from './binlog-server.js';
 
 /**
  * Fetches one closed binlog straight into `age -e`: mariadb-binlog --raw writes the file named
@@ -70,4 +71,10 @@ function release(fifo: string): void {
   } catch {
     // ENXIO: no reader waits (it already saw the tool's end); ENOENT: already gone.
   }
+}
+
+/** binlogFetcher for an encrypted repository (archivePull.sealedFetcher): one file at a time through a FIFO into age. */
+export async function sealedBinlogFetcher(probe: ProbeResult): Promise<SealedLogFetcher> {
+  const tool = await findBinlogTool(probe.flavor === 'mariadb' ? 'mariadb' : 'mysql');
+  return (ctx, target, name, dir, recipients) => fetchSealedBinlog(ctx, target, tool, name, dir, recipients);
 }

@@ -4,7 +4,7 @@ import { invalid } from '../../errors.js';
 import { runTool } from '../../runner/run.js';
 import { findTool, type Tool } from '../../runner/tools.js';
 import type { EngineContext } from '../context.js';
-import type { LogFetcher, SealedLogFetcher, ServerLogFiles } from '../contract.js';
+import type { LogFetcher, ServerLogFiles } from '../contract.js';
 import type { ProbeResult } from '../probe-types.js';
 import { forwardToolEvents } from '../tool-events.js';
 import { connectMysql } from './client.js';
@@ -111,11 +111,4 @@ export async function listServerLogFiles(target: Target, opts: { rotate?: boolea
 export async function binlogFetcher(probe: ProbeResult): Promise<LogFetcher> {
   const tool = await findBinlogTool(probe.flavor === 'mariadb' ? 'mariadb' : 'mysql');
   return (ctx, target, names, dir) => fetchBinlogs(ctx, target, tool, names, dir);
-}
-
-/** binlogFetcher for an encrypted repository (archivePull.sealedFetcher): one file at a time through a FIFO into age. */
-export async function sealedBinlogFetcher(probe: ProbeResult): Promise<SealedLogFetcher> {
-  const tool = await findBinlogTool(probe.flavor === 'mariadb' ? 'mariadb' : 'mysql');
-  const { fetchSealedBinlog } = await import('./binlog-sealed-fetch.js');
-  return (ctx, target, name, dir, recipients) => fetchSealedBinlog(ctx, target, tool, name, dir, recipients);
 }

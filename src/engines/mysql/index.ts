@@ -55,7 +55,7 @@ export const mysqlEngine: EngineModule = {
   archivePull: {
     list: async (target, opts) => (await import('./binlog-server.js')).listServerLogFiles(target, opts),
     fetcher: async (probe) => (await import('./binlog-server.js')).binlogFetcher(probe),
-    sealedFetcher: async (probe) => (await import('./binlog-server.js')).sealedBinlogFetcher(probe),
+    sealedFetcher: async (probe) => (await import('./binlog-sealed-fetch.js')).sealedBinlogFetcher(probe),
   },
   sandbox: {
     server: 'MariaDB',
