@@ -318,6 +318,16 @@ describe('encrypted repository (MariaDB)', { timeout: 600_000 }, () => {
     undo();
     expect((await cli(['verify', 'enc', '--backup', logicalId])).code).toBe(0);
 
+    // With the identity, a restore of a damaged stream stops naming the backup and the file.
+    const stream = join(repo, 'backups', physicalId, 'base', 'backup.xbstream');
+    const undoStream = flipByte(stream, 70_000);
+    const broken = await restoreTo(['--backup', physicalId, '--identity', identity()]);
+    expect(broken.code).not.toBe(0);
+    expect(broken.stderr).toMatch(new RegExp(`Backup ${physicalId} is corrupt: base/backup\\.xbstream does not match the sha256 recorded at backup time`));
+    expect(sentences(broken.stderr)).toHaveLength(1);
+    undoStream();
+    expect((await cli(['verify', 'enc', '--backup', physicalId])).code).toBe(0);
+
     const binlog = filesUnder(join(repo, 'binlog')).find((f) => /mysql-bin\.\d{6}$/.test(f))!;
     const undoBinlog = flipByte(binlog, 300);
     const badBinlog = await cli(['verify', 'enc']);
