@@ -237,9 +237,22 @@ describe('encrypted repository (MariaDB)', { timeout: 600_000 }, () => {
   });
 
   it('point-in-time restore between two inserts gives exactly the rows before that time', async () => {
+    let seen = '';
+    let polling = true;
+    const poll = (async () => {
+      while (polling) {
+        seen += execFileSync('ps', ['-eo', 'args']).toString();
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    })();
     const r = await restoreTo(['--to', betweenAt, '--identity', identity()]);
+    polling = false;
+    await poll;
     expect(r.code, r.stderr).toBe(0);
     expect(r.report!.mysql.transactionsReplayed).toBeGreaterThan(0);
+    // age ran with the identity by its path; no private key ever reached a command line.
+    expect(seen).toMatch(/age -d -i /);
+    expect(seen).not.toContain('AGE-SECRET-KEY');
     const rows = await rowsOf({ port: r.port, user: r.report!.mysql.user, password: r.password });
     expect(rows.notes).toEqual([`${MARKER}-in-backup`, `${MARKER}-before`]);
     // Exactly the source's rows before the second insert.
