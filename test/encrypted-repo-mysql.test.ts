@@ -262,6 +262,18 @@ describe('encrypted repository (MariaDB)', { timeout: 600_000 }, () => {
     expect(readdirSync(r.into).filter((n) => n.startsWith('.binlogs-'))).toEqual([]);
   });
 
+  it('a copy of the encrypted repository restores to the same point with the identity', async () => {
+    const dest = join(cfg.dir, 'nas');
+    mkdirSync(dest);
+    expect((await cli(['target', 'copy-add', 'enc', 'nas', '--dest', dest])).code).toBe(0);
+    const copy = await cli(['copy', 'enc', '--to', 'nas']);
+    expect(copy.code, copy.stderr).toBe(0);
+    expect(filesUnder(dest).filter((f) => readFileSync(f).includes(Buffer.from(MARKER)))).toEqual([]);
+    const r = await restoreTo(['--from', 'nas', '--to', betweenAt, '--identity', identity()]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await rowsOf({ port: r.port, user: r.report!.mysql.user, password: r.password })).notes).toEqual([`${MARKER}-in-backup`, `${MARKER}-before`]);
+  });
+
   it('a drill of the encrypted repository refuses without the identity and passes with it', async () => {
     const none = await cli(['drill', 'enc', '--to', betweenAt]);
     expect(none.code).not.toBe(0);
