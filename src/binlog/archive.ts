@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DbdrillError } from '../errors.js';
 import { fsyncDir, writeFileAtomic } from '../repo/atomic.js';
@@ -36,6 +36,11 @@ export interface ArchivedBinlog {
   serverVersion?: string;
   /** When dbdrill archived it. */
   archivedAt?: string;
+  /**
+   * Encrypted with age (src/binlog/sealed.ts): the binlog's own size and sha256, while `size` and
+   * `sha256` are the stored ciphertext's.
+   */
+  plain?: { bytes: number; sha256: string };
   /**
    * Set only for a file found in the archive that is not a whole, closed binlog (copied there by
    * hand, cut short): a replay cannot go through it, so it ends the gap-free run like a gap.
@@ -222,6 +227,48 @@ export async function placeBinlog(repo: string, tmpPath: string, name: string, s
   rmSync(tmpPath, { force: true });
   fsyncDir(root);
   return { entry: entryOf(name, bytes, scan, sha256, new Date().toISOString()), alreadyArchived: false };
+}
+
+/**
+ * placeBinlog for an encrypted copy (src/binlog/sealed.ts): `fetched` is the ciphertext, with the
+ * scan and sums of its plain bytes taken on their way into age. The index entry is written before
+ * the file is linked into place: an encrypted file the index does not describe could not be
+ * described again without the key. An archived file under the name is the same binlog when its
+ * recorded plain sha256 is this one's (ciphertexts of equal content always differ).
+ */
+export async function placeSealedBinlog(repo: string, fetched: { path: string; plain: { bytes: number; sha256: string }; scan: BinlogScan }, name: string, signal?: AbortSignal): Promise<Placed> {
+  const { path, plain, scan } = fetched;
+  if (!isClosed(scan)) {
+    throw new DbdrillError('failed', `The copy of ${name} is not a closed binlog (${whyNotClosed(scan)}); it was not archived — run binlog-sync again, and if it persists check the server's binlog.`, { file: name });
+  }
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  const { sha256, bytes } = await sha256File(path);
+  if (signal?.aborted) throw new DbdrillError('aborted', `binlog-sync was cancelled while archiving ${name}.`);
+  const root = binlogRoot(repo);
+  const dest = join(root, name);
+  const prior = readIndex(repo).files.find((f) => f.file === name);
+  const here = existsSync(dest);
+  // A prior entry without its file: a run stopped between the two, or the file was lost; placed again.
+  const same = prior?.plain?.sha256 === plain.sha256;
+  if (here || (prior && !same)) {
+    rmSync(path, { force: true });
+    if (here && prior && same) return { entry: prior, alreadyArchived: true };
+    if (here && !prior) {
+      throw new DbdrillError('failed', `${name} is in the encrypted binlog archive but not in its index, and an encrypted file cannot be compared without the key; move ${dest} away, then run binlog-sync again.`, { file: name });
+    }
+    throw differentBytes(name, prior!.plain?.sha256 ?? prior!.sha256 ?? 'unknown', plain.sha256, repo);
+  }
+  const entry: ArchivedBinlog = { ...entryOf(name, bytes, scan, sha256, new Date().toISOString()), plain };
+  writeIndex(repo, [entry]);
+  linkSync(path, dest);
+  rmSync(path, { force: true });
+  fsyncDir(root);
+  return { entry, alreadyArchived: false };
 }
 
 export function differentBytes(name: string, archived: string, incoming: string, repo: string): DbdrillError {

@@ -25,6 +25,7 @@ export const BinlogIndexSchema = loose({
       serverId: v.optional(count()),
       serverVersion: v.optional(text()),
       archivedAt: v.optional(isoTime()),
+      plain: v.optional(loose({ bytes: count(), sha256: sha256Hex() })),
       problem: v.optional(text()),
     }),
   ),

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { join } from 'node:path';
-import { binlogRoot, sizeProblem, type ArchivedBinlog } from './archive.js';
+import { DbdrillError } from '../errors.js';
+import type { ArchivedBinlog } from './archive.js';
+import { readArchivedPlain } from './sealed.js';
 import { BinlogWalker, whyNotClosed, type BinlogEvent, type BinlogScan } from './events.js';
 
 /**
@@ -23,25 +22,17 @@ export async function checkArchivedBinlog(
   onEvent?: (e: BinlogEvent) => void,
   opts: { bodies?: boolean; signal?: AbortSignal } = {},
 ): Promise<BinlogCheck> {
-  const hash = createHash('sha256');
   const walker = new BinlogWalker(onEvent, { bodies: opts.bodies === true });
+  let read: Awaited<ReturnType<typeof readArchivedPlain>>;
   try {
-    for await (const chunk of createReadStream(join(binlogRoot(repo), entry.file), { highWaterMark: 1 << 20, signal: opts.signal })) {
-      hash.update(chunk as Buffer);
-      walker.push(chunk as Buffer);
-    }
+    // An encrypted file is decrypted on the way (the identity is needed; see sealed.ts).
+    read = await readArchivedPlain(repo, entry, (c) => walker.push(c), opts.signal);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ABORT_ERR' || opts.signal?.aborted) throw e;
+    if (code === 'ABORT_ERR' || opts.signal?.aborted || e instanceof DbdrillError) throw e;
     return { scan: walker.result(), sha256: '', problem: `it cannot be read (${code ?? (e as Error).message})` };
   }
   const scan = walker.result();
-  const sha256 = hash.digest('hex');
-  const problem =
-    scan.bytes !== entry.size
-      ? sizeProblem(scan.bytes, entry.size)
-      : entry.sha256 !== undefined && entry.sha256 !== sha256
-        ? `its sha256 ${sha256} differs from the one recorded when it was archived, ${entry.sha256}`
-        : whyNotClosed(scan);
-  return { scan, sha256, ...(problem ? { problem } : {}) };
+  const problem = read.problem ?? whyNotClosed(scan);
+  return { scan, sha256: read.storedSha256, ...(problem ? { problem } : {}) };
 }

@@ -1,8 +1,7 @@
-import { join } from 'node:path';
 import { invalid } from '../errors.js';
 import type { Manifest } from '../repo/manifest.js';
-import { binlogRoot, type ArchivedBinlog } from './archive.js';
-import { scanBinlogFile } from './events.js';
+import type { ArchivedBinlog } from './archive.js';
+import { scanArchived } from './sealed.js';
 import { compareBinlogNames } from './names.js';
 import { BoundaryTracker, gtidCoveredBy, parseGtid } from './stops.js';
 
@@ -34,7 +33,7 @@ export async function locateGtid(repo: string, files: ArchivedBinlog[], bases: M
   let last: string | undefined;
   for (const f of candidates) {
     const t = new BoundaryTracker({ gtid });
-    const scan = await scanBinlogFile(join(binlogRoot(repo), f.file), signal, (e) => t.push(e));
+    const scan = await scanArchived(repo, f, signal, (e) => t.push(e));
     t.finish(scan.validBytes);
     first ??= t.gtidRange.first;
     last = t.gtidRange.last ?? last;
@@ -57,7 +56,7 @@ export async function checkPosition(repo: string, files: ArchivedBinlog[], file:
   }
   if (entry.problem !== undefined) throw invalid(`The archived ${file} is damaged (${entry.problem}), so no replay can stop in it; the recoverable window is ${window}.`);
   const t = new BoundaryTracker({ position });
-  const scan = await scanBinlogFile(join(binlogRoot(repo), file), signal, (e) => t.push(e));
+  const scan = await scanArchived(repo, entry, signal, (e) => t.push(e));
   t.finish(scan.validBytes);
   if (position > scan.validBytes) {
     throw invalid(`${file}:${position} is past the end of ${file} (its events end at ${scan.validBytes}); the recoverable window is ${window}.`);

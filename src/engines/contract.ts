@@ -8,6 +8,8 @@
  *
  * Types only: importing this module loads nothing.
  */
+import type { BinlogScan } from '../binlog/events.js';
+import type { PlainSum } from '../crypto/sealed.js';
 import type { BackupSink } from '../crypto/sealed.js';
 import type { SecondChoice } from '../binlog/window.js';
 import type { DrillCheck } from '../config/drill-checks.js';
@@ -326,7 +328,20 @@ export interface EngineArchivePull {
   list(target: Target, opts: { rotate?: boolean }): Promise<ServerLogFiles>;
   /** Finds the copying tool that matches the probed server (one sentence when none is installed). */
   fetcher(probe: ProbeResult): Promise<LogFetcher>;
+  /** The same for an encrypted repository: one file at a time straight into age (no plaintext file). */
+  sealedFetcher(probe: ProbeResult): Promise<SealedLogFetcher>;
 }
+
+/** One closed binlog fetched into age: its ciphertext, and what its plain bytes said on the way. */
+export interface SealedFetch {
+  /** The ciphertext, inside the archive's private incoming directory. */
+  path: string;
+  plain: PlainSum;
+  scan: BinlogScan;
+}
+
+/** Fetches one closed log file into `dir` as age ciphertext, with its plain sums and scan. */
+export type SealedLogFetcher = (ctx: EngineContext, target: Target, name: string, dir: string, recipients: readonly string[]) => Promise<SealedFetch>;
 
 /** The archiver of a training sandbox as the training scores it. */
 export interface TrainingArchiver {

@@ -127,6 +127,7 @@ export async function runBackup(ctx: JobContext, target: Target, opts: BackupOpt
 function withPlainSums(files: FileSum[], sink: BackupSink): FileSum[] {
   if (!sink.encryptTo) return files;
   return files.map((f) => {
+    if (sink.plainByDesign.has(f.path)) return f;
     const plain = sink.plain.get(f.path);
     if (!plain) throw new DbdrillError('failed', `${f.path} was written without encryption although the target encrypts its repository; the backup is not kept.`);
     return { ...f, plain };

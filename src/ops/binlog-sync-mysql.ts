@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { TargetStore } from '../config/store.js';
 import type { Target } from '../config/target.js';
 import {
-  binlogRoot, differentBytes, incomingDir, placeBinlog, reindex, writeIndex, type ArchivedBinlog,
+  binlogRoot, differentBytes, incomingDir, placeBinlog, placeSealedBinlog, reindex, writeIndex, type ArchivedBinlog,
 } from '../binlog/archive.js';
 import { compareBinlogNames, findBinlogGaps, parseBinlogFileName, type BinlogGap } from '../binlog/names.js';
 import type { EngineContext } from '../engines/context.js';
@@ -74,8 +74,8 @@ export async function runBinlogSync(ctx: EngineContext, target: Target, opts: Bi
   const engine = await engineFor(target);
   const pull = engine.archivePull;
   if (!pull) throw notPulled(target);
-  // Binlogs are not yet encrypted as they are archived: refused rather than stored in plain.
-  if (target.encryptTo?.length) throw invalid(`Target "${target.name}" encrypts its repository (--encrypt-to), which the binlog archive does not support yet; turn it off with dbdrill target edit ${target.name} --encrypt-to off.`);
+  // Encrypted: each binlog goes from the server through age into the archive, never in plain.
+  const recipients = target.encryptTo?.length ? target.encryptTo : undefined;
   const probe = await ctx.step('connect', () => engine.probe(target));
   if (!probe.archiving.enabled) {
     throw invalid(`The server of target "${target.name}" does not write binary logs (${probe.archiving.detail}); start it with log_bin (and binlog_format=ROW) so changes can be archived and replayed.`);
@@ -90,12 +90,42 @@ export async function runBinlogSync(ctx: EngineContext, target: Target, opts: Bi
   const toCopy = closed.filter((f) => !entries.has(f.name));
   const toCompare = closed.filter((f) => {
     const have = entries.get(f.name);
-    return have !== undefined && (opts.verify || have.size !== f.size);
+    // An encrypted entry's size is the ciphertext's; the server's file is compared with its plain size.
+    return have !== undefined && (opts.verify || (have.plain?.bytes ?? have.size) !== f.size);
   });
   const already = closed.filter((f) => entries.has(f.name) && !toCompare.includes(f)).map((f) => f.name);
   const copied: ArchivedBinlog[] = [];
 
-  if (toCopy.length + toCompare.length > 0) {
+  if (recipients && toCopy.length + toCompare.length > 0) {
+    const fetchSealed = await pull.sealedFetcher(probe);
+    const incoming = incomingDir(target.repo);
+    try {
+      const names = [...toCopy, ...toCompare].map((f) => f.name).sort(compareBinlogNames);
+      await ctx.step(`copy ${names.length} binlog(s) through age`, async () => {
+        let done = 0;
+        for (const name of names) {
+          const fetched = await fetchSealed(ctx, target, name, incoming, recipients);
+          const have = entries.get(name);
+          if (have) {
+            rmSync(fetched.path, { force: true });
+            // Ciphertexts of the same binlog differ: the plain sums recorded at archive time are compared.
+            const archived = have.plain?.sha256 ?? have.sha256 ?? 'unknown';
+            if (archived !== fetched.plain.sha256) throw differentBytes(name, archived, fetched.plain.sha256, target.repo);
+            already.push(name);
+          } else {
+            const placed = await placeSealedBinlog(target.repo, fetched, name, ctx.signal);
+            entries.set(name, placed.entry);
+            if (placed.alreadyArchived) already.push(name);
+            else copied.push(placed.entry);
+            writeIndex(target.repo, [...entries.values()]);
+          }
+          ctx.emit({ type: 'progress', phase: 'archiving binlogs', done: ++done, total: names.length, unit: 'segments' });
+        }
+      });
+    } finally {
+      rmSync(incoming, { recursive: true, force: true });
+    }
+  } else if (toCopy.length + toCompare.length > 0) {
     const copyBinlogs = await pull.fetcher(probe);
     const incoming = incomingDir(target.repo);
     try {

@@ -38,10 +38,12 @@ export async function startMariadb(opts: MariadbSandboxOptions = {}): Promise<Sa
     const userArg = account ? [`--user=${account.name}`] : [];
     // A private tmpdir: sandboxes starting at the same time collided on /tmp/#sql-temptable-*.
     const tmpDir = makeOwnedDir(join(dir, 'tmp'), account);
+    let settings: Record<string, string> = { ...opts.settings };
 
     if (opts.populate) {
       if (opts.sampleData) throw new DbdrillError('sandbox', 'Sample data goes only into a new MariaDB sandbox, not into one started on restored data.');
-      await opts.populate(dataDir);
+      const found = await opts.populate(dataDir);
+      if (found) settings = { ...settings, ...found };
       // Whatever wrote the files (a tool running as root, a copy) chose their owner and modes.
       ownTree(dataDir, account);
     } else {
@@ -103,7 +105,7 @@ export async function startMariadb(opts: MariadbSandboxOptions = {}): Promise<Sa
             ? [`--log-bin=${join(binlogDir, 'mysql-bin')}`, '--server-id=1', '--binlog-format=ROW']
             : []),
           ...(initFile ? [`--init-file=${initFile}`] : []),
-          ...Object.entries(opts.settings ?? {}).map(([k, v]) => `--${k}=${v}`),
+          ...Object.entries(settings).map(([k, v]) => `--${k}=${v}`),
         ],
         logFile,
         cwd: dir,

@@ -89,8 +89,9 @@ export interface MariadbSandboxOptions extends CommonSandboxOptions {
    * data keeps its own accounts (root may have a password dbdrill does not know), so the server's
    * first start adds an account of its own, RESTORE_USER, with a new password (through
    * --init-file, which runs with every privilege before the first connection is accepted).
+   * Settings it returns join `settings` (an encrypted backup's layout is known only once unpacked).
    */
-  populate?: (dataDir: string) => Promise<void>;
+  populate?: (dataDir: string) => Promise<void | Record<string, string>>;
   /** Extra mariadbd settings (name without dashes → value), passed after dbdrill's own. */
   settings?: Record<string, string>;
   /**

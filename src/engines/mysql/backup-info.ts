@@ -25,6 +25,33 @@ export function parseBinlogInfo(text: string): { binlogFile?: string; binlogPosi
   return out;
 }
 
+/**
+ * An encrypted physical backup: mariadb-backup --stream=xbstream, stored through age as this one
+ * file, beside the plain checkpoints and info that --extra-lsndir wrote into base/.
+ */
+export const SEALED_STREAM = 'base/backup.xbstream';
+
+/** Whether a physical backup is the encrypted stream (prepared only where a restore unpacks it). */
+export function isSealedStream(m: { files: readonly { path: string; plain?: unknown }[] }): boolean {
+  return m.files.some((f) => f.path === SEALED_STREAM && f.plain !== undefined);
+}
+
+/** What --extra-lsndir writes beside the checkpoints: the backup's summary, binlog_pos among it. */
+export const INFO_FILES = ['mariadb_backup_info', 'xtrabackup_info'];
+
+/**
+ * binlog_pos of an xtrabackup_info: "filename 'mysql-bin.000001', position '500947', GTID of the
+ * last change '0-1-25'" (the GTID part only when the server has one).
+ */
+export function parseInfoBinlogPos(text: string): { binlogFile?: string; binlogPosition?: number; gtid?: string } {
+  const line = text.split('\n').find((l) => /^\s*binlog_pos\s*=/.test(l));
+  if (!line) return {};
+  const file = /filename '([^']+)'/.exec(line)?.[1];
+  const pos = /position '(\d+)'/.exec(line)?.[1];
+  const gtid = /GTID of the last change '([^']*)'/.exec(line)?.[1];
+  return { ...(file ? { binlogFile: file } : {}), ...(pos ? { binlogPosition: Number(pos) } : {}), ...(gtid ? { gtid } : {}) };
+}
+
 export function parseCheckpoints(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const line of text.split('\n')) {

@@ -6,11 +6,11 @@ import { BackupFiles } from '../../repo/backup-files.js';
 import type { BackupType, Manifest } from '../../repo/manifest.js';
 import { Repository } from '../../repo/repository.js';
 import { runTool } from '../../runner/run.js';
-import type { Tool } from '../../runner/tools.js';
+import { findTool, type Tool } from '../../runner/tools.js';
 import type { EngineContext } from '../context.js';
 import { watchGrowth } from '../growth.js';
 import { forwardToolEvents } from '../tool-events.js';
-import { BINLOG_INFO_FILES, CHECKPOINTS_FILES, checkpointLsns, INCREMENTAL_TYPE, parseBinlogInfo, PREPARED_TYPES, type CheckpointLsns } from './backup-info.js';
+import { BACKUP_CNF, BINLOG_INFO_FILES, CHECKPOINTS_FILES, checkpointLsns, INCREMENTAL_TYPE, isSealedStream, parseBinlogInfo, PREPARED_TYPES, SEALED_STREAM, serverSettingsOf, type CheckpointLsns } from './backup-info.js';
 import { findBackupTool } from './backup-tool.js';
 import { lsnGapWords, MEMBER_DIR, TYPE_WORDS } from './chain.js';
 import { majorMinor } from './dump-args.js';
@@ -47,6 +47,8 @@ export interface PreparedChain {
   binlog: { binlogFile?: string; binlogPosition?: number; gtid?: string };
   /** Seconds spent applying the diffs and incrs (0 for a full alone). */
   applySeconds: number;
+  /** The source's InnoDB settings, read from an encrypted full once unpacked. */
+  settings?: Record<string, string>;
 }
 
 /**
@@ -76,6 +78,9 @@ export async function restoreChainInto(ctx: EngineContext, repoRoot: string, cha
   if (existsSync(work)) throw invalid(`${work} already exists (left by another restore?); remove it or restore into a new directory.`);
   try {
     const prepared = await prepareChain(ctx, repoRoot, chain, work, hooks);
+    // An encrypted full's InnoDB layout is known only once unpacked (chainRestoreSettings had none).
+    const cnf = join(prepared.dir, BACKUP_CNF);
+    if (isSealedStream(chain[0]!) && existsSync(cnf)) prepared.settings = serverSettingsOf(readFileSync(cnf, 'utf8'));
     await (hooks.moveBack ?? ((fn) => ctx.step('move into data directory', fn)))(() => moveBack(ctx, prepared.dir, dataDir));
     return prepared;
   } finally {
@@ -154,6 +159,13 @@ async function copyMember(ctx: EngineContext, backupDir: string, dest: string, s
   const files = BackupFiles.at(backupDir);
   const prefix = `${MEMBER_DIR}/`;
   mkdirSync(dest, { recursive: true, mode: 0o700 });
+  if (isSealedStream(files.m)) {
+    // Encrypted: the member's stream decrypted (and checked) into mbstream -x in the restore's own work directory.
+    files.needKey();
+    const mbstream = await findTool('mbstream');
+    await files.read(SEALED_STREAM, ctx.signal, stopped, (stream) => runTool({ tool: mbstream, args: ['-x', '-C', dest], stdin: { stream }, signal: ctx.signal, onEvent: forwardToolEvents(ctx) }));
+    return files.m.files.find((f) => f.path === SEALED_STREAM)!.plain!.bytes;
+  }
   makeDirs(join(backupDir, MEMBER_DIR), dest);
   let bytes = 0;
   for (const f of files.m.files.filter((x) => x.path.startsWith(prefix))) {

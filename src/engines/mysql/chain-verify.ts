@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Manifest } from '../../repo/manifest.js';
 import { Repository } from '../../repo/repository.js';
-import { BINLOG_INFO_FILES, CHECKPOINTS_FILES, checkpointLsns, INCREMENTAL_TYPE, parseBinlogInfo, type CheckpointLsns } from './backup-info.js';
+import { BINLOG_INFO_FILES, CHECKPOINTS_FILES, checkpointLsns, INCREMENTAL_TYPE, INFO_FILES, isSealedStream, parseBinlogInfo, parseInfoBinlogPos, type CheckpointLsns } from './backup-info.js';
 import { lsnGapWords, MEMBER_DIR, resolveChain, TYPE_WORDS } from './chain.js';
 import { verifyPhysical, type CheckOutcome } from './verify.js';
 
@@ -31,8 +31,10 @@ export function verifyChainMember(m: Manifest, dir: string): CheckOutcome {
   if (want.fromLsn !== undefined && want.fromLsn !== lsns.fromLsn) problems.push(`from_lsn is ${lsns.fromLsn}, the manifest says ${want.fromLsn}`);
   if (want.toLsn !== undefined && want.toLsn !== lsns.toLsn) problems.push(`to_lsn is ${lsns.toLsn}, the manifest says ${want.toLsn}`);
   if (want.binlogFile !== undefined) {
-    const info = BINLOG_INFO_FILES.map((f) => join(dir, MEMBER_DIR, f)).find((p) => existsSync(p));
-    const got = info ? parseBinlogInfo(readFileSync(info, 'utf8')) : {};
+    // Encrypted, xtrabackup_binlog_info is inside the stream; --extra-lsndir's xtrabackup_info names the position.
+    const sealed = isSealedStream(m);
+    const info = (sealed ? INFO_FILES : BINLOG_INFO_FILES).map((f) => join(dir, MEMBER_DIR, f)).find((p) => existsSync(p));
+    const got = info ? (sealed ? parseInfoBinlogPos : parseBinlogInfo)(readFileSync(info, 'utf8')) : {};
     if (got.binlogFile !== want.binlogFile || got.binlogPosition !== want.binlogPosition) {
       problems.push(`the binlog position in the backup (${got.binlogFile ?? 'none'}:${got.binlogPosition ?? '-'}) differs from the manifest's`);
     }

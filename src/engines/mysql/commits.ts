@@ -1,7 +1,7 @@
-import { join } from 'node:path';
-import { binlogRoot, readBinlogInventory } from '../../binlog/archive.js';
+import { readBinlogInventory } from '../../binlog/archive.js';
+import { isSealed, scanArchived } from '../../binlog/sealed.js';
+import { repositoryIdentity } from '../../crypto/identity.js';
 import { CommitCollector, isoSecond } from '../../binlog/commits.js';
-import { scanBinlogFile } from '../../binlog/events.js';
 import type { Target } from '../../config/target.js';
 import type { CommitMoments, CommitRange } from '../contract.js';
 
@@ -25,8 +25,10 @@ export async function mysqlCommitMoments(target: Target, range: CommitRange, sig
     read.unshift(f);
     bytes += f.size;
   }
+  // Encrypted binlogs without the identity: their commits cannot be read (the index has times only).
+  if (read.some(isSealed) && !repositoryIdentity()) return { moments: [], from: range.to, partial: 'the archived binlogs are encrypted with age; give --identity FILE to read their commits' };
   const collector = new CommitCollector();
-  for (const f of read) await scanBinlogFile(join(binlogRoot(target.repo), f.file), signal, collector.onEvent);
+  for (const f of read) await scanArchived(target.repo, f, signal, collector.onEvent);
   const moments = collector.seconds().filter((s) => s * 1000 >= Math.floor(from / 1000) * 1000 && s * 1000 <= to).map(isoSecond);
   if (read.length === overlapping.length) return { moments, from: range.from };
   return { moments, from: read[0]?.firstEventAt ?? range.to, partial: `only the newest ${read.length} binlog file(s) were read` };

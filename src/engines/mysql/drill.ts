@@ -19,6 +19,7 @@ import type { ReplayOutcome } from './binlog-replay.js';
 import { connectMysql } from './client.js';
 import { myLogicalRestore } from './logical-restore.js';
 import { checkDumpFlavor, replayMissed, replayPlan, startOnPhysicalBackup } from './pitr.js';
+import { checkRepositoryKey } from '../../repo/sealed-read.js';
 import { planMysqlPitr, readMysqlArchive, shortfallSentence } from './plan.js';
 import { checkTables } from './verify.js';
 
@@ -43,6 +44,8 @@ function drillOf(ctx: EngineContext, target: Target, plan: MysqlRestorePlan): Dr
   // What each step read from the repository: the backup, then the archived binlogs from its position on.
   const binlogBytes = Math.max(0, plan.files.reduce((n, f) => n + f.size, 0) - plan.startPosition);
   let into: Target | undefined;
+  // The drill's own instance directory: encrypted binlogs are decrypted there for the replay.
+  let scratch: string | undefined;
   // What the backup alone holds (its own moment, which the manifest's counts describe). A
   // physical backup records no counts, so there is nothing to compare before replay.
   let loaded: TableStat[] = [];
@@ -56,7 +59,7 @@ function drillOf(ctx: EngineContext, target: Target, plan: MysqlRestorePlan): Dr
     backup: m,
     detail: `${m.kind} ${m.type === 'full' ? '' : `${m.type} `}backup ${m.id}${chainWords}; ${plan.files.length ? `binlogs ${plan.files[0]!.file}…${plan.files.at(-1)!.file} from position ${plan.startPosition}${plan.stopAt ? `, stopping before ${plan.stopAt.toISOString()}` : ''}` : 'no binlog to replay after its position'}`,
     async checkFiles() {
-      if (m.kind === 'logical') await checkDumpFlavor(m, backupDir);
+      if (m.kind === 'logical') await checkDumpFlavor(m, backupDir, ctx.signal);
       // The chain's other members are read too: each is checked here, a damaged one named and marked corrupt.
       if (applied.length > 0) await checkChainMembers(target, chain.slice(0, -1).map((c) => c.id));
     },
@@ -73,6 +76,7 @@ function drillOf(ctx: EngineContext, target: Target, plan: MysqlRestorePlan): Dr
         : await startMariadbSandbox({ signal: ctx.signal, binlog: false, keep });
       if (m.kind !== 'physical') hooks.skip(APPLY_STEP, `backup ${m.id} is a logical dump: nothing to apply`);
       into = sandboxTarget(sb, `${target.name}-drill`, '');
+      scratch = sb.dir;
       return { dir: sb.dir, dataDir: sb.dataDir, port: sb.port, detail: `MariaDB ${sb.version} on 127.0.0.1:${sb.port}, binary log off`, stop: () => sb.stop() };
     },
     async restoreBase(hooks) {
@@ -80,7 +84,7 @@ function drillOf(ctx: EngineContext, target: Target, plan: MysqlRestorePlan): Dr
       loaded = await hooks.restoreBase(() => myLogicalRestore(ctx, into!, m, backupDir, { dbname: plan.schema }), (t) => `${t.length} table(s) loaded into ${plan.schema}`, () => m.sizeBytes);
     },
     async replay(hooks) {
-      replay = await replayPlan(ctx, target, into!, plan, (fn) => hooks.replay(fn, (r) => replayDetail(r as ReplayOutcome), () => binlogBytes));
+      replay = await replayPlan(ctx, target, into!, plan, (fn) => hooks.replay(fn, (r) => replayDetail(r as ReplayOutcome), () => binlogBytes), scratch);
       if (!replay) hooks.skip('replay binlogs', plan.files.length === 0 && plan.startFile === '' ? 'the backup records no binlog position; it restores to its own moment' : 'no archived binlog follows the backup\'s position; the drill restores the backup\'s own moment');
     },
     async verifyInstance(checks, targetTime) {
@@ -146,6 +150,8 @@ function replayDetail(r: ReplayOutcome): string {
  */
 async function pickMysqlForDrill(ctx: EngineContext, target: Target, requested: RestoreTarget, backup?: string, second?: SecondChoice): Promise<MysqlRestorePlan> {
   const view = await readMysqlArchive(target, ctx.signal);
+  // An encrypted repository: the identity must open it before the drill plans (it reads binlogs) or starts anything.
+  await checkRepositoryKey(target.repo, view.all);
   const complete = view.manifests.filter((m) => m.status === 'complete' && (backup === undefined || m.id === backup));
   if (backup !== undefined && complete.length === 0) {
     throw invalid(`Backup ${backup} is not a complete backup of "${target.name}"; list them with dbdrill catalog ${target.name}.`);

@@ -73,7 +73,8 @@ export interface DumpArgsSpec extends DumpToolSpec {
   /** Connection flags (myConnArgs). */
   conn: string[];
   schema: string;
-  resultFile: string;
+  /** Absent: the dump goes to stdout (an encrypting sink takes it into age). */
+  resultFile?: string;
 }
 
 /**
@@ -117,6 +118,7 @@ export function buildDumpArgs(spec: DumpArgsSpec): string[] {
       args.push(versionAtLeast(spec.toolVersion, '8.0.17') ? '--set-gtid-purged=COMMENTED' : '--set-gtid-purged=OFF');
     }
   }
-  args.push(`--result-file=${spec.resultFile}`, spec.schema);
+  if (spec.resultFile !== undefined) args.push(`--result-file=${spec.resultFile}`);
+  args.push(spec.schema);
   return args;
 }

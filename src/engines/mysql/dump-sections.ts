@@ -1,4 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import { once } from 'node:events';
 
 /**
@@ -290,4 +291,23 @@ export async function filterDump(src: string, dest: string, opts: DumpFilterOpti
     throw e;
   }
   return { tablesSeen: [...filter.tablesSeen], renamed: filter.renamed, eventsDisabled: filter.eventsDisabled };
+}
+
+/**
+ * filterDump on a stream, for a dump that may only exist decrypted in memory (an encrypted
+ * repository): the kept lines flow on into the client, and nothing is written to disk.
+ */
+export function filterDumpStream(input: AsyncIterable<Buffer>, opts: DumpFilterOptions): { output: Readable; filter: DumpFilter } {
+  const pending: Buffer[] = [];
+  const filter = new DumpFilter(opts, (b) => pending.push(b));
+  const splitter = new LineSplitter(filter);
+  async function* lines(): AsyncGenerator<Buffer> {
+    for await (const chunk of input) {
+      splitter.push(chunk);
+      if (pending.length) yield Buffer.concat(pending.splice(0));
+    }
+    splitter.end();
+    if (pending.length) yield Buffer.concat(pending.splice(0));
+  }
+  return { output: Readable.from(lines()), filter };
 }

@@ -6,9 +6,6 @@ import type { Target } from '../../config/target.js';
 import type { EngineMethod, EngineModule } from '../contract.js';
 import { invalid } from '../../errors.js';
 
-/** MariaDB's tools are not yet streamed through age: an encrypted target is refused, never stored in plain. */
-const NOT_SEALED = (name: string) =>
-  `Target "${name}" encrypts its repository (--encrypt-to), which MySQL/MariaDB backups do not support yet; turn it off with dbdrill target edit ${name} --encrypt-to off, or back up to an encrypted disk.`;
 
 const methods: Record<string, EngineMethod> = {
   native: {
@@ -16,11 +13,10 @@ const methods: Record<string, EngineMethod> = {
     // Physical diffs and incrs are mariadb-backup --incremental-basedir chains that dbdrill links (chain*.ts).
     backupTypes: { logical: ['full'], physical: ['full', 'diff', 'incr'] },
     async backup(ctx, target, probe, dir, req, recordTool) {
-      // Refused before any tool runs, so no plaintext reaches the repository.
-      if (req.sink?.encryptTo) throw invalid(NOT_SEALED(target.name));
-      if (req.kind === 'logical') return (await import('./logical-backup.js')).myLogicalBackup(ctx, target, probe, dir, { jobs: req.jobs, recordTool });
+      const sink = req.sink?.encryptTo ? { sink: req.sink } : {};
+      if (req.kind === 'logical') return (await import('./logical-backup.js')).myLogicalBackup(ctx, target, probe, dir, { jobs: req.jobs, recordTool, ...sink });
       const base = req.base && req.type !== 'full' ? { base: { ...req.base, type: req.type } } : {};
-      return (await import('./physical-backup.js')).myPhysicalBackup(ctx, target, probe, dir, { jobs: req.jobs, recordTool, ...base });
+      return (await import('./physical-backup.js')).myPhysicalBackup(ctx, target, probe, dir, { jobs: req.jobs, recordTool, ...base, ...sink });
     },
     async chainBase(target, manifests, type, probe) {
       return (await import('./chain.js')).chainBaseFor(manifests, type, { target: target.name, serverVersion: probe.serverVersion });
@@ -59,6 +55,7 @@ export const mysqlEngine: EngineModule = {
   archivePull: {
     list: async (target, opts) => (await import('./binlog-server.js')).listServerLogFiles(target, opts),
     fetcher: async (probe) => (await import('./binlog-server.js')).binlogFetcher(probe),
+    sealedFetcher: async (probe) => (await import('./binlog-sealed-fetch.js')).sealedBinlogFetcher(probe),
   },
   sandbox: {
     server: 'MariaDB',

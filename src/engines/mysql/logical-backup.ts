@@ -11,7 +11,9 @@ import { watchGrowth } from '../growth.js';
 import type { ProbeResult } from '../probe-types.js';
 import { forwardToolEvents } from '../tool-events.js';
 import { myConnArgs, mySecret } from './connection-args.js';
-import { writeDatabaseFile } from './database-file.js';
+import { DATABASE_FILE, writeDatabaseFile } from './database-file.js';
+import type { BackupSink } from '../../crypto/sealed.js';
+import { StreamEnds } from './stream-ends.js';
 import { buildDumpArgs, dumpToolTooOld, parseClientVersion, type ClientVersion, type Flavor } from './dump-args.js';
 import { dumpCoordinates, parseDumpHead, parseDumpTail, readDumpEnds } from './dump-head.js';
 import { killSession, openStatsSnapshot, pauseCommits, type BinlogPos, type CommitPause, type StatsSnapshot } from './snapshot.js';
@@ -23,6 +25,8 @@ export const DUMP_FORMAT = 'mysqldump-sql';
 export interface MyLogicalOptions {
   jobs?: number;
   recordTool?: RecordTool;
+  /** An encrypting sink takes the dump on stdout into age (see crypto/sealed.ts). */
+  sink?: BackupSink;
 }
 
 /** The dump tool and its real release (the one findTool reads is the client protocol's "Ver 10.19"). */
@@ -46,8 +50,11 @@ export async function myLogicalBackup(ctx: EngineContext, target: Target, probe:
   if (dumpToolTooOld(spec)) throw toolTooOld(tool.name, version.version, probe.serverVersion, packageFor(tool.name));
   const out = join(dir, DUMP_FILE);
   const binlog = probe.archiving.enabled;
-  const args = buildDumpArgs({ ...spec, binlog, conn: myConnArgs(target), schema: target.dbname, resultFile: out });
-  opts.recordTool?.({ name: tool.name, version: version.version, argv: [tool.path, ...args] });
+  // Encrypted, the dump reaches age on stdout and its ends are kept as they pass (never on disk in plain).
+  const sealed = opts.sink?.encryptTo ? opts.sink : undefined;
+  const ends = sealed ? new StreamEnds() : undefined;
+  const args = buildDumpArgs({ ...spec, binlog, conn: myConnArgs(target), schema: target.dbname, ...(sealed ? {} : { resultFile: out }) });
+  opts.recordTool?.({ name: tool.name, version: version.version, argv: [tool.path, ...args] }, sealed ? { appendOnly: [DUMP_FILE] } : undefined);
 
   const stop = new AbortController();
   const onOuterAbort = () => stop.abort(ctx.signal.reason);
@@ -76,11 +83,19 @@ export async function myLogicalBackup(ctx: EngineContext, target: Target, probe:
       pause = undefined;
     }
     writeDatabaseFile(dir, { name: target.dbname, characterSet: stats.characterSet, collation: stats.collation });
+    // The schema's name and character set only: a restore reads them before it can decrypt anything.
+    sealed?.declarePlain(DATABASE_FILE);
 
     const failFast = <T>(p: Promise<T>) => p.catch((e: unknown) => { stop.abort(e); throw e; });
     const stopWatch = watchGrowth(ctx, 'dumping', out);
     const counting = stats;
-    const dumping = failFast(ctx.step('dump', () => runTool({ tool, args, secret: mySecret(target), signal: stop.signal, onEvent: forwardToolEvents(ctx) })));
+    const dumping = failFast(
+      ctx.step('dump', () =>
+        sealed
+          ? sealed.fromStdout({ tool, args, secret: mySecret(target) }, DUMP_FILE, { signal: stop.signal, onEvent: forwardToolEvents(ctx), tap: (c) => ends!.push(c) })
+          : runTool({ tool, args, secret: mySecret(target), signal: stop.signal, onEvent: forwardToolEvents(ctx) }).then(() => undefined),
+      ),
+    );
     const both = Promise.all([dumping, failFast(ctx.step('count rows', () => tableStats(counting.conn, target.dbname, counting.tables)))]);
     both.catch(() => {});
     let heldThrough = false;
@@ -95,7 +110,7 @@ export async function myLogicalBackup(ctx: EngineContext, target: Target, probe:
       }
       const [, tables] = await both;
       finished = true;
-      return await result(ctx, { tool, version, args, out, target, binlog, statsPos, heldThrough, tables });
+      return await result(ctx, { tool, version, args, out, ends, target, binlog, statsPos, heldThrough, tables });
     } finally {
       stopWatch();
     }
@@ -115,6 +130,8 @@ interface Finished {
   version: ClientVersion;
   args: string[];
   out: string;
+  /** The plain dump's ends, seen on their way into age (the file holds ciphertext). */
+  ends: StreamEnds | undefined;
   target: Target;
   binlog: boolean;
   /** The binlog position the counts were taken at, when known. */
@@ -127,7 +144,7 @@ interface Finished {
 /** Checks the finished dump and decides whether the counts describe it (see snapshot.ts). */
 async function result(ctx: EngineContext, f: Finished): Promise<BackupResult> {
   const { tool, version, args, out, target, binlog, statsPos, heldThrough, tables } = f;
-  const ends = await readDumpEnds(out);
+  const ends = f.ends ? { head: f.ends.head, tail: f.ends.tail } : await readDumpEnds(out);
   const head = parseDumpHead(ends.head);
   const tail = parseDumpTail(ends.tail);
   if (!tail.completed) {

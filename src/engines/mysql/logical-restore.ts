@@ -13,7 +13,7 @@ import { forwardToolEvents } from '../tool-events.js';
 import { connectMysql } from './client.js';
 import { myConnArgs, mySecret, quoteIdent } from './connection-args.js';
 import { charsetClause, readDatabaseFile } from './database-file.js';
-import { DumpScanner, filterDump, LineSplitter, type DumpScan } from './dump-sections.js';
+import { DumpScanner, filterDump, filterDumpStream, LineSplitter, type DumpScan } from './dump-sections.js';
 import { DUMP_FILE } from './logical-backup.js';
 import { listTables, prepareStatsSession, tableStats } from './table-stats.js';
 
@@ -51,6 +51,8 @@ export async function myLogicalRestore(ctx: EngineContext, target: Target, m: Ma
   if (opts.table && m.tables && !m.tables.some((t) => t.table === opts.table)) {
     throw invalid(`Backup ${m.id} has no table ${opts.table}; the tables it holds are: ${m.tables.map((t) => t.table).join(', ')}.`);
   }
+  // An encrypted dump without the identity stops here, before anything is created.
+  const files = BackupFiles.at(dir).needKey();
   const admin = await connectMysql(target, { dbname: null });
   try {
     if (await schemaExists(admin, opts.dbname)) throw existsError(target, opts.dbname);
@@ -62,7 +64,7 @@ export async function myLogicalRestore(ctx: EngineContext, target: Target, m: Ma
   // so the dump's sha256 is proven on it: a damaged dump stops here, named and marked corrupt,
   // with no schema made. The load below reads the proven file again (or a filtered copy of it).
   const scan = await ctx.step('read dump', () =>
-    BackupFiles.at(dir).read(DUMP_FILE, ctx.signal, `before creating the schema "${opts.dbname}"`, (stream) => scanDumpStream(stream, source)),
+    files.read(DUMP_FILE, ctx.signal, `before creating the schema "${opts.dbname}"`, (stream) => scanDumpStream(stream, source)),
   );
   if (!scan.completed) {
     throw invalid(`The dump of backup ${m.id} ends early (no "-- Dump completed" line); run dbdrill verify ${m.target} --backup ${m.id} and restore another backup.`);
@@ -87,32 +89,27 @@ export async function myLogicalRestore(ctx: EngineContext, target: Target, m: Ma
     let input = dump;
     const rename = source !== undefined && source !== opts.dbname && scan.alterSchemaLines > 0;
     const disableEvents = !opts.table && scan.enabledEvents > 0;
-    if (opts.table || rename || disableEvents) {
+    const filterOpts = { ...(opts.table ? { table: opts.table } : {}), ...(rename ? { renameSchema: { from: source, to: opts.dbname } } : {}), disableEvents };
+    if (files.encrypted) {
+      // Decrypted (and checked again) as a stream, filtered on its way into the client: no copy on disk.
+      await ctx.step('load dump', () =>
+        files.read(DUMP_FILE, ctx.signal, `while loading it into the schema "${opts.dbname}"`, async (stream) => {
+          const { output, filter } = filterDumpStream(stream, filterOpts);
+          await loadInto(ctx, target, opts.dbname, { stream: output });
+          warnDisabled(ctx, opts.dbname, filter.eventsDisabled);
+        }),
+      );
+    } else if (opts.table || rename || disableEvents) {
       // Same filesystem as the backups (room for a copy is likelier there than in /tmp); 0700.
       scratch = mkdtempSync(join(dirname(dirname(dir)), '.restore-'));
       input = join(scratch, 'restore.sql');
       const dest = input;
       const filtered = await ctx.step(opts.table ? `extract table ${opts.table}` : 'prepare dump for a new schema', () =>
-        filterDump(
-          dump,
-          dest,
-          { ...(opts.table ? { table: opts.table } : {}), ...(rename ? { renameSchema: { from: source, to: opts.dbname } } : {}), disableEvents },
-          ctx.signal,
-        ),
+        filterDump(dump, dest, filterOpts, ctx.signal),
       );
-      if (filtered.eventsDisabled > 0) {
-        ctx.emit({
-          type: 'log',
-          level: 'warn',
-          text: `${filtered.eventsDisabled} event(s) restored DISABLED so the copy cannot act on its own; enable one with ALTER EVENT ${quoteIdent(opts.dbname)}.name ENABLE`,
-        });
-      }
+      warnDisabled(ctx, opts.dbname, filtered.eventsDisabled);
     }
-    const client = await findTool(['mariadb', 'mysql']);
-    const args = [...myConnArgs(target), '--binary-mode', '--max-allowed-packet=1G', `--database=${opts.dbname}`];
-    await ctx.step('load dump', () =>
-      runTool({ tool: client, args, secret: mySecret(target), stdin: { file: input }, signal: ctx.signal, onEvent: forwardToolEvents(ctx) }),
-    );
+    if (!files.encrypted) await ctx.step('load dump', () => loadInto(ctx, target, opts.dbname, { file: input }));
   } catch (e) {
     await dropCreated(target, opts.dbname);
     throw e;
@@ -121,6 +118,21 @@ export async function myLogicalRestore(ctx: EngineContext, target: Target, m: Ma
   }
 
   return restoredStats(ctx, target, opts.dbname, opts.table);
+}
+
+async function loadInto(ctx: EngineContext, target: Target, dbname: string, stdin: { file: string } | { stream: Readable }): Promise<void> {
+  const client = await findTool(['mariadb', 'mysql']);
+  const args = [...myConnArgs(target), '--binary-mode', '--max-allowed-packet=1G', `--database=${dbname}`];
+  await runTool({ tool: client, args, secret: mySecret(target), stdin, signal: ctx.signal, onEvent: forwardToolEvents(ctx) });
+}
+
+function warnDisabled(ctx: EngineContext, dbname: string, n: number): void {
+  if (n === 0) return;
+  ctx.emit({
+    type: 'log',
+    level: 'warn',
+    text: `${n} event(s) restored DISABLED so the copy cannot act on its own; enable one with ALTER EVENT ${quoteIdent(dbname)}.name ENABLE`,
+  });
 }
 
 async function scanDumpStream(stream: Readable, schema: string | undefined): Promise<DumpScan> {

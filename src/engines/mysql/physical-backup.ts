@@ -1,5 +1,6 @@
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { BackupSink } from '../../crypto/sealed.js';
 import type mysql from 'mysql2/promise';
 import type { Target } from '../../config/target.js';
 import { invalid } from '../../errors.js';
@@ -11,7 +12,7 @@ import type { EngineContext } from '../context.js';
 import { watchGrowth } from '../growth.js';
 import type { ProbeResult } from '../probe-types.js';
 import { forwardToolEvents } from '../tool-events.js';
-import { BINLOG_INFO_FILES, CHECKPOINTS_FILES, checkpointLsns, parseBinlogInfo } from './backup-info.js';
+import { BINLOG_INFO_FILES, CHECKPOINTS_FILES, checkpointLsns, INFO_FILES, parseBinlogInfo, parseInfoBinlogPos, SEALED_STREAM } from './backup-info.js';
 import { MEMBER_DIR, type ChainType } from './chain.js';
 import { connectMysql } from './client.js';
 import { isLocalHost, myConnArgs, mySecret } from './connection-args.js';
@@ -29,6 +30,8 @@ export interface MyPhysicalOptions {
    * it are copied, and the copy is left unprepared, to be applied onto its full at restore time.
    */
   base?: ChainBase & { type: ChainType };
+  /** An encrypting sink takes the backup as one xbstream on stdout (see SEALED_STREAM). */
+  sink?: BackupSink;
 }
 
 /**
@@ -72,20 +75,30 @@ export async function myPhysicalBackup(ctx: EngineContext, target: Target, probe
   const chainBase = opts.base;
   const baseLsns = chainBase ? await ctx.step('check base backup', () => baseCheckpoints(chainBase, chainBase.type)) : undefined;
   const base = join(dir, MEMBER_DIR);
+  const sealed = opts.sink?.encryptTo ? opts.sink : undefined;
+  if (sealed) mkdirSync(base, { mode: 0o700 });
   const args = [
     ...myConnArgs(target),
     '--backup',
     `--target-dir=${base}`,
+    // Encrypted: the copy goes to stdout into age, and --extra-lsndir keeps beside it in plain the
+    // checkpoints (LSNs) and xtrabackup_info (binlog position, times, the tool's flags): no row
+    // data, and what verify, planning and a later chain read without the key.
+    ...(sealed ? ['--stream=xbstream', `--extra-lsndir=${base}`] : []),
     `--datadir=${layout.datadir}`,
     ...layout.innodb,
     ...((opts.jobs ?? 1) > 1 ? [`--parallel=${opts.jobs}`] : []),
     ...(chainBase ? incrementalArgs(chainBase) : []),
   ];
   const toolRecord = { name: tool.name, version, argv: [tool.path, ...args] };
-  opts.recordTool?.(toolRecord);
+  opts.recordTool?.(toolRecord, sealed ? { appendOnly: [SEALED_STREAM] } : undefined);
   const stopWatch = watchGrowth(ctx, 'copying', base);
   try {
-    await ctx.step('copy data files', () => runTool({ tool, args, secret: mySecret(target), signal: ctx.signal, onEvent: forwardToolEvents(ctx) }));
+    await ctx.step('copy data files', () =>
+      sealed
+        ? sealed.fromStdout({ tool, args, secret: mySecret(target) }, SEALED_STREAM, { signal: ctx.signal, onEvent: forwardToolEvents(ctx) })
+        : runTool({ tool, args, secret: mySecret(target), signal: ctx.signal, onEvent: forwardToolEvents(ctx) }).then(() => undefined),
+    );
   } finally {
     stopWatch();
   }
@@ -95,13 +108,14 @@ export async function myPhysicalBackup(ctx: EngineContext, target: Target, probe
   // --prepare applies the redo log copied alongside, as crash recovery would: afterwards the files
   // are consistent as of the backup's end, and restoring is a plain copy. An incremental cannot be
   // prepared on its own: a restore applies it onto a prepared copy of its full (chain-restore.ts).
-  if (!chainBase) await ctx.step('prepare', () => runTool({ tool, args: ['--prepare', `--target-dir=${base}`], signal: ctx.signal, onEvent: forwardToolEvents(ctx) }));
+  // Encrypted, the stream is prepared where a restore unpacks it (its plaintext belongs there only).
+  if (!chainBase && !sealed) await ctx.step('prepare', () => runTool({ tool, args: ['--prepare', `--target-dir=${base}`], signal: ctx.signal, onEvent: forwardToolEvents(ctx) }));
   const cpFile = CHECKPOINTS_FILES.map((f) => join(base, f)).find((p) => existsSync(p));
   const lsns = cpFile ? checkpointLsns(readFileSync(cpFile, 'utf8')) : undefined;
   if (chainBase) checkIncremental(lsns, baseLsns!, chainBase.manifest.id);
 
   const infoFile = BINLOG_INFO_FILES.map((f) => join(base, f)).find((p) => existsSync(p));
-  const coords = infoFile ? parseBinlogInfo(readFileSync(infoFile, 'utf8')) : {};
+  const coords = sealed ? sealedCoords(base, sealed) : infoFile ? parseBinlogInfo(readFileSync(infoFile, 'utf8')) : {};
   if (probe.archiving.enabled && coords.binlogFile === undefined) {
     ctx.emit({ type: 'log', level: 'warn', text: `${tool.name} recorded no binlog position; point-in-time recovery cannot start from this backup` });
   }
@@ -113,6 +127,17 @@ export async function myPhysicalBackup(ctx: EngineContext, target: Target, probe
     ...(chainBase ? { prior: chainBase.manifest.id } : {}),
     ...(Object.keys(mysqlFields).length > 0 ? { mysql: mysqlFields } : {}),
   };
+}
+
+/**
+ * The binlog position of an encrypted backup, from the xtrabackup_info that --extra-lsndir wrote
+ * (xtrabackup_binlog_info is only inside the stream); both files are declared plain on purpose.
+ */
+function sealedCoords(base: string, sink: BackupSink): ReturnType<typeof parseBinlogInfo> {
+  // Only these two by name: anything else the tool left in plain fails the backup (backup.ts).
+  for (const name of [...CHECKPOINTS_FILES, ...INFO_FILES]) if (existsSync(join(base, name))) sink.declarePlain(`${MEMBER_DIR}/${name}`);
+  const info = INFO_FILES.map((f) => join(base, f)).find((p) => existsSync(p));
+  return info ? parseInfoBinlogPos(readFileSync(info, 'utf8')) : {};
 }
 
 /** Where the server keeps its files; passed on explicitly so no my.cnf on this host can mislead the tool. */

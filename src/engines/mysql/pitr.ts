@@ -1,4 +1,6 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { decryptBinlogInto, isSealed } from '../../binlog/sealed.js';
 import { join, resolve } from 'node:path';
 import type { Target } from '../../config/target.js';
 import { binlogRoot } from '../../binlog/archive.js';
@@ -8,16 +10,18 @@ import type { MysqlRestorePlan } from '../../binlog/window.js';
 import type { EngineContext } from '../context.js';
 import { findBinlogTool } from './binlog-server.js';
 import { replayBinlogs, type ReplayFailure, type ReplayOutcome } from './binlog-replay.js';
-import { parseDumpHead, readDumpEnds } from './dump-head.js';
-import { DUMP_FILE } from './logical-backup.js';
+import { parseDumpHead } from './dump-head.js';
+import { readDump } from './sealed-dump.js';
 import { myLogicalRestore, restoredStats } from './logical-restore.js';
-import { copyBack, physicalRestoreSettings } from './physical-restore.js';
+import { copyBack, physicalRestoreSettings, unpackSealed } from './physical-restore.js';
+import { isSealedStream } from './backup-info.js';
 import { chainForRestore } from './chain.js';
 import { chainRestoreSettings, restoreChainInto } from './chain-restore.js';
 import { schemaExists } from './schemas.js';
 import { DbdrillError, invalid } from '../../errors.js';
 import type { Manifest, TableStat } from '../../repo/manifest.js';
 import { Repository } from '../../repo/repository.js';
+import { checkRepositoryKey } from '../../repo/sealed-read.js';
 import { startMariadbSandbox, type SandboxInstance } from '../../sandbox/index.js';
 import { checkRestoreDestination } from '../restore-destination.js';
 import { unregister } from '../../sandbox/registry.js';
@@ -55,8 +59,8 @@ export async function checkMysqlDestination(dir: string, port: number, opts: { r
 }
 
 /** A dump of MySQL (not MariaDB) may use syntax the MariaDB server dbdrill starts cannot load. */
-export async function checkDumpFlavor(m: Manifest, dir: string): Promise<void> {
-  const head = parseDumpHead((await readDumpEnds(join(dir, DUMP_FILE))).head);
+export async function checkDumpFlavor(m: Manifest, dir: string, signal: AbortSignal): Promise<void> {
+  const head = parseDumpHead((await readDump(dir, signal)).head);
   if (head.serverVersion && !/mariadb/i.test(head.serverVersion)) {
     throw invalid(`Backup ${m.id} is a MySQL dump and dbdrill restores into a new MariaDB server, which cannot load MySQL-only syntax and binlog events reliably; restore it by hand into a MySQL server.`);
   }
@@ -82,19 +86,21 @@ export async function startOnPhysicalBackup(
   const backupDir = repo.backupDir(m.id);
   const copy = opts.copy ?? ((fn) => ctx.step('copy backup', fn));
   let settings: Record<string, string>;
-  let populate: (dataDir: string) => Promise<unknown>;
+  let populate: (dataDir: string) => Promise<void | Record<string, string>>;
   if (m.type === 'full') {
     settings = await physicalRestoreSettings(m, backupDir);
-    populate = (dataDir) => copy(() => copyBack(ctx, backupDir, dataDir));
+    populate = isSealedStream(m) ? (dataDir) => copy(() => unpackSealed(ctx, m, backupDir, dataDir)) : (dataDir) => copy(() => copyBack(ctx, backupDir, dataDir));
     opts.skipApply?.(`backup ${m.id} is a full backup: nothing to apply`);
   } else {
     const chain = chainForRestore(repo.catalog().manifests, m.id, source.name);
     settings = await chainRestoreSettings(source.repo, chain);
-    populate = (dataDir) =>
-      restoreChainInto(ctx, source.repo, chain, dataDir, {
+    populate = async (dataDir) => {
+      const prepared = await restoreChainInto(ctx, source.repo, chain, dataDir, {
         ...(opts.copy ? { copy: opts.copy } : {}),
         ...(opts.apply ? { apply: opts.apply } : {}),
       });
+      return prepared.settings;
+    };
   }
   return startMariadbSandbox({
     ...(opts.baseDir !== undefined ? { baseDir: opts.baseDir } : {}),
@@ -104,9 +110,7 @@ export async function startOnPhysicalBackup(
     signal: ctx.signal,
     settings,
     ...(opts.title ? { title: opts.title } : {}),
-    populate: async (dataDir) => {
-      await populate(dataDir);
-    },
+    populate,
   });
 }
 
@@ -114,15 +118,23 @@ export async function startOnPhysicalBackup(
  * Replays the archived binlogs of a plan into a running instance that holds the plan's backup:
  * limited to the plan's schema after a logical backup, every schema after a physical one.
  */
-export async function replayPlan(ctx: EngineContext, source: Target, into: Target, plan: MysqlRestorePlan, hook?: StepHook): Promise<ReplayOutcome | undefined> {
+export async function replayPlan(ctx: EngineContext, source: Target, into: Target, plan: MysqlRestorePlan, hook?: StepHook, scratchIn?: string): Promise<ReplayOutcome | undefined> {
   if (plan.files.length === 0) return undefined;
   const step = hook ?? ((fn) => ctx.step('replay binlogs', fn));
   const tool = await findBinlogTool('mariadb');
   const root = binlogRoot(source.repo);
   return step(async () => {
+    // Encrypted binlogs are decrypted (and checked) into the restore's own scratch directory,
+    // which is removed once the replay ends; plain ones are read where they are archived.
+    const sealed = plan.files.some(isSealed);
+    const scratch = sealed ? mkdtempSync(join(scratchIn ?? tmpdir(), '.binlogs-')) : undefined;
     try {
+      const files: { path: string; size: number }[] = [];
+      for (const f of plan.files) {
+        files.push(isSealed(f) ? { path: await decryptBinlogInto(source.repo, f, scratch!, ctx.signal), size: f.plain!.bytes } : { path: join(root, f.file), size: f.size });
+      }
       return await replayBinlogs(ctx, into, tool, {
-        files: plan.files.map((f) => ({ path: join(root, f.file), size: f.size })),
+        files,
         startPosition: plan.startPosition,
         ...(plan.stopAt ? { stopAt: plan.stopAt } : {}),
         ...(plan.stopPosition !== undefined ? { stopPosition: plan.stopPosition } : {}),
@@ -136,6 +148,8 @@ export async function replayPlan(ctx: EngineContext, source: Target, into: Targe
       const refused = ((e.detail?.stderrTail as string[] | undefined) ?? []).find((l) => /^ERROR \d+/.test(l));
       const why = refused ? `${String(e.detail?.tool)} exited with code ${String(e.detail?.exitCode)}: ${refused}` : e.message.replace(/\.$/, '');
       throw new DbdrillError('failed', `replay of the archived binlogs failed ${at.exact ? 'at' : 'at or before'} ${at.file}:${at.position} (${why})${promised}`, e.detail);
+    } finally {
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
     }
   });
 }
@@ -156,13 +170,13 @@ export async function restoreAndReplay(
   source: Target,
   into: Target,
   plan: MysqlRestorePlan,
-  hooks: { load?: StepHook; replay?: StepHook } = {},
+  hooks: { load?: StepHook; replay?: StepHook; scratch?: string } = {},
 ): Promise<{ tables: TableStat[]; loaded: TableStat[]; replay?: ReplayOutcome }> {
   const backupDir = new Repository(source.repo).backupDir(plan.backup.id);
   const load = hooks.load ?? ((fn) => ctx.step('load backup', fn));
   // What the dump alone holds: the backup's own moment, which its manifest's counts describe.
   const loaded = await load(() => myLogicalRestore(ctx, into, plan.backup, backupDir, { dbname: plan.schema }));
-  const replay = await replayPlan(ctx, source, into, plan, hooks.replay);
+  const replay = await replayPlan(ctx, source, into, plan, hooks.replay, hooks.scratch);
   const tables = replay && replay.transactions > 0 ? await restoredStats(ctx, into, plan.schema) : loaded;
   return { tables, loaded, ...(replay ? { replay } : {}) };
 }
@@ -183,6 +197,8 @@ export async function runMysqlPitrRestore(ctx: EngineContext, target: Target, re
   const t0 = performance.now();
   const dir = resolve(req.into);
   const view = await ctx.step('plan', () => readMysqlArchive(target, ctx.signal));
+  // The plan reads encrypted binlogs and the restore decrypts a backup: the key first, nothing written yet.
+  await checkRepositoryKey(target.repo, view.all);
   const plan = await planMysqlPitr(view, target, req, ctx.signal);
   const short = shortfallSentence(plan, target);
   if (short) throw new DbdrillError('failed', short, { shortfall: plan.shortfall });
@@ -196,7 +212,7 @@ export async function runMysqlPitrRestore(ctx: EngineContext, target: Target, re
   if (req.exclusive) plan.notes.push(`--exclusive changes nothing here: ${req.second === 'inclusive' ? '--second inclusive' : 'a binlog replay never'} includes the target second itself`);
   for (const n of plan.notes) ctx.emit({ type: 'log', level: 'info', text: n });
   const physical = plan.backup.kind === 'physical';
-  if (!physical) await checkDumpFlavor(plan.backup, backupDir);
+  if (!physical) await checkDumpFlavor(plan.backup, backupDir, ctx.signal);
   await ctx.step('check destination', () => checkMysqlDestination(dir, req.port, { repo: target.repo, ...(req.dryRun ? {} : { claim: { target: target.name, backup: plan.backup.id } }) }));
   if (req.dryRun) return { target: target.name, plan: planOut, dataDir: join(dir, 'data'), port: req.port, seconds: (performance.now() - t0) / 1000, dryRun: true };
 
@@ -215,10 +231,10 @@ export async function runMysqlPitrRestore(ctx: EngineContext, target: Target, re
     let tables: TableStat[];
     let replay: ReplayOutcome | undefined;
     if (physical) {
-      replay = await replayPlan(ctx, target, into, plan);
+      replay = await replayPlan(ctx, target, into, plan, undefined, dir);
       tables = await physicalTables(ctx, into, plan.schema);
     } else {
-      ({ tables, replay } = await restoreAndReplay(ctx, target, into, plan));
+      ({ tables, replay } = await restoreAndReplay(ctx, target, into, plan, { scratch: dir }));
     }
     if (!replay) ctx.emit({ type: 'step', step: 'replay binlogs', status: 'skipped', detail: plan.target.kind === 'immediate' ? 'the backup\'s own moment was asked for' : 'no archived binlog to replay after the backup\'s position' });
     const reached = replay ? reachedPoint(replay, plan.files.map((f) => f.file), plan.startPosition) : undefined;

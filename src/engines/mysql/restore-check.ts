@@ -1,8 +1,7 @@
-import { join } from 'node:path';
 import { compareStats, describeMismatches } from '../compare-stats.js';
 import type { EngineContext } from '../context.js';
-import { parseDumpHead, readDumpEnds } from './dump-head.js';
-import { DUMP_FILE } from './logical-backup.js';
+import { parseDumpHead } from './dump-head.js';
+import { readDump } from './sealed-dump.js';
 import { myLogicalRestore } from './logical-restore.js';
 import { checkTables, verifyDumpStructure, verifyPhysical, type CheckOutcome } from './verify.js';
 import { DbdrillError, invalid } from '../../errors.js';
@@ -34,7 +33,7 @@ export function restoreCheck(ctx: EngineContext, target: Target, m: Manifest, di
  * read every restored table back with CHECK TABLE.
  */
 export async function mysqlRestoreCheck(ctx: EngineContext, m: Manifest, dir: string): Promise<CheckOutcome[]> {
-  const head = parseDumpHead((await readDumpEnds(join(dir, DUMP_FILE))).head);
+  const head = parseDumpHead((await readDump(dir, ctx.signal)).head);
   if (head.serverVersion && !/mariadb/i.test(head.serverVersion)) {
     throw invalid(`Backup ${m.id} is a MySQL dump and the scratch server dbdrill starts is MariaDB, which cannot load MySQL-only syntax reliably; run verify without --restore.`);
   }
