@@ -25,6 +25,25 @@ describe('console words', () => {
     );
   });
 
+  test('an encrypted repository names the environment variable the console reads, never --identity', () => {
+    const said = [
+      "Backup 20261207T101010Z-P is encrypted with age; give --identity FILE (or DBDRILL_AGE_IDENTITY) with the private key matching the target's recipient.",
+      'Backup 20261207T101010Z-P could not be decrypted: no identity matched; give --identity with the private key matching the target.',
+      'The copy nas of prod is encrypted with age; give --identity FILE (the private key matching the recipient age1abc) or set DBDRILL_AGE_IDENTITY.',
+      'encrypted with age: the ciphertext matches its sha256; give --identity FILE to also run pg_verifybackup on the decrypted backup',
+      'The repository of prod and its copies are encrypted with age to 1 recipient(s). Restores need --identity FILE.',
+      'The archive is encrypted: run the restore with --identity FILE (or DBDRILL_AGE_IDENTITY), the private key matching the target.',
+      'Nothing was restored; give the restore --identity with the private key matching the target.',
+    ].map(consoleWords);
+    for (const s of said) {
+      expect(s).not.toContain('--identity');
+      expect(s).toContain('DBDRILL_AGE_IDENTITY=FILE');
+    }
+    expect(said[0]).toBe("Backup 20261207T101010Z-P is encrypted with age; start the console with DBDRILL_AGE_IDENTITY=FILE, the file holding the private key matching the target's recipient.");
+    expect(said[2]).toBe('The copy nas of prod is encrypted with age; start the console with DBDRILL_AGE_IDENTITY=FILE (the private key matching the recipient age1abc).');
+    expect(said[4]).toBe('The repository of prod and its copies are encrypted with age to 1 recipient(s). Restores need DBDRILL_AGE_IDENTITY=FILE when the console starts.');
+  });
+
   test('a refused plan on Restore names the Port field, not --port', async () => {
     const api = fakeApi({ targets: [target('prod')], manifests: { prod: prodManifests() } });
     api.planRestore = () => startJob<PitrReport>(async () => {
