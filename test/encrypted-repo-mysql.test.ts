@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BinlogIndex } from '../src/binlog/archive.js';
@@ -269,6 +269,17 @@ describe('encrypted repository (MariaDB)', { timeout: 600_000 }, () => {
     const copy = await cli(['copy', 'enc', '--to', 'nas']);
     expect(copy.code, copy.stderr).toBe(0);
     expect(filesUnder(dest).filter((f) => readFileSync(f).includes(Buffer.from(MARKER)))).toEqual([]);
+    // What the primary already holds as age ciphertext (dumps, xbstreams, binlogs) is stored as it
+    // is, byte for byte, never encrypted a second time; the rest gets the copy's own age layer.
+    const sealedInRepo = filesUnder(repo).filter((f) => readFileSync(f).subarray(0, AGE_HEADER.length).toString() === AGE_HEADER);
+    expect(sealedInRepo.length).toBeGreaterThan(2);
+    for (const f of sealedInRepo) {
+      const rel = relative(repo, f);
+      expect(existsSync(join(dest, `${rel}.age`)), rel).toBe(false);
+      expect(readFileSync(join(dest, rel)).equals(readFileSync(f)), rel).toBe(true);
+    }
+    const copied = filesUnder(dest).map((f) => relative(dest, f)).filter((rel) => rel !== 'dbdrill-copy.json');
+    expect(copied.filter((rel) => !rel.endsWith('.age')).sort()).toEqual(sealedInRepo.map((f) => relative(repo, f)).filter((rel) => copied.includes(rel)).sort());
     const r = await restoreTo(['--from', 'nas', '--to', betweenAt, '--identity', identity()]);
     expect(r.code, r.stderr).toBe(0);
     expect((await rowsOf({ port: r.port, user: r.report!.mysql.user, password: r.password })).notes).toEqual([`${MARKER}-in-backup`, `${MARKER}-before`]);

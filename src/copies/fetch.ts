@@ -73,7 +73,10 @@ async function walkCopy(dir: string, index: CopyRecord, opts: { identity?: strin
       if (opts.out) break;
       continue;
     }
-    if (index.encryption && opts.identity) {
+    // The copy's own age layer is on the files it stored as rel.age; a file the primary had
+    // already encrypted was stored as it is, and goes back as it is (the engine decrypts it).
+    const copyLayer = index.encryption !== undefined && f.stored !== rel;
+    if (copyLayer && opts.identity) {
       const target = opts.out ? join(opts.out, rel) : join(opts.scratch ?? tmpdir(), `plain-${process.pid}`);
       if (opts.out) mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
       const tmp = opts.out ? tempNameFor(target) : target;
@@ -92,7 +95,7 @@ async function walkCopy(dir: string, index: CopyRecord, opts: { identity?: strin
         if (!opts.out) rmSync(tmp, { force: true });
       }
     } else if (opts.out) {
-      if (index.encryption) throw invalid(`The copy ${opts.copyName} is encrypted with age; give --identity FILE (the private key matching the target's --encrypt-to recipient) to read it.`);
+      if (copyLayer) throw invalid(`The copy ${opts.copyName} is encrypted with age; give --identity FILE (the private key matching the target's --encrypt-to recipient) to read it.`);
       const target = join(opts.out, rel);
       const c = await copyHashing(src, target);
       if (c.sha256 !== f.sha256) {

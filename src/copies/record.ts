@@ -16,8 +16,13 @@ export interface CopiedFile {
   sha256: string;
   /** mtime of the source when it was copied: a file that changed since is sent again. */
   mtimeMs: number;
-  /** Its name on the copy, relative to the copy's root (`rel`, or `rel.age` when encrypted). */
+  /**
+   * Its name on the copy, relative to the copy's root: `rel.age` when the copy encrypted it, `rel`
+   * when it is plain or was already age ciphertext in the primary (`sealed`).
+   */
   stored: string;
+  /** Already encrypted in the primary repository, so stored as it is (never encrypted twice). */
+  sealed?: true;
   storedBytes: number;
   storedSha256: string;
   copiedAt: string;
@@ -64,6 +69,8 @@ export function parseRecord(raw: unknown, file: string): CopyRecord {
     if (typeof c !== 'object' || c === null || typeof c.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(c.sha256) || typeof c.stored !== 'string' || !safeRel(c.stored) || typeof c.storedSha256 !== 'string' || typeof c.bytes !== 'number') {
       throw damaged(file, `files["${rel}"] lacks its size, sha256 or stored name`);
     }
+    // Stored under its own name, or with the copy's .age: never as some other file.
+    if (c.stored !== rel && c.stored !== `${rel}.age`) throw damaged(file, `files["${rel}"] is stored as "${c.stored}", which is not its name`);
   }
   if (o.failed !== undefined && (typeof o.failed !== 'object' || o.failed === null)) throw damaged(file, 'failed must be an object');
   return { ...(o as unknown as CopyRecord), failed: (o.failed as Record<string, string> | undefined) ?? {} };

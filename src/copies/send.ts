@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isPidAlive, processStartToken } from '../runner/process.js';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,6 +14,7 @@ import { readJsonFile } from '../util/untrusted-file.js';
 import { commit, copyHashing, fsyncFile, readBack, sweepTemps, tempNameFor } from './local-files.js';
 import { emptyRecord, INDEX_NAME, parseRecord, readRecord, writeRecord, type CopyRecord } from './record.js';
 import { rclone, remoteRoot, remoteSha256, type RcloneSpec } from './rclone.js';
+import { sealedInPrimary } from './sealed-source.js';
 import { missingFiles, sourceFiles, storedName, type SourceFile } from './source.js';
 import { dropFromLocal, dropFromRemote, prunedEntries, readPruned, tidyPruned } from './prune.js';
 
@@ -225,12 +226,13 @@ async function sendLocal(target: Target, dir: string, record: CopyRecord, todo: 
   for (const f of todo) {
     if (opts.signal?.aborted) throw new DbdrillError('aborted', `The copy to ${record.copy} was cancelled; run it again to send the rest.`);
     const src = join(target.repo, f.rel);
-    const stored = storedName(f.rel, record.encryption !== undefined);
+    const sealed = record.encryption !== undefined && sealedInPrimary(src);
+    const stored = storedName(f.rel, record.encryption !== undefined && !sealed);
     const out = join(dir, stored);
     let plain: { sha256: string; bytes: number };
     let storedSum: { sha256: string; bytes: number };
     let tmp: string;
-    if (record.encryption) {
+    if (record.encryption && !sealed) {
       plain = await sha256File(src);
       const t = await copyTemp(out);
       tmp = t;
@@ -252,7 +254,7 @@ async function sendLocal(target: Target, dir: string, record: CopyRecord, todo: 
     report.sent++;
     report.sentBytes += plain.bytes;
     const now = new Date().toISOString();
-    record.files[f.rel] = { bytes: plain.bytes, sha256: plain.sha256, mtimeMs: f.mtimeMs, stored, storedBytes: storedSum.bytes, storedSha256: storedSum.sha256, copiedAt: now };
+    record.files[f.rel] = { bytes: plain.bytes, sha256: plain.sha256, mtimeMs: f.mtimeMs, stored, storedBytes: storedSum.bytes, storedSha256: storedSum.sha256, copiedAt: now, ...(sealed ? { sealed: true as const } : {}) };
     delete record.failed[f.rel];
     const back = await readBack(out);
     if (!back || back.sha256 !== storedSum.sha256) {
@@ -294,7 +296,7 @@ async function sendRclone(target: Target, r: RcloneSpec, record: CopyRecord, tod
     // The source side: the repository itself, or (encrypted) a staging directory of ciphertext.
     const stage = join(work, 'stage');
     const srcRoot = record.encryption ? stage : target.repo;
-    const sending: { f: SourceFile; stored: string; plain: { sha256: string; bytes: number }; storedSum: { sha256: string; bytes: number } }[] = [];
+    const sending: { f: SourceFile; stored: string; sealed: boolean; plain: { sha256: string; bytes: number }; storedSum: { sha256: string; bytes: number } }[] = [];
     for (const f of todo) {
       if (opts.signal?.aborted) throw new DbdrillError('aborted', `The copy to ${record.copy} was cancelled; run it again to send the rest.`);
       const src = join(target.repo, f.rel);
@@ -303,16 +305,23 @@ async function sendRclone(target: Target, r: RcloneSpec, record: CopyRecord, tod
         fail(report, record, f, `the primary repository's file does not match its manifest (sha256 ${plain.sha256}, recorded ${f.sha256}); verify the backup with dbdrill verify ${target.name} --backup ${f.backup}`, log);
         continue;
       }
-      const stored = storedName(f.rel, record.encryption !== undefined);
+      const sealed = record.encryption !== undefined && sealedInPrimary(src);
+      const stored = storedName(f.rel, record.encryption !== undefined && !sealed);
       let storedSum = plain;
       if (record.encryption) {
         const out = join(stage, stored);
         const tmp = await copyTemp(out);
-        await encryptFile(src, tmp, record.encryption.recipients, opts.signal);
+        // The stage holds what goes: ciphertext made here, or the primary's own, as it is.
+        if (sealed) copyFileSync(src, tmp);
+        else await encryptFile(src, tmp, record.encryption.recipients, opts.signal);
         commit(tmp, out);
         storedSum = await sha256File(out);
+        if (sealed && storedSum.sha256 !== plain.sha256) {
+          fail(report, record, f, `changed while it was staged (sha256 ${storedSum.sha256}, read before as ${plain.sha256}); run the copy again`, log);
+          continue;
+        }
       }
-      sending.push({ f, stored, plain, storedSum });
+      sending.push({ f, stored, sealed, plain, storedSum });
     }
     if (sending.length > 0) {
       const list = join(work, 'files');
@@ -321,7 +330,7 @@ async function sendRclone(target: Target, r: RcloneSpec, record: CopyRecord, tod
       await rclone(r, ['copy', '--files-from', list, '--no-traverse', srcRoot, remoteRoot(r)], { signal: opts.signal });
       const now = new Date().toISOString();
       for (const s of sending) {
-        record.files[s.f.rel] = { bytes: s.plain.bytes, sha256: s.plain.sha256, mtimeMs: s.f.mtimeMs, stored: s.stored, storedBytes: s.storedSum.bytes, storedSha256: s.storedSum.sha256, copiedAt: now };
+        record.files[s.f.rel] = { bytes: s.plain.bytes, sha256: s.plain.sha256, mtimeMs: s.f.mtimeMs, stored: s.stored, storedBytes: s.storedSum.bytes, storedSha256: s.storedSum.sha256, copiedAt: now, ...(s.sealed ? { sealed: true as const } : {}) };
         delete record.failed[s.f.rel];
         report.sent++;
         report.sentBytes += s.plain.bytes;

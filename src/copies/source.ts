@@ -77,7 +77,7 @@ export function missingFiles(files: SourceFile[], record: CopyRecord, encrypted:
     if (!c || !c.verifiedAt || record.failed[f.rel] !== undefined) return true;
     if (c.bytes !== f.bytes || c.mtimeMs !== f.mtimeMs) return true;
     if (f.sha256 !== undefined && c.sha256 !== f.sha256) return true;
-    return c.stored !== storedName(f.rel, encrypted);
+    return c.stored !== storedName(f.rel, encrypted && c.sealed !== true);
   });
 }
 
