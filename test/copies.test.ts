@@ -9,6 +9,7 @@ import { ArchivedPostgres, PitrRestores } from './helpers/archived-pg.js';
 import { CLI, runCli, tempConfigDir } from './helpers/cli.js';
 import { sandboxRunDir } from './helpers/sandbox.js';
 import { TestSshd } from './helpers/sshd.js';
+import { filesUnder } from './helpers/files.js';
 
 /**
  * Issue 17, stage 1: copies of a repository on other media (a second directory, and SFTP through
@@ -30,19 +31,6 @@ function copyDir(tag: string): string {
   mkdirSync(d, { recursive: true, mode: 0o700 });
   dirs.push(d);
   return d;
-}
-
-function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) out.push(p);
-    }
-  };
-  walk(dir);
-  return out.sort();
 }
 
 const MARKER = `copies-marker-${process.pid}-7f3a9c`;

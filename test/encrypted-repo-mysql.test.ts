@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { startMariadbSandbox, type SandboxInstance } from '../src/sandbox/index.
 import { freePort } from '../src/sandbox/ports.js';
 import { runCli, tempConfigDir } from './helpers/cli.js';
 import { sandboxRunDir } from './helpers/sandbox.js';
+import { filesUnder, flipByte, sentences } from './helpers/files.js';
 
 /**
  * Issue 17 on MariaDB: the primary repository encrypted with age (target --encrypt-to).
@@ -56,39 +57,6 @@ async function sql<T = mysql.RowDataPacket[]>(text: string, opts: { port?: numbe
 async function rowsOf(opts: { port?: number; password?: string; user?: string; database?: string } = {}): Promise<{ n: number; sum: string; notes: string[] }> {
   const rows = await sql<{ n: number; note: string }[]>('SELECT n, note FROM marks ORDER BY n', opts);
   return { n: rows.length, sum: createHash('sha256').update(JSON.stringify(rows)).digest('hex'), notes: rows.map((r) => r.note) };
-}
-
-function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) out.push(p);
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
-
-/** The error lines, and never a stack trace. */
-function sentences(stderr: string): string[] {
-  expect(stderr).not.toMatch(/\n\s+at /);
-  return stderr.split('\n').filter((l) => l.startsWith('dbdrill:'));
-}
-
-function flipByte(file: string, at: number): () => void {
-  const fd = openSync(file, 'r+');
-  const b = Buffer.alloc(1);
-  readSync(fd, b, 0, 1, at);
-  const before = b[0]!;
-  writeSync(fd, Buffer.from([before ^ 0x55]), 0, 1, at);
-  closeSync(fd);
-  return () => {
-    const f = openSync(file, 'r+');
-    writeSync(f, Buffer.from([before]), 0, 1, at);
-    closeSync(f);
-  };
 }
 
 async function serverNow(): Promise<string> {

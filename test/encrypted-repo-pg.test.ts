@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArchivedPostgres, PitrRestores } from './helpers/archived-pg.js';
 import { runCli, tempConfigDir } from './helpers/cli.js';
 import { sandboxRunDir } from './helpers/sandbox.js';
+import { filesUnder, flipByte, sentences } from './helpers/files.js';
 
 /**
  * Issue 17: the primary repository encrypted with age (target --encrypt-to). pg_basebackup and
@@ -25,40 +26,7 @@ let markedAt = '';
 let physicalId = '';
 let logicalId = '';
 
-function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) out.push(p);
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
-
-/** The error lines (progress lines before them are the restore's own), and never a stack trace. */
-function sentences(stderr: string): string[] {
-  expect(stderr).not.toMatch(/\n\s+at /);
-  return stderr.split('\n').filter((l) => l.startsWith('dbdrill:'));
-}
-
 const hasMarker = (f: string) => readFileSync(f).includes(Buffer.from(MARKER));
-
-function flipByte(file: string, at: number): () => void {
-  const fd = openSync(file, 'r+');
-  const b = Buffer.alloc(1);
-  readSync(fd, b, 0, 1, at);
-  const before = b[0]!;
-  writeSync(fd, Buffer.from([before ^ 0x55]), 0, 1, at);
-  closeSync(fd);
-  return () => {
-    const f = openSync(file, 'r+');
-    writeSync(f, Buffer.from([before]), 0, 1, at);
-    closeSync(f);
-  };
-}
 
 beforeAll(async () => {
   rmSync(keys, { recursive: true, force: true });

@@ -195,6 +195,19 @@ export interface Placed {
   alreadyArchived: boolean;
 }
 
+/** A fetched binlog goes into the archive only when it is closed, and only once it is on disk. */
+function closedAndDurable(path: string, name: string, scan: BinlogScan): void {
+  if (!isClosed(scan)) {
+    throw new DbdrillError('failed', `The copy of ${name} is not a closed binlog (${whyNotClosed(scan)}); it was not archived — run binlog-sync again, and if it persists check the server's binlog.`, { file: name });
+  }
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Moves a fetched, closed binlog into the archive under its name without ever replacing a file
  * there: the same bytes already archived are success, different bytes are an error naming both
@@ -202,15 +215,7 @@ export interface Placed {
  */
 export async function placeBinlog(repo: string, tmpPath: string, name: string, signal?: AbortSignal): Promise<Placed> {
   const scan = await scanBinlogFile(tmpPath, signal);
-  if (!isClosed(scan)) {
-    throw new DbdrillError('failed', `The copy of ${name} is not a closed binlog (${whyNotClosed(scan)}); it was not archived — run binlog-sync again, and if it persists check the server's binlog.`, { file: name });
-  }
-  const fd = openSync(tmpPath, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  closedAndDurable(tmpPath, name, scan);
   const { sha256, bytes } = await sha256File(tmpPath);
   const root = binlogRoot(repo);
   const dest = join(root, name);
@@ -238,15 +243,7 @@ export async function placeBinlog(repo: string, tmpPath: string, name: string, s
  */
 export async function placeSealedBinlog(repo: string, fetched: { path: string; plain: { bytes: number; sha256: string }; scan: BinlogScan }, name: string, signal?: AbortSignal): Promise<Placed> {
   const { path, plain, scan } = fetched;
-  if (!isClosed(scan)) {
-    throw new DbdrillError('failed', `The copy of ${name} is not a closed binlog (${whyNotClosed(scan)}); it was not archived — run binlog-sync again, and if it persists check the server's binlog.`, { file: name });
-  }
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  closedAndDurable(path, name, scan);
   const { sha256, bytes } = await sha256File(path);
   if (signal?.aborted) throw new DbdrillError('aborted', `binlog-sync was cancelled while archiving ${name}.`);
   const root = binlogRoot(repo);
