@@ -137,8 +137,8 @@ export async function pushAhead(repo: string, pgWal: string, opts: BatchOptions 
 
 /**
  * Pushes every waiting segment without a record (and not in `skip`), then records it. With
- * `idleMs`, keeps looking for new ones until none came for that long (the worker); without, stops
- * when none is left. A pipeline, not rounds: each of the `parallel` pushers takes the oldest
+ * `idleMs`, keeps looking for new ones until none came for that long (the worker); without, only
+ * those waiting now. A pipeline, not rounds: each of the `parallel` pushers takes the oldest
  * segment nobody holds the moment it is free, so one slow fsync never holds the others back and
  * a segment closed meanwhile starts at once instead of after the round.
  */
@@ -149,11 +149,17 @@ async function pushReady(repo: string, pgWal: string, spool: Dir, opts: BatchOpt
   const inFlight = new Set<string>();
   let queue: string[] = [];
   let lastWork = Date.now();
-  /** The oldest waiting segment nobody took yet; rescans pg_wal when the known ones are taken. */
+  let scanned = false;
+  /**
+   * The oldest waiting segment nobody took yet; rescans pg_wal when the known ones are taken. The
+   * call PostgreSQL waits on (no idleMs) scans once: on a busy server, looking again would keep
+   * PostgreSQL's archive_command from returning for as long as segments keep coming.
+   */
   const next = (): string | undefined => {
     const pick = () => queue.find((n) => !taken.has(n));
     let name = pick();
-    if (name === undefined) {
+    if (name === undefined && (idleMs !== undefined || !scanned)) {
+      scanned = true;
       const ready = readySegments(pgWal);
       removeStaleRecords(spool, new Set(ready));
       const have = spooled(spool);
