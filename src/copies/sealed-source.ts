@@ -1,5 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { DBW_HEADER_BYTES, decodeDbwHeader } from '../wal/format.js';
+import { storedName } from './source.js';
 
 const AGE_HEADER = 'age-encryption.org/v1\n';
 
@@ -28,4 +29,10 @@ export function sealedInPrimary(path: string): boolean {
   } finally {
     closeSync(fd);
   }
+}
+
+/** How a copy stores the primary's file `src` (repository-relative `rel`): one decision for every kind of copy. */
+export function copyForm(src: string, rel: string, encrypted: boolean): { sealed: boolean; stored: string } {
+  const sealed = encrypted && sealedInPrimary(src);
+  return { sealed, stored: storedName(rel, encrypted && !sealed) };
 }

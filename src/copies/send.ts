@@ -14,8 +14,8 @@ import { readJsonFile } from '../util/untrusted-file.js';
 import { commit, copyHashing, fsyncFile, readBack, sweepTemps, tempNameFor } from './local-files.js';
 import { emptyRecord, INDEX_NAME, parseRecord, readRecord, writeRecord, type CopyRecord } from './record.js';
 import { rclone, remoteRoot, remoteSha256, type RcloneSpec } from './rclone.js';
-import { sealedInPrimary } from './sealed-source.js';
-import { missingFiles, sourceFiles, storedName, type SourceFile } from './source.js';
+import { copyForm } from './sealed-source.js';
+import { missingFiles, sourceFiles, type SourceFile } from './source.js';
 import { dropFromLocal, dropFromRemote, prunedEntries, readPruned, tidyPruned } from './prune.js';
 
 export interface CopyReport {
@@ -226,8 +226,7 @@ async function sendLocal(target: Target, dir: string, record: CopyRecord, todo: 
   for (const f of todo) {
     if (opts.signal?.aborted) throw new DbdrillError('aborted', `The copy to ${record.copy} was cancelled; run it again to send the rest.`);
     const src = join(target.repo, f.rel);
-    const sealed = record.encryption !== undefined && sealedInPrimary(src);
-    const stored = storedName(f.rel, record.encryption !== undefined && !sealed);
+    const { sealed, stored } = copyForm(src, f.rel, record.encryption !== undefined);
     const out = join(dir, stored);
     let plain: { sha256: string; bytes: number };
     let storedSum: { sha256: string; bytes: number };
@@ -305,8 +304,7 @@ async function sendRclone(target: Target, r: RcloneSpec, record: CopyRecord, tod
         fail(report, record, f, `the primary repository's file does not match its manifest (sha256 ${plain.sha256}, recorded ${f.sha256}); verify the backup with dbdrill verify ${target.name} --backup ${f.backup}`, log);
         continue;
       }
-      const sealed = record.encryption !== undefined && sealedInPrimary(src);
-      const stored = storedName(f.rel, record.encryption !== undefined && !sealed);
+      const { sealed, stored } = copyForm(src, f.rel, record.encryption !== undefined);
       let storedSum = plain;
       if (record.encryption) {
         const out = join(stage, stored);
