@@ -111,6 +111,11 @@ export interface TargetForm {
   rpo: string;
   /** native (blank) or pgbackrest (PostgreSQL): how backups are taken. */
   method: string;
+  /**
+   * pgBackRest's repository cipher: where its pass is kept, `/path/to/file` or `$VARIABLE` (never
+   * the pass itself); blank for none.
+   */
+  cipherPass: string;
 }
 
 export interface TargetSummary {

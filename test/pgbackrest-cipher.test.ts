@@ -61,8 +61,8 @@ describe('pgBackRest repository cipher (real PostgreSQL 15, pgBackRest 2.45)', (
     const cases: [string[], string, Record<string, string>?][] = [
       [['--cipher-pass-file', passFile], 'dbdrill: cipherPassFile is a setting of the pgbackrest method; add --method pgbackrest or drop --cipher-pass-file.'],
       [['--method', 'pgbackrest', '--cipher-pass-file', passFile, '--cipher-pass-env', 'X'], 'dbdrill: cipherPassFile and cipherPassEnv are both given; the cipher pass comes from one of them, so drop one.'],
-      [['--method', 'pgbackrest', '--cipher-pass-file', 'pass.txt'], 'dbdrill: cipherPassFile "pass.txt" must be an absolute path of letters, digits and _ . / @ + , : - only.'],
-      [['--method', 'pgbackrest', '--cipher-pass-env', 'NOT-A-NAME'], 'dbdrill: cipherPassEnv "NOT-A-NAME" is not an environment variable name; use letters, digits and _ (like PGBR_CIPHER).'],
+      [['--method', 'pgbackrest', '--cipher-pass-file', 'pass.txt'], 'dbdrill: cipherPassFile must be an absolute path of letters, digits and _ . / @ + , : - only, naming the file that holds the pass (never the pass itself).'],
+      [['--method', 'pgbackrest', '--cipher-pass-env', 'NOT-A-NAME'], 'dbdrill: cipherPassEnv is not an environment variable name; use letters, digits and _ (like PGBR_CIPHER), never the pass itself.'],
       [['--method', 'pgbackrest', '--cipher-pass-env', 'PGX_UNSET_CIPHER'], `dbdrill: Target "${NAME}" encrypts its pgBackRest repository with the pass in $PGX_UNSET_CIPHER, which is not set; export PGX_UNSET_CIPHER before running dbdrill.`],
     ];
     for (const [args, sentence] of cases) {

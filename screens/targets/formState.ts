@@ -15,7 +15,11 @@ export const FORM_FIELDS: readonly { field: FormField; label: string; hint: stri
   { field: 'rto', label: 'RTO', hint: 'e.g. 4h (optional)' },
   { field: 'rpo', label: 'RPO', hint: 'e.g. 15m (optional)' },
   { field: 'method', label: 'method', hint: 'blank: native; pgbackrest (PostgreSQL)' },
+  { field: 'cipherPass', label: 'cipher pass', hint: 'pgbackrest: /file or $VARIABLE holding it' },
 ];
+
+/** The engine's names for what one form field holds (error details name these). */
+const FIELD_ALIASES: Readonly<Record<string, FormField>> = { cipherPassFile: 'cipherPass', cipherPassEnv: 'cipherPass' };
 
 export interface FormState {
   mode: 'add' | 'edit';
@@ -27,7 +31,7 @@ export interface FormState {
   saving: boolean;
 }
 
-export const EMPTY_FORM: TargetForm = { name: '', engine: 'postgres', host: '', port: '', user: '', dbname: '', repo: '', passwordEnv: '', rto: '', rpo: '', method: '' };
+export const EMPTY_FORM: TargetForm = { name: '', engine: 'postgres', host: '', port: '', user: '', dbname: '', repo: '', passwordEnv: '', rto: '', rpo: '', method: '', cipherPass: '' };
 
 export function formFor(row: TargetRow | undefined): FormState {
   if (!row) return { mode: 'add', values: { ...EMPTY_FORM }, focus: 0, saving: false };
@@ -46,6 +50,7 @@ export function formFor(row: TargetRow | undefined): FormState {
       rto: row.rto ?? '',
       rpo: row.rpo ?? '',
       method: row.method ?? '',
+      cipherPass: row.cipherPassFile ?? (row.cipherPassEnv ? `$${row.cipherPassEnv}` : ''),
     },
     // The name is fixed when editing; start on the first field that can change.
     focus: 1,
@@ -59,16 +64,23 @@ export function fieldHint(field: FormField, values: { engine: string }, fallback
   if (field === 'port') return `blank: ${mysql ? 3306 : 5432}`;
   if (field === 'user') return `blank: ${mysql ? 'root' : 'postgres'}`;
   if (field === 'method' && mysql) return 'blank: native';
+  if (field === 'cipherPass' && mysql) return 'none for mysql (pgBackRest only)';
   return fallback;
 }
 
 /** The field an engine error names (DbdrillError detail.field), as an index into FORM_FIELDS. */
 export function fieldIndex(field: string | undefined): number | undefined {
-  const i = FORM_FIELDS.findIndex((f) => f.field === field);
+  const named = field === undefined ? undefined : (FIELD_ALIASES[field] ?? field);
+  const i = FORM_FIELDS.findIndex((f) => f.field === named);
   return i >= 0 ? i : undefined;
 }
 
 /** A readable version of the engine's sentence: field names as the form labels them. */
 export function formError(message: string): string {
-  return message.replace(/\bpasswordEnv\b/g, 'password env').replace(/; give it with --[a-z-]+\./, '; fill it in.');
+  return message
+    .replace(/\bpasswordEnv\b/g, 'password env')
+    .replace(/\bcipherPass(File|Env)\b/g, 'cipher pass')
+    .replace(/add --method (\w+) or drop --cipher-pass-(file|env)/g, 'set method to $1 or clear cipher pass')
+    .replace(/use --method (\w+) or --method (\w+)/g, 'use $1 or $2')
+    .replace(/; give it with --[a-z-]+\./, '; fill it in.');
 }

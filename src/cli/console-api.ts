@@ -7,6 +7,7 @@ import { deferJob, mapJob, startJob, type Job } from '../ops/job.js';
 import type { PitrReport } from '../ops/pitr.js';
 import type { AmbiguousSecond } from '../binlog/window.js';
 import { version } from '../version.js';
+import { targetInputFromForm } from './target-form.js';
 
 /**
  * The config store and the catalog reader, loaded once on first use: `conf` alone (with ajv)
@@ -85,11 +86,6 @@ const windowSlots = new Slots(4);
 
 /** Checks that are about the archiver (not backups): what the Targets row's "archiver" shows. */
 const ARCHIVER_CHECKS = new Set(['server', 'archiving', 'rpo']);
-
-function formField(v: string): string | undefined {
-  const t = v.trim();
-  return t === '' ? undefined : t;
-}
 
 /**
  * The engine as the console sees it: every screen action is one of these calls into src/ops.
@@ -192,19 +188,7 @@ export function createConsoleApi(configDir: string): ConsoleApi {
       return out;
     },
     async saveTarget(form: TargetForm, original?: string) {
-      const input = {
-        name: formField(form.name),
-        engine: formField(form.engine),
-        host: formField(form.host),
-        port: formField(form.port),
-        user: formField(form.user),
-        dbname: formField(form.dbname),
-        repo: formField(form.repo),
-        passwordEnv: formField(form.passwordEnv),
-        rto: formField(form.rto),
-        rpo: formField(form.rpo),
-        method: formField(form.method),
-      };
+      const input = targetInputFromForm(form);
       const s = await store();
       // A method with a tool of its own (pgBackRest) is set up as target add sets it up.
       const { startAddTarget, startEditTarget } = await import('../ops/targets.js');

@@ -215,12 +215,13 @@ function cipherSource(field: 'cipherPassFile' | 'cipherPassEnv', v: unknown, at:
   if (typeof v !== 'string') throw invalid(`${at(field)} must be text, not ${typeof v}.`, { field });
   const text = v.trim();
   if (field === 'cipherPassEnv') {
-    if (!ENV_RE.test(text)) throw invalid(`${at(field)} "${text}" is not an environment variable name; use letters, digits and _ (like PGBR_CIPHER).`, { field });
+    // Not echoed: what is typed where a name belongs may be the pass itself.
+    if (!ENV_RE.test(text)) throw invalid(`${at(field)} is not an environment variable name; use letters, digits and _ (like PGBR_CIPHER), never the pass itself.`, { field });
     return text;
   }
   // archive_command reads the file in the server's shell: a path it could misread is refused.
   if (!text.startsWith('/') || text.length > 4095 || !/^[A-Za-z0-9_./@+,:-]+$/.test(text)) {
-    throw invalid(`${at(field)} "${text.replace(/[\u0000-\u001f]/g, '?')}" must be an absolute path of letters, digits and _ . / @ + , : - only.`, { field });
+    throw invalid(`${at(field)} must be an absolute path of letters, digits and _ . / @ + , : - only, naming the file that holds the pass (never the pass itself).`, { field });
   }
   return text;
 }

@@ -7,6 +7,7 @@ import { jobStates } from '../../src/strategy/due.js';
 import { forecast } from '../../src/strategy/forecast.js';
 import { weekOf } from '../../src/strategy/week.js';
 import { validateTarget, type Target } from '../../src/config/target.js';
+import { targetInputFromForm } from '../../src/cli/target-form.js';
 import type { DrillReport } from '../../src/drill/report.js';
 import type { ProbeResult } from '../../src/engines/probe-types.js';
 import type { HealthReport } from '../../src/health/report.js';
@@ -231,11 +232,7 @@ export function fakeApi(opts: FakeApiOptions = {}): FakeApi {
     },
     async saveTarget(form: TargetForm, original?: string) {
       // The real validation, so the form shows the engine's own sentences.
-      const clean = (v: string) => (v.trim() === '' ? undefined : v.trim());
-      const t = validateTarget({
-        name: clean(form.name), engine: clean(form.engine), host: clean(form.host), port: clean(form.port), user: clean(form.user),
-        dbname: clean(form.dbname), repo: clean(form.repo), passwordEnv: clean(form.passwordEnv), rto: clean(form.rto), rpo: clean(form.rpo), method: clean(form.method),
-      });
+      const t = validateTarget(targetInputFromForm(form));
       if (original === undefined && api.targets.some((x) => x.name === t.name)) {
         throw new DbdrillError('duplicate-target', `A target named "${t.name}" already exists; pick another name or remove it first with dbdrill target remove ${t.name}.`);
       }
