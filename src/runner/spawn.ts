@@ -1,4 +1,4 @@
-import { execa, type Options, type ResultPromise } from 'execa';
+import { execa, type Options, type ResultPromise } from './execa-lib.js';
 import { signalGroup, type Signal } from './process.js';
 import { prepareSecret } from './secrets.js';
 import { toolName, toolPath, type ToolCall } from './tool-call.js';

@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { execa } from './execa-lib.js';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { toolMissing, toolTooOld } from './errors.js';
