@@ -100,16 +100,17 @@ describe('pgBackRest method through dbdrill (real PostgreSQL 15, pgBackRest 2.45
   }, 120_000);
 
   it('refuses an incr before any full; full → diff → incr with progress; the catalog lists type, prior, WAL, LSNs and sizes', async () => {
-    const early = await cli(['backup', NAME, '--kind', 'physical', '--type', 'incr']);
+    // --type alone means a physical backup: the everyday line of a pgBackRest shop.
+    const early = await cli(['backup', NAME, '--type', 'incr']);
     expect(early.code).toBe(2);
-    expect(early.stderr.trim().split('\n').at(-1)).toBe(`dbdrill: There is no full pgBackRest backup of "${NAME}" for a incr to build on; take one with --type full first.`);
+    expect(early.stderr.trim().split('\n').at(-1)).toBe(`dbdrill: There is no full pgBackRest backup of "${NAME}" for an incr to build on; take one with --type full first.`);
 
     const taken: Row[] = [];
     for (const [phase, type] of [['A', 'full'], ['B', 'diff'], ['C', 'incr']] as const) {
       await db.sql(`INSERT INTO pgc_rows SELECT '${phase}', g FROM generate_series(1, 100) g`);
       marks.push(await db.now());
       await sleep(50);
-      const r = await cli(['backup', NAME, '--kind', 'physical', ...(type === 'full' ? [] : ['--type', type])]);
+      const r = await cli(['backup', NAME, ...(type === 'full' ? ['--kind', 'physical'] : ['--type', type])]);
       expect(r.code, r.stderr).toBe(0);
       // Progress as for native backups: pgBackRest's per-file lines become byte progress.
       expect(r.stderr).toMatch(/copying/);

@@ -56,7 +56,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     forms: [
       {
         line: 'backup NAME --kind logical|physical [--jobs N] [--checkpoint fast|spread] [--type full|diff|incr] [--digests]',
-        summary: 'take a backup',
+        summary: 'take a backup (--type alone means --kind physical)',
       },
     ],
     run: { module: 'backup', fn: 'backupCommand' },

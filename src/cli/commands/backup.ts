@@ -23,7 +23,9 @@ export async function backupCommand(argv: string[]): Promise<number> {
   noExtraPositionals(p, 1, USAGE);
   // No default kind: a logical and a physical backup restore in different ways (a new database
   // against a point in time), so which one was taken must never be a surprise.
-  const kind = str(p, 'kind');
+  // --type names a link of a physical chain (full, diff, incr), so it says which kind was meant:
+  // `backup NAME --type incr` is the pgBackRest shop's everyday line.
+  const kind = str(p, 'kind') ?? (str(p, 'type') !== undefined ? 'physical' : undefined);
   if (kind === undefined) throw usage(`--kind is missing; choose --kind logical (pg_dump, mariadb-dump) or --kind physical (pg_basebackup, mariadb-backup); usage: ${USAGE}.`);
   if (kind !== 'logical' && kind !== 'physical') throw usage(`--kind "${kind}" is not known; use --kind logical or --kind physical.`);
   const type = str(p, 'type') ?? 'full';

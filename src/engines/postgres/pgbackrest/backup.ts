@@ -50,7 +50,7 @@ export async function pgbackrestBackup(ctx: EngineContext, pb: Pgbackrest, targe
   if (opts.type !== 'full') {
     const db = currentDb(before)?.id;
     if (!before.backup.some((b) => b.type === 'full' && b.database.id === db)) {
-      throw invalid(`There is no full pgBackRest backup of "${targetName}" for a ${opts.type} to build on; take one with --type full first.`, { type: opts.type });
+      throw invalid(`There is no full pgBackRest backup of "${targetName}" for ${opts.type === 'incr' ? 'an incr' : 'a diff'} to build on; take one with --type full first.`, { type: opts.type });
     }
   }
 
