@@ -20,7 +20,9 @@ function stderrLines(chunks: Buffer[]): string[] {
   return Buffer.concat(chunks).toString('utf8').split('\n');
 }
 
-const ARGS = { compress: ['-q', '-c'], decompress: ['-d', '-q', '-c'] } as const;
+// Level 1: on WAL it compresses about as well as the default 3 (measured on segments of inserts:
+// 1.18 MB against 1.23 MB of 16 MB) in about 60% of the time, and archiving must keep up.
+const ARGS = { compress: ['-1', '-q', '-c'], decompress: ['-d', '-q', '-c'] } as const;
 
 export interface ZstdPipe {
   /** Feeds input; resolves when zstd can take more (backpressure), rejects when zstd failed. */
@@ -109,6 +111,28 @@ function check(r: SpawnSyncReturns<Buffer>): Buffer {
  */
 export function zstdIntoFd(mode: 'compress' | 'decompress', input: Uint8Array, fd: number): void {
   check(spawnSync(zstd(), [...ARGS[mode]], { input, stdio: ['pipe', fd, 'pipe'] }));
+}
+
+/**
+ * zstdIntoFd without blocking: zstd runs as its own process while the caller's event loop goes on
+ * feeding it (wal-push's batch worker runs two pushers, which then compress on both cores).
+ */
+export function zstdIntoFdAsync(mode: 'compress' | 'decompress', input: Uint8Array, fd: number): Promise<void> {
+  const child = spawn(zstd(), [...ARGS[mode]], { stdio: ['pipe', fd, 'pipe'] });
+  const stderr: Buffer[] = [];
+  // With stdout a file descriptor the typings cannot tell stdin and stderr are pipes; they are.
+  child.stderr!.on('data', (c: Buffer) => stderr.push(c));
+  // EPIPE when zstd stopped reading: its exit status says why.
+  child.stdin!.on('error', () => undefined);
+  const exited = new Promise<void>((resolve, reject) => {
+    child.on('error', (e) => reject(toolFailed('zstd', undefined, undefined, [e.message])));
+    child.on('close', (code, signal) => {
+      if (code === 0) resolve();
+      else reject(toolFailed('zstd', code ?? undefined, signal ?? undefined, stderrLines(stderr)));
+    });
+  });
+  child.stdin!.end(input);
+  return exited;
 }
 
 /** The same into a buffer, for small files; output beyond maxOutput fails. */
