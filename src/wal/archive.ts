@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import { DbdrillError, invalid } from '../errors.js';
 import { DBW_SUFFIX, timelineHex, walFileKind } from '../pitr/wal-names.js';
 import { mkdirDurable } from '../repo/atomic.js';
-import { zstdIntoFdAsync, zstdPipe, zstdSync } from '../runner/zstd.js';
+import { zstdFileIntoFd, zstdPipe, zstdSync } from '../runner/zstd.js';
 import { agePipe } from '../runner/age-pipe.js';
 import { encryptArgs } from '../crypto/age-args.js';
 import { ENCRYPTION_FILE, readRecipients } from '../repo/encryption-file.js';
@@ -74,6 +74,8 @@ interface Source {
   path: string;
   fd: number;
   size: number;
+  /** Modification and change time when it was opened and its head checked. */
+  changedMs: [number, number];
   head: Buffer;
 }
 
@@ -96,7 +98,7 @@ function openSource(path: string): Source {
     if (n === 0) break;
     got += n;
   }
-  return { path, fd, size: st.size, head: head.subarray(0, got) };
+  return { path, fd, size: st.size, changedMs: [st.mtimeMs, st.ctimeMs], head: head.subarray(0, got) };
 }
 
 /** Every byte of the source once, the checked head first. */
@@ -369,11 +371,22 @@ async function writeSealed(fd: number, src: Source, compress: boolean, recipient
 async function writePayload(fd: number, src: Source, compress: boolean, recipients?: readonly string[]): Promise<Payload> {
   if (recipients) return writeSealed(fd, src, compress, recipients);
   if (compress && src.size <= WHOLE_FILE_MAX) {
-    const data = await readAll(src);
-    // zstd compresses in its own process, fed by the event loop, while this one hashes.
-    const compressed = zstdIntoFdAsync('compress', data, fd);
-    const sha256 = createHash('sha256').update(data).digest('hex');
+    // zstd reads the segment itself through this descriptor while this process reads and hashes
+    // it too; the file must not change in between (PostgreSQL never writes a completed segment),
+    // and if it did after its head was checked, its size or change time says so and nothing is stored.
+    const compressed = zstdFileIntoFd(src.fd, fd);
+    let data: Buffer;
+    try {
+      data = await readAll(src);
+    } finally {
+      await compressed.catch(() => undefined);
+    }
     await compressed;
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    const after = fstatSync(src.fd);
+    if (after.size !== src.size || after.mtimeMs !== src.changedMs[0] || after.ctimeMs !== src.changedMs[1]) {
+      throw invalid(`${src.path} changed while it was being archived; nothing was stored. archive_command must be handed a file PostgreSQL completed.`);
+    }
     const stored = hashFile(fd, DBW_HEADER_BYTES);
     return { bytes: data.length, sha256, storedBytes: stored.bytes, storedSha256: stored.sha256, encoding: ['zstd'] };
   }
