@@ -1,0 +1,173 @@
+import { chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withPlainSegmentsFromPgbackrest } from '../src/engines/postgres/pgbackrest/archive.js';
+import { openPgbackrest } from '../src/engines/postgres/pgbackrest/setup.js';
+import { parseSegment } from '../src/pitr/wal-names.js';
+import { isPidAlive, signalProcess, waitForPidExit } from '../src/runner/process.js';
+import { PitrRestores } from './helpers/archived-pg.js';
+import { runCli, tempConfigDir } from './helpers/cli.js';
+import { PgbackrestPostgres } from './helpers/pgbackrest-pg.js';
+import { receivers, Stream, until } from './helpers/stream.js';
+import { flipMiddle } from './helpers/wal-files.js';
+
+/**
+ * `dbdrill stream --synchronous` on a pgBackRest target (real PostgreSQL 15, pgBackRest 2.45):
+ * pg_receivewal into <repo>/stream/, completed segments pushed into pgBackRest's archive with
+ * archive-push, and restores through pgBackRest reaching the stream's .partial. One server.
+ */
+const NAME = 'spgbr';
+const cfg = tempConfigDir();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let db: PgbackrestPostgres;
+let env: Record<string, string>;
+let stream: Stream;
+let restores: PitrRestores;
+const cli = (args: string[]) => runCli(args, { env, timeoutMs: 180_000 });
+/** Segments closed by pg_switch_wal while the stream ran. */
+const switched: string[] = [];
+
+/** The segments pgBackRest's archive of the stanza holds (by listing it). */
+function pgbackrestArchived(): string[] {
+  const root = join(db.target.repo, 'pgbackrest', 'archive', NAME);
+  const out: string[] = [];
+  for (const id of readdirSync(root).filter((d) => /^\d+-\d+$/.test(d))) {
+    for (const d of readdirSync(join(root, id)).filter((d) => /^[0-9A-F]{16}$/.test(d))) {
+      for (const f of readdirSync(join(root, id, d))) out.push(f.slice(0, 24));
+    }
+  }
+  return out.sort();
+}
+
+const streamFiles = () => readdirSync(join(db.target.repo, 'stream'));
+const currentSegment = async () => (await db.sql<{ name: string }>('SELECT pg_walfile_name(pg_current_wal_lsn()) AS name'))[0]!.name;
+
+beforeAll(async () => {
+  db = await PgbackrestPostgres.start(NAME);
+  env = { DBDRILL_CONFIG_DIR: cfg.dir, SPGBR_PW: db.server.password };
+  restores = new PitrRestores(cli, 'spgbr-restored');
+  const add = await cli(['target', 'add', NAME, '--engine', 'postgres', '--host', '127.0.0.1', '--port', String(db.server.port), '--user', db.server.user, '--dbname', db.server.dbname, '--repo', db.target.repo, '--password-env', 'SPGBR_PW', '--method', 'pgbackrest']);
+  expect(add.code, add.stderr).toBe(0);
+  const backup = await cli(['backup', NAME, '--kind', 'physical']);
+  expect(backup.code, backup.stderr).toBe(0);
+  await db.sql('CREATE TABLE ticks (n serial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp(), note text)');
+  stream = Stream.start(NAME, env, ['--synchronous']);
+  await until('the stream to be the synchronous standby', async () => {
+    const rows = await db.sql<{ sync_state: string }>(`SELECT sync_state FROM pg_stat_replication WHERE application_name = 'dbdrill_${NAME}'`);
+    return rows[0]?.sync_state === 'sync';
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await stream?.stop();
+  if (db) for (const pid of receivers(db.target.repo)) if (isPidAlive(pid)) signalProcess(pid, 'SIGKILL');
+  await restores?.stopAll();
+  await db?.stop().catch(() => {});
+  cfg.cleanup();
+}, 120_000);
+
+describe('dbdrill stream --synchronous on a pgBackRest target', () => {
+  it("pushes completed segments into pgBackRest's archive and removes them from stream/; a killed pg_receivewal is restarted, the window has no gap, health shows the stream", async () => {
+    expect(stream.text()).toContain(`completed segments go into pgBackRest's archive of stanza "${NAME}"`);
+    const before = receivers(db.target.repo);
+    expect(before).toHaveLength(1);
+    for (let i = 0; i < 3; i++) {
+      await db.sql(`INSERT INTO ticks (note) SELECT 'fill ${i}' FROM generate_series(1, 20000)`);
+      switched.push(await currentSegment());
+      await db.sql('SELECT pg_switch_wal()');
+      // mid-stream: pg_receivewal dies at once, the WAL keeps coming
+      if (i === 1) signalProcess(before[0]!, 'SIGKILL');
+    }
+    const after = await until('a new pg_receivewal', () => {
+      const now = receivers(db.target.repo);
+      return now.length === 1 && now[0] !== before[0] ? now : undefined;
+    });
+    expect(after[0]).not.toBe(before[0]);
+    expect(stream.text()).toMatch(/the receiver stopped: pg_receivewal was killed by SIGKILL/);
+    await db.sql(`INSERT INTO ticks (note) VALUES ('after the switches')`);
+    const last = await currentSegment();
+    await until('the stream to catch up', () => streamFiles().includes(`${last}.partial`));
+    // Every segment the stream completed went through archive-push, and only then left stream/.
+    await until('the switched segments to be pushed', () => switched.every((s) => stream.text().includes(`archived ${s}`) && !streamFiles().includes(s)));
+    const archived = pgbackrestArchived();
+    for (const s of switched) expect(archived).toContain(s);
+    expect(streamFiles().filter((f) => !f.endsWith('.partial'))).toEqual([]);
+    expect(stream.text()).not.toContain('REFUSED');
+
+    const w = await cli(['window', NAME, '--json']);
+    expect(w.code, w.stderr).toBe(0);
+    const win = JSON.parse(w.stdout) as { gaps: unknown[]; newestSegment: string };
+    expect(win.gaps).toEqual([]);
+    // The segment being received ends the window: pgBackRest's archive does not have it yet.
+    expect(win.newestSegment).toBe(last);
+    expect(archived).not.toContain(last);
+
+    const h = await cli(['health', NAME, '--json']);
+    const report = JSON.parse(h.stdout) as { checks: { name: string; status: string; reason: string }[]; archive: { stream?: { running: boolean; slot: string } } };
+    expect(report.archive.stream).toMatchObject({ running: true, slot: `dbdrill_${NAME}` });
+    expect(report.checks.find((c) => c.name === 'stream')).toMatchObject({ status: 'OK', reason: expect.stringMatching(/^Stream running \(synchronous\): \S+ \S*B behind/) });
+  }, 120_000);
+
+  it("a segment pgBackRest already holds with other contents is refused, reported and left in stream/; one with the same contents is pushed and removed", async () => {
+    const [same, differs] = switched as [string, string];
+    const pb = await openPgbackrest(db.target);
+    const scratch = join(db.target.repo, 'scratch');
+    mkdirSync(scratch, { recursive: true });
+    const owner = statSync(join(db.target.repo, 'stream'));
+    // Plain copies of the archived segments, fetched back with archive-get.
+    await withPlainSegmentsFromPgbackrest(pb, 1, [same, differs].map((s) => parseSegment(s)!.segNo), async (dir) => {
+      copyFileSync(join(dir, same), join(scratch, same));
+      copyFileSync(join(dir, differs), join(scratch, differs));
+    });
+    flipMiddle(join(scratch, differs));
+    const pushedBefore = stream.text().split(`archived ${same}`).length;
+    for (const s of [same, differs]) {
+      chownSync(join(scratch, s), owner.uid, owner.gid);
+      renameSync(join(scratch, s), join(db.target.repo, 'stream', s));
+    }
+    await until('the refusal', () => stream.text().includes('REFUSED'));
+    await until('the identical copy to be pushed', () => stream.text().split(`archived ${same}`).length > pushedBefore && !streamFiles().includes(same));
+    expect(stream.text()).toContain(`REFUSED ${differs} is already in pgBackRest's archive of stanza "${NAME}" with different contents (pgBackRest error 45); the stream's copy was not pushed (left in ${join(db.target.repo, 'stream')})`);
+    // Reported once, kept, and the archive still holds the original.
+    await sleep(1500);
+    expect(stream.text().split(`REFUSED ${differs}`).length).toBe(2);
+    expect(streamFiles()).toContain(differs);
+    expect(pgbackrestArchived().filter((s) => s === differs)).toHaveLength(1);
+    rmSync(join(db.target.repo, 'stream', differs));
+    rmSync(scratch, { recursive: true, force: true });
+  }, 60_000);
+
+  it('kill -9 of the server a second after a marker commit: restore latest through pgBackRest reaches the marker from the .partial (RPO 0)', async () => {
+    for (let i = 0; i < 20; i++) await db.sql(`INSERT INTO ticks (note) VALUES ('tick ${i}')`);
+    const marker = (await db.sql<{ at: Date }>(`INSERT INTO ticks (note) VALUES ('marker') RETURNING at`))[0]!.at;
+    await sleep(1000);
+    signalProcess(db.server.pid, 'SIGKILL');
+    await waitForPidExit(db.server.pid, 10_000);
+    // 1: the stream reports the file it refused earlier when it stops.
+    expect(await stream.stop()).toBe(1);
+    const partials = streamFiles().filter((f) => f.endsWith('.partial'));
+    expect(partials).toHaveLength(1);
+    const partial = partials[0]!.slice(0, 24);
+    expect(pgbackrestArchived()).not.toContain(partial);
+
+    // The window and the restore picker end at the partial's last commit.
+    const w = await cli(['window', NAME, '--json']);
+    expect(w.code, w.stderr).toBe(0);
+    const win = JSON.parse(w.stdout) as { to: string; newestSegment: string };
+    expect(win.newestSegment).toBe(partial);
+    expect(Date.parse(win.to)).toBeGreaterThanOrEqual(marker.getTime());
+
+    // A time past the window is still refused before anything is written.
+    const beyond = await restores.restore(NAME, ['--to', new Date(Date.parse(win.to) + 3_600_000).toISOString()]);
+    expect(beyond.code).toBe(2);
+    expect(existsSync(join(beyond.into, 'PG_VERSION'))).toBe(false);
+
+    const r = await restores.restore(NAME, ['--to', 'latest']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.report!.plan.walTo).toBe(partial);
+    const auto = readFileSync(join(r.into, 'postgresql.auto.conf'), 'utf8');
+    expect(auto).toMatch(/restore_command = '.*archive-get %f "%p"; r=\$\?; test \$r = 1 && exec \S+ \S+main\.js wal-fetch --repo=\S+ --pgbackrest-archive=\S+ %f "%p"; exit \$r'/);
+    const rows = await db.sql<{ marker: number; ticks: number }>(`SELECT count(*) FILTER (WHERE note = 'marker')::int AS marker, count(*) FILTER (WHERE note LIKE 'tick %')::int AS ticks FROM ticks`, r.report!.port);
+    expect(rows[0]).toEqual({ marker: 1, ticks: 20 });
+  }, 180_000);
+});
