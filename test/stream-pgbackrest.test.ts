@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withPlainSegmentsFromPgbackrest } from '../src/engines/postgres/pgbackrest/archive.js';
 import { openPgbackrest } from '../src/engines/postgres/pgbackrest/setup.js';
+import { pushStreamed } from '../src/engines/postgres/pgbackrest/stream.js';
 import { parseSegment } from '../src/pitr/wal-names.js';
 import { isPidAlive, signalProcess, waitForPidExit } from '../src/runner/process.js';
 import { PitrRestores } from './helpers/archived-pg.js';
@@ -170,4 +171,42 @@ describe('dbdrill stream --synchronous on a pgBackRest target', () => {
     const rows = await db.sql<{ marker: number; ticks: number }>(`SELECT count(*) FILTER (WHERE note = 'marker')::int AS marker, count(*) FILTER (WHERE note LIKE 'tick %')::int AS ticks FROM ticks`, r.report!.port);
     expect(rows[0]).toEqual({ marker: 1, ticks: 20 });
   }, 180_000);
+
+  it("wal-fetch after archive-get: the stream's .partial as the segment, exit 1 for what only pgBackRest could hold, 255 (a gap) when a later segment is archived; two pushes of one file at once both succeed", async () => {
+    const repo = db.target.repo;
+    const archiveDir = join(repo, 'pgbackrest', 'archive', NAME, '15-1');
+    const fetchTo = join(repo, 'fetched');
+    const fetch = (name: string) => runCli(['wal-fetch', '--repo', repo, '--pgbackrest-archive', archiveDir, name, fetchTo]);
+    const partial = streamFiles().find((f) => f.endsWith('.partial'))!.slice(0, 24);
+    const ok = await fetch(partial);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(readFileSync(fetchTo).equals(readFileSync(join(repo, 'stream', `${partial}.partial`)))).toBe(true);
+    rmSync(fetchTo);
+    expect((await fetch('00000002.history')).code).toBe(1);
+
+    // switched[1] leaves pgBackRest's archive while a .partial of it sits in stream/: never handed over.
+    const gap = switched[1]!;
+    const dir = join(archiveDir, gap.slice(0, 16));
+    const stored = readdirSync(dir).find((f) => f.startsWith(`${gap}-`))!;
+    renameSync(join(dir, stored), join(repo, stored));
+    copyFileSync(join(repo, 'stream', `${partial}.partial`), join(repo, 'stream', `${gap}.partial`));
+    try {
+      const g = await fetch(gap);
+      expect(g.code).toBe(255);
+      expect(g.stderr).toContain(`${gap} cannot be restored: it is missing from pgBackRest's archive ${archiveDir} while the later segment ${switched[2]} of timeline 1 is archived: a gap in the WAL`);
+      expect(existsSync(fetchTo)).toBe(false);
+    } finally {
+      rmSync(join(repo, 'stream', `${gap}.partial`));
+      renameSync(join(repo, stored), join(dir, stored));
+    }
+
+    // archive_command and the stream push the same segment at about the same moment: pgBackRest's
+    // temp files collide (error 104) and pushStreamed tries again. A name far past the WAL used.
+    const pb = await openPgbackrest(db.target);
+    const twin = join(repo, 'stream', '0000000100000000000000F0');
+    copyFileSync(join(repo, 'stream', `${partial}.partial`), twin);
+    chownSync(twin, statSync(join(repo, 'stream')).uid, statSync(join(repo, 'stream')).gid);
+    await Promise.all([pushStreamed(pb, twin), pushStreamed(pb, twin), pushStreamed(pb, twin)]);
+    expect(pgbackrestArchived().filter((s) => s === '0000000100000000000000F0')).toHaveLength(1);
+  }, 60_000);
 });
