@@ -27,6 +27,7 @@ let restores: PitrRestores;
 const cli = (args: string[]) => runCli(args, { env, timeoutMs: 180_000 });
 /** Segments closed by pg_switch_wal while the stream ran. */
 const switched: string[] = [];
+let markerAt = new Date(0);
 
 /** The segments pgBackRest's archive of the stanza holds (by listing it). */
 function pgbackrestArchived(): string[] {
@@ -141,6 +142,7 @@ describe('dbdrill stream --synchronous on a pgBackRest target', () => {
   it('kill -9 of the server a second after a marker commit: restore latest through pgBackRest reaches the marker from the .partial (RPO 0)', async () => {
     for (let i = 0; i < 20; i++) await db.sql(`INSERT INTO ticks (note) VALUES ('tick ${i}')`);
     const marker = (await db.sql<{ at: Date }>(`INSERT INTO ticks (note) VALUES ('marker') RETURNING at`))[0]!.at;
+    markerAt = marker;
     await sleep(1000);
     signalProcess(db.server.pid, 'SIGKILL');
     await waitForPidExit(db.server.pid, 10_000);
@@ -170,6 +172,13 @@ describe('dbdrill stream --synchronous on a pgBackRest target', () => {
     expect(auto).toMatch(/restore_command = '.*archive-get %f "%p"; r=\$\?; test \$r = 1 && exec \S+ \S+main\.js wal-fetch --repo=\S+ --pgbackrest-archive=\S+ %f "%p"; exit \$r'/);
     const rows = await db.sql<{ marker: number; ticks: number }>(`SELECT count(*) FILTER (WHERE note = 'marker')::int AS marker, count(*) FILTER (WHERE note LIKE 'tick %')::int AS ticks FROM ticks`, r.report!.port);
     expect(rows[0]).toEqual({ marker: 1, ticks: 20 });
+  }, 180_000);
+
+  it("a drill restores the pgBackRest set and replays the .partial up to the marker", async () => {
+    const d = await cli(['drill', NAME, '--json']);
+    expect(d.code, d.stderr).toBe(0);
+    const report = JSON.parse(d.stdout) as { rpo: { lastCommitAt?: string } };
+    expect(Date.parse(report.rpo.lastCommitAt!)).toBeGreaterThanOrEqual(markerAt.getTime());
   }, 180_000);
 
   it("wal-fetch after archive-get: the stream's .partial as the segment, exit 1 for what only pgBackRest could hold, 255 (a gap) when a later segment is archived; two pushes of one file at once both succeed", async () => {
