@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withPlainSegmentsFromPgbackrest } from '../src/engines/postgres/pgbackrest/archive.js';
 import { openPgbackrest } from '../src/engines/postgres/pgbackrest/setup.js';
-import { pushStreamed } from '../src/engines/postgres/pgbackrest/stream.js';
+import { pgbackrestStreamSink, pushStreamed } from '../src/engines/postgres/pgbackrest/stream.js';
 import { parseSegment } from '../src/pitr/wal-names.js';
 import { isPidAlive, signalProcess, waitForPidExit } from '../src/runner/process.js';
 import { PitrRestores } from './helpers/archived-pg.js';
@@ -28,6 +28,8 @@ const cli = (args: string[]) => runCli(args, { env, timeoutMs: 180_000 });
 /** Segments closed by pg_switch_wal while the stream ran. */
 const switched: string[] = [];
 let markerAt = new Date(0);
+/** The data directory test 3's restore promoted (timeline 2) into. */
+let restoredDir = '';
 
 /** The segments pgBackRest's archive of the stanza holds (by listing it). */
 function pgbackrestArchived(): string[] {
@@ -168,6 +170,7 @@ describe('dbdrill stream --synchronous on a pgBackRest target', () => {
     const r = await restores.restore(NAME, ['--to', 'latest']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.report!.plan.walTo).toBe(partial);
+    restoredDir = r.into;
     const auto = readFileSync(join(r.into, 'postgresql.auto.conf'), 'utf8');
     expect(auto).toMatch(/restore_command = '.*archive-get %f "%p"; r=\$\?; test \$r = 1 && exec \S+ \S+main\.js wal-fetch --repo=\S+ --pgbackrest-archive=\S+ %f "%p"; exit \$r'/);
     const rows = await db.sql<{ marker: number; ticks: number }>(`SELECT count(*) FILTER (WHERE note = 'marker')::int AS marker, count(*) FILTER (WHERE note LIKE 'tick %')::int AS ticks FROM ticks`, r.report!.port);
@@ -181,7 +184,7 @@ describe('dbdrill stream --synchronous on a pgBackRest target', () => {
     expect(Date.parse(report.rpo.lastCommitAt!)).toBeGreaterThanOrEqual(markerAt.getTime());
   }, 180_000);
 
-  it("wal-fetch after archive-get: the stream's .partial as the segment, exit 1 for what only pgBackRest could hold, 255 (a gap) when a later segment is archived; two pushes of one file at once both succeed", async () => {
+  it("wal-fetch after archive-get: the stream's .partial as the segment, exit 1 for what only pgBackRest could hold, 255 (a gap) when a later segment is archived; two pushes of one file at once both succeed; a history file is pushed too", async () => {
     const repo = db.target.repo;
     const archiveDir = join(repo, 'pgbackrest', 'archive', NAME, '15-1');
     const fetchTo = join(repo, 'fetched');
@@ -217,5 +220,14 @@ describe('dbdrill stream --synchronous on a pgBackRest target', () => {
     chownSync(twin, statSync(join(repo, 'stream')).uid, statSync(join(repo, 'stream')).gid);
     await Promise.all([pushStreamed(pb, twin), pushStreamed(pb, twin), pushStreamed(pb, twin)]);
     expect(pgbackrestArchived().filter((s) => s === '0000000100000000000000F0')).toHaveLength(1);
+
+    // A timeline history file the receiver wrote goes the same way: the restore's own 00000002.history.
+    const history = join(repo, 'stream', '00000002.history');
+    copyFileSync(join(restoredDir, 'pg_wal', '00000002.history'), history);
+    chownSync(history, statSync(join(repo, 'stream')).uid, statSync(join(repo, 'stream')).gid);
+    const settled = await (await pgbackrestStreamSink({ ...db.target, method: 'pgbackrest' })).settle();
+    expect(settled.moved).toContain('00000002.history');
+    expect(existsSync(history)).toBe(false);
+    expect(readFileSync(join(archiveDir, '00000002.history'), 'utf8')).toBe(readFileSync(join(restoredDir, 'pg_wal', '00000002.history'), 'utf8'));
   }, 60_000);
 });
