@@ -141,7 +141,7 @@ describe('dbdrill stream --synchronous on a pgBackRest target', () => {
     rmSync(scratch, { recursive: true, force: true });
   }, 60_000);
 
-  it('kill -9 of the server a second after a marker commit: restore latest through pgBackRest reaches the marker from the .partial (RPO 0)', async () => {
+  it('kill -9 of the server a second after a marker commit: restore latest through pgBackRest reaches the marker from the .partial (RPO 0), and a time inside the partial stops before it', async () => {
     for (let i = 0; i < 20; i++) await db.sql(`INSERT INTO ticks (note) VALUES ('tick ${i}')`);
     const marker = (await db.sql<{ at: Date }>(`INSERT INTO ticks (note) VALUES ('marker') RETURNING at`))[0]!.at;
     markerAt = marker;
@@ -175,6 +175,13 @@ describe('dbdrill stream --synchronous on a pgBackRest target', () => {
     expect(auto).toMatch(/restore_command = '.*archive-get %f "%p"; r=\$\?; test \$r = 1 && exec \S+ \S+main\.js wal-fetch --repo=\S+ --pgbackrest-archive=\S+ %f "%p"; exit \$r'/);
     const rows = await db.sql<{ marker: number; ticks: number }>(`SELECT count(*) FILTER (WHERE note = 'marker')::int AS marker, count(*) FILTER (WHERE note LIKE 'tick %')::int AS ticks FROM ticks`, r.report!.port);
     expect(rows[0]).toEqual({ marker: 1, ticks: 20 });
+
+    // A time inside the partial: the ticks committed before it, the marker (committed after its row's clock) not.
+    const pitr = await restores.restore(NAME, ['--to', marker.toISOString()]);
+    expect(pitr.code, pitr.stderr).toBe(0);
+    expect(pitr.report!.plan.walTo).toBe(partial);
+    const before = await db.sql<{ marker: number; ticks: number }>(`SELECT count(*) FILTER (WHERE note = 'marker')::int AS marker, count(*) FILTER (WHERE note LIKE 'tick %')::int AS ticks FROM ticks`, pitr.report!.port);
+    expect(before[0]).toEqual({ marker: 0, ticks: 20 });
   }, 180_000);
 
   it("a drill restores the pgBackRest set and replays the .partial up to the marker", async () => {
