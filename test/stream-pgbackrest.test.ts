@@ -191,7 +191,7 @@ describe('dbdrill stream --synchronous on a pgBackRest target', () => {
     expect(Date.parse(report.rpo.lastCommitAt!)).toBeGreaterThanOrEqual(markerAt.getTime());
   }, 180_000);
 
-  it("wal-fetch after archive-get: the stream's .partial as the segment, exit 1 for what only pgBackRest could hold, 255 (a gap) when a later segment is archived; two pushes of one file at once both succeed; a history file is pushed too", async () => {
+  it("wal-fetch after archive-get: the stream's .partial as the segment, exit 1 for what only pgBackRest could hold, 255 (a gap) when a later segment is archived; four pushes of one file at once all succeed (pgBackRest error 104 tried again); a history file is pushed too", async () => {
     const repo = db.target.repo;
     const archiveDir = join(repo, 'pgbackrest', 'archive', NAME, '15-1');
     const fetchTo = join(repo, 'fetched');
@@ -220,12 +220,14 @@ describe('dbdrill stream --synchronous on a pgBackRest target', () => {
     }
 
     // archive_command and the stream push the same segment at about the same moment: pgBackRest's
-    // temp files collide (error 104) and pushStreamed tries again. A name far past the WAL used.
+    // temp files collide (error 104) and pushStreamed tries again (with one try, this part fails:
+    // checked). A segment full of rows, so that compressing it keeps the pushes overlapping, under
+    // a name far past the WAL used.
     const pb = await openPgbackrest(db.target);
     const twin = join(repo, 'stream', '0000000100000000000000F0');
-    copyFileSync(join(repo, 'stream', `${partial}.partial`), twin);
+    await withPlainSegmentsFromPgbackrest(pb, 1, [parseSegment(switched[0]!)!.segNo], async (dir) => copyFileSync(join(dir, switched[0]!), twin));
     chownSync(twin, statSync(join(repo, 'stream')).uid, statSync(join(repo, 'stream')).gid);
-    await Promise.all([pushStreamed(pb, twin), pushStreamed(pb, twin), pushStreamed(pb, twin)]);
+    await Promise.all([1, 2, 3, 4].map(() => pushStreamed(pb, twin)));
     expect(pgbackrestArchived().filter((s) => s === '0000000100000000000000F0')).toHaveLength(1);
 
     // A timeline history file the receiver wrote goes the same way: the restore's own 00000002.history.
