@@ -130,7 +130,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'wal-fetch',
-    forms: [{ line: 'wal-fetch NAME|--repo DIR %f %p', summary: 'restore_command' }],
+    forms: [{ line: 'wal-fetch NAME|--repo DIR [--pgbackrest-archive DIR] %f %p', summary: 'restore_command' }],
     run: { module: 'wal', fn: 'walFetchCommand' },
   },
   {

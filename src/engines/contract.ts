@@ -27,6 +27,7 @@ import type { RecoverableWindow } from '../pitr/window.js';
 import type { RestoreTarget } from '../pitr/time.js';
 import type { BackupKind, BackupType, Manifest, TableStat } from '../repo/manifest.js';
 import type { Compression } from '../wal/layout.js';
+import type { Settled } from '../wal/stream-settle.js';
 import type { CommonSandboxOptions, SandboxInstance } from '../sandbox/types.js';
 import type { DisasterKind } from '../training/session.js';
 import type { ToolCall } from '../runner/tool-call.js';
@@ -393,6 +394,9 @@ export interface StreamSetup {
   applicationName: string;
   /** Where the receiver writes: completed files are moved from here into the repository's archive. */
   dir: string;
+  /** Where a completed file goes is the method's: the stream's archive (name, for messages) and one pass moving the completed files there. */
+  archive: string;
+  settle(): Promise<Settled>;
   /** The receiver (pg_receivewal), its secret in the environment, never in argv. */
   call: ToolCall;
   synchronous: boolean;

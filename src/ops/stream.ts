@@ -3,7 +3,6 @@ import { invalid } from '../errors.js';
 import { engineEntry, engineFor } from '../engines/registry.js';
 import type { StreamSetup } from '../engines/contract.js';
 import { runTool } from '../runner/run.js';
-import { settleStreamed } from '../wal/stream-settle.js';
 
 export interface StreamOptions {
   synchronous: boolean;
@@ -48,7 +47,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * `dbdrill stream NAME`: the engine readies the server (slot; with synchronous, the synchronous
  * standby), then this runs the receiver in the foreground for a service manager, restarting it
  * with backoff whenever it ends, and moves each completed file into the archive every
- * settleEveryMs. Returns when the signal aborts, after a last move.
+ * settleEveryMs (which archive is the method's: setup.settle). Returns when the signal aborts, after a last move.
  */
 export async function runStream(configDir: string, name: string, opts: StreamOptions): Promise<StreamSummary> {
   const target = new TargetStore(configDir).get(name);
@@ -56,12 +55,12 @@ export async function runStream(configDir: string, name: string, opts: StreamOpt
   if (!engine.stream) throw invalid(`Target "${name}" is ${engineEntry(target.engine).label}, whose log dbdrill does not stream; archive it with its own archiving instead.`);
   const setup: StreamSetup = await engine.stream.prepare(target, { synchronous: opts.synchronous });
   for (const n of setup.notes) opts.log(`OK   ${n}`);
-  opts.log(`streaming ${target.name} into ${setup.dir} with slot ${setup.slot}${setup.synchronous ? ' (synchronous)' : ''}`);
+  opts.log(`streaming ${target.name} into ${setup.dir} with slot ${setup.slot}${setup.synchronous ? ' (synchronous)' : ''}; completed segments go into ${setup.archive}`);
 
   const summary: StreamSummary = { target: target.name, slot: setup.slot, synchronous: setup.synchronous, starts: 0, moved: 0, refused: [] };
   const reported = new Set<string>();
   const settle = async () => {
-    const r = await settleStreamed(target.repo);
+    const r = await setup.settle();
     summary.moved += r.moved.length;
     for (const m of r.moved) opts.log(`archived ${m}`);
     for (const f of r.refused) {

@@ -69,9 +69,17 @@ export async function walPushCommand(argv: string[]): Promise<number> {
 export async function walFetchCommand(argv: string[]): Promise<number> {
   let name = '';
   try {
-    const p = parseCommand(argv, { repo: { type: 'string' } }, FETCH);
+    const p = parseCommand(argv, { repo: { type: 'string' }, 'pgbackrest-archive': { type: 'string' } }, FETCH);
     const { repo, rest } = await repoOf(p, 2, FETCH);
     name = rest[0]!;
+    const pgbackrestArchive = str(p, 'pgbackrest-archive');
+    if (pgbackrestArchive !== undefined) {
+      // After pgBackRest's archive-get found nothing (a streamed pgBackRest target's restore_command):
+      // only the stream's .partial, loaded on this path alone.
+      if (pgbackrestArchive === '') throw usage(`--pgbackrest-archive is empty; usage: ${FETCH}.`);
+      const { fetchStreamTail } = await import('../../engines/postgres/pgbackrest/stream-tail.js');
+      return (await fetchStreamTail(repo, pgbackrestArchive, name, rest[1]!)) ? 0 : 1;
+    }
     return (await walFetch(repo, name, rest[1]!)) ? 0 : 1;
   } catch (e) {
     let sentence: string;

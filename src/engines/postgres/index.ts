@@ -8,6 +8,7 @@ import type { EngineContext } from '../context.js';
 import type { ArchivingPlan, ArchivingRequest, DrillEngine, EngineMethod, EngineModule, PitrReport, PitrRequest } from '../contract.js';
 import { pgbackrestFilesSync } from './pgbackrest/files.js';
 import { invalid } from '../../errors.js';
+import type { StreamSink } from './stream.js';
 
 /**
  * A PostgreSQL method row: the contract's members, plus what differs inside this engine when the
@@ -18,6 +19,8 @@ interface PgMethod extends EngineMethod {
   pointInTimeRestore?(ctx: EngineContext, target: Target, req: PitrRequest): Promise<PitrReport>;
   enableArchiving?(target: Target, req: ArchivingRequest): Promise<ArchivingPlan>;
   drillPick?: DrillEngine['pick'];
+  /** Where `dbdrill stream`'s completed segments go, when not into dbdrill's own wal/. */
+  streamSink?(target: Target): Promise<StreamSink>;
 }
 
 const pgbr = () => import('./pgbackrest/method.js');
@@ -60,6 +63,7 @@ const methods: Record<string, PgMethod> = {
     },
     pointInTimeRestore: async (ctx, target, req) => (await import('./pgbackrest/pitr.js')).runPgbackrestPitr(ctx, target, req),
     drillPick: async (ctx, target, requested, opts) => (await import('./pgbackrest/drill.js')).pgbackrestDrillPick(ctx, target, requested, opts),
+    streamSink: async (target) => (await import('./pgbackrest/stream.js')).pgbackrestStreamSink(target),
     enableArchiving: async (target, req) => {
       const { pgEnableArchiving } = await import('./archiving.js');
       return (await pgbr()).enablePgbackrestArchiving(target, req, (command) => pgEnableArchiving(target, req, { command }));
@@ -97,7 +101,10 @@ export const postgresEngine: EngineModule = {
     connect: async (target) => (await import('./training.js')).connectTraining(target),
   },
   stream: {
-    prepare: async (target, opts) => (await import('./stream.js')).pgStream.prepare(target, opts),
+    prepare: async (target, opts) => {
+      const m = methodOf(target);
+      return (await import('./stream.js')).pgStream.prepare(target, opts, m.streamSink?.bind(m));
+    },
   },
   sandbox: {
     server: 'PostgreSQL',

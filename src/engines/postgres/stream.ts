@@ -5,7 +5,8 @@ import { Repository } from '../../repo/repository.js';
 import { findTool } from '../../runner/tools.js';
 import { prepareWalDir, walRoot } from '../../wal/layout.js';
 import { streamDir } from '../../wal/stream-dir.js';
-import type { EngineStream, StreamSetup } from '../contract.js';
+import { settleStreamed, type Settled } from '../../wal/stream-settle.js';
+import type { StreamSetup } from '../contract.js';
 import { connectPostgres } from './client.js';
 import { pgConnArgs, pgSecret } from './connection-args.js';
 import { probePostgres } from './probe.js';
@@ -21,17 +22,36 @@ export function syncStandbyValue(applicationName: string): string {
 }
 
 /**
+ * Where a method's stream puts what pg_receivewal completes: the owner the receiver runs as (and
+ * stream/ belongs to, so the server's user can read the .partial during a restore), the archive's
+ * name for messages, and one pass moving the completed files from stream/ into that archive.
+ */
+export interface StreamSink {
+  owner?: { uid: number; gid: number };
+  archive: string;
+  settle(): Promise<Settled>;
+  notes?: string[];
+}
+
+/** The native method: dbdrill's wal/, filled through walPush; stream/ belongs to wal/'s owner. */
+export function nativeStreamSink(target: Target): StreamSink {
+  let owner: { uid: number; gid: number } | undefined;
+  try {
+    const st = statSync(walRoot(target.repo));
+    if (process.getuid?.() === 0 && st.uid !== 0) owner = { uid: st.uid, gid: st.gid };
+  } catch {
+    prepareWalDir(target.repo);
+  }
+  return { ...(owner ? { owner } : {}), archive: walRoot(target.repo), settle: () => settleStreamed(target.repo) };
+}
+
+/**
  * Readies a PostgreSQL server for `dbdrill stream`: the physical slot (reserving WAL from now, so
  * nothing is recycled before pg_receivewal first connects), the stream directory inside the
- * repository (owned by wal/'s owner, so the server's user can read the .partial during a restore),
- * and with `synchronous` the stream as the only synchronous standby. Native method only: the
- * stream feeds dbdrill's own wal/ layout, which pgBackRest's repository does not read.
+ * repository, and with `synchronous` the stream as the only synchronous standby. Where completed
+ * segments go is the target's method's (`sink`: native's wal/ unless the method row brings one).
  */
-async function prepare(target: Target, opts: { synchronous: boolean }): Promise<StreamSetup> {
-  const method = target.method ?? 'native';
-  if (method !== 'native') {
-    throw invalid(`Target "${target.name}" keeps its WAL with ${method}, and dbdrill streams only into its own archive (method native); archive with ${method}'s archive_command instead.`);
-  }
+async function prepare(target: Target, opts: { synchronous: boolean }, methodSink?: (target: Target) => Promise<StreamSink>): Promise<StreamSetup> {
   if (target.encryptTo?.length) {
     // pg_receivewal writes the segment it is receiving in plain text, and that file lives in the
     // repository: streaming would put the rows the encryption is there to hide on its disk.
@@ -40,19 +60,14 @@ async function prepare(target: Target, opts: { synchronous: boolean }): Promise<
   const probe = await probePostgres(target);
   const repo = new Repository(target.repo);
   repo.ensure(target, probe.systemId);
-  let owner: { uid: number; gid: number } | undefined;
-  try {
-    const st = statSync(walRoot(target.repo));
-    if (process.getuid?.() === 0 && st.uid !== 0) owner = { uid: st.uid, gid: st.gid };
-  } catch {
-    prepareWalDir(target.repo);
-  }
+  const sink = methodSink ? await methodSink(target) : nativeStreamSink(target);
+  const owner = sink.owner;
   const dir = streamDir(target.repo);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (owner) chownSync(dir, owner.uid, owner.gid);
 
   const slot = streamSlotName(target.name);
-  const notes: string[] = [];
+  const notes: string[] = [...(sink.notes ?? [])];
   const client = await connectPostgres(target);
   try {
     const existing = await client.query<{ slot_type: string }>('SELECT slot_type FROM pg_replication_slots WHERE slot_name = $1', [slot]);
@@ -88,10 +103,12 @@ async function prepare(target: Target, opts: { synchronous: boolean }): Promise<
     slot,
     applicationName: slot,
     dir,
+    archive: sink.archive,
+    settle: sink.settle,
     synchronous: opts.synchronous,
     notes,
     call: { tool, args, env: { PGAPPNAME: slot }, ...(secret ? { secret } : {}), ...(owner ?? {}) },
   };
 }
 
-export const pgStream: EngineStream = { prepare };
+export const pgStream = { prepare };

@@ -5,9 +5,10 @@ import { invalid } from '../../../errors.js';
 import { parseHistory, type HistoryEntry } from '../../../pitr/history.js';
 import type { WalInventory } from '../../../pitr/inventory.js';
 import { HISTORY_RE, parseSegment, segmentName, timelineHex } from '../../../pitr/wal-names.js';
-import { shellArg } from '../../../wal/command.js';
+import { cliEntry, shellArg } from '../../../wal/command.js';
 import { commonArgs, runPgbackrest, type Pgbackrest } from './command.js';
 import { stanzaArchiveDir } from './layout.js';
+import { storedSegment } from './archive-names.js';
 
 /**
  * archive_command for the server: pgBackRest's async archive-push. It returns once the segment
@@ -46,17 +47,31 @@ export function archiveGetCommand(pb: Pick<Pgbackrest, 'tool' | 'layout' | 'stan
       throw invalid(`The path in "${a}" holds a character (' " \\ $ \` % or a line break) that pgBackRest cannot write into restore_command; choose a directory without it.`);
     }
   }
-  const quote = (a: string) => (/^[A-Za-z0-9_./=:-]+$/.test(a) ? a : a.replace(/^(--[a-z0-9-]+=)?(.*)$/, (_m, opt: string | undefined, v: string) => `${opt ?? ''}"${v}"`));
-  return `${cipherPrefix(pb)}${args.map(quote).join(' ')} archive-get %f "%p"`;
+  return `${cipherPrefix(pb)}${args.map(quoteForRestore).join(' ')} archive-get %f "%p"`;
 }
 
-/** `<seg>-<sha1>[.ext]`: a segment as archive-push stores it (the checksum is of the plain segment). */
-const STORED_SEGMENT = /^([0-9A-F]{24})-[0-9a-f]{40}(?:\.[a-z0-9]+)?$/;
-
-/** The segment a pgBackRest archive entry holds, or undefined (.backup, .partial, history and anything else). */
-export function storedSegment(entry: string): string | undefined {
-  return STORED_SEGMENT.exec(entry)?.[1];
+/** Double quotes for the shell where needed; the value was checked against UNSAFE_IN_RESTORE_COMMAND. */
+function quoteForRestore(a: string): string {
+  return /^[A-Za-z0-9_./=:-]+$/.test(a) ? a : a.replace(/^(--[a-z0-9-]+=)?(.*)$/, (_m, opt: string | undefined, v: string) => `${opt ?? ''}"${v}"`);
 }
+
+/**
+ * restore_command for a target that streams: archive-get first; only when it exits 1 ("not in
+ * the archive") dbdrill's wal-fetch hands over the stream's .partial of that segment (refusing
+ * when a later segment is archived: a gap), so a restore reaches the last streamed commit. Any
+ * other exit of archive-get is passed on as it is.
+ */
+export function streamTailRestoreCommand(pb: Pick<Pgbackrest, 'tool' | 'layout' | 'stanza' | 'cipherSource'>, dataDir: string, tail: { repo: string; archiveDir: string }): string {
+  const fetch = [process.execPath, cliEntry(), 'wal-fetch', `--repo=${tail.repo}`, `--pgbackrest-archive=${tail.archiveDir}`];
+  for (const a of fetch) {
+    if (UNSAFE_IN_RESTORE_COMMAND.test(a)) {
+      throw invalid(`The path in "${a}" holds a character (' " \\ $ \` % or a line break) that pgBackRest cannot write into restore_command; choose a directory without it.`);
+    }
+  }
+  return `${archiveGetCommand(pb, dataDir)}; r=$?; test $r = 1 && exec ${fetch.map(quoteForRestore).join(' ')} %f "%p"; exit $r`;
+}
+
+export { storedSegment };
 
 /** <repo1-path>/archive/<stanza>/<archive id>: where one database's WAL lives. */
 export function archiveIdDir(pb: Pick<Pgbackrest, 'layout' | 'stanza'>, archiveId: string): string {

@@ -49,7 +49,7 @@ export async function pgbackrestDrillPick(ctx: EngineContext, target: Target, re
       return `pgbackrest verify: every file of ${chain.map((r) => r.id).join(', ')} matches its checksum`;
     },
     async restoreBase(ps) {
-      const bytes = await pgbackrestRestoreFiles(ctx, pb, { set: set.id, target: requested, timeline: plan.timeline, dataDir: ps.dataDir, port: ps.port });
+      const bytes = await pgbackrestRestoreFiles(ctx, pb, { set: set.id, target: requested, timeline: plan.timeline, dataDir: ps.dataDir, port: ps.port, ...(view.streamTail ? { streamTail: view.streamTail } : {}) });
       appendRestoredServerConfig(ps.dataDir, `drill of ${target.name} from pgBackRest set ${set.id}`, restoredServerSettings(ps.dataDir, ps.port, serverMajor));
       return bytes;
     },

@@ -11,6 +11,8 @@ import { join } from 'node:path';
  *     spool/ log/ lock/                async archive queue, pgBackRest's logs, its lock files
  */
 export interface PgbackrestLayout {
+  /** The target's dbdrill repository these live in (its stream/ holds what `dbdrill stream` receives). */
+  repo: string;
   repoPath: string;
   stateDir: string;
   confFile: string;
@@ -23,6 +25,7 @@ export interface PgbackrestLayout {
 export function pgbackrestLayout(repo: string): PgbackrestLayout {
   const stateDir = join(repo, 'pgbackrest-state');
   return {
+    repo,
     repoPath: join(repo, 'pgbackrest'),
     stateDir,
     confFile: join(stateDir, 'pgbackrest.conf'),

@@ -40,6 +40,7 @@ export async function runPgbackrestPitr(ctx: EngineContext, target: Target, req:
     ...(req.exclusive ? { exclusive: true } : {}),
     dataDir,
     port: req.port,
+    ...(view.streamTail ? { streamTail: view.streamTail } : {}),
     targetName: target.name,
     repo: target.repo,
     serverMajor,

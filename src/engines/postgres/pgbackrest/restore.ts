@@ -7,7 +7,7 @@ import type { RestoreTarget } from '../../../pitr/time.js';
 import type { EngineContext } from '../../context.js';
 import { forwardToolEvents } from '../../tool-events.js';
 import { appendRestoredServerConfig, checkDestination, restoredServerSettings, runRecovery, type CheckedReplay, type RecoveryOutcome } from '../pitr-restore.js';
-import { archiveGetCommand } from './archive.js';
+import { archiveGetCommand, streamTailRestoreCommand } from './archive.js';
 import { runPgbackrest, type Pgbackrest } from './command.js';
 import { CopyProgress, parseOutputLine } from './output.js';
 import { damagedFilesOf, describeProblem } from './verify.js';
@@ -23,6 +23,11 @@ export interface PgbackrestRestoreRequest {
   /** A new or empty directory: the restored data directory (--pg1-path). */
   dataDir: string;
   port: number;
+  /**
+   * The target streams: restore_command falls back to the stream's .partial for the segment
+   * archive-get does not have (see streamTailRestoreCommand).
+   */
+  streamTail?: { repo: string; archiveDir: string };
 }
 
 /**
@@ -77,7 +82,7 @@ export function restoreArgs(pb: Pick<Pgbackrest, 'tool' | 'layout' | 'stanza'>, 
     `--pg1-path=${dataDir}`,
     ...recoveryTargetArgs(req.target, { exclusive: req.exclusive, timeline: req.timeline }),
     '--archive-mode=off',
-    `--recovery-option=restore_command=${archiveGetCommand(pb, dataDir)}`,
+    `--recovery-option=restore_command=${req.streamTail ? streamTailRestoreCommand(pb, dataDir, req.streamTail) : archiveGetCommand(pb, dataDir)}`,
     '--log-level-console=detail',
   ];
 }

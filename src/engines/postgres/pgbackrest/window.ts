@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DbdrillError } from '../../../errors.js';
 import { segmentName } from '../../../pitr/wal-names.js';
@@ -6,6 +6,7 @@ import type { HistoryEntry } from '../../../pitr/history.js';
 import type { WalInventory } from '../../../pitr/inventory.js';
 import { lastCommitsAtRunEnds } from '../../../pitr/last-commits.js';
 import { computeWindow, type RecoverableWindow } from '../../../pitr/window.js';
+import { streamDir, streamPartials, withStreamPartials } from '../../../wal/stream-dir.js';
 import { lastCommitInSegment } from '../waldump.js';
 import { archiveIdDir, readPgbackrestHistory, readPgbackrestInventory, withPlainSegmentsFromPgbackrest } from './archive.js';
 import { catalogRows, type Damage, type PgbackrestBackupRow } from './catalog.js';
@@ -28,6 +29,11 @@ export interface PgbackrestArchiveView {
   window: RecoverableWindow;
   lastCommit: (timeline: number, seg: number) => Date | undefined;
   history: (timeline: number) => HistoryEntry[] | undefined;
+  /**
+   * Set when the target streams (`dbdrill stream`, <repo>/stream/ exists): restores then fetch
+   * the segment archive-get lacks from the stream's .partial (restoreArgs' streamTail).
+   */
+  streamTail?: { repo: string; archiveDir: string };
 }
 
 export async function readPgbackrestArchive(pb: Pgbackrest, targetName: string, opts: { damage?: Damage; signal?: AbortSignal } = {}): Promise<PgbackrestArchiveView> {
@@ -36,11 +42,14 @@ export async function readPgbackrestArchive(pb: Pgbackrest, targetName: string, 
   if (!info || !archiveId) throw new DbdrillError('invalid-input', `The pgBackRest stanza "${pb.stanza}" does not exist in ${pb.layout.repoPath} yet; create it (stanza-create) first.`);
   const archiveDir = archiveIdDir(pb, archiveId);
   const manifests = catalogRows(info, targetName, opts.damage);
-  const inventory = readPgbackrestInventory(archiveDir);
+  // The segment `dbdrill stream` is receiving counts too, as for native targets: the window
+  // ends at its last commit (pgBackRest's archive gets it once it is complete).
+  const repo = pb.layout.repo;
+  const inventory = withStreamPartials(readPgbackrestInventory(archiveDir), repo);
   const lastCommit = await lastCommitsAtRunEnds(
     manifests,
     inventory,
-    (tl, segs, fn) => withPlainSegmentsFromPgbackrest(pb, tl, segs, fn, opts.signal),
+    (tl, segs, fn) => withPlainSegmentsFromPgbackrest(pb, tl, segs, (dir) => fn(withStreamPartialsIn(dir, repo, tl, segs)), opts.signal),
     // A commit record may continue into the next segment: pg_waldump reads on into it when the
     // archive has it (plain() fetched both).
     (dir, tl, segNo, major) => {
@@ -58,5 +67,25 @@ export async function readPgbackrestArchive(pb: Pgbackrest, targetName: string, 
     lastCommit,
     history: (tl) => readPgbackrestHistory(archiveDir, tl),
     window: computeWindow(manifests, inventory, lastCommit),
+    ...(existsSync(streamDir(repo)) ? { streamTail: { repo, archiveDir } } : {}),
   };
+}
+
+/**
+ * Adds to `dir` (segments archive-get fetched) the stream's .partial of each of `segNos` that
+ * pgBackRest's archive lacked, under the segment's name, for pg_waldump. A partial completed
+ * and pushed meanwhile is simply absent (the next read finds it archived).
+ */
+function withStreamPartialsIn(dir: string, repo: string, timeline: number, segNos: number[]): string {
+  const partials = streamPartials(repo);
+  for (const segNo of segNos) {
+    const name = segmentName({ timeline, segNo });
+    if (!partials.includes(name) || existsSync(join(dir, name))) continue;
+    try {
+      copyFileSync(join(streamDir(repo), `${name}.partial`), join(dir, name));
+    } catch {
+      // completed and moved into pgBackRest's archive meanwhile
+    }
+  }
+  return dir;
 }
