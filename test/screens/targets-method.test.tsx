@@ -72,4 +72,26 @@ describe('Targets form: the backup method', () => {
     frame = stripAnsi(await r.waitForFrame((f) => f.includes('Edit target prod')));
     expect(frame).toMatch(/cipher pass\s+\$PGBR_CIPHER/);
   });
+
+  test('at 60x20 the form scrolls with the focus: the title, the focused field and the whole refusal show, nothing overlaps', async () => {
+    const size = { columns: 60, rows: 20 };
+    const api = fakeApi({ targets: [target('prod')] });
+    const r = renderApp(api, size);
+    await r.waitForFrame((f) => f.includes('prod'));
+    await r.press('e');
+    let frame = stripAnsi(await r.waitForFrame((f) => f.includes('Edit target prod')));
+    expect(frame).toMatch(/^Edit target prod/m);
+    expect(frame).toMatch(/^  name\s+prod\s+fixed/m);
+    expectFits(frame, size);
+    await r.press(...Array<string>(10).fill(KEYS.down));
+    await type(r, 'hunter2');
+    await r.press(KEYS.enter);
+    frame = stripAnsi(await r.waitForFrame((f) => f.includes('FAIL')));
+    expect(frame).toMatch(/^Edit target prod/m);
+    expect(frame).toMatch(/^› cipher pass\s+hunter2/m);
+    // The refusal whole: its last words are on screen.
+    expect(frame).toMatch(/set\s+method to pgbackrest or clear cipher pass\./);
+    expect(frame).not.toMatch(/^  name /m);
+    expectFits(frame, size);
+  });
 });
