@@ -78,7 +78,7 @@ describe('pgBackRest as a PostgreSQL method (real PostgreSQL 15 and pgBackRest 2
   it('refuses a diff or incr before any full, and takes nothing', async () => {
     for (const type of ['incr', 'diff'] as const) {
       const { error } = await failEngine((ctx) => pgbackrestBackup(ctx, pb, STANZA, { type }));
-      expect(error.message).toBe(`There is no full pgBackRest backup of "${STANZA}" for a ${type} to build on; take one with --type full first.`);
+      expect(error.message).toBe(`There is no full pgBackRest backup of "${STANZA}" for ${type === 'incr' ? 'an incr' : 'a diff'} to build on; take one with --type full first.`);
       expect(error.exitCode).toBe(2);
     }
     expect((await readStanzaInfo(pb))!.backup).toEqual([]);

@@ -109,7 +109,12 @@ export interface EngineMethod {
 
 export interface MethodCatalog {
   readonly kinds: readonly BackupKind[];
-  take(ctx: EngineContext, target: Target, probe: ProbeResult, req: EngineBackupRequest): Promise<CatalogRow>;
+  /**
+   * Starts what `take` needs that does not depend on the server (the tool, its catalog) while
+   * dbdrill connects; `take` is handed what it returns. A failure waits for `take` to report it.
+   */
+  prepareTake?(target: Target): Promise<unknown>;
+  take(ctx: EngineContext, target: Target, probe: ProbeResult, req: EngineBackupRequest, prepared?: Promise<unknown>): Promise<CatalogRow>;
   list(target: Target, signal?: AbortSignal): Promise<CatalogRow[]>;
   /**
    * The policy's retention applied by the tool itself (pgBackRest's expire), which knows its own

@@ -9,6 +9,7 @@ import type { ArchivingPlan, ArchivingRequest, DrillEngine, EngineMethod, Engine
 import { pgbackrestFilesSync } from './pgbackrest/files.js';
 import { invalid } from '../../errors.js';
 import type { StreamSink } from './stream.js';
+import type { PgbackrestTakeStart } from './pgbackrest/method.js';
 
 /**
  * A PostgreSQL method row: the contract's members, plus what differs inside this engine when the
@@ -47,7 +48,8 @@ const methods: Record<string, PgMethod> = {
     refuseType: (target, kind, type) => `A ${kind} backup is always full; drop --type ${type} or use --kind physical (pgBackRest) on target "${target.name}".`,
     ownCatalog: {
       kinds: ['physical'],
-      take: async (ctx, target, probe, req) => (await pgbr()).takePgbackrestBackup(ctx, target, probe, req),
+      prepareTake: async (target) => (await pgbr()).preparePgbackrestTake(target),
+      take: async (ctx, target, probe, req, prepared) => (await pgbr()).takePgbackrestBackup(ctx, target, probe, req, prepared as Promise<PgbackrestTakeStart> | undefined),
       list: async (target, signal) => (await pgbr()).listPgbackrestBackups(target, signal),
       expire: async (ctx, target, retention, dryRun) => (await pgbr()).expirePgbackrest(ctx, target, retention, dryRun),
       verify: async (ctx, target, id, opts) => (await import('./pgbackrest/verify-set.js')).verifyPgbackrestSet(ctx, target, id, opts),

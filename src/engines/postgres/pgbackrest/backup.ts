@@ -3,7 +3,7 @@ import type { ToolRecord } from '../../backup-result.js';
 import type { EngineContext } from '../../context.js';
 import { forwardToolEvents } from '../../tool-events.js';
 import { backupRow, type PgbackrestBackupRow } from './catalog.js';
-import { currentDb } from './info.js';
+import { currentDb, type StanzaInfo } from './info.js';
 import { commonArgs, runPgbackrest, type Pgbackrest } from './command.js';
 import { CopyProgress, parseOutputLine, PHASE_WORDS } from './output.js';
 import { checkStanzaSystem, readStanzaInfo } from './stanza.js';
@@ -18,6 +18,8 @@ export interface PgbackrestBackupOptions {
   processMax?: number;
   /** The cluster's system id (from the probe): a stanza of another cluster is refused first. */
   serverSystemId?: string;
+  /** `pgbackrest info` before the backup, when it was already started (while dbdrill connected). */
+  before?: Promise<StanzaInfo | undefined>;
   /** Told the argv (no secret in it) before pgBackRest starts, so a failed run still records it. */
   recordTool?: (tool: ToolRecord) => void;
 }
@@ -44,7 +46,7 @@ export function backupArgs(opts: Pick<PgbackrestBackupOptions, 'type' | 'checkpo
  * instead, which costs a full's time and space on a schedule that planned for an incr.
  */
 export async function pgbackrestBackup(ctx: EngineContext, pb: Pgbackrest, targetName: string, opts: PgbackrestBackupOptions): Promise<PgbackrestBackupOutcome> {
-  const before = await ctx.step('read catalog', () => readStanzaInfo(pb, ctx.signal));
+  const before = await ctx.step('read catalog', () => opts.before ?? readStanzaInfo(pb, ctx.signal));
   if (!before) throw invalid(`The pgBackRest stanza "${pb.stanza}" does not exist in ${pb.layout.repoPath} yet; create it (stanza-create) before the first backup.`);
   if (opts.serverSystemId) checkStanzaSystem(pb, before, opts.serverSystemId);
   if (opts.type !== 'full') {

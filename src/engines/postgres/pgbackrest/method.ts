@@ -9,6 +9,7 @@ import { archivePushCommand } from './archive.js';
 import { pgbackrestBackup } from './backup.js';
 import { catalogRows, type PgbackrestBackupRow } from './catalog.js';
 import type { Pgbackrest } from './command.js';
+import type { StanzaInfo } from './info.js';
 import { pgbackrestLayout } from './layout.js';
 import { openPgbackrest, preparePgbackrest } from './setup.js';
 import { readStanzaInfo, stanzaCheck, stanzaCreate } from './stanza.js';
@@ -57,9 +58,23 @@ async function currentArchiveCommand(target: Target): Promise<string> {
 }
 
 /** One pgBackRest backup set, returned as its catalog row (the manifest of a pgBackRest backup). */
-export async function takePgbackrestBackup(ctx: EngineContext, target: Target, probe: ProbeResult, req: EngineBackupRequest): Promise<CatalogRow> {
+/** What a backup needs before pgBackRest runs, started while dbdrill connects to the server. */
+export interface PgbackrestTakeStart {
+  pb: Pgbackrest;
+  before: Promise<StanzaInfo | undefined>;
+}
+
+export async function preparePgbackrestTake(target: Target): Promise<PgbackrestTakeStart> {
   const pb = await pgbackrestOf(target);
-  const out = await pgbackrestBackup(ctx, pb, target.name, { type: req.type, ...(req.checkpoint ? { checkpoint: req.checkpoint } : {}), ...(req.jobs !== undefined ? { processMax: req.jobs } : {}), serverSystemId: probe.systemId });
+  const before = readStanzaInfo(pb);
+  before.catch(() => undefined);
+  return { pb, before };
+}
+
+export async function takePgbackrestBackup(ctx: EngineContext, target: Target, probe: ProbeResult, req: EngineBackupRequest, prepared?: Promise<PgbackrestTakeStart>): Promise<CatalogRow> {
+  const start = prepared ? await prepared : undefined;
+  const pb = start?.pb ?? (await pgbackrestOf(target));
+  const out = await pgbackrestBackup(ctx, pb, target.name, { type: req.type, ...(req.checkpoint ? { checkpoint: req.checkpoint } : {}), ...(req.jobs !== undefined ? { processMax: req.jobs } : {}), serverSystemId: probe.systemId, ...(start ? { before: start.before } : {}) });
   return asCatalogRow(out.row);
 }
 
