@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +7,8 @@ import { sandboxRunDir } from './helpers/sandbox.js';
 import { flipMiddle, sharedSegments } from './helpers/wal-files.js';
 import { walPush } from '../src/wal/archive.js';
 import { settleStreamed } from '../src/wal/stream-settle.js';
-import { CLI, runCli, tempConfigDir } from './helpers/cli.js';
+import { runCli, tempConfigDir } from './helpers/cli.js';
+import { receivers, Stream, until } from './helpers/stream.js';
 
 /**
  * `dbdrill stream` on real servers: pg_receivewal with a slot into the repository's stream/,
@@ -24,61 +24,10 @@ const streams: Stream[] = [];
 const cli = (args: string[]) => runCli(args, { env, timeoutMs: 180_000 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A running `dbdrill stream`, its stderr kept. */
-class Stream {
-  readonly log: string[] = [];
-  readonly exited: Promise<number | null>;
-  constructor(readonly child: ChildProcess) {
-    let buf = '';
-    child.stderr!.on('data', (c: Buffer) => {
-      buf += c.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      this.log.push(...lines);
-    });
-    this.exited = new Promise((r) => child.on('exit', (code) => r(code)));
-  }
-
-  text(): string {
-    return this.log.join('\n');
-  }
-
-  async stop(): Promise<number | null> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
-    return this.exited;
-  }
-}
-
 function startStream(name: string, extra: string[] = []): Stream {
-  const child = spawn(process.execPath, [CLI, 'stream', name, ...extra], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const s = new Stream(child);
+  const s = Stream.start(name, env, extra);
   streams.push(s);
   return s;
-}
-
-/** The pids of pg_receivewal processes writing into `repo` (read from /proc). */
-function receivers(repo: string): number[] {
-  const out: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const argv = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
-      if (argv[0]?.endsWith('pg_receivewal') && argv.includes(join(repo, 'stream'))) out.push(Number(e));
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
 }
 
 /** A server with archive_command (wal-push) into its repository, a target for it and a base backup. */
