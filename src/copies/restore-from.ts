@@ -1,5 +1,5 @@
 import { TargetStore } from '../config/store.js';
-import { engineFor } from '../engines/registry.js';
+import { engineEntry, engineFor } from '../engines/registry.js';
 import type { Target } from '../config/target.js';
 import { serverAccount } from '../sandbox/users.js';
 import { formatBytes } from '../util/bytes.js';
@@ -19,7 +19,8 @@ export async function fetchForRestore(configDir: string, name: string, copy: str
 /** The same for a target already read (a drill fetches inside its own timed step). */
 export async function fetchTargetCopy(target: Target, copy: string, identity: string | undefined, log: (l: string) => void, signal?: AbortSignal) {
   const spec = copyOf(target, copy);
-  const owner = target.engine === 'postgres' ? serverAccount('postgres') : undefined;
+  const reader = engineEntry(target.engine).archiveReader;
+  const owner = reader ? serverAccount(reader) : undefined;
   const f = await fetchCopy(target, spec, { identity: identityPath(identity), signal, log, ...(owner ? { owner } : {}) });
   try {
     // A method whose tool keeps its own repository (pgBackRest) is pointed at the fetched one.

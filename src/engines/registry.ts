@@ -30,6 +30,12 @@ export interface EngineEntry {
   readonly ownChains: boolean;
   /** The training scenarios run on its sandbox. */
   readonly training: boolean;
+  /**
+   * The system account the server's own restore_command runs as, which must be able to read an
+   * archive fetched from a copy (PostgreSQL: wal-fetch as postgres); none when dbdrill replays
+   * the archive itself (binlogs).
+   */
+  readonly archiveReader?: 'postgres' | 'mysql';
   /** What `dbdrill sandbox …` needs to name this engine (the default engine needs nothing). */
   readonly sandboxFlag: string;
   /** The backup options its tools would silently ignore, refused in one sentence (or undefined). */
@@ -46,6 +52,7 @@ const ENGINES: Readonly<Record<Engine, EngineEntry>> = {
     archivingWord: 'WAL archiving',
     ownChains: false,
     training: true,
+    archiveReader: 'postgres',
     sandboxFlag: '',
     // pgBackRest runs its backup in process-max workers: --jobs sets them for the run (METHOD_BACKUP_JOBS).
     refuseBackupOption: (kind, jobs, _checkpoint, method) =>
