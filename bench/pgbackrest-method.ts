@@ -57,6 +57,7 @@ export async function run(): Promise<void> {
     // Rounds in alternating order, medians compared: one run each is within pgBackRest's own
     // spread (its wait for the last WAL segment to be archived differs by up to a second).
     const rows: string[][] = [];
+    const spread: string[] = [];
     for (const type of ['full', 'diff', 'incr']) {
       const times = { raw: [] as number[], ours: [] as number[] };
       const bytes = { raw: 0, ours: 0 };
@@ -71,8 +72,10 @@ export async function run(): Promise<void> {
       const r = median(times.raw);
       const o = median(times.ours);
       rows.push([type, secs(r), secs(o), ratio(o, r), `${secs(goalMs(r))}: ${o <= goalMs(r) ? 'met' : `missed by ${secs(o - goalMs(r))}`}`, mb(bytes.raw), mb(bytes.ours)]);
+      spread.push(`${type}: raw ${times.raw.map(secs).join(' ')}; dbdrill ${times.ours.map(secs).join(' ')}`);
     }
     printTable(`pgBackRest backups: pgbench -s ${SCALE} (${accounts.toLocaleString('en-US')} accounts), ~1% of rows updated before each, median of ${BACKUP_ROUNDS} in alternating order`, ['type', 'raw pgbackrest', 'dbdrill', 'dbdrill/raw', 'goal 1.05x raw + 0.3 s', 'repo bytes raw', 'repo bytes dbdrill'], rows);
+    note(`each run, in the order taken: ${spread.join(' | ')}`);
 
     // One chain for the restores: full, diff, 6 incr, then the point all three restore to.
     await touch();
