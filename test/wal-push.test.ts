@@ -163,6 +163,40 @@ describe('one stored form per WAL file', () => {
     }
   }, 240_000);
 
+  it('a segment rewritten while a zstd push reads it: refused, or stored with the checksum of exactly the bytes stored — never a lie', async () => {
+    const name = basename(segs[1]!);
+    const path = fileNamed(name, readFileSync(segs[1]!));
+    // zstd reads the segment itself while wal-push hashes its own read of it. A writer that has no
+    // business there keeps changing bytes past the checked first page (same size, new mtime; each
+    // pass over its 4096 places writes a new value).
+    const writer = spawn(
+      process.execPath,
+      ['-e', `const fs = require('fs'); const fd = fs.openSync(${JSON.stringify(path)}, 'r+'); const b = Buffer.alloc(1); for (let i = 0; ; i++) { b[0] = (i >> 12) & 255; fs.writeSync(fd, b, 0, 1, ${8 * 1024 * 1024} + (i % 4096) * 512); }`],
+      { stdio: 'ignore' },
+    );
+    try {
+      let refused = 0;
+      for (let round = 0; round < 6; round++) {
+        const repo = freshRepo();
+        const r = await cli(['wal-push', '--repo', repo, '--compress', 'zstd', path]);
+        if (r.code !== 0) {
+          expect(r.stderr).toMatch(/changed (while it was being archived|size while)/);
+          expect(list(tlDir(repo, name)).filter((f) => !f.startsWith('.'))).toEqual([]);
+          refused++;
+          continue;
+        }
+        // Stored: wal-fetch checks the bytes it hands over against the header's sha256.
+        const out = join(work, `changing-out-${round}`);
+        const f = await cli(['wal-fetch', '--repo', repo, name, out]);
+        expect(f.code, f.stderr).toBe(0);
+        expect(sha(readFileSync(out))).toBe(readDbw(join(tlDir(repo, name), `${name}.dbw`)).header.sha256);
+      }
+      expect(refused).toBeGreaterThan(0);
+    } finally {
+      writer.kill('SIGKILL');
+    }
+  }, 120_000);
+
   it('a push finding a legacy plain or .zst copy compares content and never writes a second form', async () => {
     const name = basename(segs[2]!);
     const data = readFileSync(segs[2]!);
