@@ -4,8 +4,9 @@ import { TmuxSession } from './helpers/tmux.js';
 
 const cfg = tempConfigDir();
 const sessions: TmuxSession[] = [];
-afterAll(() => {
+afterAll(async () => {
   for (const s of sessions) s.kill();
+  await cfg.settle();
   cfg.cleanup();
 });
 

@@ -26,8 +26,9 @@ beforeAll(async () => {
   expect(add.code, add.stderr).toBe(0);
 });
 
-afterAll(() => {
+afterAll(async () => {
   for (const s of sessions) s.kill();
+  await cfg.settle();
   cfg.cleanup();
   rmSync(repo, { recursive: true, force: true });
 });

@@ -25,6 +25,7 @@ afterAll(async () => {
     const left = readSandboxState(cfg.dir, 'postgres');
     if (left) await stopSandbox(left).catch(() => {});
   });
+  await cfg.settle();
   cfg.cleanup();
 });
 

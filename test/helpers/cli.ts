@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -44,7 +44,29 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
 }
 
 /** A fresh config dir per test file, removed afterwards. */
-export function tempConfigDir(): { dir: string; cleanup: () => void } {
+export function tempConfigDir(): { dir: string; cleanup: () => void; settle: (timeoutMs?: number) => Promise<void> } {
   const dir = mkdtempSync(join(tmpdir(), 'dbdrill-test-config-'));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    // A console in a killed tmux is still exiting for a moment, and it writes its config on the
+    // way: removed before it is gone, the directory came back empty-handed in /tmp.
+    settle: async (timeoutMs = 10_000) => {
+      for (const t0 = Date.now(); processesNaming(dir).length > 0 && Date.now() - t0 < timeoutMs; ) await new Promise((r) => setTimeout(r, 100));
+    },
+  };
+}
+
+/** Pids of other processes whose command line or environment names `text` (read from /proc). */
+export function processesNaming(text: string): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(text) || readFileSync(`/proc/${e}/environ`, 'utf8').includes(text)) out.push(Number(e));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return out;
 }
