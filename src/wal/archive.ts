@@ -287,9 +287,9 @@ async function compareWith(repo: string, t: Target, f: StoredFile, src: Source, 
 
 /**
  * The whole source in memory (it fits: WHOLE_FILE_MAX), the checked head first, read on the
- * thread pool: a segment PostgreSQL closed a while ago is often no
- * longer in the page cache, and a synchronous read of it kept the event loop waiting on the disk
- * (about 55 ms per 16 MB here) while the batch's other pusher could have been hashing.
+ * thread pool: a segment PostgreSQL closed a while ago is often no longer in the page cache, and
+ * a synchronous read of it kept the event loop waiting on the disk (about 55 ms per 16 MB here)
+ * while the batch's other pusher could have been hashing.
  */
 async function readAll(src: Source): Promise<Buffer> {
   const data = Buffer.allocUnsafe(src.size);

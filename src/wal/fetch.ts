@@ -4,7 +4,8 @@ import { dirname } from 'node:path';
 import { DbdrillError } from '../errors.js';
 import { walFileKind } from '../pitr/wal-names.js';
 import { fsyncDir } from '../repo/atomic.js';
-import { ArchiveFault, closeStored, laterSegment, openArchive, openStored, readStoredInto } from './stored.js';
+import type { RecordedFacts } from './facts.js';
+import { ArchiveFault, closeStored, laterSegment, openArchive, openStored, readStoredInto, type StoredFile } from './stored.js';
 import { openStreamPartial } from './stream-dir.js';
 
 /**
@@ -27,11 +28,7 @@ function errno(e: unknown): string {
  * beside it when the copy fails. False when `name` is not archived (and is not a gap).
  */
 export async function walFetch(repo: string, name: string, target: string): Promise<boolean> {
-  const kind = walFileKind(name);
-  if (!kind) {
-    const shown = JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
-    throw new ArchiveFault(shown, 'it is not a WAL segment, history, backup or partial file name, so nothing was read', 'restore_command must pass %f');
-  }
+  const kind = fetchableKind(name);
   const archive = openArchive(repo, name, { strict: true });
   try {
     // A segment not yet complete in wal/ may be the one `dbdrill stream` is receiving: its
@@ -51,15 +48,28 @@ export async function walFetch(repo: string, name: string, target: string): Prom
       }
       return false;
     }
-    try {
-      await copyChecked(target, (fd) => readStoredInto(stored, archive.known, fd));
-    } finally {
-      closeStored(stored);
-    }
-    return true;
+    return await handOver(stored, archive.known, target);
   } finally {
     archive.close();
   }
+}
+
+/** What kind of WAL file restore_command asks for; any other name stops recovery (ArchiveFault). */
+export function fetchableKind(name: string): NonNullable<ReturnType<typeof walFileKind>> {
+  const kind = walFileKind(name);
+  if (kind) return kind;
+  const shown = JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
+  throw new ArchiveFault(shown, 'it is not a WAL segment, history, backup or partial file name, so nothing was read', 'restore_command must pass %f');
+}
+
+/** Hands an opened archived (or streamed) file over at `target`, checked while copied, and closes it. */
+export async function handOver(stored: StoredFile, known: RecordedFacts[], target: string): Promise<true> {
+  try {
+    await copyChecked(target, (fd) => readStoredInto(stored, known, fd));
+  } finally {
+    closeStored(stored);
+  }
+  return true;
 }
 
 /** Runs `read` into a new temp file next to `target` and renames it there only when the read completed. */

@@ -1,8 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { walFileKind } from '../../../pitr/wal-names.js';
-import { copyChecked } from '../../../wal/fetch.js';
-import { ArchiveFault, closeStored, openArchive, readStoredInto } from '../../../wal/stored.js';
+import { fetchableKind, handOver } from '../../../wal/fetch.js';
+import { ArchiveFault, openArchive } from '../../../wal/stored.js';
 import { openStreamPartial } from '../../../wal/stream-dir.js';
 import { storedSegment } from './archive-names.js';
 
@@ -16,10 +15,7 @@ import { storedSegment } from './archive-names.js';
  * Loaded by wal-fetch, so it reads pgBackRest's archive by listing it and starts no tool.
  */
 export async function fetchStreamTail(repo: string, archiveDir: string, name: string, target: string): Promise<boolean> {
-  const kind = walFileKind(name);
-  if (kind === undefined) {
-    throw new ArchiveFault(JSON.stringify(name.slice(0, 80)), 'it is not a WAL segment, history, backup or partial file name, so nothing was read', 'restore_command must pass %f');
-  }
+  const kind = fetchableKind(name);
   // History, backup and partial files are pgBackRest's alone: archive-get already said it has none.
   if (kind !== 'segment') return false;
   const later = laterInPgbackrest(archiveDir, name);
@@ -33,13 +29,7 @@ export async function fetchStreamTail(repo: string, archiveDir: string, name: st
   const archive = openArchive(repo, name, { strict: true });
   try {
     const stored = openStreamPartial(archive.root, name);
-    if (!stored) return false;
-    try {
-      await copyChecked(target, (fd) => readStoredInto(stored, archive.known, fd));
-    } finally {
-      closeStored(stored);
-    }
-    return true;
+    return stored ? await handOver(stored, archive.known, target) : false;
   } finally {
     archive.close();
   }
