@@ -69,6 +69,12 @@ export interface Rendered {
   /** Types keys one event at a time, letting Ink's escape-sequence flush run in between. */
   press(...keys: string[]): Promise<void>;
   waitForFrame(predicate: (frame: string) => boolean, what?: string, timeoutMs?: number): Promise<string>;
+  /**
+   * Presses `key` and waits for `predicate`, pressing it again every 2 s while the frame has not
+   * changed to it: for a key whose second press is harmless, on a machine so loaded that a key
+   * typed the moment a screen came back was not seen (two clean-clone CI runs, the Training score).
+   */
+  pressUntil(key: string, predicate: (frame: string) => boolean, what?: string, timeoutMs?: number): Promise<string>;
   unmount(): void;
 }
 
@@ -99,6 +105,17 @@ export function renderAt(tree: ReactElement, size: { columns?: number; rows?: nu
       }
     },
     waitForFrame: (predicate, what, timeoutMs) => waitForFrame(() => stdout.lastFrame(), predicate, what, timeoutMs),
+    async pressUntil(key, predicate, what, timeoutMs = 10_000) {
+      const until = realNow() + timeoutMs;
+      for (;;) {
+        await r.press(key);
+        try {
+          return await waitForFrame(() => stdout.lastFrame(), predicate, what, Math.min(2000, Math.max(0, until - realNow())));
+        } catch (e) {
+          if (realNow() >= until) throw e;
+        }
+      }
+    },
     unmount() {
       instance.unmount();
       instance.cleanup();

@@ -89,7 +89,7 @@ describe('Training screen', () => {
     await r.press('6');
     frame = stripAnsi(await r.waitForFrame((f) => f.includes('[x] Open Restore (3)')));
     expect(frame).toContain('restored on 127.0.0.1:5499');
-    await r.press('s');
+    frame = stripAnsi(await r.pressUntil('s', (f) => f.includes('Scored 100/100') || f.includes('Scoring the recovery')));
     frame = stripAnsi(await r.waitForFrame((f) => f.includes('Scored 100/100')));
     await r.press(KEYS.enter);
     frame = stripAnsi(await r.waitForFrame((f) => f.includes('Score 100/100')));
