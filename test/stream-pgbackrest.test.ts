@@ -9,7 +9,7 @@ import { isPidAlive, signalProcess, waitForPidExit } from '../src/runner/process
 import { PitrRestores } from './helpers/archived-pg.js';
 import { runCli, tempConfigDir } from './helpers/cli.js';
 import { PgbackrestPostgres } from './helpers/pgbackrest-pg.js';
-import { receivers, Stream, until } from './helpers/stream.js';
+import { markerAndTicks, oneReceiver, receivers, Stream, until } from './helpers/stream.js';
 import { flipMiddle } from './helpers/wal-files.js';
 
 /**
@@ -73,8 +73,7 @@ afterAll(async () => {
 describe('dbdrill stream --synchronous on a pgBackRest target', () => {
   it("pushes completed segments into pgBackRest's archive and removes them from stream/; a killed pg_receivewal is restarted, the window has no gap, health shows the stream", async () => {
     expect(stream.text()).toContain(`completed segments go into pgBackRest's archive of stanza "${NAME}"`);
-    const before = receivers(db.target.repo);
-    expect(before).toHaveLength(1);
+    const before = [await oneReceiver(db.target.repo, stream)];
     for (let i = 0; i < 3; i++) {
       await db.sql(`INSERT INTO ticks (note) SELECT 'fill ${i}' FROM generate_series(1, 20000)`);
       switched.push(await currentSegment());
@@ -173,15 +172,13 @@ describe('dbdrill stream --synchronous on a pgBackRest target', () => {
     restoredDir = r.into;
     const auto = readFileSync(join(r.into, 'postgresql.auto.conf'), 'utf8');
     expect(auto).toMatch(/restore_command = '.*archive-get %f "%p"; r=\$\?; test \$r = 1 && exec \S+ \S+main\.js wal-fetch --repo=\S+ --pgbackrest-archive=\S+ %f "%p"; exit \$r'/);
-    const rows = await db.sql<{ marker: number; ticks: number }>(`SELECT count(*) FILTER (WHERE note = 'marker')::int AS marker, count(*) FILTER (WHERE note LIKE 'tick %')::int AS ticks FROM ticks`, r.report!.port);
-    expect(rows[0]).toEqual({ marker: 1, ticks: 20 });
+    expect(await markerAndTicks(db, r.report!.port)).toEqual({ marker: 1, ticks: 20 });
 
     // A time inside the partial: the ticks committed before it, the marker (committed after its row's clock) not.
     const pitr = await restores.restore(NAME, ['--to', marker.toISOString()]);
     expect(pitr.code, pitr.stderr).toBe(0);
     expect(pitr.report!.plan.walTo).toBe(partial);
-    const before = await db.sql<{ marker: number; ticks: number }>(`SELECT count(*) FILTER (WHERE note = 'marker')::int AS marker, count(*) FILTER (WHERE note LIKE 'tick %')::int AS ticks FROM ticks`, pitr.report!.port);
-    expect(before[0]).toEqual({ marker: 0, ticks: 20 });
+    expect(await markerAndTicks(db, pitr.report!.port)).toEqual({ marker: 0, ticks: 20 });
   }, 180_000);
 
   it("a drill restores the pgBackRest set and replays the .partial up to the marker", async () => {

@@ -8,7 +8,7 @@ import { flipMiddle, sharedSegments } from './helpers/wal-files.js';
 import { walPush } from '../src/wal/archive.js';
 import { settleStreamed } from '../src/wal/stream-settle.js';
 import { runCli, tempConfigDir } from './helpers/cli.js';
-import { receivers, Stream, until } from './helpers/stream.js';
+import { markerAndTicks, oneReceiver, receivers, Stream, until } from './helpers/stream.js';
 
 /**
  * `dbdrill stream` on real servers: pg_receivewal with a slot into the repository's stream/,
@@ -89,8 +89,7 @@ describe('dbdrill stream (asynchronous)', () => {
   }, 240_000);
 
   it('moves completed segments into wal/ beside archive_command, and a killed pg_receivewal is restarted without a gap', async () => {
-    const before = receivers(db.repo);
-    expect(before).toHaveLength(1);
+    const before = [await oneReceiver(db.repo, stream)];
     for (let i = 0; i < 3; i++) {
       await db.sql(`INSERT INTO ticks (note) SELECT 'fill ${i}' FROM generate_series(1, 20000)`);
       await db.sql('SELECT pg_switch_wal()');
@@ -208,8 +207,7 @@ describe('dbdrill stream --synchronous', () => {
     const r = await restores.restore('strmsync', ['--to', 'latest']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.report!.plan.walTo).toBe(partial);
-    const rows = await db.sql<{ marker: number; ticks: number }>(`SELECT count(*) FILTER (WHERE note = 'marker')::int AS marker, count(*) FILTER (WHERE note LIKE 'tick %')::int AS ticks FROM ticks`, r.report!.port);
-    expect(rows[0]).toEqual({ marker: 1, ticks: 20 });
+    expect(await markerAndTicks(db, r.report!.port)).toEqual({ marker: 1, ticks: 20 });
   }, 240_000);
 
   it("a drill of the streamed target replays the .partial up to the marker and measures its RPO from the stream's last write", async () => {

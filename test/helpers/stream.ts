@@ -47,6 +47,29 @@ export function receivers(repo: string): number[] {
   return out;
 }
 
+/**
+ * The one pg_receivewal writing into `repo`'s stream/, once there is exactly one. The stream
+ * restarts a receiver that ends, so right after a start there can be a moment with none (one CI
+ * run caught that, with the slot still active); the stream's own log goes with a timeout.
+ */
+export async function oneReceiver(repo: string, stream: Stream): Promise<number> {
+  try {
+    const pids = await until('one pg_receivewal', () => {
+      const now = receivers(repo);
+      return now.length === 1 ? now : undefined;
+    });
+    return pids[0]!;
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; the stream said:\n${stream.text()}`);
+  }
+}
+
+/** How many marker and tick rows a restored server (on `port`) holds in the stream tests' ticks table. */
+export async function markerAndTicks(db: { sql<T extends object>(text: string, port?: number): Promise<T[]> }, port: number): Promise<{ marker: number; ticks: number }> {
+  const rows = await db.sql<{ marker: number; ticks: number }>(`SELECT count(*) FILTER (WHERE note = 'marker')::int AS marker, count(*) FILTER (WHERE note LIKE 'tick %')::int AS ticks FROM ticks`, port);
+  return rows[0]!;
+}
+
 export async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> {
   const t0 = Date.now();
   for (;;) {
