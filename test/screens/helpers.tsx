@@ -104,15 +104,19 @@ export function renderAt(tree: ReactElement, size: { columns?: number; rows?: nu
         await tick();
       }
     },
-    waitForFrame: (predicate, what, timeoutMs) => waitForFrame(() => stdout.lastFrame(), predicate, what, timeoutMs),
+    waitForFrame: (predicate, what, timeoutMs) => waitForFrame(() => stdout.lastFrame(), predicate, what, timeoutMs, stdout.frames),
     async pressUntil(key, predicate, what, timeoutMs = 10_000) {
       const until = realNow() + timeoutMs;
-      for (;;) {
+      for (let press = 1; ; press++) {
         await r.press(key);
         try {
-          return await waitForFrame(() => stdout.lastFrame(), predicate, what, Math.min(2000, Math.max(0, until - realNow())));
+          const frame = await waitForFrame(() => stdout.lastFrame(), predicate, what, Math.min(2000, Math.max(0, until - realNow())), stdout.frames);
+          if (press > 1) console.warn(`pressUntil: "${key}" took ${press} presses`);
+          return frame;
         } catch (e) {
           if (realNow() >= until) throw e;
+          // Said at once, so a CI log shows what the screen did with the key it seemed to ignore.
+          console.warn(`pressUntil: "${key}" press ${press} not answered yet. ${(e as Error).message}`);
         }
       }
     },
@@ -145,7 +149,11 @@ export function tick(): Promise<void> {
 const realSetTimeout = globalThis.setTimeout;
 const realNow = Date.now;
 
-/** Polls until the frame satisfies `predicate`; fails with the last frame so the diff is readable. */
+/**
+ * Polls until the frame satisfies `predicate`; fails with the last frame so the diff is readable,
+ * and, given the frames written (`history`), with the body's first line of each frame drawn while
+ * it waited: a frame that came and went (a view replaced by an older one) shows there.
+ */
 export async function waitForFrame(
   get: () => string,
   predicate: (frame: string) => boolean,
@@ -153,14 +161,26 @@ export async function waitForFrame(
   // Generous: under CI load (servers and integration tests beside the screens) a frame can take
   // seconds; a wait that is met returns at once, so only a failing test pays for it.
   timeoutMs = 10_000,
+  history?: readonly string[],
 ): Promise<string> {
   const until = realNow() + timeoutMs;
+  const from = history?.length ?? 0;
   for (;;) {
     const frame = get();
     if (predicate(frame)) return frame;
-    if (realNow() > until) throw new Error(`Timed out waiting for ${what}. Last frame:\n${frame}`);
+    if (realNow() > until) throw new Error(`Timed out waiting for ${what}. Last frame:\n${frame}${history ? framesSeen(history.slice(Math.max(0, from - 1))) : ''}`);
     await new Promise((resolve) => realSetTimeout(resolve, 10));
   }
+}
+
+/** The body's first line (below header and tabs) of each frame, repeats folded, the last 12. */
+function framesSeen(frames: readonly string[]): string {
+  const lines: string[] = [];
+  for (const f of frames) {
+    const body = stripAnsi(f).split('\n').slice(3).find((l) => l.trim() !== '') ?? '';
+    if (lines.at(-1) !== body) lines.push(body);
+  }
+  return `\nFrames drawn meanwhile (${frames.length}), first body line of each:\n${lines.slice(-12).map((l) => `  | ${l.trimEnd()}`).join('\n')}`;
 }
 
 // eslint-disable-next-line no-control-regex

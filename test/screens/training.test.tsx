@@ -89,8 +89,10 @@ describe('Training screen', () => {
     await r.press('6');
     frame = stripAnsi(await r.waitForFrame((f) => f.includes('[x] Open Restore (3)')));
     expect(frame).toContain('restored on 127.0.0.1:5499');
+    // s again only while the frame shows neither the running score nor its result: twice in CI
+    // the key seemed unseen, once the running score gave way to the guide (cause not found yet).
     frame = stripAnsi(await r.pressUntil('s', (f) => f.includes('Scored 100/100') || f.includes('Scoring the recovery')));
-    frame = stripAnsi(await r.waitForFrame((f) => f.includes('Scored 100/100')));
+    if (!frame.includes('Scored 100/100')) frame = stripAnsi(await r.pressUntil('s', (f) => f.includes('Scored 100/100'), 'the score', 20_000));
     await r.press(KEYS.enter);
     frame = stripAnsi(await r.waitForFrame((f) => f.includes('Score 100/100')));
     expect(frame).toMatch(/OK\s+Score 100\/100 · Recovered within both objectives\./);
