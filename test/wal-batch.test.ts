@@ -10,7 +10,7 @@ import { decodeDbwHeader, DBW_HEADER_BYTES } from '../src/wal/format.js';
 import { findArchived } from '../src/wal/layout.js';
 import { spoolPath } from '../src/wal/spool.js';
 import { ArchivedPostgres } from './helpers/archived-pg.js';
-import { CLI, runCli } from './helpers/cli.js';
+import { CLI, processesNaming, runCli } from './helpers/cli.js';
 import { sandboxRunDir } from './helpers/sandbox.js';
 
 /**
@@ -25,6 +25,8 @@ const run = join(sandboxRunDir(), `wal-batch-${process.pid}`);
 const startsLog = join(run, 'starts.log');
 const countingEntry = join(run, 'counting-main.mjs');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** For the calls the test makes itself: their workers go idle and exit within half a second. */
+const QUICK_IDLE = { DBDRILL_WAL_AHEAD_IDLE_MS: '500' };
 
 const starts = () => (existsSync(startsLog) ? readFileSync(startsLog, 'utf8').split('\n').filter(Boolean) : []);
 const archived = (tl = '00000001') => {
@@ -62,9 +64,13 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  // Workers the calls started exit after their idle time (short for the test's own calls).
+  const workers = () => processesNaming('--ahead').filter((pid) => processesNaming(run).includes(pid) || (db && processesNaming(db.repo).includes(pid)));
+  for (let i = 0; i < 100 && workers().length > 0; i++) await sleep(100);
+  for (const pid of workers()) signalProcess(pid, 'SIGKILL');
   await db?.stop();
   rmSync(run, { recursive: true, force: true });
-});
+}, 60_000);
 
 function batchCommand(): string {
   const before = process.env.DBDRILL_ENTRY;
@@ -90,9 +96,9 @@ describe('batched wal-push', () => {
     const records = () => readdirSync(spoolPath(db.repo, systemId)).filter((f) => !f.startsWith('.'));
     for (let i = 0; i < 100 && records().length > 0; i++) await sleep(100);
     expect(records()).toEqual([]);
-    // PostgreSQL started Node once; that call pushed the rest before answering.
+    // PostgreSQL started Node once; the worker that call started pushed the rest.
     const pushes = starts().filter((l) => l.includes('--batch'));
-    expect(pushes).toEqual([`wal-push --repo ${db.repo} --batch pg_wal/${backlog[0]}`]);
+    expect(pushes, starts().join('\n')).toEqual([`wal-push --repo ${db.repo} --batch pg_wal/${backlog[0]}`]);
     expect(starts().filter((l) => l.includes('--ahead')).length).toBeLessThanOrEqual(1);
     // Every segment is stored whole, with the checksum of what PostgreSQL wrote.
     for (const n of backlog) {
@@ -134,11 +140,14 @@ describe('batched wal-push', () => {
     for (let round = 0; round < 4; round++) {
       const repo = join(run, `kill-repo-${round}`);
       for (const n of names) writeFileSync(join(status, `${n}.ready`), '');
-      const child = spawn(process.execPath, [CLI, 'wal-push', '--repo', repo, '--batch', join('pg_wal', names[0]!)], { cwd: pgdata, stdio: 'ignore' });
-      await sleep(150 + round * 120);
-      if (child.pid && isPidAlive(child.pid)) signalProcess(child.pid, 'SIGKILL');
-      await waitForPidExit(child.pid!, 5000);
       const spool = spoolPath(repo, systemId);
+      const child = spawn(process.execPath, [CLI, 'wal-push', '--repo', repo, '--batch', join('pg_wal', names[0]!)], { cwd: pgdata, stdio: 'ignore', env: { ...process.env, ...QUICK_IDLE } });
+      await sleep(150 + round * 120);
+      // The call and the worker it started, both at the same moment.
+      const worker = existsSync(join(spool, '.ahead.lock')) ? Number(readFileSync(join(spool, '.ahead.lock'), 'utf8').trim()) : undefined;
+      for (const pid of [child.pid, worker]) if (pid && isPidAlive(pid)) signalProcess(pid, 'SIGKILL');
+      await waitForPidExit(child.pid!, 5000);
+      if (worker) await waitForPidExit(worker, 5000);
       const records = existsSync(spool) ? readdirSync(spool).filter((f) => !f.startsWith('.')) : [];
       for (const r of records) {
         const at = findArchived(repo, r);
@@ -146,11 +155,14 @@ describe('batched wal-push', () => {
         const h = decodeDbwHeader(readFileSync(at!.path).subarray(0, DBW_HEADER_BYTES));
         expect(typeof h === 'string' ? h : h.sha256).toBe(readFileSync(join(spool, r), 'utf8').trim());
       }
-      // The next call finishes the job: all archived, exit 0.
-      const again = await runCli(['wal-push', '--repo', repo, '--batch', join('pg_wal', names[0]!)], { cwd: pgdata });
+      // The next call finishes the job (its own segment, and a new worker the rest), exit 0.
+      const again = await runCli(['wal-push', '--repo', repo, '--batch', join('pg_wal', names[0]!)], { cwd: pgdata, env: QUICK_IDLE });
       expect(again.code, again.stderr).toBe(0);
+      expect(findArchived(repo, names[0]!)).toBeDefined();
+      const recorded = () => readdirSync(spool).filter((f) => !f.startsWith('.')).sort();
+      for (let i = 0; i < 300 && recorded().length < names.length - 1; i++) await sleep(100);
       for (const n of names) expect(findArchived(repo, n), n).toBeDefined();
-      expect(readdirSync(spool).filter((f) => !f.startsWith('.')).sort()).toEqual(names.slice(1));
+      expect(recorded()).toEqual(names.slice(1));
     }
     rmSync(pgdata, { recursive: true, force: true });
   }, 300_000);
@@ -161,11 +173,11 @@ describe('batched wal-push', () => {
     const [first] = archived().slice(-1);
     writeFileSync(join(pgdata, 'pg_wal', first!), readFileSync(findArchived(db.repo, first!)!.path).subarray(DBW_HEADER_BYTES));
     const repo = join(run, 'stale-repo');
-    const r1 = await runCli(['wal-push', '--repo', repo, '--batch', join('pg_wal', first!)], { cwd: pgdata });
+    const r1 = await runCli(['wal-push', '--repo', repo, '--batch', join('pg_wal', first!)], { cwd: pgdata, env: QUICK_IDLE });
     expect(r1.code, r1.stderr).toBe(0);
     const spool = spoolPath(repo, systemId);
     writeFileSync(join(spool, '0000000100000000000000FE'), 'left from before\n');
-    const r2 = await runCli(['wal-push', '--repo', repo, '--batch', join('pg_wal', first!)], { cwd: pgdata });
+    const r2 = await runCli(['wal-push', '--repo', repo, '--batch', join('pg_wal', first!)], { cwd: pgdata, env: QUICK_IDLE });
     expect(r2.code, r2.stderr).toBe(0);
     expect(readdirSync(spool).filter((f) => !f.startsWith('.'))).toEqual([]);
     rmSync(pgdata, { recursive: true, force: true });

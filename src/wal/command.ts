@@ -24,9 +24,10 @@ export function archiveCommand(repo: string, opts: { compress?: Compression; bat
   const compress = opts.compress ? ` --compress ${opts.compress}` : '';
   const push = `${shellArg(process.execPath)} ${shellArg(cliEntry())} wal-push --repo ${shellArg(repo)}${compress}`;
   if (!opts.batch) return `${push} %p`;
-  // While a worker pushes ahead (its lock exists), wait up to a second for its record: PostgreSQL
-  // asks for a new segment the moment it is closed, a little before the worker has stored it.
-  const wait = `for i in ${Array.from({ length: 20 }, (_, i) => i + 1).join(' ')}; do sleep 0.05; test -f "$R"/%f && break; done`;
+  // While a worker pushes ahead (its lock exists), wait up to two seconds for its record:
+  // PostgreSQL asks for a new segment the moment it is closed, a little before the worker has
+  // stored it, and the first call of a burst hands the lock to a worker still starting Node.
+  const wait = `for i in ${Array.from({ length: 40 }, (_, i) => i + 1).join(' ')}; do sleep 0.05; test -f "$R"/%f && break; done`;
   return `R=${shellArg(spoolPath(repo, opts.batch.systemId))}; test -f "$R"/%f || { test -f "$R"/.ahead.lock && ${wait}; }; test -f "$R"/%f && rm -f "$R"/%f || ${push} --batch %p`;
 }
 

@@ -35,15 +35,18 @@ export function compressionOf(value: string | undefined, line: string): Compress
 }
 
 export async function walPushCommand(argv: string[]): Promise<number> {
-  const p = parseCommand(argv, { repo: { type: 'string' }, compress: { type: 'string' }, 'allow-root': { type: 'boolean' }, batch: { type: 'boolean' }, ahead: { type: 'string' } }, PUSH);
+  const p = parseCommand(argv, { repo: { type: 'string' }, compress: { type: 'string' }, 'allow-root': { type: 'boolean' }, batch: { type: 'boolean' }, ahead: { type: 'string' }, skip: { type: 'string' }, 'lock-from': { type: 'string' } }, PUSH);
   const compress = compressionOf(str(p, 'compress'), PUSH);
   const ahead = str(p, 'ahead');
   if (ahead !== undefined) {
-    // The worker a batching call starts (src/wal/batch.ts): --ahead PG_WAL_DIR, no %p.
+    // The worker a batching call starts (src/wal/batch.ts): --ahead PG_WAL_DIR [--skip SEGMENT]
+    // [--lock-from PID], no %p.
     const repo = str(p, 'repo');
     if (!repo || p.positionals.length !== 0) throw usage(`--ahead takes the pg_wal directory and --repo, nothing else; usage: ${PUSH}.`);
+    const skip = str(p, 'skip');
+    const lockFrom = Number(str(p, 'lock-from'));
     const { pushAhead } = await import('../../wal/batch.js');
-    const r = await pushAhead(repo, ahead, { compress });
+    const r = await pushAhead(repo, ahead, { compress, ...(skip ? { skip: [skip] } : {}), ...(Number.isSafeInteger(lockFrom) && lockFrom > 0 ? { lockFrom } : {}) });
     if (p.values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
     return 0;
   }
