@@ -7,6 +7,7 @@ import { chownSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync
 import { join } from 'node:path';
 import type { SandboxInfo } from '../src/sandbox/index.js';
 import { exec, mustRun, type Ran } from './util.js';
+import { ARCHIVE_PUSH_OPTIONS } from '../src/engines/postgres/pgbackrest/conf.js';
 
 export interface Stanza {
   config: string;
@@ -68,7 +69,7 @@ export async function createStanza(pgbackrest: string, dir: string, sb: SandboxI
  * server's user, as the archiver would.
  */
 export async function asyncArchiveCommand(pgbackrest: string, dir: string, sb: SandboxInfo, owner: { uid: number; gid: number }, pgdata: string): Promise<string> {
-  const st = await createStanza(pgbackrest, dir, sb, owner, { 'compress-type': 'zst', 'archive-async': 'y', 'process-max': '2' });
+  const st = await createStanza(pgbackrest, dir, sb, owner, { 'compress-type': 'zst', 'archive-async': 'y', 'process-max': '2', ...Object.fromEntries(ARCHIVE_PUSH_OPTIONS) });
   mkdirSync(join(pgdata, 'global'), { recursive: true });
   copyFileSync(join(sb.dataDir, 'global', 'pg_control'), join(pgdata, 'global', 'pg_control'));
   chownTree(pgdata, owner);

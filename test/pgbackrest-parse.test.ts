@@ -264,6 +264,8 @@ describe('the generated configuration and command lines', () => {
       'log-path=/srv/dbdrill/prod/pgbackrest-state/log',
       'lock-path=/srv/dbdrill/prod/pgbackrest-state/lock',
       'start-fast=y',
+      '[global:archive-push]',
+      'compress-level=1',
       '[prod]',
       'pg1-path=/var/lib/postgresql/15/main',
       'pg1-port=5432',
