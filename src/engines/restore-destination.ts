@@ -126,9 +126,24 @@ function checkServerCanReach(dir: string, server: 'postgres' | 'mysql'): void {
   }
 }
 
+/**
+ * The claim's contents. A claim is created, then written: a restore racing for the same directory
+ * can read it empty in between (a CI run did), so an unreadable claim is read again for a moment.
+ */
+function readClaim(file: string): { pid?: number; host?: string; startedAt?: string; target?: string } {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as { pid?: number; host?: string; startedAt?: string; target?: string };
+    } catch (e) {
+      if (attempt >= 20) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+  }
+}
+
 function describeClaim(file: string): string {
   try {
-    const c = JSON.parse(readFileSync(file, 'utf8')) as { pid?: number; host?: string; startedAt?: string; target?: string };
+    const c = readClaim(file);
     const running = c.host === hostname() && typeof c.pid === 'number' && isPidAlive(c.pid);
     return running
       ? `another restore (pid ${c.pid}${c.target ? `, target ${c.target}` : ''}, started ${c.startedAt ?? '?'}) is writing into it`
