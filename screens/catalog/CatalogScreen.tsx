@@ -67,12 +67,14 @@ export function CatalogScreen(): ReactNode {
   // A finished run changed the repository (a new backup, a new verification).
   const runState = runSnap?.state;
   const runTarget = state.run?.target;
+  // Keyed on the run too: one that ends before it was drawn running keeps runState unchanged.
+  const runStore = state.run?.store;
   useEffect(() => {
     if (!runState || runState === 'running' || runTarget === undefined) return;
     if (runTarget === current().target) void load(runTarget);
     // Targets (its newest backup, its window) hears of it too.
     changes.notify(runTarget);
-  }, [runState, runTarget, load, current, changes]);
+  }, [runState, runStore, runTarget, load, current, changes]);
 
   // Leaving the console must not leave a job running unseen.
   useEffect(() => () => state.run?.store.dispose(), [state.run]);

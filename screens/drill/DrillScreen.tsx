@@ -44,12 +44,14 @@ export function DrillScreen(): ReactNode {
   }, [active, state.target, loadHistory]);
   // A finished drill wrote a report: the history grows by one.
   const runState = runSnap?.state;
+  // Keyed on the run too: one that ends before it was drawn running keeps runState unchanged.
+  const runStore = state.run?.store;
   useEffect(() => {
     const name = current().target;
     if (!runState || runState === 'running' || name === undefined) return;
     void loadHistory(name);
     changes.notify(name);
-  }, [runState, loadHistory, current, changes]);
+  }, [runState, runStore, loadHistory, current, changes]);
 
   useEffect(() => () => state.run?.store.dispose(), [state.run]);
   useQuitGuard(running ? () => dispatch({ type: 'ask' }) : undefined);

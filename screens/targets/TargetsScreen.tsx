@@ -134,9 +134,11 @@ export function TargetsScreen(): ReactNode {
 
   // A finished sandbox run may have added a target, and a failed one may have half-added it.
   const runState = snap?.state;
+  // Keyed on the run too: one that ends before it was drawn running keeps runState unchanged.
+  const run = state.run;
   useEffect(() => {
     if (runState && runState !== 'running') void load();
-  }, [runState, load]);
+  }, [runState, run, load]);
 
   // Leaving the console (or replacing a run) must not leave a job running unseen.
   useEffect(() => () => state.run?.dispose(), [state.run]);

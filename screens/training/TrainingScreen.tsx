@@ -53,13 +53,16 @@ export function TrainingScreen(): ReactNode {
     if (active) void refresh();
   }, [active, refresh]);
   const runState = runSnap?.state;
+  // Keyed on the run too: a job that ends before the screen ever drew it running leaves runState
+  // 'done' as the previous run's was, and its result would never be read (CI caught a score so).
+  const runStore = state.run?.store;
   useEffect(() => {
     if (!runState || runState === 'running') return;
     void refresh();
     // A disaster takes a base backup first and archives WAL: Targets re-reads the sandbox's row.
     const sb = current().sandbox;
     if (sb) changes.notify(sb);
-  }, [runState, refresh, current, changes]);
+  }, [runState, runStore, refresh, current, changes]);
   useEffect(() => () => state.run?.store.dispose(), [state.run]);
 
   // Restores of the sandbox leave servers running: listed here, X stops one (e stops them too).
