@@ -1,6 +1,6 @@
 import { execa } from './execa-lib.js';
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { toolMissing, toolTooOld } from './errors.js';
 import { isExecutable, searchPath } from './path-lookup.js';
 
@@ -61,7 +61,7 @@ export interface FindOptions {
   serverVersion?: string;
 }
 
-const versionCache = new Map<string, string>();
+const versionCache = new Map<string, Promise<string>>();
 
 export function packageFor(tool: string): string {
   return PACKAGES[tool] ?? tool;
@@ -78,14 +78,20 @@ function pgMajorsInstalled(): number[] {
   }
 }
 
-/** Reads `tool --version` once per path and keeps the first dotted number in it. */
-export async function toolVersion(path: string): Promise<string> {
-  const cached = versionCache.get(path);
-  if (cached) return cached;
-  const { stdout } = await execa(path, ['--version'], { reject: false, timeout: 10_000, stdin: 'ignore', cleanup: false });
-  const m = /(\d+\.\d+(?:\.\d+)?)/.exec(stdout ?? '');
-  const version = m?.[1] ?? '0';
-  versionCache.set(path, version);
+/** Tools that do not answer `--version` (pgBackRest refuses it and wants `version`). */
+const VERSION_ARGS: Readonly<Record<string, readonly string[]>> = { pgbackrest: ['version'] };
+
+/**
+ * Reads `tool --version` once per path and keeps the first dotted number in it. The run itself
+ * is what is kept, so that callers asking at the same moment share one.
+ */
+export function toolVersion(path: string): Promise<string> {
+  let version = versionCache.get(path);
+  if (version === undefined) {
+    const args = VERSION_ARGS[basename(path)] ?? ['--version'];
+    version = execa(path, [...args], { reject: false, timeout: 10_000, stdin: 'ignore', cleanup: false }).then(({ stdout }) => /(\d+\.\d+(?:\.\d+)?)/.exec(stdout ?? '')?.[1] ?? '0');
+    versionCache.set(path, version);
+  }
   return version;
 }
 

@@ -23,21 +23,9 @@ export interface Pgbackrest {
 /** The target's cipher pass: the first line of a file, or an environment variable. */
 export type CipherSource = { file: string } | { env: string };
 
-const versions = new Map<string, string>();
-
-/**
- * Finds pgbackrest, or says in one sentence how to install it (apt-get install pgbackrest). Its
- * version comes from `pgbackrest version`: it refuses --version, which findTool asks.
- */
+/** Finds pgbackrest, or says in one sentence how to install it (apt-get install pgbackrest). */
 export async function findPgbackrest(): Promise<Tool> {
-  const tool = await findTool('pgbackrest');
-  let version = versions.get(tool.path);
-  if (version === undefined) {
-    const r = await runTool({ tool: tool.path, args: ['version'], capture: true, timeoutMs: 10_000 });
-    version = /pgBackRest (\d+\.\d+(?:\.\d+)?)/.exec(r.stdout)?.[1] ?? '0';
-    versions.set(tool.path, version);
-  }
-  return { ...tool, version, major: Number(version.split('.')[0]) };
+  return findTool('pgbackrest');
 }
 
 /**
