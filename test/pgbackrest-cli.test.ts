@@ -147,6 +147,15 @@ describe('pgBackRest method through dbdrill (real PostgreSQL 15, pgBackRest 2.45
     expect(text.stdout).toMatch(new RegExp(`^${diff!.id}\\s+physical\\s+diff\\s+${full!.id}\\s+complete`, 'm'));
   }, 300_000);
 
+  it('a backup dbdrill cannot connect for reports the connect sentence, whatever pgBackRest (started beside the connect) said, and adds no set', async () => {
+    const before = (JSON.parse((await cli(['catalog', NAME, '--json'])).stdout) as { backups: Row[] }).backups.map((b) => b.id);
+    const r = await runCli(['backup', NAME, '--kind', 'physical'], { env: { ...env, PGC_PW: 'not-the-password' }, timeoutMs: 180_000 });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split('\n').at(-1)).toBe(`dbdrill: 127.0.0.1:${server.port} refused user "${server.user}" (wrong password or no access); check the password in $PGC_PW.`);
+    const after = (JSON.parse((await cli(['catalog', NAME, '--json'])).stdout) as { backups: Row[] }).backups.map((b) => b.id);
+    expect(after).toEqual(before);
+  }, 120_000);
+
   it('--type on a native PostgreSQL target gets one sentence before connecting', async () => {
     const n = await cli(['target', 'add', 'nat', '--engine', 'postgres', '--port', '1', '--repo', join(repo, '..', `nat-${process.pid}`)]);
     expect(n.code, n.stderr).toBe(0);

@@ -114,7 +114,12 @@ export interface MethodCatalog {
    * dbdrill connects; `take` is handed what it returns. A failure waits for `take` to report it.
    */
   prepareTake?(target: Target): Promise<unknown>;
-  take(ctx: EngineContext, target: Target, probe: ProbeResult, req: EngineBackupRequest, prepared?: Promise<unknown>): Promise<CatalogRow>;
+  /**
+   * Takes one backup with the method's tool. `probe` is dbdrill's connect step, still running: a
+   * tool that connects and identifies the server itself (pgBackRest) starts beside it instead of
+   * after it, and stops if the probe fails, whose sentence is then the one reported.
+   */
+  take(ctx: EngineContext, target: Target, probe: Promise<ProbeResult>, req: EngineBackupRequest, prepared?: Promise<unknown>): Promise<CatalogRow>;
   list(target: Target, signal?: AbortSignal): Promise<CatalogRow[]>;
   /**
    * The policy's retention applied by the tool itself (pgBackRest's expire), which knows its own

@@ -48,7 +48,11 @@ const methods: Record<string, PgMethod> = {
     refuseType: (target, kind, type) => `A ${kind} backup is always full; drop --type ${type} or use --kind physical (pgBackRest) on target "${target.name}".`,
     ownCatalog: {
       kinds: ['physical'],
-      prepareTake: async (target) => (await pgbr()).preparePgbackrestTake(target),
+      prepareTake: async (target) => {
+        // `pgbackrest version` runs while the method's modules load, not after.
+        void import('../../runner/tools.js').then((t) => t.findTool('pgbackrest')).catch(() => undefined);
+        return (await pgbr()).preparePgbackrestTake(target);
+      },
       take: async (ctx, target, probe, req, prepared) => (await pgbr()).takePgbackrestBackup(ctx, target, probe, req, prepared as Promise<PgbackrestTakeStart> | undefined),
       list: async (target, signal) => (await pgbr()).listPgbackrestBackups(target, signal),
       expire: async (ctx, target, retention, dryRun) => (await pgbr()).expirePgbackrest(ctx, target, retention, dryRun),

@@ -16,8 +16,11 @@ export interface PgbackrestBackupOptions {
   checkpoint?: 'fast' | 'spread';
   /** `backup --jobs N`: pgBackRest's process-max for this run (the conf's otherwise). */
   processMax?: number;
-  /** The cluster's system id (from the probe): a stanza of another cluster is refused first. */
-  serverSystemId?: string;
+  /**
+   * dbdrill's connect step, run beside pgBackRest: when it fails, or finds a cluster other than
+   * the stanza's, pgBackRest is stopped and that is the sentence reported.
+   */
+  server?: Promise<{ systemId: string }>;
   /** `pgbackrest info` before the backup, when it was already started (while dbdrill connected). */
   before?: Promise<StanzaInfo | undefined>;
   /** Told the argv (no secret in it) before pgBackRest starts, so a failed run still records it. */
@@ -46,10 +49,12 @@ export function backupArgs(opts: Pick<PgbackrestBackupOptions, 'type' | 'checkpo
  * instead, which costs a full's time and space on a schedule that planned for an incr.
  */
 export async function pgbackrestBackup(ctx: EngineContext, pb: Pgbackrest, targetName: string, opts: PgbackrestBackupOptions): Promise<PgbackrestBackupOutcome> {
-  const before = await ctx.step('read catalog', () => opts.before ?? readStanzaInfo(pb, ctx.signal));
-  if (!before) throw invalid(`The pgBackRest stanza "${pb.stanza}" does not exist in ${pb.layout.repoPath} yet; create it (stanza-create) before the first backup.`);
-  if (opts.serverSystemId) checkStanzaSystem(pb, before, opts.serverSystemId);
+  const reading = opts.before ?? readStanzaInfo(pb, ctx.signal);
+  reading.catch(() => undefined);
+  // A full needs the catalog only for checks pgBackRest makes too (the stanza, its cluster), so
+  // it starts at once and they run beside it; a diff or incr needs its full first.
   if (opts.type !== 'full') {
+    const before = requireStanza(pb, await ctx.step('read catalog', () => reading));
     const db = currentDb(before)?.id;
     if (!before.backup.some((b) => b.type === 'full' && b.database.id === db)) {
       throw invalid(`There is no full pgBackRest backup of "${targetName}" for ${opts.type === 'incr' ? 'an incr' : 'a diff'} to build on; take one with --type full first.`, { type: opts.type });
@@ -61,9 +66,20 @@ export async function pgbackrestBackup(ctx: EngineContext, pb: Pgbackrest, targe
   opts.recordTool?.(tool);
   const copy = new CopyProgress();
   let label: string | undefined;
-  await ctx.step(`${opts.type} backup`, () =>
+  const stop = new AbortController();
+  let refused: unknown;
+  const checked = Promise.all([reading, opts.server])
+    .then(([info, server]) => {
+      requireStanza(pb, info);
+      if (server) checkStanzaSystem(pb, info, server.systemId);
+    })
+    .catch((e: unknown) => {
+      refused = e;
+      stop.abort('the checks beside it failed');
+    });
+  const run = ctx.step(`${opts.type} backup`, () =>
     runPgbackrest(pb, 'backup', args, {
-      signal: ctx.signal,
+      signal: AbortSignal.any([ctx.signal, stop.signal]),
       onEvent: forwardToolEvents(ctx, (e) => {
         if (e.type !== 'line') return;
         const line = parseOutputLine(e.text);
@@ -74,9 +90,23 @@ export async function pgbackrestBackup(ctx: EngineContext, pb: Pgbackrest, targe
       }),
     }),
   );
+  // pgBackRest's own failure is reported only once the checks beside it had their say: a server
+  // that cannot be reached, no stanza, or another cluster's, is the sentence that explains it.
+  const failed = await run.then(
+    () => undefined,
+    (e: unknown) => ({ e }),
+  );
+  await checked;
+  if (refused !== undefined) throw refused;
+  if (failed) throw failed.e;
   if (!label) throw new DbdrillError('failed', `pgbackrest backup of stanza "${pb.stanza}" ended without naming the new backup set; see pgbackrest info.`);
   const after = await readStanzaInfo(pb, ctx.signal);
   const set = after?.backup.find((b) => b.label === label);
   if (!after || !set) throw new DbdrillError('failed', `pgBackRest reported backup set ${label}, but pgbackrest info does not list it.`, { label });
   return { label, row: backupRow(set, after, targetName), tool };
+}
+
+function requireStanza(pb: Pgbackrest, info: StanzaInfo | undefined): StanzaInfo {
+  if (!info) throw invalid(`The pgBackRest stanza "${pb.stanza}" does not exist in ${pb.layout.repoPath} yet; create it (stanza-create) before the first backup.`);
+  return info;
 }
