@@ -9,6 +9,7 @@ import { formatLsn } from '../pitr/wal-names.js';
  */
 export class Output {
   #lastProgress = 0;
+  #lastProgressLine = '';
 
   constructor(
     readonly json: boolean,
@@ -46,14 +47,17 @@ export class Output {
         this.log(e.level === 'info' ? e.text : `${e.level.toUpperCase()} ${e.text}`);
         break;
       case 'progress': {
-        // One progress line every 2 s at most: logs of cron runs stay readable.
-        const now = Date.now();
-        if (now - this.#lastProgress < 2000 && e.done !== e.total) break;
-        this.#lastProgress = now;
         const from = e.start ?? 0;
         const pct = e.total && e.total > from ? ` ${((100 * ((e.done ?? from) - from)) / (e.total - from)).toFixed(0)}%` : '';
         const lsns = e.unit === 'lsn' && e.done !== undefined && e.total ? ` at ${formatLsn(BigInt(e.done))} of ${formatLsn(BigInt(e.total))}` : '';
-        this.log(`   ${e.phase}${pct}${lsns}${e.etaSeconds !== undefined ? ` eta ${Math.round(e.etaSeconds)}s` : ''}`);
+        const line = `   ${e.phase}${pct}${lsns}${e.etaSeconds !== undefined ? ` eta ${Math.round(e.etaSeconds)}s` : ''}`;
+        // One progress line every 2 s at most, so logs of cron runs stay readable; a finished
+        // phase is said at once, but once (pgBackRest's estimate reads 100% after many files).
+        const now = Date.now();
+        if (now - this.#lastProgress < 2000 && (e.done !== e.total || line === this.#lastProgressLine)) break;
+        this.#lastProgress = now;
+        this.#lastProgressLine = line;
+        this.log(line);
         break;
       }
       case 'tool-line':
