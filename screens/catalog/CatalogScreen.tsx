@@ -4,6 +4,7 @@ import type { CatalogEntry } from '../../src/ops/catalog.js';
 import type { BackupKind } from '../../src/repo/manifest.js';
 import { useApi } from '../App/ApiContext.js';
 import { JobStore, oneSentence } from '../hooks/jobStore.js';
+import { useRunFinished } from '../hooks/useRunFinished.js';
 import { useJobEvents } from '../hooks/useJobEvents.js';
 import { useMounted } from '../hooks/useMounted.js';
 import { useSyncedReducer } from '../hooks/useSyncedReducer.js';
@@ -65,16 +66,13 @@ export function CatalogScreen(): ReactNode {
   }, [active, state.target, load]);
 
   // A finished run changed the repository (a new backup, a new verification).
-  const runState = runSnap?.state;
   const runTarget = state.run?.target;
-  // Keyed on the run too: one that ends before it was drawn running keeps runState unchanged.
-  const runStore = state.run?.store;
-  useEffect(() => {
-    if (!runState || runState === 'running' || runTarget === undefined) return;
+  useRunFinished(state.run?.store, runSnap?.state, () => {
+    if (runTarget === undefined) return;
     if (runTarget === current().target) void load(runTarget);
     // Targets (its newest backup, its window) hears of it too.
     changes.notify(runTarget);
-  }, [runState, runStore, runTarget, load, current, changes]);
+  });
 
   // Leaving the console must not leave a job running unseen.
   useEffect(() => () => state.run?.store.dispose(), [state.run]);

@@ -2,6 +2,7 @@ import { Box, Text, type Key } from 'ink';
 import { useCallback, useEffect, useRef, type ReactNode } from 'react';
 import { useApi } from '../App/ApiContext.js';
 import { JobStore, oneSentence } from '../hooks/jobStore.js';
+import { useRunFinished } from '../hooks/useRunFinished.js';
 import { useJobEvents } from '../hooks/useJobEvents.js';
 import { useMounted } from '../hooks/useMounted.js';
 import { useSyncedReducer } from '../hooks/useSyncedReducer.js';
@@ -43,15 +44,12 @@ export function DrillScreen(): ReactNode {
     if (active && state.target !== undefined) void loadHistory(state.target);
   }, [active, state.target, loadHistory]);
   // A finished drill wrote a report: the history grows by one.
-  const runState = runSnap?.state;
-  // Keyed on the run too: one that ends before it was drawn running keeps runState unchanged.
-  const runStore = state.run?.store;
-  useEffect(() => {
+  useRunFinished(state.run?.store, runSnap?.state, () => {
     const name = current().target;
-    if (!runState || runState === 'running' || name === undefined) return;
+    if (name === undefined) return;
     void loadHistory(name);
     changes.notify(name);
-  }, [runState, runStore, loadHistory, current, changes]);
+  });
 
   useEffect(() => () => state.run?.store.dispose(), [state.run]);
   useQuitGuard(running ? () => dispatch({ type: 'ask' }) : undefined);

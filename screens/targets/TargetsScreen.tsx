@@ -5,6 +5,7 @@ import { startJob, type Job } from '../../src/ops/job.js';
 import type { Target } from '../../src/config/target.js';
 import { useApi } from '../App/ApiContext.js';
 import { JobStore, oneSentence } from '../hooks/jobStore.js';
+import { useRunFinished } from '../hooks/useRunFinished.js';
 import { useJobEvents } from '../hooks/useJobEvents.js';
 import { useMounted } from '../hooks/useMounted.js';
 import { useNow } from '../hooks/useNow.js';
@@ -133,12 +134,7 @@ export function TargetsScreen(): ReactNode {
   }, [api, active, names, dispatch]);
 
   // A finished sandbox run may have added a target, and a failed one may have half-added it.
-  const runState = snap?.state;
-  // Keyed on the run too: one that ends before it was drawn running keeps runState unchanged.
-  const run = state.run;
-  useEffect(() => {
-    if (runState && runState !== 'running') void load();
-  }, [runState, run, load]);
+  useRunFinished(state.run, snap?.state, () => void load());
 
   // Leaving the console (or replacing a run) must not leave a job running unseen.
   useEffect(() => () => state.run?.dispose(), [state.run]);

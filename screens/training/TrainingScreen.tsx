@@ -5,6 +5,7 @@ import type { Job } from '../../src/ops/job.js';
 import { DISASTERS, disasterInfo, trainingGuide, type TrainingScore, type TrainingSession } from '../../src/training/session.js';
 import { useApi } from '../App/ApiContext.js';
 import { JobStore, oneSentence } from '../hooks/jobStore.js';
+import { useRunFinished } from '../hooks/useRunFinished.js';
 import { useElapsed } from '../hooks/useElapsed.js';
 import { useJobEvents } from '../hooks/useJobEvents.js';
 import { useMounted } from '../hooks/useMounted.js';
@@ -53,16 +54,12 @@ export function TrainingScreen(): ReactNode {
     if (active) void refresh();
   }, [active, refresh]);
   const runState = runSnap?.state;
-  // Keyed on the run too: a job that ends before the screen ever drew it running leaves runState
-  // 'done' as the previous run's was, and its result would never be read (CI caught a score so).
-  const runStore = state.run?.store;
-  useEffect(() => {
-    if (!runState || runState === 'running') return;
+  useRunFinished(state.run?.store, runState, () => {
     void refresh();
     // A disaster takes a base backup first and archives WAL: Targets re-reads the sandbox's row.
     const sb = current().sandbox;
     if (sb) changes.notify(sb);
-  }, [runState, runStore, refresh, current, changes]);
+  });
   useEffect(() => () => state.run?.store.dispose(), [state.run]);
 
   // Restores of the sandbox leave servers running: listed here, X stops one (e stops them too).
