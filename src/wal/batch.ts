@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { spawnDetached } from '../runner/detached.js';
 import { isPidAlive } from '../runner/process.js';
@@ -6,7 +6,7 @@ import { walPush, type PushOptions, type PushResult } from './archive.js';
 import { cliEntry } from './command.js';
 import { archiveFacts } from './facts.js';
 import { CREATE_FLAGS, Dir, UnsafePath } from './safe-dir.js';
-import { readySegments, removeStaleRecords, spooled, SPOOL_DIR, writeRecord } from './spool.js';
+import { readySegments, removeStaleRecords, replaceFile, spooled, SPOOL_DIR, writeRecord } from './spool.js';
 
 /**
  * Batched archiving, as pgBackRest's archive-async does it but without a daemon: the wal-push
@@ -85,7 +85,7 @@ export async function walPushBatch(repo: string, source: string, opts: BatchOpti
 
 const NO_SYSTEM_ID = 'the archive records no system id yet';
 
-/** Starts the worker unless one runs, segments arrive slowly, or the spool cannot be used. */
+/** Starts the worker unless one runs or the spool cannot be used. */
 function startAhead(repo: string, source: string, opts: BatchOptions): Omit<BatchResult, 'pushed'> {
   // Root pushing into the server's wal/ is a manual run: no spool the server's user could not write.
   if (opts.allowRoot) return { ahead: 'off', why: 'a root push for the server (--allow-root)' };
@@ -98,22 +98,16 @@ function startAhead(repo: string, source: string, opts: BatchOptions): Omit<Batc
     if (e instanceof UnsafePath) return { ahead: 'off', why: e.message };
     throw e;
   }
-  const idleMs = opts.idleMs ?? envNumber('DBDRILL_WAL_AHEAD_IDLE_MS', 5000);
   try {
-    const previous = touchLastCall(s.spool);
     if (aheadRunning(s.spool)) return { ahead: 'running' };
     const pgWal = dirname(resolve(source));
     const own = basename(source);
     const ready = readySegments(pgWal);
     // Records no .ready file asks for are dropped now, never answered (the worker does it too).
     removeStaleRecords(s.spool, new Set(ready));
-    const have = spooled(s.spool);
-    const others = ready.filter((n) => n !== own && !have.has(n));
-    // A worker only for a server that archives often: one segment a minute needs none, and a
-    // worker per segment would double what archiving costs it.
-    if (others.length === 0 && (previous === undefined || Date.now() - previous > idleMs)) {
-      return { ahead: 'off', why: 'segments arrive slowly' };
-    }
+    // Started even when nothing else waits yet: the first segment of a burst is the one whose
+    // call can start the worker soonest; a server that archives one segment a minute pays a
+    // Node start and a few seconds of an idle worker for it.
     const args = [cliEntry(), 'wal-push', '--repo', repo, ...(opts.compress ? ['--compress', opts.compress] : []), '--ahead', pgWal, '--skip', own, '--lock-from', String(process.pid)];
     return handOver(s.spool, () => spawnDetached(process.execPath, args)) ? { ahead: 'started' } : { ahead: 'running' };
   } finally {
@@ -133,14 +127,7 @@ function handOver(spool: Dir, spawn: () => number | undefined): boolean {
     releaseLock(spool);
     return false;
   }
-  const tmp = `${AHEAD_LOCK}.${process.pid}.tmp`;
-  const fd = openSync(spool.at(tmp), CREATE_FLAGS, 0o600);
-  try {
-    writeSync(fd, `${pid}\n`);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(spool.at(tmp), spool.at(AHEAD_LOCK));
+  replaceFile(spool, AHEAD_LOCK, `${pid}\n`);
   return true;
 }
 
@@ -233,26 +220,6 @@ async function pushReady(repo: string, pgWal: string, spool: Dir, opts: BatchOpt
   };
   await Promise.all(Array.from({ length: Math.max(1, opts.parallel ?? 2) }, pusher));
   return out;
-}
-
-const LAST_CALL = '.last-call';
-
-/** When the previous batching call ran (ms), and records this one. */
-function touchLastCall(spool: Dir): number | undefined {
-  let previous: number | undefined;
-  try {
-    previous = statSync(spool.at(LAST_CALL)).mtimeMs;
-  } catch {
-    // first call
-  }
-  try {
-    const now = new Date();
-    if (previous === undefined) closeSync(openSync(spool.at(LAST_CALL), 'w', 0o600));
-    utimesSync(spool.at(LAST_CALL), now, now);
-  } catch {
-    // only a hint
-  }
-  return previous;
 }
 
 function lockHolder(spool: Dir): number | undefined {

@@ -58,11 +58,16 @@ export function spooled(spool: Dir): Set<string> {
  * No fsync: see above; it would double the disk flushes of every segment pushed ahead.
  */
 export function writeRecord(spool: Dir, name: string, sha256: string): void {
+  replaceFile(spool, name, `${sha256}\n`);
+}
+
+/** Writes `name` whole or not at all (a temp file renamed over it): a reader never sees it half written. */
+export function replaceFile(spool: Dir, name: string, text: string): void {
   const tmp = `.${name}.${process.pid}.tmp`;
   const fd = openSync(spool.at(tmp), CREATE_FLAGS, 0o600);
   try {
-    const text = Buffer.from(`${sha256}\n`);
-    writeSync(fd, text, 0, text.length, 0);
+    const bytes = Buffer.from(text);
+    writeSync(fd, bytes, 0, bytes.length, 0);
   } finally {
     closeSync(fd);
   }
