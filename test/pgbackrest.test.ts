@@ -6,7 +6,7 @@ import { archiveIdDir, readPgbackrestInventory } from '../src/engines/postgres/p
 import { pgbackrestBackup } from '../src/engines/postgres/pgbackrest/backup.js';
 import { pgbackrestExpire } from '../src/engines/postgres/pgbackrest/expire.js';
 import { chainOf, type PgbackrestBackupRow } from '../src/engines/postgres/pgbackrest/catalog.js';
-import { findPgbackrest, runPgbackrest, type Pgbackrest } from '../src/engines/postgres/pgbackrest/command.js';
+import { runPgbackrest, type Pgbackrest } from '../src/engines/postgres/pgbackrest/command.js';
 import { stanzaBackupDir } from '../src/engines/postgres/pgbackrest/layout.js';
 import { checkLocalDataDir } from '../src/engines/postgres/pgbackrest/local-server.js';
 import { pgbackrestPitrRestore } from '../src/engines/postgres/pgbackrest/restore.js';
@@ -17,6 +17,7 @@ import { readPgbackrestArchive } from '../src/engines/postgres/pgbackrest/window
 import { planRestore } from '../src/pitr/plan.js';
 import { replayCheckOf } from '../src/pitr/reached.js';
 import { segmentName } from '../src/pitr/wal-names.js';
+import { findTool } from '../src/runner/tools.js';
 import { freePort } from '../src/sandbox/ports.js';
 import { failEngine, PgbackrestPostgres, RestoredServers, runEngine } from './helpers/pgbackrest-pg.js';
 
@@ -300,7 +301,7 @@ describe('pgBackRest as a PostgreSQL method (real PostgreSQL 15 and pgBackRest 2
       process.env.PATH = path;
     }
     expect(existsSync(target.repo)).toBe(false);
-    await expect(findPgbackrest()).resolves.toMatchObject({ name: 'pgbackrest', version: '2.45' });
+    await expect(findTool('pgbackrest')).resolves.toMatchObject({ name: 'pgbackrest', version: '2.45' });
   });
 
   it('names the pgBackRest process that holds the backup lock, and an interrupted backup leaves no set behind', async () => {

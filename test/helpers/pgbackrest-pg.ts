@@ -4,7 +4,7 @@ import pg from 'pg';
 import type { Target } from '../../src/config/target.js';
 import type { EngineContext, JobEvent } from '../../src/engines/context.js';
 import { archivePushCommand } from '../../src/engines/postgres/pgbackrest/archive.js';
-import { findPgbackrest } from '../../src/engines/postgres/pgbackrest/command.js';
+import { findTool } from '../../src/runner/tools.js';
 import { pgbackrestLayout } from '../../src/engines/postgres/pgbackrest/layout.js';
 import { startJob } from '../../src/ops/job.js';
 import { isPidAlive, signalProcess, waitForPidExit } from '../../src/runner/process.js';
@@ -22,7 +22,7 @@ export class PgbackrestPostgres {
   static async start(tag: string, opts: { sampleData?: boolean; repo?: string; archive?: boolean } = {}): Promise<PgbackrestPostgres> {
     const repo = opts.repo ?? join(sandboxRunDir(), `${tag}-repo-${process.pid}`);
     mkdirSync(repo, { recursive: true, mode: 0o700 });
-    const tool = await findPgbackrest();
+    const tool = await findTool('pgbackrest');
     const command = archivePushCommand({ tool, layout: pgbackrestLayout(repo), stanza: tag });
     const server = await startPostgresSandbox({ sampleData: opts.sampleData ?? true, ...(opts.archive === false ? {} : { archive: { command } }) });
     const target: Target = {

@@ -1,7 +1,7 @@
 import { isDbdrillError } from '../../../errors.js';
 import { runTool, type RunEvent, type RunResult, type RunSpec } from '../../../runner/run.js';
 import type { Secret } from '../../../runner/secrets.js';
-import { findTool, type Tool } from '../../../runner/tools.js';
+import type { Tool } from '../../../runner/tools.js';
 import { explainFailure } from './errors.js';
 import type { PgbackrestLayout } from './layout.js';
 
@@ -22,11 +22,6 @@ export interface Pgbackrest {
 
 /** The target's cipher pass: the first line of a file, or an environment variable. */
 export type CipherSource = { file: string } | { env: string };
-
-/** Finds pgbackrest, or says in one sentence how to install it (apt-get install pgbackrest). */
-export async function findPgbackrest(): Promise<Tool> {
-  return findTool('pgbackrest');
-}
 
 /**
  * The options every invocation starts with. The config file and an include directory of our own

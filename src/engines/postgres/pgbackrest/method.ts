@@ -72,14 +72,7 @@ export async function preparePgbackrestTake(target: Target): Promise<PgbackrestT
 }
 
 export async function takePgbackrestBackup(ctx: EngineContext, target: Target, probe: Promise<ProbeResult>, req: EngineBackupRequest, prepared?: Promise<PgbackrestTakeStart>): Promise<CatalogRow> {
-  let start: PgbackrestTakeStart | undefined;
-  try {
-    start = prepared ? await prepared : undefined;
-  } catch (e) {
-    // No pgBackRest, or no conf: a server that cannot be reached is still the first thing to fix.
-    await probe;
-    throw e;
-  }
+  const start = prepared ? await prepared : undefined;
   const pb = start?.pb ?? (await pgbackrestOf(target));
   const out = await pgbackrestBackup(ctx, pb, target.name, { type: req.type, ...(req.checkpoint ? { checkpoint: req.checkpoint } : {}), ...(req.jobs !== undefined ? { processMax: req.jobs } : {}), server: probe, ...(start ? { before: start.before } : {}) });
   return asCatalogRow(out.row);

@@ -7,7 +7,7 @@ import { invalid } from '../../../errors.js';
 import { writeFileAtomic } from '../../../repo/atomic.js';
 import { isRoot } from '../../../sandbox/users.js';
 import { pgSecret } from '../connection-args.js';
-import { findPgbackrest, runPgbackrest, type CipherSource, type Pgbackrest } from './command.js';
+import { runPgbackrest, type CipherSource, type Pgbackrest } from './command.js';
 import { DEFAULT_PROCESS_MAX, renderConf } from './conf.js';
 import { pgbackrestLayout, type PgbackrestLayout } from './layout.js';
 import { discoverLocalServer, runAsFor, type LocalServer } from './local-server.js';
@@ -34,7 +34,7 @@ export interface PreparedPgbackrest {
  * step is stanza-create. Running it again rewrites the conf (a moved data directory, a new port).
  */
 export async function preparePgbackrest(target: Target, opts: PgbackrestSetupOptions = {}): Promise<PreparedPgbackrest> {
-  const tool = await findPgbackrest();
+  const tool = await findTool('pgbackrest');
   const cipherSource = cipherSourceOf(target, opts.cipherPassEnv);
   const cipherPass = resolveCipherPass(target, cipherSource);
   const server = await discoverLocalServer(target);
@@ -64,7 +64,7 @@ export async function preparePgbackrest(target: Target, opts: PgbackrestSetupOpt
 export async function openPgbackrest(target: Target, opts: { cipherPassEnv?: string } = {}): Promise<Pgbackrest> {
   const layout = pgbackrestLayout(target.repo);
   if (!existsSync(layout.confFile)) throw invalid(`Target "${target.name}" has no pgBackRest configuration (${layout.confFile}); set the target up for pgBackRest first.`);
-  const tool = await findPgbackrest();
+  const tool = await findTool('pgbackrest');
   const st = statSync(layout.stateDir);
   const runAs = isRoot() && st.uid !== 0 ? { uid: st.uid, gid: st.gid } : undefined;
   const secret = pgSecret(target);
