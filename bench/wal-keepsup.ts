@@ -103,22 +103,23 @@ export async function simulateArchiver(dir: string, tag: string, segments: strin
 export async function keepsUp(dir: string, segments: string[], systemId: string, cpMsPerSegment: number, pgbackrestAsync?: ArchiveCommandOf): Promise<KeepsUpResult[]> {
   mkdirSync(dir, { recursive: true });
   chmodSync(dir, 0o755);
-  const methods: [string, ArchiveCommandOf][] = [
-    ['dbdrill wal-push (one Node start per segment)', (repo) => archiveCommand(repo)],
-    ['dbdrill batching archive_command (archiving enable)', (repo) => archiveCommand(repo, { batch: { systemId } })],
-    ['dbdrill batching, --compress zstd', (repo) => archiveCommand(repo, { compress: 'zstd', batch: { systemId } })],
+  // `warm`: also run 1 s after one archived segment (the methods whose worker or daemon outlives a call).
+  const methods: { name: string; command: ArchiveCommandOf; warm: boolean }[] = [
+    { name: 'dbdrill wal-push (one Node start per segment)', command: (repo) => archiveCommand(repo), warm: false },
+    { name: 'dbdrill batching archive_command (archiving enable)', command: (repo) => archiveCommand(repo, { batch: { systemId } }), warm: true },
+    { name: 'dbdrill batching, --compress zstd', command: (repo) => archiveCommand(repo, { compress: 'zstd', batch: { systemId } }), warm: false },
     // The pgBackRest method's own archive_command (issue 14): archive-async with process-max 2, zst.
-    ...(pgbackrestAsync ? [['pgbackrest archive-push, archive-async, process-max 2, zst', pgbackrestAsync] as [string, ArchiveCommandOf]] : []),
+    ...(pgbackrestAsync ? [{ name: 'pgbackrest archive-push, archive-async, process-max 2, zst', command: pgbackrestAsync, warm: true }] : []),
   ];
   const out: (KeepsUpResult & { warm?: boolean })[] = [];
   let i = 0;
-  const runs: [string, ArchiveCommandOf, number | null, number | undefined][] = [
-    ...methods.map(([name, command]) => [name, command, cpMsPerSegment, undefined] as [string, ArchiveCommandOf, number | null, undefined]),
+  const runs: { name: string; command: ArchiveCommandOf; pace: number | null; warm?: number }[] = [
+    ...methods.map((m) => ({ ...m, pace: cpMsPerSegment, warm: undefined })),
     // A server that archived a segment a second ago (its worker still runs) starts a burst.
-    ...methods.filter(([name]) => !name.includes('one Node start') && !name.includes('zstd')).map(([name, command]) => [name, command, cpMsPerSegment, WARM_MS] as [string, ArchiveCommandOf, number, number]),
-    ...methods.map(([name, command]) => [name, command, null, undefined] as [string, ArchiveCommandOf, null, undefined]),
+    ...methods.filter((m) => m.warm).map((m) => ({ ...m, pace: cpMsPerSegment, warm: WARM_MS })),
+    ...methods.map((m) => ({ ...m, pace: null, warm: undefined })),
   ];
-  for (const [name, command, pace, warm] of runs) {
+  for (const { name, command, pace, warm } of runs) {
     const r = await simulateArchiver(dir, `k${i++}`, segments, command, pace, warm);
     out.push({ ...r, method: name, warm: warm !== undefined });
     // Let a worker of the batching command go idle before the next method runs.
